@@ -1,0 +1,20 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema';
+import type { EngineConfig } from '../config/engine-config';
+import type { NoticeRenderer } from '../notices/render-notice';
+import type { MailTransport } from '../channels/email';
+import type { VapidKeys } from '../channels/web-push';
+import type { ResponseLinks } from '../outreach/response-links';
+
+/** What the activities need from the outside world; the worker builds it once. */
+export interface ActivityDeps {
+  db: Kysely<Database>;
+  config: EngineConfig;
+  renderer: NoticeRenderer;
+  mail: MailTransport;
+  vapid: VapidKeys;
+  links: ResponseLinks;
+  printOutboxDir: string;
+  /** City sender block for letters and contact lines for every notice. */
+  office: { department: { ja: string; en: string }; phone: string; postalCode: string; address: string };
+}

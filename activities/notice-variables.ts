@@ -1,0 +1,32 @@
+import type { ActivityDeps } from './activity-deps';
+import type { Resident } from '../db/schema';
+import type { Rule } from '../rule-language/rule-schema';
+import type { NoticeVariables } from '../notices/render-notice';
+import { addDays, formatNoticeDate } from '../notices/format-dates';
+
+/** Builds a notice's variables from the database rows; runs inside an activity only. */
+export function noticeVariables(deps: ActivityDeps, rule: Rule, resident: Resident, outreachId: string, eventDate: string): NoticeVariables {
+  const locale = resident.locale;
+  const name = locale === 'en' ? `${resident.given_name} ${resident.family_name}` : `${resident.family_name} ${resident.given_name}`;
+  const honorificName = locale === 'en' ? name : `${name} 様`;
+  const link = (kind: 'acknowledged' | 'applied' | 'not-for-me' | 'stop') => deps.links.url({ outreachId, kind });
+  const deadline = rule.deadline ? addDays(eventDate, rule.deadline.daysAfterEvent) : addDays(eventDate, 30);
+  return {
+    resident: { name, honorificName },
+    city: {
+      name: locale === 'en' ? deps.config.cityName.en : deps.config.cityName.ja,
+      office: locale === 'en' ? deps.office.department.en : deps.office.department.ja,
+      phone: deps.office.phone,
+    },
+    notice: { title: rule.title[locale] },
+    event: { date: formatNoticeDate(eventDate, locale) },
+    deadline: { date: formatNoticeDate(deadline, locale) },
+    links: {
+      open: deps.links.openUrl(outreachId),
+      apply: link('applied'),
+      acknowledge: link('acknowledged'),
+      notForMe: link('not-for-me'),
+      stop: link('stop'),
+    },
+  };
+}

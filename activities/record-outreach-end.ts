@@ -1,0 +1,39 @@
+import type { ActivityDeps } from './activity-deps';
+import { writeAudit } from '../db/audit';
+import { withdrawConsent } from '../db/consent';
+import { getRuleVersion } from '../rule-language/rule-registry';
+import type { OutreachState, ResponseChannel, ResponseKind } from '../workflows/outreach-contract';
+
+export interface OutreachEndInput {
+  outreachId: string;
+  ruleId: string;
+  ruleVersion: number;
+  residentId: string;
+  state: Exclude<OutreachState, 'running'>;
+  response: ResponseKind | null;
+  via: ResponseChannel | null;
+}
+
+export function makeRecordOutreachEnd(deps: ActivityDeps) {
+  return async function recordOutreachEnd(input: OutreachEndInput): Promise<void> {
+    const ids = { residentId: input.residentId, ruleId: input.ruleId, ruleVersion: input.ruleVersion, outreachId: input.outreachId };
+    await deps.db
+      .updateTable('outreach')
+      .set({ status: input.state, response: input.response, ended_at: new Date() })
+      .where('id', '=', input.outreachId)
+      .execute();
+    if (input.response === 'stop') {
+      // "Stop these notices" is a withdrawal of consent for this purpose, in the resident's own words.
+      const rule = await getRuleVersion(deps.db, input.ruleId, input.ruleVersion);
+      if (await withdrawConsent(deps.db, input.residentId, rule.purpose)) {
+        await writeAudit(deps.db, { actor: `resident:${input.residentId}`, action: 'consent-withdrawn', ...ids, detail: { purpose: rule.purpose, via: input.via } });
+      }
+    }
+    await writeAudit(deps.db, {
+      actor: 'engine',
+      action: 'outreach-ended',
+      ...ids,
+      detail: { state: input.state, response: input.response, via: input.via },
+    });
+  };
+}

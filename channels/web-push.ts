@@ -1,0 +1,210 @@
+// Web Push channel (RFC 8030 + RFC 8291 payload encryption + RFC 8292 VAPID).
+// Every call carries its own VAPID details so that several senders (cities,
+// tests) can share one process without web-push's global state.
+import https from 'node:https';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import webpush from 'web-push';
+
+export interface PushSubscriptionKeys {
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+}
+
+export interface VapidKeys {
+  publicKey: string;
+  privateKey: string;
+  /** Contact for the push service operator, e.g. 'mailto:notices@city.example'. */
+  subject: string;
+}
+
+/** Serialized as the JSON payload the service worker receives. */
+export interface PushNotice {
+  title: string;
+  body: string;
+  url: string;
+  tag: string;
+}
+
+export type PushSendResult =
+  | { outcome: 'accepted'; statusCode: number }
+  /** 404/410: the subscription no longer exists and must be deleted. */
+  | { outcome: 'gone'; statusCode: number }
+  | { outcome: 'temporary-failure'; statusCode: number | null; retryAfterSeconds: number | null; message: string }
+  /** Any other 4xx: retrying the same request will not help. */
+  | { outcome: 'rejected'; statusCode: number; message: string };
+
+export type PushUrgency = 'very-low' | 'low' | 'normal' | 'high';
+
+export interface SendPushOptions {
+  ttlSeconds: number;
+  urgency: PushUrgency;
+  /** Coalescing key: at most 32 base64url characters. */
+  topic?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * Thrown (instead of returning a result) when the request could not even be
+ * built: malformed subscription keys, VAPID keys, topic or an oversized notice.
+ * These are bugs or corrupt data, not delivery outcomes.
+ */
+export class PushConfigurationError extends Error {
+  override name = 'PushConfigurationError';
+}
+
+// RFC 8291 section 4: push services need only accept 4096-octet bodies; with a
+// single aes128gcm record that leaves 4096 - 86 (header) - 17 (pad + tag).
+export const MAX_PLAINTEXT_BYTES = 3993;
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export function generateVapidKeys(subject: string): VapidKeys {
+  assertVapidSubject(subject);
+  const { publicKey, privateKey } = webpush.generateVAPIDKeys();
+  return { publicKey, privateKey, subject };
+}
+
+export async function sendPush(
+  sub: PushSubscriptionKeys,
+  notice: PushNotice,
+  vapid: VapidKeys,
+  options: SendPushOptions,
+): Promise<PushSendResult> {
+  const endpoint = parseEndpoint(sub.endpoint);
+  assertVapidSubject(vapid.subject);
+  if (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds < 0) {
+    throw new PushConfigurationError('ttlSeconds must be a non-negative integer');
+  }
+  const payload = JSON.stringify({ title: notice.title, body: notice.body, url: notice.url, tag: notice.tag });
+  const payloadBytes = Buffer.byteLength(payload, 'utf8');
+  if (payloadBytes > MAX_PLAINTEXT_BYTES) {
+    throw new PushConfigurationError(`notice is ${payloadBytes} bytes as JSON; at most ${MAX_PLAINTEXT_BYTES} fit in one push message`);
+  }
+
+  const requestOptions: webpush.RequestOptions = {
+    vapidDetails: { subject: vapid.subject, publicKey: vapid.publicKey, privateKey: vapid.privateKey },
+    TTL: options.ttlSeconds,
+    urgency: options.urgency,
+    contentEncoding: 'aes128gcm',
+    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  };
+  if (options.topic !== undefined) requestOptions.topic = options.topic;
+  if (endpoint.protocol === 'http:') requestOptions.agent = plainLoopbackAgent();
+
+  try {
+    const response = await webpush.sendNotification(
+      { endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } },
+      payload,
+      requestOptions,
+    );
+    return { outcome: 'accepted', statusCode: response.statusCode };
+  } catch (error) {
+    return classifyError(error);
+  }
+}
+
+function classifyError(error: unknown): PushSendResult {
+  if (error instanceof webpush.WebPushError) {
+    return classifyStatus(error.statusCode, headerValue(error.headers, 'retry-after'), error.body);
+  }
+  if (isTransportError(error)) {
+    return {
+      outcome: 'temporary-failure',
+      statusCode: null,
+      retryAfterSeconds: null,
+      message: error.code ? `${error.code}: ${error.message}` : error.message,
+    };
+  }
+  // Anything else was thrown while building the request (key/option validation).
+  const message = error instanceof Error ? error.message : String(error);
+  throw new PushConfigurationError(message);
+}
+
+export function classifyStatus(statusCode: number, retryAfter: string | undefined, body: string): PushSendResult {
+  const message = `push service answered ${statusCode}${body ? `: ${truncate(body, 200)}` : ''}`;
+  if (statusCode >= 200 && statusCode < 300) return { outcome: 'accepted', statusCode };
+  if (statusCode === 404 || statusCode === 410) return { outcome: 'gone', statusCode };
+  // 408/425/429 are the 4xx codes that explicitly invite a later retry.
+  if (statusCode >= 500 || statusCode === 408 || statusCode === 425 || statusCode === 429) {
+    return { outcome: 'temporary-failure', statusCode, retryAfterSeconds: parseRetryAfter(retryAfter), message };
+  }
+  return { outcome: 'rejected', statusCode, message };
+}
+
+/** Retry-After is either delta-seconds or an HTTP-date (RFC 9110 section 10.2.3). */
+export function parseRetryAfter(value: string | undefined, now: Date = new Date()): number | null {
+  if (value === undefined) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, Math.ceil((date - now.getTime()) / 1000));
+}
+
+interface TransportError extends Error {
+  code?: string;
+}
+
+function isTransportError(error: unknown): error is TransportError {
+  if (!(error instanceof Error)) return false;
+  const code = (error as TransportError).code;
+  if (error.message === 'Socket timeout') return true; // web-push's own timeout carries no code
+  // System and TLS errors carry a code; Node's ERR_INVALID_* codes mean we built a bad request.
+  return typeof code === 'string' && !/^ERR_(HTTP_)?INVALID/.test(code);
+}
+
+function headerValue(headers: unknown, name: string): string | undefined {
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  const value: unknown = (headers as Record<string, unknown>)[name];
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+  return undefined;
+}
+
+function parseEndpoint(endpoint: string): URL {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new PushConfigurationError('subscription endpoint is not a URL');
+  }
+  if (url.protocol === 'https:') return url;
+  // Plain HTTP would expose the VAPID token; only a local stand-in push service may use it.
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
+  throw new PushConfigurationError(`subscription endpoint must be https (got ${url.protocol}//${url.host})`);
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+function assertVapidSubject(subject: string): void {
+  if (!/^(mailto:|https:\/\/)\S+$/.test(subject)) {
+    throw new PushConfigurationError('VAPID subject must be a mailto: or https: URL');
+  }
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+/**
+ * web-push always sends with https.request and only accepts an https.Agent,
+ * so the local receiver (plain HTTP on loopback) is reached through an agent
+ * that hands out unencrypted TCP sockets.
+ */
+class PlainLoopbackAgent extends https.Agent {
+  override createConnection(options: https.RequestOptions): Duplex {
+    const host = options.hostname ?? options.host ?? '127.0.0.1';
+    return net.createConnection({ host: host.replace(/^\[|\]$/g, ''), port: Number(options.port) });
+  }
+}
+
+let loopbackAgent: PlainLoopbackAgent | undefined;
+
+function plainLoopbackAgent(): PlainLoopbackAgent {
+  loopbackAgent ??= new PlainLoopbackAgent({ keepAlive: false });
+  return loopbackAgent;
+}

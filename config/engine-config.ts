@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+/**
+ * Engine settings, read once from the environment. Every setting has a
+ * default that makes `npm start` work on a laptop with no setup.
+ */
+const EnvSchema = z.object({
+  DATABASE_URL: z.string().url().optional(),
+  OSHIRASE_DATA_DIR: z.string().default('.oshirase'),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  OSHIRASE_TASK_QUEUE: z.string().default('oshirase-outreach'),
+  /** Length of one plan "day" in milliseconds. Production: 86400000. The demo shortens it. */
+  OSHIRASE_MS_PER_DAY: z.coerce.number().int().positive().default(86_400_000),
+  SMTP_URL: z.string().default('smtp://127.0.0.1:2525'),
+  MAIL_FROM: z.string().default('"Oshirase City Office" <notices@city.example.jp>'),
+  VAPID_SUBJECT: z.string().default('mailto:notices@city.example.jp'),
+  PUBLIC_BASE_URL: z.string().url().default('http://127.0.0.1:8080'),
+  CITY_NAME_JA: z.string().default('おしらせ市'),
+  CITY_NAME_EN: z.string().default('Oshirase City'),
+});
+
+export interface EngineConfig {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  taskQueue: string;
+  msPerDay: number;
+  smtpUrl: string;
+  mailFrom: string;
+  vapidSubject: string;
+  publicBaseUrl: string;
+  cityName: { ja: string; en: string };
+}
+
+export class ConfigError extends Error {}
+
+export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid environment setting — ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.OSHIRASE_DATA_DIR,
+    temporalAddress: e.TEMPORAL_ADDRESS,
+    temporalNamespace: e.TEMPORAL_NAMESPACE,
+    taskQueue: e.OSHIRASE_TASK_QUEUE,
+    msPerDay: e.OSHIRASE_MS_PER_DAY,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    vapidSubject: e.VAPID_SUBJECT,
+    publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/$/, ''),
+    cityName: { ja: e.CITY_NAME_JA, en: e.CITY_NAME_EN },
+  };
+}

@@ -1,0 +1,28 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema';
+
+export interface AuditRecord {
+  actor: string;
+  action: string;
+  residentId?: string | null;
+  ruleId?: string | null;
+  ruleVersion?: number | null;
+  outreachId?: string | null;
+  detail?: Record<string, unknown>;
+}
+
+/** Appends to the audit log: which rule version, which consent, what was sent where, who did what. */
+export async function writeAudit(db: Kysely<Database>, record: AuditRecord): Promise<void> {
+  await db
+    .insertInto('audit_log')
+    .values({
+      actor: record.actor,
+      action: record.action,
+      resident_id: record.residentId ?? null,
+      rule_id: record.ruleId ?? null,
+      rule_version: record.ruleVersion ?? null,
+      outreach_id: record.outreachId ?? null,
+      detail: JSON.stringify(record.detail ?? {}),
+    })
+    .execute();
+}

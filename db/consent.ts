@@ -1,0 +1,31 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema';
+
+export interface ConsentState {
+  granted: boolean;
+  grantedAt: Date | null;
+  withdrawnAt: Date | null;
+}
+
+/** Whether the resident's consent for the purpose is in force now. */
+export async function consentFor(db: Kysely<Database>, residentId: string, purpose: string): Promise<ConsentState> {
+  const row = await db
+    .selectFrom('consents')
+    .select(['granted_at', 'withdrawn_at'])
+    .where('resident_id', '=', residentId)
+    .where('purpose', '=', purpose)
+    .executeTakeFirst();
+  if (!row) return { granted: false, grantedAt: null, withdrawnAt: null };
+  return { granted: row.withdrawn_at === null, grantedAt: row.granted_at, withdrawnAt: row.withdrawn_at };
+}
+
+export async function withdrawConsent(db: Kysely<Database>, residentId: string, purpose: string, at: Date = new Date()): Promise<boolean> {
+  const result = await db
+    .updateTable('consents')
+    .set({ withdrawn_at: at })
+    .where('resident_id', '=', residentId)
+    .where('purpose', '=', purpose)
+    .where('withdrawn_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}

@@ -1,0 +1,154 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Kysely table types. Personal data lives here and only here (never in Temporal history). */
+
+export type Locale = 'ja' | 'en' | 'ja-easy';
+export const LOCALES: readonly Locale[] = ['ja', 'en', 'ja-easy'];
+
+export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface ResidentsTable {
+  id: string;
+  household_id: string;
+  family_name: string;
+  given_name: string;
+  birth_date: ColumnType<string, string, string>;
+  locale: Locale;
+  email: string | null;
+  email_status: 'unverified' | 'valid' | 'invalid';
+  postal_code: string | null;
+  address: string | null;
+  ward: string;
+  residence_status: 'registered' | 'moved-out' | 'deceased';
+  created_at: Generated<Timestamp>;
+}
+
+export interface ConsentsTable {
+  resident_id: string;
+  purpose: string;
+  granted_at: Timestamp;
+  withdrawn_at: Timestamp | null;
+}
+
+export interface LifeEventsTable {
+  id: string;
+  type: string;
+  resident_id: string;
+  occurred_on: ColumnType<string, string, string>;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  received_at: Generated<Timestamp>;
+}
+
+export interface RuleVersionsTable {
+  rule_id: string;
+  version: number;
+  purpose: string;
+  status: 'draft' | 'published' | 'withdrawn';
+  definition: ColumnType<unknown, string, string>;
+  source_file: string;
+  published_at: Generated<Timestamp>;
+}
+
+export type OutreachStatus =
+  | 'active'
+  | 'responded'
+  | 'no-response'
+  | 'consent-withdrawn'
+  | 'rule-withdrawn';
+
+import type { ResponseKind } from '../workflows/outreach-contract';
+export type { ResponseKind };
+export const RESPONSE_KINDS: readonly ResponseKind[] = ['acknowledged', 'applied', 'not-for-me', 'stop'];
+
+export interface OutreachTable {
+  id: string;
+  rule_id: string;
+  rule_version: number;
+  resident_id: string;
+  occurrence_key: string;
+  event_id: string | null;
+  status: OutreachStatus;
+  response: ResponseKind | null;
+  started_at: Generated<Timestamp>;
+  ended_at: Timestamp | null;
+}
+
+export type Channel = 'email' | 'push' | 'letter';
+export const CHANNELS: readonly Channel[] = ['email', 'push', 'letter'];
+
+export type DeliveryStatus = 'pending' | 'sent' | 'skipped' | 'failed';
+
+export interface DeliveriesTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  outreach_id: string;
+  resident_id: string;
+  rule_id: string;
+  rule_version: number;
+  step_index: number;
+  channel: Channel;
+  status: DeliveryStatus;
+  provider_ref: string | null;
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: Generated<Timestamp>;
+  sent_at: Timestamp | null;
+}
+
+export interface PushSubscriptionsTable {
+  id: Generated<number>;
+  resident_id: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  created_at: Generated<Timestamp>;
+}
+
+export interface CaseworkerTasksTable {
+  id: Generated<number>;
+  outreach_id: string;
+  resident_id: string;
+  rule_id: string;
+  rule_version: number;
+  kind: 'no-response' | 'unreachable' | 'asked-for-help' | 'letter-returned';
+  status: 'open' | 'closed';
+  created_at: Generated<Timestamp>;
+  closed_at: Timestamp | null;
+  closed_by: string | null;
+  note: string | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Generated<Timestamp>;
+  actor: string;
+  action: string;
+  resident_id: string | null;
+  rule_id: string | null;
+  rule_version: number | null;
+  outreach_id: string | null;
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+export interface EngineSettingsTable {
+  key: string;
+  value: ColumnType<unknown, string, string>;
+}
+
+export interface Database {
+  residents: ResidentsTable;
+  consents: ConsentsTable;
+  life_events: LifeEventsTable;
+  rule_versions: RuleVersionsTable;
+  outreach: OutreachTable;
+  deliveries: DeliveriesTable;
+  push_subscriptions: PushSubscriptionsTable;
+  caseworker_tasks: CaseworkerTasksTable;
+  audit_log: AuditLogTable;
+  engine_settings: EngineSettingsTable;
+}
+
+export type Resident = Selectable<ResidentsTable>;
+export type NewResident = Insertable<ResidentsTable>;
+export type Delivery = Selectable<DeliveriesTable>;
+export type CaseworkerTask = Selectable<CaseworkerTasksTable>;
+export type AuditEntry = Selectable<AuditLogTable>;

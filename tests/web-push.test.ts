@@ -1,0 +1,223 @@
+// End-to-end test of the Web Push channel against the local push receiver,
+// run as a real child process exactly as developers run it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import webpush from 'web-push';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import {
+  generateVapidKeys,
+  sendPush,
+  type PushNotice,
+  type PushSubscriptionKeys,
+  type SendPushOptions,
+} from '../channels/web-push';
+
+interface Receiver {
+  origin: string;
+  child: ChildProcess;
+}
+
+interface CreatedDevice {
+  deviceId: string;
+  subscription: { endpoint: string; keys: { p256dh: string; auth: string } };
+}
+
+interface StoredRecord {
+  deviceId: string;
+  ttl: number;
+  urgency: string;
+  topic: string | null;
+  vapid: { subject: string; publicKey: string; verified: boolean };
+  payload: PushNotice;
+}
+
+const projectRoot = path.resolve(import.meta.dirname, '..');
+
+function startReceiver(dir: string): Promise<Receiver> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local-services/push-receiver.ts', '--port', '0', '--dir', dir], {
+    cwd: projectRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`receiver not ready after 15s: ${stderr}`)), 15_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`receiver exited early (${code}): ${stderr}`));
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const match = /^PUSH_RECEIVER_READY (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve({ origin: match[1], child });
+      }
+    });
+  });
+}
+
+async function stopReceiver(receiver: Receiver | undefined): Promise<void> {
+  const child = receiver?.child;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function postJson(url: string, body: unknown): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+describe('web push channel against the local push receiver', () => {
+  const vapid = generateVapidKeys('mailto:notices@city.example');
+  const notice: PushNotice = {
+    title: '児童手当のお知らせ',
+    body: 'A child was born in your household: you may apply for the child allowance.',
+    url: 'https://city.example/notices/child-allowance',
+    tag: 'child-allowance',
+  };
+  const options: SendPushOptions = { ttlSeconds: 3600, urgency: 'high', topic: 'child-allowance' };
+  let dir = '';
+  let receiver: Receiver | undefined;
+  let device: CreatedDevice;
+  let sub: PushSubscriptionKeys;
+
+  const received = async (origin = receiver!.origin): Promise<StoredRecord[]> => {
+    const response = await fetch(`${origin}/received/${device.deviceId}`);
+    expect(response.status).toBe(200);
+    return (await response.json()) as StoredRecord[];
+  };
+  const queue = async (responses: { status: number; retryAfter?: number }[]): Promise<void> => {
+    const response = await postJson(`${receiver!.origin}/control/next-responses`, { deviceId: device.deviceId, responses });
+    expect(response.status).toBe(200);
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'oshirase-push-'));
+    receiver = await startReceiver(dir);
+    const response = await fetch(`${receiver.origin}/devices`, { method: 'POST' });
+    expect(response.status).toBe(201);
+    device = (await response.json()) as CreatedDevice;
+    sub = { endpoint: device.subscription.endpoint, ...device.subscription.keys };
+  }, 20_000);
+
+  afterAll(async () => {
+    await stopReceiver(receiver);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates a device with a P-256 key and persists it', () => {
+    expect(device.subscription.endpoint).toBe(`${receiver!.origin}/push/${device.deviceId}`);
+    expect(Buffer.from(device.subscription.keys.p256dh, 'base64url')).toHaveLength(65);
+    expect(Buffer.from(device.subscription.keys.auth, 'base64url')).toHaveLength(16);
+    expect(existsSync(path.join(dir, 'devices', `${device.deviceId}.json`))).toBe(true);
+  });
+
+  it('delivers an encrypted notice that decrypts to the same content, with VAPID verified', async () => {
+    const result = await sendPush(sub, notice, vapid, options);
+    expect(result).toEqual({ outcome: 'accepted', statusCode: 201 });
+
+    const records = await received();
+    expect(records).toHaveLength(1);
+    const [record] = records;
+    expect(record?.payload).toEqual(notice);
+    expect(record?.vapid).toEqual({ subject: vapid.subject, publicKey: vapid.publicKey, verified: true });
+    expect(record).toMatchObject({ deviceId: device.deviceId, ttl: 3600, urgency: 'high', topic: 'child-allowance' });
+    expect(existsSync(path.join(dir, 'received', device.deviceId, '1.json'))).toBe(true);
+  });
+
+  it('reports 410 as gone', async () => {
+    await queue([{ status: 410 }]);
+    expect(await sendPush(sub, notice, vapid, options)).toEqual({ outcome: 'gone', statusCode: 410 });
+  });
+
+  it('reports 429 as a temporary failure with its Retry-After', async () => {
+    await queue([{ status: 429, retryAfter: 2 }]);
+    const result = await sendPush(sub, notice, vapid, options);
+    expect(result).toMatchObject({ outcome: 'temporary-failure', statusCode: 429, retryAfterSeconds: 2 });
+  });
+
+  it('reports 500 as a temporary failure', async () => {
+    await queue([{ status: 500 }]);
+    const result = await sendPush(sub, notice, vapid, options);
+    expect(result).toMatchObject({ outcome: 'temporary-failure', statusCode: 500, retryAfterSeconds: null });
+  });
+
+  it('reports other 4xx as rejected, and stores none of the injected pushes', async () => {
+    await queue([{ status: 413 }]);
+    expect(await sendPush(sub, notice, vapid, options)).toMatchObject({ outcome: 'rejected', statusCode: 413 });
+    expect(await received()).toHaveLength(1);
+  });
+
+  it('reports an unreachable push service as a temporary failure without status', async () => {
+    const closed = { ...sub, endpoint: `http://127.0.0.1:${await freePort()}/push/${device.deviceId}` };
+    const result = await sendPush(closed, notice, vapid, options);
+    expect(result).toMatchObject({ outcome: 'temporary-failure', statusCode: null, retryAfterSeconds: null });
+    if (result.outcome === 'temporary-failure') expect(result.message).toContain('ECONNREFUSED');
+  });
+
+  it('refuses a push whose VAPID token is not signed by the key in k', async () => {
+    const forger = generateVapidKeys('mailto:forger@evil.example');
+    const details = webpush.generateRequestDetails(
+      { endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } },
+      JSON.stringify(notice),
+      { vapidDetails: { ...forger }, TTL: 60, contentEncoding: 'aes128gcm' },
+    );
+    // Claim to be the city's key while signing with the forger's.
+    const authorization = details.headers['Authorization']!.replace(/k=[A-Za-z0-9_-]+/, `k=${vapid.publicKey}`);
+    const response = await fetch(sub.endpoint, {
+      method: 'POST',
+      headers: { Authorization: authorization, TTL: '60', 'Content-Encoding': 'aes128gcm' },
+      body: new Uint8Array(details.body),
+    });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: string }).error).toMatch(/signature/);
+    expect(await received()).toHaveLength(1);
+  });
+
+  it('refuses a VAPID token minted for another push service', async () => {
+    const headers = webpush.getVapidHeaders('https://push.example', vapid.subject, vapid.publicKey, vapid.privateKey, 'aes128gcm');
+    const response = await fetch(sub.endpoint, {
+      method: 'POST',
+      headers: { Authorization: headers.Authorization, TTL: '60', 'Content-Encoding': 'aes128gcm' },
+      body: new Uint8Array(0),
+    });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: string }).error).toMatch(/^aud:/);
+  });
+
+  it('answers malformed control input with a 400 naming the field', async () => {
+    const response = await postJson(`${receiver!.origin}/control/next-responses`, {
+      deviceId: device.deviceId,
+      responses: [{ status: 'gone' }],
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toMatch(/^responses\.0\.status: /);
+  });
+
+  it('still knows the device after a restart', async () => {
+    await stopReceiver(receiver);
+    receiver = await startReceiver(dir);
+    // Port 0 picks a new port, so the endpoint moves but the keys stay valid.
+    const moved = { ...sub, endpoint: `${receiver.origin}/push/${device.deviceId}` };
+    expect(await sendPush(moved, notice, vapid, { ...options, topic: undefined })).toEqual({ outcome: 'accepted', statusCode: 201 });
+    const records = await received(receiver.origin);
+    expect(records).toHaveLength(2);
+    expect(records[1]).toMatchObject({ payload: notice, topic: null, vapid: { verified: true } });
+    expect(existsSync(path.join(dir, 'received', device.deviceId, '2.json'))).toBe(true);
+  }, 20_000);
+});

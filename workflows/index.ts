@@ -1,0 +1,2 @@
+// The worker bundles this file: only deterministic workflow code may be reachable from here.
+export { outreachWorkflow } from './outreach-workflow';
