@@ -7,7 +7,7 @@ import { getRuleVersion } from '../rule-language/rule-registry';
 import type { Rule } from '../rule-language/rule-schema';
 import { noticeVariables } from './notice-variables';
 import { sendEmail } from '../channels/email';
-import { sendPush } from '../channels/web-push';
+import { PushConfigurationError, sendPush } from '../channels/web-push';
 import { renderLetterPdf } from '../channels/letter-pdf';
 import { addToPrintOutbox } from '../channels/print-outbox';
 import { todayInTokyo } from '../notices/format-dates';
@@ -134,12 +134,19 @@ async function sendOnChannel(
       let accepted = 0;
       const temporary: string[] = [];
       for (const sub of subscriptions) {
-        const result = await sendPush(
-          { endpoint: sub.endpoint, p256dh: sub.p256dh, auth: sub.auth },
-          { ...rendered.content, tag: ledger.idempotency_key },
-          deps.vapid,
-          { ttlSeconds: 4 * 24 * 3600, urgency: 'normal', topic: rule.id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 32) },
-        );
+        let result;
+        try {
+          result = await sendPush(
+            { endpoint: sub.endpoint, p256dh: sub.p256dh, auth: sub.auth },
+            { ...rendered.content, tag: ledger.idempotency_key },
+            deps.vapid,
+            { ttlSeconds: 4 * 24 * 3600, urgency: 'normal', topic: rule.id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 32) },
+          );
+        } catch (error) {
+          // A malformed subscription row is this device's problem, not the outreach's.
+          if (error instanceof PushConfigurationError) continue;
+          throw error;
+        }
         if (result.outcome === 'accepted') accepted += 1;
         else if (result.outcome === 'gone') {
           // The browser unsubscribed or the push service expired it: it will never work again.

@@ -57,3 +57,11 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     cityName: { ja: e.CITY_NAME_JA, en: e.CITY_NAME_EN },
   };
 }
+
+/** The office named on notices and letters. One office for now; rules may name their own later. */
+export const DEFAULT_OFFICE = {
+  department: { ja: 'こども家庭課', en: 'Children and Families Division' },
+  phone: '03-1234-5678',
+  postalCode: '100-0001',
+  address: 'おしらせ市中央1-1-1',
+};

@@ -6,6 +6,7 @@ export type Locale = 'ja' | 'en' | 'ja-easy';
 export const LOCALES: readonly Locale[] = ['ja', 'en', 'ja-easy'];
 
 export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
 export interface ResidentsTable {
   id: string;
@@ -27,7 +28,7 @@ export interface ConsentsTable {
   resident_id: string;
   purpose: string;
   granted_at: Timestamp;
-  withdrawn_at: Timestamp | null;
+  withdrawn_at: NullableTimestamp;
 }
 
 export interface LifeEventsTable {
@@ -70,7 +71,7 @@ export interface OutreachTable {
   status: OutreachStatus;
   response: ResponseKind | null;
   started_at: Generated<Timestamp>;
-  ended_at: Timestamp | null;
+  ended_at: NullableTimestamp;
 }
 
 export type Channel = 'email' | 'push' | 'letter';
@@ -91,7 +92,7 @@ export interface DeliveriesTable {
   provider_ref: string | null;
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: Generated<Timestamp>;
-  sent_at: Timestamp | null;
+  sent_at: NullableTimestamp;
 }
 
 export interface PushSubscriptionsTable {
@@ -112,7 +113,7 @@ export interface CaseworkerTasksTable {
   kind: 'no-response' | 'unreachable' | 'asked-for-help' | 'letter-returned';
   status: 'open' | 'closed';
   created_at: Generated<Timestamp>;
-  closed_at: Timestamp | null;
+  closed_at: NullableTimestamp;
   closed_by: string | null;
   note: string | null;
 }

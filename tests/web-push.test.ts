@@ -9,8 +9,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import webpush from 'web-push';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { verifyVapidAuthorization } from '../local-services/vapid-verify';
 import {
   generateVapidKeys,
+  parseRetryAfter,
   sendPush,
   type PushNotice,
   type PushSubscriptionKeys,
@@ -220,4 +222,37 @@ describe('web push channel against the local push receiver', () => {
     expect(records[1]).toMatchObject({ payload: notice, topic: null, vapid: { verified: true } });
     expect(existsSync(path.join(dir, 'received', device.deviceId, '2.json'))).toBe(true);
   }, 20_000);
+});
+
+describe('VAPID token lifetime and Retry-After parsing', () => {
+  const vapid = generateVapidKeys('https://city.example/contact');
+  const audience = 'http://127.0.0.1:9';
+  // web-push mints tokens that expire 12 hours from now.
+  const { Authorization } = webpush.getVapidHeaders(audience, vapid.subject, vapid.publicKey, vapid.privateKey, 'aes128gcm');
+  const now = Math.floor(Date.now() / 1000);
+
+  it('accepts a fresh token and reports its subject and key', () => {
+    expect(verifyVapidAuthorization(Authorization, audience, now)).toMatchObject({
+      ok: true,
+      claims: { subject: vapid.subject, publicKey: vapid.publicKey },
+    });
+  });
+
+  it('rejects expired tokens and tokens valid for more than 24 hours', () => {
+    expect(verifyVapidAuthorization(Authorization, audience, now + 13 * 3600)).toMatchObject({ ok: false, status: 403, reason: 'exp: token expired' });
+    expect(verifyVapidAuthorization(Authorization, audience, now - 13 * 3600)).toMatchObject({ ok: false, status: 403, reason: 'exp: more than 24 hours ahead' });
+  });
+
+  it('asks for credentials when there are none', () => {
+    expect(verifyVapidAuthorization(undefined, audience, now)).toMatchObject({ ok: false, status: 401 });
+    expect(verifyVapidAuthorization('Bearer abc', audience, now)).toMatchObject({ ok: false, status: 401 });
+  });
+
+  it('reads Retry-After as seconds or as an HTTP date', () => {
+    const at = new Date('2030-01-01T00:00:00Z');
+    expect(parseRetryAfter('2', at)).toBe(2);
+    expect(parseRetryAfter('Tue, 01 Jan 2030 00:01:30 GMT', at)).toBe(90);
+    expect(parseRetryAfter('soon', at)).toBeNull();
+    expect(parseRetryAfter(undefined, at)).toBeNull();
+  });
 });

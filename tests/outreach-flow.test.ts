@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extractText, getDocumentProxy } from 'unpdf';
+import { readFileSync } from 'node:fs';
+import { TestEngine, mailsTo, outreachIdOf, pushesTo, waitFor } from './support/test-engine';
+import { withdrawConsent } from '../db/consent';
+
+const FAST_DAY_MS = 150;
+let engine: TestEngine;
+
+beforeAll(async () => {
+  engine = await TestEngine.start();
+});
+afterAll(async () => {
+  await engine?.stop();
+});
+
+describe('outreach for a birth', () => {
+  it('with no response sends email, push, letter and opens a task, in that order, each once', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: FAST_DAY_MS }));
+    const status = await engine.result(outreachId);
+
+    expect(status.state).toBe('no-response');
+    expect(status.taskOpened).toBe(true);
+    const ledger = await engine.ledger(outreachId);
+    expect(ledger.map((d) => [d.channel, d.status])).toEqual([['email', 'sent'], ['push', 'sent'], ['letter', 'sent']]);
+    expect(new Set(ledger.map((d) => d.idempotency_key)).size).toBe(3);
+    const sentAt = ledger.map((d) => d.sent_at!.getTime());
+    expect(sentAt).toEqual([...sentAt].sort((a, b) => a - b));
+    const tasks = await engine.tasks(outreachId);
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]!.created_at.getTime()).toBeGreaterThan(sentAt[2]!);
+
+    // The email, as the SMTP server received it.
+    const mails = await mailsTo(resident.email!);
+    expect(mails).toHaveLength(1);
+    const mail = mails[0]!;
+    expect(mail.subject).toBe('【おしらせ市】児童手当の申請のご案内');
+    expect(mail.headers.get('content-language')).toBe('ja');
+    expect(mail.html).toContain('<html lang="ja">');
+    expect(mail.html).toContain(`${resident.familyName} 花子 様`);
+    expect(mail.text).toContain('2026年12月5日までに申請すると');
+    expect(mail.messageId).toBe(ledger[0]!.provider_ref);
+
+    // The push, as the receiver decrypted it.
+    const pushes = await pushesTo(resident.deviceId!);
+    expect(pushes).toHaveLength(1);
+    expect(pushes[0]!.vapid.verified).toBe(true);
+    expect(pushes[0]!.payload.title).toBe('児童手当の申請のご案内');
+    expect(pushes[0]!.payload.body).toBe('2026年12月5日までに児童手当の申請をお願いします。タップして手続きを確認できます。');
+    expect(pushes[0]!.payload.url).toMatch(/\/respond\//);
+
+    // The letter, as a PDF in the print outbox.
+    const pdfPath = (ledger[2]!.detail as { pdfPath: string }).pdfPath;
+    const { text } = await extractText(await getDocumentProxy(new Uint8Array(readFileSync(pdfPath))), { mergePages: true });
+    const flat = text.replace(/\s+/g, '');
+    expect(flat).toContain('児童手当の申請のご案内');
+    expect(flat).toContain(`${resident.familyName}花子様`);
+    expect(flat).toContain('ご出産おめでとうございます');
+  });
+
+  it('stops after the email when the resident responds', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'], push: true, locale: 'en' });
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 5_000 }));
+    await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'email' && d.status === 'sent'));
+    const handle = engine.client.workflow.getHandle(outreachId);
+    await handle.signal('respond', { kind: 'applied', via: 'link' });
+    const status = await engine.result(outreachId);
+
+    expect(status.state).toBe('responded');
+    expect(status.response).toBe('applied');
+    expect((await engine.ledger(outreachId)).map((d) => d.channel)).toEqual(['email']);
+    expect(await engine.tasks(outreachId)).toHaveLength(0);
+    expect(await pushesTo(resident.deviceId!)).toHaveLength(0);
+    const mail = (await mailsTo(resident.email!))[0]!;
+    expect(mail.subject).toBe('[Oshirase City] How to apply for the child allowance');
+    expect(mail.headers.get('content-language')).toBe('en');
+    const row = await engine.db.selectFrom('outreach').selectAll().where('id', '=', outreachId).executeTakeFirstOrThrow();
+    expect([row.status, row.response]).toEqual(['responded', 'applied']);
+  });
+
+  it('starts one workflow and sends one email for the same birth event sent twice', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'] });
+    const eventId = `registry-birth-${resident.id}`;
+    const first = await engine.sendBirth(resident, { eventId, msPerDay: 2_000 });
+    const second = await engine.sendBirth(resident, { eventId, msPerDay: 2_000 });
+
+    expect(second.duplicate).toBe(true);
+    expect(outreachIdOf(second)).toBe(outreachIdOf(first));
+    expect(first.matches[0]!.result).toMatchObject({ decision: 'outreach', start: 'started' });
+    expect(second.matches[0]!.result).toMatchObject({ decision: 'outreach', start: 'already-started' });
+    await waitFor('the email', async () => (await mailsTo(resident.email!)).length > 0);
+    await engine.client.workflow.getHandle(outreachIdOf(first)).signal('respond', { kind: 'acknowledged', via: 'cli' });
+    await engine.result(outreachIdOf(first));
+    expect(await mailsTo(resident.email!)).toHaveLength(1);
+    const runs = engine.client.workflow.list({ query: `WorkflowId = '${outreachIdOf(first)}'` });
+    let count = 0;
+    for await (const _ of runs) count += 1;
+    expect(count).toBe(1);
+  });
+
+  it('sends nothing without consent for the purpose, and the audit log says why', async () => {
+    const resident = await engine.addResident({ consents: ['elderly-care'], push: true });
+    const result = await engine.sendBirth(resident, { msPerDay: FAST_DAY_MS });
+
+    expect(result.matches).toEqual([expect.objectContaining({ ruleId: 'child-allowance', result: { decision: 'no-consent', purpose: 'child-benefits' } })]);
+    expect(await engine.db.selectFrom('outreach').select('id').where('resident_id', '=', resident.id).execute()).toHaveLength(0);
+    expect(await engine.db.selectFrom('deliveries').select('id').where('resident_id', '=', resident.id).execute()).toHaveLength(0);
+    expect(await mailsTo(resident.email!)).toHaveLength(0);
+    expect(await pushesTo(resident.deviceId!)).toHaveLength(0);
+    const audit = await engine.audit(resident.id);
+    expect(audit.map((a) => a.action)).toContain('not-contacted');
+    expect(audit.find((a) => a.action === 'not-contacted')!.detail).toMatchObject({ reason: 'no consent for purpose child-benefits' });
+  });
+
+  it('sends nothing more once consent is withdrawn between steps', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 1_000 }));
+    await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'email' && d.status === 'sent'));
+    await withdrawConsent(engine.db, resident.id, 'child-benefits');
+    const status = await engine.result(outreachId);
+
+    expect(status.state).toBe('consent-withdrawn');
+    expect((await engine.ledger(outreachId)).map((d) => d.channel)).toEqual(['email']);
+    expect(await pushesTo(resident.deviceId!)).toHaveLength(0);
+    expect(await engine.tasks(outreachId)).toHaveLength(0);
+    const blocked = (await engine.audit(resident.id)).find((a) => a.action === 'send-blocked');
+    expect(blocked?.detail).toMatchObject({ channel: 'push', reason: 'consent for purpose child-benefits was withdrawn' });
+  });
+});

@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { loadEngineConfig } from '../../config/engine-config';
+import { openEngineContext, type EngineContext } from '../../runtime/engine-context';
+import { createOutreachWorker } from '../../worker';
+import { acceptLifeEvent, type IntakeResult } from '../../intake/accept-life-event';
+import { parseLifeEvent } from '../../intake/life-event-schema';
+import { addResident, registerPushSubscription } from '../../db/residents';
+import type { Locale } from '../../db/schema';
+import type { OutreachStatus } from '../../workflows/outreach-contract';
+
+let runtimeInstalled = false;
+function quietTemporalRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
+}
+
+export interface TestResident {
+  id: string;
+  familyName: string;
+  givenName: string;
+  email: string | null;
+  postalCode: string | null;
+  address: string | null;
+  birthDate: string;
+  locale: Locale;
+  /** The push receiver's device id, when the resident has a push subscription. */
+  deviceId: string | null;
+}
+
+/**
+ * One engine on the suite's shared Temporal server and database, with its own
+ * task queue so test files never run each other's workflows.
+ */
+export class TestEngine {
+  readonly taskQueue = `test-${randomUUID()}`;
+  private worker: { worker: Worker; close(): Promise<void> } | null = null;
+  private workerRun: Promise<void> | null = null;
+
+  private constructor(readonly context: EngineContext, readonly client: Client, private readonly connection: Connection) {}
+
+  static async start(options: { withWorker?: boolean } = {}): Promise<TestEngine> {
+    quietTemporalRuntime();
+    const config = loadEngineConfig({
+      DATABASE_URL: inject('databaseUrl'),
+      OSHIRASE_DATA_DIR: join(inject('dataDir'), randomUUID()),
+      SMTP_URL: inject('smtpUrl'),
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+    });
+    const context = await openEngineContext({ config });
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    const engine = new TestEngine(context, new Client({ connection }), connection);
+    if (options.withWorker !== false) await engine.startWorker();
+    return engine;
+  }
+
+  get db() {
+    return this.context.database.db;
+  }
+
+  async startWorker(): Promise<void> {
+    this.worker = await createOutreachWorker({
+      context: this.context,
+      temporalAddress: inject('temporalAddress'),
+      taskQueue: this.taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+    });
+    this.workerRun = this.worker.worker.run();
+  }
+
+  /** Environment for a worker run as its own process on this engine's task queue. */
+  workerEnv(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      DATABASE_URL: inject('databaseUrl'),
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      SMTP_URL: inject('smtpUrl'),
+      OSHIRASE_TASK_QUEUE: this.taskQueue,
+      OSHIRASE_DATA_DIR: this.context.config.dataDir,
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.worker) {
+      this.worker.worker.shutdown();
+      await this.workerRun;
+      await this.worker.close();
+    }
+    await this.connection.close();
+    await this.context.close();
+  }
+
+  /** A resident with a unique id, consent for the given purposes, email, postal address and optionally a push device. */
+  async addResident(options: { consents: string[]; locale?: Locale; email?: boolean; push?: boolean; postal?: boolean }): Promise<TestResident> {
+    const tag = randomUUID().slice(0, 8);
+    const resident: TestResident = {
+      id: `T-${tag}`,
+      familyName: `試験${tag}`,
+      givenName: '花子',
+      email: options.email === false ? null : `hanako.${tag}@residents.example`,
+      postalCode: options.postal === false ? null : '100-0005',
+      address: options.postal === false ? null : `おしらせ市丸の内${tag}番地`,
+      birthDate: '1994-07-13',
+      locale: options.locale ?? 'ja',
+      deviceId: null,
+    };
+    await addResident(
+      this.db,
+      {
+        id: resident.id,
+        household_id: `H-${tag}`,
+        family_name: resident.familyName,
+        given_name: resident.givenName,
+        birth_date: resident.birthDate,
+        locale: resident.locale,
+        email: resident.email,
+        email_status: 'valid',
+        postal_code: resident.postalCode,
+        address: resident.address,
+        ward: 'chuo',
+        residence_status: 'registered',
+      },
+      options.consents,
+    );
+    if (options.push) {
+      const response = await fetch(`${inject('pushReceiverUrl')}/devices`, { method: 'POST' });
+      const device = (await response.json()) as { deviceId: string; subscription: { endpoint: string; keys: { p256dh: string; auth: string } } };
+      await registerPushSubscription(this.db, resident.id, { endpoint: device.subscription.endpoint, ...device.subscription.keys });
+      resident.deviceId = device.deviceId;
+    }
+    return resident;
+  }
+
+  async sendBirth(resident: TestResident, options: { eventId?: string; msPerDay: number }): Promise<IntakeResult> {
+    const event = parseLifeEvent('test', {
+      id: options.eventId ?? `birth-${randomUUID()}`,
+      type: 'birth',
+      residentId: resident.id,
+      occurredOn: '2026-11-20',
+    });
+    return acceptLifeEvent(
+      { db: this.db, temporal: this.client, rules: this.context.rules, taskQueue: this.taskQueue, msPerDay: options.msPerDay },
+      event,
+      'test',
+    );
+  }
+
+  async result(outreachId: string): Promise<OutreachStatus> {
+    return (await this.client.workflow.getHandle(outreachId).result()) as OutreachStatus;
+  }
+
+  async ledger(outreachId: string) {
+    return this.db.selectFrom('deliveries').selectAll().where('outreach_id', '=', outreachId).orderBy('step_index').execute();
+  }
+
+  async audit(residentId: string) {
+    return this.db.selectFrom('audit_log').selectAll().where('resident_id', '=', residentId).orderBy('id').execute();
+  }
+
+  async tasks(outreachId: string) {
+    return this.db.selectFrom('caseworker_tasks').selectAll().where('outreach_id', '=', outreachId).execute();
+  }
+}
+
+export function outreachIdOf(result: IntakeResult): string {
+  const match = result.matches.find((m) => m.result.decision === 'outreach');
+  if (!match || match.result.decision !== 'outreach') throw new Error(`no outreach started: ${JSON.stringify(result)}`);
+  return match.result.outreachId;
+}
+
+/** Every message the SMTP sink received for an address, parsed. */
+export async function mailsTo(address: string): Promise<ParsedMail[]> {
+  const dir = inject('smtpDir');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
+  const mails: ParsedMail[] = [];
+  for (const file of files) {
+    const raw = readFileSync(join(dir, file));
+    if (!raw.subarray(0, 300).toString().startsWith(`X-Envelope-To: ${address}`)) continue;
+    mails.push(await simpleParser(raw));
+  }
+  return mails;
+}
+
+/** Every push the receiver decrypted for a device. */
+export async function pushesTo(deviceId: string): Promise<Array<{ payload: { title: string; body: string; url: string; tag: string }; vapid: { verified: boolean } }>> {
+  const response = await fetch(`${inject('pushReceiverUrl')}/received/${deviceId}`);
+  return (await response.json()) as Array<{ payload: { title: string; body: string; url: string; tag: string }; vapid: { verified: boolean } }>;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
