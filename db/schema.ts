@@ -21,7 +21,7 @@ export interface ResidentsTable {
   address: string | null;
   ward: string;
   residence_status: 'registered' | 'moved-out' | 'deceased';
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface ConsentsTable {
@@ -37,7 +37,7 @@ export interface LifeEventsTable {
   resident_id: string;
   occurred_on: ColumnType<string, string, string>;
   payload: ColumnType<Record<string, unknown>, string, string>;
-  received_at: Generated<Timestamp>;
+  received_at: Timestamp;
 }
 
 export interface RuleVersionsTable {
@@ -47,7 +47,7 @@ export interface RuleVersionsTable {
   status: 'draft' | 'published' | 'withdrawn';
   definition: ColumnType<unknown, string, string>;
   source_file: string;
-  published_at: Generated<Timestamp>;
+  published_at: Timestamp;
 }
 
 export type OutreachStatus =
@@ -70,7 +70,7 @@ export interface OutreachTable {
   event_id: string | null;
   status: OutreachStatus;
   response: ResponseKind | null;
-  started_at: Generated<Timestamp>;
+  started_at: Timestamp;
   ended_at: NullableTimestamp;
 }
 
@@ -91,7 +91,7 @@ export interface DeliveriesTable {
   status: DeliveryStatus;
   provider_ref: string | null;
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   sent_at: NullableTimestamp;
 }
 
@@ -101,7 +101,7 @@ export interface PushSubscriptionsTable {
   endpoint: string;
   p256dh: string;
   auth: string;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface CaseworkerTasksTable {
@@ -112,7 +112,7 @@ export interface CaseworkerTasksTable {
   rule_version: number;
   kind: 'no-response' | 'unreachable' | 'asked-for-help' | 'letter-returned';
   status: 'open' | 'closed';
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   closed_at: NullableTimestamp;
   closed_by: string | null;
   note: string | null;
@@ -120,7 +120,7 @@ export interface CaseworkerTasksTable {
 
 export interface AuditLogTable {
   id: Generated<number>;
-  at: Generated<Timestamp>;
+  at: Timestamp;
   actor: string;
   action: string;
   resident_id: string | null;
