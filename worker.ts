@@ -59,7 +59,13 @@ async function main(): Promise<void> {
     process.stderr.write('worker: TEMPORAL_ADDRESS is not set (host:port of the Temporal frontend, e.g. 127.0.0.1:7233)\n');
     process.exit(2);
   }
-  const { worker, close } = await createOutreachWorker({ context, temporalAddress: address });
+  // A pre-built bundle skips the webpack step at start (tests and containers build it once).
+  const bundlePath = process.env.OSHIRASE_WORKFLOW_BUNDLE;
+  const { worker, close } = await createOutreachWorker({
+    context,
+    temporalAddress: address,
+    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
+  });
   process.stdout.write(`WORKER_READY ${address} ${context.config.taskQueue}\n`);
   await worker.run();
   await close();

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { writeAudit } from '../db/audit';
@@ -22,7 +23,8 @@ export async function registerRules(db: Kysely<Database>, rules: LoadedRule[], a
       .where('version', '=', rule.version)
       .executeTakeFirst();
     if (stored) {
-      if (JSON.stringify(stored.definition) !== JSON.stringify(JSON.parse(definition))) {
+      // jsonb does not keep key order, so compare values, not text.
+      if (!isDeepStrictEqual(stored.definition, JSON.parse(definition))) {
         conflicts.push(`${file}: version: ${rule.id} version ${rule.version} is already stored with a different definition; give the change a new version number`);
       }
       continue;

@@ -83,6 +83,7 @@ export class TestEngine {
       SMTP_URL: inject('smtpUrl'),
       OSHIRASE_TASK_QUEUE: this.taskQueue,
       OSHIRASE_DATA_DIR: this.context.config.dataDir,
+      OSHIRASE_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
     };
   }
 

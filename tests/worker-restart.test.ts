@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { spawnService, type RunningService } from '../local-services/spawn-service';
+import { TestEngine, mailsTo, outreachIdOf, pushesTo, waitFor } from './support/test-engine';
+
+let engine: TestEngine;
+let worker: RunningService | null = null;
+
+const startWorkerProcess = () => spawnService('worker.ts', [], 'WORKER_READY', { env: engine.workerEnv(), timeoutMs: 120_000 });
+
+beforeAll(async () => {
+  engine = await TestEngine.start({ withWorker: false });
+});
+afterAll(async () => {
+  await worker?.stop();
+  await engine?.stop();
+});
+
+it('finishes an outreach with no duplicate send when its worker is killed and restarted in the middle', async () => {
+  worker = await startWorkerProcess();
+  const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
+  const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 1_000 }));
+  await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'email' && d.status === 'sent'));
+
+  // SIGKILL: no graceful shutdown, the process just disappears mid-outreach.
+  const exited = new Promise((resolve) => worker!.process.once('exit', resolve));
+  worker.process.kill('SIGKILL');
+  await exited;
+  // The 3-day wait (3 s here) runs out while no worker is alive.
+  await new Promise((r) => setTimeout(r, 4_000));
+  expect((await engine.ledger(outreachId)).map((d) => d.channel)).toEqual(['email']);
+
+  worker = await startWorkerProcess();
+  const status = await engine.result(outreachId);
+
+  expect(status.state).toBe('no-response');
+  const ledger = await engine.ledger(outreachId);
+  expect(ledger.map((d) => [d.channel, d.status])).toEqual([['email', 'sent'], ['push', 'sent'], ['letter', 'sent']]);
+  expect(await mailsTo(resident.email!)).toHaveLength(1);
+  expect(await pushesTo(resident.deviceId!)).toHaveLength(1);
+  const manifest = readFileSync((ledger[2]!.detail as { manifestPath: string }).manifestPath, 'utf8');
+  expect(manifest.split('\n').filter((line) => line.includes(ledger[2]!.idempotency_key))).toHaveLength(1);
+  expect(await engine.tasks(outreachId)).toHaveLength(1);
+});
