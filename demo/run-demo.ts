@@ -1,0 +1,207 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadEngineConfig } from '../config/engine-config';
+import { openEngineContext } from '../runtime/engine-context';
+import { startDevServer, freePort, type DevServer } from '../temporal/dev-server';
+import { spawnService, type RunningService } from '../local-services/spawn-service';
+import { createOutreachWorker } from '../worker';
+import { startApiServer } from '../api/http-server';
+import { addResident, registerPushSubscription } from '../db/residents';
+import { acceptLifeEvent, type IntakeResult } from '../intake/accept-life-event';
+import { parseLifeEvent } from '../intake/life-event-schema';
+import { DEMO_RESIDENTS, type DemoResident } from './demo-population';
+import { DemoNarrator } from './demo-narrator';
+import { clickResponseLink, findLinkInEmail, findLinkInPush } from './simulated-residents';
+import { table } from '../cli/cli-support';
+
+export interface DemoOptions {
+  /** Length of one plan day in the demo, in ms. */
+  msPerDay: number;
+  dataDir: string;
+  out: (line: string) => void;
+}
+
+/**
+ * The whole flow on one machine: Temporal dev server, database, SMTP server,
+ * push receiver, worker and HTTP API; a seeded population; birth events; and
+ * an account of everything that happens. Returns the number of failed checks.
+ */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const { out, msPerDay } = options;
+  const dataDir = resolve(options.dataDir);
+  const env = loadEngineConfig();
+  if (!env.databaseUrl) rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const stops: Array<() => Promise<void>> = [];
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+
+  try {
+    out('Oshirase demo — 児童手当 (child allowance) notices after a birth');
+    out(`Time scale: 1 plan day = ${msPerDay} ms (OSHIRASE_MS_PER_DAY; production uses 86400000). The rule itself is unchanged.`);
+    out(`Data folder: ${dataDir}`);
+
+    let temporal: DevServer | { address: string; uiUrl: null; stop(): Promise<void> };
+    if (env.temporalAddress) {
+      temporal = { address: env.temporalAddress, uiUrl: null, stop: async () => {} };
+      out(`Temporal: using TEMPORAL_ADDRESS ${env.temporalAddress}`);
+    } else {
+      out('Temporal: starting the dev server…');
+      temporal = await startDevServer({ withUi: true, log: out });
+      out(`Temporal: dev server at ${temporal.address}; web UI ${temporal.uiUrl ?? '(none)'}`);
+    }
+    stops.push(() => temporal.stop());
+
+    const smtpDir = join(dataDir, 'smtp-received');
+    const pushDir = join(dataDir, 'push-receiver');
+    const smtp: RunningService = await spawnService('local-services/smtp-sink.ts', ['--port', '0', '--dir', smtpDir], 'SMTP_SINK_READY');
+    stops.push(() => smtp.stop());
+    const push: RunningService = await spawnService('local-services/push-receiver.ts', ['--port', '0', '--dir', pushDir], 'PUSH_RECEIVER_READY');
+    stops.push(() => push.stop());
+    out(`SMTP server (own process): ${smtp.url}, stores each message as .eml in ${smtpDir}`);
+    out(`Push receiver (own process): ${push.url}, decrypts each push into ${pushDir}/received`);
+
+    const apiPort = await freePort();
+    const config = loadEngineConfig({
+      ...process.env,
+      OSHIRASE_DATA_DIR: dataDir,
+      SMTP_URL: smtp.url,
+      OSHIRASE_MS_PER_DAY: String(msPerDay),
+      PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
+    });
+    const context = await openEngineContext({ config });
+    stops.push(() => context.close());
+    out(`Database: ${context.database.kind === 'pglite' ? `PGlite (embedded) in ${join(dataDir, 'pgdata')}` : 'PostgreSQL from DATABASE_URL'}`);
+
+    const connection = await Connection.connect({ address: temporal.address });
+    stops.push(() => connection.close());
+    const client = new Client({ connection, namespace: config.temporalNamespace });
+    const worker = await createOutreachWorker({ context, temporalAddress: temporal.address });
+    const workerRun = worker.worker.run();
+    stops.push(async () => {
+      worker.worker.shutdown();
+      await workerRun;
+      await worker.close();
+    });
+    const api = await startApiServer({ context, temporal: client, taskQueue: config.taskQueue, msPerDay }, apiPort);
+    stops.push(() => api.close());
+    out(`HTTP API (response links, POST /events): ${api.url}`);
+    out(`Worker: polling task queue ${config.taskQueue}`);
+    out('');
+
+    // A shared database may hold an earlier run: give this run's ids a suffix there.
+    const suffix = context.database.kind === 'postgres' ? `-${Date.now().toString(36)}` : '';
+    const idOf = (r: DemoResident) => `R-${r.key}${suffix}`;
+    const names = new Map<string, string>();
+    const devices = new Map<string, string>();
+    out('Seeded population:');
+    for (const r of DEMO_RESIDENTS) {
+      const id = idOf(r);
+      await addResident(context.database.db, { ...r.resident, id, household_id: `H-${r.key}${suffix}` }, r.consents);
+      names.set(id, r.resident.locale === 'en' ? `${r.resident.given_name} ${r.resident.family_name}` : `${r.resident.family_name} ${r.resident.given_name}`);
+      if (r.push) {
+        const response = await fetch(`${push.url}/devices`, { method: 'POST' });
+        const device = (await response.json()) as { deviceId: string; subscription: { endpoint: string; keys: { p256dh: string; auth: string } } };
+        await registerPushSubscription(context.database.db, id, { endpoint: device.subscription.endpoint, ...device.subscription.keys });
+        devices.set(id, device.deviceId);
+      }
+      out(`  ${id} ${names.get(id)} [${r.resident.locale}] consents: ${r.consents.join(', ')} — ${r.story}`);
+    }
+    out('');
+
+    const startedAt = Date.now();
+    const narrator = new DemoNarrator({ db: context.database.db, msPerDay, startedAt, smtpDir, pushDir, names, devices, out });
+    narrator.start();
+
+    const intake = { db: context.database.db, temporal: client, rules: context.rules, taskQueue: config.taskQueue, msPerDay };
+    const outreachIds = new Set<string>();
+    const results: IntakeResult[] = [];
+    for (const r of DEMO_RESIDENTS) {
+      const event = parseLifeEvent('demo', { id: `birth-${r.key}${suffix}`, type: 'birth', residentId: idOf(r), occurredOn: '2026-11-20' });
+      results.push(await acceptLifeEvent(intake, event, 'registry'));
+    }
+    // The registry sends one event twice: the engine must start nothing new.
+    const duplicate = await acceptLifeEvent(intake, parseLifeEvent('demo', { id: `birth-1001${suffix}`, type: 'birth', residentId: `R-1001${suffix}`, occurredOn: '2026-11-20' }), 'registry');
+    out(`[duplicate] birth-1001 sent again → ${duplicate.matches.map((m) => (m.result.decision === 'outreach' ? m.result.start : m.result.decision)).join(', ')}`);
+    for (const result of results) for (const m of result.matches) if (m.result.decision === 'outreach') outreachIds.add(m.result.outreachId);
+
+    const responders = DEMO_RESIDENTS.filter((r) => r.responds).map(async (r) => {
+      const id = idOf(r);
+      const deadline = Date.now() + 30 * msPerDay + 30_000;
+      for (;;) {
+        const link =
+          r.responds!.after === 'email'
+            ? await findLinkInEmail(smtpDir, String(r.resident.email), r.responds!.click)
+            : findLinkInPush(pushDir, devices.get(id) ?? '');
+        if (link) {
+          // A resident reads a notice some hours after it arrives.
+          await new Promise((res) => setTimeout(res, msPerDay / 4));
+          const page = await clickResponseLink(link);
+          out(`[resident] ${id} ${names.get(id)} clicked “${r.responds!.click}” → page: ${page}`);
+          return;
+        }
+        if (Date.now() > deadline) return out(`[resident] ${id} never received the notice to answer`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    });
+
+    await Promise.all([...outreachIds].map((id) => client.workflow.getHandle(id).result()));
+    await Promise.all(responders);
+    await narrator.stop();
+
+    return await summarize({ db: context.database.db, out, names, devices, smtpDir, pushDir, idOf, uiUrl: temporal.uiUrl, outbox: join(dataDir, 'print-outbox') });
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  }
+}
+
+async function summarize(s: {
+  db: Awaited<ReturnType<typeof openEngineContext>>['database']['db'];
+  out: (line: string) => void;
+  names: Map<string, string>;
+  devices: Map<string, string>;
+  smtpDir: string;
+  pushDir: string;
+  idOf: (r: DemoResident) => string;
+  uiUrl: string | null;
+  outbox: string;
+}): Promise<number> {
+  const { db, out } = s;
+  const emails = readdirSync(s.smtpDir).filter((f) => f.endsWith('.eml')).map((f) => readFileSync(join(s.smtpDir, f), 'utf8'));
+  const pushCount = (id: string) => {
+    const dir = join(s.pushDir, 'received', s.devices.get(id) ?? '-');
+    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).length : 0;
+  };
+  const rows: string[][] = [];
+  let failures = 0;
+  const checks: string[] = [];
+  for (const r of DEMO_RESIDENTS) {
+    const id = s.idOf(r);
+    const deliveries = await db.selectFrom('deliveries').select(['channel', 'status']).where('resident_id', '=', id).execute();
+    const sent = (channel: string) => deliveries.filter((d) => d.channel === channel && d.status === 'sent').length;
+    const tasks = await db.selectFrom('caseworker_tasks').select('id').where('resident_id', '=', id).execute();
+    const outreach = await db.selectFrom('outreach').select(['status', 'response']).where('resident_id', '=', id).executeTakeFirst();
+    const received = { email: r.resident.email ? emails.filter((e) => e.startsWith(`X-Envelope-To: ${r.resident.email}`)).length : 0, push: pushCount(id) };
+    rows.push([
+      id, s.names.get(id) ?? '', `${sent('email')} (${received.email} rcvd)`, `${sent('push')} (${received.push} decrypted)`,
+      String(sent('letter')), String(tasks.length), outreach ? `${outreach.status}${outreach.response ? `: ${outreach.response}` : ''}` : 'not contacted',
+    ]);
+    if (!r.consents.includes('child-benefits')) {
+      const nothing = deliveries.length === 0 && received.email === 0 && received.push === 0 && !outreach;
+      checks.push(`${nothing ? '✓' : '✗'} ${id} (no consent): ${nothing ? 'nothing sent — confirmed in the ledger, the SMTP server and the push receiver' : 'SOMETHING WAS SENT'}`);
+      if (!nothing) failures += 1;
+    }
+  }
+  out('');
+  out('Summary (ledger counts; what the SMTP server and push receiver actually received in brackets):');
+  out(table(['resident', 'name', 'email', 'push', 'letter', 'task', 'outcome'], rows));
+  out('');
+  for (const c of checks) out(c);
+  const openTasks = await db.selectFrom('caseworker_tasks').select(['id', 'resident_id', 'kind']).where('status', '=', 'open').execute();
+  out(`Caseworker tasks open: ${openTasks.map((t) => `#${t.id} ${t.resident_id} (${t.kind})`).join(', ') || 'none'}`);
+  out(`Letters and the print manifest: ${s.outbox}`);
+  out(`Emails (.eml): ${s.smtpDir}   Pushes (decrypted JSON): ${join(s.pushDir, 'received')}`);
+  if (s.uiUrl) out(`Temporal UI was at ${s.uiUrl} (stopped with the demo; set TEMPORAL_ADDRESS to keep histories on your own server).`);
+  return failures;
+}

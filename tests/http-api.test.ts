@@ -1,0 +1,324 @@
+import { createECDH, randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApiServer, type RunningApiServer } from '../api/http-server';
+import type { IntakeResult } from '../intake/accept-life-event';
+import type { Locale } from '../db/schema';
+import { ResponseLinks } from '../outreach/response-links';
+import type { OutreachStatus } from '../workflows/outreach-contract';
+import { TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from './support/test-engine';
+
+// Long plan days: after the email the workflow waits (3 "days" = 3 minutes), so answers find it running.
+const MS_PER_DAY = 60_000;
+let engine: TestEngine;
+let api: RunningApiServer;
+
+beforeAll(async () => {
+  engine = await TestEngine.start();
+  api = await startApiServer({ context: engine.context, temporal: engine.client, taskQueue: engine.taskQueue, msPerDay: MS_PER_DAY }, 0);
+});
+afterAll(async () => {
+  await api?.close();
+  await engine?.stop();
+});
+
+function birthEvent(residentId: string): Record<string, unknown> {
+  return { id: `birth-${randomUUID()}`, type: 'birth', residentId, occurredOn: '2026-11-20' };
+}
+
+function postJson(path: string, body: unknown, method = 'POST'): Promise<Response> {
+  return fetch(`${api.url}${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+function postForm(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${api.url}${path}`, { method: 'POST', headers, body: new URLSearchParams(fields) });
+}
+
+/** A consented resident whose outreach the API started, waiting after its first email. */
+async function outreachThroughApi(locale: Locale = 'ja'): Promise<{ resident: TestResident; outreachId: string }> {
+  const resident = await engine.addResident({ consents: ['child-benefits'], locale });
+  const response = await postJson('/events', birthEvent(resident.id));
+  expect(response.status).toBe(202);
+  const outreachId = outreachIdOf((await response.json()) as IntakeResult);
+  await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'email' && d.status === 'sent'));
+  return { resident, outreachId };
+}
+
+async function workflowState(outreachId: string): Promise<OutreachStatus> {
+  return engine.client.workflow.getHandle(outreachId).query<OutreachStatus>('status');
+}
+
+function respondPath(outreachId: string, kind: 'acknowledged' | 'applied' | 'not-for-me' | 'stop'): string {
+  return `/respond/${engine.context.links.token({ outreachId, kind })}`;
+}
+
+describe('POST /events', () => {
+  it('accepts a birth for a consented resident with 202 and starts one outreach', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'] });
+    const response = await postJson('/events', birthEvent(resident.id));
+
+    expect(response.status).toBe(202);
+    const result = (await response.json()) as IntakeResult;
+    expect(result.duplicate).toBe(false);
+    expect(result.matches).toEqual([
+      expect.objectContaining({ ruleId: 'child-allowance', ruleVersion: 1, result: expect.objectContaining({ decision: 'outreach', start: 'started' }) }),
+    ]);
+    const outreachId = outreachIdOf(result);
+    await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'email' && d.status === 'sent'));
+    expect((await workflowState(outreachId)).state).toBe('running');
+    await engine.client.workflow.getHandle(outreachId).signal('respond', { kind: 'acknowledged', via: 'cli' });
+    await engine.result(outreachId);
+  });
+
+  it.each([
+    ['a wrong type', (e: Record<string, unknown>) => ({ ...e, residentId: 42 }), 'residentId'],
+    ['an unknown event type', (e: Record<string, unknown>) => ({ ...e, type: 'wedding' }), 'type'],
+    ['a missing id', ({ id: _id, ...rest }: Record<string, unknown>) => rest, 'id'],
+    ['a date that is not a calendar date', (e: Record<string, unknown>) => ({ ...e, occurredOn: '2026-02-30' }), 'occurredOn'],
+    ['a date in another format', (e: Record<string, unknown>) => ({ ...e, occurredOn: '20/11/2026' }), 'occurredOn'],
+    ['an extra field', (e: Record<string, unknown>) => ({ ...e, priority: 'high' }), 'priority'],
+  ])('refuses an event with %s with 400 naming the field', async (_what, mutate, field) => {
+    const response = await postJson('/events', mutate(birthEvent('T-nobody')));
+
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: string; problems: string[] };
+    expect(body.error).toBe('invalid life event');
+    expect(body.problems.some((p) => p.includes(field))).toBe(true);
+    expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('refuses malformed JSON with 400, other media types with 415 and bodies over 64 KiB with 413', async () => {
+    const malformed = await fetch(`${api.url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"id": ' });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: 'invalid JSON' });
+
+    const text = await fetch(`${api.url}/events`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify(birthEvent('T-x')) });
+    expect(text.status).toBe(415);
+
+    const big = { ...birthEvent('T-x'), payload: { note: 'x'.repeat(70 * 1024) } };
+    const tooLarge = await postJson('/events', big);
+    expect(tooLarge.status).toBe(413);
+  });
+
+  it('refuses an event for a resident not in the register with 422', async () => {
+    const response = await postJson('/events', birthEvent(`T-unknown-${randomUUID().slice(0, 8)}`));
+
+    expect(response.status).toBe(422);
+    const body = (await response.json()) as { problems: string[] };
+    expect(body.problems).toEqual([expect.stringMatching(/^residentId: no resident T-unknown-/)]);
+  });
+});
+
+describe('response links', () => {
+  it('GET shows the notice in Japanese with one button to confirm, and records nothing', async () => {
+    const { resident, outreachId } = await outreachThroughApi('ja');
+    const path = respondPath(outreachId, 'applied');
+    // The email carries this very link.
+    expect((await mailsTo(resident.email!))[0]!.text).toContain(path);
+
+    const response = await fetch(`${api.url}${path}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(response.headers.get('content-security-policy')).toMatch(/default-src 'none'.*form-action 'self'/);
+    const html = await response.text();
+    expect(html).toContain('<html lang="ja">');
+    expect(html).toContain('<h1>児童手当の申請のご案内</h1>');
+    expect(html).toContain('<form method="post">');
+    expect(html.match(/class="primary"/g)).toHaveLength(1);
+    expect(html).toMatch(/<button type="submit" name="kind" value="applied" class="primary">「申請しました」と回答する<\/button>/);
+    expect(html.match(/class="secondary"/g)).toHaveLength(3);
+    expect(html).not.toContain('<script');
+    // No personal data on a page whose link may be forwarded.
+    expect(html).not.toContain(resident.familyName);
+    expect(html).not.toContain(resident.id);
+
+    expect((await workflowState(outreachId)).state).toBe('running');
+    const row = await engine.db.selectFrom('outreach').selectAll().where('id', '=', outreachId).executeTakeFirstOrThrow();
+    expect([row.status, row.response]).toEqual(['active', null]);
+    expect((await engine.audit(resident.id)).map((a) => a.action)).not.toContain('response-received');
+
+    // Clean up: answer so the workflow ends.
+    expect((await postForm(path, {})).status).toBe(200);
+    await engine.result(outreachId);
+  });
+
+  it('POST records the answer and thanks the resident; a second POST says the outreach already ended', async () => {
+    const { resident, outreachId } = await outreachThroughApi('ja');
+    const path = respondPath(outreachId, 'applied');
+
+    const first = await postForm(path, {});
+    expect(first.status).toBe(200);
+    const thanks = await first.text();
+    expect(thanks).toContain('<html lang="ja">');
+    expect(thanks).toContain('ご回答ありがとうございました');
+    expect(thanks).toContain('「申請しました」と記録しました');
+    expect(first.headers.get('cache-control')).toBe('no-store');
+
+    const status = await engine.result(outreachId);
+    expect(status.state).toBe('responded');
+    expect(status.response).toBe('applied');
+    const received = (await engine.audit(resident.id)).find((a) => a.action === 'response-received');
+    expect(received).toMatchObject({ actor: `resident:${resident.id}`, outreach_id: outreachId, detail: { response: 'applied', via: 'link' } });
+
+    const second = await postForm(path, {});
+    expect(second.status).toBe(409);
+    const ended = await second.text();
+    expect(ended).toContain('このお知らせは終了しています');
+    expect(ended).toContain('すでに回答をいただいています（回答：「申請しました」）');
+
+    const asJson = await postForm(path, {}, { Accept: 'application/json' });
+    expect(asJson.status).toBe(409);
+    expect(await asJson.json()).toEqual({ outcome: 'already-ended', state: 'responded', response: 'applied' });
+
+    // Opening the link again shows how it ended, with nothing to press.
+    const reopened = await (await fetch(`${api.url}${path}`)).text();
+    expect(reopened).toContain('このお知らせは終了しています');
+    expect(reopened).not.toContain('<button');
+    expect((await engine.audit(resident.id)).filter((a) => a.action === 'response-received')).toHaveLength(1);
+  });
+
+  it('takes another answer chosen on the page, and answers JSON clients in JSON (English resident)', async () => {
+    const { outreachId } = await outreachThroughApi('en');
+    const path = respondPath(outreachId, 'acknowledged');
+
+    const page = await (await fetch(`${api.url}${path}`)).text();
+    expect(page).toContain('<html lang="en">');
+    expect(page).toContain('How to apply for the child allowance');
+    expect(page).toContain('>Answer: I have read this</button>');
+
+    const response = await postForm(path, { kind: 'not-for-me' }, { Accept: 'application/json' });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ outcome: 'accepted', response: 'not-for-me' });
+    const status = await engine.result(outreachId);
+    expect([status.state, status.response]).toEqual(['responded', 'not-for-me']);
+  });
+
+  it('refuses an answer that is not one of the four, in the resident’s language (やさしい日本語)', async () => {
+    const { outreachId } = await outreachThroughApi('ja-easy');
+    const path = respondPath(outreachId, 'applied');
+
+    const page = await (await fetch(`${api.url}${path}`)).text();
+    expect(page).toContain('<html lang="ja-easy">');
+    expect(page).toContain('こどもの ための おかね（児童手当）の もうしこみ');
+
+    const refused = await postForm(path, { kind: 'maybe' });
+    expect(refused.status).toBe(400);
+    const html = await refused.text();
+    expect(html).toContain('<html lang="ja-easy">');
+    expect(html).toContain('この こたえは うけつけ できません');
+    expect((await workflowState(outreachId)).state).toBe('running');
+
+    const thanks = await postForm(path, { kind: 'acknowledged' });
+    expect(thanks.status).toBe(200);
+    expect(await thanks.text()).toContain('「よみました」と きろく しました');
+    expect((await engine.result(outreachId)).response).toBe('acknowledged');
+  });
+
+  it('answers a forged or mangled token with 404 and records nothing', async () => {
+    const { resident, outreachId } = await outreachThroughApi('ja');
+    const genuine = engine.context.links.token({ outreachId, kind: 'applied' });
+    const forged = [
+      new ResponseLinks('not-the-engine-secret', 'http://127.0.0.1').token({ outreachId, kind: 'applied' }),
+      `${genuine.slice(0, -1)}${genuine.endsWith('A') ? 'B' : 'A'}`,
+      genuine.split('.')[0]!,
+      'not-a-token',
+    ];
+    for (const token of forged) {
+      const page = await fetch(`${api.url}/respond/${token}`);
+      expect(page.status).toBe(404);
+      expect(await page.text()).toContain('このリンクは使えません');
+      expect((await postForm(`/respond/${token}`, {})).status).toBe(404);
+    }
+    expect((await workflowState(outreachId)).state).toBe('running');
+    expect((await engine.audit(resident.id)).map((a) => a.action)).not.toContain('response-received');
+
+    expect((await postForm(`/respond/${genuine}`, {})).status).toBe(200);
+    await engine.result(outreachId);
+  });
+});
+
+describe('push subscriptions', () => {
+  function validSubscription() {
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    return {
+      endpoint: `https://push.example/send/${randomUUID()}`,
+      expirationTime: null,
+      keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') },
+    };
+  }
+
+  it('registers and unregisters a browser', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'] });
+    const subscription = validSubscription();
+    const stored = () => engine.db.selectFrom('push_subscriptions').selectAll().where('endpoint', '=', subscription.endpoint).execute();
+
+    const created = await postJson('/push-subscriptions', { residentId: resident.id, subscription });
+    expect(created.status).toBe(201);
+    expect((await stored()).map((s) => [s.resident_id, s.p256dh, s.auth])).toEqual([[resident.id, subscription.keys.p256dh, subscription.keys.auth]]);
+    // Registering the same browser again refreshes it rather than failing.
+    expect((await postJson('/push-subscriptions', { residentId: resident.id, subscription })).status).toBe(201);
+
+    const deleted = await postJson('/push-subscriptions', { endpoint: subscription.endpoint }, 'DELETE');
+    expect(deleted.status).toBe(204);
+    expect(await stored()).toHaveLength(0);
+    expect((await postJson('/push-subscriptions', { endpoint: subscription.endpoint }, 'DELETE')).status).toBe(204);
+    const actions = (await engine.audit(resident.id)).map((a) => a.action);
+    expect(actions).toContain('push-subscribed');
+    expect(actions).toContain('push-unsubscribed');
+  });
+
+  it.each([
+    ['a plain http endpoint off loopback', (s: ReturnType<typeof validSubscription>) => ({ ...s, endpoint: 'http://push.example/x' }), 'subscription.endpoint'],
+    ['a p256dh key of the wrong length', (s: ReturnType<typeof validSubscription>) => ({ ...s, keys: { ...s.keys, p256dh: randomBytes(64).toString('base64url') } }), 'subscription.keys.p256dh'],
+    ['a compressed p256dh key', (s: ReturnType<typeof validSubscription>) => ({ ...s, keys: { ...s.keys, p256dh: Buffer.concat([Buffer.from([2]), randomBytes(64)]).toString('base64url') } }), 'subscription.keys.p256dh'],
+    ['an auth secret of the wrong length', (s: ReturnType<typeof validSubscription>) => ({ ...s, keys: { ...s.keys, auth: randomBytes(15).toString('base64url') } }), 'subscription.keys.auth'],
+    ['keys in standard base64', (s: ReturnType<typeof validSubscription>) => ({ ...s, keys: { ...s.keys, auth: `${randomBytes(16).toString('base64').slice(0, 20)}+/==` } }), 'subscription.keys.auth'],
+  ])('refuses %s with 400 naming the field', async (_what, mutate, field) => {
+    const resident = await engine.addResident({ consents: [] });
+    const response = await postJson('/push-subscriptions', { residentId: resident.id, subscription: mutate(validSubscription()) });
+
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { problems: string[] };
+    expect(body.problems.some((p) => p.startsWith(`${field}:`))).toBe(true);
+  });
+
+  it('accepts a loopback http endpoint (the local push receiver) and refuses an unknown resident with 422', async () => {
+    const resident = await engine.addResident({ consents: [] });
+    const local = { ...validSubscription(), endpoint: `http://127.0.0.1:9/push/${randomUUID()}` };
+    expect((await postJson('/push-subscriptions', { residentId: resident.id, subscription: local })).status).toBe(201);
+
+    const unknown = await postJson('/push-subscriptions', { residentId: 'T-nobody-here', subscription: validSubscription() });
+    expect(unknown.status).toBe(422);
+    expect(await unknown.json()).toEqual({ error: 'push subscription not accepted', problems: ['residentId: no resident T-nobody-here in the register'] });
+  });
+
+  it('gives out the VAPID public key', async () => {
+    const response = await fetch(`${api.url}/push/vapid-public-key`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ publicKey: engine.context.vapid.publicKey });
+  });
+});
+
+describe('the rest', () => {
+  it('answers /healthz, unknown paths and wrong methods', async () => {
+    const health = await fetch(`${api.url}/healthz`);
+    expect([health.status, await health.text()]).toEqual([200, 'ok']);
+    expect((await fetch(`${api.url}/nothing-here`)).status).toBe(404);
+    const wrongMethod = await fetch(`${api.url}/events`);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('scratch', () => {
+  it('double post', async () => {
+    const { resident, outreachId } = await outreachThroughApi('ja');
+    const path = respondPath(outreachId, 'applied');
+    const [a, b] = await Promise.all([postForm(path, {}), postForm(path, {})]);
+    console.log('STATUSES', a.status, b.status);
+    await engine.result(outreachId);
+    console.log((await engine.audit(resident.id)).map((x) => x.action));
+  });
+});
