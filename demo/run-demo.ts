@@ -39,7 +39,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 
   try {
     out('Oshirase demo — 児童手当 (child allowance) notices after a birth');
-    out(`Time scale: 1 plan day = ${msPerDay} ms (OSHIRASE_MS_PER_DAY; production uses 86400000). The rule itself is unchanged.`);
+    out(`Time scale: 1 plan day = ${msPerDay} ms of demo time (--day-ms; the engine setting is OSHIRASE_MS_PER_DAY, 86400000 in production). The rules are not edited.`);
     out(`Data folder: ${dataDir}`);
 
     let temporal: DevServer | { address: string; uiUrl: null; stop(): Promise<void> };

@@ -91,7 +91,7 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
       { db, temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay },
       {
         ...ids,
-        occurrenceKey: `${event.type}-${event.id}`,
+        occurrenceKey: event.id,
         eventId: event.id,
         reason: { explanation, consent: { purpose: rule.purpose, grantedAt: consent.grantedAt?.toISOString() ?? null } },
       },

@@ -311,14 +311,3 @@ describe('the rest', () => {
     expect(wrongMethod.headers.get('allow')).toBe('POST');
   });
 });
-
-describe('scratch', () => {
-  it('double post', async () => {
-    const { resident, outreachId } = await outreachThroughApi('ja');
-    const path = respondPath(outreachId, 'applied');
-    const [a, b] = await Promise.all([postForm(path, {}), postForm(path, {})]);
-    console.log('STATUSES', a.status, b.status);
-    await engine.result(outreachId);
-    console.log((await engine.audit(resident.id)).map((x) => x.action));
-  });
-});
