@@ -38,8 +38,8 @@ export const DEMO_RESIDENTS: DemoResident[] = [
     resident: { ...base('Carter', 'Emily', 'en', 'minato'), email: 'emily.carter@residents.example', postal_code: '105-0011', address: '4-5-6 Shibakoen, Oshirase City' },
     consents: ['child-benefits'],
     push: false,
-    story: 'consented, reads English; applies from the link in her email',
-    responds: { after: 'email', click: 'Apply online' },
+    story: 'consented, reads English; answers "I have applied" from her email',
+    responds: { after: 'email', click: 'I have applied' },
   },
   {
     key: '1003',

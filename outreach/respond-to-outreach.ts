@@ -23,9 +23,9 @@ export async function respondToOutreach(
   if (!row) return { outcome: 'unknown-outreach' };
   if (row.status !== 'active') return { outcome: 'already-ended', state: row.status, response: row.response };
   try {
-    const status = await deps.temporal.workflow.getHandle(outreachId).executeUpdate(respondUpdate, { args: [response] });
-    if (status.response !== response.kind) {
-      // Someone answered first; the first answer stands.
+    const { accepted, status } = await deps.temporal.workflow.getHandle(outreachId).executeUpdate(respondUpdate, { args: [response] });
+    if (!accepted) {
+      // Someone answered first (or consent was withdrawn); the first answer stands.
       return { outcome: 'already-ended', state: status.state, response: status.response };
     }
     await writeAudit(deps.db, {

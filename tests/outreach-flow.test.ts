@@ -3,6 +3,7 @@ import { extractText, getDocumentProxy } from 'unpdf';
 import { readFileSync } from 'node:fs';
 import { TestEngine, mailsTo, outreachIdOf, pushesTo, waitFor } from './support/test-engine';
 import { withdrawConsent } from '../db/consent';
+import { respondToOutreach } from '../outreach/respond-to-outreach';
 
 const FAST_DAY_MS = 150;
 let engine: TestEngine;
@@ -126,5 +127,21 @@ describe('outreach for a birth', () => {
     expect(await engine.tasks(outreachId)).toHaveLength(0);
     const blocked = (await engine.audit(resident.id)).find((a) => a.action === 'send-blocked');
     expect(blocked?.detail).toMatchObject({ channel: 'push', reason: 'consent for purpose child-benefits was withdrawn' });
+  });
+
+  it('takes exactly one of two answers given at the same moment', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'] });
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 60_000 }));
+    await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.status === 'sent'));
+    const deps = { db: engine.db, temporal: engine.client };
+    const answers = await Promise.all([
+      respondToOutreach(deps, outreachId, { kind: 'applied', via: 'link' }, `resident:${resident.id}`),
+      respondToOutreach(deps, outreachId, { kind: 'not-for-me', via: 'link' }, `resident:${resident.id}`),
+    ]);
+    expect(answers.map((a) => a.outcome).sort()).toEqual(['accepted', 'already-ended']);
+    const status = await engine.result(outreachId);
+    const taken = answers.find((a) => a.outcome === 'accepted');
+    expect(taken?.outcome === 'accepted' && taken.status.response).toBe(status.response);
+    expect((await engine.audit(resident.id)).filter((a) => a.action === 'response-received')).toHaveLength(1);
   });
 });

@@ -42,7 +42,13 @@ export interface ResponseInput {
 }
 
 export const respondSignal = defineSignal<[ResponseInput]>('respond');
-/** Same as the signal, but the caller learns whether the outreach was still running. */
-export const respondUpdate = defineUpdate<OutreachStatus, [ResponseInput]>('respondAndReport');
+/** Whether this call's answer is the one the outreach took (the first answer stands). */
+export interface RespondUpdateResult {
+  accepted: boolean;
+  status: OutreachStatus;
+}
+
+/** Same as the signal, but the caller learns whether its answer was the one taken. */
+export const respondUpdate = defineUpdate<RespondUpdateResult, [ResponseInput]>('respondAndReport');
 export const stopSignal = defineSignal<[{ reason: StopReason }]>('stop');
 export const statusQuery = defineQuery<OutreachStatus>('status');

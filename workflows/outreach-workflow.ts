@@ -31,17 +31,14 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachSt
   let response: ResponseInput | null = null;
   let stopReason: StopReason | null = null;
 
-  const acceptResponse = (r: ResponseInput) => {
-    if (status.state === 'running' && response === null) {
-      response = r;
-      status.response = r.kind;
-    }
+  const acceptResponse = (r: ResponseInput): boolean => {
+    if (status.state !== 'running' || response !== null || stopReason !== null) return false;
+    response = r;
+    status.response = r.kind;
+    return true;
   };
-  setHandler(respondSignal, acceptResponse);
-  setHandler(respondUpdate, (r) => {
-    acceptResponse(r);
-    return status;
-  });
+  setHandler(respondSignal, (r) => void acceptResponse(r));
+  setHandler(respondUpdate, (r) => ({ accepted: acceptResponse(r), status }));
   setHandler(stopSignal, ({ reason }) => {
     if (stopReason === null) stopReason = reason;
   });
