@@ -3,6 +3,7 @@
  *   oshirase events send --resident R-1001 --type birth --date 2026-11-20
  *   oshirase outreach show OUTREACH_ID | --resident R-1001
  *   oshirase outreach respond OUTREACH_ID --kind applied
+ *   oshirase consent withdraw --resident R-1001 --purpose child-benefits
  *   oshirase tasks list [--status open|closed|all]
  *   oshirase demo [--day-ms 1000]
  */
@@ -15,6 +16,7 @@ import { openEngineContext, type EngineContext } from './runtime/engine-context'
 import { acceptLifeEvent } from './intake/accept-life-event';
 import { InvalidInputError, parseLifeEvent } from './intake/life-event-schema';
 import { respondToOutreach } from './outreach/respond-to-outreach';
+import { withdrawConsentAndStopOutreach } from './outreach/withdraw-consent';
 import { RuleValidationError } from './rule-language/load-rules';
 import { RESPONSE_KINDS } from './db/schema';
 import { statusQuery, type ResponseKind } from './workflows/outreach-contract';
@@ -39,6 +41,12 @@ const COMMANDS = {
     summary: "Record a resident's answer (e.g. given at the counter) and end the outreach.",
     usage: `OUTREACH_ID --kind ${RESPONSE_KINDS.join('|')}`,
     options: { kind: { type: 'string' } },
+  },
+  'consent withdraw': {
+    name: 'consent withdraw',
+    summary: "Record a resident's withdrawal of consent for a purpose; their running outreach for it ends at once.",
+    usage: '--resident ID --purpose PURPOSE',
+    options: { resident: { type: 'string' }, purpose: { type: 'string' } },
   },
   'tasks list': {
     name: 'tasks list',
@@ -171,6 +179,20 @@ async function outreachRespond(argv: string[]): Promise<number> {
   });
 }
 
+async function consentWithdraw(argv: string[]): Promise<number> {
+  const spec = COMMANDS['consent withdraw'];
+  const { values } = parseCommand(spec, argv);
+  if (values.help) return print(helpText(spec));
+  const resident = requireOption(spec.name, 'resident', values.resident);
+  const purpose = requireOption(spec.name, 'purpose', values.purpose);
+  return withEngine(true, async (context, temporal) => {
+    const result = await withdrawConsentAndStopOutreach({ db: context.database.db, temporal: temporal! }, resident, purpose, 'caseworker:cli');
+    print(result.withdrawn ? `consent of ${resident} for ${purpose} withdrawn` : `${resident} had no consent in force for ${purpose}`);
+    for (const id of result.stopped) print(`  stopped ${id}`);
+    return 0;
+  });
+}
+
 async function tasksList(argv: string[]): Promise<number> {
   const spec = COMMANDS['tasks list'];
   const { values } = parseCommand(spec, argv);
@@ -206,6 +228,7 @@ const HANDLERS: Record<CommandName, (argv: string[]) => Promise<number>> = {
   'events send': eventsSend,
   'outreach show': outreachShow,
   'outreach respond': outreachRespond,
+  'consent withdraw': consentWithdraw,
   'tasks list': tasksList,
   demo,
 };

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { TestEngine, mailsTo, outreachIdOf, pushesTo, waitFor } from './support/test-engine';
 import { withdrawConsent } from '../db/consent';
 import { respondToOutreach } from '../outreach/respond-to-outreach';
+import { withdrawConsentAndStopOutreach } from '../outreach/withdraw-consent';
 
 const FAST_DAY_MS = 150;
 let engine: TestEngine;
@@ -143,5 +144,20 @@ describe('outreach for a birth', () => {
     const taken = answers.find((a) => a.outcome === 'accepted');
     expect(taken?.outcome === 'accepted' && taken.status.response).toBe(status.response);
     expect((await engine.audit(resident.id)).filter((a) => a.action === 'response-received')).toHaveLength(1);
+  });
+
+  it('ends a waiting outreach at once when consent is withdrawn through the engine', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
+    // A 3-day wait of 3 minutes: only the stop signal can end this outreach within the test.
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 60_000 }));
+    await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.status === 'sent'));
+    const result = await withdrawConsentAndStopOutreach({ db: engine.db, temporal: engine.client }, resident.id, 'child-benefits', 'caseworker:test');
+
+    expect(result).toEqual({ withdrawn: true, stopped: [outreachId] });
+    const status = await engine.result(outreachId);
+    expect(status.state).toBe('consent-withdrawn');
+    expect((await engine.ledger(outreachId)).map((d) => d.channel)).toEqual(['email']);
+    const row = await engine.db.selectFrom('outreach').select('status').where('id', '=', outreachId).executeTakeFirstOrThrow();
+    expect(row.status).toBe('consent-withdrawn');
   });
 });
