@@ -113,7 +113,7 @@ async function eventsSend(argv: string[]): Promise<number> {
   const event = parseLifeEvent(source, body);
   return withEngine(true, async (context, temporal) => {
     const result = await acceptLifeEvent(
-      { db: context.database.db, temporal: temporal!, rules: context.rules, taskQueue: context.config.taskQueue, msPerDay: context.config.msPerDay },
+      { db: context.database.db, temporal: temporal!, parameters: context.parameters, taskQueue: context.config.taskQueue, msPerDay: context.config.msPerDay },
       event,
       'cli',
     );

@@ -32,6 +32,7 @@ export async function createOutreachWorker(options: OutreachWorkerOptions): Prom
     mail,
     vapid: context.vapid,
     links: context.links,
+    parameters: context.parameters,
     printOutboxDir: join(context.config.dataDir, 'print-outbox'),
     office: DEFAULT_OFFICE,
   });

@@ -5,6 +5,7 @@ import type { NoticeRenderer } from '../notices/render-notice';
 import type { MailTransport } from '../channels/email';
 import type { VapidKeys } from '../channels/web-push';
 import type { ResponseLinks } from '../outreach/response-links';
+import type { ParameterSet } from '../rule-language/parameters';
 
 /** What the activities need from the outside world; the worker builds it once. */
 export interface ActivityDeps {
@@ -14,6 +15,7 @@ export interface ActivityDeps {
   mail: MailTransport;
   vapid: VapidKeys;
   links: ResponseLinks;
+  parameters: ParameterSet;
   printOutboxDir: string;
   /** City sender block for letters and contact lines for every notice. */
   office: { department: { ja: string; en: string }; phone: string; postalCode: string; address: string };

@@ -19,6 +19,10 @@ export interface DeliverNoticeInput {
   residentId: string;
   stepIndex: number;
   channel: Channel;
+  /** The outreach's clock, to measure holds placed by other rules' suppressions. */
+  msPerDay: number;
+  /** The calendar date the plan meant this send for (recorded in the ledger). */
+  scheduledFor: string;
 }
 
 /**
@@ -26,12 +30,14 @@ export interface DeliverNoticeInput {
  * unreachable: the resident has no working address on this channel.
  * no-consent: the purpose is no longer consented; nothing may be sent.
  */
-export type DeliveryOutcome = 'sent' | 'unreachable' | 'no-consent';
+export type DeliveryOutcome = 'sent' | 'unreachable' | 'no-consent' | 'suppressed';
 
 export interface DeliverNoticeResult {
   outcome: DeliveryOutcome;
   /** True when the ledger already held this send: a retry or a restarted worker sent nothing new. */
   alreadyInLedger: boolean;
+  /** For 'suppressed': how long until the household's hold ends. */
+  resumeInMs?: number;
 }
 
 /** The ledger key of one send: one outreach, one plan step, one channel. */
@@ -59,6 +65,13 @@ export function makeDeliverNotice(deps: ActivityDeps) {
       return { outcome: 'no-consent', alreadyInLedger: false };
     }
 
+    // Another rule may hold back this purpose for the household (e.g. after a death in the family).
+    const hold = await activeHold(deps, input, rule.purpose);
+    if (hold) {
+      await audit(input, 'send-held-back', { channel: input.channel, reason: `held back by ${hold.source} until ${hold.until.toISOString()}`, sourceOutreach: hold.source });
+      return { outcome: 'suppressed', alreadyInLedger: false, resumeInMs: Math.max(1, hold.until.getTime() - Date.now()) };
+    }
+
     await db
       .insertInto('deliveries')
       .values({
@@ -70,6 +83,7 @@ export function makeDeliverNotice(deps: ActivityDeps) {
         step_index: input.stepIndex,
         channel: input.channel,
         status: 'pending',
+        detail: JSON.stringify({ scheduledFor: input.scheduledFor }),
       })
       .onConflict((oc) => oc.column('idempotency_key').doNothing())
       .execute();
@@ -79,25 +93,38 @@ export function makeDeliverNotice(deps: ActivityDeps) {
 
     const resident = await db.selectFrom('residents').selectAll().where('id', '=', input.residentId).executeTakeFirstOrThrow();
     const outreach = await db.selectFrom('outreach').selectAll().where('id', '=', input.outreachId).executeTakeFirstOrThrow();
-    const event = outreach.event_id
-      ? await db.selectFrom('life_events').select('occurred_on').where('id', '=', outreach.event_id).executeTakeFirst()
-      : undefined;
-    const vars = noticeVariables(deps, rule, resident, input.outreachId, event?.occurred_on ?? todayInTokyo());
+    const vars = noticeVariables(deps, rule, resident, input.outreachId, outreach.trigger_date ?? todayInTokyo(outreach.started_at));
 
     const attempt = await sendOnChannel(deps, input.channel, rule, resident, ledger, vars);
     if (attempt.kind === 'unreachable') {
-      await db.updateTable('deliveries').set({ status: 'skipped', detail: JSON.stringify({ reason: attempt.reason }) }).where('id', '=', ledger.id).execute();
+      await db.updateTable('deliveries').set({ status: 'skipped', detail: JSON.stringify({ scheduledFor: input.scheduledFor, reason: attempt.reason }) }).where('id', '=', ledger.id).execute();
       await audit(input, 'channel-unreachable', { channel: input.channel, reason: attempt.reason, deliveryId: ledger.id });
       return { outcome: 'unreachable', alreadyInLedger: false };
     }
     await db
       .updateTable('deliveries')
-      .set({ status: 'sent', sent_at: new Date(), provider_ref: attempt.providerRef, detail: JSON.stringify(attempt.detail) })
+      .set({ status: 'sent', sent_at: new Date(), provider_ref: attempt.providerRef, detail: JSON.stringify({ scheduledFor: input.scheduledFor, ...attempt.detail }) })
       .where('id', '=', ledger.id)
       .execute();
     await audit(input, 'notice-sent', { channel: input.channel, deliveryId: ledger.id, locale: resident.locale, providerRef: attempt.providerRef, ...attempt.detail });
     return { outcome: 'sent', alreadyInLedger: false };
   };
+}
+
+async function activeHold(deps: ActivityDeps, input: DeliverNoticeInput, purpose: string): Promise<{ source: string; until: Date } | null> {
+  const now = new Date();
+  const hold = await deps.db
+    .selectFrom('suppressions as s')
+    .innerJoin('residents as r', 'r.household_id', 's.household_id')
+    .select(['s.source_outreach_id', 's.until_at'])
+    .where('r.id', '=', input.residentId)
+    .where('s.from_at', '<=', now)
+    .where('s.until_at', '>', now)
+    .where('s.source_outreach_id', '!=', input.outreachId)
+    .where((eb) => eb.or([eb('s.purpose', '=', purpose), eb.and([eb('s.purpose', '=', '*'), eb('s.source_purpose', '!=', purpose)])]))
+    .orderBy('s.until_at', 'desc')
+    .executeTakeFirst();
+  return hold ? { source: hold.source_outreach_id, until: hold.until_at } : null;
 }
 
 type SendAttempt =

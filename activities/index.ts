@@ -1,6 +1,6 @@
 import type { ActivityDeps } from './activity-deps';
 import { makeDeliverNotice } from './deliver-notice';
-import { makeLoadOutreachPlan } from './load-outreach-plan';
+import { makeBeginOutreach } from './begin-outreach';
 import { makeOpenCaseworkerTask } from './open-caseworker-task';
 import { makeRecordOutreachEnd } from './record-outreach-end';
 
@@ -9,7 +9,7 @@ export type { ActivityDeps } from './activity-deps';
 /** Every side effect an outreach workflow causes. */
 export function createActivities(deps: ActivityDeps) {
   return {
-    loadOutreachPlan: makeLoadOutreachPlan(deps),
+    beginOutreach: makeBeginOutreach(deps),
     deliverNotice: makeDeliverNotice(deps),
     openCaseworkerTask: makeOpenCaseworkerTask(deps),
     recordOutreachEnd: makeRecordOutreachEnd(deps),

@@ -6,7 +6,7 @@ export interface OpenTaskInput {
   ruleId: string;
   ruleVersion: number;
   residentId: string;
-  kind: 'no-response' | 'unreachable';
+  kind: 'no-response' | 'deadline-passed' | 'unreachable';
 }
 
 /** Opens the caseworker follow-up for an outreach; at most one task per outreach and kind. */

@@ -43,7 +43,7 @@ async function handleEvent(deps: ApiDeps, req: IncomingMessage, res: ServerRespo
   try {
     const { context } = deps;
     const result = await acceptLifeEvent(
-      { db: context.database.db, temporal: deps.temporal, rules: context.rules, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay },
+      { db: context.database.db, temporal: deps.temporal, parameters: context.parameters, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay },
       event,
       EVENT_SOURCE,
     );

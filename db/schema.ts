@@ -21,6 +21,10 @@ export interface ResidentsTable {
   address: string | null;
   ward: string;
   residence_status: 'registered' | 'moved-out' | 'deceased';
+  income_bracket: ColumnType<number | null, number | null | undefined, number | null>;
+  insurance_type: ColumnType<string | null, string | null | undefined, string | null>;
+  disability_certificate: ColumnType<boolean, boolean | undefined, boolean>;
+  moved_in_on: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
 }
 
@@ -54,6 +58,7 @@ export type OutreachStatus =
   | 'active'
   | 'responded'
   | 'no-response'
+  | 'deadline-passed'
   | 'consent-withdrawn'
   | 'rule-withdrawn';
 
@@ -68,6 +73,8 @@ export interface OutreachTable {
   resident_id: string;
   occurrence_key: string;
   event_id: string | null;
+  trigger_date: ColumnType<string | null, string | null | undefined, string | null>;
+  member_id: ColumnType<string | null, string | null | undefined, string | null>;
   status: OutreachStatus;
   response: ResponseKind | null;
   started_at: Timestamp;
@@ -110,7 +117,7 @@ export interface CaseworkerTasksTable {
   resident_id: string;
   rule_id: string;
   rule_version: number;
-  kind: 'no-response' | 'unreachable' | 'asked-for-help' | 'letter-returned';
+  kind: 'no-response' | 'deadline-passed' | 'unreachable' | 'asked-for-help' | 'letter-returned';
   status: 'open' | 'closed';
   created_at: Timestamp;
   closed_at: NullableTimestamp;
@@ -130,6 +137,16 @@ export interface AuditLogTable {
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
+export interface SuppressionsTable {
+  id: Generated<number>;
+  household_id: string;
+  purpose: string;
+  source_outreach_id: string;
+  source_purpose: string;
+  from_at: Timestamp;
+  until_at: Timestamp;
+}
+
 export interface EngineSettingsTable {
   key: string;
   value: ColumnType<unknown, string, string>;
@@ -146,6 +163,7 @@ export interface Database {
   caseworker_tasks: CaseworkerTasksTable;
   audit_log: AuditLogTable;
   engine_settings: EngineSettingsTable;
+  suppressions: SuppressionsTable;
 }
 
 export type Resident = Selectable<ResidentsTable>;

@@ -2,7 +2,8 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { AuditEntry, Database } from '../db/schema';
-import { describeExplanation, type Explanation } from '../rule-language/evaluate-conditions';
+import type { Explanation } from '../rule-language/evaluate-rule';
+import { describeExplanation } from '../rule-language/explain-text';
 
 export interface NarratorOptions {
   db: Kysely<Database>;

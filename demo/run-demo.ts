@@ -114,7 +114,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const narrator = new DemoNarrator({ db: context.database.db, msPerDay, startedAt, smtpDir, pushDir, names, devices, out });
     narrator.start();
 
-    const intake = { db: context.database.db, temporal: client, rules: context.rules, taskQueue: config.taskQueue, msPerDay };
+    const intake = { db: context.database.db, temporal: client, parameters: context.parameters, taskQueue: config.taskQueue, msPerDay };
     const outreachIds = new Set<string>();
     const results: IntakeResult[] = [];
     for (const r of DEMO_RESIDENTS) {

@@ -10,6 +10,10 @@ export interface StartOutreachRequest {
   ruleVersion: number;
   residentId: string;
   occurrenceKey: string;
+  /** The date the trigger refers to; deadlines count from it. */
+  triggerDate: string;
+  /** For anniversary triggers: the household member the date belongs to. */
+  memberId: string | null;
   eventId: string | null;
   /** Why the resident matched, kept in the audit log (not in the workflow). */
   reason: Record<string, unknown>;
@@ -36,6 +40,8 @@ export async function startOutreach(
       resident_id: request.residentId,
       occurrence_key: request.occurrenceKey,
       event_id: request.eventId,
+      trigger_date: request.triggerDate,
+      member_id: request.memberId,
       status: 'active',
     })
     .onConflict((oc) => oc.column('id').doNothing())

@@ -4,7 +4,8 @@ import { loadEngineConfig, type EngineConfig } from '../config/engine-config';
 import { openDatabase, type DatabaseHandle } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
 import { getOrCreateSetting } from '../db/engine-settings';
-import { loadRules, type LoadedRule } from '../rule-language/load-rules';
+import { loadRuleSet, projectRuleSetOptions, type LoadedRule } from '../rule-language/load-rules';
+import type { ParameterSet } from '../rule-language/parameters';
 import { registerRules } from '../rule-language/rule-registry';
 import { newLinkSecret, ResponseLinks } from '../outreach/response-links';
 import { generateVapidKeys, type VapidKeys } from '../channels/web-push';
@@ -16,6 +17,7 @@ export interface EngineContext {
   config: EngineConfig;
   database: DatabaseHandle;
   rules: LoadedRule[];
+  parameters: ParameterSet;
   links: ResponseLinks;
   vapid: VapidKeys;
   rulesDir: string;
@@ -27,6 +29,7 @@ export interface EngineContextOptions {
   config?: EngineConfig;
   rulesDir?: string;
   templatesDir?: string;
+  parametersDir?: string;
   /** The PGlite folder used when no DATABASE_URL is set. */
   pgliteDir?: string;
 }
@@ -39,7 +42,8 @@ export async function openEngineContext(options: EngineContextOptions = {}): Pro
   const config = options.config ?? loadEngineConfig();
   const rulesDir = options.rulesDir ?? join(PROJECT_ROOT, 'rules');
   const templatesDir = options.templatesDir ?? join(PROJECT_ROOT, 'templates');
-  const rules = loadRules(rulesDir);
+  const defaults = projectRuleSetOptions(PROJECT_ROOT, [rulesDir]);
+  const { rules, parameters } = loadRuleSet({ ...defaults, templatesDir, parametersDir: options.parametersDir ?? defaults.parametersDir });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: options.pgliteDir ?? join(config.dataDir, 'pgdata') });
   try {
     await migrateToLatest(database.db);
@@ -50,6 +54,7 @@ export async function openEngineContext(options: EngineContextOptions = {}): Pro
       config,
       database,
       rules,
+      parameters,
       links: new ResponseLinks(secret, config.publicBaseUrl),
       vapid,
       rulesDir,

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { TestEngine, mailsTo, outreachIdOf, pushesTo, waitFor } from './support/test-engine';
 import { withdrawConsent } from '../db/consent';
 import { respondToOutreach } from '../outreach/respond-to-outreach';
+import { addDays } from '../rule-language/calendar-dates';
+import { formatNoticeDate, todayInTokyo } from '../notices/format-dates';
 import { withdrawConsentAndStopOutreach } from '../outreach/withdraw-consent';
 
 const FAST_DAY_MS = 150;
@@ -19,19 +21,26 @@ afterAll(async () => {
 describe('outreach for a birth', () => {
   it('with no response sends email, push, letter and opens a task, in that order, each once', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
-    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: FAST_DAY_MS }));
+    // Registered two days after the birth: the 15-day deadline counts from the birth.
+    const born = addDays(todayInTokyo(), -2);
+    const deadline = formatNoticeDate(addDays(born, 15), 'ja');
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: FAST_DAY_MS, occurredOn: born }));
     const status = await engine.result(outreachId);
 
-    expect(status.state).toBe('no-response');
+    expect(status.state).toBe('deadline-passed');
     expect(status.taskOpened).toBe(true);
     const ledger = await engine.ledger(outreachId);
     expect(ledger.map((d) => [d.channel, d.status])).toEqual([['email', 'sent'], ['push', 'sent'], ['letter', 'sent']]);
     expect(new Set(ledger.map((d) => d.idempotency_key)).size).toBe(3);
     const sentAt = ledger.map((d) => d.sent_at!.getTime());
     expect(sentAt).toEqual([...sentAt].sort((a, b) => a - b));
+    // The letter is the reminder 5 days before the deadline: birth + 10 days.
+    expect((ledger[2]!.detail as { scheduledFor: string }).scheduledFor).toBe(addDays(born, 10));
+    const startedAt = (await engine.db.selectFrom('outreach').select('started_at').where('id', '=', outreachId).executeTakeFirstOrThrow()).started_at.getTime();
+    expect(sentAt[2]! - startedAt).toBeGreaterThanOrEqual(8 * FAST_DAY_MS - 50);
     const tasks = await engine.tasks(outreachId);
-    expect(tasks).toHaveLength(1);
-    expect(tasks[0]!.created_at.getTime()).toBeGreaterThan(sentAt[2]!);
+    expect(tasks.map((t) => t.kind)).toEqual(['deadline-passed']);
+    expect(tasks[0]!.created_at.getTime() - startedAt).toBeGreaterThanOrEqual(13 * FAST_DAY_MS - 50);
 
     // The email, as the SMTP server received it.
     const mails = await mailsTo(resident.email!);
@@ -41,7 +50,7 @@ describe('outreach for a birth', () => {
     expect(mail.headers.get('content-language')).toBe('ja');
     expect(mail.html).toContain('<html lang="ja">');
     expect(mail.html).toContain(`${resident.familyName} 花子 様`);
-    expect(mail.text).toContain('2026年12月5日までに申請すると');
+    expect(mail.text).toContain(`${deadline}までに申請すると`);
     expect(mail.messageId).toBe(ledger[0]!.provider_ref);
 
     // The push, as the receiver decrypted it.
@@ -49,7 +58,7 @@ describe('outreach for a birth', () => {
     expect(pushes).toHaveLength(1);
     expect(pushes[0]!.vapid.verified).toBe(true);
     expect(pushes[0]!.payload.title).toBe('児童手当の申請のご案内');
-    expect(pushes[0]!.payload.body).toBe('2026年12月5日までに児童手当の申請をお願いします。タップして手続きを確認できます。');
+    expect(pushes[0]!.payload.body).toBe(`${deadline}までに児童手当の申請をお願いします。タップして手続きを確認できます。`);
     expect(pushes[0]!.payload.url).toMatch(/\/respond\//);
 
     // The letter, as a PDF in the print outbox.

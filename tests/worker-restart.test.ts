@@ -19,21 +19,21 @@ afterAll(async () => {
 it('finishes an outreach with no duplicate send when its worker is killed and restarted in the middle', async () => {
   worker = await startWorkerProcess();
   const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
-  const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 500 }));
+  const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 1_500 }));
   await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'email' && d.status === 'sent'));
 
   // SIGKILL: no graceful shutdown, the process just disappears mid-outreach.
   const exited = new Promise((resolve) => worker!.process.once('exit', resolve));
   worker.process.kill('SIGKILL');
   await exited;
-  // The 3-day wait (1.5 s here) runs out while no worker is alive.
-  await new Promise((r) => setTimeout(r, 2_500));
+  // The 3-day wait (4.5 s here) runs out while no worker is alive.
+  await new Promise((r) => setTimeout(r, 5_000));
   expect((await engine.ledger(outreachId)).map((d) => d.channel)).toEqual(['email']);
 
   worker = await startWorkerProcess();
   const status = await engine.result(outreachId);
 
-  expect(status.state).toBe('no-response');
+  expect(status.state).toBe('deadline-passed');
   const ledger = await engine.ledger(outreachId);
   expect(ledger.map((d) => [d.channel, d.status])).toEqual([['email', 'sent'], ['push', 'sent'], ['letter', 'sent']]);
   expect(await mailsTo(resident.email!)).toHaveLength(1);

@@ -23,6 +23,7 @@ export type OutreachState =
   | 'running'
   | 'responded'
   | 'no-response'
+  | 'deadline-passed'
   | 'consent-withdrawn'
   | 'rule-withdrawn';
 

@@ -11,7 +11,7 @@ import {
   type StopReason,
 } from './outreach-contract';
 
-const { loadOutreachPlan, recordOutreachEnd, openCaseworkerTask } = proxyActivities<OutreachActivities>({
+const { beginOutreach, recordOutreachEnd, openCaseworkerTask } = proxyActivities<OutreachActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -22,9 +22,13 @@ const { deliverNotice } = proxyActivities<OutreachActivities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 8 },
 });
 
+/** A send held back by another rule's suppression is tried again at most this often. */
+const MAX_HOLDS_PER_STEP = 10;
+
 /**
  * One resident, one rule, one occurrence: follow the rule's outreach plan until
- * the resident responds, consent or the rule is withdrawn, or the plan ends.
+ * the resident responds, consent or the rule is withdrawn, the deadline passes,
+ * or the plan ends. Time is counted in plan days of `msPerDay` from the start.
  */
 export async function outreachWorkflow(input: OutreachInput): Promise<OutreachStatus> {
   const status: OutreachStatus = { state: 'running', stepIndex: 0, response: null, sends: [], taskOpened: false };
@@ -47,20 +51,48 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachSt
   const ended = () => response !== null || stopReason !== null;
   const ids = { outreachId: input.outreachId, ruleId: input.ruleId, ruleVersion: input.ruleVersion, residentId: input.residentId };
 
-  const plan = await loadOutreachPlan({ ruleId: input.ruleId, ruleVersion: input.ruleVersion });
+  // Workflow time is replay-safe: Date.now() here is the time of the current workflow task.
+  const startedAt = Date.now();
+  const plan = await beginOutreach({ ...ids, msPerDay: input.msPerDay });
+  const dayAt = (day: number) => startedAt + day * input.msPerDay;
+  const deadlineAt = plan.deadlineDay === null ? null : dayAt(plan.deadlineDay);
+  /** Waits until an instant (never past the deadline); false when the outreach ended meanwhile. */
+  const waitUntil = async (at: number): Promise<boolean> => {
+    const target = deadlineAt === null ? at : Math.min(at, deadlineAt);
+    const ms = target - Date.now();
+    if (ms > 0) await condition(ended, ms);
+    return !ended();
+  };
+  const deadlinePassed = () => deadlineAt !== null && Date.now() >= deadlineAt;
+  const planDate = (day: number) => {
+    const [y, m, d] = plan.startDate.split('-').map(Number) as [number, number, number];
+    return new Date(Date.UTC(y, m - 1, d + day)).toISOString().slice(0, 10);
+  };
+
   let lastSendReached = true;
-  for (let i = 0; i < plan.length && !ended(); i++) {
+  let scheduledDay = 0;
+  let holds = 0;
+  for (let i = 0; i < plan.steps.length && !ended() && !deadlinePassed(); i++) {
     status.stepIndex = i;
-    const step = plan[i]!;
+    const step = plan.steps[i]!;
     if ('send' in step) {
       let outcome: string;
+      let resumeInMs: number | undefined;
       try {
-        outcome = (await deliverNotice({ ...ids, stepIndex: i, channel: step.send })).outcome;
+        const result = await deliverNotice({ ...ids, stepIndex: i, channel: step.send, msPerDay: input.msPerDay, scheduledFor: planDate(scheduledDay) });
+        outcome = result.outcome;
+        resumeInMs = result.resumeInMs;
       } catch (error) {
         // Retries exhausted: this channel is down for this resident; the plan moves on to the next one.
         if (!(error instanceof ActivityFailure)) throw error;
         outcome = 'failed';
       }
+      if (outcome === 'suppressed' && holds < MAX_HOLDS_PER_STEP) {
+        holds += 1;
+        if (await waitUntil(Date.now() + (resumeInMs ?? input.msPerDay))) i -= 1; // try the same step again
+        continue;
+      }
+      holds = 0;
       status.sends.push({ stepIndex: i, channel: step.send, outcome });
       if (outcome === 'no-consent') {
         stopReason = 'consent-withdrawn';
@@ -70,16 +102,33 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachSt
     } else if ('wait' in step) {
       // A channel that could not reach the resident is no reason to wait: escalate now.
       if (!lastSendReached) continue;
-      await condition(ended, Math.round(step.wait.days * input.msPerDay));
+      scheduledDay += step.wait.days;
+      await waitUntil(Date.now() + Math.round(step.wait.days * input.msPerDay));
+    } else if ('waitUntil' in step) {
+      if (plan.deadlineDay === null) continue;
+      scheduledDay = plan.deadlineDay + step.waitUntil.deadline;
+      await waitUntil(dayAt(scheduledDay));
     } else {
       await openCaseworkerTask({ ...ids, kind: step.task });
       status.taskOpened = true;
     }
   }
 
+  // A plan that ran out before its deadline waits for it: the deadline has its own follow-up.
+  if (!ended() && deadlineAt !== null && !status.taskOpened) {
+    await waitUntil(deadlineAt);
+    if (!ended()) {
+      await openCaseworkerTask({ ...ids, kind: 'deadline-passed' });
+      status.taskOpened = true;
+      status.state = 'deadline-passed';
+    }
+  }
+
   const finalResponse = response as ResponseInput | null;
   const finalStop = stopReason as StopReason | null;
-  status.state = finalResponse ? 'responded' : finalStop ?? 'no-response';
+  if (finalResponse) status.state = 'responded';
+  else if (finalStop) status.state = finalStop;
+  else if (status.state === 'running') status.state = 'no-response';
   await recordOutreachEnd({ ...ids, state: status.state, response: finalResponse?.kind ?? null, via: finalResponse?.via ?? null });
   return status;
 }

@@ -13,6 +13,7 @@ import { parseLifeEvent } from '../../intake/life-event-schema';
 import { addResident, registerPushSubscription } from '../../db/residents';
 import type { Locale } from '../../db/schema';
 import type { OutreachStatus } from '../../workflows/outreach-contract';
+import { todayInTokyo } from '../../notices/format-dates';
 
 let runtimeInstalled = false;
 function quietTemporalRuntime(): void {
@@ -98,7 +99,7 @@ export class TestEngine {
   }
 
   /** A resident with a unique id, consent for the given purposes, email, postal address and optionally a push device. */
-  async addResident(options: { consents: string[]; locale?: Locale; email?: boolean; push?: boolean; postal?: boolean }): Promise<TestResident> {
+  async addResident(options: { consents: string[]; locale?: Locale; email?: boolean; push?: boolean; postal?: boolean; householdId?: string; birthDate?: string }): Promise<TestResident> {
     const tag = randomUUID().slice(0, 8);
     const resident: TestResident = {
       id: `T-${tag}`,
@@ -107,7 +108,7 @@ export class TestEngine {
       email: options.email === false ? null : `hanako.${tag}@residents.example`,
       postalCode: options.postal === false ? null : '100-0005',
       address: options.postal === false ? null : `おしらせ市丸の内${tag}番地`,
-      birthDate: '1994-07-13',
+      birthDate: options.birthDate ?? '1994-07-13',
       locale: options.locale ?? 'ja',
       deviceId: null,
     };
@@ -115,7 +116,7 @@ export class TestEngine {
       this.db,
       {
         id: resident.id,
-        household_id: `H-${tag}`,
+        household_id: options.householdId ?? `H-${tag}`,
         family_name: resident.familyName,
         given_name: resident.givenName,
         birth_date: resident.birthDate,
@@ -138,15 +139,20 @@ export class TestEngine {
     return resident;
   }
 
-  async sendBirth(resident: TestResident, options: { eventId?: string; msPerDay: number }): Promise<IntakeResult> {
+  async sendBirth(resident: TestResident, options: { eventId?: string; msPerDay: number; occurredOn?: string }): Promise<IntakeResult> {
+    return this.sendEvent(resident, { type: 'birth', ...options });
+  }
+
+  async sendEvent(resident: TestResident, options: { type: string; eventId?: string; msPerDay: number; occurredOn?: string; payload?: Record<string, unknown> }): Promise<IntakeResult> {
     const event = parseLifeEvent('test', {
-      id: options.eventId ?? `birth-${randomUUID()}`,
-      type: 'birth',
+      id: options.eventId ?? `${options.type}-${randomUUID()}`,
+      type: options.type,
       residentId: resident.id,
-      occurredOn: '2026-11-20',
+      occurredOn: options.occurredOn ?? todayInTokyo(),
+      payload: options.payload ?? {},
     });
     return acceptLifeEvent(
-      { db: this.db, temporal: this.client, rules: this.context.rules, taskQueue: this.taskQueue, msPerDay: options.msPerDay },
+      { db: this.db, temporal: this.client, parameters: this.context.parameters, taskQueue: this.taskQueue, msPerDay: options.msPerDay },
       event,
       'test',
     );

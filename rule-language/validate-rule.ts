@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import { covers, lookupAttribute, MEMBER_ATTRIBUTES, RESIDENT_ATTRIBUTES, type AttributeSpec, type LifeEventType } from './attribute-catalog';
+import { isValidMonthDay } from './calendar-dates';
+import type { ParameterSet } from './parameters';
+import { COMPARISON_OPERATORS, COUNT_OPERATORS, ORDERING_OPERATORS, type Condition, type Rule, type Value } from './rule-schema';
+import type { RuleProblem } from './rule-problems';
+import { CHANNEL_PARTS, templateFile } from '../notices/render-notice';
+import { templateVariables } from '../notices/template-variables';
+import { LOCALES } from '../db/schema';
+
+/** A problem found in a rule that parsed: the path of the field, for the loader to locate. */
+export interface RuleIssue {
+  path: Array<string | number>;
+  message: string;
+}
+
+export interface RuleCheckContext {
+  parameters: ParameterSet;
+  templatesDir: string;
+}
+
+/**
+ * Checks what the schema cannot: attributes against the catalog and the rule's
+ * purpose, value types, windows that can never open, and the templates the plan
+ * will use. Template problems are located in the template files themselves.
+ */
+export function checkRule(rule: Rule, ctx: RuleCheckContext): { issues: RuleIssue[]; templateProblems: RuleProblem[] } {
+  const issues: RuleIssue[] = [];
+  const eventType: LifeEventType | null = 'event' in rule.trigger ? rule.trigger.event : null;
+
+  if (rule.effective.until !== undefined && rule.effective.until < rule.effective.from) {
+    issues.push({ path: ['effective', 'until'], message: `ends (${rule.effective.until}) before it starts (${rule.effective.from}): the rule could never apply` });
+  }
+  if ('calendar' in rule.trigger && !isValidMonthDay(rule.trigger.calendar.month, rule.trigger.calendar.day)) {
+    issues.push({ path: ['trigger', 'calendar', 'day'], message: `month ${rule.trigger.calendar.month} has no day ${rule.trigger.calendar.day}` });
+  }
+  if ('anniversary' in rule.trigger) {
+    const o = rule.trigger.anniversary.offset;
+    if (!o.years && !o.months && !o.days) issues.push({ path: ['trigger', 'anniversary', 'offset'], message: 'an offset of zero is the birth itself; use the birth event' });
+    if ((o.years ?? 0) < 0 || (o.months ?? 0) < 0 || (o.days ?? 0) < 0) issues.push({ path: ['trigger', 'anniversary', 'offset'], message: 'an anniversary lies after the birth date: the offset cannot be negative' });
+    if (!covers(MEMBER_ATTRIBUTES.birth_date, rule.purpose)) {
+      issues.push({ path: ['trigger', 'anniversary', 'of'], message: `member.birth_date is not covered by purpose ${rule.purpose}` });
+    }
+  }
+
+  if (rule.conditions) checkCondition(rule.conditions, ['conditions'], 'resident', rule, eventType, ctx.parameters, issues);
+
+  // The plan: deadline-relative waits need a deadline, and time must move forwards.
+  let lastDeadlineOffset = -Infinity;
+  rule.outreach.forEach((step, i) => {
+    if ('waitUntil' in step) {
+      if (!rule.deadline) issues.push({ path: ['outreach', i, 'waitUntil'], message: 'waits relative to a deadline, but the rule declares no deadline' });
+      if (step.waitUntil.deadline <= lastDeadlineOffset) issues.push({ path: ['outreach', i, 'waitUntil', 'deadline'], message: 'lies before an earlier step of the plan: waits must move forwards in time' });
+      lastDeadlineOffset = step.waitUntil.deadline;
+      if (step.waitUntil.deadline === 0 && i < rule.outreach.length - 1) {
+        issues.push({ path: ['outreach', i + 1], message: 'comes after the deadline, where the outreach stops: it would never run (the deadline opens its own caseworker task)' });
+      }
+    }
+  });
+  if (rule.suppresses && Array.isArray(rule.suppresses.purposes) && rule.suppresses.purposes.includes(rule.purpose)) {
+    issues.push({ path: ['suppresses', 'purposes'], message: `would hold back the rule's own purpose (${rule.purpose})` });
+  }
+
+  const templateProblems = checkTemplates(rule, ctx, issues);
+  return { issues, templateProblems };
+}
+
+function checkCondition(
+  c: Condition,
+  path: Array<string | number>,
+  scope: 'resident' | 'member',
+  rule: Rule,
+  eventType: LifeEventType | null,
+  parameters: ParameterSet,
+  issues: RuleIssue[],
+): void {
+  if ('all' in c) return c.all.forEach((x, i) => checkCondition(x, [...path, 'all', i], scope, rule, eventType, parameters, issues));
+  if ('any' in c) return c.any.forEach((x, i) => checkCondition(x, [...path, 'any', i], scope, rule, eventType, parameters, issues));
+  if ('not' in c) return checkCondition(c.not, [...path, 'not'], scope, rule, eventType, parameters, issues);
+  if ('count' in c) {
+    if (scope === 'member') return void issues.push({ path: [...path, 'count'], message: 'counts cannot be nested inside a count' });
+    const members = c.count.members;
+    if (!covers(RESIDENT_ATTRIBUTES.household_size, rule.purpose)) {
+      issues.push({ path: [...path, 'count'], message: `household members are not covered by purpose ${rule.purpose}` });
+    }
+    if (Object.keys(members).length > 0) checkCondition(members as Condition, [...path, 'count', 'members'], 'member', rule, eventType, parameters, issues);
+    const op = COUNT_OPERATORS.find((o) => c[o] !== undefined)!;
+    checkValue(c[op]!, { type: 'integer', purposes: 'all', description: 'a count' }, [...path, op], parameters, issues);
+    const literal = c[op];
+    if (typeof literal === 'number' && (literal < 0 || (op === 'lessThan' && literal === 0))) {
+      issues.push({ path: [...path, op], message: `a count is never ${op === 'lessThan' ? 'below 0' : 'negative'}: this can never hold` });
+    }
+    if (typeof literal === 'number' && op === 'atLeast' && literal === 0) issues.push({ path: [...path, op], message: 'a count is always at least 0: this always holds' });
+    return;
+  }
+
+  const where = [...path, 'attribute'];
+  if (c.attribute.startsWith('event.') && scope === 'resident' && !eventType) {
+    return void issues.push({ path: where, message: `${c.attribute}: only rules triggered by a life event can read the event` });
+  }
+  const spec = lookupAttribute(c.attribute, scope, eventType);
+  if (!spec) return void issues.push({ path: where, message: unknownAttributeMessage(c.attribute, scope, eventType) });
+  if (!covers(spec, rule.purpose)) {
+    const allowed = spec.purposes === 'all' ? [] : spec.purposes;
+    return void issues.push({ path: where, message: `${c.attribute} is not covered by purpose ${rule.purpose} (only by ${allowed.join(', ')}): a rule may read only what its purpose's consent covers` });
+  }
+  const op = COMPARISON_OPERATORS.find((o) => c[o] !== undefined)!;
+  if (ORDERING_OPERATORS.includes(op) && !['integer', 'date'].includes(spec.type)) {
+    return void issues.push({ path: [...path, op], message: `${c.attribute} is ${spec.type === 'enum' ? 'one of a set of values' : `a ${spec.type}`}: it has no order, so ${op} cannot apply (use equals or in)` });
+  }
+  if (op === 'isSet') return;
+  const values: Array<[Value, Array<string | number>]> =
+    op === 'in' || op === 'notIn'
+      ? c[op]!.map((v, i) => [v, [...path, op, i]])
+      : op === 'between'
+        ? c.between!.map((v, i) => [v, [...path, 'between', i]])
+        : [[c[op] as Value, [...path, op]]];
+  for (const [v, p] of values) checkValue(v, spec, p, parameters, issues);
+  if (op === 'between') {
+    const [lo, hi] = c.between!;
+    if ((typeof lo === 'number' && typeof hi === 'number') || (typeof lo === 'string' && typeof hi === 'string')) {
+      if (lo > hi) issues.push({ path: [...path, 'between'], message: `the range ${lo}..${hi} is empty: the lower end is above the upper end` });
+    }
+  }
+}
+
+function checkValue(v: Value, spec: AttributeSpec, path: Array<string | number>, parameters: ParameterSet, issues: RuleIssue[]): void {
+  if (typeof v === 'object') {
+    if ('parameter' in v) {
+      const p = parameters.get(v.parameter);
+      if (!p) return void issues.push({ path: [...path, 'parameter'], message: `unknown parameter ${v.parameter}${suggest(v.parameter, parameters.ids())}` });
+      const compatible = p.type === spec.type || (spec.type === 'enum' && p.type === 'string');
+      if (!compatible) issues.push({ path: [...path, 'parameter'], message: `parameter ${v.parameter} is a ${p.type}, but the comparison needs a ${spec.type}` });
+      return;
+    }
+    if (spec.type !== 'date') issues.push({ path: [...path, 'date'], message: `a date value cannot be compared with a ${spec.type}` });
+    return;
+  }
+  switch (spec.type) {
+    case 'integer':
+      if (typeof v !== 'number' || !Number.isInteger(v)) issues.push({ path, message: `${JSON.stringify(v)} is not a whole number` });
+      break;
+    case 'boolean':
+      if (typeof v !== 'boolean') issues.push({ path, message: `${JSON.stringify(v)} is not true or false` });
+      break;
+    case 'date':
+      if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v) || !new Date(`${v}T00:00:00Z`).toISOString().startsWith(v)) {
+        issues.push({ path, message: `${JSON.stringify(v)} is not a date (YYYY-MM-DD) or {date: today|trigger, …}` });
+      }
+      break;
+    case 'enum':
+      if (typeof v !== 'string' || !spec.values!.includes(v)) issues.push({ path, message: `${JSON.stringify(v)} is not one of ${spec.values!.join(', ')}` });
+      break;
+    case 'string':
+      if (typeof v !== 'string') issues.push({ path, message: `${JSON.stringify(v)} is not text` });
+      break;
+  }
+}
+
+function unknownAttributeMessage(attribute: string, scope: 'resident' | 'member', eventType: LifeEventType | null): string {
+  const known = scope === 'member' ? Object.keys(MEMBER_ATTRIBUTES) : [...Object.keys(RESIDENT_ATTRIBUTES), ...(eventType ? ['event.date'] : [])];
+  return `unknown attribute ${attribute}${scope === 'member' ? ' for a household member' : ''}${suggest(attribute, known)}`;
+}
+
+function suggest(name: string, candidates: string[]): string {
+  const best = candidates
+    .map((c) => ({ c, d: editDistance(name, c) }))
+    .sort((a, b) => a.d - b.d)[0];
+  return best && best.d <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean ${best.c}?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) dp[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      dp[i]![j] = Math.min(dp[i - 1]![j]! + 1, dp[i]![j - 1]! + 1, dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return dp[a.length]![b.length]!;
+}
+
+/** The variables a rule's notices can use: the base set, plus what its trigger and deadline provide. */
+export function providedVariables(rule: Rule, parameters: ParameterSet): Set<string> {
+  const vars = new Set([
+    'resident.name', 'resident.honorificName', 'city.name', 'city.office', 'city.phone', 'notice.title', 'trigger.date',
+    'links.open', 'links.apply', 'links.acknowledge', 'links.notForMe', 'links.stop',
+    'content.body', 'content.paragraphs',
+  ]);
+  if ('event' in rule.trigger) vars.add('event.date');
+  if (rule.deadline) vars.add('deadline.date');
+  for (const id of parameters.ids()) vars.add(`param.${id}`);
+  return vars;
+}
+
+function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIssue[]): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  const provided = providedVariables(rule, ctx.parameters);
+  const isProvided = (path: string) => provided.has(path) || [...provided].some((p) => p.startsWith(`${path}.`));
+  const channels = [...new Set(rule.outreach.flatMap((s) => ('send' in s ? [s.send] : [])))];
+  const seen = new Set<string>();
+  for (const locale of LOCALES) {
+    for (const channel of channels) {
+      for (const part of CHANNEL_PARTS[channel]) {
+        const file = templateFile(ctx.templatesDir, rule.templates, locale, part);
+        if (!file) {
+          issues.push({ path: ['templates'], message: `template set ${rule.templates} has no ${part} for locale ${locale} (needed to send ${channel})` });
+          continue;
+        }
+        if (seen.has(file)) continue;
+        seen.add(file);
+        let uses;
+        try {
+          uses = templateVariables(readFileSync(file, 'utf8'));
+        } catch (error) {
+          problems.push({ file, line: 1, column: 1, field: part, message: `not valid Handlebars: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
+          continue;
+        }
+        for (const use of uses) {
+          if (!isProvided(use.path)) {
+            problems.push({ file, line: use.line, column: use.column, field: use.path, message: `rule ${rule.id} provides no variable ${use.path}` });
+          }
+        }
+      }
+    }
+  }
+  return problems;
+}
