@@ -9,10 +9,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { ConfigError, loadEngineConfig } from './config/engine-config';
-import { openEngineContext, type EngineContext } from './runtime/engine-context';
+import type { EngineContext } from './runtime/engine-context';
 import { acceptLifeEvent } from './intake/accept-life-event';
 import { InvalidInputError, parseLifeEvent } from './intake/life-event-schema';
 import { respondToOutreach } from './outreach/respond-to-outreach';
@@ -22,6 +22,10 @@ import { RESPONSE_KINDS } from './db/schema';
 import { statusQuery, type ResponseKind } from './workflows/outreach-contract';
 import { helpText, parseCommand, requireOption, table, UsageError, type CommandSpec } from './cli/cli-support';
 import { runDemo } from './demo/run-demo';
+import { createCommandContext, type CommandContext } from './cli/command-context';
+import { RULES_COMMANDS, RULES_HANDLERS } from './cli/rules-commands';
+import { SCHEDULE_COMMANDS, SCHEDULE_HANDLERS } from './cli/schedule-commands';
+import { UnknownResidentError } from './rule-language/explain-resident';
 
 const COMMANDS = {
   'events send': {
@@ -60,6 +64,8 @@ const COMMANDS = {
     usage: '[--day-ms MS] [--data-dir DIR]',
     options: { 'day-ms': { type: 'string', default: '1000' }, 'data-dir': { type: 'string' } },
   },
+  ...RULES_COMMANDS,
+  ...SCHEDULE_COMMANDS,
 } satisfies Record<string, CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>>;
 
 type CommandName = keyof typeof COMMANDS;
@@ -76,23 +82,13 @@ function overview(): string {
   ].join('\n');
 }
 
-/** Database and, when asked, a Temporal client. PGlite is one process at a time: stop the demo first. */
-async function withEngine<T>(needTemporal: boolean, fn: (context: EngineContext, temporal: Client | null) => Promise<T>): Promise<T> {
-  const config = loadEngineConfig();
-  if (needTemporal && !config.temporalAddress) {
-    throw new ConfigError('TEMPORAL_ADDRESS is not set: point it at a Temporal frontend (host:port), e.g. one started by `temporal server start-dev`');
-  }
-  const context = await openEngineContext({ config });
-  const connection = needTemporal ? await Connection.connect({ address: config.temporalAddress! }) : null;
-  try {
-    return await fn(context, connection ? new Client({ connection, namespace: config.temporalNamespace }) : null);
-  } finally {
-    await connection?.close();
-    await context.close();
-  }
+/** Database and, when asked, a Temporal client, from the command context. */
+async function withEngine<T>(ctx: CommandContext, needTemporal: boolean, fn: (context: EngineContext, temporal: Client | null) => Promise<T>): Promise<T> {
+  const temporal = needTemporal ? await ctx.temporal() : null;
+  return fn(await ctx.engine(), temporal);
 }
 
-async function eventsSend(argv: string[]): Promise<number> {
+async function eventsSend(argv: string[], ctx: CommandContext): Promise<number> {
   const spec = COMMANDS['events send'];
   const { values } = parseCommand(spec, argv);
   if (values.help) return print(helpText(spec));
@@ -111,7 +107,7 @@ async function eventsSend(argv: string[]): Promise<number> {
     body = { id: values.id ?? `cli-${values.type ?? 'event'}-${resident}-${date}`, type: values.type, residentId: resident, occurredOn: date };
   }
   const event = parseLifeEvent(source, body);
-  return withEngine(true, async (context, temporal) => {
+  return withEngine(ctx, true, async (context, temporal) => {
     const result = await acceptLifeEvent(
       { db: context.database.db, temporal: temporal!, parameters: context.parameters, taskQueue: context.config.taskQueue, msPerDay: context.config.msPerDay },
       event,
@@ -128,13 +124,13 @@ async function eventsSend(argv: string[]): Promise<number> {
   });
 }
 
-async function outreachShow(argv: string[]): Promise<number> {
+async function outreachShow(argv: string[], ctx: CommandContext): Promise<number> {
   const spec = COMMANDS['outreach show'];
   const { values, positionals } = parseCommand(spec, argv);
   if (values.help) return print(helpText(spec));
   if (!positionals[0] && !values.resident) throw new UsageError(spec.name, 'give an OUTREACH_ID or --resident ID');
   const config = loadEngineConfig();
-  return withEngine(Boolean(config.temporalAddress), async (context, temporal) => {
+  return withEngine(ctx, Boolean(config.temporalAddress), async (context, temporal) => {
     const db = context.database.db;
     let query = db.selectFrom('outreach').selectAll();
     query = positionals[0] ? query.where('id', '=', positionals[0]) : query.where('resident_id', '=', values.resident!);
@@ -159,7 +155,7 @@ async function outreachShow(argv: string[]): Promise<number> {
   });
 }
 
-async function outreachRespond(argv: string[]): Promise<number> {
+async function outreachRespond(argv: string[], ctx: CommandContext): Promise<number> {
   const spec = COMMANDS['outreach respond'];
   const { values, positionals } = parseCommand(spec, argv);
   if (values.help) return print(helpText(spec));
@@ -167,7 +163,7 @@ async function outreachRespond(argv: string[]): Promise<number> {
   if (!outreachId) throw new UsageError(spec.name, 'OUTREACH_ID is required');
   const kind = z.enum(RESPONSE_KINDS as [ResponseKind, ...ResponseKind[]]).safeParse(values.kind);
   if (!kind.success) throw new UsageError(spec.name, `--kind must be one of ${RESPONSE_KINDS.join(', ')}`);
-  return withEngine(true, async (context, temporal) => {
+  return withEngine(ctx, true, async (context, temporal) => {
     const result = await respondToOutreach({ db: context.database.db, temporal: temporal! }, outreachId, { kind: kind.data, via: 'cli' }, 'caseworker:cli');
     if (result.outcome === 'accepted') return print(`recorded "${kind.data}"; the outreach ends now`);
     if (result.outcome === 'unknown-outreach') {
@@ -179,13 +175,13 @@ async function outreachRespond(argv: string[]): Promise<number> {
   });
 }
 
-async function consentWithdraw(argv: string[]): Promise<number> {
+async function consentWithdraw(argv: string[], ctx: CommandContext): Promise<number> {
   const spec = COMMANDS['consent withdraw'];
   const { values } = parseCommand(spec, argv);
   if (values.help) return print(helpText(spec));
   const resident = requireOption(spec.name, 'resident', values.resident);
   const purpose = requireOption(spec.name, 'purpose', values.purpose);
-  return withEngine(true, async (context, temporal) => {
+  return withEngine(ctx, true, async (context, temporal) => {
     const result = await withdrawConsentAndStopOutreach({ db: context.database.db, temporal: temporal! }, resident, purpose, 'caseworker:cli');
     print(result.withdrawn ? `consent of ${resident} for ${purpose} withdrawn` : `${resident} had no consent in force for ${purpose}`);
     for (const id of result.stopped) print(`  stopped ${id}`);
@@ -193,13 +189,13 @@ async function consentWithdraw(argv: string[]): Promise<number> {
   });
 }
 
-async function tasksList(argv: string[]): Promise<number> {
+async function tasksList(argv: string[], ctx: CommandContext): Promise<number> {
   const spec = COMMANDS['tasks list'];
   const { values } = parseCommand(spec, argv);
   if (values.help) return print(helpText(spec));
   const status = z.enum(['open', 'closed', 'all']).safeParse(values.status);
   if (!status.success) throw new UsageError(spec.name, '--status must be open, closed or all');
-  return withEngine(false, async (context) => {
+  return withEngine(ctx, false, async (context) => {
     let query = context.database.db.selectFrom('caseworker_tasks').selectAll();
     if (status.data !== 'all') query = query.where('status', '=', status.data);
     const tasks = await query.orderBy('id').execute();
@@ -208,7 +204,7 @@ async function tasksList(argv: string[]): Promise<number> {
   });
 }
 
-async function demo(argv: string[]): Promise<number> {
+async function demo(argv: string[], ctx: CommandContext): Promise<number> {
   const spec = COMMANDS.demo;
   const { values } = parseCommand(spec, argv);
   if (values.help) return print(helpText(spec));
@@ -224,7 +220,9 @@ function print(text: string): 0 {
   return 0;
 }
 
-const HANDLERS: Record<CommandName, (argv: string[]) => Promise<number>> = {
+const HANDLERS: Record<CommandName, (argv: string[], ctx: CommandContext) => Promise<number>> = {
+  ...RULES_HANDLERS,
+  ...SCHEDULE_HANDLERS,
   'events send': eventsSend,
   'outreach show': outreachShow,
   'outreach respond': outreachRespond,
@@ -243,8 +241,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const args = name === two ? rest : [second, ...rest].filter((a): a is string => a !== undefined);
+  const ctx = createCommandContext();
   try {
-    return await HANDLERS[name](args);
+    return await HANDLERS[name](args, ctx);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`oshirase ${error.command}: ${error.message}\n\n${helpText(COMMANDS[error.command as CommandName])}`);
@@ -254,8 +253,14 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`oshirase ${name}: ${error.message}\n`);
       return 2;
     }
+    if (error instanceof UnknownResidentError) {
+      process.stderr.write(`oshirase ${name}: ${error.message}\n`);
+      return 1;
+    }
     process.stderr.write(`oshirase ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
+  } finally {
+    await ctx.close().catch(() => {});
   }
 }
 

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
 import { createActivities } from './activities';
 import { DEFAULT_OFFICE } from './config/engine-config';
 import { createMailTransport } from './channels/email';
@@ -24,6 +25,9 @@ export interface OutreachWorkerOptions {
 export async function createOutreachWorker(options: OutreachWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; close(): Promise<void> }> {
   const { context } = options;
   const connection = await NativeConnection.connect({ address: options.temporalAddress });
+  // Activities that start workflows (the daily evaluation) need a client of their own.
+  const clientConnection = await Connection.connect({ address: options.temporalAddress });
+  const taskQueue = options.taskQueue ?? context.config.taskQueue;
   const mail = createMailTransport(context.config.smtpUrl);
   const activities = createActivities({
     db: context.database.db,
@@ -33,13 +37,15 @@ export async function createOutreachWorker(options: OutreachWorkerOptions): Prom
     vapid: context.vapid,
     links: context.links,
     parameters: context.parameters,
+    temporal: new Client({ connection: clientConnection, namespace: context.config.temporalNamespace }),
+    taskQueue,
     printOutboxDir: join(context.config.dataDir, 'print-outbox'),
     office: DEFAULT_OFFICE,
   });
   const worker = await Worker.create({
     connection,
     namespace: context.config.temporalNamespace,
-    taskQueue: options.taskQueue ?? context.config.taskQueue,
+    taskQueue,
     activities,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
@@ -48,6 +54,7 @@ export async function createOutreachWorker(options: OutreachWorkerOptions): Prom
     connection,
     close: async () => {
       mail.close();
+      await clientConnection.close();
       await connection.close();
     },
   };

@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import type { EngineConfig } from '../config/engine-config';
@@ -16,6 +17,9 @@ export interface ActivityDeps {
   vapid: VapidKeys;
   links: ResponseLinks;
   parameters: ParameterSet;
+  /** For activities that start outreach themselves (the daily evaluation). */
+  temporal: Client;
+  taskQueue: string;
   printOutboxDir: string;
   /** City sender block for letters and contact lines for every notice. */
   office: { department: { ja: string; en: string }; phone: string; postalCode: string; address: string };

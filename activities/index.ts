@@ -1,6 +1,7 @@
 import type { ActivityDeps } from './activity-deps';
 import { makeDeliverNotice } from './deliver-notice';
 import { makeBeginOutreach } from './begin-outreach';
+import { makeEvaluatePartition, makePlanDailyEvaluation } from './daily-evaluation';
 import { makeOpenCaseworkerTask } from './open-caseworker-task';
 import { makeRecordOutreachEnd } from './record-outreach-end';
 
@@ -13,6 +14,8 @@ export function createActivities(deps: ActivityDeps) {
     deliverNotice: makeDeliverNotice(deps),
     openCaseworkerTask: makeOpenCaseworkerTask(deps),
     recordOutreachEnd: makeRecordOutreachEnd(deps),
+    planDailyEvaluation: makePlanDailyEvaluation(deps),
+    evaluatePartition: makeEvaluatePartition(deps),
   };
 }
 

@@ -198,31 +198,34 @@ function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIssue[]):
   const provided = providedVariables(rule, ctx.parameters);
   const isProvided = (path: string) => provided.has(path) || [...provided].some((p) => p.startsWith(`${path}.`));
   const channels = [...new Set(rule.outreach.flatMap((s) => ('send' in s ? [s.send] : [])))];
+  // Each part once, with every channel that needs it.
+  const parts = new Map<string, string[]>();
+  for (const channel of channels) for (const part of CHANNEL_PARTS[channel]) parts.set(part, [...(parts.get(part) ?? []), channel]);
   const seen = new Set<string>();
   for (const locale of LOCALES) {
-    for (const channel of channels) {
-      for (const part of CHANNEL_PARTS[channel]) {
-        const file = templateFile(ctx.templatesDir, rule.templates, locale, part);
-        if (!file) {
-          issues.push({ path: ['templates'], message: `template set ${rule.templates} has no ${part} for locale ${locale} (needed to send ${channel})` });
-          continue;
-        }
-        if (seen.has(file)) continue;
-        seen.add(file);
-        let uses;
-        try {
-          uses = templateVariables(readFileSync(file, 'utf8'));
-        } catch (error) {
-          problems.push({ file, line: 1, column: 1, field: part, message: `not valid Handlebars: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
-          continue;
-        }
-        for (const use of uses) {
-          if (!isProvided(use.path)) {
-            problems.push({ file, line: use.line, column: use.column, field: use.path, message: `rule ${rule.id} provides no variable ${use.path}` });
-          }
+    const missing: string[] = [];
+    for (const [part, neededBy] of parts) {
+      const file = templateFile(ctx.templatesDir, rule.templates, locale, part);
+      if (!file) {
+        missing.push(`${part} (for ${neededBy.join(', ')})`);
+        continue;
+      }
+      if (seen.has(file)) continue;
+      seen.add(file);
+      let uses;
+      try {
+        uses = templateVariables(readFileSync(file, 'utf8'));
+      } catch (error) {
+        problems.push({ file, line: 1, column: 1, field: part, message: `not valid Handlebars: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
+        continue;
+      }
+      for (const use of uses) {
+        if (!isProvided(use.path)) {
+          problems.push({ file, line: use.line, column: use.column, field: use.path, message: `rule ${rule.id} provides no variable ${use.path}` });
         }
       }
     }
+    if (missing.length > 0) issues.push({ path: ['templates'], message: `template set ${rule.templates} has no locale ${locale} version of ${missing.join(', ')}` });
   }
   return problems;
 }

@@ -1,0 +1,63 @@
+import { heartbeat } from '@temporalio/activity';
+import type { ActivityDeps } from './activity-deps';
+import { matchPopulation } from '../rule-language/compile-sql';
+import { planPartitions, type IdRange } from '../rule-language/partitions';
+import { getRuleVersion, publishedRules } from '../rule-language/rule-registry';
+import { isEffective } from '../rule-language/evaluate-rule';
+import { startOutreach } from '../outreach/start-outreach';
+import { todayInTokyo } from '../notices/format-dates';
+
+export interface DailyPlan {
+  date: string;
+  rules: Array<{ ruleId: string; ruleVersion: number }>;
+  partitions: IdRange[];
+}
+
+export interface PartitionResult {
+  matched: number;
+  withoutConsent: number;
+  started: number;
+  alreadyStarted: number;
+}
+
+/** The date-driven rules in force and the resident id ranges to evaluate them over. */
+export function makePlanDailyEvaluation(deps: ActivityDeps) {
+  return async function planDailyEvaluation(input: { date: string | null; partitions: number }): Promise<DailyPlan> {
+    const date = input.date ?? todayInTokyo();
+    const rules = (await publishedRules(deps.db)).filter((r) => !('event' in r.trigger) && isEffective(r, date));
+    return { date, rules: rules.map((r) => ({ ruleId: r.id, ruleVersion: r.version })), partitions: await planPartitions(deps.db, input.partitions) };
+  };
+}
+
+/**
+ * Evaluates the date-driven rules over one range of residents in PostgreSQL and
+ * starts an outreach for each consented match. Safe to repeat: each start is
+ * keyed by (rule, resident, occurrence), so a second run of the same day starts nothing.
+ */
+export function makeEvaluatePartition(deps: ActivityDeps) {
+  return async function evaluatePartition(input: { date: string; range: IdRange; rules: Array<{ ruleId: string; ruleVersion: number }> }): Promise<PartitionResult> {
+    const result: PartitionResult = { matched: 0, withoutConsent: 0, started: 0, alreadyStarted: 0 };
+    for (const { ruleId, ruleVersion } of input.rules) {
+      const rule = await getRuleVersion(deps.db, ruleId, ruleVersion);
+      const ctx = { on: input.date, parameters: deps.parameters, event: null };
+      const all = await matchPopulation(deps.db, rule, ctx, input.range);
+      const consented = await matchPopulation(deps.db, rule, ctx, { ...input.range, requireConsent: true });
+      result.matched += all.length;
+      result.withoutConsent += all.length - consented.length;
+      for (const row of consented) {
+        const started = await startOutreach(
+          { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.config.msPerDay },
+          {
+            ruleId, ruleVersion, residentId: row.resident_id, occurrenceKey: row.occurrence_key, triggerDate: row.trigger_date,
+            memberId: row.member_id, eventId: null, reason: { on: input.date, via: 'daily-evaluation', triggerDate: row.trigger_date },
+          },
+        );
+        if (started.outcome === 'started') result.started += 1;
+        else result.alreadyStarted += 1;
+        heartbeat();
+      }
+      heartbeat();
+    }
+    return result;
+  };
+}

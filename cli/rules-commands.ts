@@ -1,0 +1,205 @@
+import { join, relative } from 'node:path';
+import { z } from 'zod';
+import { loadRuleSet, projectRuleSetOptions, formatProblem, RuleValidationError, type RuleSet } from '../rule-language/load-rules';
+import { runExampleCases } from '../rule-language/example-cases';
+import { explainResident } from '../rule-language/explain-resident';
+import { describeEvaluation } from '../rule-language/explain-text';
+import { getRuleVersion, publishedRules, registerRules, withdrawRule } from '../rule-language/rule-registry';
+import { isoDate, type Rule } from '../rule-language/rule-schema';
+import { todayInTokyo } from '../notices/format-dates';
+import { stopSignal } from '../workflows/outreach-contract';
+import { PROJECT_ROOT } from '../runtime/engine-context';
+import { helpText, parseCommand, UsageError, type CommandSpec } from './cli-support';
+import type { CommandContext } from './command-context';
+import { simulateRule, printSimulation } from './simulate-rule';
+
+type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
+
+export const RULES_COMMANDS = {
+  'rules validate': {
+    name: 'rules validate',
+    summary: 'Check rule files, parameters and the templates they use; print one line per mistake (file:line:column: field: reason). Publishes nothing.',
+    usage: '[RULE_FILE_OR_FOLDER ...] [--parameters DIR] [--templates DIR]',
+    options: { parameters: { type: 'string' }, templates: { type: 'string' } },
+  },
+  'rules test': {
+    name: 'rules test',
+    summary: "Run every rule's example cases (rules/<id>.cases.yaml).",
+    usage: '[RULES_FOLDER]',
+    options: {},
+  },
+  'rules explain': {
+    name: 'rules explain',
+    summary: 'Why a rule does or does not reach a resident: trigger, effective period, every condition with its actual value, and the consent gate.',
+    usage: 'RULE_ID RESIDENT_ID [--date YYYY-MM-DD] [--event-id ID] [--file RULE_FILE] [--json]',
+    options: { date: { type: 'string' }, 'event-id': { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' } },
+  },
+  'rules simulate': {
+    name: 'rules simulate',
+    summary: 'Evaluate a rule file over the whole population without sending anything: how many it would reach, by ward and first channel, with explained samples.',
+    usage: 'RULE_FILE [--date YYYY-MM-DD] [--sample N] [--partitions N] [--json]',
+    options: { date: { type: 'string' }, sample: { type: 'string', default: '3' }, partitions: { type: 'string', default: '16' }, json: { type: 'boolean' } },
+  },
+  'rules publish': {
+    name: 'rules publish',
+    summary: 'Validate a rule file and store it as a published, immutable version. New outreach uses it; running outreach keeps its own version.',
+    usage: 'RULE_FILE',
+    options: {},
+  },
+  'rules withdraw': {
+    name: 'rules withdraw',
+    summary: 'Withdraw a rule: no new outreach, and every running outreach of it ends now.',
+    usage: 'RULE_ID',
+    options: {},
+  },
+} satisfies Record<string, Spec>;
+
+const dateArg = (command: string, value: string | undefined): string => {
+  if (value === undefined) return todayInTokyo();
+  const parsed = isoDate.safeParse(value);
+  if (!parsed.success) throw new UsageError(command, `--date: "${value}" is not a date (YYYY-MM-DD)`);
+  return parsed.data;
+};
+
+/** Loads a rule set, printing every problem; null when there was any. */
+function loadOrReport(ctx: CommandContext, paths: string[], dirs: { parameters?: string; templates?: string } = {}): RuleSet | null {
+  const defaults = projectRuleSetOptions(PROJECT_ROOT, paths.length ? paths : undefined);
+  try {
+    return loadRuleSet({ paths: defaults.paths, parametersDir: dirs.parameters ?? defaults.parametersDir, templatesDir: dirs.templates ?? defaults.templatesDir });
+  } catch (error) {
+    if (!(error instanceof RuleValidationError)) throw error;
+    for (const p of error.problems) ctx.err(formatProblem(p));
+    const files = new Set(error.problems.map((p) => p.file)).size;
+    ctx.err(`${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}; nothing was published`);
+    return null;
+  }
+}
+
+export async function rulesValidate(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = RULES_COMMANDS['rules validate'];
+  const { values, positionals } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  const set = loadOrReport(ctx, positionals, { parameters: values.parameters as string | undefined, templates: values.templates as string | undefined });
+  if (!set) return 1;
+  ctx.print(`✓ ${set.rules.length} rule${set.rules.length === 1 ? '' : 's'} and ${set.parameters.ids().length} parameter${set.parameters.ids().length === 1 ? '' : 's'} are valid`);
+  return 0;
+}
+
+export async function rulesTest(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = RULES_COMMANDS['rules test'];
+  const { values, positionals } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  const dir = positionals[0] ?? join(PROJECT_ROOT, 'rules');
+  const set = loadOrReport(ctx, [dir]);
+  if (!set) return 1;
+  const { results, problems } = runExampleCases(dir, set);
+  for (const p of problems) ctx.err(formatProblem(p));
+  for (const r of results) ctx.print(`${r.passed ? '✓' : '✗'} ${r.rule}: ${r.name}${r.passed ? '' : `\n    ${r.file}:${r.line}: ${r.message}`}`);
+  const failed = results.filter((r) => !r.passed).length;
+  const withoutCases = set.rules.filter((r) => !results.some((c) => c.rule === r.rule.id)).map((r) => r.rule.id);
+  if (withoutCases.length) ctx.err(`rules without example cases: ${withoutCases.join(', ')}`);
+  ctx.print(`example cases: ${results.length - failed} passed, ${failed} failed`);
+  return failed > 0 || problems.length > 0 || withoutCases.length > 0 ? 1 : 0;
+}
+
+async function ruleFromFileOrRegistry(ctx: CommandContext, command: string, ruleId: string, file: string | undefined): Promise<{ rule: Rule; set: RuleSet } | null> {
+  if (file) {
+    const set = loadOrReport(ctx, [file]);
+    if (!set) return null;
+    const found = set.rules.find((r) => r.rule.id === ruleId);
+    if (!found) throw new UsageError(command, `${file} holds rule ${set.rules[0]?.rule.id ?? '(none)'}, not ${ruleId}`);
+    return { rule: found.rule, set };
+  }
+  const set = loadOrReport(ctx, []);
+  if (!set) return null;
+  const engine = await ctx.engine();
+  const published = (await publishedRules(engine.database.db)).find((r) => r.id === ruleId);
+  if (!published) throw new UsageError(command, `no published rule ${ruleId}; give --file to explain a draft`);
+  return { rule: published, set };
+}
+
+export async function rulesExplain(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = RULES_COMMANDS['rules explain'];
+  const { values, positionals } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  const [ruleId, residentId] = positionals;
+  if (!ruleId || !residentId) throw new UsageError(spec.name, 'RULE_ID and RESIDENT_ID are required');
+  const on = dateArg(spec.name, values.date as string | undefined);
+  const found = await ruleFromFileOrRegistry(ctx, spec.name, ruleId, values.file as string | undefined);
+  if (!found) return 1;
+  const engine = await ctx.engine();
+  const result = await explainResident(engine.database.db, found.set.parameters, found.rule, residentId, { on, eventId: values['event-id'] as string | undefined });
+  if (values.json) return ctx.print(JSON.stringify(result, null, 2));
+  ctx.print(`${result.ruleId} v${result.ruleVersion} for resident ${residentId} on ${on}`);
+  if (result.event) ctx.print(`  event: ${result.event.type} on ${result.event.date}${result.event.supposed ? ' (supposed: the resident has no such event in the register)' : ` (${result.event.id})`}`);
+  for (const line of describeEvaluation(result.evaluation, '  ')) ctx.print(line);
+  const c = result.consent;
+  ctx.print(`  ${c.granted ? '✓' : '✗'} consent for ${c.purpose}${c.granted ? ` (given ${c.grantedAt?.slice(0, 10)})` : c.withdrawnAt ? ` (withdrawn ${c.withdrawnAt.slice(0, 10)})` : ' (never given)'}`);
+  ctx.print(result.wouldContact ? '→ the engine would contact this resident' : '→ the engine would not contact this resident');
+  return 0;
+}
+
+export async function rulesSimulate(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = RULES_COMMANDS['rules simulate'];
+  const { values, positionals } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  const file = positionals[0];
+  if (!file) throw new UsageError(spec.name, 'RULE_FILE is required');
+  const sample = z.coerce.number().int().min(0).max(100).safeParse(values.sample);
+  if (!sample.success) throw new UsageError(spec.name, '--sample must be a whole number from 0 to 100');
+  const partitions = z.coerce.number().int().min(1).max(1024).safeParse(values.partitions);
+  if (!partitions.success) throw new UsageError(spec.name, '--partitions must be a whole number from 1 to 1024');
+  const set = loadOrReport(ctx, [file]);
+  if (!set) return 1;
+  const rule = set.rules[0]!.rule;
+  const engine = await ctx.engine();
+  const result = await simulateRule(engine.database.db, set.parameters, rule, {
+    on: dateArg(spec.name, values.date as string | undefined),
+    sample: sample.data,
+    partitions: partitions.data,
+    onProgress: ctx.progress,
+  });
+  if (values.json) return ctx.print(JSON.stringify(result, null, 2));
+  printSimulation(result, ctx.print);
+  return 0;
+}
+
+export async function rulesPublish(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = RULES_COMMANDS['rules publish'];
+  const { values, positionals } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  const file = positionals[0];
+  if (!file) throw new UsageError(spec.name, 'RULE_FILE is required');
+  const set = loadOrReport(ctx, [file]);
+  if (!set) return 1;
+  const loaded = set.rules[0]!;
+  const published = { rule: { ...loaded.rule, status: 'published' as const }, file: relative(process.cwd(), file) || file };
+  const engine = await ctx.engine();
+  await registerRules(engine.database.db, [published], ctx.actor);
+  const stored = await getRuleVersion(engine.database.db, loaded.rule.id, loaded.rule.version);
+  ctx.print(`published ${stored.id} version ${stored.version} (${stored.purpose}); running outreach keeps the version it started with`);
+  return 0;
+}
+
+export async function rulesWithdraw(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = RULES_COMMANDS['rules withdraw'];
+  const { values, positionals } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  const ruleId = positionals[0];
+  if (!ruleId) throw new UsageError(spec.name, 'RULE_ID is required');
+  const engine = await ctx.engine();
+  const temporal = await ctx.temporal();
+  const { versions, activeOutreach } = await withdrawRule(engine.database.db, ruleId, ctx.actor);
+  for (const id of activeOutreach) await temporal.workflow.getHandle(id).signal(stopSignal, { reason: 'rule-withdrawn' });
+  ctx.print(`withdrew ${ruleId} (${versions} version${versions === 1 ? '' : 's'}); stopped ${activeOutreach.length} running outreach`);
+  return 0;
+}
+
+export const RULES_HANDLERS = {
+  'rules validate': rulesValidate,
+  'rules test': rulesTest,
+  'rules explain': rulesExplain,
+  'rules simulate': rulesSimulate,
+  'rules publish': rulesPublish,
+  'rules withdraw': rulesWithdraw,
+} satisfies Record<keyof typeof RULES_COMMANDS, (argv: string[], ctx: CommandContext) => Promise<number>>;

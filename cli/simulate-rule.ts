@@ -1,0 +1,95 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../db/schema';
+import type { ParameterSet } from '../rule-language/parameters';
+import type { Rule } from '../rule-language/rule-schema';
+import { matchPopulation } from '../rule-language/compile-sql';
+import { explainResident, type ResidentExplanation } from '../rule-language/explain-resident';
+import { describeEvaluation } from '../rule-language/explain-text';
+import { planPartitions } from '../rule-language/partitions';
+import { table } from './cli-support';
+
+export interface SimulationResult {
+  ruleId: string;
+  ruleVersion: number;
+  on: string;
+  /** For event rules: every resident is evaluated as if the event happened to them on the date. */
+  supposedEvent: string | null;
+  population: number;
+  matched: number;
+  consented: number;
+  withoutConsent: number;
+  byWard: Record<string, number>;
+  byFirstChannel: Record<string, number>;
+  samples: ResidentExplanation[];
+  seconds: number;
+}
+
+/**
+ * Evaluates a rule over the whole population in PostgreSQL, partition by
+ * partition, and sends nothing: who it would reach, where, and on which channel first.
+ */
+export async function simulateRule(
+  db: Kysely<Database>,
+  parameters: ParameterSet,
+  rule: Rule,
+  options: { on: string; sample: number; partitions: number; onProgress?: (done: number, total: number, label: string) => void },
+): Promise<SimulationResult> {
+  const started = Date.now();
+  const event = 'event' in rule.trigger ? { id: 'simulated', type: rule.trigger.event, date: options.on, payload: {} } : null;
+  const ranges = await planPartitions(db, options.partitions);
+  const population = Number((await db.selectFrom('residents').select(({ fn }) => fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+  const sendOrder = rule.outreach.flatMap((s) => ('send' in s ? [s.send] : []));
+  const result: SimulationResult = {
+    ruleId: rule.id, ruleVersion: rule.version, on: options.on, supposedEvent: event ? `${event.type} on ${event.date}` : null,
+    population, matched: 0, consented: 0, withoutConsent: 0, byWard: {}, byFirstChannel: {}, samples: [], seconds: 0,
+  };
+  const sampleIds: string[] = [];
+  options.onProgress?.(0, ranges.length, `simulating ${rule.id}`);
+  for (const [index, range] of ranges.entries()) {
+    const rows = await matchPopulation(db, rule, { on: options.on, parameters, event }, { fromId: range.fromId, toId: range.toId });
+    const ids = [...new Set(rows.map((r) => r.resident_id))];
+    result.matched += ids.length;
+    if (ids.length > 0) {
+      const reach = await db
+        .selectFrom('residents as r')
+        .select([
+          'r.id', 'r.ward', 'r.email', 'r.email_status', 'r.postal_code', 'r.address',
+          sql<boolean>`exists (select 1 from consents c where c.resident_id = r.id and c.purpose = ${rule.purpose} and c.withdrawn_at is null)`.as('consented'),
+          sql<boolean>`exists (select 1 from push_subscriptions p where p.resident_id = r.id)`.as('has_push'),
+        ])
+        .where('r.id', 'in', ids)
+        .execute();
+      for (const r of reach) {
+        if (!r.consented) {
+          result.withoutConsent += 1;
+          continue;
+        }
+        result.consented += 1;
+        result.byWard[r.ward] = (result.byWard[r.ward] ?? 0) + 1;
+        const reachable = { email: Boolean(r.email) && r.email_status !== 'invalid', push: r.has_push, letter: Boolean(r.postal_code && r.address) };
+        const first = sendOrder.find((c) => reachable[c]) ?? 'unreachable';
+        result.byFirstChannel[first] = (result.byFirstChannel[first] ?? 0) + 1;
+        if (sampleIds.length < options.sample) sampleIds.push(r.id);
+      }
+    }
+    options.onProgress?.(index + 1, ranges.length, `simulating ${rule.id}`);
+  }
+  for (const id of sampleIds) result.samples.push(await explainResident(db, parameters, rule, id, { on: options.on }));
+  result.seconds = (Date.now() - started) / 1000;
+  return result;
+}
+
+export function printSimulation(r: SimulationResult, print: (line: string) => void): void {
+  print(`${r.ruleId} v${r.ruleVersion} over ${r.population.toLocaleString('en')} residents on ${r.on}${r.supposedEvent ? ` (as if each had: ${r.supposedEvent})` : ''} — nothing was sent`);
+  print(`  matched ${r.matched.toLocaleString('en')}; would contact ${r.consented.toLocaleString('en')}; not contacted for lack of consent ${r.withoutConsent.toLocaleString('en')}  (${r.seconds.toFixed(1)} s)`);
+  print('');
+  print(table(['ward', 'residents'], Object.entries(r.byWard).sort().map(([w, n]) => [w, String(n)])));
+  print('');
+  print(table(['first channel', 'residents'], Object.entries(r.byFirstChannel).sort().map(([c, n]) => [c, String(n)])));
+  for (const s of r.samples) {
+    print('');
+    print(`sample: resident ${s.residentId}`);
+    for (const line of describeEvaluation(s.evaluation, '  ')) print(line);
+    print(`  ${s.consent.granted ? '✓' : '✗'} consent for ${s.consent.purpose}`);
+  }
+}

@@ -1,0 +1,507 @@
+import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import type { Database } from '../db/schema';
+import { MEMBER_ATTRIBUTES } from './attribute-catalog';
+import { addOffset, nextCalendarDate } from './calendar-dates';
+import { isEffective, offsetLabel, type EventFacts } from './evaluate-rule';
+import type { ParameterSet } from './parameters';
+import {
+  COMPARISON_OPERATORS,
+  COUNT_OPERATORS,
+  type Comparison,
+  type ComparisonOperator,
+  type Condition,
+  type CountCondition,
+  type Offset,
+  type Rule,
+  type Value,
+} from './rule-schema';
+
+/**
+ * The population path of rule evaluation: one rule compiled to one set-based
+ * PostgreSQL query over every resident. It must return exactly the occurrences
+ * evaluate-rule.ts (the reference) passes, resident by resident; the property
+ * test tests/rule-evaluators-agree.test.ts holds the two together.
+ *
+ * Shape of the query:
+ *
+ *   select r.id, <key>, <trigger date>, <member>
+ *   from residents r [join residents a: the member whose anniversary it is]
+ *   [household aggregates h: one count(*) filter (where …) per `count`]
+ *   where <trigger window> and <id range> and <consent> and <conditions>
+ *
+ * Everything that is the same for every resident (evaluation date, parameters,
+ * the event, calendar dates, `{date: today}`) is resolved here and bound as a
+ * parameter; only what depends on the row (birth dates, trigger dates of
+ * reaches/anniversary triggers) is computed by PostgreSQL.
+ */
+
+export interface MatchRow {
+  resident_id: string;
+  occurrence_key: string;
+  /** ISO date (YYYY-MM-DD). */
+  trigger_date: string;
+  /** The household member an anniversary belongs to; null for other triggers. */
+  member_id: string | null;
+}
+
+export interface PopulationContext {
+  /** The evaluation date in the Asia/Tokyo calendar. */
+  on: string;
+  parameters: ParameterSet;
+  /** With an event trigger: every resident is evaluated as if this event happened to them. */
+  event: EventFacts | null;
+}
+
+export interface PopulationOptions {
+  /** Partition of residents by id: fromId inclusive, toId exclusive. */
+  fromId?: string;
+  toId?: string;
+  /** Only residents holding an unwithdrawn consent for the rule's purpose. */
+  requireConsent?: boolean;
+}
+
+export type MatchQuery = SelectQueryBuilder<Database & { matches: MatchRow }, 'matches', MatchRow>;
+
+export function compileRuleQuery(db: Kysely<Database>, rule: Rule, ctx: PopulationContext, options: PopulationOptions = {}): MatchQuery {
+  return db.selectFrom(compileRuleBody(rule, ctx, options).as('matches')).selectAll();
+}
+
+/** Every (resident, occurrence) the rule matches on ctx.on. */
+export async function matchPopulation(db: Kysely<Database>, rule: Rule, ctx: PopulationContext, options: PopulationOptions = {}): Promise<MatchRow[]> {
+  return compileRuleQuery(db, rule, ctx, options).execute();
+}
+
+type Scalar = string | number | boolean | null;
+type SqlType = 'integer' | 'date' | 'boolean' | 'text';
+type Fragment = RawBuilder<unknown>;
+type Predicate = RawBuilder<SqlBool>;
+
+/** A value known when compiling, or one PostgreSQL computes per row (only trigger dates are). */
+type Operand = { known: true; value: Scalar } | { known: false; expr: Fragment; type: SqlType };
+
+const TRUE: Predicate = sql<SqlBool>`true`;
+const FALSE: Predicate = sql<SqlBool>`false`;
+
+/** Resident attributes stored as columns of `residents`, by SQL type. */
+const STORED_ATTRIBUTES: Record<string, SqlType> = {
+  birth_date: 'date',
+  ward: 'text',
+  residence_status: 'text',
+  income_bracket: 'integer',
+  insurance_type: 'text',
+  disability_certificate: 'boolean',
+  moved_in_on: 'date',
+};
+
+const SQL_OPERATORS: Partial<Record<ComparisonOperator | (typeof COUNT_OPERATORS)[number], string>> = {
+  equals: '=',
+  notEquals: '<>',
+  lessThan: '<',
+  atMost: '<=',
+  greaterThan: '>',
+  atLeast: '>=',
+};
+
+function compileRuleBody(rule: Rule, ctx: PopulationContext, options: PopulationOptions): RawBuilder<MatchRow> {
+  const trigger = isEffective(rule, ctx.on) ? planTrigger(rule, ctx) : null;
+  if (!trigger) {
+    return sql<MatchRow>`(select null::text as resident_id, null::text as occurrence_key, null::text as trigger_date, null::text as member_id where false)`;
+  }
+
+  const compiler = new ConditionCompiler(rule, ctx, trigger.date);
+  const filters: Predicate[] = [...trigger.where, ...idRange('r', options)];
+  if (options.requireConsent) {
+    filters.push(sql<SqlBool>`exists (select 1 from consents c where c.resident_id = r.id and c.purpose = ${rule.purpose} and c.withdrawn_at is null)`);
+  }
+  if (rule.conditions) filters.push(compiler.condition(rule.conditions, { kind: 'resident' }));
+
+  const triggerDate = trigger.date.known ? sql`${trigger.date.value}::text` : sql`to_char(${trigger.date.expr}, 'YYYY-MM-DD')`;
+  return sql<MatchRow>`(
+    select r.id as resident_id, ${trigger.key} as occurrence_key, ${triggerDate} as trigger_date, ${trigger.memberId} as member_id
+    from ${trigger.from}
+    ${householdAggregates(compiler.counts, trigger.perRow, options)}
+    where ${sql.join(filters, sql` and `)}
+  )`;
+}
+
+// ---------------------------------------------------------------------------
+// Triggers
+
+interface TriggerPlan {
+  /** `residents r`, joined with the member `a` for anniversaries. */
+  from: Fragment;
+  /** The trigger window. */
+  where: Predicate[];
+  key: Fragment;
+  /** Known when it is the same for everyone (event, calendar), per row otherwise. */
+  date: Operand;
+  memberId: Fragment;
+  /** Household counts are computed per row (lateral) when they may depend on a per-row trigger date. */
+  perRow: boolean;
+}
+
+/** null when the trigger fires for nobody on ctx.on. */
+function planTrigger(rule: Rule, ctx: PopulationContext): TriggerPlan | null {
+  const t = rule.trigger;
+  const horizon = (leadDays: number) => addOffset(ctx.on, { days: leadDays });
+  const residents = sql`residents r`;
+  const noMember = sql`null::text`;
+
+  if ('event' in t) {
+    if (!ctx.event || ctx.event.type !== t.event) return null;
+    return { from: residents, where: [], key: sql`${ctx.event.id}::text`, date: known(ctx.event.date), memberId: noMember, perRow: false };
+  }
+  if ('calendar' in t) {
+    const target = nextCalendarDate(ctx.on, t.calendar.month, t.calendar.day);
+    if (target > horizon(t.calendar.leadDays)) return null;
+    return { from: residents, where: [], key: sql`${target}::text`, date: known(target), memberId: noMember, perRow: false };
+  }
+  if ('reaches' in t) {
+    const offset = { years: t.reaches.value };
+    const date = sql`(r.birth_date + ${interval(offset)})::date`;
+    return {
+      from: residents,
+      where: [birthDateWindow(sql.ref('r.birth_date'), date, offset, ctx.on, horizon(t.reaches.leadDays))],
+      key: sql`${`age-${t.reaches.value}`}::text`,
+      date: { known: false, expr: date, type: 'date' },
+      memberId: noMember,
+      perRow: true,
+    };
+  }
+  const { offset, leadDays } = t.anniversary;
+  const date = sql`(a.birth_date + ${interval(offset)})::date`;
+  return {
+    // Every resident of the household (whatever their own status) hears about each registered member's date.
+    from: sql`residents a join residents r on r.household_id = a.household_id`,
+    where: [sql<SqlBool>`a.residence_status = 'registered'`, birthDateWindow(sql.ref('a.birth_date'), date, offset, ctx.on, horizon(leadDays))],
+    key: sql`${'member-'}::text || a.id || ${`-${offsetLabel(offset)}`}::text`,
+    date: { known: false, expr: date, type: 'date' },
+    memberId: sql`a.id`,
+    perRow: true,
+  };
+}
+
+function interval(offset: Offset): Fragment {
+  return sql`make_interval(years => ${offset.years ?? 0}::int, months => ${offset.months ?? 0}::int, days => ${offset.days ?? 0}::int)`;
+}
+
+/**
+ * birth + offset within [on, horizon]. The exact test is preceded by a coarser
+ * range on the bare column, so the birth_date index can narrow the scan:
+ * (birth + months) + days lies in the month of birth shifted by `months`, so
+ * it can reach [on, horizon] only from births between the first day of
+ * month(on − days) − months and the last day of month(horizon − days) − months.
+ */
+function birthDateWindow(birth: Fragment, date: Fragment, offset: Offset, on: string, horizon: string): Predicate {
+  const months = (offset.years ?? 0) * 12 + (offset.months ?? 0);
+  const days = offset.days ?? 0;
+  const from = monthStart(monthIndex(addOffset(on, { days: -days })) - months);
+  const to = monthEnd(monthIndex(addOffset(horizon, { days: -days })) - months);
+  return sql<SqlBool>`${birth} between ${from}::date and ${to}::date and ${date} between ${on}::date and ${horizon}::date`;
+}
+
+function monthIndex(isoDate: string): number {
+  const [y, m] = isoDate.split('-').map(Number);
+  return y! * 12 + m! - 1;
+}
+
+function monthStart(index: number): string {
+  const year = Math.floor(index / 12);
+  if (year < 1) return '0001-01-01';
+  if (year > 9999) return '9999-12-31';
+  return isoDate(year, index - year * 12 + 1, 1);
+}
+
+function monthEnd(index: number): string {
+  const year = Math.floor(index / 12);
+  if (year < 1) return '0001-01-01';
+  if (year > 9999) return '9999-12-31';
+  const month = index - year * 12 + 1;
+  return isoDate(year, month, daysInMonth(year, month));
+}
+
+function idRange(alias: string, options: PopulationOptions): Predicate[] {
+  const id = sql.ref(`${alias}.id`);
+  const range: Predicate[] = [];
+  if (options.fromId !== undefined) range.push(sql<SqlBool>`${id} >= ${options.fromId}`);
+  if (options.toId !== undefined) range.push(sql<SqlBool>`${id} < ${options.toId}`);
+  return range;
+}
+
+/**
+ * The household counts the conditions read, as columns n0, n1, … of `h`
+ * (registered members only, the resident included when registered). With one
+ * trigger date for everyone they are aggregated once per household (a hash
+ * aggregate, restricted to the partition's households); when member conditions
+ * may read a per-row trigger date, they are aggregated per row through the
+ * household index (reaches/anniversary rows are few).
+ */
+function householdAggregates(counts: Array<Predicate | null>, perRow: boolean, options: PopulationOptions): Fragment {
+  if (counts.length === 0) return sql``;
+  const columns = sql.join(counts.map((filter, i) => (filter ? sql`count(*) filter (where ${filter}) as ${sql.id(`n${i}`)}` : sql`count(*) as ${sql.id(`n${i}`)}`)));
+  if (perRow) {
+    return sql`cross join lateral (select ${columns} from residents m where m.household_id = r.household_id and m.residence_status = 'registered') h`;
+  }
+  const partition = idRange('x', options);
+  const restrict = partition.length > 0 ? sql`and m.household_id in (select x.household_id from residents x where ${sql.join(partition, sql` and `)})` : sql``;
+  return sql`left join (
+      select m.household_id, ${columns} from residents m
+      where m.residence_status = 'registered' ${restrict}
+      group by m.household_id
+    ) h on h.household_id = r.household_id`;
+}
+
+// ---------------------------------------------------------------------------
+// Conditions
+//
+// Every compiled condition is a two-valued SQL boolean (never NULL): each
+// comparison is wrapped in coalesce(…, false), so `not` is plain negation, as
+// in the reference.
+
+type Scope = { kind: 'resident' } | { kind: 'member'; alias: string };
+
+class ConditionCompiler {
+  /** Member filters of the household aggregates (null: every registered member); index i is column h.n<i>. */
+  readonly counts: Array<Predicate | null> = [];
+  private aliases = 0;
+
+  constructor(
+    private readonly rule: Rule,
+    private readonly ctx: PopulationContext,
+    private readonly triggerDate: Operand,
+  ) {}
+
+  condition(c: Condition, scope: Scope): Predicate {
+    if ('all' in c) return sql<SqlBool>`(${sql.join(c.all.map((x) => this.condition(x, scope)), sql` and `)})`;
+    if ('any' in c) return sql<SqlBool>`(${sql.join(c.any.map((x) => this.condition(x, scope)), sql` or `)})`;
+    if ('not' in c) return sql<SqlBool>`(not ${this.condition(c.not, scope)})`;
+    if ('count' in c) return this.count(c, scope);
+    return this.comparison(c, scope);
+  }
+
+  private count(c: CountCondition, scope: Scope): Predicate {
+    const operator = COUNT_OPERATORS.find((op) => c[op] !== undefined)!;
+    const members = c.count.members;
+    const everyone = Object.keys(members).length === 0;
+    let actual: Fragment;
+    if (scope.kind === 'resident') {
+      actual = this.householdCount(everyone ? null : this.condition(members as Condition, { kind: 'member', alias: 'm' }));
+    } else {
+      // A count inside a member condition still counts the resident's household (= the member's):
+      // it cannot be an aggregate of the same level, so it is a correlated subquery.
+      const alias = `m${++this.aliases}`;
+      const filter = everyone ? TRUE : this.condition(members as Condition, { kind: 'member', alias });
+      actual = sql`(select count(*) from residents ${sql.id(alias)}
+        where ${sql.ref(`${alias}.household_id`)} = ${sql.ref(`${scope.alias}.household_id`)}
+          and ${sql.ref(`${alias}.residence_status`)} = 'registered' and ${filter})`;
+    }
+    const expected = this.operand(c[operator]!);
+    if (!expected.known) throw this.typeError('a count', 'integer', 'a trigger date');
+    if (expected.value === null) return FALSE;
+    return sql<SqlBool>`(${actual} ${sql.raw(SQL_OPERATORS[operator]!)} ${this.bind(expected.value, 'integer', 'a count')})`;
+  }
+
+  private householdCount(filter: Predicate | null): Fragment {
+    let index = filter === null ? this.counts.indexOf(null) : -1;
+    if (index < 0) index = this.counts.push(filter) - 1;
+    return sql`coalesce(${sql.ref(`h.n${index}`)}, 0)`;
+  }
+
+  private comparison(c: Comparison, scope: Scope): Predicate {
+    const operator = COMPARISON_OPERATORS.find((op) => c[op] !== undefined)!;
+    if (scope.kind === 'member') {
+      if (!(c.attribute in MEMBER_ATTRIBUTES)) throw new Error(`rule ${this.rule.id}: member attribute ${c.attribute} is not in the catalog`);
+      const birth = sql.ref(`${scope.alias}.birth_date`);
+      return c.attribute === 'age' ? this.age(c, operator, birth) : this.compare(c, operator, { known: false, expr: birth, type: 'date' });
+    }
+    if (c.attribute.startsWith('event.')) return this.compare(c, operator, known(this.eventValue(c.attribute.slice('event.'.length))));
+    if (c.attribute === 'age') return this.age(c, operator, sql.ref('r.birth_date'));
+    if (c.attribute === 'household_size') return this.compare(c, operator, { known: false, expr: this.householdCount(null), type: 'integer' });
+    const type = STORED_ATTRIBUTES[c.attribute];
+    if (!type) throw new Error(`rule ${this.rule.id}: attribute ${c.attribute} is not in the catalog`);
+    return this.compare(c, operator, { known: false, expr: sql.ref(`r.${c.attribute}`), type });
+  }
+
+  private eventValue(field: string): Scalar {
+    const event = this.ctx.event;
+    if (!event) return null;
+    if (field === 'date') return event.date;
+    const v = event.payload[field];
+    return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : null;
+  }
+
+  /** The value operands of a comparison, in the operator's order. */
+  private values(c: Comparison, operator: ComparisonOperator): Operand[] {
+    if (operator === 'isSet') return [];
+    if (operator === 'in' || operator === 'notIn') return c[operator]!.map((v) => this.operand(v));
+    if (operator === 'between') return c.between!.map((v) => this.operand(v));
+    return [this.operand(c[operator] as Value)];
+  }
+
+  private operand(v: Value): Operand {
+    if (typeof v !== 'object') return known(v);
+    if ('parameter' in v) return known(this.ctx.parameters.valueOn(v.parameter, this.ctx.on)?.value ?? null);
+    const offset = { years: v.years, months: v.months, days: v.days };
+    if (v.date === 'today') return known(addOffset(this.ctx.on, offset));
+    if (this.triggerDate.known) return known(addOffset(this.triggerDate.value as string, offset));
+    return { known: false, expr: sql`(${this.triggerDate.expr} + ${interval(offset)})::date`, type: 'date' };
+  }
+
+  private compare(c: Comparison, operator: ComparisonOperator, actual: Operand): Predicate {
+    const values = this.values(c, operator);
+    if (actual.known && values.every((v) => v.known)) {
+      return foldComparison(c, operator, actual.value, values.map((v) => (v as { value: Scalar }).value)) ? TRUE : FALSE;
+    }
+    // Only per-row operands carry a type; a known actual (an event field) takes theirs.
+    const type = actual.known ? (values.find((v) => !v.known) as { type: SqlType }).type : actual.type;
+    const a = this.render(actual, type, c.attribute);
+    const isNull = (v: Operand) => v.known && v.value === null;
+    // Byte order, as JavaScript compares these strings (the database's collation may differ).
+    const ordered = type === 'text' ? sql`${a} collate "C"` : a;
+    switch (operator) {
+      case 'isSet':
+        return c.isSet ? sql<SqlBool>`(${a} is not null)` : sql<SqlBool>`(${a} is null)`;
+      case 'in':
+      case 'notIn': {
+        // A missing value in the list matches nothing (and must not turn `not in` into NULL).
+        const list = values.filter((v) => !isNull(v)).map((v) => this.render(v, type, c.attribute));
+        if (operator === 'in') return list.length > 0 ? sql<SqlBool>`coalesce(${a} in (${sql.join(list)}), false)` : FALSE;
+        return list.length > 0 ? sql<SqlBool>`coalesce(${a} not in (${sql.join(list)}), false)` : sql<SqlBool>`(${a} is not null)`;
+      }
+      case 'between': {
+        if (values.some(isNull)) return FALSE;
+        const [lo, hi] = values.map((v) => this.render(v, type, c.attribute)) as [Fragment, Fragment];
+        return sql<SqlBool>`coalesce(${ordered} >= ${lo} and ${ordered} <= ${hi}, false)`;
+      }
+      default: {
+        const v = values[0]!;
+        if (isNull(v)) return FALSE;
+        const left = operator === 'equals' || operator === 'notEquals' ? a : ordered;
+        return sql<SqlBool>`coalesce(${left} ${sql.raw(SQL_OPERATORS[operator]!)} ${this.render(v, type, c.attribute)}, false)`;
+      }
+    }
+  }
+
+  /**
+   * Age as the reference computes it (whole years, by comparing month and day,
+   * also for birth dates after the evaluation date), compiled to ranges of the
+   * birth date, which is never null: age >= k  ⇔  birth_date <= on − k years.
+   */
+  private age(c: Comparison, operator: ComparisonOperator, birth: Fragment): Predicate {
+    const values = this.values(c, operator).map((v) => {
+      if (!v.known) throw this.typeError(c.attribute, 'integer', 'a trigger date');
+      if (v.value !== null && (typeof v.value !== 'number' || !Number.isFinite(v.value))) throw this.typeError(c.attribute, 'integer', JSON.stringify(v.value));
+      return v.value as number | null;
+    });
+    const atLeast = (k: number): Predicate => {
+      const [y, m, d] = this.ctx.on.split('-').map(Number) as [number, number, number];
+      const year = y - k;
+      if (year < 1) return FALSE;
+      if (year > 9999) return TRUE;
+      return sql<SqlBool>`(${birth} <= ${isoDate(year, m, Math.min(d, daysInMonth(year, m)))}::date)`;
+    };
+    const not = (p: Predicate) => sql<SqlBool>`(not ${p})`;
+    const is = (x: number): Predicate => (Number.isInteger(x) ? sql<SqlBool>`(${atLeast(x)} and ${not(atLeast(x + 1))})` : FALSE);
+    const anyOf = (xs: Array<number | null>): Predicate => {
+      const present = xs.filter((x): x is number => x !== null);
+      return present.length > 0 ? sql<SqlBool>`(${sql.join(present.map(is), sql` or `)})` : FALSE;
+    };
+    if (operator === 'isSet') return c.isSet ? TRUE : FALSE;
+    if (operator === 'in') return anyOf(values);
+    if (operator === 'notIn') return not(anyOf(values));
+    if (values.some((v) => v === null)) return FALSE;
+    const [x, hi] = values as [number, number | undefined];
+    switch (operator) {
+      case 'between':
+        return sql<SqlBool>`(${atLeast(Math.ceil(x))} and ${not(atLeast(Math.floor(hi!) + 1))})`;
+      case 'equals':
+        return is(x);
+      case 'notEquals':
+        return not(is(x));
+      case 'atLeast':
+        return atLeast(Math.ceil(x));
+      case 'greaterThan':
+        return atLeast(Math.floor(x) + 1);
+      case 'atMost':
+        return not(atLeast(Math.floor(x) + 1));
+      case 'lessThan':
+        return not(atLeast(Math.ceil(x)));
+    }
+  }
+
+  private render(v: Operand, type: SqlType, attribute: string): Fragment {
+    if (v.known) return this.bind(v.value, type, attribute);
+    if (v.type !== type) throw this.typeError(attribute, type, `a ${v.type}`);
+    return v.expr;
+  }
+
+  /** A value as a typed bound parameter; a value of the wrong type is a rule validation would have refused. */
+  private bind(value: Scalar, type: SqlType, attribute: string): Fragment {
+    if (value === null) return sql`${null}::${sql.raw(type === 'integer' ? 'numeric' : type)}`;
+    switch (type) {
+      case 'integer':
+        if (typeof value !== 'number' || !Number.isFinite(value)) break;
+        return Number.isInteger(value) && Math.abs(value) <= 2_147_483_647 ? sql`${value}::int4` : sql`${value}::numeric`;
+      case 'date':
+        if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) break;
+        return sql`${value}::date`;
+      case 'boolean':
+        if (typeof value !== 'boolean') break;
+        return sql`${value}::boolean`;
+      case 'text':
+        if (typeof value !== 'string') break;
+        return sql`${value}::text`;
+    }
+    throw this.typeError(attribute, type, JSON.stringify(value));
+  }
+
+  private typeError(attribute: string, type: string, got: string): Error {
+    return new Error(`rule ${this.rule.id}: ${attribute} is ${type === 'integer' ? 'an' : 'a'} ${type}; it cannot be compared with ${got}`);
+  }
+}
+
+function known(value: Scalar): Operand {
+  return { known: true, value };
+}
+
+/** A comparison whose every side is known when compiling (event fields): the reference's semantics, in JavaScript. */
+function foldComparison(c: Comparison, operator: ComparisonOperator, actual: Scalar, values: Scalar[]): boolean {
+  if (operator === 'isSet') return (actual !== null) === c.isSet;
+  if (actual === null) return false;
+  if (operator === 'in') return values.includes(actual);
+  if (operator === 'notIn') return !values.includes(actual);
+  if (operator === 'between') {
+    const [lo, hi] = values as [Scalar, Scalar];
+    return lo !== null && hi !== null && order('atLeast', actual, lo) && order('atMost', actual, hi);
+  }
+  const v = values[0]!;
+  return v !== null && order(operator, actual, v);
+}
+
+function order(operator: ComparisonOperator, a: string | number | boolean, b: string | number | boolean): boolean {
+  switch (operator) {
+    case 'equals':
+      return a === b;
+    case 'notEquals':
+      return a !== b;
+    case 'lessThan':
+      return a < b;
+    case 'atMost':
+      return a <= b;
+    case 'greaterThan':
+      return a > b;
+    case 'atLeast':
+      return a >= b;
+    default:
+      throw new Error(`unknown operator ${operator}`);
+  }
+}
+
+function isoDate(year: number, month: number, day: number): string {
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+}
