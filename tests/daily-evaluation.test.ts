@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { TestEngine } from './support/test-engine';
+import { addOffset } from '../rule-language/calendar-dates';
+import { todayInTokyo } from '../notices/format-dates';
+import type { DailyEvaluationInput, DailyEvaluationResult } from '../workflows/daily-evaluation-workflow';
+
+let engine: TestEngine;
+
+beforeAll(async () => {
+  engine = await TestEngine.start();
+});
+afterAll(async () => {
+  // The started outreach waits on plan days of a real day: end them so nothing lingers.
+  for await (const w of engine.client.workflow.list({ query: `TaskQueue = '${engine.taskQueue}' AND ExecutionStatus = 'Running'` })) {
+    await engine.client.workflow.getHandle(w.workflowId).terminate('test finished').catch(() => {});
+  }
+  await engine?.stop();
+});
+
+const runDaily = (date: string, workflowId: string) =>
+  engine.client.workflow.execute('dailyEvaluationWorkflow', {
+    taskQueue: engine.taskQueue,
+    workflowId,
+    args: [{ date, partitions: 4, parallelism: 2 } satisfies DailyEvaluationInput],
+  }) as Promise<DailyEvaluationResult>;
+
+it('starts each date-driven outreach once when the daily evaluation runs twice for the same day', async () => {
+  const today = todayInTokyo();
+  // Turns 65 in ten days: inside long-term-care-insurance's 30-day window.
+  const turning65 = addOffset(today, { years: -65, days: 10 });
+  const consented = await engine.addResident({ consents: ['elderly-care'], birthDate: turning65 });
+  const notConsented = await engine.addResident({ consents: ['child-benefits'], birthDate: turning65 });
+  const tooEarly = await engine.addResident({ consents: ['elderly-care'], birthDate: addOffset(today, { years: -65, days: 45 }) });
+
+  const first = await runDaily(today, `daily-test-${engine.taskQueue}-1`);
+  const second = await runDaily(today, `daily-test-${engine.taskQueue}-2`);
+
+  expect(first.rules).toBeGreaterThanOrEqual(5);
+  expect(first.started).toBeGreaterThanOrEqual(1);
+  expect(second.started).toBe(0);
+  expect(second.alreadyStarted).toBe(first.started + first.alreadyStarted);
+
+  const outreach = await engine.db.selectFrom('outreach').selectAll().where('resident_id', 'in', [consented.id, notConsented.id, tooEarly.id]).execute();
+  expect(outreach.map((o) => [o.resident_id, o.rule_id, o.occurrence_key, o.trigger_date])).toEqual([
+    [consented.id, 'long-term-care-insurance', 'age-65', addOffset(today, { days: 10 })],
+  ]);
+  let runs = 0;
+  for await (const _ of engine.client.workflow.list({ query: `WorkflowId = '${outreach[0]!.id}'` })) runs += 1;
+  expect(runs).toBe(1);
+});
