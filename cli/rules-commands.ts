@@ -175,7 +175,7 @@ export async function rulesPublish(argv: string[], ctx: CommandContext): Promise
   const loaded = set.rules[0]!;
   const published = { rule: { ...loaded.rule, status: 'published' as const }, file: relative(process.cwd(), file) || file };
   const engine = await ctx.engine();
-  await registerRules(engine.database.db, [published], ctx.actor);
+  await registerRules(engine.database.db, [published], { parameters: set.parameters, templatesDir: projectRuleSetOptions(PROJECT_ROOT).templatesDir }, ctx.actor);
   const stored = await getRuleVersion(engine.database.db, loaded.rule.id, loaded.rule.version);
   ctx.print(`published ${stored.id} version ${stored.version} (${stored.purpose}); running outreach keeps the version it started with`);
   return 0;

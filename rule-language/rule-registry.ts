@@ -4,6 +4,8 @@ import type { Database } from '../db/schema';
 import { writeAudit } from '../db/audit';
 import { RuleSchema, type Rule } from './rule-schema';
 import type { LoadedRule } from './load-rules';
+import { checkRule, type RuleCheckContext } from './validate-rule';
+import { RuleValidationError } from './rule-problems';
 
 export class RuleVersionConflict extends Error {}
 
@@ -12,7 +14,13 @@ export class RuleVersionConflict extends Error {}
  * version with a different definition is refused, so a running outreach always
  * reads the plan it started with.
  */
-export async function registerRules(db: Kysely<Database>, rules: LoadedRule[], actor = 'rules-loader'): Promise<void> {
+export async function registerRules(db: Kysely<Database>, rules: LoadedRule[], check: RuleCheckContext, actor = 'rules-loader'): Promise<void> {
+  // Nothing invalid is stored, whoever calls: the same checks as `oshirase rules validate`.
+  const problems = rules.flatMap(({ rule, file }) => {
+    const { issues, templateProblems } = checkRule(rule, check);
+    return [...issues.map((i) => ({ file, line: 1, column: 1, field: i.path.join('.'), message: i.message })), ...templateProblems];
+  });
+  if (problems.length > 0) throw new RuleValidationError(problems);
   const conflicts: string[] = [];
   for (const { rule, file } of rules) {
     const definition = JSON.stringify(rule);

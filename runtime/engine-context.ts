@@ -47,7 +47,7 @@ export async function openEngineContext(options: EngineContextOptions = {}): Pro
   const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: options.pgliteDir ?? join(config.dataDir, 'pgdata') });
   try {
     await migrateToLatest(database.db);
-    await registerRules(database.db, rules);
+    await registerRules(database.db, rules, { parameters, templatesDir });
     const vapid = await getOrCreateSetting<VapidKeys>(database.db, 'vapid-keys', () => generateVapidKeys(config.vapidSubject));
     const secret = await getOrCreateSetting<string>(database.db, 'response-link-secret', newLinkSecret);
     return {
