@@ -173,7 +173,7 @@ function planTrigger(rule: Rule, ctx: PopulationContext): TriggerPlan | null {
   return {
     // Every resident of the household (whatever their own status) hears about each registered member's date.
     from: sql`residents a join residents r on r.household_id = a.household_id`,
-    where: [sql<SqlBool>`a.residence_status = 'registered'`, birthDateWindow(sql.ref('a.birth_date'), date, offset, ctx.on, horizon(leadDays))],
+    where: [birthDateWindow(sql.ref('a.birth_date'), date, offset, ctx.on, horizon(leadDays))],
     key: sql`${'member-'}::text || a.id || ${`-${offsetLabel(offset)}`}::text`,
     date: { known: false, expr: date, type: 'date' },
     memberId: sql`a.id`,

@@ -8,7 +8,8 @@ import { addDays } from '../rule-language/calendar-dates';
 import { formatNoticeDate, todayInTokyo } from '../notices/format-dates';
 import { withdrawConsentAndStopOutreach } from '../outreach/withdraw-consent';
 
-const FAST_DAY_MS = 150;
+// Short enough for a quick suite, long enough that a slow first send on a busy machine stays inside the plan.
+const FAST_DAY_MS = 400;
 let engine: TestEngine;
 
 beforeAll(async () => {
@@ -43,7 +44,7 @@ describe('outreach for a birth', () => {
     expect(tasks[0]!.created_at.getTime() - startedAt).toBeGreaterThanOrEqual(13 * FAST_DAY_MS - 50);
 
     // The email, as the SMTP server received it.
-    const mails = await mailsTo(resident.email!);
+    const mails = await mailsTo(resident.email!, outreachId);
     expect(mails).toHaveLength(1);
     const mail = mails[0]!;
     expect(mail.subject).toBe('【おしらせ市】児童手当の申請のご案内');
@@ -54,7 +55,7 @@ describe('outreach for a birth', () => {
     expect(mail.messageId).toBe(ledger[0]!.provider_ref);
 
     // The push, as the receiver decrypted it.
-    const pushes = await pushesTo(resident.deviceId!);
+    const pushes = await pushesTo(resident.deviceId!, outreachId);
     expect(pushes).toHaveLength(1);
     expect(pushes[0]!.vapid.verified).toBe(true);
     expect(pushes[0]!.payload.title).toBe('児童手当の申請のご案内');
@@ -82,8 +83,8 @@ describe('outreach for a birth', () => {
     expect(status.response).toBe('applied');
     expect((await engine.ledger(outreachId)).map((d) => d.channel)).toEqual(['email']);
     expect(await engine.tasks(outreachId)).toHaveLength(0);
-    expect(await pushesTo(resident.deviceId!)).toHaveLength(0);
-    const mail = (await mailsTo(resident.email!))[0]!;
+    expect(await pushesTo(resident.deviceId!, outreachId)).toHaveLength(0);
+    const mail = (await mailsTo(resident.email!, outreachId))[0]!;
     expect(mail.subject).toBe('[Oshirase City] How to apply for the child allowance');
     expect(mail.headers.get('content-language')).toBe('en');
     const row = await engine.db.selectFrom('outreach').selectAll().where('id', '=', outreachId).executeTakeFirstOrThrow();
@@ -100,10 +101,12 @@ describe('outreach for a birth', () => {
     expect(outreachIdOf(second)).toBe(outreachIdOf(first));
     expect(first.matches[0]!.result).toMatchObject({ decision: 'outreach', start: 'started' });
     expect(second.matches[0]!.result).toMatchObject({ decision: 'outreach', start: 'already-started' });
-    await waitFor('the email', async () => (await mailsTo(resident.email!)).length > 0);
+    await waitFor('the email', async () => (await mailsTo(resident.email!, outreachIdOf(first))).length > 0);
     await engine.client.workflow.getHandle(outreachIdOf(first)).signal('respond', { kind: 'acknowledged', via: 'cli' });
     await engine.result(outreachIdOf(first));
-    expect(await mailsTo(resident.email!)).toHaveLength(1);
+    expect(await mailsTo(resident.email!, outreachIdOf(first))).toHaveLength(1);
+    // Every rule the birth triggered sent its one email, and the duplicate added none.
+    expect(await mailsTo(resident.email!)).toHaveLength(first.matches.filter((m) => m.result.decision === 'outreach').length);
     const runs = engine.client.workflow.list({ query: `WorkflowId = '${outreachIdOf(first)}'` });
     let count = 0;
     for await (const _ of runs) count += 1;
@@ -114,7 +117,8 @@ describe('outreach for a birth', () => {
     const resident = await engine.addResident({ consents: ['elderly-care'], push: true });
     const result = await engine.sendBirth(resident, { msPerDay: FAST_DAY_MS });
 
-    expect(result.matches).toEqual([expect.objectContaining({ ruleId: 'child-allowance', result: { decision: 'no-consent', purpose: 'child-benefits' } })]);
+    expect(result.matches).toContainEqual(expect.objectContaining({ ruleId: 'child-allowance', result: { decision: 'no-consent', purpose: 'child-benefits' } }));
+    expect(result.matches.every((m) => m.result.decision === 'no-consent')).toBe(true);
     expect(await engine.db.selectFrom('outreach').select('id').where('resident_id', '=', resident.id).execute()).toHaveLength(0);
     expect(await engine.db.selectFrom('deliveries').select('id').where('resident_id', '=', resident.id).execute()).toHaveLength(0);
     expect(await mailsTo(resident.email!)).toHaveLength(0);
@@ -133,9 +137,9 @@ describe('outreach for a birth', () => {
 
     expect(status.state).toBe('consent-withdrawn');
     expect((await engine.ledger(outreachId)).map((d) => d.channel)).toEqual(['email']);
-    expect(await pushesTo(resident.deviceId!)).toHaveLength(0);
+    expect(await pushesTo(resident.deviceId!, outreachId)).toHaveLength(0);
     expect(await engine.tasks(outreachId)).toHaveLength(0);
-    const blocked = (await engine.audit(resident.id)).find((a) => a.action === 'send-blocked');
+    const blocked = (await engine.audit(resident.id)).find((a) => a.action === 'send-blocked' && a.outreach_id === outreachId);
     expect(blocked?.detail).toMatchObject({ channel: 'push', reason: 'consent for purpose child-benefits was withdrawn' });
   });
 
@@ -162,7 +166,8 @@ describe('outreach for a birth', () => {
     await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.status === 'sent'));
     const result = await withdrawConsentAndStopOutreach({ db: engine.db, temporal: engine.client }, resident.id, 'child-benefits', 'caseworker:test');
 
-    expect(result).toEqual({ withdrawn: true, stopped: [outreachId] });
+    expect(result.withdrawn).toBe(true);
+    expect(result.stopped).toContain(outreachId);
     const status = await engine.result(outreachId);
     expect(status.state).toBe('consent-withdrawn');
     expect((await engine.ledger(outreachId)).map((d) => d.channel)).toEqual(['email']);

@@ -34,14 +34,14 @@ afterAll(async () => {
 it('keeps running outreach on its version when a new one is published, and withdrawing stops it', async () => {
   await registerRules(engine.db, [{ rule: v1, file: 'tests/version-probe.yaml' }], check(), 'test');
   const early = await engine.addResident({ consents: ['relocation'] });
-  const earlyOutreach = outreachIdOf(await engine.sendEvent(early, { type: 'marriage', msPerDay: 2_000 }));
+  const earlyOutreach = outreachIdOf(await engine.sendEvent(early, { type: 'marriage', msPerDay: 2_000 }), 'version-probe');
   await waitFor('v1 email', async () => (await engine.ledger(earlyOutreach)).some((d) => d.status === 'sent'));
 
   // Version 2 sends a letter first. The outreach already running must not change.
   await registerRules(engine.db, [{ rule: v2, file: 'tests/version-probe.yaml' }], check(), 'test');
   expect((await publishedRules(engine.db)).find((r) => r.id === 'version-probe')?.version).toBe(2);
   const late = await engine.addResident({ consents: ['relocation'] });
-  const lateOutreach = outreachIdOf(await engine.sendEvent(late, { type: 'marriage', msPerDay: 60_000 }));
+  const lateOutreach = outreachIdOf(await engine.sendEvent(late, { type: 'marriage', msPerDay: 60_000 }), 'version-probe');
   await waitFor('v2 letter', async () => (await engine.ledger(lateOutreach)).some((d) => d.status === 'sent'));
   expect((await engine.ledger(lateOutreach)).map((d) => [d.channel, d.rule_version])).toEqual([['letter', 2]]);
 

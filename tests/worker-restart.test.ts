@@ -36,8 +36,8 @@ it('finishes an outreach with no duplicate send when its worker is killed and re
   expect(status.state).toBe('deadline-passed');
   const ledger = await engine.ledger(outreachId);
   expect(ledger.map((d) => [d.channel, d.status])).toEqual([['email', 'sent'], ['push', 'sent'], ['letter', 'sent']]);
-  expect(await mailsTo(resident.email!)).toHaveLength(1);
-  expect(await pushesTo(resident.deviceId!)).toHaveLength(1);
+  expect(await mailsTo(resident.email!, outreachId)).toHaveLength(1);
+  expect(await pushesTo(resident.deviceId!, outreachId)).toHaveLength(1);
   const manifest = readFileSync((ledger[2]!.detail as { manifestPath: string }).manifestPath, 'utf8');
   expect(manifest.split('\n').filter((line) => line.includes(ledger[2]!.idempotency_key))).toHaveLength(1);
   expect(await engine.tasks(outreachId)).toHaveLength(1);

@@ -5,6 +5,7 @@ import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { simpleParser, type ParsedMail } from 'mailparser';
+import { messageIdFor } from '../../channels/email';
 import { loadEngineConfig } from '../../config/engine-config';
 import { openEngineContext, type EngineContext } from '../../runtime/engine-context';
 import { createOutreachWorker } from '../../worker';
@@ -175,29 +176,36 @@ export class TestEngine {
   }
 }
 
-export function outreachIdOf(result: IntakeResult): string {
-  const match = result.matches.find((m) => m.result.decision === 'outreach');
+/** The outreach a rule (child-allowance unless named) started for an event. */
+export function outreachIdOf(result: IntakeResult, ruleId = 'child-allowance'): string {
+  const match = result.matches.find((m) => m.ruleId === ruleId && m.result.decision === 'outreach');
   if (!match || match.result.decision !== 'outreach') throw new Error(`no outreach started: ${JSON.stringify(result)}`);
   return match.result.outreachId;
 }
 
-/** Every message the SMTP sink received for an address, parsed. */
-export async function mailsTo(address: string): Promise<ParsedMail[]> {
+/** Every message the SMTP sink received for an address (of one outreach, if given), parsed. */
+export async function mailsTo(address: string, outreachId?: string): Promise<ParsedMail[]> {
+  // Message-IDs derive from the ledger key, so a duplicate send would carry the same one.
+  const ids = outreachId ? new Set(Array.from({ length: 32 }, (_, step) => messageIdFor(`${outreachId}#${step}:email`))) : null;
   const dir = inject('smtpDir');
   const files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
   const mails: ParsedMail[] = [];
   for (const file of files) {
     const raw = readFileSync(join(dir, file));
     if (!raw.subarray(0, 300).toString().startsWith(`X-Envelope-To: ${address}`)) continue;
-    mails.push(await simpleParser(raw));
+    const mail = await simpleParser(raw);
+    if (!ids || ids.has(mail.messageId ?? '')) mails.push(mail);
   }
   return mails;
 }
 
-/** Every push the receiver decrypted for a device. */
-export async function pushesTo(deviceId: string): Promise<Array<{ payload: { title: string; body: string; url: string; tag: string }; vapid: { verified: boolean } }>> {
+type ReceivedPush = { payload: { title: string; body: string; url: string; tag: string }; vapid: { verified: boolean } };
+
+/** Every push the receiver decrypted for a device (of one outreach, if given: the tag is the ledger key). */
+export async function pushesTo(deviceId: string, outreachId?: string): Promise<ReceivedPush[]> {
   const response = await fetch(`${inject('pushReceiverUrl')}/received/${deviceId}`);
-  return (await response.json()) as Array<{ payload: { title: string; body: string; url: string; tag: string }; vapid: { verified: boolean } }>;
+  const all = (await response.json()) as ReceivedPush[];
+  return outreachId ? all.filter((p) => p.payload.tag.startsWith(`${outreachId}#`)) : all;
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
