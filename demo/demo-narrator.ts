@@ -64,18 +64,26 @@ export class DemoNarrator {
       case 'outreach-started': {
         const why = d.explanation ? describeExplanation(d.explanation as Explanation, '             ') : [];
         const consent = d.consent as { purpose: string; grantedAt: string } | undefined;
+        const via = d.via === 'daily-evaluation' ? ` by the daily evaluation (trigger date ${String(d.triggerDate)})` : '';
         return [
-          `${head} MATCH ${who} ← ${rule}; outreach started`,
+          `${head} MATCH ${who} ← ${rule}; outreach started${via}`,
           ...why,
-          `             consent: ${consent?.purpose ?? '?'} (given ${consent?.grantedAt?.slice(0, 10) ?? '?'})`,
+          ...(consent ? [`             consent: ${consent.purpose} (given ${consent.grantedAt?.slice(0, 10) ?? '?'})`] : []),
         ];
       }
       case 'rule-not-matched':
-        return [`${head} no match: ${who} for ${rule}`, ...describeExplanation(d.explanation as Explanation, '             ')];
+        return [
+          `${head} no match: ${who} for ${rule}${d.reason ? ` (${String(d.reason)})` : ''}`,
+          ...(d.explanation ? describeExplanation(d.explanation as Explanation, '             ') : []),
+        ];
       case 'not-contacted':
         return [`${head} NOT CONTACTED: ${who} for ${rule}: ${String(d.reason)}`];
       case 'notice-sent':
-        return this.describeSend(head, who, e.resident_id ?? '', d);
+        return this.describeSend(head, `${who} [${e.rule_id}]`, e.resident_id ?? '', d);
+      case 'suppression-placed':
+        return [`${head} HOLD placed by ${rule}: household ${String(d.household)} gets nothing for ${String(d.purpose)} for ${String(d.days)} days`];
+      case 'send-held-back':
+        return [`${head} held back: ${String(d.channel)} to ${who} for ${rule} (${String(d.reason)})`];
       case 'channel-unreachable':
         return [`${head} ${String(d.channel)} cannot reach ${who} (${String(d.reason)}) → next channel`];
       case 'send-blocked':
@@ -85,9 +93,9 @@ export class DemoNarrator {
       case 'consent-withdrawn':
         return [`${head} consent for ${String(d.purpose)} withdrawn by ${who}`];
       case 'task-opened':
-        return [`${head} CASEWORKER TASK #${String(d.taskId)} opened for ${who}: ${String(d.kind)}`];
+        return [`${head} CASEWORKER TASK #${String(d.taskId)} opened for ${who} (${rule}): ${String(d.kind)}`];
       case 'outreach-ended':
-        return [`${head} outreach for ${who} ended: ${String(d.state)}${d.response ? ` (${String(d.response)})` : ''}`];
+        return [`${head} outreach ${rule} for ${who} ended: ${String(d.state)}${d.response ? ` (${String(d.response)})` : ''}`];
       default:
         return [];
     }

@@ -11,6 +11,8 @@ export interface DemoResident {
   push: boolean;
   /** What this resident does, in words for the demo's account. */
   story: string;
+  /** For the daily evaluation: the resident turns 65 this many days after the demo's day. */
+  turns65InDays?: number;
   /** When and how the resident answers, if at all. */
   responds?: { after: 'email' | 'push'; click: string };
 }
@@ -70,6 +72,15 @@ export const DEMO_RESIDENTS: DemoResident[] = [
     push: true,
     story: 'consented; asks to stop these notices from the email',
     responds: { after: 'email', click: 'このお知らせを今後受け取らない' },
+  },
+  {
+    key: '1008',
+    resident: { ...base('木村', '誠', 'ja', 'higashi'), email: 'makoto.kimura@residents.example', postal_code: '130-0001', address: 'おしらせ市吾妻橋一丁目4番5号' },
+    consents: ['elderly-care'],
+    push: false,
+    story: 'turns 65 in 12 days; found by the daily evaluation (no event), answers the email',
+    responds: { after: 'email', click: '確認しました' },
+    turns65InDays: 12,
   },
   {
     key: '1007',

@@ -15,6 +15,9 @@ import { DEMO_RESIDENTS, type DemoResident } from './demo-population';
 import { DemoNarrator } from './demo-narrator';
 import { clickResponseLink, findLinkInEmail, findLinkInPush } from './simulated-residents';
 import { table } from '../cli/cli-support';
+import { addOffset } from '../rule-language/calendar-dates';
+import { todayInTokyo } from '../notices/format-dates';
+import type { DailyEvaluationResult } from '../workflows/daily-evaluation-workflow';
 
 export interface DemoOptions {
   /** Length of one plan day in the demo, in ms. */
@@ -98,7 +101,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     out('Seeded population:');
     for (const r of DEMO_RESIDENTS) {
       const id = idOf(r);
-      await addResident(context.database.db, { ...r.resident, id, household_id: `H-${r.key}${suffix}` }, r.consents);
+      const birthDate = r.turns65InDays === undefined ? r.resident.birth_date : addOffset(todayInTokyo(), { years: -65, days: r.turns65InDays });
+      await addResident(context.database.db, { ...r.resident, birth_date: birthDate, id, household_id: `H-${r.key}${suffix}` }, r.consents);
       names.set(id, r.resident.locale === 'en' ? `${r.resident.given_name} ${r.resident.family_name}` : `${r.resident.family_name} ${r.resident.given_name}`);
       if (r.push) {
         const response = await fetch(`${push.url}/devices`, { method: 'POST' });
@@ -117,14 +121,26 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const intake = { db: context.database.db, temporal: client, parameters: context.parameters, taskQueue: config.taskQueue, msPerDay };
     const outreachIds = new Set<string>();
     const results: IntakeResult[] = [];
-    for (const r of DEMO_RESIDENTS) {
-      const event = parseLifeEvent('demo', { id: `birth-${r.key}${suffix}`, type: 'birth', residentId: idOf(r), occurredOn: '2026-11-20' });
+    const born = addOffset(todayInTokyo(), { days: -3 });
+    for (const r of DEMO_RESIDENTS.filter((d) => d.turns65InDays === undefined)) {
+      const event = parseLifeEvent('demo', { id: `birth-${r.key}${suffix}`, type: 'birth', residentId: idOf(r), occurredOn: born });
       results.push(await acceptLifeEvent(intake, event, 'registry'));
     }
     // The registry sends one event twice: the engine must start nothing new.
-    const duplicate = await acceptLifeEvent(intake, parseLifeEvent('demo', { id: `birth-1001${suffix}`, type: 'birth', residentId: `R-1001${suffix}`, occurredOn: '2026-11-20' }), 'registry');
-    out(`[duplicate] birth-1001 sent again → ${duplicate.matches.map((m) => (m.result.decision === 'outreach' ? m.result.start : m.result.decision)).join(', ')}`);
+    const duplicate = await acceptLifeEvent(intake, parseLifeEvent('demo', { id: `birth-1001${suffix}`, type: 'birth', residentId: `R-1001${suffix}`, occurredOn: born }), 'registry');
+    out(`[duplicate] birth-1001 sent again → ${duplicate.matches.map((m) => `${m.ruleId}: ${m.result.decision === 'outreach' ? m.result.start : m.result.decision}`).join(', ')}`);
     for (const result of results) for (const m of result.matches) if (m.result.decision === 'outreach') outreachIds.add(m.result.outreachId);
+
+    // The daily evaluation of date-driven rules, as the morning Schedule runs it — twice, to show it starts nothing twice.
+    for (const run of [1, 2]) {
+      const daily = (await client.workflow.execute('dailyEvaluationWorkflow', {
+        taskQueue: config.taskQueue,
+        workflowId: `demo-daily-evaluation-${run}-${Date.now()}`,
+        args: [{ date: todayInTokyo(), partitions: 2, parallelism: 2 }],
+      })) as DailyEvaluationResult;
+      out(`[daily evaluation ${run}] ${daily.rules} date-driven rules over ${daily.partitions} partitions: started ${daily.started}, already started ${daily.alreadyStarted}`);
+    }
+    for (const o of await context.database.db.selectFrom('outreach').select('id').where('event_id', 'is', null).execute()) outreachIds.add(o.id);
 
     const responders = DEMO_RESIDENTS.filter((r) => r.responds).map(async (r) => {
       const id = idOf(r);
@@ -178,24 +194,30 @@ async function summarize(s: {
   const checks: string[] = [];
   for (const r of DEMO_RESIDENTS) {
     const id = s.idOf(r);
-    const deliveries = await db.selectFrom('deliveries').select(['channel', 'status']).where('resident_id', '=', id).execute();
-    const sent = (channel: string) => deliveries.filter((d) => d.channel === channel && d.status === 'sent').length;
-    const tasks = await db.selectFrom('caseworker_tasks').select('id').where('resident_id', '=', id).execute();
-    const outreach = await db.selectFrom('outreach').select(['status', 'response']).where('resident_id', '=', id).executeTakeFirst();
+    const outreach = await db.selectFrom('outreach').select(['id', 'rule_id', 'status', 'response']).where('resident_id', '=', id).orderBy('rule_id').execute();
     const received = { email: r.resident.email ? emails.filter((e) => e.startsWith(`X-Envelope-To: ${r.resident.email}`)).length : 0, push: pushCount(id) };
-    rows.push([
-      id, s.names.get(id) ?? '', `${sent('email')} (${received.email} rcvd)`, `${sent('push')} (${received.push} decrypted)`,
-      String(sent('letter')), String(tasks.length), outreach ? `${outreach.status}${outreach.response ? `: ${outreach.response}` : ''}` : 'not contacted',
-    ]);
-    if (!r.consents.includes('child-benefits')) {
-      const nothing = deliveries.length === 0 && received.email === 0 && received.push === 0 && !outreach;
+    if (outreach.length === 0) rows.push([id, s.names.get(id) ?? '', '—', '', '', '', '', 'not contacted']);
+    for (const o of outreach) {
+      const deliveries = await db.selectFrom('deliveries').select(['channel', 'status']).where('outreach_id', '=', o.id).execute();
+      const sent = (channel: string) => String(deliveries.filter((d) => d.channel === channel && d.status === 'sent').length);
+      const tasks = await db.selectFrom('caseworker_tasks').select('kind').where('outreach_id', '=', o.id).execute();
+      rows.push([id, s.names.get(id) ?? '', o.rule_id, sent('email'), sent('push'), sent('letter'), tasks.map((t) => t.kind).join(', ') || '—', `${o.status}${o.response ? `: ${o.response}` : ''}`]);
+    }
+    if (r.key === '1001') {
+      const ok = outreach.length > 0 && received.email === outreach.length;
+      checks.push(`${ok ? '✓' : '✗'} ${id}: birth sent twice, ${received.email} email(s) received for ${outreach.length} rule(s) — one each`);
+      if (!ok) failures += 1;
+    }
+    if (!r.consents.includes('child-benefits') && r.turns65InDays === undefined) {
+      const deliveries = await db.selectFrom('deliveries').select('id').where('resident_id', '=', id).execute();
+      const nothing = deliveries.length === 0 && received.email === 0 && received.push === 0 && outreach.length === 0;
       checks.push(`${nothing ? '✓' : '✗'} ${id} (no consent): ${nothing ? 'nothing sent — confirmed in the ledger, the SMTP server and the push receiver' : 'SOMETHING WAS SENT'}`);
       if (!nothing) failures += 1;
     }
   }
   out('');
-  out('Summary (ledger counts; what the SMTP server and push receiver actually received in brackets):');
-  out(table(['resident', 'name', 'email', 'push', 'letter', 'task', 'outcome'], rows));
+  out('Summary — one row per outreach (sends counted in the delivery ledger):');
+  out(table(['resident', 'name', 'rule', 'email', 'push', 'letter', 'task', 'outcome'], rows));
   out('');
   for (const c of checks) out(c);
   const openTasks = await db.selectFrom('caseworker_tasks').select(['id', 'resident_id', 'kind']).where('status', '=', 'open').execute();
