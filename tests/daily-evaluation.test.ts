@@ -48,3 +48,35 @@ it('starts each date-driven outreach once when the daily evaluation runs twice f
   for await (const _ of engine.client.workflow.list({ query: `WorkflowId = '${outreach[0]!.id}'` })) runs += 1;
   expect(runs).toBe(1);
 });
+
+it('runs from the Temporal Schedule, and a second run of the same day starts nothing new', async () => {
+  const { ensureDailySchedule, DAILY_SCHEDULE_ID } = await import('../temporal/daily-schedule');
+  const { ScheduleOverlapPolicy } = await import('@temporalio/client');
+  const resident = await engine.addResident({ consents: ['late-elderly-medical'], birthDate: addOffset(todayInTokyo(), { years: -75, days: 5 }) });
+  expect(await ensureDailySchedule(engine.client, { taskQueue: engine.taskQueue, hour: 6, partitions: 2, parallelism: 2 })).toBe('created');
+  expect(await ensureDailySchedule(engine.client, { taskQueue: engine.taskQueue, hour: 6, partitions: 2, parallelism: 2 })).toBe('updated');
+  const schedule = engine.client.schedule.getHandle(DAILY_SCHEDULE_ID);
+  try {
+    const results: DailyEvaluationResult[] = [];
+    for (const run of [1, 2]) {
+      await schedule.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+      const action = await waitForAction(schedule, run);
+      results.push((await engine.client.workflow.getHandle(action.workflowId, action.firstExecutionRunId).result()) as DailyEvaluationResult);
+    }
+    expect(results[1]!.started).toBe(0);
+    const outreach = await engine.db.selectFrom('outreach').select(['rule_id', 'occurrence_key']).where('resident_id', '=', resident.id).execute();
+    expect(outreach).toEqual([{ rule_id: 'late-elderly-medical', occurrence_key: 'age-75' }]);
+  } finally {
+    await schedule.delete();
+  }
+});
+
+async function waitForAction(schedule: import('@temporalio/client').ScheduleHandle, count: number) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const actions = (await schedule.describe()).info.recentActions;
+    if (actions.length >= count) return actions[count - 1]!.action.workflow;
+    if (Date.now() > deadline) throw new Error('the schedule did not start its workflow');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

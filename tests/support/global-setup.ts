@@ -27,7 +27,18 @@ declare module 'vitest' {
   }
 }
 
-const TEST_DATABASE = 'oshirase_test';
+// One database per run, so two runs on one machine (a developer's and CI's) never share or drop each other's.
+const TEST_DATABASE = `oshirase_test_${process.pid}`;
+
+async function dropDatabase(serverUrl: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${TEST_DATABASE} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
 
 async function freshDatabase(serverUrl: string): Promise<string> {
   const admin = new pg.Client({ connectionString: serverUrl });
@@ -73,6 +84,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   return async () => {
     await Promise.allSettled([smtp.stop(), push.stop(), temporal.stop()]);
+    await dropDatabase(serverUrl).catch(() => {});
     rmSync(dataDir, { recursive: true, force: true });
   };
 }
