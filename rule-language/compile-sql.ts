@@ -108,18 +108,28 @@ function compileRuleBody(rule: Rule, ctx: PopulationContext, options: Population
     return sql<MatchRow>`(select null::text as resident_id, null::text as occurrence_key, null::text as trigger_date, null::text as member_id where false)`;
   }
 
-  const compiler = new ConditionCompiler(rule, ctx, trigger.date);
+  const compiler = new ConditionCompiler(rule, ctx, trigger.date, 'r');
   const filters: Predicate[] = [...trigger.where, ...idRange('r', options)];
   if (options.requireConsent) {
     filters.push(sql<SqlBool>`exists (select 1 from consents c where c.resident_id = r.id and c.purpose = ${rule.purpose} and c.withdrawn_at is null)`);
   }
   if (rule.conditions) filters.push(compiler.condition(rule.conditions, { kind: 'resident' }));
 
+  // Households whose counts are needed: those of residents in the partition who pass
+  // the conditions that need no count (the top-level `all` parts without one).
+  const needless = new ConditionCompiler(rule, ctx, trigger.date, 'x');
+  const candidates = [
+    ...idRange('x', options),
+    ...topLevelParts(rule.conditions)
+      .filter((c) => !readsHousehold(c))
+      .map((c) => needless.condition(c, { kind: 'resident' })),
+  ];
+
   const triggerDate = trigger.date.known ? sql`${trigger.date.value}::text` : sql`to_char(${trigger.date.expr}, 'YYYY-MM-DD')`;
   return sql<MatchRow>`(
     select r.id as resident_id, ${trigger.key} as occurrence_key, ${triggerDate} as trigger_date, ${trigger.memberId} as member_id
     from ${trigger.from}
-    ${householdAggregates(compiler.counts, trigger.perRow, options)}
+    ${householdAggregates(compiler.counts, trigger.perRow, candidates)}
     where ${sql.join(filters, sql` and `)}
   )`;
 }
@@ -173,7 +183,7 @@ function planTrigger(rule: Rule, ctx: PopulationContext): TriggerPlan | null {
   return {
     // Every resident of the household (whatever their own status) hears about each registered member's date.
     from: sql`residents a join residents r on r.household_id = a.household_id`,
-    where: [birthDateWindow(sql.ref('a.birth_date'), date, offset, ctx.on, horizon(leadDays))],
+    where: [sql<SqlBool>`a.residence_status = 'registered'`, birthDateWindow(sql.ref('a.birth_date'), date, offset, ctx.on, horizon(leadDays))],
     key: sql`${'member-'}::text || a.id || ${`-${offsetLabel(offset)}`}::text`,
     date: { known: false, expr: date, type: 'date' },
     memberId: sql`a.id`,
@@ -231,19 +241,18 @@ function idRange(alias: string, options: PopulationOptions): Predicate[] {
 /**
  * The household counts the conditions read, as columns n0, n1, … of `h`
  * (registered members only, the resident included when registered). With one
- * trigger date for everyone they are aggregated once per household (a hash
- * aggregate, restricted to the partition's households); when member conditions
- * may read a per-row trigger date, they are aggregated per row through the
- * household index (reaches/anniversary rows are few).
+ * trigger date for everyone they are aggregated once per household, only for
+ * the households of candidate residents (`candidates`, on alias x); when member
+ * conditions may read a per-row trigger date, they are aggregated per row
+ * through the household index (reaches/anniversary rows are few).
  */
-function householdAggregates(counts: Array<Predicate | null>, perRow: boolean, options: PopulationOptions): Fragment {
+function householdAggregates(counts: Array<Predicate | null>, perRow: boolean, candidates: Predicate[]): Fragment {
   if (counts.length === 0) return sql``;
   const columns = sql.join(counts.map((filter, i) => (filter ? sql`count(*) filter (where ${filter}) as ${sql.id(`n${i}`)}` : sql`count(*) as ${sql.id(`n${i}`)}`)));
   if (perRow) {
     return sql`cross join lateral (select ${columns} from residents m where m.household_id = r.household_id and m.residence_status = 'registered') h`;
   }
-  const partition = idRange('x', options);
-  const restrict = partition.length > 0 ? sql`and m.household_id in (select x.household_id from residents x where ${sql.join(partition, sql` and `)})` : sql``;
+  const restrict = candidates.length > 0 ? sql`and m.household_id in (select x.household_id from residents x where ${sql.join(candidates, sql` and `)})` : sql``;
   return sql`left join (
       select m.household_id, ${columns} from residents m
       where m.residence_status = 'registered' ${restrict}
@@ -269,6 +278,8 @@ class ConditionCompiler {
     private readonly rule: Rule,
     private readonly ctx: PopulationContext,
     private readonly triggerDate: Operand,
+    /** The alias of the resident's row. */
+    private readonly resident: string,
   ) {}
 
   condition(c: Condition, scope: Scope): Predicate {
@@ -315,11 +326,11 @@ class ConditionCompiler {
       return c.attribute === 'age' ? this.age(c, operator, birth) : this.compare(c, operator, { known: false, expr: birth, type: 'date' });
     }
     if (c.attribute.startsWith('event.')) return this.compare(c, operator, known(this.eventValue(c.attribute.slice('event.'.length))));
-    if (c.attribute === 'age') return this.age(c, operator, sql.ref('r.birth_date'));
+    if (c.attribute === 'age') return this.age(c, operator, sql.ref(`${this.resident}.birth_date`));
     if (c.attribute === 'household_size') return this.compare(c, operator, { known: false, expr: this.householdCount(null), type: 'integer' });
     const type = STORED_ATTRIBUTES[c.attribute];
     if (!type) throw new Error(`rule ${this.rule.id}: attribute ${c.attribute} is not in the catalog`);
-    return this.compare(c, operator, { known: false, expr: sql.ref(`r.${c.attribute}`), type });
+    return this.compare(c, operator, { known: false, expr: sql.ref(`${this.resident}.${c.attribute}`), type });
   }
 
   private eventValue(field: string): Scalar {
@@ -458,6 +469,19 @@ class ConditionCompiler {
   private typeError(attribute: string, type: string, got: string): Error {
     return new Error(`rule ${this.rule.id}: ${attribute} is ${type === 'integer' ? 'an' : 'a'} ${type}; it cannot be compared with ${got}`);
   }
+}
+
+function topLevelParts(c: Condition | undefined): Condition[] {
+  if (!c) return [];
+  return 'all' in c ? c.all.flatMap(topLevelParts) : [c];
+}
+
+/** Whether a condition reads the household (a count or household_size). */
+function readsHousehold(c: Condition): boolean {
+  if ('all' in c) return c.all.some(readsHousehold);
+  if ('any' in c) return c.any.some(readsHousehold);
+  if ('not' in c) return readsHousehold(c.not);
+  return 'count' in c || c.attribute === 'household_size';
 }
 
 function known(value: Scalar): Operand {

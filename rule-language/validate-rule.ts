@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { covers, lookupAttribute, MEMBER_ATTRIBUTES, RESIDENT_ATTRIBUTES, type AttributeSpec, type LifeEventType } from './attribute-catalog';
-import { isValidMonthDay } from './calendar-dates';
+import { addOffset, isValidMonthDay } from './calendar-dates';
 import type { ParameterSet } from './parameters';
 import { COMPARISON_OPERATORS, COUNT_OPERATORS, ORDERING_OPERATORS, type Condition, type Rule, type Value } from './rule-schema';
 import type { RuleProblem } from './rule-problems';
@@ -37,13 +37,40 @@ export function checkRule(rule: Rule, ctx: RuleCheckContext): { issues: RuleIssu
   if ('anniversary' in rule.trigger) {
     const o = rule.trigger.anniversary.offset;
     if (!o.years && !o.months && !o.days) issues.push({ path: ['trigger', 'anniversary', 'offset'], message: 'an offset of zero is the birth itself; use the birth event' });
-    if ((o.years ?? 0) < 0 || (o.months ?? 0) < 0 || (o.days ?? 0) < 0) issues.push({ path: ['trigger', 'anniversary', 'offset'], message: 'an anniversary lies after the birth date: the offset cannot be negative' });
+    if (addOffset('2000-01-01', o) <= '2000-01-01') issues.push({ path: ['trigger', 'anniversary', 'offset'], message: 'an anniversary lies after the birth date: the offset cannot be negative' });
     if (!covers(MEMBER_ATTRIBUTES.birth_date, rule.purpose)) {
       issues.push({ path: ['trigger', 'anniversary', 'of'], message: `member.birth_date is not covered by purpose ${rule.purpose}` });
     }
   }
 
   if (rule.conditions) checkCondition(rule.conditions, ['conditions'], 'resident', rule, eventType, ctx.parameters, issues);
+
+  if (!rule.outreach.some((step) => 'send' in step)) issues.push({ path: ['outreach'], message: 'the plan never sends a notice' });
+  if (rule.deadline) {
+    // Outreach starts on the event's day, or up to leadDays before the trigger date.
+    const lead = 'event' in rule.trigger ? 0 : leadDaysOf(rule);
+    if (rule.deadline.days <= -lead) {
+      issues.push({
+        path: ['deadline', 'days'],
+        message: 'event' in rule.trigger ? 'a deadline before the event has passed when the event arrives: it must be at least 1 day after it' : `the deadline passes before the outreach can start (${lead} days before the trigger date)`,
+      });
+    } else {
+      // Waits counted in days from the start must leave each send before the deadline.
+      let day = 0;
+      let stoppedAtDeadline = false;
+      rule.outreach.forEach((step, i) => {
+        if ('wait' in step) day += step.wait.days;
+        if ('waitUntil' in step) {
+          day = Math.max(day, lead + rule.deadline!.days + step.waitUntil.deadline);
+          stoppedAtDeadline ||= step.waitUntil.deadline === 0;
+        }
+        // Steps after `waitUntil: { deadline: 0 }` are reported below, once.
+        if ('send' in step && !stoppedAtDeadline && day >= lead + rule.deadline!.days) {
+          issues.push({ path: ['outreach', i], message: `would be sent on day ${day}, after the deadline (day ${lead + rule.deadline!.days}), where the outreach stops` });
+        }
+      });
+    }
+  }
 
   // The plan: deadline-relative waits need a deadline, and time must move forwards.
   let lastDeadlineOffset = -Infinity;
@@ -64,6 +91,13 @@ export function checkRule(rule: Rule, ctx: RuleCheckContext): { issues: RuleIssu
   const templateProblems = checkTemplates(rule, ctx, issues);
   return { issues, templateProblems };
 }
+
+function leadDaysOf(rule: Rule): number {
+  const t = rule.trigger;
+  return 'reaches' in t ? t.reaches.leadDays : 'anniversary' in t ? t.anniversary.leadDays : 'calendar' in t ? t.calendar.leadDays : 0;
+}
+
+const article = (word: string) => (/^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`);
 
 function checkCondition(
   c: Condition,
@@ -130,10 +164,10 @@ function checkValue(v: Value, spec: AttributeSpec, path: Array<string | number>,
       const p = parameters.get(v.parameter);
       if (!p) return void issues.push({ path: [...path, 'parameter'], message: `unknown parameter ${v.parameter}${suggest(v.parameter, parameters.ids())}` });
       const compatible = p.type === spec.type || (spec.type === 'enum' && p.type === 'string');
-      if (!compatible) issues.push({ path: [...path, 'parameter'], message: `parameter ${v.parameter} is a ${p.type}, but the comparison needs a ${spec.type}` });
+      if (!compatible) issues.push({ path: [...path, 'parameter'], message: `parameter ${v.parameter} is ${article(p.type)}, but the comparison needs ${article(spec.type)}` });
       return;
     }
-    if (spec.type !== 'date') issues.push({ path: [...path, 'date'], message: `a date value cannot be compared with a ${spec.type}` });
+    if (spec.type !== 'date') issues.push({ path: [...path, 'date'], message: `a date value cannot be compared with ${article(spec.type)}` });
     return;
   }
   switch (spec.type) {
@@ -180,6 +214,39 @@ function editDistance(a: string, b: string): number {
   return dp[a.length]![b.length]!;
 }
 
+/**
+ * Where a Handlebars error is: block mismatches carry a position; parse errors
+ * only say "Parse error on line N" and show the input before the error, which we
+ * find in that line to point at the mustache that is not closed.
+ */
+function handlebarsErrorPosition(error: unknown, source: string): { line: number; column: number } {
+  const e = error as { message?: string; lineNumber?: number; column?: number };
+  if (typeof e.lineNumber === 'number') return { line: e.lineNumber, column: (e.column ?? 0) + 1 };
+  const message = e.message ?? '';
+  const lineMatch = /Parse error on line (\d+)/.exec(message);
+  const line = lineMatch ? Number(lineMatch[1]) : 1;
+  const text = source.split('\n')[line - 1] ?? '';
+  const [, excerpt = '', marker = ''] = message.split('\n');
+  const before = excerpt.replace(/^\.\.\./, '').slice(0, Math.max(0, marker.indexOf('^') - (excerpt.startsWith('...') ? 3 : 0)));
+  for (let k = before.length; k > 0; k--) {
+    const at = text.indexOf(before.slice(-k));
+    if (at >= 0) {
+      const errorAt = at + k;
+      const open = text.lastIndexOf('{{', errorAt);
+      return { line, column: (open >= 0 ? open : errorAt) + 1 };
+    }
+  }
+  return { line, column: 1 };
+}
+
+function handlebarsErrorText(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const expecting = /Expecting (.*), got '([^']*)'/.exec(message);
+  if (expecting && /'CLOSE'/.test(expecting[1]!)) return 'a {{ is not closed with }}';
+  if (expecting) return `expected ${expecting[1]!.replace(/'/g, '').split(', ').slice(0, 4).join(' or ')}, found ${expecting[2]}`;
+  return message.split('\n')[0]!.replace(/ - \d+:\d+$/, '');
+}
+
 /** The variables a rule's notices can use: the base set, plus what its trigger and deadline provide. */
 export function providedVariables(rule: Rule, parameters: ParameterSet): Set<string> {
   const vars = new Set([
@@ -213,10 +280,11 @@ function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIssue[]):
       if (seen.has(file)) continue;
       seen.add(file);
       let uses;
+      const source = readFileSync(file, 'utf8');
       try {
-        uses = templateVariables(readFileSync(file, 'utf8'));
+        uses = templateVariables(source);
       } catch (error) {
-        problems.push({ file, line: 1, column: 1, field: part, message: `not valid Handlebars: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
+        problems.push({ file, ...handlebarsErrorPosition(error, source), field: part, message: `not valid Handlebars: ${handlebarsErrorText(error)}` });
         continue;
       }
       for (const use of uses) {
