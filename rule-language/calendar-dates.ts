@@ -24,7 +24,7 @@ export function daysBetween(a: string, b: string): number {
   return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000);
 }
 
-/** Age in whole years on a date, as PostgreSQL's date_part('year', age(on, birth)). */
+/** Age in whole years on a date (negative before the birth date; PostgreSQL's age() differs there, so the SQL compiler does not use it). */
 export function ageOn(birthDate: string, on: string): number {
   const [by, bm, bd] = parse(birthDate);
   const [y, m, d] = parse(on);

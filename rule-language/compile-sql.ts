@@ -26,7 +26,9 @@ import {
  *
  *   select r.id, <key>, <trigger date>, <member>
  *   from residents r [join residents a: the member whose anniversary it is]
- *   [household aggregates h: one count(*) filter (where …) per `count`]
+ *   [household counts h: one count(*) filter (where …) per `count`, grouped by
+ *    household for event/calendar triggers, per row (lateral) for the few rows
+ *    of reaches/anniversary triggers]
  *   where <trigger window> and <id range> and <consent> and <conditions>
  *
  * Everything that is the same for every resident (evaluation date, parameters,
@@ -115,21 +117,26 @@ function compileRuleBody(rule: Rule, ctx: PopulationContext, options: Population
   }
   if (rule.conditions) filters.push(compiler.condition(rule.conditions, { kind: 'resident' }));
 
-  // Households whose counts are needed: those of residents in the partition who pass
-  // the conditions that need no count (the top-level `all` parts without one).
-  const needless = new ConditionCompiler(rule, ctx, trigger.date, 'x');
-  const candidates = [
-    ...idRange('x', options),
-    ...topLevelParts(rule.conditions)
-      .filter((c) => !readsHousehold(c))
-      .map((c) => needless.condition(c, { kind: 'resident' })),
-  ];
+  let households: Fragment = sql``;
+  if (compiler.counts.length > 0 && trigger.perRow) households = lateralAggregates(compiler.counts);
+  if (compiler.counts.length > 0 && !trigger.perRow) {
+    // Only the households of residents in the partition who pass the conditions
+    // that need no count (the top-level `all` parts without one) need counting.
+    const countFree = new ConditionCompiler(rule, ctx, trigger.date, 'x');
+    const candidates = [
+      ...idRange('x', options),
+      ...topLevelParts(rule.conditions)
+        .filter((c) => !readsHousehold(c))
+        .map((c) => countFree.condition(c, { kind: 'resident' })),
+    ];
+    households = groupedAggregates(compiler.counts, candidates);
+  }
 
   const triggerDate = trigger.date.known ? sql`${trigger.date.value}::text` : sql`to_char(${trigger.date.expr}, 'YYYY-MM-DD')`;
   return sql<MatchRow>`(
     select r.id as resident_id, ${trigger.key} as occurrence_key, ${triggerDate} as trigger_date, ${trigger.memberId} as member_id
     from ${trigger.from}
-    ${householdAggregates(compiler.counts, trigger.perRow, candidates)}
+    ${households}
     where ${sql.join(filters, sql` and `)}
   )`;
 }
@@ -239,22 +246,33 @@ function idRange(alias: string, options: PopulationOptions): Predicate[] {
 }
 
 /**
- * The household counts the conditions read, as columns n0, n1, … of `h`
- * (registered members only, the resident included when registered). With one
- * trigger date for everyone they are aggregated once per household, only for
- * the households of candidate residents (`candidates`, on alias x); when member
- * conditions may read a per-row trigger date, they are aggregated per row
- * through the household index (reaches/anniversary rows are few).
+ * The household counts the conditions read are columns n0, n1, … of `h`
+ * (registered members only, the resident included when registered).
  */
-function householdAggregates(counts: Array<Predicate | null>, perRow: boolean, candidates: Predicate[]): Fragment {
-  if (counts.length === 0) return sql``;
-  const columns = sql.join(counts.map((filter, i) => (filter ? sql`count(*) filter (where ${filter}) as ${sql.id(`n${i}`)}` : sql`count(*) as ${sql.id(`n${i}`)}`)));
-  if (perRow) {
-    return sql`cross join lateral (select ${columns} from residents m where m.household_id = r.household_id and m.residence_status = 'registered') h`;
-  }
+function aggregateColumns(counts: Array<Predicate | null>): Fragment {
+  return sql.join(counts.map((filter, i) => (filter ? sql`count(*) filter (where ${filter}) as ${sql.id(`n${i}`)}` : sql`count(*) as ${sql.id(`n${i}`)}`)));
+}
+
+/**
+ * Per row, through the household index: for reaches/anniversary triggers,
+ * whose rows are few and whose member conditions may read the row's trigger date.
+ */
+function lateralAggregates(counts: Array<Predicate | null>): Fragment {
+  return sql`cross join lateral (
+      select ${aggregateColumns(counts)} from residents m
+      where m.household_id = r.household_id and m.residence_status = 'registered'
+    ) h`;
+}
+
+/**
+ * Once per household, for event/calendar triggers (one trigger date for
+ * everyone, possibly the whole population): one pass over the members of the
+ * households of `candidates` (residents on alias x), joined by household.
+ */
+function groupedAggregates(counts: Array<Predicate | null>, candidates: Predicate[]): Fragment {
   const restrict = candidates.length > 0 ? sql`and m.household_id in (select x.household_id from residents x where ${sql.join(candidates, sql` and `)})` : sql``;
   return sql`left join (
-      select m.household_id, ${columns} from residents m
+      select m.household_id, ${aggregateColumns(counts)} from residents m
       where m.residence_status = 'registered' ${restrict}
       group by m.household_id
     ) h on h.household_id = r.household_id`;

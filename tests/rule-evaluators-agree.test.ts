@@ -20,7 +20,7 @@ import { COUNT_OPERATORS, RuleSchema, type Condition, type Offset, type Rule, ty
 // Test residents live in their own id range, apart from what other test files leave in the database.
 const ID_PREFIX = 'ZQ';
 const RANGE = { fromId: 'ZQ', toId: 'ZR' };
-const NUM_RUNS = Number(process.env.RULE_AGREEMENT_RUNS ?? 250);
+const NUM_RUNS = Number(process.env.RULE_AGREEMENT_RUNS ?? 300);
 
 const parameters = new ParameterSet([
   { id: 'test.age_limit', description: 'an age limit that changes', type: 'integer', values: { '2020-01-01': 18, '2025-04-01': 20 } },
@@ -78,7 +78,7 @@ const onDate = fc.oneof(
   dayIn('2023-01-01', 6 * 365),
 );
 
-/** The ages and dates a rule's conditions compare with, where they are known without a resident. */
+/** The numbers (taken as ages) and dates a rule's conditions compare with, where they are known without a resident. */
 function edgesOf(rule: Rule, on: string): { ages: number[]; dates: string[] } {
   const ages: number[] = [];
   const dates: string[] = [];
@@ -121,9 +121,8 @@ function edgeDates(dates: string[]): fc.Arbitrary<string> {
  * the ages and dates its conditions compare with — so that triggers fire and
  * comparisons are tested at their edges.
  */
-function birthDate(on: string, rule: Rule): fc.Arbitrary<string> {
+function birthDate(on: string, rule: Rule, edges: { ages: number[]; dates: string[] }): fc.Arbitrary<string> {
   const trigger = rule.trigger;
-  const edges = edgesOf(rule, on);
   const targets: Offset[] = [...AGES, ...edges.ages, ...edges.ages].map((years) => ({ years }));
   if ('reaches' in trigger) targets.push({ years: trigger.reaches.value }, { years: trigger.reaches.value });
   if ('anniversary' in trigger) targets.push(trigger.anniversary.offset, trigger.anniversary.offset);
@@ -139,19 +138,29 @@ function birthDate(on: string, rule: Rule): fc.Arbitrary<string> {
       const date = addOffset(addOffset(on, { days: jitter }), { years: -(o.years ?? 0), months: -(o.months ?? 0), days: -(o.days ?? 0) });
       return leap ? leapDay(date) : date;
     });
-  return fc.oneof({ weight: 4, arbitrary: near }, { weight: 1, arbitrary: edgeDates(edges.dates) }, { weight: 2, arbitrary: anyDate });
+  // Birthdays on (or a day off) the evaluation date, at the ages the conditions compare with.
+  const birthday = fc
+    .tuple(fc.constantFrom(...AGES, ...edges.ages), fc.constantFrom(-1, 0, 0, 1))
+    .map(([years, days]) => addOffset(on, { years: -years, days }));
+  return fc.oneof(
+    { weight: 4, arbitrary: near },
+    { weight: 2, arbitrary: birthday },
+    { weight: 1, arbitrary: edgeDates(edges.dates) },
+    { weight: 2, arbitrary: anyDate },
+  );
 }
 
 function person(on: string, rule: Rule, households: number): fc.Arbitrary<PersonSpec> {
+  const edges = edgesOf(rule, on);
   return fc.record({
     household: fc.integer({ min: 0, max: households - 1 }),
-    birth_date: birthDate(on, rule),
+    birth_date: birthDate(on, rule, edges),
     ward: fc.constantFrom(...WARDS),
     residence_status: fc.constantFrom<PersonSpec['residence_status']>('registered', 'registered', 'registered', 'registered', 'moved-out', 'deceased'),
     income_bracket: fc.option(fc.integer({ min: 1, max: 8 }), { freq: 2 }),
     insurance_type: fc.option(fc.constantFrom(...INSURANCE_TYPES), { freq: 2 }),
     disability_certificate: fc.boolean(),
-    moved_in_on: fc.option(fc.oneof(anyDate, edgeDates(edgesOf(rule, on).dates)), { freq: 2 }),
+    moved_in_on: fc.option(fc.oneof(anyDate, edgeDates(edges.dates)), { freq: 2 }),
     consent: fc.constantFrom<PersonSpec['consent']>('none', 'granted', 'granted', 'withdrawn'),
   });
 }
@@ -199,7 +208,8 @@ function comparison(attrs: AttrGen[]): fc.Arbitrary<Condition> {
         case 'notIn':
           return fc.array(v, { minLength: 1, maxLength: 3 }).map((list) => ({ attribute: attr.name, [op]: list }));
         case 'between':
-          return fc.tuple(v, v).map((range) => ({ attribute: attr.name, between: range }));
+          // Mostly a range that is not empty, so that both of its ends matter.
+          return fc.tuple(v, v, fc.nat(4)).map(([lo, hi, n]) => ({ attribute: attr.name, between: n > 0 && typeof lo === typeof hi && typeof lo !== 'object' && lo > hi ? [hi, lo] : [lo, hi] }));
         default:
           return v.map((value) => ({ attribute: attr.name, [op]: value }));
       }
@@ -208,8 +218,11 @@ function comparison(attrs: AttrGen[]): fc.Arbitrary<Condition> {
 }
 
 const enumOf = (values: readonly string[]) => fc.constantFrom(...values);
+const AGE: AttrGen = { name: 'age', type: 'integer', literal: fc.oneof(fc.integer({ min: -1, max: 100 }), fc.constantFrom(...AGES)) };
 const RESIDENT_ATTRS: AttrGen[] = [
-  { name: 'age', type: 'integer', literal: fc.oneof(fc.integer({ min: -1, max: 100 }), fc.constantFrom(...AGES)) },
+  // Age twice: it is compiled unlike the other attributes (to ranges of the birth date).
+  AGE,
+  AGE,
   { name: 'birth_date', type: 'date', literal: dateValue },
   { name: 'ward', type: 'enum', literal: enumOf(WARDS) },
   { name: 'residence_status', type: 'enum', literal: enumOf(['registered', 'moved-out', 'deceased']) },
@@ -220,7 +233,7 @@ const RESIDENT_ATTRS: AttrGen[] = [
   { name: 'moved_in_on', type: 'date', literal: dateValue },
 ];
 const MEMBER_ATTRS: AttrGen[] = [
-  { name: 'age', type: 'integer', literal: fc.oneof(fc.integer({ min: -1, max: 100 }), fc.constantFrom(...AGES)) },
+  AGE,
   { name: 'birth_date', type: 'date', literal: dateValue },
 ];
 const PREFECTURES = ['tokyo', 'osaka', 'hokkaido'];
@@ -233,11 +246,11 @@ const EVENT_ATTRS: Record<LifeEventType, AttrGen[]> = {
   'job-loss': [{ name: 'event.previous_insurance', type: 'enum', literal: enumOf(INSURANCE_TYPES) }],
 };
 
-function combinators(node: fc.Arbitrary<Condition>): Array<fc.WeightedArbitrary<Condition>> {
+function combinators(node: fc.Arbitrary<Condition>, weight: number): Array<fc.WeightedArbitrary<Condition>> {
   return [
-    { weight: 1, arbitrary: fc.array(node, { minLength: 1, maxLength: 3 }).map((all) => ({ all })) },
-    { weight: 1, arbitrary: fc.array(node, { minLength: 1, maxLength: 3 }).map((any) => ({ any })) },
-    { weight: 1, arbitrary: node.map((not) => ({ not })) },
+    { weight, arbitrary: fc.array(node, { minLength: 1, maxLength: 4 }).map((all) => ({ all })) },
+    { weight, arbitrary: fc.array(node, { minLength: 1, maxLength: 4 }).map((any) => ({ any })) },
+    { weight, arbitrary: node.map((not) => ({ not })) },
   ];
 }
 
@@ -249,12 +262,11 @@ type CountMembers = Condition | Record<string, never>;
 
 const memberCondition: fc.Arbitrary<Condition> = fc.letrec<{ node: Condition }>((tie) => ({
   node: fc.oneof(
-    // Mostly small conditions, so that a single comparison's edge decides the outcome often enough.
-    { maxDepth: 2, depthSize: 'small', depthIdentifier: 'member' },
-    { weight: 6, arbitrary: comparison(MEMBER_ATTRS) },
+    { maxDepth: 2, depthIdentifier: 'member' },
+    { weight: 4, arbitrary: comparison(MEMBER_ATTRS) },
     // Validation refuses counts inside counts, but the reference evaluates them (over the resident's household): keep the compiler honest.
     { weight: 1, arbitrary: countOf(fc.oneof(fc.constant({}), comparison(MEMBER_ATTRS))) },
-    ...combinators(tie('node')),
+    ...combinators(tie('node'), 1),
   ),
 })).node;
 
@@ -262,10 +274,11 @@ function residentCondition(eventType: LifeEventType | null): fc.Arbitrary<Condit
   const attrs = eventType ? [...RESIDENT_ATTRS, { name: 'event.date', type: 'date' as const, literal: dateValue }, ...EVENT_ATTRS[eventType]] : RESIDENT_ATTRS;
   return fc.letrec<{ node: Condition }>((tie) => ({
     node: fc.oneof(
-      { maxDepth: 3, depthSize: 'small', depthIdentifier: 'resident' },
-      { weight: 6, arbitrary: comparison(attrs) },
-      { weight: 3, arbitrary: countOf(fc.oneof(fc.constant({}), memberCondition)) },
-      ...combinators(tie('node')),
+      // Large conditions are cheap to test: every part of them is probed on its own (see probes()).
+      { maxDepth: 3, depthIdentifier: 'resident' },
+      { weight: 4, arbitrary: comparison(attrs) },
+      { weight: 2, arbitrary: countOf(fc.oneof(fc.constant({}), memberCondition)) },
+      ...combinators(tie('node'), 2),
     ),
   })).node;
 }
@@ -322,7 +335,11 @@ function ruleArb(on: string): fc.Arbitrary<Rule> {
           ),
           { freq: 2 },
         ),
-        conditions: fc.option(residentCondition(eventType), { freq: 6 }),
+        conditions: fc.option(
+          // Often several conditions side by side (every part is probed on its own, so more parts test more).
+          fc.oneof(residentCondition(eventType), fc.array(residentCondition(eventType), { minLength: 2, maxLength: 5 }).map((all) => ({ all }))),
+          { freq: 8 },
+        ),
       })
       .map(({ purpose, from, until, conditions }) =>
         RuleSchema.parse({
@@ -434,7 +451,7 @@ function probes(rule: Rule): Rule[] {
     else if ('count' in c && Object.keys(c.count.members).length > 0) member(c.count.members as Condition);
   };
   if (rule.conditions) resident(rule.conditions);
-  return [rule, ...[...parts.values()].slice(1, 16).map((conditions) => ({ ...rule, conditions }))];
+  return [rule, ...[...parts.values()].slice(1, 25).map((conditions) => ({ ...rule, conditions }))];
 }
 
 interface Outcome {
