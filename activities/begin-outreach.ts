@@ -15,8 +15,6 @@ export interface BeginOutreachInput {
 
 export interface OutreachPlan {
   steps: PlanStep[];
-  /** The calendar date of plan day 0. */
-  startDate: string;
   /** Plan day of the deadline (trigger date + the rule's deadline), or null without one or once it has passed. */
   deadlineDay: number | null;
 }
@@ -57,6 +55,7 @@ export function makeBeginOutreach(deps: ActivityDeps) {
         }
       }
     }
-    return { steps: rule.outreach, startDate, deadlineDay };
+    // Day numbers only: calendar dates could be someone's birth date, and stay out of the history.
+    return { steps: rule.outreach, deadlineDay };
   };
 }

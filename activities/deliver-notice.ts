@@ -10,7 +10,7 @@ import { sendEmail } from '../channels/email';
 import { PushConfigurationError, sendPush } from '../channels/web-push';
 import { renderLetterPdf } from '../channels/letter-pdf';
 import { addToPrintOutbox } from '../channels/print-outbox';
-import { todayInTokyo } from '../notices/format-dates';
+import { addDays, todayInTokyo } from '../notices/format-dates';
 
 export interface DeliverNoticeInput {
   outreachId: string;
@@ -21,8 +21,8 @@ export interface DeliverNoticeInput {
   channel: Channel;
   /** The outreach's clock, to measure holds placed by other rules' suppressions. */
   msPerDay: number;
-  /** The calendar date the plan meant this send for (recorded in the ledger). */
-  scheduledFor: string;
+  /** The plan day this send was meant for (the ledger records it as a date). */
+  scheduledDay: number;
 }
 
 /**
@@ -53,6 +53,8 @@ export function makeDeliverNotice(deps: ActivityDeps) {
   return async function deliverNotice(input: DeliverNoticeInput): Promise<DeliverNoticeResult> {
     const rule = await getRuleVersion(db, input.ruleId, input.ruleVersion);
     const key = idempotencyKeyFor(input);
+    const outreachRow = await db.selectFrom('outreach').select(['started_at']).where('id', '=', input.outreachId).executeTakeFirstOrThrow();
+    const scheduledFor = addDays(todayInTokyo(outreachRow.started_at), input.scheduledDay);
 
     // Consent is checked again immediately before every send, not only when matching.
     const consent = await consentFor(db, input.residentId, rule.purpose);
@@ -83,7 +85,7 @@ export function makeDeliverNotice(deps: ActivityDeps) {
         step_index: input.stepIndex,
         channel: input.channel,
         status: 'pending',
-        detail: JSON.stringify({ scheduledFor: input.scheduledFor }),
+        detail: JSON.stringify({ scheduledFor }),
       })
       .onConflict((oc) => oc.column('idempotency_key').doNothing())
       .execute();
@@ -97,13 +99,13 @@ export function makeDeliverNotice(deps: ActivityDeps) {
 
     const attempt = await sendOnChannel(deps, input.channel, rule, resident, ledger, vars);
     if (attempt.kind === 'unreachable') {
-      await db.updateTable('deliveries').set({ status: 'skipped', detail: JSON.stringify({ scheduledFor: input.scheduledFor, reason: attempt.reason }) }).where('id', '=', ledger.id).execute();
+      await db.updateTable('deliveries').set({ status: 'skipped', detail: JSON.stringify({ scheduledFor, reason: attempt.reason }) }).where('id', '=', ledger.id).execute();
       await audit(input, 'channel-unreachable', { channel: input.channel, reason: attempt.reason, deliveryId: ledger.id });
       return { outcome: 'unreachable', alreadyInLedger: false };
     }
     await db
       .updateTable('deliveries')
-      .set({ status: 'sent', sent_at: new Date(), provider_ref: attempt.providerRef, detail: JSON.stringify({ scheduledFor: input.scheduledFor, ...attempt.detail }) })
+      .set({ status: 'sent', sent_at: new Date(), provider_ref: attempt.providerRef, detail: JSON.stringify({ scheduledFor, ...attempt.detail }) })
       .where('id', '=', ledger.id)
       .execute();
     await audit(input, 'notice-sent', { channel: input.channel, deliveryId: ledger.id, locale: resident.locale, providerRef: attempt.providerRef, ...attempt.detail });

@@ -5,7 +5,7 @@ import type { IntakeResult } from '../intake/accept-life-event';
 import type { Locale } from '../db/schema';
 import { ResponseLinks } from '../outreach/response-links';
 import type { OutreachStatus } from '../workflows/outreach-contract';
-import { todayInTokyo } from '../notices/format-dates';
+import { addDays, todayInTokyo } from '../notices/format-dates';
 import { TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from './support/test-engine';
 
 // Long plan days: after the email the workflow waits (3 "days" = 3 minutes), so answers find it running.
@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 function birthEvent(residentId: string): Record<string, unknown> {
-  return { id: `birth-${randomUUID()}`, type: 'birth', residentId, occurredOn: todayInTokyo() };
+  return { id: `birth-${randomUUID()}`, type: 'birth', residentId, occurredOn: addDays(todayInTokyo(), -1) };
 }
 
 function postJson(path: string, body: unknown, method = 'POST'): Promise<Response> {

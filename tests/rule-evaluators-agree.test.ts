@@ -21,6 +21,8 @@ import { COUNT_OPERATORS, RuleSchema, type Condition, type Offset, type Rule, ty
 const ID_PREFIX = 'ZQ';
 const RANGE = { fromId: 'ZQ', toId: 'ZR' };
 const NUM_RUNS = Number(process.env.RULE_AGREEMENT_RUNS ?? 300);
+// A fixed seed keeps `npm test` repeatable; RULE_AGREEMENT_SEED explores others (fast-check prints the seed of a failure).
+const SEED = Number(process.env.RULE_AGREEMENT_SEED ?? 20261126);
 
 const parameters = new ParameterSet([
   { id: 'test.age_limit', description: 'an age limit that changes', type: 'integer', values: { '2020-01-01': 18, '2025-04-01': 20 } },
@@ -521,10 +523,11 @@ describe('the SQL compiler and the in-memory evaluator', () => {
         expect(outcome.partitioned).toEqual(outcome.sql);
         if (outcome.matches.length > 0) runsWithMatches++;
       }),
-      { numRuns: NUM_RUNS },
+      { numRuns: NUM_RUNS, seed: SEED },
     );
     // Guards against a generator that only ever produces rules matching nobody.
-    expect(runsWithMatches).toBeGreaterThan(NUM_RUNS / 5);
+    // (About a fifth of the runs match someone; a tenth leaves room for other seeds.)
+    expect(runsWithMatches).toBeGreaterThan(NUM_RUNS / 10);
   });
 });
 

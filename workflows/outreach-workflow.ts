@@ -64,10 +64,6 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachSt
     return !ended();
   };
   const deadlinePassed = () => deadlineAt !== null && Date.now() >= deadlineAt;
-  const planDate = (day: number) => {
-    const [y, m, d] = plan.startDate.split('-').map(Number) as [number, number, number];
-    return new Date(Date.UTC(y, m - 1, d + day)).toISOString().slice(0, 10);
-  };
 
   let lastSendReached = true;
   let scheduledDay = 0;
@@ -79,7 +75,7 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachSt
       let outcome: string;
       let resumeInMs: number | undefined;
       try {
-        const result = await deliverNotice({ ...ids, stepIndex: i, channel: step.send, msPerDay: input.msPerDay, scheduledFor: planDate(scheduledDay) });
+        const result = await deliverNotice({ ...ids, stepIndex: i, channel: step.send, msPerDay: input.msPerDay, scheduledDay });
         outcome = result.outcome;
         resumeInMs = result.resumeInMs;
       } catch (error) {

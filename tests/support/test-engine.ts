@@ -14,7 +14,7 @@ import { parseLifeEvent } from '../../intake/life-event-schema';
 import { addResident, registerPushSubscription } from '../../db/residents';
 import type { Locale } from '../../db/schema';
 import type { OutreachStatus } from '../../workflows/outreach-contract';
-import { todayInTokyo } from '../../notices/format-dates';
+import { addDays, todayInTokyo } from '../../notices/format-dates';
 
 let runtimeInstalled = false;
 function quietTemporalRuntime(): void {
@@ -149,7 +149,8 @@ export class TestEngine {
       id: options.eventId ?? `${options.type}-${randomUUID()}`,
       type: options.type,
       residentId: resident.id,
-      occurredOn: options.occurredOn ?? todayInTokyo(),
+      // Yesterday: an event date never coincides with today's date in a workflow (the daily evaluation's).
+      occurredOn: options.occurredOn ?? addDays(todayInTokyo(), -1),
       payload: options.payload ?? {},
     });
     return acceptLifeEvent(
