@@ -1,12 +1,14 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as initial from './migrations/0001-initial';
 import * as ruleLanguage from './migrations/0002-rule-language';
+import * as consentLookup from './migrations/0003-consent-lookup';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-rule-language': ruleLanguage,
+  '0003-consent-lookup': consentLookup,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
