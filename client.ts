@@ -22,6 +22,7 @@ import { RESPONSE_KINDS } from './db/schema';
 import { statusQuery, type ResponseKind } from './workflows/outreach-contract';
 import { helpText, parseCommand, requireOption, table, UsageError, type CommandSpec } from './cli/cli-support';
 import { runDemo } from './demo/run-demo';
+import { populationCommand } from './population/population-command';
 import { createCommandContext, type CommandContext } from './cli/command-context';
 import { RULES_COMMANDS, RULES_HANDLERS } from './cli/rules-commands';
 import { SCHEDULE_COMMANDS, SCHEDULE_HANDLERS } from './cli/schedule-commands';
@@ -57,6 +58,18 @@ const COMMANDS = {
     summary: 'List caseworker follow-up tasks.',
     usage: '[--status open|closed|all]',
     options: { status: { type: 'string', default: 'open' } },
+  },
+  'population generate': {
+    name: 'population generate',
+    summary: 'Fill the database with a synthetic, deterministic population of a Japanese city (for simulations and benchmarks).',
+    usage: '--residents N [--seed S] [--prefix P] [--replace]',
+    options: {},
+  },
+  'population clear': {
+    name: 'population clear',
+    summary: 'Remove a generated population (by id prefix).',
+    usage: '[--prefix P]',
+    options: {},
   },
   demo: {
     name: 'demo',
@@ -215,6 +228,13 @@ async function demo(argv: string[], ctx: CommandContext): Promise<number> {
   return failures === 0 ? 0 : 1;
 }
 
+/** The population commands parse their own flags (the generator's options are theirs). */
+async function population(sub: 'generate' | 'clear', argv: string[], ctx: CommandContext): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) return print(helpText(COMMANDS[`population ${sub}`]));
+  const engine = await ctx.engine();
+  return populationCommand([sub, ...argv], { db: engine.database.db, out: (l) => void ctx.print(l), err: ctx.err });
+}
+
 function print(text: string): 0 {
   process.stdout.write(`${text}\n`);
   return 0;
@@ -223,6 +243,8 @@ function print(text: string): 0 {
 const HANDLERS: Record<CommandName, (argv: string[], ctx: CommandContext) => Promise<number>> = {
   ...RULES_HANDLERS,
   ...SCHEDULE_HANDLERS,
+  'population generate': (argv, ctx) => population('generate', argv, ctx),
+  'population clear': (argv, ctx) => population('clear', argv, ctx),
   'events send': eventsSend,
   'outreach show': outreachShow,
   'outreach respond': outreachRespond,

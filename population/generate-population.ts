@@ -30,7 +30,9 @@ export interface PopulationResult {
 
 export const MAX_RESIDENTS = 5_000_000;
 export const DEFAULT_ID_PREFIX = 'P';
-const DEFAULT_BATCH_SIZE = 10_000;
+const DEFAULT_BATCH_SIZE = 5_000;
+/** Statements in flight at once: two backends keep up with one generator (measured on two cores). */
+const CONNECTIONS = 2;
 
 type InsuranceType = (typeof INSURANCE_TYPES)[number];
 type Ward = (typeof WARDS)[number];
@@ -361,7 +363,7 @@ function spouseOf(rng: SeededRandom, person: Person, ref: number): Person {
 }
 
 /**
- * Children born to a mother: first birth around 30, siblings 1.5–5 years apart,
+ * Children born to a mother: first birth around 30, siblings 1–6 years apart,
  * twins now and then, nobody born after the reference day or to a mother over 45.
  * Adult children have often left home, but at least one stays when `atLeastOne`.
  */
@@ -377,7 +379,7 @@ function childrenOf(rng: SeededRandom, motherBirth: number, ref: number, atLeast
   const born: Person[] = [];
   for (let i = 0; i < count && birth <= ref && birth <= latest; i++) {
     born.push({ sex: rng.chance(0.512) ? 'm' : 'f', birth, role: 'child' });
-    birth += rng.chance(0.012) ? 0 : Math.floor(rng.normal(3.1, 0.9) * DAYS_PER_YEAR);
+    birth += rng.chance(0.012) ? 0 : Math.floor(Math.max(1.1, rng.normal(3.1, 0.9)) * DAYS_PER_YEAR);
   }
   const home = born.filter((child) => {
     const age = (ref - child.birth) / DAYS_PER_YEAR;
@@ -442,7 +444,7 @@ function emailChance(age: number): number {
 }
 
 function pushChance(age: number): number {
-  return age < 13 ? 0.01 : age < 18 ? 0.35 : age < 40 ? 0.56 : age < 65 ? 0.45 : age < 75 ? 0.24 : age < 85 ? 0.08 : 0.03;
+  return age < 6 ? 0 : age < 13 ? 0.02 : age < 18 ? 0.35 : age < 40 ? 0.56 : age < 65 ? 0.45 : age < 75 ? 0.24 : age < 85 ? 0.08 : 0.03;
 }
 
 function deathChance(age: number): number {
@@ -540,22 +542,31 @@ function requireDate(value: string, what: string): string {
  * The population as batches of rows, generated lazily: household by household
  * from one random stream, so batching never changes what is generated.
  */
-export function* synthesizePopulation(options: Omit<PopulationOptions, 'onProgress'>): Generator<PopulationBatch> {
+function resolveOptions(options: Omit<PopulationOptions, 'onProgress'>) {
   const total = options.residents;
   if (!Number.isInteger(total) || total < 1 || total > MAX_RESIDENTS) throw new Error(`residents must be an integer from 1 to ${MAX_RESIDENTS} (got ${total})`);
   if (!Number.isSafeInteger(options.seed)) throw new Error(`seed must be an integer (got ${options.seed})`);
   const prefix = options.idPrefix ?? DEFAULT_ID_PREFIX;
   const prefixProblem = checkIdPrefix(prefix);
   if (prefixProblem) throw new Error(prefixProblem);
-  const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
-  const refIso = requireDate(options.referenceDate ?? todayInTokyo(), 'reference date');
+  return {
+    total,
+    seed: options.seed,
+    prefix,
+    batchSize: Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE)),
+    refIso: requireDate(options.referenceDate ?? todayInTokyo(), 'reference date'),
+  };
+}
+
+export function* synthesizePopulation(options: Omit<PopulationOptions, 'onProgress'>): Generator<PopulationBatch> {
+  const { total, prefix, batchSize, refIso, seed } = resolveOptions(options);
   const ref = dayOfIso(refIso);
   const serviceStart = ref - Math.round(SERVICE_YEARS * DAYS_PER_YEAR);
   const createdAt = `${refIso}T00:00:00+09:00`;
   const residentDigits = Math.max(7, String(total).length);
   const householdDigits = total > 999_999 ? 7 : 6;
 
-  const rng = new SeededRandom(options.seed);
+  const rng = new SeededRandom(seed);
   const days = new DayNames(ref);
   let batch = emptyBatch();
   let made = 0;
@@ -621,7 +632,7 @@ export function* synthesizePopulation(options: Omit<PopulationOptions, 'onProgre
       else if (rng.chance(0.003)) insurance = null; // not linked to the insurance register
       else if (age >= 65) insurance = disabled && rng.chance(0.3) ? 'late-elderly' : rng.chance(0.17) ? 'employee' : 'national-health';
       else if (person.role === 'child' && (age < 20 || (age < 23 && rng.chance(0.6)))) insurance = earnerInsurance; // a dependent
-      else if (person.role === 'spouse' && earnerInsurance === 'employee') insurance = 'employee';
+      else if (person.role === 'spouse') insurance = earnerInsurance === 'employee' || rng.chance(0.15) ? 'employee' : 'national-health';
       else if (i === 0) insurance = foreign && rng.chance(0.05) ? 'none' : earnerInsurance;
       else insurance = rng.chance(0.7) ? 'employee' : rng.chance(0.98) ? 'national-health' : 'none';
 
@@ -660,7 +671,9 @@ export function* synthesizePopulation(options: Omit<PopulationOptions, 'onProgre
           c.resident_id.push(id);
           c.purpose.push(purpose);
           c.granted_at.push(days.timestamp(granted, rng.int(7 * 60, 23 * 60 - 1)));
-          c.withdrawn_at.push(rng.chance(0.035) ? days.timestamp(granted + 1 + rng.below(ref - granted), rng.int(7 * 60, 23 * 60 - 1)) : null);
+          // Withdrawn on a later day, before the reference day.
+          const withdrawn = granted < ref - 1 && rng.chance(0.035) ? granted + 1 + rng.below(ref - granted - 1) : null;
+          c.withdrawn_at.push(withdrawn === null ? null : days.timestamp(withdrawn, rng.int(7 * 60, 23 * 60 - 1)));
         }
       }
 
@@ -714,40 +727,48 @@ function insertStatement(batch: PopulationBatch): RawBuilder<unknown> {
     select * from unnest(${s.resident_id}::text[], ${s.endpoint}::text[], ${s.p256dh}::text[], ${s.auth}::text[], ${s.created_at}::timestamptz[])`;
 }
 
-/** Lets pending I/O (the statement just handed to pg) go out before the next batch is generated synchronously. */
+/** Lets pending I/O (statements just handed to pg) go out before the next batch is generated synchronously. */
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
- * Generates a population into the database, in one transaction: either all of
- * it is there or none. The next batch is generated while the server inserts
- * the previous one, so both cores work.
+ * Generates a population into the database; refuses when residents with the
+ * prefix exist already (clear them first). Batches are generated while the
+ * server inserts earlier ones, two statements in flight on two connections:
+ * the foreign-key checks of millions of consents are the bulk of the work and
+ * keep a backend busy. Each batch commits on its own; if one fails, what this
+ * run wrote is cleared again before the error is rethrown.
  */
 export async function generatePopulation(db: Kysely<Database>, options: PopulationOptions): Promise<PopulationResult> {
   const started = performance.now();
-  const batches = synthesizePopulation(options); // validates the options before anything is written
+  const { prefix } = resolveOptions(options);
+  const existing = await sql<{ found: boolean }>`select exists (select 1 from residents r where ${generatedId('r.id', prefix)}) as found`.execute(db);
+  if (existing.rows[0]?.found) throw new Error(`residents with id prefix '${prefix}' exist already; clear them first`);
+  const batches = synthesizePopulation(options);
+  const inFlight: Array<{ done: Promise<unknown>; size: number }> = [];
   let residents = 0;
   let households = 0;
-  await db.transaction().execute(async (trx) => {
-    let pending: Promise<unknown> | null = null;
-    let pendingSize = 0;
-    const settle = async (): Promise<void> => {
-      if (!pending) return;
-      await pending;
-      residents += pendingSize;
-      options.onProgress?.(residents, options.residents);
-      pending = null;
-    };
+  const settleOldest = async (): Promise<void> => {
+    const oldest = inFlight.shift();
+    if (!oldest) return;
+    await oldest.done;
+    residents += oldest.size;
+    options.onProgress?.(residents, options.residents);
+  };
+  try {
     for (const batch of batches) {
-      await settle();
-      pending = insertStatement(batch).execute(trx);
-      // Avoid an unhandled rejection while the next batch is being generated; settle() rethrows.
-      pending.catch(() => {});
-      pendingSize = batch.residents.id.length;
+      while (inFlight.length >= CONNECTIONS) await settleOldest();
+      const done = insertStatement(batch).execute(db);
+      done.catch(() => {}); // observed by settleOldest; avoids an unhandled rejection meanwhile
+      inFlight.push({ done, size: batch.residents.id.length });
       households += batch.households;
       await yieldToIo();
     }
-    await settle();
-  });
+    while (inFlight.length > 0) await settleOldest();
+  } catch (error) {
+    await Promise.allSettled(inFlight.map((f) => f.done));
+    await clearPopulation(db, prefix).catch(() => {});
+    throw error;
+  }
   return { residents, households, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -773,6 +794,16 @@ export async function clearPopulation(db: Kysely<Database>, idPrefix: string = D
   const problem = checkIdPrefix(idPrefix);
   if (problem) throw new Error(problem);
   return db.transaction().execute(async (trx) => {
+    // Deleting a resident makes PostgreSQL look for rows still referencing it; where the
+    // referencing column has no index that is a full scan per resident, hours for a large
+    // population. Such an index is added for this transaction only and dropped before commit.
+    const helperIndexes: string[] = [];
+    for (const table of ['push_subscriptions', 'life_events'] as const) {
+      if (await hasIndexLeadingWith(trx, table, 'resident_id')) continue;
+      const name = `${table}_resident_for_clear`;
+      await sql`create index ${sql.id(name)} on ${sql.table(table)} (resident_id)`.execute(trx);
+      helperIndexes.push(name);
+    }
     const outreachIds = sql`(select o.id from outreach o where ${generatedId('o.resident_id', idPrefix)})`;
     await sql`delete from suppressions where source_outreach_id in ${outreachIds}`.execute(trx);
     await sql`delete from caseworker_tasks where outreach_id in ${outreachIds}`.execute(trx);
@@ -782,6 +813,7 @@ export async function clearPopulation(db: Kysely<Database>, idPrefix: string = D
     const subscriptions = await sql`delete from push_subscriptions where ${generatedId('resident_id', idPrefix)}`.execute(trx);
     const consents = await sql`delete from consents where ${generatedId('resident_id', idPrefix)}`.execute(trx);
     const residents = await sql`delete from residents r where ${generatedId('r.id', idPrefix)}`.execute(trx);
+    for (const name of helperIndexes) await sql`drop index ${sql.id(name)}`.execute(trx);
     return {
       residents: Number(residents.numAffectedRows ?? 0n),
       consents: Number(consents.numAffectedRows ?? 0n),
@@ -789,6 +821,16 @@ export async function clearPopulation(db: Kysely<Database>, idPrefix: string = D
       outreach: Number(outreach.numAffectedRows ?? 0n),
     };
   });
+}
+
+async function hasIndexLeadingWith(db: Kysely<Database>, table: string, column: string): Promise<boolean> {
+  const found = await sql<{ found: boolean }>`
+    select exists (
+      select 1 from pg_index i
+      join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+      where i.indrelid = to_regclass(${table}) and a.attname = ${column}
+    ) as found`.execute(db);
+  return found.rows[0]?.found === true;
 }
 
 export interface PopulationProfile {

@@ -282,6 +282,7 @@ describe('oshirase population', () => {
     [['generate', '--residents', '10', '--date', '2026-02-30'], '--date must be a date'],
     [['generate', '--residents', '10', '--bogus'], "'--bogus'"],
     [['scatter'], "unknown subcommand 'scatter'"],
+    [[], 'a subcommand is required'],
   ])('refuses %j with one line naming the problem', async (argv, message) => {
     const result = await run(...argv);
     expect(result.code).toBe(2);
