@@ -62,7 +62,7 @@ const COMMANDS = {
   'population generate': {
     name: 'population generate',
     summary: 'Fill the database with a synthetic, deterministic population of a Japanese city (for simulations and benchmarks).',
-    usage: '--residents N [--seed S] [--prefix P] [--replace]',
+    usage: '--residents N [--seed S] [--prefix P] [--date YYYY-MM-DD] [--replace]',
     options: {},
   },
   'population clear': {

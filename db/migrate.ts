@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import * as initial from './migrations/0001-initial';
 import * as ruleLanguage from './migrations/0002-rule-language';
 import * as consentLookup from './migrations/0003-consent-lookup';
+import * as residentForeignKeys from './migrations/0004-resident-foreign-keys';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -9,6 +10,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-rule-language': ruleLanguage,
   '0003-consent-lookup': consentLookup,
+  '0004-resident-foreign-keys': residentForeignKeys,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -92,6 +92,11 @@ describe('generatePopulation', () => {
     expect(again.subscriptions).toEqual(rows.subscriptions);
   });
 
+  it('refuses to generate over an existing population and leaves it alone', async () => {
+    await expect(generatePopulation(handle.db, { residents: 10, seed: 1, idPrefix: prefix, referenceDate: REFERENCE_DATE })).rejects.toThrow(/exist already/);
+    expect((await describePopulation(handle.db, prefix)).residents).toBe(RESIDENTS);
+  });
+
   it('gives different residents for a different seed', async () => {
     const other = uniquePrefix();
     await generatePopulation(handle.db, { residents: RESIDENTS, seed: 7, idPrefix: other, referenceDate: REFERENCE_DATE });
