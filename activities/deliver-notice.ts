@@ -1,15 +1,13 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type { ActivityDeps } from './activity-deps';
-import type { Channel, Delivery, Resident } from '../db/schema';
+import type { Channel } from '../db/schema';
 import { writeAudit } from '../db/audit';
 import { consentFor } from '../db/consent';
 import { getRuleVersion } from '../rule-language/rule-registry';
-import type { Rule } from '../rule-language/rule-schema';
 import { noticeVariables } from './notice-variables';
-import { sendEmail } from '../channels/email';
-import { PushConfigurationError, sendPush } from '../channels/web-push';
-import { renderLetterPdf } from '../channels/letter-pdf';
-import { addToPrintOutbox } from '../channels/print-outbox';
+import type { SendAttempt, SendRequest } from './send-attempt';
+import { sendEmailNotice } from './send-email-notice';
+import { sendPushNotice } from './send-push-notice';
+import { sendLetterNotice } from './send-letter-notice';
 import { addDays, todayInTokyo } from '../notices/format-dates';
 
 export interface DeliverNoticeInput {
@@ -97,7 +95,7 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     const outreach = await db.selectFrom('outreach').selectAll().where('id', '=', input.outreachId).executeTakeFirstOrThrow();
     const vars = noticeVariables(deps, rule, resident, input.outreachId, outreach.trigger_date ?? todayInTokyo(outreach.started_at));
 
-    const attempt = await sendOnChannel(deps, input.channel, rule, resident, ledger, vars);
+    const attempt = await CHANNEL_SENDERS[input.channel]({ deps, rule, resident, ledger, vars });
     if (attempt.kind === 'unreachable') {
       await db.updateTable('deliveries').set({ status: 'skipped', detail: JSON.stringify({ scheduledFor, reason: attempt.reason }) }).where('id', '=', ledger.id).execute();
       await audit(input, 'channel-unreachable', { channel: input.channel, reason: attempt.reason, deliveryId: ledger.id });
@@ -129,96 +127,8 @@ async function activeHold(deps: ActivityDeps, input: DeliverNoticeInput, purpose
   return hold ? { source: hold.source_outreach_id, until: hold.until_at } : null;
 }
 
-type SendAttempt =
-  | { kind: 'sent'; providerRef: string; detail: Record<string, unknown> }
-  | { kind: 'unreachable'; reason: string };
-
-async function sendOnChannel(
-  deps: ActivityDeps,
-  channel: Channel,
-  rule: Rule,
-  resident: Resident,
-  ledger: Delivery,
-  vars: ReturnType<typeof noticeVariables>,
-): Promise<SendAttempt> {
-  switch (channel) {
-    case 'email': {
-      if (!resident.email || resident.email_status === 'invalid') return { kind: 'unreachable', reason: 'no valid email address' };
-      const rendered = deps.renderer.render(rule.templates, 'email', resident.locale, vars);
-      if (rendered.channel !== 'email') throw new Error('renderer returned the wrong channel');
-      const result = await sendEmail(deps.mail, {
-        from: deps.config.mailFrom,
-        to: resident.email,
-        lang: resident.locale === 'en' ? 'en' : 'ja',
-        idempotencyKey: ledger.idempotency_key,
-        content: rendered.content,
-      });
-      return { kind: 'sent', providerRef: result.messageId, detail: { smtpResponse: result.response } };
-    }
-    case 'push': {
-      const subscriptions = await deps.db.selectFrom('push_subscriptions').selectAll().where('resident_id', '=', resident.id).execute();
-      if (subscriptions.length === 0) return { kind: 'unreachable', reason: 'no push subscription' };
-      const rendered = deps.renderer.render(rule.templates, 'push', resident.locale, vars);
-      if (rendered.channel !== 'push') throw new Error('renderer returned the wrong channel');
-      let accepted = 0;
-      const temporary: string[] = [];
-      for (const sub of subscriptions) {
-        let result;
-        try {
-          result = await sendPush(
-            { endpoint: sub.endpoint, p256dh: sub.p256dh, auth: sub.auth },
-            { ...rendered.content, tag: ledger.idempotency_key },
-            deps.vapid,
-            { ttlSeconds: 4 * 24 * 3600, urgency: 'normal', topic: rule.id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 32) },
-          );
-        } catch (error) {
-          // A malformed subscription row is this device's problem, not the outreach's.
-          if (error instanceof PushConfigurationError) continue;
-          throw error;
-        }
-        if (result.outcome === 'accepted') accepted += 1;
-        else if (result.outcome === 'gone') {
-          // The browser unsubscribed or the push service expired it: it will never work again.
-          await deps.db.deleteFrom('push_subscriptions').where('id', '=', sub.id).execute();
-        } else if (result.outcome === 'temporary-failure') temporary.push(result.message);
-      }
-      if (accepted > 0) return { kind: 'sent', providerRef: `${accepted}/${subscriptions.length} devices`, detail: { devices: accepted } };
-      if (temporary.length > 0) {
-        // Temporal retries the activity with backoff; the ledger row stays pending.
-        throw ApplicationFailure.retryable(`push service temporarily failed: ${temporary.join('; ')}`, 'PushTemporaryFailure');
-      }
-      return { kind: 'unreachable', reason: 'every push subscription is gone or was refused' };
-    }
-    case 'letter': {
-      if (!resident.postal_code || !resident.address) return { kind: 'unreachable', reason: 'no postal address' };
-      const rendered = deps.renderer.render(rule.templates, 'letter', resident.locale, vars);
-      if (rendered.channel !== 'letter') throw new Error('renderer returned the wrong channel');
-      const issuedOn = todayInTokyo();
-      const reference = `OSR-${String(ledger.id).padStart(8, '0')}`;
-      const pdf = await renderLetterPdf({
-        recipient: { postalCode: resident.postal_code, address: resident.address, name: vars.resident.honorificName },
-        sender: {
-          name: vars.city.name,
-          department: vars.city.office,
-          postalCode: deps.office.postalCode,
-          address: deps.office.address,
-          phone: deps.office.phone,
-        },
-        issuedOn,
-        locale: resident.locale,
-        title: vars.notice.title,
-        body: rendered.content.body,
-        reference,
-      });
-      const placed = await addToPrintOutbox(deps.printOutboxDir, {
-        deliveryKey: ledger.idempotency_key,
-        reference,
-        postalCode: resident.postal_code,
-        postageClass: 'standard',
-        pdf,
-        issuedOn,
-      });
-      return { kind: 'sent', providerRef: reference, detail: { pdfPath: placed.pdfPath, manifestPath: placed.manifestPath } };
-    }
-  }
-}
+const CHANNEL_SENDERS: Record<Channel, (request: SendRequest) => Promise<SendAttempt>> = {
+  email: sendEmailNotice,
+  push: sendPushNotice,
+  letter: sendLetterNotice,
+};

@@ -3,6 +3,8 @@ import * as initial from './migrations/0001-initial';
 import * as ruleLanguage from './migrations/0002-rule-language';
 import * as consentLookup from './migrations/0003-consent-lookup';
 import * as residentForeignKeys from './migrations/0004-resident-foreign-keys';
+import * as emailDelivery from './migrations/0005-email-delivery';
+import * as printBatches from './migrations/0006-print-batches';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -11,6 +13,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-rule-language': ruleLanguage,
   '0003-consent-lookup': consentLookup,
   '0004-resident-foreign-keys': residentForeignKeys,
+  '0005-email-delivery': emailDelivery,
+  '0006-print-batches': printBatches,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

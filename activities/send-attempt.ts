@@ -1,0 +1,23 @@
+import type { ActivityDeps } from './activity-deps';
+import type { Delivery, Resident } from '../db/schema';
+import type { Rule } from '../rule-language/rule-schema';
+import type { NoticeVariables } from '../notices/render-notice';
+
+/**
+ * What a channel did with one notice. `sent`: accepted (provider reference for
+ * the ledger). `unreachable`: this resident cannot be reached on this channel
+ * (no address, address invalid, subscription gone) — the plan moves on at once.
+ * A temporary failure is thrown instead, for Temporal to retry with backoff.
+ */
+export type SendAttempt =
+  | { kind: 'sent'; providerRef: string; detail: Record<string, unknown> }
+  | { kind: 'unreachable'; reason: string; detail?: Record<string, unknown> };
+
+/** Everything one channel needs to send one notice; built by deliverNotice. */
+export interface SendRequest {
+  deps: ActivityDeps;
+  rule: Rule;
+  resident: Resident;
+  ledger: Delivery;
+  vars: NoticeVariables;
+}
