@@ -8,6 +8,7 @@ import type { SendAttempt, SendRequest } from './send-attempt';
 import { sendEmailNotice } from './send-email-notice';
 import { sendPushNotice } from './send-push-notice';
 import { sendLetterNotice } from './send-letter-notice';
+import { rehearseNotice } from './rehearse-notice';
 import { addDays, todayInTokyo } from '../notices/format-dates';
 
 export interface DeliverNoticeInput {
@@ -88,14 +89,15 @@ export function makeDeliverNotice(deps: ActivityDeps) {
       .onConflict((oc) => oc.column('idempotency_key').doNothing())
       .execute();
     const ledger = await db.selectFrom('deliveries').selectAll().where('idempotency_key', '=', key).executeTakeFirstOrThrow();
-    if (ledger.status === 'sent') return { outcome: 'sent', alreadyInLedger: true };
+    if (ledger.status === 'sent' || ledger.status === 'rehearsed') return { outcome: 'sent', alreadyInLedger: true };
     if (ledger.status === 'skipped') return { outcome: 'unreachable', alreadyInLedger: true };
 
     const resident = await db.selectFrom('residents').selectAll().where('id', '=', input.residentId).executeTakeFirstOrThrow();
     const outreach = await db.selectFrom('outreach').selectAll().where('id', '=', input.outreachId).executeTakeFirstOrThrow();
     const vars = noticeVariables(deps, rule, resident, input.outreachId, outreach.trigger_date ?? todayInTokyo(outreach.started_at));
 
-    const attempt = await CHANNEL_SENDERS[input.channel]({ deps, rule, resident, ledger, vars });
+    const request = { deps, rule, resident, ledger, vars };
+    const attempt = deps.config.testMode ? await rehearseNotice(input.channel, request) : await CHANNEL_SENDERS[input.channel](request);
     if (attempt.kind === 'unreachable') {
       await db.updateTable('deliveries').set({ status: 'skipped', detail: JSON.stringify({ scheduledFor, reason: attempt.reason }) }).where('id', '=', ledger.id).execute();
       await audit(input, 'channel-unreachable', { channel: input.channel, reason: attempt.reason, deliveryId: ledger.id });
@@ -103,10 +105,10 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     }
     await db
       .updateTable('deliveries')
-      .set({ status: 'sent', sent_at: new Date(), provider_ref: attempt.providerRef, detail: JSON.stringify({ scheduledFor, ...attempt.detail }) })
+      .set({ status: deps.config.testMode ? 'rehearsed' : 'sent', sent_at: new Date(), provider_ref: attempt.providerRef, detail: JSON.stringify({ scheduledFor, ...attempt.detail }) })
       .where('id', '=', ledger.id)
       .execute();
-    await audit(input, 'notice-sent', { channel: input.channel, deliveryId: ledger.id, locale: resident.locale, providerRef: attempt.providerRef, ...attempt.detail });
+    await audit(input, deps.config.testMode ? 'notice-rehearsed' : 'notice-sent', { channel: input.channel, deliveryId: ledger.id, locale: resident.locale, providerRef: attempt.providerRef, ...attempt.detail });
     return { outcome: 'sent', alreadyInLedger: false };
   };
 }

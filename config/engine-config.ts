@@ -18,6 +18,8 @@ const EnvSchema = z.object({
   PUBLIC_BASE_URL: z.string().url().default('http://127.0.0.1:8080'),
   CITY_NAME_JA: z.string().default('おしらせ市'),
   CITY_NAME_EN: z.string().default('Oshirase City'),
+  /** Rehearsal: render and record every notice, send nothing (a per-environment switch). */
+  OSHIRASE_TEST_MODE: z.enum(['true', 'false', '1', '0', '']).default('false'),
 });
 
 export interface EngineConfig {
@@ -32,6 +34,7 @@ export interface EngineConfig {
   vapidSubject: string;
   publicBaseUrl: string;
   cityName: { ja: string; en: string };
+  testMode: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -55,6 +58,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     vapidSubject: e.VAPID_SUBJECT,
     publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/$/, ''),
     cityName: { ja: e.CITY_NAME_JA, en: e.CITY_NAME_EN },
+    testMode: e.OSHIRASE_TEST_MODE === 'true' || e.OSHIRASE_TEST_MODE === '1',
   };
 }
 

@@ -84,7 +84,8 @@ export interface OutreachTable {
 export type Channel = 'email' | 'push' | 'letter';
 export const CHANNELS: readonly Channel[] = ['email', 'push', 'letter'];
 
-export type DeliveryStatus = 'pending' | 'sent' | 'skipped' | 'failed';
+/** 'rehearsed': rendered and recorded in test mode; nothing left the machine. */
+export type DeliveryStatus = 'pending' | 'sent' | 'rehearsed' | 'skipped' | 'failed';
 
 export interface DeliveriesTable {
   id: Generated<number>;

@@ -47,9 +47,10 @@ export class TestEngine {
 
   private constructor(readonly context: EngineContext, readonly client: Client, private readonly connection: Connection) {}
 
-  static async start(options: { withWorker?: boolean } = {}): Promise<TestEngine> {
+  static async start(options: { withWorker?: boolean; testMode?: boolean } = {}): Promise<TestEngine> {
     quietTemporalRuntime();
     const config = loadEngineConfig({
+      OSHIRASE_TEST_MODE: options.testMode ? 'true' : 'false',
       DATABASE_URL: inject('databaseUrl'),
       OSHIRASE_DATA_DIR: join(inject('dataDir'), randomUUID()),
       SMTP_URL: inject('smtpUrl'),

@@ -1,0 +1,61 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import { messageIdFor } from '../channels/email';
+import { renderLetterPdf } from '../channels/letter-pdf';
+import { todayInTokyo } from '../notices/format-dates';
+import type { Channel } from '../db/schema';
+import type { SendAttempt, SendRequest } from './send-attempt';
+
+// Builds the exact MIME message a real send would, without any network.
+const mimeOnly = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+
+/**
+ * Test mode (OSHIRASE_TEST_MODE): the notice is rendered exactly as it would be
+ * sent and recorded in the ledger, but nothing leaves the machine — the .eml,
+ * the push payload or the letter PDF lands in the rehearsal folder instead. This
+ * is how a city rehearses a new rule on real data.
+ */
+export async function rehearseNotice(channel: Channel, { deps, rule, resident, ledger, vars }: SendRequest): Promise<SendAttempt> {
+  const dir = join(deps.config.dataDir, 'rehearsal', todayInTokyo());
+  await mkdir(dir, { recursive: true });
+  const base = join(dir, ledger.idempotency_key.replace(/[^A-Za-z0-9._-]+/g, '_'));
+  switch (channel) {
+    case 'email': {
+      if (!resident.email || resident.email_status === 'invalid') return { kind: 'unreachable', reason: 'no valid email address' };
+      const rendered = deps.renderer.render(rule.templates, 'email', resident.locale, vars);
+      if (rendered.channel !== 'email') throw new Error('renderer returned the wrong channel');
+      const messageId = messageIdFor(ledger.idempotency_key);
+      const info = await mimeOnly.sendMail({
+        from: deps.config.mailFrom, to: resident.email, subject: rendered.content.subject, text: rendered.content.text, html: rendered.content.html,
+        messageId, headers: { 'Content-Language': resident.locale === 'en' ? 'en' : 'ja', 'X-Oshirase-Test-Mode': 'rehearsal' },
+      });
+      const path = `${base}.eml`;
+      await writeFile(path, info.message as Buffer);
+      return { kind: 'sent', providerRef: `rehearsal:${messageId}`, detail: { rehearsal: true, path } };
+    }
+    case 'push': {
+      const devices = await deps.db.selectFrom('push_subscriptions').select('id').where('resident_id', '=', resident.id).execute();
+      if (devices.length === 0) return { kind: 'unreachable', reason: 'no push subscription' };
+      const rendered = deps.renderer.render(rule.templates, 'push', resident.locale, vars);
+      if (rendered.channel !== 'push') throw new Error('renderer returned the wrong channel');
+      const path = `${base}.push.json`;
+      await writeFile(path, JSON.stringify({ devices: devices.length, payload: { ...rendered.content, tag: ledger.idempotency_key } }, null, 2));
+      return { kind: 'sent', providerRef: `rehearsal:${devices.length} devices`, detail: { rehearsal: true, path } };
+    }
+    case 'letter': {
+      if (!resident.postal_code || !resident.address) return { kind: 'unreachable', reason: 'no postal address' };
+      const rendered = deps.renderer.render(rule.templates, 'letter', resident.locale, vars);
+      if (rendered.channel !== 'letter') throw new Error('renderer returned the wrong channel');
+      const reference = `OSR-${String(ledger.id).padStart(8, '0')}`;
+      const pdf = await renderLetterPdf({
+        recipient: { postalCode: resident.postal_code, address: resident.address, name: vars.resident.honorificName },
+        sender: { name: vars.city.name, department: vars.city.office, postalCode: deps.office.postalCode, address: deps.office.address, phone: deps.office.phone },
+        issuedOn: todayInTokyo(), locale: resident.locale, title: vars.notice.title, body: rendered.content.body, reference,
+      });
+      const path = `${base}.pdf`;
+      await writeFile(path, pdf);
+      return { kind: 'sent', providerRef: `rehearsal:${reference}`, detail: { rehearsal: true, path } };
+    }
+  }
+}

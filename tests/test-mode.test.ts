@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
+import { TestEngine, mailsTo, outreachIdOf, pushesTo } from './support/test-engine';
+import { addDays } from '../rule-language/calendar-dates';
+import { todayInTokyo } from '../notices/format-dates';
+
+let engine: TestEngine;
+
+beforeAll(async () => {
+  engine = await TestEngine.start({ testMode: true });
+});
+afterAll(async () => {
+  await engine?.stop();
+});
+
+it('renders and records every notice in test mode, and nothing leaves the machine', async () => {
+  const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
+  const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 300, occurredOn: addDays(todayInTokyo(), -1) }));
+  const status = await engine.result(outreachId);
+
+  expect(status.sends.map((s) => [s.channel, s.outcome])).toEqual([['email', 'sent'], ['push', 'sent'], ['letter', 'sent']]);
+  const ledger = await engine.ledger(outreachId);
+  expect(ledger.map((d) => [d.channel, d.status])).toEqual([['email', 'rehearsed'], ['push', 'rehearsed'], ['letter', 'rehearsed']]);
+  // Nothing reached the SMTP server, the push service or the print outbox.
+  expect(await mailsTo(resident.email!)).toHaveLength(0);
+  expect(await pushesTo(resident.deviceId!)).toHaveLength(0);
+  expect(existsSync(join(engine.context.config.dataDir, 'print-outbox'))).toBe(false);
+  // What would have been sent is there to read.
+  const paths = ledger.map((d) => (d.detail as { path: string }).path);
+  const mail = await simpleParser(readFileSync(paths[0]!));
+  expect(mail.subject).toBe('【おしらせ市】児童手当の申請のご案内');
+  expect(mail.headers.get('x-oshirase-test-mode')).toBe('rehearsal');
+  expect(JSON.parse(readFileSync(paths[1]!, 'utf8')).payload.title).toBe('児童手当の申請のご案内');
+  expect(readFileSync(paths[2]!).subarray(0, 5).toString()).toBe('%PDF-');
+  expect((await engine.audit(resident.id)).filter((a) => a.action === 'notice-rehearsed' && a.outreach_id === outreachId)).toHaveLength(3);
+});
