@@ -2,7 +2,7 @@ import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBoo
 import type { Database } from '../db/schema';
 import { MEMBER_ATTRIBUTES } from './attribute-catalog';
 import { addOffset, nextCalendarDate } from './calendar-dates';
-import { isEffective, offsetLabel, type EventFacts } from './evaluate-rule';
+import { isEffective, offsetLabel, order, type EventFacts } from './evaluate-rule';
 import type { ParameterSet } from './parameters';
 import {
   COMPARISON_OPERATORS,
@@ -518,25 +518,6 @@ function foldComparison(c: Comparison, operator: ComparisonOperator, actual: Sca
   }
   const v = values[0]!;
   return v !== null && order(operator, actual, v);
-}
-
-function order(operator: ComparisonOperator, a: string | number | boolean, b: string | number | boolean): boolean {
-  switch (operator) {
-    case 'equals':
-      return a === b;
-    case 'notEquals':
-      return a !== b;
-    case 'lessThan':
-      return a < b;
-    case 'atMost':
-      return a <= b;
-    case 'greaterThan':
-      return a > b;
-    case 'atLeast':
-      return a >= b;
-    default:
-      throw new Error(`unknown operator ${operator}`);
-  }
 }
 
 function isoDate(year: number, month: number, day: number): string {

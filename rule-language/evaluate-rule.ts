@@ -221,7 +221,8 @@ function compare(c: Comparison, actual: Scalar, ctx: ConditionContext): Explanat
   return explanation;
 }
 
-function order(operator: string, a: Scalar, b: Scalar): boolean {
+/** The comparison both evaluators use (the SQL compiler folds constants with it). */
+export function order(operator: string, a: Scalar, b: Scalar): boolean {
   if (a === null || b === null) return false;
   switch (operator) {
     case 'equals':
