@@ -96,10 +96,10 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     const outreach = await db.selectFrom('outreach').selectAll().where('id', '=', input.outreachId).executeTakeFirstOrThrow();
     const vars = noticeVariables(deps, rule, resident, input.outreachId, outreach.trigger_date ?? todayInTokyo(outreach.started_at));
 
-    const request = { deps, rule, resident, ledger, vars };
+    const request = { deps, rule, resident, ledger, vars, msPerDay: input.msPerDay };
     const attempt = deps.config.testMode ? await rehearseNotice(input.channel, request) : await CHANNEL_SENDERS[input.channel](request);
     if (attempt.kind === 'unreachable') {
-      await db.updateTable('deliveries').set({ status: 'skipped', detail: JSON.stringify({ scheduledFor, reason: attempt.reason }) }).where('id', '=', ledger.id).execute();
+      await db.updateTable('deliveries').set({ status: 'skipped', detail: JSON.stringify({ ...ledger.detail, scheduledFor, reason: attempt.reason, ...attempt.detail }) }).where('id', '=', ledger.id).execute();
       await audit(input, 'channel-unreachable', { channel: input.channel, reason: attempt.reason, deliveryId: ledger.id });
       return { outcome: 'unreachable', alreadyInLedger: false };
     }

@@ -4,6 +4,7 @@ import { makeBeginOutreach } from './begin-outreach';
 import { makeEvaluatePartition, makePlanDailyEvaluation } from './daily-evaluation';
 import { makeOpenCaseworkerTask } from './open-caseworker-task';
 import { makeRecordOutreachEnd } from './record-outreach-end';
+import { makeRecordSendFailure } from './record-send-failure';
 
 export type { ActivityDeps } from './activity-deps';
 
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     deliverNotice: makeDeliverNotice(deps),
     openCaseworkerTask: makeOpenCaseworkerTask(deps),
     recordOutreachEnd: makeRecordOutreachEnd(deps),
+    recordSendFailure: makeRecordSendFailure(deps),
     planDailyEvaluation: makePlanDailyEvaluation(deps),
     evaluatePartition: makeEvaluatePartition(deps),
   };

@@ -20,4 +20,6 @@ export interface SendRequest {
   resident: Resident;
   ledger: Delivery;
   vars: NoticeVariables;
+  /** The outreach's clock (plan days), for TTLs and holds. */
+  msPerDay: number;
 }

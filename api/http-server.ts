@@ -4,6 +4,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { EXPLAIN_PATTERN, handleExplain } from './explain-routes';
+import { pushScriptRoute } from './push-routes';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { acceptLifeEvent } from '../intake/accept-life-event';
@@ -69,6 +70,8 @@ function routesFor(deps: ApiDeps, pathname: string): Partial<Record<string, Hand
     case '/push/vapid-public-key':
       return { GET: (_req, res) => sendJson(res, 200, { publicKey: deps.context.vapid.publicKey }) };
   }
+  const pushScript = pushScriptRoute(pathname);
+  if (pushScript) return pushScript;
   const explain = EXPLAIN_PATTERN.exec(pathname);
   if (explain) return { GET: (req, res) => handleExplain(deps, req, res, explain[1]!, explain[2]!) };
   if (pathname.startsWith(RESPOND_PREFIX)) {

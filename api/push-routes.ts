@@ -3,14 +3,18 @@
  * here: in production the city's identity provider must sit in front of these
  * routes, so that a resident can only (un)register their own browsers.
  */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { writeAudit } from '../db/audit';
 import { registerPushSubscription } from '../db/residents';
 import { HttpError, readJsonBody } from './read-body';
-import { sendEmpty, sendJson } from './responses';
+import { send, sendEmpty, sendJson } from './responses';
 
 function isAllowedEndpoint(value: string): boolean {
   let url: URL;
@@ -89,4 +93,50 @@ export async function handleUnsubscribe(db: Kysely<Database>, req: IncomingMessa
     await writeAudit(db, { actor: `resident:${deleted.resident_id}`, action: 'push-unsubscribed', residentId: deleted.resident_id });
   }
   sendEmpty(res, 204);
+}
+
+/**
+ * The browser side of push, from public/: the service worker and the script a
+ * city page includes. Read once per process; `no-cache` with an ETag makes
+ * browsers revalidate on every use (cheap: 304), so a fixed worker reaches
+ * them on their next update check instead of after a max-age. No
+ * Service-Worker-Allowed header: the worker is registered with its default
+ * scope (this folder), since receiving pushes needs no control of the city's pages.
+ */
+export const PUSH_SCRIPT_FILES: Readonly<Record<string, string>> = {
+  '/push/oshirase-sw.js': 'oshirase-sw.js',
+  '/push/oshirase-subscribe.js': 'oshirase-subscribe.js',
+};
+
+const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
+const scriptCache = new Map<string, { body: string; etag: string }>();
+
+async function loadScript(file: string): Promise<{ body: string; etag: string }> {
+  let script = scriptCache.get(file);
+  if (!script) {
+    const body = await readFile(join(PUBLIC_DIR, file), 'utf8');
+    script = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+    scriptCache.set(file, script);
+  }
+  return script;
+}
+
+/** GET (and HEAD) /push/oshirase-sw.js and /push/oshirase-subscribe.js. */
+export async function handlePushScript(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+  const file = Object.hasOwn(PUSH_SCRIPT_FILES, pathname) ? PUSH_SCRIPT_FILES[pathname] : undefined;
+  if (!file) throw new HttpError(404, { error: 'not found' });
+  const script = await loadScript(file);
+  const headers = { ETag: script.etag, 'Cache-Control': 'no-cache' };
+  const ifNoneMatch = req.headers['if-none-match'];
+  if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === script.etag || tag.trim() === '*')) {
+    sendEmpty(res, 304, headers);
+    return;
+  }
+  // A service worker script must have a JavaScript MIME type, or registration fails.
+  send(res, 200, 'text/javascript; charset=utf-8', script.body, headers);
+}
+
+/** The route table entry for the scripts, in the shape http-server.ts's routesFor returns; null for other paths. */
+export function pushScriptRoute(pathname: string): { GET: (req: IncomingMessage, res: ServerResponse) => Promise<void> } | null {
+  return Object.hasOwn(PUSH_SCRIPT_FILES, pathname) ? { GET: (req, res) => handlePushScript(req, res, pathname) } : null;
 }

@@ -19,12 +19,17 @@ export interface VapidKeys {
   subject: string;
 }
 
-/** Serialized as the JSON payload the service worker receives. */
+/** Serialized as the JSON payload the service worker (public/oshirase-sw.js) shows. */
 export interface PushNotice {
   title: string;
   body: string;
+  /** Opened when the resident taps the notification. */
   url: string;
+  /** The notification's tag: a repeated delivery of the same notice replaces, not adds. */
   tag: string;
+  /** BCP 47 language of title and body, so the device picks a fitting font and voice. */
+  lang?: string;
+  icon?: string;
 }
 
 export type PushSendResult =
@@ -77,7 +82,7 @@ export async function sendPush(
   if (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds < 0) {
     throw new PushConfigurationError('ttlSeconds must be a non-negative integer');
   }
-  const payload = JSON.stringify({ title: notice.title, body: notice.body, url: notice.url, tag: notice.tag });
+  const payload = JSON.stringify({ title: notice.title, body: notice.body, url: notice.url, tag: notice.tag, lang: notice.lang, icon: notice.icon });
   const payloadBytes = Buffer.byteLength(payload, 'utf8');
   if (payloadBytes > MAX_PLAINTEXT_BYTES) {
     throw new PushConfigurationError(`notice is ${payloadBytes} bytes as JSON; at most ${MAX_PLAINTEXT_BYTES} fit in one push message`);
@@ -180,8 +185,13 @@ function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
+/** RFC 8292 section 2.1: the contact must be a mailto: or https: URI. */
+export function isVapidSubject(subject: string): boolean {
+  return /^(mailto:|https:\/\/)\S+$/.test(subject);
+}
+
 function assertVapidSubject(subject: string): void {
-  if (!/^(mailto:|https:\/\/)\S+$/.test(subject)) {
+  if (!isVapidSubject(subject)) {
     throw new PushConfigurationError('VAPID subject must be a mailto: or https: URL');
   }
 }

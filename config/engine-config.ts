@@ -15,6 +15,8 @@ const EnvSchema = z.object({
   SMTP_URL: z.string().default('smtp://127.0.0.1:2525'),
   MAIL_FROM: z.string().default('"Oshirase City Office" <notices@city.example.jp>'),
   VAPID_SUBJECT: z.string().default('mailto:notices@city.example.jp'),
+  VAPID_PUBLIC_KEY: z.string().optional(),
+  VAPID_PRIVATE_KEY: z.string().optional(),
   PUBLIC_BASE_URL: z.string().url().default('http://127.0.0.1:8080'),
   CITY_NAME_JA: z.string().default('おしらせ市'),
   CITY_NAME_EN: z.string().default('Oshirase City'),
@@ -32,6 +34,9 @@ export interface EngineConfig {
   smtpUrl: string;
   mailFrom: string;
   vapidSubject: string;
+  /** The city's own VAPID key pair; when absent, one is created on first run and stored. */
+  vapidPublicKey: string | undefined;
+  vapidPrivateKey: string | undefined;
   publicBaseUrl: string;
   cityName: { ja: string; en: string };
   testMode: boolean;
@@ -56,6 +61,8 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     vapidSubject: e.VAPID_SUBJECT,
+    vapidPublicKey: e.VAPID_PUBLIC_KEY,
+    vapidPrivateKey: e.VAPID_PRIVATE_KEY,
     publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/$/, ''),
     cityName: { ja: e.CITY_NAME_JA, en: e.CITY_NAME_EN },
     testMode: e.OSHIRASE_TEST_MODE === 'true' || e.OSHIRASE_TEST_MODE === '1',

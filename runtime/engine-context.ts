@@ -9,6 +9,7 @@ import type { ParameterSet } from '../rule-language/parameters';
 import { registerRules } from '../rule-language/rule-registry';
 import { newLinkSecret, ResponseLinks } from '../outreach/response-links';
 import { generateVapidKeys, type VapidKeys } from '../channels/web-push';
+import { resolveVapidKeys } from '../channels/push-config';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..');
 
@@ -48,7 +49,11 @@ export async function openEngineContext(options: EngineContextOptions = {}): Pro
   try {
     await migrateToLatest(database.db);
     await registerRules(database.db, rules, { parameters, templatesDir });
-    const vapid = await getOrCreateSetting<VapidKeys>(database.db, 'vapid-keys', () => generateVapidKeys(config.vapidSubject));
+    const { keys: vapid } = await resolveVapidKeys(
+      { VAPID_PUBLIC_KEY: config.vapidPublicKey, VAPID_PRIVATE_KEY: config.vapidPrivateKey },
+      () => getOrCreateSetting<VapidKeys>(database.db, 'vapid-keys', () => generateVapidKeys(config.vapidSubject)),
+      config.vapidSubject,
+    );
     const secret = await getOrCreateSetting<string>(database.db, 'response-link-secret', newLinkSecret);
     return {
       config,

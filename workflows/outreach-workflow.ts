@@ -11,7 +11,7 @@ import {
   type StopReason,
 } from './outreach-contract';
 
-const { beginOutreach, recordOutreachEnd, openCaseworkerTask } = proxyActivities<OutreachActivities>({
+const { beginOutreach, recordOutreachEnd, openCaseworkerTask, recordSendFailure } = proxyActivities<OutreachActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -66,6 +66,7 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachSt
   const deadlinePassed = () => deadlineAt !== null && Date.now() >= deadlineAt;
 
   let lastSendReached = true;
+  let anyReached = false;
   let scheduledDay = 0;
   let holds = 0;
   for (let i = 0; i < plan.steps.length && !ended() && !deadlinePassed(); i++) {
@@ -82,6 +83,7 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachSt
         // Retries exhausted: this channel is down for this resident; the plan moves on to the next one.
         if (!(error instanceof ActivityFailure)) throw error;
         outcome = 'failed';
+        await recordSendFailure({ ...ids, stepIndex: i, channel: step.send, message: error.cause?.message ?? error.message });
       }
       if (outcome === 'suppressed' && holds < MAX_HOLDS_PER_STEP) {
         holds += 1;
@@ -95,6 +97,7 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachSt
         break;
       }
       lastSendReached = outcome === 'sent';
+      anyReached ||= lastSendReached;
     } else if ('wait' in step) {
       // A channel that could not reach the resident is no reason to wait: escalate now.
       if (!lastSendReached) continue;
@@ -103,6 +106,8 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachSt
     } else if ('waitUntil' in step) {
       if (plan.deadlineDay === null) continue;
       scheduledDay = plan.deadlineDay + step.waitUntil.deadline;
+      // Nobody has been reached yet: a reminder date is no reason to wait, tell them now.
+      if (!anyReached) continue;
       await waitUntil(dayAt(scheduledDay));
     } else {
       await openCaseworkerTask({ ...ids, kind: step.task });
