@@ -26,6 +26,7 @@ import { populationCommand } from './population/population-command';
 import { createCommandContext, type CommandContext } from './cli/command-context';
 import { RULES_COMMANDS, RULES_HANDLERS } from './cli/rules-commands';
 import { SCHEDULE_COMMANDS, SCHEDULE_HANDLERS } from './cli/schedule-commands';
+import { TEMPLATE_COMMANDS, TEMPLATE_HANDLERS } from './cli/template-commands';
 import { UnknownResidentError } from './rule-language/explain-resident';
 
 const COMMANDS = {
@@ -79,6 +80,7 @@ const COMMANDS = {
   },
   ...RULES_COMMANDS,
   ...SCHEDULE_COMMANDS,
+  ...TEMPLATE_COMMANDS,
 } satisfies Record<string, CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>>;
 
 type CommandName = keyof typeof COMMANDS;
@@ -243,6 +245,7 @@ function print(text: string): 0 {
 const HANDLERS: Record<CommandName, (argv: string[], ctx: CommandContext) => Promise<number>> = {
   ...RULES_HANDLERS,
   ...SCHEDULE_HANDLERS,
+  ...TEMPLATE_HANDLERS,
   'population generate': (argv, ctx) => population('generate', argv, ctx),
   'population clear': (argv, ctx) => population('clear', argv, ctx),
   'events send': eventsSend,

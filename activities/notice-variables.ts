@@ -1,24 +1,39 @@
 import type { ActivityDeps } from './activity-deps';
-import type { Resident } from '../db/schema';
+import type { Locale, Resident } from '../db/schema';
 import type { Rule } from '../rule-language/rule-schema';
-import type { NoticeVariables } from '../notices/render-notice';
+import type { NoticeDate, NoticeVariables } from '../notices/render-notice';
 import { addDays, formatNoticeDate, todayInTokyo } from '../notices/format-dates';
+import { honorificName } from '../notices/template-helpers';
 
-/** Builds a notice's variables from the database rows; runs inside an activity only. */
-export function noticeVariables(deps: ActivityDeps, rule: Rule, resident: Resident, outreachId: string, triggerDate: string): NoticeVariables {
+/** What building the variables reads: the activity deps, or the same parts of an engine context (`templates preview`). */
+export type NoticeVariableSources = Pick<ActivityDeps, 'config' | 'links' | 'office' | 'parameters'>;
+
+export interface NoticeVariableOptions {
+  /** The day whose parameter values apply (the send date; default today in Tokyo). */
+  on?: string;
+}
+
+/** Builds a notice's variables from the database rows; runs inside an activity (or a preview) only. */
+export function noticeVariables(
+  deps: NoticeVariableSources,
+  rule: Rule,
+  resident: Pick<Resident, 'family_name' | 'given_name' | 'locale'>,
+  outreachId: string,
+  triggerDate: string,
+  options: NoticeVariableOptions = {},
+): NoticeVariables {
   const locale = resident.locale;
   const name = locale === 'en' ? `${resident.given_name} ${resident.family_name}` : `${resident.family_name} ${resident.given_name}`;
-  const honorificName = locale === 'en' ? name : `${name} 様`;
   const link = (kind: 'acknowledged' | 'applied' | 'not-for-me' | 'stop') => deps.links.url({ outreachId, kind });
   const vars: NoticeVariables = {
-    resident: { name, honorificName },
+    resident: { name, honorificName: honorificName(name, locale) },
     city: {
       name: locale === 'en' ? deps.config.cityName.en : deps.config.cityName.ja,
       office: locale === 'en' ? deps.office.department.en : deps.office.department.ja,
       phone: deps.office.phone,
     },
     notice: { title: rule.title[locale] },
-    trigger: { date: formatNoticeDate(triggerDate, locale) },
+    trigger: noticeDate(triggerDate, locale),
     links: {
       open: deps.links.openUrl(outreachId),
       apply: link('applied'),
@@ -26,9 +41,13 @@ export function noticeVariables(deps: ActivityDeps, rule: Rule, resident: Reside
       notForMe: link('not-for-me'),
       stop: link('stop'),
     },
-    param: deps.parameters.nestedValuesOn(todayInTokyo()),
+    param: deps.parameters.nestedValuesOn(options.on ?? todayInTokyo()),
   };
-  if ('event' in rule.trigger) vars.event = { date: formatNoticeDate(triggerDate, locale) };
-  if (rule.deadline) vars.deadline = { date: formatNoticeDate(addDays(triggerDate, rule.deadline.days), locale) };
+  if ('event' in rule.trigger) vars.event = noticeDate(triggerDate, locale);
+  if (rule.deadline) vars.deadline = noticeDate(addDays(triggerDate, rule.deadline.days), locale);
   return vars;
+}
+
+function noticeDate(iso: string, locale: Locale): NoticeDate {
+  return { date: formatNoticeDate(iso, locale), iso };
 }

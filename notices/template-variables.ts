@@ -1,56 +1,244 @@
 import Handlebars from 'handlebars';
+import { BLOCK_HELPERS, isNoticeHelper, type ArgumentKind } from './template-helpers';
 
-export interface VariableUse {
-  path: string;
+export interface TemplatePosition {
   line: number;
   column: number;
 }
 
+export interface VariableUse extends TemplatePosition {
+  path: string;
+  /** Printed by the template (`{{x}}`), not only tested or passed to a helper: it must be a single value. */
+  output?: boolean;
+}
+
+/** One argument of a helper call, as far as it can be known without data. */
+export type HelperArgument = TemplatePosition &
+  (
+    | { kind: 'variable'; path: string }
+    /** A path inside `#each`/`#with`, relative to the item: its kind is unknown. */
+    | { kind: 'relative'; path: string }
+    | { kind: 'literal'; value: string | number | boolean | null | undefined }
+    | { kind: 'subexpression'; helper: string }
+  );
+
+export interface HelperUse extends TemplatePosition {
+  name: string;
+  block: boolean;
+  args: HelperArgument[];
+  hashKeys: string[];
+}
+
+/** Something a notice template must not do, whatever the variables. */
+export interface TemplateFinding extends TemplatePosition {
+  field: string;
+  message: string;
+}
+
+export interface TemplateAnalysis {
+  variables: VariableUse[];
+  helpers: HelperUse[];
+  /** `{{{x}}}` and `{{&x}}`: output that is not HTML-escaped. */
+  unescaped: Array<TemplatePosition & { expression: string }>;
+  unsupported: TemplateFinding[];
+  /** Nothing but whitespace and comments: the part would render empty. */
+  empty: boolean;
+}
+
 type Node = hbs.AST.Node;
 
+/** Data variables (`@x`) Handlebars provides and templates may read. */
+const DATA_VARIABLES = new Set(['index', 'first', 'last', 'key', 'locale']);
+const CONTEXT_BLOCKS = new Set(['each', 'with']);
+
+const at = (node: { loc: hbs.AST.SourceLocation }): TemplatePosition => ({ line: node.loc.start.line, column: node.loc.start.column + 1 });
+
 /**
- * The variables a template reads, with where it reads them. Paths inside
- * `#each` blocks are relative to the item and not reported; the iterated
- * path itself is.
+ * Everything validation needs to know about a template, read from its syntax
+ * tree: the variables it reads (with where), the helpers it calls and with
+ * what, unescaped output, and constructs notices do not support (partials,
+ * decorators, `@root`). Throws Handlebars' own error when the source does not
+ * parse.
  */
-export function templateVariables(source: string): VariableUse[] {
-  const uses: VariableUse[] = [];
-  const visitExpression = (expr: hbs.AST.Expression | undefined, insideEach: boolean) => {
-    if (!expr) return;
-    if (expr.type === 'PathExpression') {
-      const p = expr as hbs.AST.PathExpression;
-      if (p.data || p.original === 'this' || p.depth > 0 || (insideEach && !p.original.startsWith('../'))) return;
-      uses.push({ path: p.parts.join('.'), line: p.loc.start.line, column: p.loc.start.column + 1 });
-    } else if (expr.type === 'SubExpression') {
-      const s = expr as hbs.AST.SubExpression;
-      s.params.forEach((e) => visitExpression(e, insideEach));
+export function analyzeTemplate(source: string): TemplateAnalysis {
+  const result: TemplateAnalysis = { variables: [], helpers: [], unescaped: [], unsupported: [], empty: true };
+
+  /** `scopes`: how many context-changing blocks (each, with) enclose the node. */
+  const pathUse = (p: hbs.AST.PathExpression, scopes: number): { kind: 'root'; path: string } | { kind: 'relative'; path: string } | null => {
+    if (p.data) {
+      const name = p.parts[0] ?? '';
+      if (name === 'root') {
+        result.unsupported.push({ ...at(p), field: p.original, message: `@root is not supported in notices: write ${p.parts.slice(1).join('.') || 'the variable'} (outside #each) instead` });
+      } else if (!DATA_VARIABLES.has(name) || p.parts.length > 1) {
+        result.unsupported.push({ ...at(p), field: p.original, message: `unknown data variable ${p.original} (notices have ${[...DATA_VARIABLES].map((d) => `@${d}`).join(', ')})` });
+      }
+      return null;
+    }
+    const path = p.parts.join('.');
+    if (p.depth > scopes) {
+      result.unsupported.push({ ...at(p), field: p.original, message: `${p.original} goes above the notice's variables` });
+      return null;
+    }
+    if (p.depth < scopes) return { kind: 'relative', path: p.original };
+    if (path === '') {
+      if (scopes === 0) result.unsupported.push({ ...at(p), field: p.original, message: `${p.original} is every variable at once: name the one to show` });
+      return null;
+    }
+    return { kind: 'root', path };
+  };
+
+  const visitValue = (expr: hbs.AST.Expression, scopes: number, output = false): HelperArgument => {
+    const pos = at(expr);
+    switch (expr.type) {
+      case 'PathExpression': {
+        const use = pathUse(expr as hbs.AST.PathExpression, scopes);
+        if (!use) return { ...pos, kind: 'relative', path: (expr as hbs.AST.PathExpression).original };
+        if (use.kind === 'root') {
+          result.variables.push({ ...pos, path: use.path, ...(output ? { output } : {}) });
+          return { ...pos, kind: 'variable', path: use.path };
+        }
+        return { ...pos, kind: 'relative', path: use.path };
+      }
+      case 'SubExpression': {
+        const s = expr as hbs.AST.SubExpression;
+        const name = helperName(s.path);
+        call(name, s.path, s.params, s.hash, false, scopes);
+        return { ...pos, kind: 'subexpression', helper: name };
+      }
+      case 'StringLiteral':
+      case 'NumberLiteral':
+      case 'BooleanLiteral':
+        return { ...pos, kind: 'literal', value: (expr as hbs.AST.StringLiteral | hbs.AST.NumberLiteral | hbs.AST.BooleanLiteral).value };
+      case 'NullLiteral':
+        return { ...pos, kind: 'literal', value: null };
+      default:
+        return { ...pos, kind: 'literal', value: undefined };
     }
   };
-  const visit = (node: Node | undefined, insideEach: boolean): void => {
+
+  const call = (name: string, path: hbs.AST.Expression, params: hbs.AST.Expression[], hash: hbs.AST.Hash | undefined, block: boolean, scopes: number) => {
+    const args = params.map((e) => visitValue(e, scopes));
+    const hashKeys = hash?.pairs.map((pair) => pair.key) ?? [];
+    hash?.pairs.forEach((pair) => visitValue(pair.value, scopes));
+    result.helpers.push({ ...at(path), name, block, args, hashKeys });
+  };
+
+  const visit = (node: Node | undefined, scopes: number): void => {
     if (!node) return;
     switch (node.type) {
       case 'Program':
-        (node as hbs.AST.Program).body.forEach((n) => visit(n, insideEach));
+        (node as hbs.AST.Program).body.forEach((n) => visit(n, scopes));
+        break;
+      case 'ContentStatement':
+        if ((node as hbs.AST.ContentStatement).value.trim() !== '') result.empty = false;
+        break;
+      case 'CommentStatement':
         break;
       case 'MustacheStatement': {
         const m = node as hbs.AST.MustacheStatement;
-        if (m.params.length === 0) visitExpression(m.path, insideEach);
-        m.params.forEach((e) => visitExpression(e, insideEach));
+        result.empty = false;
+        if (!m.escaped) result.unescaped.push({ ...at(m), expression: helperName(m.path) });
+        const bareName = m.path.type === 'PathExpression' && !(m.path as hbs.AST.PathExpression).data ? (m.path as hbs.AST.PathExpression).original : null;
+        const isCall = m.params.length > 0 || (m.hash?.pairs.length ?? 0) > 0 || (bareName !== null && (isNoticeHelper(bareName) || (BLOCK_HELPERS as readonly string[]).includes(bareName)));
+        if (isCall) call(helperName(m.path), m.path, m.params, m.hash, false, scopes);
+        else if (m.path.type === 'PathExpression') visitValue(m.path, scopes, true);
+        else if (m.path.type === 'StringLiteral' || m.path.type === 'NumberLiteral') {
+          // Handlebars reads {{"x"}} as the variable named x.
+          result.variables.push({ ...at(m.path), path: String((m.path as hbs.AST.StringLiteral).value), output: true });
+        }
         break;
       }
       case 'BlockStatement': {
         const b = node as hbs.AST.BlockStatement;
-        b.params.forEach((e) => visitExpression(e, insideEach));
-        const helper = (b.path as hbs.AST.PathExpression).original;
-        const inner = insideEach || helper === 'each' || helper === 'with';
-        visit(b.program, inner);
-        visit(b.inverse, insideEach);
+        result.empty = false;
+        const name = helperName(b.path);
+        call(name, b.path, b.params, b.hash, true, scopes);
+        visit(b.program, CONTEXT_BLOCKS.has(name) ? scopes + 1 : scopes);
+        visit(b.inverse, scopes);
         break;
       }
+      case 'PartialStatement':
+      case 'PartialBlockStatement':
+        result.empty = false;
+        result.unsupported.push({ ...at(node as hbs.AST.PartialStatement), field: 'partial', message: 'partials ({{> name}}) are not supported in notices: each part is one file' });
+        break;
+      case 'Decorator':
+      case 'DecoratorBlock':
+        result.unsupported.push({ ...at(node as hbs.AST.Decorator), field: 'decorator', message: 'decorators ({{* name}}) are not supported in notices' });
+        break;
       default:
         break;
     }
   };
-  visit(Handlebars.parse(source), false);
-  return uses;
+  visit(Handlebars.parse(source), 0);
+  return result;
+}
+
+/** A mustache's or call's path as written (`resident.name`, `yen`). */
+function helperName(path: hbs.AST.Expression): string {
+  return path.type === 'PathExpression' ? (path as hbs.AST.PathExpression).original : String((path as hbs.AST.StringLiteral).value);
+}
+
+/**
+ * The variables a template reads, with where it reads them. Paths inside
+ * `#each`/`#with` blocks are relative to the item and not reported; the
+ * iterated path itself is.
+ */
+export function templateVariables(source: string): VariableUse[] {
+  return analyzeTemplate(source).variables;
+}
+
+/** What a notice variable holds, so validation can tell `{{warekiDate trigger.date}}` (formatted text) from `trigger.iso`. */
+export type VariableKind = ArgumentKind | 'boolean' | 'list';
+
+/** The layout parts that get the rendered body as `content.body` and `content.paragraphs`. */
+export const PARTS_WITH_CONTENT: readonly string[] = ['email.html', 'email.text', 'letter'];
+
+export interface VariableCatalogOptions {
+  /** The rule is triggered by a life event (`event.*`). */
+  event: boolean;
+  /** The rule declares a deadline (`deadline.*`). */
+  deadline: boolean;
+  parameters: ReadonlyArray<{ id: string; type: 'integer' | 'date' | 'boolean' | 'string' }>;
+  /** Include `content.*` (only the layouts of PARTS_WITH_CONTENT have it). */
+  content?: boolean;
+}
+
+/**
+ * Every variable a rule's notices can read, with its kind: the single list
+ * that NoticeVariables (render-notice.ts), noticeVariables (the activity that
+ * fills it) and validation agree on. Dates come twice: `.date` formatted in
+ * the resident's language, `.iso` raw for helpers (`{{warekiDate deadline.iso}}`).
+ */
+export function noticeVariableCatalog(options: VariableCatalogOptions): Map<string, VariableKind> {
+  const vars = new Map<string, VariableKind>([
+    ['resident.name', 'text'],
+    ['resident.honorificName', 'text'],
+    ['city.name', 'text'],
+    ['city.office', 'text'],
+    ['city.phone', 'text'],
+    ['notice.title', 'text'],
+    ['trigger.date', 'text'],
+    ['trigger.iso', 'isoDate'],
+    ['links.open', 'text'],
+    ['links.apply', 'text'],
+    ['links.acknowledge', 'text'],
+    ['links.notForMe', 'text'],
+    ['links.stop', 'text'],
+  ]);
+  if (options.content !== false) {
+    vars.set('content.body', 'text');
+    vars.set('content.paragraphs', 'list');
+  }
+  if (options.event) {
+    vars.set('event.date', 'text');
+    vars.set('event.iso', 'isoDate');
+  }
+  if (options.deadline) {
+    vars.set('deadline.date', 'text');
+    vars.set('deadline.iso', 'isoDate');
+  }
+  const kinds = { integer: 'number', date: 'isoDate', boolean: 'boolean', string: 'text' } as const;
+  for (const p of options.parameters) vars.set(`param.${p.id}`, kinds[p.type]);
+  return vars;
 }

@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { covers, lookupAttribute, MEMBER_ATTRIBUTES, RESIDENT_ATTRIBUTES, type AttributeSpec, type LifeEventType } from './attribute-catalog';
 import { addOffset, isValidMonthDay } from './calendar-dates';
 import type { ParameterSet } from './parameters';
 import { COMPARISON_OPERATORS, COUNT_OPERATORS, ORDERING_OPERATORS, type Condition, type Rule, type Value } from './rule-schema';
 import type { RuleProblem } from './rule-problems';
-import { CHANNEL_PARTS, templateFile } from '../notices/render-notice';
-import { templateVariables } from '../notices/template-variables';
+import { CHANNEL_PARTS, HTML_PARTS, resolveTemplatePart, templateFile } from '../notices/render-notice';
+import { analyzeTemplate, noticeVariableCatalog, PARTS_WITH_CONTENT, type HelperArgument, type VariableKind } from '../notices/template-variables';
+import { BLOCK_HELPERS, isNoticeHelper, NOTICE_HELPER_NAMES, NOTICE_HELPERS, type ArgumentKind } from '../notices/template-helpers';
+import { LOCALE_FALLBACK, LOCALE_NAMES } from '../notices/locale-fallback';
+import { isIsoDate } from '../notices/format-dates';
 import { LOCALES } from '../db/schema';
 
 /** A problem found in a rule that parsed: the path of the field, for the loader to locate. */
@@ -247,53 +251,160 @@ function handlebarsErrorText(error: unknown): string {
   return message.split('\n')[0]!.replace(/ - \d+:\d+$/, '');
 }
 
-/** The variables a rule's notices can use: the base set, plus what its trigger and deadline provide. */
+/** The variables a rule's notices can use: the base set, plus what its trigger and deadline provide (noticeVariableCatalog). */
 export function providedVariables(rule: Rule, parameters: ParameterSet): Set<string> {
-  const vars = new Set([
-    'resident.name', 'resident.honorificName', 'city.name', 'city.office', 'city.phone', 'notice.title', 'trigger.date',
-    'links.open', 'links.apply', 'links.acknowledge', 'links.notForMe', 'links.stop',
-    'content.body', 'content.paragraphs',
-  ]);
-  if ('event' in rule.trigger) vars.add('event.date');
-  if (rule.deadline) vars.add('deadline.date');
-  for (const id of parameters.ids()) vars.add(`param.${id}`);
-  return vars;
+  const catalog = noticeVariableCatalog({
+    event: 'event' in rule.trigger,
+    deadline: rule.deadline !== undefined,
+    parameters: parameters.ids().map((id) => ({ id, type: parameters.get(id)!.type })),
+  });
+  return new Set(catalog.keys());
 }
 
-function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIssue[]): RuleProblem[] {
+/**
+ * Checks every template part the rule's plan will render, in every locale:
+ * syntax, variables the rule provides (with their kinds where a helper needs
+ * one), known helpers, no unescaped output in HTML, no empty part. A part
+ * missing in a locale is an issue of the rule's `templates` field — unless the
+ * locale falls back (LOCALE_FALLBACK: ja-easy → ja), which is pushed onto
+ * `warnings` instead. Returns the problems located in template files.
+ */
+export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIssue[], warnings: RuleProblem[] = []): RuleProblem[] {
   const problems: RuleProblem[] = [];
-  const provided = providedVariables(rule, ctx.parameters);
-  const isProvided = (path: string) => provided.has(path) || [...provided].some((p) => p.startsWith(`${path}.`));
+  const options = {
+    event: 'event' in rule.trigger,
+    deadline: rule.deadline !== undefined,
+    parameters: ctx.parameters.ids().map((id) => ({ id, type: ctx.parameters.get(id)!.type })),
+  };
+  const withContent = noticeVariableCatalog(options);
+  const withoutContent = noticeVariableCatalog({ ...options, content: false });
+  const catalogFor = (part: string) => (PARTS_WITH_CONTENT.includes(part) ? withContent : withoutContent);
+  /** A variable's kind; 'group' for a prefix of variables (`resident`, `param.school_support`). */
+  const kindOf = (part: string, path: string): VariableKind | 'group' | undefined => {
+    const catalog = catalogFor(part);
+    return catalog.get(path) ?? ([...catalog.keys()].some((p) => p.startsWith(`${path}.`)) ? 'group' : undefined);
+  };
+  const notProvided = (part: string, path: string): string => {
+    const head = `rule ${rule.id} provides no variable ${path}`;
+    if (path.startsWith('event.') && !options.event) return `${head}: only rules triggered by a life event have event.*; this rule can use trigger.date`;
+    if (path.startsWith('deadline.') && !options.deadline) return `${head}: only rules that declare a deadline have deadline.*`;
+    if (path.startsWith('content.') && !PARTS_WITH_CONTENT.includes(part)) return `${head} in ${part}: content.* is only given to the layouts ${PARTS_WITH_CONTENT.join(', ')}`;
+    return `${head}${suggest(path, [...catalogFor(part).keys()])}`;
+  };
+  const kindText: Record<VariableKind | 'group', string> = {
+    isoDate: 'an ISO date (YYYY-MM-DD)',
+    number: 'a number',
+    text: 'text',
+    boolean: 'true or false',
+    list: 'a list',
+    group: 'a group of variables',
+  };
+  const argumentProblem = (name: string, wanted: ArgumentKind, arg: HelperArgument, part: string): string | null => {
+    const usage = NOTICE_HELPERS[name as keyof typeof NOTICE_HELPERS].usage;
+    switch (arg.kind) {
+      case 'variable': {
+        const kind = kindOf(part, arg.path);
+        if (kind === undefined || kind === wanted) return null; // an unknown variable is reported once, as such
+        const hint = wanted === 'isoDate' && arg.path.endsWith('.date') && kindOf(part, arg.path.replace(/\.date$/, '.iso')) ? ` (use ${arg.path.replace(/\.date$/, '.iso')}: ${arg.path} is already formatted)` : '';
+        return `${name} needs ${kindText[wanted]}, but ${arg.path} is ${kindText[kind]}${hint}`;
+      }
+      case 'literal': {
+        const ok = wanted === 'isoDate' ? isIsoDate(arg.value) : wanted === 'number' ? typeof arg.value === 'number' && Number.isSafeInteger(arg.value) : typeof arg.value === 'string' && arg.value.trim() !== '';
+        return ok ? null : `${name} needs ${kindText[wanted]}, got ${JSON.stringify(arg.value) ?? 'nothing'} (${usage})`;
+      }
+      case 'subexpression':
+        return wanted === 'text' ? null : `${name} needs ${kindText[wanted]}, but (${arg.helper} …) gives text`;
+      case 'relative':
+        return null;
+    }
+  };
+
   const channels = [...new Set(rule.outreach.flatMap((s) => ('send' in s ? [s.send] : [])))];
   // Each part once, with every channel that needs it.
   const parts = new Map<string, string[]>();
   for (const channel of channels) for (const part of CHANNEL_PARTS[channel]) parts.set(part, [...(parts.get(part) ?? []), channel]);
   const seen = new Set<string>();
+  const setFile = (locale: string, part: string) => join(ctx.templatesDir, rule.templates, locale, `${part}.hbs`);
   for (const locale of LOCALES) {
     const missing: string[] = [];
+    const fellBack: string[] = [];
+    let firstFallback: string | null = null;
+    const fallback = LOCALE_FALLBACK[locale];
     for (const [part, neededBy] of parts) {
       const file = templateFile(ctx.templatesDir, rule.templates, locale, part);
+      const label = `${part} (for ${neededBy.join(', ')})`;
       if (!file) {
-        missing.push(`${part} (for ${neededBy.join(', ')})`);
+        if (resolveTemplatePart(ctx.templatesDir, rule.templates, locale, part)) {
+          fellBack.push(label);
+          firstFallback ??= setFile(locale, part);
+        } else if (!fallback) {
+          missing.push(label);
+        }
+        // Else the fallback locale lacks the part too, and is reported for it: one mistake, one message.
         continue;
       }
       if (seen.has(file)) continue;
       seen.add(file);
-      let uses;
       const source = readFileSync(file, 'utf8');
+      let analysis;
       try {
-        uses = templateVariables(source);
+        analysis = analyzeTemplate(source);
       } catch (error) {
         problems.push({ file, ...handlebarsErrorPosition(error, source), field: part, message: `not valid Handlebars: ${handlebarsErrorText(error)}` });
         continue;
       }
-      for (const use of uses) {
-        if (!isProvided(use.path)) {
-          problems.push({ file, line: use.line, column: use.column, field: use.path, message: `rule ${rule.id} provides no variable ${use.path}` });
+      if (analysis.empty) problems.push({ file, line: 1, column: 1, field: part, message: `is empty: the ${part} part of ${neededBy.join(', ')} notices would say nothing` });
+      if (HTML_PARTS.includes(part)) {
+        for (const u of analysis.unescaped) {
+          problems.push({ file, line: u.line, column: u.column, field: part, message: `unescaped output {{{${u.expression}}}} is refused in HTML: write {{${u.expression}}}, so no value can add markup or scripts to the email` });
         }
       }
+      for (const u of analysis.unsupported) problems.push({ file, line: u.line, column: u.column, field: u.field, message: u.message });
+      for (const use of analysis.variables) {
+        const kind = kindOf(part, use.path);
+        if (!kind) problems.push({ file, line: use.line, column: use.column, field: use.path, message: notProvided(part, use.path) });
+        else if (use.output && (kind === 'group' || kind === 'list')) {
+          problems.push({ file, line: use.line, column: use.column, field: use.path, message: `${use.path} is ${kindText[kind]}, not one value: print one of its parts${kind === 'list' ? ' (or use #each)' : ''}` });
+        }
+      }
+      for (const h of analysis.helpers) {
+        const at = { file, line: h.line, column: h.column, field: h.name };
+        const blocks = BLOCK_HELPERS as readonly string[];
+        if (h.block) {
+          if (!blocks.includes(h.name)) problems.push({ ...at, message: `unknown block helper #${h.name}: notices can use #${blocks.join(', #')}` });
+          else if (h.args.length !== 1 || h.hashKeys.length > 0) problems.push({ ...at, message: `#${h.name} takes exactly one value` });
+          continue;
+        }
+        if (blocks.includes(h.name)) {
+          problems.push({ ...at, message: `${h.name} is a block helper: write {{#${h.name} …}}…{{/${h.name}}}` });
+          continue;
+        }
+        if (!isNoticeHelper(h.name)) {
+          problems.push({ ...at, message: `unknown helper ${h.name}${suggest(h.name, NOTICE_HELPER_NAMES)}: notices can use ${NOTICE_HELPER_NAMES.join(', ')}` });
+          continue;
+        }
+        const spec = NOTICE_HELPERS[h.name];
+        if (h.hashKeys.length > 0) problems.push({ ...at, message: `${h.name} takes no options (${h.hashKeys.join(', ')}): ${spec.usage}` });
+        if (h.args.length !== 1) {
+          problems.push({ ...at, message: `${h.name} takes exactly one value, got ${h.args.length}: ${spec.usage}` });
+          continue;
+        }
+        const wrong = argumentProblem(h.name, spec.argument, h.args[0]!, part);
+        if (wrong) problems.push({ ...at, line: h.args[0]!.line, column: h.args[0]!.column, message: wrong });
+      }
     }
-    if (missing.length > 0) issues.push({ path: ['templates'], message: `template set ${rule.templates} has no locale ${locale} version of ${missing.join(', ')}` });
+    if (missing.length > 0) {
+      issues.push({ path: ['templates'], message: `template set ${rule.templates} has no locale ${locale} version of ${missing.join(', ')} (${locale} has no fallback: residents who read ${LOCALE_NAMES[locale]} would get nothing)` });
+    }
+    if (fellBack.length > 0 && fallback) {
+      warnings.push({
+        file: firstFallback!,
+        line: 1,
+        column: 1,
+        field: 'templates',
+        message: `template set ${rule.templates} has no locale ${locale} version of ${fellBack.join(', ')}: residents who read ${LOCALE_NAMES[locale]} get the ${fallback} version instead`,
+      });
+    }
   }
   return problems;
 }

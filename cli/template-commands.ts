@@ -1,0 +1,328 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import nodemailer from 'nodemailer';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { DEFAULT_OFFICE } from '../config/engine-config';
+import { LOCALES, type Locale, type Resident } from '../db/schema';
+import { DELIVERY_HEADER, deliveryTokenFor, messageIdFor } from '../channels/email';
+import { renderLetterPdf } from '../channels/letter-pdf';
+import { pushPolicyFor } from '../channels/push-policy';
+import { noticeVariables } from '../activities/notice-variables';
+import { NoticeRenderer, SHARED_SET, type RenderedNotice } from '../notices/render-notice';
+import { todayInTokyo } from '../notices/format-dates';
+import { formatProblem, isRuleFile, parseRuleFile, projectRuleSetOptions, type RuleProblem } from '../rule-language/load-rules';
+import { loadParameters } from '../rule-language/parameters';
+import { publishedRules } from '../rule-language/rule-registry';
+import { isoDate, RuleSchema, type Rule } from '../rule-language/rule-schema';
+import { checkTemplates } from '../rule-language/validate-rule';
+import { UnknownResidentError } from '../rule-language/explain-resident';
+import { outreachIdFor } from '../outreach/outreach-ids';
+import { PROJECT_ROOT } from '../runtime/engine-context';
+import { helpText, parseCommand, requireOption, UsageError, type CommandSpec } from './cli-support';
+import type { CommandContext } from './command-context';
+
+type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
+
+export const TEMPLATE_COMMANDS = {
+  'templates check': {
+    name: 'templates check',
+    summary:
+      "Check every template set against the variables its rules provide: syntax, variables, helpers, missing parts and locales, unescaped HTML, empty parts. One line per mistake (file:line:column); warnings for ja-easy parts that fall back to ja and for sets no rule uses.",
+    usage: '[RULE_FILE_OR_FOLDER ...] [--templates DIR] [--parameters DIR] [--strict]',
+    options: { templates: { type: 'string' }, parameters: { type: 'string' }, strict: { type: 'boolean' } },
+  },
+  'templates preview': {
+    name: 'templates preview',
+    summary:
+      'Render exactly what a resident would receive for a rule on one channel (their data from the database, a supposed outreach whose links do nothing) and write it to files: email .html/.txt/.eml, push .json, letter .pdf.',
+    usage: 'RULE_ID --resident ID --channel email|push|letter [--locale ja|en|ja-easy] [--date TRIGGER_DATE] [--out DIR]',
+    options: { resident: { type: 'string' }, channel: { type: 'string' }, locale: { type: 'string' }, date: { type: 'string' }, out: { type: 'string' } },
+  },
+} satisfies Record<string, Spec>;
+
+export interface TemplateCheckOptions {
+  /** Rule files or folders of rules. */
+  paths: string[];
+  templatesDir: string;
+  parametersDir: string;
+}
+
+export interface TemplateCheckReport {
+  problems: RuleProblem[];
+  warnings: RuleProblem[];
+  rules: number;
+  /** Template sets used by the rules checked. */
+  sets: string[];
+  /** Template sets in the templates folder no rule checked uses (only when whole folders were checked). */
+  unused: string[];
+}
+
+/**
+ * The template side of rule validation, over many rules at once: every
+ * problem checkRule finds in templates (and in a rule's `templates` field),
+ * the fallback warnings, and the sets no rule uses. Problems in the rules'
+ * own conditions are left to `rules validate`.
+ */
+export function checkTemplateSets(options: TemplateCheckOptions): TemplateCheckReport {
+  const problems: RuleProblem[] = [];
+  const warnings: RuleProblem[] = [];
+  const { parameters, problems: parameterProblems } = loadParameters(options.parametersDir);
+  problems.push(...parameterProblems);
+  const templatesRoot = resolve(options.templatesDir);
+  const inTemplates = (file: string) => resolve(file).startsWith(templatesRoot + sep);
+  const ctx = { parameters, templatesDir: options.templatesDir };
+
+  const files: string[] = [];
+  for (const path of options.paths) {
+    if (!existsSync(path)) problems.push({ file: path, line: 1, column: 1, field: '', message: 'no such file or folder' });
+    else if (statSync(path).isDirectory()) files.push(...readdirSync(path).filter(isRuleFile).sort().map((f) => join(path, f)));
+    else files.push(path);
+  }
+  const used = new Set<string>();
+  let rules = 0;
+  for (const path of files) {
+    const file = relative(process.cwd(), path) || path;
+    const text = readFileSync(path, 'utf8');
+    // parseRuleFile locates every problem but returns no rule when there is one; the
+    // rule itself is read again here for the warnings and the sets it uses.
+    const found = parseRuleFile(file, text, ctx).problems;
+    const parsed = RuleSchema.safeParse(readYaml(text));
+    if (!parsed.success) {
+      // Without a rule there is no knowing which variables its templates may use.
+      const first = found[0] ?? { file, line: 1, column: 1, field: '', message: 'not a rule' };
+      problems.push({ ...first, message: `${first.message} — the rule does not parse, so its templates were not checked (oshirase rules validate lists every problem)` });
+      continue;
+    }
+    rules += 1;
+    used.add(parsed.data.templates);
+    problems.push(...found.filter((p) => p.field === 'templates' || inTemplates(p.file)));
+    checkTemplates(parsed.data, ctx, [], warnings);
+  }
+
+  const wholeFolders = options.paths.length > 0 && options.paths.every((p) => existsSync(p) && statSync(p).isDirectory());
+  const unused: string[] = [];
+  if (wholeFolders && existsSync(options.templatesDir)) {
+    for (const set of readdirSync(options.templatesDir).sort()) {
+      const dir = join(options.templatesDir, set);
+      if (set === SHARED_SET || set.startsWith('.') || !statSync(dir).isDirectory() || used.has(set)) continue;
+      unused.push(set);
+      const firstFile = firstTemplateFile(dir) ?? dir;
+      warnings.push({ file: relative(process.cwd(), firstFile) || firstFile, line: 1, column: 1, field: 'templates', message: `template set ${set} is not used by any rule` });
+    }
+  }
+  const relativeFile = (p: RuleProblem) => ({ ...p, file: relative(process.cwd(), resolve(p.file)) || p.file });
+  return { problems: unique(problems.map(relativeFile)), warnings: unique(warnings.map(relativeFile)), rules, sets: [...used].sort(), unused };
+}
+
+function readYaml(text: string): unknown {
+  try {
+    return parseDocument(text).toJS();
+  } catch {
+    return null;
+  }
+}
+
+function firstTemplateFile(dir: string): string | null {
+  for (const locale of LOCALES) {
+    const localeDir = join(dir, locale);
+    if (!existsSync(localeDir)) continue;
+    const hbs = readdirSync(localeDir).filter((f) => f.endsWith('.hbs')).sort()[0];
+    if (hbs) return join(localeDir, hbs);
+  }
+  return null;
+}
+
+/** A shared layout is checked once per rule that uses it; its mistake is one mistake. */
+function unique(problems: RuleProblem[]): RuleProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = formatProblem(p);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export function formatWarning(p: RuleProblem): string {
+  return `${p.file}:${p.line}:${p.column}: warning: ${p.field ? `${p.field}: ` : ''}${p.message}`;
+}
+
+export async function templatesCheck(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = TEMPLATE_COMMANDS['templates check'];
+  const { values, positionals } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  const defaults = projectRuleSetOptions(PROJECT_ROOT, positionals.length ? positionals : undefined);
+  const report = checkTemplateSets({
+    paths: defaults.paths,
+    templatesDir: (values.templates as string | undefined) ?? defaults.templatesDir,
+    parametersDir: (values.parameters as string | undefined) ?? defaults.parametersDir,
+  });
+  for (const p of report.problems) ctx.err(formatProblem(p));
+  for (const w of report.warnings) ctx.err(formatWarning(w));
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (report.problems.length > 0) {
+    const files = new Set(report.problems.map((p) => p.file)).size;
+    ctx.err(`${plural(report.problems.length, 'problem')} in ${plural(files, 'file')}${report.warnings.length ? `, ${plural(report.warnings.length, 'warning')}` : ''}`);
+    return 1;
+  }
+  ctx.print(`✓ ${plural(report.sets.length, 'template set')} of ${plural(report.rules, 'rule')} checked: no problem${report.warnings.length ? `, ${plural(report.warnings.length, 'warning')}` : ''}`);
+  return values.strict && report.warnings.length > 0 ? 1 : 0;
+}
+
+const ChannelArg = z.enum(['email', 'push', 'letter']);
+const LocaleArg = z.enum(LOCALES as [Locale, ...Locale[]]);
+
+/** The trigger date a preview uses: given, else that of the resident's latest outreach of the rule, else of their latest such event, else today. */
+async function previewTriggerDate(ctx: CommandContext, rule: Rule, residentId: string, given: string | undefined): Promise<{ date: string; source: string }> {
+  if (given) return { date: given, source: '--date' };
+  const db = (await ctx.engine()).database.db;
+  const outreach = await db
+    .selectFrom('outreach')
+    .select(['trigger_date', 'id'])
+    .where('rule_id', '=', rule.id)
+    .where('resident_id', '=', residentId)
+    .where('trigger_date', 'is not', null)
+    .orderBy('started_at', 'desc')
+    .executeTakeFirst();
+  if (outreach?.trigger_date) return { date: outreach.trigger_date, source: `their outreach ${outreach.id}` };
+  if ('event' in rule.trigger) {
+    const event = await db
+      .selectFrom('life_events')
+      .select(['occurred_on', 'id'])
+      .where('resident_id', '=', residentId)
+      .where('type', '=', rule.trigger.event)
+      .orderBy('occurred_on', 'desc')
+      .executeTakeFirst();
+    if (event) return { date: event.occurred_on, source: `their ${rule.trigger.event} event ${event.id}` };
+  }
+  return { date: todayInTokyo(), source: 'today (no outreach or event of theirs for this rule; give --date)' };
+}
+
+export interface PreviewFiles {
+  paths: string[];
+  notes: string[];
+}
+
+/** Writes a rendered notice the way its channel would carry it. */
+async function writePreview(
+  rendered: RenderedNotice,
+  base: string,
+  details: { rule: Rule; resident: Resident; recipientName: string; locale: Locale; outreachId: string; idempotencyKey: string; from: string; title: string; office: { name: string; department: string }; msPerDay: number },
+): Promise<PreviewFiles> {
+  const paths: string[] = [];
+  const notes: string[] = [];
+  const { resident, locale } = details;
+  const lang = locale === 'en' ? 'en' : 'ja';
+  switch (rendered.channel) {
+    case 'email': {
+      const { subject, html, text } = rendered.content;
+      await writeFile(`${base}.email.html`, html);
+      await writeFile(`${base}.email.txt`, text);
+      const token = deliveryTokenFor(details.idempotencyKey);
+      const mime = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+      const info = await mime.sendMail({
+        from: details.from,
+        to: resident.email ?? 'no-address@resident.invalid',
+        subject,
+        text,
+        html,
+        messageId: messageIdFor(details.idempotencyKey),
+        headers: { 'Content-Language': lang, [DELIVERY_HEADER]: token, 'Auto-Submitted': 'auto-generated', 'X-Oshirase-Preview': 'not sent' },
+      });
+      await writeFile(`${base}.email.eml`, info.message as Buffer);
+      paths.push(`${base}.email.html`, `${base}.email.txt`, `${base}.email.eml`);
+      if (!resident.email || resident.email_status === 'invalid') notes.push('the resident has no valid email address: this email would not be sent (the plan moves on)');
+      break;
+    }
+    case 'push': {
+      const now = new Date();
+      const stepIndex = Math.max(0, details.rule.outreach.findIndex((s) => 'send' in s && s.send === 'push'));
+      const policy = pushPolicyFor({ rule: details.rule, stepIndex, outreach: { started_at: now, trigger_date: null }, msPerDay: details.msPerDay, now });
+      const payload = { ...rendered.content, tag: details.idempotencyKey, lang };
+      await writeFile(`${base}.push.json`, `${JSON.stringify({ payload, delivery: policy }, null, 2)}\n`);
+      paths.push(`${base}.push.json`);
+      notes.push('push TTL and urgency as for an outreach starting now');
+      break;
+    }
+    case 'letter': {
+      const pdf = await renderLetterPdf({
+        recipient: { postalCode: resident.postal_code ?? '', address: resident.address ?? '（住所なし / no postal address）', name: details.recipientName },
+        sender: { name: details.office.name, department: details.office.department, postalCode: DEFAULT_OFFICE.postalCode, address: DEFAULT_OFFICE.address, phone: DEFAULT_OFFICE.phone },
+        issuedOn: todayInTokyo(),
+        locale,
+        title: details.title,
+        body: rendered.content.body,
+        reference: 'OSR-PREVIEW',
+      });
+      await writeFile(`${base}.letter.pdf`, pdf);
+      paths.push(`${base}.letter.pdf`);
+      if (!resident.postal_code || !resident.address) notes.push('the resident has no postal address: this letter would not be sent (the plan moves on)');
+      break;
+    }
+  }
+  return { paths, notes };
+}
+
+export async function templatesPreview(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = TEMPLATE_COMMANDS['templates preview'];
+  const { values, positionals } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  const ruleId = positionals[0];
+  if (!ruleId) throw new UsageError(spec.name, 'RULE_ID is required');
+  const residentId = requireOption(spec.name, 'resident', values.resident as string | undefined);
+  const channel = ChannelArg.safeParse(values.channel);
+  if (!channel.success) throw new UsageError(spec.name, '--channel must be email, push or letter');
+  const localeArg = values.locale === undefined ? undefined : LocaleArg.safeParse(values.locale);
+  if (localeArg && !localeArg.success) throw new UsageError(spec.name, `--locale must be one of ${LOCALES.join(', ')}`);
+  const date = values.date === undefined ? undefined : isoDate.safeParse(values.date);
+  if (date && !date.success) throw new UsageError(spec.name, `--date: "${String(values.date)}" is not a date (YYYY-MM-DD)`);
+
+  const engine = await ctx.engine();
+  const db = engine.database.db;
+  const published = (await publishedRules(db)).find((r) => r.id === ruleId);
+  const rule = published ?? engine.rules.find((r) => r.rule.id === ruleId)?.rule;
+  if (!rule) throw new UsageError(spec.name, `no rule ${ruleId} (neither published nor in ${relative(process.cwd(), engine.rulesDir) || engine.rulesDir})`);
+  const resident = await db.selectFrom('residents').selectAll().where('id', '=', residentId).executeTakeFirst();
+  if (!resident) throw new UnknownResidentError(`no resident ${residentId} in the register`);
+  const locale = localeArg?.data ?? resident.locale;
+
+  const trigger = await previewTriggerDate(ctx, rule, resident.id, date?.data);
+  // A supposed outreach: its links are signed like real ones but answer nothing, so a preview can never respond for a resident.
+  const outreachId = outreachIdFor(rule.id, resident.id, `preview-${trigger.date}`);
+  const stepIndex = rule.outreach.findIndex((s) => 'send' in s && s.send === channel.data);
+  const idempotencyKey = `${outreachId}#${Math.max(0, stepIndex)}:${channel.data}`;
+  const sources = { config: engine.config, links: engine.links, office: DEFAULT_OFFICE, parameters: engine.parameters };
+  const vars = noticeVariables(sources, rule, { ...resident, locale }, outreachId, trigger.date);
+  const rendered = new NoticeRenderer(engine.templatesDir).render(rule.templates, channel.data, locale, vars);
+
+  const outDir = (values.out as string | undefined) ?? join(engine.config.dataDir, 'preview');
+  await mkdir(outDir, { recursive: true });
+  const base = join(outDir, `${rule.id}.${resident.id}.${locale}`.replace(/[^A-Za-z0-9._-]+/g, '_'));
+  const files = await writePreview(rendered, base, {
+    rule,
+    resident,
+    recipientName: vars.resident.honorificName,
+    locale,
+    outreachId,
+    idempotencyKey,
+    from: engine.config.mailFrom,
+    title: vars.notice.title,
+    office: { name: vars.city.name, department: vars.city.office },
+    msPerDay: engine.config.msPerDay,
+  });
+
+  ctx.print(`${rule.id} v${rule.version}${published ? '' : ' (not published: from the rules folder)'} for ${resident.id}, ${channel.data}, ${locale}; trigger date ${trigger.date} (${trigger.source})`);
+  for (const path of files.paths) ctx.print(`  ${relative(process.cwd(), path) || path}`);
+  for (const f of rendered.fallbacks) ctx.print(`  note: ${f.part} rendered from the ${f.used} template (the set has no ${f.requested} version)`);
+  if (stepIndex < 0) ctx.print(`  note: the rule's plan never sends on ${channel.data}`);
+  for (const n of files.notes) ctx.print(`  note: ${n}`);
+  ctx.print(`  links point at the supposed outreach ${outreachId}: they do nothing`);
+  return 0;
+}
+
+export const TEMPLATE_HANDLERS = {
+  'templates check': templatesCheck,
+  'templates preview': templatesPreview,
+} satisfies Record<keyof typeof TEMPLATE_COMMANDS, (argv: string[], ctx: CommandContext) => Promise<number>>;
