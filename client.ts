@@ -27,6 +27,7 @@ import { createCommandContext, type CommandContext } from './cli/command-context
 import { RULES_COMMANDS, RULES_HANDLERS } from './cli/rules-commands';
 import { SCHEDULE_COMMANDS, SCHEDULE_HANDLERS } from './cli/schedule-commands';
 import { TEMPLATE_COMMANDS, TEMPLATE_HANDLERS } from './cli/template-commands';
+import { BOUNCE_COMMANDS, BOUNCE_HANDLERS } from './cli/bounce-commands';
 import { UnknownResidentError } from './rule-language/explain-resident';
 
 const COMMANDS = {
@@ -81,6 +82,7 @@ const COMMANDS = {
   ...RULES_COMMANDS,
   ...SCHEDULE_COMMANDS,
   ...TEMPLATE_COMMANDS,
+  ...BOUNCE_COMMANDS,
 } satisfies Record<string, CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>>;
 
 type CommandName = keyof typeof COMMANDS;
@@ -93,7 +95,7 @@ function overview(): string {
     ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(18)} ${c.summary}`),
     '',
     'Run `oshirase COMMAND --help` for its options. Settings come from the environment (see README.md):',
-    'DATABASE_URL (else the embedded PGlite in .oshirase/pgdata), TEMPORAL_ADDRESS, SMTP_URL, OSHIRASE_MS_PER_DAY, …',
+    'DATABASE_URL (else the embedded PGlite in .oshirase/pgdata), TEMPORAL_ADDRESS, SMTP_URLS, OSHIRASE_MS_PER_DAY, …',
   ].join('\n');
 }
 
@@ -246,6 +248,7 @@ const HANDLERS: Record<CommandName, (argv: string[], ctx: CommandContext) => Pro
   ...RULES_HANDLERS,
   ...SCHEDULE_HANDLERS,
   ...TEMPLATE_HANDLERS,
+  ...BOUNCE_HANDLERS,
   'population generate': (argv, ctx) => population('generate', argv, ctx),
   'population clear': (argv, ctx) => population('clear', argv, ctx),
   'events send': eventsSend,

@@ -28,7 +28,7 @@ export async function createOutreachWorker(options: OutreachWorkerOptions): Prom
   // Activities that start workflows (the daily evaluation) need a client of their own.
   const clientConnection = await Connection.connect({ address: options.temporalAddress });
   const taskQueue = options.taskQueue ?? context.config.taskQueue;
-  const mail = createMailTransport(context.config.smtpUrl);
+  const mail = createMailTransport(context.config.email);
   const activities = createActivities({
     db: context.database.db,
     config: context.config,

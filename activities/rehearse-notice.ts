@@ -5,7 +5,7 @@ import { messageIdFor } from '../channels/email';
 import { renderLetterPdf } from '../channels/letter-pdf';
 import { todayInTokyo } from '../notices/format-dates';
 import type { Channel } from '../db/schema';
-import type { SendAttempt, SendRequest } from './send-attempt';
+import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 
 // Builds the exact MIME message a real send would, without any network.
 const mimeOnly = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
@@ -32,7 +32,7 @@ export async function rehearseNotice(channel: Channel, { deps, rule, resident, l
       });
       const path = `${base}.eml`;
       await writeFile(path, info.message as Buffer);
-      return { kind: 'sent', providerRef: `rehearsal:${messageId}`, detail: { rehearsal: true, path } };
+      return { kind: 'sent', providerRef: `rehearsal:${messageId}`, detail: { rehearsal: true, path, ...fallbackDetail(rendered) } };
     }
     case 'push': {
       const devices = await deps.db.selectFrom('push_subscriptions').select('id').where('resident_id', '=', resident.id).execute();
@@ -41,7 +41,7 @@ export async function rehearseNotice(channel: Channel, { deps, rule, resident, l
       if (rendered.channel !== 'push') throw new Error('renderer returned the wrong channel');
       const path = `${base}.push.json`;
       await writeFile(path, JSON.stringify({ devices: devices.length, payload: { ...rendered.content, tag: ledger.idempotency_key } }, null, 2));
-      return { kind: 'sent', providerRef: `rehearsal:${devices.length} devices`, detail: { rehearsal: true, path } };
+      return { kind: 'sent', providerRef: `rehearsal:${devices.length} devices`, detail: { rehearsal: true, path, ...fallbackDetail(rendered) } };
     }
     case 'letter': {
       if (!resident.postal_code || !resident.address) return { kind: 'unreachable', reason: 'no postal address' };
@@ -55,7 +55,7 @@ export async function rehearseNotice(channel: Channel, { deps, rule, resident, l
       });
       const path = `${base}.pdf`;
       await writeFile(path, pdf);
-      return { kind: 'sent', providerRef: `rehearsal:${reference}`, detail: { rehearsal: true, path } };
+      return { kind: 'sent', providerRef: `rehearsal:${reference}`, detail: { rehearsal: true, path, ...fallbackDetail(rendered) } };
     }
   }
 }

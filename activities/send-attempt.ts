@@ -23,3 +23,8 @@ export interface SendRequest {
   /** The outreach's clock (plan days), for TTLs and holds. */
   msPerDay: number;
 }
+
+/** Parts rendered in a fallback locale (easy Japanese → Japanese), for the ledger and the audit log. */
+export function fallbackDetail(rendered: { fallbacks: ReadonlyArray<unknown> }): Record<string, unknown> {
+  return rendered.fallbacks.length > 0 ? { localeFallbacks: rendered.fallbacks } : {};
+}

@@ -5,7 +5,7 @@ import { writeAudit } from '../db/audit';
 import type { Locale } from '../db/schema';
 import { pushPolicyFor, retryDelayMs, type PushDeliveryPolicy } from '../channels/push-policy';
 import { PushConfigurationError, sendPush, type PushSendResult } from '../channels/web-push';
-import type { SendAttempt, SendRequest } from './send-attempt';
+import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 
 /** What happened on one device in one attempt; stored in the ledger detail (no endpoint: it is a capability URL). */
 export interface PushDeviceOutcome {
@@ -95,7 +95,7 @@ export async function sendPushNotice(request: PushSendRequest): Promise<SendAtte
     return {
       kind: 'sent',
       providerRef: `${accepted}/${devices.length} devices`,
-      detail: { devices: accepted, ...policyDetail(policy), deviceOutcomes: devices, ...(earlier.length > 0 ? { [ATTEMPTS_KEY]: [...earlier, thisAttempt] } : {}) },
+      detail: { devices: accepted, ...policyDetail(policy), ...fallbackDetail(rendered), deviceOutcomes: devices, ...(earlier.length > 0 ? { [ATTEMPTS_KEY]: [...earlier, thisAttempt] } : {}) },
     };
   }
 

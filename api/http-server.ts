@@ -5,6 +5,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { EXPLAIN_PATTERN, handleExplain } from './explain-routes';
 import { pushScriptRoute } from './push-routes';
+import { handleBounce } from './bounce-routes';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { acceptLifeEvent } from '../intake/accept-life-event';
@@ -65,6 +66,8 @@ function routesFor(deps: ApiDeps, pathname: string): Partial<Record<string, Hand
       return { GET: (_req, res) => sendText(res, 200, 'ok') };
     case '/events':
       return { POST: (req, res) => handleEvent(deps, req, res) };
+    case '/bounces':
+      return { POST: (req, res) => handleBounce(db, req, res) };
     case '/push-subscriptions':
       return { POST: (req, res) => handleSubscribe(db, req, res), DELETE: (req, res) => handleUnsubscribe(db, req, res) };
     case '/push/vapid-public-key':

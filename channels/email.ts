@@ -1,19 +1,29 @@
 import { createHash } from 'node:crypto';
-import nodemailer, { type Transporter } from 'nodemailer';
+import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { RenderedEmail } from '../notices/render-notice';
+import { CircuitBreaker } from './email-breaker';
+import { classifyAccepted, classifyFailure, type SmtpAnswer } from './email-answers';
+import { loadEmailConfig, type EmailConfig } from './email-config';
 
-export type MailTransport = Transporter;
+/** The header that names the delivery in every notice, so a bounce can be matched even when a relay rewrote the Message-ID. */
+export const DELIVERY_HEADER = 'X-Oshirase-Delivery';
+export const MESSAGE_ID_DOMAIN = 'oshirase.invalid';
 
-export function createMailTransport(smtpUrl: string): MailTransport {
-  return nodemailer.createTransport(smtpUrl);
+/** An opaque token for one ledger row: no resident id or other personal data goes out in headers. */
+export function deliveryTokenFor(idempotencyKey: string): string {
+  return createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
+}
+
+export function messageIdForToken(token: string, domain = MESSAGE_ID_DOMAIN): string {
+  return `<${token}@${domain}>`;
 }
 
 /**
  * A Message-ID derived from the delivery's idempotency key: if a retried
  * activity ever sends twice, mail systems can still tell the two are one notice.
  */
-export function messageIdFor(idempotencyKey: string, domain = 'oshirase.invalid'): string {
-  return `<${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}@${domain}>`;
+export function messageIdFor(idempotencyKey: string, domain = MESSAGE_ID_DOMAIN): string {
+  return messageIdForToken(deliveryTokenFor(idempotencyKey), domain);
 }
 
 export interface EmailToSend {
@@ -24,16 +34,128 @@ export interface EmailToSend {
   content: RenderedEmail;
 }
 
-export async function sendEmail(transport: MailTransport, mail: EmailToSend): Promise<{ messageId: string; response: string }> {
-  const messageId = messageIdFor(mail.idempotencyKey);
-  const info = await transport.sendMail({
-    from: mail.from,
-    to: mail.to,
-    subject: mail.content.subject,
-    text: mail.content.text,
-    html: mail.content.html,
-    messageId,
-    headers: { 'Content-Language': mail.lang },
-  });
-  return { messageId, response: String(info.response ?? '') };
+/**
+ * sent: a transport accepted the message. recipient-invalid / rejected: a
+ * transport refused it for good (see SmtpOutcome); no other transport is tried,
+ * since another server would only repeat the answer of the receiving side.
+ * temporary: every transport tried failed temporarily (or all are paused).
+ * `answers` holds every transport's answer in the order they were tried.
+ */
+export type EmailSendResult =
+  | { kind: 'sent'; transport: string; messageId: string; answer: SmtpAnswer; answers: SmtpAnswer[] }
+  | { kind: 'recipient-invalid' | 'rejected'; transport: string; answer: SmtpAnswer; answers: SmtpAnswer[] }
+  | { kind: 'temporary'; answers: SmtpAnswer[] };
+
+interface PooledTransport {
+  name: string;
+  mailer: Transporter;
+  breaker: CircuitBreaker;
+}
+
+/**
+ * The SMTP transports of one process, in priority order, each a nodemailer
+ * connection pool with its own rate limit and circuit breaker. One per worker:
+ * concurrent activities share the pooled connections.
+ */
+export class MailTransport {
+  private readonly transports: PooledTransport[];
+
+  constructor(private readonly config: EmailConfig, now: () => number = Date.now) {
+    this.transports = config.transports.map((t) => ({
+      name: t.name,
+      breaker: new CircuitBreaker(config.breaker, now),
+      // Options given next to `url` are defaults; query parameters of the URL (e.g. ?maxConnections=2) override them.
+      mailer: nodemailer.createTransport({
+        url: t.url,
+        pool: true,
+        maxConnections: config.pool.maxConnections,
+        maxMessages: config.pool.maxMessages,
+        ...(config.pool.rateLimit === null ? {} : { rateLimit: config.pool.rateLimit, rateDelta: config.pool.rateDeltaMs }),
+        connectionTimeout: config.timeouts.connectMs,
+        greetingTimeout: config.timeouts.connectMs,
+        socketTimeout: config.timeouts.socketMs,
+      }),
+    }));
+  }
+
+  get transportNames(): string[] {
+    return this.transports.map((t) => t.name);
+  }
+
+  /** Tries the transports in order, skipping paused ones, until one gives an answer that is not temporary. */
+  async send(mail: EmailToSend, options: { signal?: AbortSignal } = {}): Promise<EmailSendResult> {
+    const token = deliveryTokenFor(mail.idempotencyKey);
+    const messageId = messageIdForToken(token);
+    const message: SendMailOptions = {
+      from: mail.from,
+      to: mail.to,
+      ...(this.config.bounceAddress ? { envelope: { from: this.config.bounceAddress, to: mail.to } } : {}),
+      subject: mail.content.subject,
+      text: mail.content.text,
+      html: mail.content.html,
+      messageId,
+      headers: {
+        'Content-Language': mail.lang,
+        [DELIVERY_HEADER]: token,
+        // RFC 3834: vacation responders and other robots should not answer a notice.
+        'Auto-Submitted': 'auto-generated',
+      },
+      // Where the servers support DSN (RFC 3461): report failures and delays with the headers only,
+      // carrying the token as the envelope id.
+      dsn: { id: token, return: 'headers', notify: ['failure', 'delay'], recipient: mail.to },
+    };
+
+    const answers: SmtpAnswer[] = [];
+    for (const transport of this.transports) {
+      if (options.signal?.aborted) break;
+      if (!transport.breaker.allowRequest()) continue;
+      const answer = await this.sendWith(transport, message, options.signal);
+      answers.push(answer);
+      if (answer.outcome === 'temporary') {
+        transport.breaker.recordTemporaryFailure();
+        continue;
+      }
+      // A refusal is an answer too: the transport works.
+      transport.breaker.recordSuccess();
+      if (answer.outcome === 'accepted') return { kind: 'sent', transport: transport.name, messageId, answer, answers };
+      return { kind: answer.outcome, transport: transport.name, answer, answers };
+    }
+    if (answers.length === 0) {
+      answers.push({
+        at: new Date().toISOString(),
+        transport: null,
+        outcome: 'temporary',
+        code: null,
+        status: null,
+        command: null,
+        response: options.signal?.aborted ? 'the send was cancelled' : `every transport is paused after repeated temporary failures (${this.transportNames.join(', ')})`,
+        error: null,
+      });
+    }
+    return { kind: 'temporary', answers };
+  }
+
+  private async sendWith(transport: PooledTransport, message: SendMailOptions, signal: AbortSignal | undefined): Promise<SmtpAnswer> {
+    // A server that trickles its replies defeats the socket timeout; the send as a whole has its own.
+    const timeout = AbortSignal.timeout(this.config.timeouts.sendMs);
+    try {
+      const info = (await transport.mailer.sendMail({ ...message, signal: signal ? AbortSignal.any([signal, timeout]) : timeout })) as { response?: unknown };
+      return classifyAccepted(transport.name, typeof info.response === 'string' ? info.response : '250 accepted');
+    } catch (error) {
+      return classifyFailure(transport.name, error);
+    }
+  }
+
+  close(): void {
+    for (const t of this.transports) t.mailer.close();
+  }
+}
+
+/** A string is one SMTP URL with default settings (the way the engine configured email before SMTP_URLS). */
+export function createMailTransport(config: EmailConfig | string): MailTransport {
+  return new MailTransport(typeof config === 'string' ? loadEmailConfig({ SMTP_URL: config }) : config);
+}
+
+export function sendEmail(transport: MailTransport, mail: EmailToSend, options: { signal?: AbortSignal } = {}): Promise<EmailSendResult> {
+  return transport.send(mail, options);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEmailConfig, type EmailConfig } from '../channels/email-config';
 
 /**
  * Engine settings, read once from the environment. Every setting has a
@@ -40,6 +41,8 @@ export interface EngineConfig {
   publicBaseUrl: string;
   cityName: { ja: string; en: string };
   testMode: boolean;
+  /** SMTP servers in priority order, pools, rates, timeouts, circuit breaker. */
+  email: EmailConfig;
 }
 
 export class ConfigError extends Error {}
@@ -51,6 +54,8 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     throw new ConfigError(`invalid environment setting — ${problems}`);
   }
   const e = parsed.data;
+  const email = parseEmailConfig(env);
+  if (!email.success) throw new ConfigError(`invalid environment setting — ${email.problems.join('; ')}`);
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.OSHIRASE_DATA_DIR,
@@ -66,6 +71,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/$/, ''),
     cityName: { ja: e.CITY_NAME_JA, en: e.CITY_NAME_EN },
     testMode: e.OSHIRASE_TEST_MODE === 'true' || e.OSHIRASE_TEST_MODE === '1',
+    email: email.config,
   };
 }
 

@@ -19,6 +19,8 @@ export interface ResidentsTable {
   email_status: 'unverified' | 'valid' | 'invalid';
   postal_code: string | null;
   address: string | null;
+  /** 'invalid' once a letter to the address came back (宛所不明 etc.); no letter is printed for it until fixed. */
+  postal_status: Generated<PostalStatus>;
   ward: string;
   residence_status: 'registered' | 'moved-out' | 'deceased';
   income_bracket: ColumnType<number | null, number | null | undefined, number | null>;
@@ -85,7 +87,7 @@ export type Channel = 'email' | 'push' | 'letter';
 export const CHANNELS: readonly Channel[] = ['email', 'push', 'letter'];
 
 /** 'rehearsed': rendered and recorded in test mode; nothing left the machine. */
-export type DeliveryStatus = 'pending' | 'sent' | 'rehearsed' | 'skipped' | 'failed';
+export type DeliveryStatus = 'pending' | 'sent' | 'rehearsed' | 'skipped' | 'failed' | 'cancelled';
 
 export interface DeliveriesTable {
   id: Generated<number>;
@@ -101,6 +103,25 @@ export interface DeliveriesTable {
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: Timestamp;
   sent_at: NullableTimestamp;
+  /** Email: the SMTP transport (by name) that accepted the notice. */
+  smtp_transport: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Email: every answer of every transport to every attempt (channels/email-answers SmtpAnswer), oldest first. */
+  smtp_answers: ColumnType<Record<string, unknown>[], string | undefined, string>;
+}
+
+/** One recipient of one delivery status notification (bounce) received; see channels/email-bounces. */
+export interface EmailBouncesTable {
+  id: Generated<number>;
+  report_key: string;
+  recipient: string;
+  action: string;
+  status: string;
+  diagnostic: string | null;
+  reporting_mta: string | null;
+  delivery_id: number | null;
+  resident_id: string | null;
+  outcome: string;
+  received_at: Timestamp;
 }
 
 export interface PushSubscriptionsTable {
@@ -165,6 +186,9 @@ export interface Database {
   audit_log: AuditLogTable;
   engine_settings: EngineSettingsTable;
   suppressions: SuppressionsTable;
+  email_bounces: EmailBouncesTable;
+  print_batches: PrintBatchesTable;
+  letters: LettersTable;
 }
 
 export type Resident = Selectable<ResidentsTable>;
@@ -172,3 +196,55 @@ export type NewResident = Insertable<ResidentsTable>;
 export type Delivery = Selectable<DeliveriesTable>;
 export type CaseworkerTask = Selectable<CaseworkerTasksTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
+
+export type PostalStatus = 'unverified' | 'valid' | 'invalid';
+
+/** One print run a day; the id is its print date. 'closing' only while closeBatch renders it. */
+export type PrintBatchStatus = 'created' | 'closing' | 'handed-to-printer' | 'posted';
+
+export interface PrintBatchesTable {
+  id: ColumnType<string, string, string>;
+  status: PrintBatchStatus;
+  cut_off_at: Timestamp;
+  letter_count: Generated<number>;
+  page_count: Generated<number>;
+  merged_pdf_path: string | null;
+  merged_pdf_sha256: string | null;
+  manifest_path: string | null;
+  created_at: Timestamp;
+  handed_at: NullableTimestamp;
+  posted_at: NullableTimestamp;
+}
+
+export type LetterStatus = 'queued' | 'cancelled' | 'printed' | 'posted' | 'returned';
+export type PostageClass = 'standard' | 'registered';
+
+/** A letter from the moment the letter step queues it until it is posted or comes back. */
+export interface LettersTable {
+  delivery_id: number;
+  reference: string;
+  batch_id: string;
+  outreach_id: string;
+  resident_id: string;
+  status: LetterStatus;
+  postage_class: PostageClass;
+  postal_code: string;
+  pages: number;
+  bytes: number;
+  /** The letter's own PDF (a proof copy); the printer gets the batch file. */
+  pdf_path: string;
+  /** What was rendered (channels/letter-pdf LetterContent), so the batch file prints exactly the queued letter. */
+  content: ColumnType<unknown, string, string>;
+  /** Pages of the letter in its batch file, once printed. */
+  first_page: number | null;
+  last_page: number | null;
+  created_at: Timestamp;
+  cancelled_at: NullableTimestamp;
+  printed_at: NullableTimestamp;
+  posted_at: NullableTimestamp;
+  returned_at: NullableTimestamp;
+  return_reason: string | null;
+}
+
+export type Letter = Selectable<LettersTable>;
+export type PrintBatch = Selectable<PrintBatchesTable>;

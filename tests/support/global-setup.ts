@@ -20,6 +20,8 @@ declare module 'vitest' {
     temporalAddress: string;
     databaseUrl: string;
     smtpUrl: string;
+    /** The SMTP sink's control port (failure injection), see local-services/smtp-sink.ts. */
+    smtpControlUrl: string;
     smtpDir: string;
     pushReceiverUrl: string;
     workflowBundlePath: string;
@@ -67,7 +69,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const temporal = process.env.TEMPORAL_ADDRESS
     ? { address: process.env.TEMPORAL_ADDRESS, stop: async () => {} }
     : await startDevServer({ withUi: false, log: (l) => process.stderr.write(`${l}\n`) });
-  const smtp = await spawnService('local-services/smtp-sink.ts', ['--port', '0', '--dir', smtpDir], 'SMTP_SINK_READY');
+  const smtp = await spawnService('local-services/smtp-sink.ts', ['--port', '0', '--dir', smtpDir, '--control-port', '0'], 'SMTP_SINK_READY');
+  // With --control-port the READY line carries two URLs: SMTP, then control.
+  const [smtpUrl, smtpControlUrl] = smtp.url.split(' ') as [string, string];
   const push = await spawnService('local-services/push-receiver.ts', ['--port', '0', '--dir', join(dataDir, 'push')], 'PUSH_RECEIVER_READY');
 
   const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } });
@@ -76,7 +80,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   project.provide('temporalAddress', temporal.address);
   project.provide('databaseUrl', databaseUrl);
-  project.provide('smtpUrl', smtp.url);
+  project.provide('smtpUrl', smtpUrl);
+  project.provide('smtpControlUrl', smtpControlUrl);
   project.provide('smtpDir', smtpDir);
   project.provide('pushReceiverUrl', push.url);
   project.provide('workflowBundlePath', workflowBundlePath);

@@ -1,0 +1,76 @@
+import { readFileSync, statSync } from 'node:fs';
+import { ingestBounce, InvalidBounceError, type BounceOutcome } from '../channels/email-bounces';
+import { helpText, parseCommand, UsageError, type CommandSpec } from './cli-support';
+import type { CommandContext } from './command-context';
+
+type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
+
+export const BOUNCE_COMMANDS = {
+  'bounces ingest': {
+    name: 'bounces ingest',
+    summary:
+      'Apply bounce messages (delivery status notifications, as received): a permanent failure marks the address invalid; the ledger and the audit log record it.',
+    usage: 'FILE.eml ... | -   (- reads one message from standard input, e.g. piped from the mail server)',
+    options: { json: { type: 'boolean' } },
+  },
+} satisfies Record<string, Spec>;
+
+/** Larger than any report with a returned message; refuses to slurp, say, a mailbox file by mistake. */
+const MAX_FILE_BYTES = 20 * 1024 * 1024;
+
+const OUTCOME_TEXT: Record<BounceOutcome, string> = {
+  'address-invalid': 'address marked invalid',
+  'delivery-failed': 'delivery failed; address kept',
+  delayed: 'delayed; nothing changed',
+  'address-changed': 'the resident has another address now; ledger updated',
+  ignored: 'success report; ignored',
+  unmatched: 'no notice of ours matches; kept for review',
+  duplicate: 'already ingested',
+};
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function readMessage(file: string): Promise<Buffer> | Buffer {
+  if (file === '-') return readStdin();
+  const size = statSync(file).size;
+  if (size > MAX_FILE_BYTES) throw new InvalidBounceError(`${size} bytes is larger than any bounce (limit ${MAX_FILE_BYTES})`);
+  return readFileSync(file);
+}
+
+export async function bouncesIngest(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = BOUNCE_COMMANDS['bounces ingest'];
+  const { values, positionals } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  if (positionals.length === 0) throw new UsageError(spec.name, 'give one or more FILE.eml (or - to read one from standard input)');
+  const db = (await ctx.engine()).database.db;
+  let failed = 0;
+  for (const file of positionals) {
+    const name = file === '-' ? '(stdin)' : file;
+    try {
+      const result = await ingestBounce(db, await readMessage(file), { actor: ctx.actor });
+      if (values.json) {
+        ctx.print(JSON.stringify({ file: name, ...result }));
+        continue;
+      }
+      for (const r of result.recipients) {
+        ctx.print(`${name}: ${r.recipient} ${r.action} ${r.status} → ${OUTCOME_TEXT[r.outcome]}${result.deliveryId === null ? '' : ` (delivery ${result.deliveryId}, ${result.outreachId})`}`);
+      }
+    } catch (error) {
+      // One line per bad file, and the others still go in.
+      const code = (error as NodeJS.ErrnoException | null)?.code;
+      if (error instanceof InvalidBounceError) ctx.err(`${name}: not ingested: ${error.message}`);
+      else if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') ctx.err(`${name}: cannot read (${code})`);
+      else throw error;
+      failed += 1;
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+export const BOUNCE_HANDLERS = {
+  'bounces ingest': bouncesIngest,
+} satisfies Record<keyof typeof BOUNCE_COMMANDS, (argv: string[], ctx: CommandContext) => Promise<number>>;
