@@ -28,6 +28,7 @@ import { RULES_COMMANDS, RULES_HANDLERS } from './cli/rules-commands';
 import { SCHEDULE_COMMANDS, SCHEDULE_HANDLERS } from './cli/schedule-commands';
 import { TEMPLATE_COMMANDS, TEMPLATE_HANDLERS } from './cli/template-commands';
 import { BOUNCE_COMMANDS, BOUNCE_HANDLERS } from './cli/bounce-commands';
+import { LETTER_COMMANDS, LETTER_HANDLERS } from './cli/letter-commands';
 import { UnknownResidentError } from './rule-language/explain-resident';
 
 const COMMANDS = {
@@ -83,6 +84,7 @@ const COMMANDS = {
   ...SCHEDULE_COMMANDS,
   ...TEMPLATE_COMMANDS,
   ...BOUNCE_COMMANDS,
+  ...LETTER_COMMANDS,
 } satisfies Record<string, CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>>;
 
 type CommandName = keyof typeof COMMANDS;
@@ -92,7 +94,7 @@ function overview(): string {
     'oshirase — proactive notices for life events',
     '',
     'Commands:',
-    ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(18)} ${c.summary}`),
+    ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(21)} ${c.summary}`),
     '',
     'Run `oshirase COMMAND --help` for its options. Settings come from the environment (see README.md):',
     'DATABASE_URL (else the embedded PGlite in .oshirase/pgdata), TEMPORAL_ADDRESS, SMTP_URLS, OSHIRASE_MS_PER_DAY, …',
@@ -249,6 +251,7 @@ const HANDLERS: Record<CommandName, (argv: string[], ctx: CommandContext) => Pro
   ...SCHEDULE_HANDLERS,
   ...TEMPLATE_HANDLERS,
   ...BOUNCE_HANDLERS,
+  ...LETTER_HANDLERS,
   'population generate': (argv, ctx) => population('generate', argv, ctx),
   'population clear': (argv, ctx) => population('clear', argv, ctx),
   'events send': eventsSend,
@@ -262,13 +265,15 @@ const HANDLERS: Record<CommandName, (argv: string[], ctx: CommandContext) => Pro
 export async function main(argv: string[]): Promise<number> {
   const [first, second, ...rest] = argv;
   if (!first || first === '--help' || first === '-h' || first === 'help') return print(overview());
+  // Commands are one to three words (`demo`, `rules validate`, `letters batch close`); the longest match wins.
+  const three = `${first} ${second ?? ''} ${rest[0] ?? ''}` as CommandName;
   const two = `${first} ${second ?? ''}` as CommandName;
-  const name = (two in HANDLERS ? two : first in HANDLERS ? first : null) as CommandName | null;
+  const name = (three in HANDLERS ? three : two in HANDLERS ? two : first in HANDLERS ? first : null) as CommandName | null;
   if (!name) {
     process.stderr.write(`oshirase: unknown command "${[first, second].filter(Boolean).join(' ')}"\n\n${overview()}\n`);
     return 2;
   }
-  const args = name === two ? rest : [second, ...rest].filter((a): a is string => a !== undefined);
+  const args = name === three ? rest.slice(1) : name === two ? rest : [second, ...rest].filter((a): a is string => a !== undefined);
   const ctx = createCommandContext();
   try {
     return await HANDLERS[name](args, ctx);

@@ -2,6 +2,7 @@ import type { ActivityDeps } from './activity-deps';
 import { writeAudit } from '../db/audit';
 import { withdrawConsent } from '../db/consent';
 import { getRuleVersion } from '../rule-language/rule-registry';
+import { cancelLettersOfOutreach } from '../channels/print-cancel';
 import type { OutreachState, ResponseChannel, ResponseKind } from '../workflows/outreach-contract';
 
 export interface OutreachEndInput {
@@ -13,6 +14,9 @@ export interface OutreachEndInput {
   response: ResponseKind | null;
   via: ResponseChannel | null;
 }
+
+// A plan that simply ran out (no response, deadline passed) keeps its letter: it is the last attempt to reach the resident.
+const LETTER_CANCELLING_STATES: ReadonlySet<OutreachEndInput['state']> = new Set(['responded', 'consent-withdrawn', 'rule-withdrawn']);
 
 export function makeRecordOutreachEnd(deps: ActivityDeps) {
   return async function recordOutreachEnd(input: OutreachEndInput): Promise<void> {
@@ -28,6 +32,10 @@ export function makeRecordOutreachEnd(deps: ActivityDeps) {
       if (await withdrawConsent(deps.db, input.residentId, rule.purpose)) {
         await writeAudit(deps.db, { actor: `resident:${input.residentId}`, action: 'consent-withdrawn', ...ids, detail: { purpose: rule.purpose, via: input.via } });
       }
+    }
+    // A letter still waiting for its print run must not reach someone who answered or may no longer be contacted.
+    if (LETTER_CANCELLING_STATES.has(input.state)) {
+      await cancelLettersOfOutreach(deps.db, input.outreachId, { actor: 'engine', reason: input.response ? `outreach ${input.state}: ${input.response}` : `outreach ${input.state}` });
     }
     await writeAudit(deps.db, {
       actor: 'engine',

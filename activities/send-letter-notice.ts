@@ -1,36 +1,80 @@
-import { renderLetterPdf } from '../channels/letter-pdf';
-import { addToPrintOutbox } from '../channels/print-outbox';
-import { todayInTokyo } from '../notices/format-dates';
-import type { SendAttempt, SendRequest } from './send-attempt';
+import { writeAudit } from '../db/audit';
+import type { PostageClass } from '../db/schema';
+import { describePostalProblems, normalizePostalCode, postalAddressProblems, type PostalAddressProblem } from '../channels/postal-address';
+import { loadPrintConfig, type PrintConfig } from '../channels/print-config';
+import { queuedLetterFor, queueLetter } from '../channels/print-batches';
+import { makeOpenCaseworkerTask } from './open-caseworker-task';
+import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 
-export async function sendLetterNotice({ deps, rule, resident, ledger, vars }: SendRequest): Promise<SendAttempt> {
+let printConfig: PrintConfig | undefined;
+
+/**
+ * Notices are information (お知らせ), not the formal service of a decision, so
+ * ordinary mail is the right class: registered mail would make residents queue
+ * at the post office for a letter that only says what they may apply for.
+ */
+const POSTAGE_CLASS: PostageClass = 'standard';
+
+/**
+ * The letter step: check the postal address, then queue the letter into the
+ * print batch of its print day. An address the post office could not deliver
+ * to is not queued; a caseworker gets an 'unreachable' task to fix it.
+ */
+export async function sendLetterNotice(request: SendRequest): Promise<SendAttempt> {
+  const { deps, rule, resident, ledger, vars } = request;
   if (!resident.postal_code || !resident.address) return { kind: 'unreachable', reason: 'no postal address' };
+  printConfig ??= loadPrintConfig();
+
+  // A retried activity whose letter is already queued must not be judged again on an address changed since.
+  if (!(await queuedLetterFor(deps.db, ledger.id))) {
+    const problems: PostalAddressProblem[] = resident.postal_status === 'invalid'
+      ? [{ field: 'address', problem: 'a letter to this address came back; a caseworker has to confirm or correct it' }]
+      : postalAddressProblems({ postalCode: resident.postal_code, address: resident.address }, { cityNames: [deps.config.cityName.ja, deps.config.cityName.en] });
+    if (problems.length > 0) {
+      const reason = `postal address invalid: ${describePostalProblems(problems)}`;
+      const ids = { residentId: resident.id, ruleId: ledger.rule_id, ruleVersion: ledger.rule_version, outreachId: ledger.outreach_id };
+      await writeAudit(deps.db, { actor: 'engine', action: 'postal-address-invalid', ...ids, detail: { channel: 'letter', deliveryId: ledger.id, problems } });
+      await makeOpenCaseworkerTask(deps)({ ...ids, kind: 'unreachable' });
+      return { kind: 'unreachable', reason, detail: { problems } };
+    }
+  }
+
   const rendered = deps.renderer.render(rule.templates, 'letter', resident.locale, vars);
   if (rendered.channel !== 'letter') throw new Error('renderer returned the wrong channel');
-  const issuedOn = todayInTokyo();
   const reference = `OSR-${String(ledger.id).padStart(8, '0')}`;
-  const pdf = await renderLetterPdf({
-    recipient: { postalCode: resident.postal_code, address: resident.address, name: vars.resident.honorificName },
-    sender: {
-      name: vars.city.name,
-      department: vars.city.office,
-      postalCode: deps.office.postalCode,
-      address: deps.office.address,
-      phone: deps.office.phone,
+  const queued = await queueLetter(
+    deps.db,
+    {
+      deliveryId: ledger.id,
+      deliveryKey: ledger.idempotency_key,
+      outreachId: ledger.outreach_id,
+      residentId: resident.id,
+      reference,
+      postageClass: POSTAGE_CLASS,
+      content: {
+        recipient: { postalCode: normalizePostalCode(resident.postal_code) ?? resident.postal_code, address: resident.address, name: vars.resident.honorificName },
+        sender: {
+          name: vars.city.name,
+          department: vars.city.office,
+          postalCode: deps.office.postalCode,
+          address: deps.office.address,
+          phone: deps.office.phone,
+        },
+        locale: resident.locale,
+        title: vars.notice.title,
+        body: rendered.content.body,
+      },
     },
-    issuedOn,
-    locale: resident.locale,
-    title: vars.notice.title,
-    body: rendered.content.body,
-    reference,
-  });
-  const placed = await addToPrintOutbox(deps.printOutboxDir, {
-    deliveryKey: ledger.idempotency_key,
-    reference,
-    postalCode: resident.postal_code,
-    postageClass: 'standard',
-    pdf,
-    issuedOn,
-  });
-  return { kind: 'sent', providerRef: reference, detail: { pdfPath: placed.pdfPath, manifestPath: placed.manifestPath } };
+    { outboxDir: deps.printOutboxDir, print: printConfig },
+  );
+  return {
+    kind: 'sent',
+    providerRef: queued.reference,
+    detail: {
+      pdfPath: queued.pdfPath,
+      manifestPath: queued.queueManifestPath,
+      letter: { status: queued.status, batchId: queued.batchId, cutOffAt: queued.cutOffAt.toISOString(), postageClass: queued.postageClass, pages: queued.pages },
+      ...fallbackDetail(rendered),
+    },
+  };
 }

@@ -6,6 +6,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { EXPLAIN_PATTERN, handleExplain } from './explain-routes';
 import { pushScriptRoute } from './push-routes';
 import { handleBounce } from './bounce-routes';
+import { handleLetterReturn, handleListBatches } from './letter-routes';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { acceptLifeEvent } from '../intake/accept-life-event';
@@ -66,6 +67,10 @@ function routesFor(deps: ApiDeps, pathname: string): Partial<Record<string, Hand
       return { GET: (_req, res) => sendText(res, 200, 'ok') };
     case '/events':
       return { POST: (req, res) => handleEvent(deps, req, res) };
+    case '/letters/returns':
+      return { POST: (req, res) => handleLetterReturn(deps, req, res) };
+    case '/letters/batches':
+      return { GET: (req, res) => handleListBatches(deps, req, res) };
     case '/bounces':
       return { POST: (req, res) => handleBounce(db, req, res) };
     case '/push-subscriptions':

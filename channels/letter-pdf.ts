@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
+import { formatJapaneseEraDate, parseIsoDate } from '../notices/format-dates';
 
 export interface LetterContent {
   recipient: { postalCode: string; address: string; name: string }; // name already with honorific, e.g. '佐藤 花子 様'
@@ -76,41 +77,8 @@ function loadFonts(): Promise<{ regular: Buffer; bold: Buffer }> {
   return fontsPromise;
 }
 
-interface CalendarDate {
-  year: number;
-  month: number;
-  day: number;
-}
-
-function parseIsoDate(isoDate: string): CalendarDate {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDate);
-  if (!m) throw new Error(`Invalid ISO date '${isoDate}', expected YYYY-MM-DD`);
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const probe = new Date(Date.UTC(year, month - 1, day));
-  if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day) {
-    throw new Error(`Invalid calendar date '${isoDate}'`);
-  }
-  return { year, month, day };
-}
-
-const ERAS: ReadonlyArray<{ name: string; start: CalendarDate }> = [
-  { name: '令和', start: { year: 2019, month: 5, day: 1 } },
-  { name: '平成', start: { year: 1989, month: 1, day: 8 } },
-  { name: '昭和', start: { year: 1926, month: 12, day: 25 } },
-];
-
-function dateKey(d: CalendarDate): number {
-  return d.year * 10000 + d.month * 100 + d.day;
-}
-
-/** '2026-11-26' → '令和8年11月26日'; the first year of an era is written 元年. */
-export function formatJapaneseEraDate(isoDate: string): string {
-  const date = parseIsoDate(isoDate);
-  const era = ERAS.find((e) => dateKey(date) >= dateKey(e.start));
-  if (!era) throw new Error(`Date '${isoDate}' is before the supported eras (昭和 onwards)`);
-  const eraYear = date.year - era.start.year + 1;
-  return `${era.name}${eraYear === 1 ? '元' : String(eraYear)}年${date.month}月${date.day}日`;
-}
+// One implementation of the Japanese calendar for notices and letters.
+export { formatJapaneseEraDate };
 
 const EN_MONTHS = [
   'January', 'February', 'March', 'April', 'May', 'June',
@@ -184,20 +152,20 @@ function drawSender(doc: Doc, letter: LetterContent, type: Typography): number {
   return doc.y;
 }
 
-function drawFooters(doc: Doc, letter: LetterContent, type: Typography): void {
+function drawFooters(doc: Doc, letter: LetterContent, type: Typography, first: number, last: number): void {
   const L = LETTER_LAYOUT_MM;
-  const range = doc.bufferedPageRange();
+  const count = last - first + 1;
   const labels = LABELS[letter.locale];
   const left = L.margin.left * MM;
   const width = (L.page.width - L.margin.left - L.margin.right) * MM;
   const y = (L.page.height - L.footerFromBottom) * MM;
-  for (let i = range.start; i < range.start + range.count; i++) {
+  for (let i = first; i <= last; i++) {
     doc.switchToPage(i);
     // The footer sits inside the bottom margin; without this pdfkit would start a new page.
     const bottom = doc.page.margins.bottom;
     doc.page.margins.bottom = 0;
     doc.font(FONT_REGULAR).fontSize(type.footer).fillColor('#000000');
-    doc.text(`${i - range.start + 1} / ${range.count}`, left, y, { width, align: 'center', lineBreak: false });
+    doc.text(`${i - first + 1} / ${count}`, left, y, { width, align: 'center', lineBreak: false });
     doc.fontSize(type.footer - 1).fillColor('#555555');
     doc.text(`${labels.reference} ${letter.reference}`, left, y, { width, align: 'right', lineBreak: false });
     doc.fillColor('#000000');
@@ -205,50 +173,8 @@ function drawFooters(doc: Doc, letter: LetterContent, type: Typography): void {
   }
 }
 
-/** Renders a letter as an A4 PDF whose recipient block shows through a 長形3号 window envelope. */
-export async function renderLetterPdf(letter: LetterContent): Promise<Buffer> {
-  const fonts = await loadFonts();
-  const type = TYPOGRAPHY[letter.locale];
-  const labels = LABELS[letter.locale];
+function drawLetterBody(doc: Doc, letter: LetterContent, type: Typography): void {
   const L = LETTER_LAYOUT_MM;
-  // Fixed dates keep re-renders of the same letter byte-identical (the file ID hashes them too).
-  parseIsoDate(letter.issuedOn);
-  const issuedAt = new Date(`${letter.issuedOn}T00:00:00+09:00`);
-
-  const doc = new PDFDocument({
-    size: 'A4',
-    layout: 'portrait',
-    bufferPages: true,
-    autoFirstPage: true,
-    lang: labels.lang,
-    displayTitle: true,
-    margins: {
-      top: L.margin.top * MM,
-      bottom: L.margin.bottom * MM,
-      left: L.margin.left * MM,
-      right: L.margin.right * MM,
-    },
-    info: {
-      Title: letter.title,
-      Author: letter.sender.name,
-      Subject: letter.reference,
-      Creator: 'Oshirase',
-      Producer: 'Oshirase (PDFKit)',
-      CreationDate: issuedAt,
-      ModDate: issuedAt,
-    },
-  });
-
-  const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('data', (chunk: Buffer) => chunks.push(chunk));
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
-
-  doc.registerFont(FONT_REGULAR, fonts.regular);
-  doc.registerFont(FONT_BOLD, fonts.bold);
-
   drawRecipient(doc, letter, type);
   const senderBottom = drawSender(doc, letter, type);
 
@@ -271,8 +197,128 @@ export async function renderLetterPdf(letter: LetterContent): Promise<Buffer> {
     doc.text(paragraph, contentLeft, doc.y, { width: contentWidth, lineGap });
     doc.y += type.body * 0.8;
   }
+}
 
-  drawFooters(doc, letter, type);
+/**
+ * Draws one whole letter starting on the current (fresh) page: body, then the
+ * page numbers of its own pages. Returns the page indexes it covers, so a batch
+ * file can tell the printer where each letter starts and ends.
+ */
+function drawLetter(doc: Doc, letter: LetterContent): { first: number; last: number } {
+  parseIsoDate(letter.issuedOn);
+  const type = TYPOGRAPHY[letter.locale];
+  const before = doc.bufferedPageRange();
+  const first = before.start + before.count - 1;
+  drawLetterBody(doc, letter, type);
+  const after = doc.bufferedPageRange();
+  const last = after.start + after.count - 1;
+  drawFooters(doc, letter, type, first, last);
+  return { first, last };
+}
+
+function documentOptions(lang: string, info: PDFKit.DocumentInfo): PDFKit.PDFDocumentOptions {
+  const L = LETTER_LAYOUT_MM;
+  return {
+    size: 'A4',
+    layout: 'portrait',
+    bufferPages: true,
+    autoFirstPage: true,
+    lang,
+    displayTitle: true,
+    margins: {
+      top: L.margin.top * MM,
+      bottom: L.margin.bottom * MM,
+      left: L.margin.left * MM,
+      right: L.margin.right * MM,
+    },
+    info: { Creator: 'Oshirase', Producer: 'Oshirase (PDFKit)', ...info },
+  };
+}
+
+async function newDocument(lang: string, info: PDFKit.DocumentInfo): Promise<Doc> {
+  const fonts = await loadFonts();
+  const doc = new PDFDocument(documentOptions(lang, info));
+  doc.registerFont(FONT_REGULAR, fonts.regular);
+  doc.registerFont(FONT_BOLD, fonts.bold);
+  return doc;
+}
+
+function collect(doc: Doc): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  return new Promise<Buffer>((resolve, reject) => {
+    doc.on('data', (chunk: Buffer) => chunks.push(chunk));
+    doc.on('end', () => resolve(Buffer.concat(chunks)));
+    doc.on('error', reject);
+  });
+}
+
+/** A rendered letter and its number of pages. */
+export interface RenderedLetter {
+  pdf: Buffer;
+  pages: number;
+}
+
+/** Renders a letter as an A4 PDF whose recipient block shows through a 長形3号 window envelope. */
+export async function renderLetter(letter: LetterContent): Promise<RenderedLetter> {
+  // Fixed dates keep re-renders of the same letter byte-identical (the file ID hashes them too).
+  parseIsoDate(letter.issuedOn);
+  const issuedAt = new Date(`${letter.issuedOn}T00:00:00+09:00`);
+  const doc = await newDocument(LABELS[letter.locale].lang, {
+    Title: letter.title,
+    Author: letter.sender.name,
+    Subject: letter.reference,
+    CreationDate: issuedAt,
+    ModDate: issuedAt,
+  });
+  const done = collect(doc);
+  const { first, last } = drawLetter(doc, letter);
   doc.end();
-  return done;
+  return { pdf: await done, pages: last - first + 1 };
+}
+
+export async function renderLetterPdf(letter: LetterContent): Promise<Buffer> {
+  return (await renderLetter(letter)).pdf;
+}
+
+/** Where one letter sits in a batch file: 1-based, inclusive page numbers. */
+export interface LetterPageRange {
+  reference: string;
+  firstPage: number;
+  lastPage: number;
+}
+
+/**
+ * Renders many letters into one PDF for the print run, each starting on a new
+ * sheet, streamed to `out` so a large batch never sits in memory. One document
+ * embeds each font subset once, which keeps a batch of thousands a few MB.
+ * Printing is simplex: a letter's first page is always the front of a sheet.
+ */
+export async function renderLetterBatchPdf(
+  letters: ReadonlyArray<LetterContent>,
+  batch: { title: string; printDate: string },
+  out: NodeJS.WritableStream,
+): Promise<LetterPageRange[]> {
+  parseIsoDate(batch.printDate);
+  if (letters.length === 0) throw new Error('a print batch needs at least one letter');
+  const printedAt = new Date(`${batch.printDate}T00:00:00+09:00`);
+  const doc = await newDocument('ja-JP', { Title: batch.title, Subject: batch.printDate, CreationDate: printedAt, ModDate: printedAt });
+  const finished = new Promise<void>((resolve, reject) => {
+    doc.on('error', reject);
+    out.on('error', reject);
+    out.on('finish', () => resolve());
+  });
+  doc.pipe(out);
+  const ranges: LetterPageRange[] = [];
+  for (const letter of letters) {
+    if (ranges.length > 0) doc.addPage();
+    const { first, last } = drawLetter(doc, letter);
+    // A bookmark per letter lets the print operator jump to a reference.
+    doc.outline.addItem(letter.reference);
+    ranges.push({ reference: letter.reference, firstPage: first + 1, lastPage: last + 1 });
+    // Written pages can no longer change; keeping them buffered would hold the whole batch in memory.
+    doc.flushPages();
+  }
+  doc.end();
+  await finished;
+  return ranges;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 export interface OutboxLetter {
   deliveryKey: string;
@@ -17,7 +18,7 @@ export interface OutboxResult {
   alreadyPresent: boolean;
 }
 
-const MANIFEST_FILE = 'manifest.csv';
+export const MANIFEST_FILE = 'manifest.csv';
 const MANIFEST_COLUMNS = [
   'reference',
   'delivery_key',
@@ -46,7 +47,7 @@ function serialize<T>(key: string, task: () => Promise<T>): Promise<T> {
   return run;
 }
 
-function csvField(value: string): string {
+export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
@@ -97,7 +98,7 @@ function countPdfPages(pdf: Buffer): number | undefined {
   return matches ? matches.length : undefined;
 }
 
-async function writeFileAtomic(path: string, data: string | Buffer, dir: string, name: string): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Buffer, dir: string, name: string): Promise<void> {
   // Dot-prefixed so a print vendor sweeping for *.pdf never picks up a half-written file.
   const temp = join(dir, `.${name}.${process.pid}.${randomUUID()}.tmp`);
   try {
@@ -109,6 +110,32 @@ async function writeFileAtomic(path: string, data: string | Buffer, dir: string,
       await handle.close();
     }
     await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Like writeFileAtomic, for files too large to build in memory (a batch PDF):
+ * `write` streams into a hidden temp file, which replaces `path` only once
+ * complete and on disk.
+ */
+export async function writeStreamAtomic<T>(path: string, write: (out: WriteStream) => Promise<T>): Promise<T> {
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomUUID()}.tmp`);
+  try {
+    const out = createWriteStream(temp, { flags: 'wx' });
+    const result = await write(out);
+    if (!out.writableFinished) await new Promise<void>((resolve, reject) => out.end(() => resolve()).once('error', reject));
+    const handle = await open(temp, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+    return result;
   } catch (err) {
     await unlink(temp).catch(() => undefined);
     throw err;

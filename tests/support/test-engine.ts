@@ -109,7 +109,7 @@ export class TestEngine {
       givenName: '花子',
       email: options.email === false ? null : `hanako.${tag}@residents.example`,
       postalCode: options.postal === false ? null : '100-0005',
-      address: options.postal === false ? null : `おしらせ市丸の内${tag}番地`,
+      address: options.postal === false ? null : `おしらせ市丸の内1-${tag}`,
       birthDate: options.birthDate ?? '1994-07-13',
       locale: options.locale ?? 'ja',
       deviceId: null,

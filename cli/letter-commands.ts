@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { isoDate } from '../rule-language/rule-schema';
+import { closeBatch, dueBatches, listBatches, markBatchPosted, type ClosedBatch } from '../channels/print-batches';
+import { cancelLetter } from '../channels/print-cancel';
+import { loadPrintConfig, printOutboxDirOf, formatCutoff } from '../channels/print-config';
+import { LetterOperationError } from '../channels/print-ledger';
+import { recordReturnedLetter } from '../channels/postal-returns';
+import { helpText, parseCommand, requireOption, table, UsageError, type CommandSpec } from './cli-support';
+import type { CommandContext } from './command-context';
+
+type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
+
+export const LETTER_COMMANDS = {
+  'letters batch close': {
+    name: 'letters batch close',
+    summary: 'Close the print batches whose cut-off has passed: one merged PDF and a manifest each, for the print shop.',
+    usage: '[--date YYYY-MM-DD]   (without --date: every batch that is due)',
+    options: { date: { type: 'string' } },
+  },
+  'letters batch posted': {
+    name: 'letters batch posted',
+    summary: "Record that a batch's envelopes were handed to the post office.",
+    usage: 'BATCH   (the print date, YYYY-MM-DD)',
+    options: {},
+  },
+  'letters batches': {
+    name: 'letters batches',
+    summary: 'List the recent print batches and their letters by status.',
+    usage: '[--limit 30] [--json]',
+    options: { limit: { type: 'string', default: '30' }, json: { type: 'boolean' } },
+  },
+  'letters return': {
+    name: 'letters return',
+    summary: 'Record a letter the post office returned (宛所不明 …): flags the address and opens a caseworker task.',
+    usage: 'REFERENCE --reason TEXT',
+    options: { reason: { type: 'string' } },
+  },
+  'letters cancel': {
+    name: 'letters cancel',
+    summary: "Take a queued letter out of the print run (only before its batch's cut-off).",
+    usage: 'REFERENCE [--reason TEXT]',
+    options: { reason: { type: 'string' } },
+  },
+} satisfies Record<string, Spec>;
+
+/** A refusal the caller can act on is a usage problem; the rest (not found, too late) are plain failures. */
+function asUsage(command: string, error: unknown): never {
+  if (error instanceof LetterOperationError && error.kind === 'invalid') throw new UsageError(command, error.message);
+  throw error;
+}
+
+/** '2026-11-26T06:00:00.000Z' → '2026-11-26 15:00 JST' (Japan keeps no daylight saving time). */
+function tokyoTime(iso: string): string {
+  return `${new Date(Date.parse(iso) + 9 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')} JST`;
+}
+
+function describeClosed(b: ClosedBatch): string[] {
+  if (b.alreadyClosed) return [`batch ${b.batchId}: already ${b.status} (${b.letters} letters, ${b.pages} pages)${b.mergedPdfPath ? ` — ${b.mergedPdfPath}` : ''}`];
+  if (b.letters === 0) return [`batch ${b.batchId}: no letters; closed with nothing to print`];
+  return [
+    `batch ${b.batchId}: ${b.letters} letters, ${b.pages} pages, handed to the printer`,
+    `  PDF       ${b.mergedPdfPath}`,
+    `  manifest  ${b.manifestPath}`,
+    `  sha256    ${b.sha256}`,
+  ];
+}
+
+export async function lettersBatchClose(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = LETTER_COMMANDS['letters batch close'];
+  const { values } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  let date: string | null = null;
+  if (values.date !== undefined) {
+    const parsed = isoDate.safeParse(values.date);
+    if (!parsed.success) throw new UsageError(spec.name, `--date: "${String(values.date)}" is not a date (YYYY-MM-DD)`);
+    date = parsed.data;
+  }
+  const engine = await ctx.engine();
+  const db = engine.database.db;
+  const print = loadPrintConfig();
+  const options = { outboxDir: printOutboxDirOf(engine.config.dataDir), print, actor: ctx.actor };
+  const dates = date ? [date] : await dueBatches(db);
+  if (dates.length === 0) return ctx.print(`no print batch is due (the daily cut-off is ${formatCutoff(print)} Asia/Tokyo)`);
+  for (const d of dates) {
+    const closed = await closeBatch(db, d, options).catch((e: unknown) => asUsage(spec.name, e));
+    for (const line of describeClosed(closed)) ctx.print(line);
+  }
+  return 0;
+}
+
+export async function lettersBatchPosted(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = LETTER_COMMANDS['letters batch posted'];
+  const { values, positionals } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  const parsed = isoDate.safeParse(positionals[0]);
+  if (!parsed.success) throw new UsageError(spec.name, 'BATCH (the print date, YYYY-MM-DD) is required');
+  const engine = await ctx.engine();
+  const result = await markBatchPosted(engine.database.db, parsed.data, { actor: ctx.actor });
+  return ctx.print(result.alreadyPosted
+    ? `batch ${result.batchId} was already recorded as posted (${result.letters} letters)`
+    : `batch ${result.batchId}: ${result.letters} letters posted`);
+}
+
+export async function lettersBatches(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = LETTER_COMMANDS['letters batches'];
+  const { values } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  const limit = z.coerce.number().int().min(1).max(1000).safeParse(values.limit);
+  if (!limit.success) throw new UsageError(spec.name, '--limit must be a whole number from 1 to 1000');
+  const engine = await ctx.engine();
+  const batches = await listBatches(engine.database.db, { limit: limit.data });
+  if (values.json) return ctx.print(JSON.stringify(batches, null, 2));
+  if (batches.length === 0) return ctx.print('no print batches yet');
+  return ctx.print(table(
+    ['batch', 'status', 'cut-off', 'letters', 'pages', 'queued', 'cancelled', 'printed', 'posted', 'returned'],
+    batches.map((b) => [
+      b.batchId, b.status, tokyoTime(b.cutOffAt), String(b.letters), String(b.pages),
+      String(b.byStatus.queued), String(b.byStatus.cancelled), String(b.byStatus.printed), String(b.byStatus.posted), String(b.byStatus.returned),
+    ]),
+  ));
+}
+
+export async function lettersReturn(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = LETTER_COMMANDS['letters return'];
+  const { values, positionals } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  const reference = positionals[0];
+  if (!reference) throw new UsageError(spec.name, 'REFERENCE is required (the 整理番号 printed on the letter, e.g. OSR-00000042)');
+  const reason = requireOption(spec.name, 'reason', values.reason);
+  const engine = await ctx.engine();
+  const result = await recordReturnedLetter(engine.database.db, reference, reason, { actor: ctx.actor }).catch((e: unknown) => asUsage(spec.name, e));
+  return ctx.print(result.alreadyRecorded
+    ? `${result.reference}: the return was already recorded (task ${result.taskId})`
+    : `${result.reference}: returned; resident ${result.residentId}'s postal address flagged; caseworker task ${result.taskId}`);
+}
+
+export async function lettersCancel(argv: string[], ctx: CommandContext): Promise<number> {
+  const spec = LETTER_COMMANDS['letters cancel'];
+  const { values, positionals } = parseCommand(spec, argv);
+  if (values.help) return ctx.print(helpText(spec));
+  const reference = positionals[0];
+  if (!reference) throw new UsageError(spec.name, 'REFERENCE is required');
+  const engine = await ctx.engine();
+  const result = await cancelLetter(engine.database.db, reference, { actor: ctx.actor, reason: values.reason ?? 'cancelled by staff' });
+  if (result.outcome === 'too-late') {
+    ctx.err(`${reference}: too late to cancel — the cut-off of batch ${result.batchId} was ${tokyoTime(result.cutOffAt.toISOString())}; the letter is ${result.status}`);
+    return 1;
+  }
+  return ctx.print(result.outcome === 'cancelled' ? `${reference}: cancelled (batch ${result.batchId})` : `${reference}: was already cancelled`);
+}
+
+export const LETTER_HANDLERS = {
+  'letters batch close': lettersBatchClose,
+  'letters batch posted': lettersBatchPosted,
+  'letters batches': lettersBatches,
+  'letters return': lettersReturn,
+  'letters cancel': lettersCancel,
+};
