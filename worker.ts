@@ -11,6 +11,7 @@ import { DEFAULT_OFFICE } from './config/engine-config';
 import { createMailTransport } from './channels/email';
 import { NoticeRenderer } from './notices/render-notice';
 import { openEngineContext, PROJECT_ROOT, type EngineContext } from './runtime/engine-context';
+import { loadPrintConfig } from './channels/print-config';
 
 export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
 
@@ -62,6 +63,8 @@ export async function createOutreachWorker(options: OutreachWorkerOptions): Prom
 
 async function main(): Promise<void> {
   const context = await openEngineContext();
+  // A bad PRINT_CUTOFF should stop the worker now, not at its first letter.
+  loadPrintConfig();
   const address = context.config.temporalAddress;
   if (!address) {
     process.stderr.write('worker: TEMPORAL_ADDRESS is not set (host:port of the Temporal frontend, e.g. 127.0.0.1:7233)\n');
