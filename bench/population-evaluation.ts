@@ -1,0 +1,360 @@
+/**
+ * Population evaluation of the full rule set, as residents × rules evaluated
+ * per second, through four paths over the same synthetic population:
+ *
+ *   (a) sql     — rule-language/compile-sql.ts matchPopulation, one query a rule,
+ *                 consent required (what the daily schedule and `rules simulate` run);
+ *   (b) memory  — rule-language/evaluate-rule.ts over facts loaded once
+ *                 (load time reported apart from evaluation time), consent from a preloaded set;
+ *   (c) peer    — the same rules for json-rules-engine, engine.run per resident
+ *                 (bench/json-rules-peer.ts says what the peer is given precomputed);
+ *   (d) limit   — a bare sequential scan per rule reading the columns the rule
+ *                 reads, with the same consent lookup: no rule can be evaluated faster in PostgreSQL.
+ *
+ * Event rules are evaluated as if the event happened to everyone on the
+ * evaluation date, with an empty payload, as `rules simulate` does.
+ *
+ *   tsx bench/population-evaluation.ts [--sizes 10000,100000] [--runs 3] [--on 2027-01-20] [--verify-max 100000]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
+import type { Database } from '../db/schema';
+import { loadResidentFacts } from '../db/resident-facts';
+import { compileRuleQuery, matchPopulation, type PopulationContext } from '../rule-language/compile-sql';
+import { evaluateRule, type EventFacts, type ResidentFacts } from '../rule-language/evaluate-rule';
+import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
+import type { ParameterSet } from '../rule-language/parameters';
+import type { Condition, Rule } from '../rule-language/rule-schema';
+import { PROJECT_ROOT } from '../runtime/engine-context';
+import { buildPeer, peerFacts, runPeer, type PeerFacts } from './json-rules-peer';
+import { BENCH_REFERENCE_DATE, DEFAULT_SERVER_URL, preparePopulation } from './prepare-population';
+
+const FACT_CHUNK = 5_000;
+
+interface Stat {
+  median: number;
+  min: number;
+  max: number;
+}
+
+interface PathFigures {
+  seconds: Stat;
+  /** residents × rules per second (from the median seconds). */
+  rate: number;
+}
+
+interface SizeReport {
+  residents: number;
+  rules: number;
+  on: string;
+  runs: number;
+  sql: PathFigures & { perRuleSeconds: Record<string, Stat>; matches: number };
+  memory: PathFigures & { loadSeconds: Stat; matches: number };
+  peer: PathFigures & { prepareSeconds: Stat; matches: number; rulesInEngine: number };
+  limit: PathFigures & { perRuleSeconds: Record<string, Stat> };
+  ratios: { sqlOverPeer: number; sqlOverLimit: number; sqlOverMemory: number };
+  verification: { checked: boolean; peerVsSql: Mismatch; memoryVsSql: Mismatch };
+  slowestRule: { id: string; explainAnalyze: string[] };
+}
+
+interface Mismatch {
+  onlyInSql: number;
+  onlyInOther: number;
+  examples: string[];
+}
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+function stat(values: number[]): Stat {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
+
+function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
+}
+
+/** The simulated event of an event rule (as cli/simulate-rule.ts supposes it), null for date rules. */
+function supposedEvent(rule: Rule, on: string): EventFacts | null {
+  return 'event' in rule.trigger ? { id: 'simulated', type: rule.trigger.event, date: on, payload: {} } : null;
+}
+
+/** Every (rule, resident) pair as "rule|resident": what the paths must agree on. */
+type MatchSet = Set<string>;
+
+async function runSql(db: Kysely<Database>, rules: Rule[], on: string, parameters: ParameterSet): Promise<{ seconds: number; perRule: Record<string, number>; matches: MatchSet }> {
+  const perRule: Record<string, number> = {};
+  const matches: MatchSet = new Set();
+  const started = performance.now();
+  for (const rule of rules) {
+    const t = performance.now();
+    const rows = await matchPopulation(db, rule, { on, parameters, event: supposedEvent(rule, on) }, { requireConsent: true });
+    perRule[rule.id] = seconds(t);
+    for (const r of rows) matches.add(`${rule.id}|${r.resident_id}`);
+  }
+  return { seconds: seconds(started), perRule, matches };
+}
+
+interface LoadedPopulation {
+  facts: ResidentFacts[];
+  /** "resident|purpose" of every consent in force. */
+  consents: Set<string>;
+  consentsByResident: Map<string, string[]>;
+}
+
+async function loadPopulation(db: Kysely<Database>): Promise<LoadedPopulation> {
+  const ids = (await db.selectFrom('residents').select('id').orderBy('id').execute()).map((r) => r.id);
+  const facts: ResidentFacts[] = [];
+  for (let i = 0; i < ids.length; i += FACT_CHUNK) {
+    const chunk = ids.slice(i, i + FACT_CHUNK);
+    const loaded = await loadResidentFacts(db, chunk);
+    for (const id of chunk) facts.push(loaded.get(id)!);
+  }
+  const rows = await db.selectFrom('consents').select(['resident_id', 'purpose']).where('withdrawn_at', 'is', null).execute();
+  const consents = new Set<string>();
+  const consentsByResident = new Map<string, string[]>();
+  for (const r of rows) {
+    consents.add(`${r.resident_id}|${r.purpose}`);
+    const list = consentsByResident.get(r.resident_id);
+    if (list) list.push(r.purpose);
+    else consentsByResident.set(r.resident_id, [r.purpose]);
+  }
+  return { facts, consents, consentsByResident };
+}
+
+function runMemory(population: LoadedPopulation, rules: Rule[], on: string, parameters: ParameterSet): { seconds: number; matches: MatchSet } {
+  const contexts = rules.map((rule) => ({ rule, ctx: { on, parameters, event: supposedEvent(rule, on) } }));
+  const matches: MatchSet = new Set();
+  const started = performance.now();
+  for (const facts of population.facts) {
+    for (const { rule, ctx } of contexts) {
+      // Consent first: the cheap test, as the engine's own in-memory path would order it.
+      if (!population.consents.has(`${facts.id}|${rule.purpose}`)) continue;
+      if (evaluateRule(rule, facts, ctx).matched) matches.add(`${rule.id}|${facts.id}`);
+    }
+  }
+  return { seconds: seconds(started), matches };
+}
+
+async function runPeerPath(all: PeerFacts[], rules: Rule[], on: string, parameters: ParameterSet): Promise<{ seconds: number; matches: MatchSet; rulesInEngine: number }> {
+  const { engine, ruleIds } = buildPeer(rules, on, parameters);
+  const matches: MatchSet = new Set();
+  const started = performance.now();
+  for (const facts of all) {
+    for (const id of await runPeer(engine, facts)) matches.add(`${id}|${facts.id}`);
+  }
+  return { seconds: seconds(started), matches, rulesInEngine: ruleIds.length };
+}
+
+/** The residents columns a rule reads (triggers and conditions); household counts read household_id. */
+function columnsOf(rule: Rule): string[] {
+  const columns = new Set<string>(['id']);
+  const t = rule.trigger;
+  if ('reaches' in t) columns.add('birth_date');
+  if ('anniversary' in t) ['birth_date', 'household_id', 'residence_status'].forEach((c) => columns.add(c));
+  const visit = (c: Condition, member: boolean): void => {
+    if ('all' in c) c.all.forEach((x) => visit(x, member));
+    else if ('any' in c) c.any.forEach((x) => visit(x, member));
+    else if ('not' in c) visit(c.not, member);
+    else if ('count' in c) {
+      ['household_id', 'residence_status'].forEach((x) => columns.add(x));
+      if (Object.keys(c.count.members).length > 0) visit(c.count.members as Condition, true);
+    } else if (member || c.attribute === 'age') columns.add('birth_date');
+    else if (c.attribute === 'household_size') columns.add('household_id');
+    else if (!c.attribute.startsWith('event.')) columns.add(c.attribute);
+  };
+  if (rule.conditions) visit(rule.conditions, false);
+  return [...columns];
+}
+
+/**
+ * The limit: per rule, one sequential scan of residents testing every column
+ * the rule reads, with the consent lookup (a) does. Index and bitmap scans are
+ * disabled for it, so it stays the bare scan whatever the planner thinks.
+ */
+async function runLimit(db: Kysely<Database>, rules: Rule[]): Promise<{ seconds: number; perRule: Record<string, number> }> {
+  return db.connection().execute(async (conn) => {
+    await sql`set enable_indexscan = off`.execute(conn);
+    await sql`set enable_bitmapscan = off`.execute(conn);
+    try {
+      const perRule: Record<string, number> = {};
+      const started = performance.now();
+      for (const rule of rules) {
+        const t = performance.now();
+        const tests = columnsOf(rule).map((c) => sql`${sql.ref(`r.${c}`)} is not null`);
+        await sql`select count(*) from residents r
+          where ${sql.join(tests, sql` and `)}
+            and exists (select 1 from consents c where c.resident_id = r.id and c.purpose = ${rule.purpose} and c.withdrawn_at is null)`.execute(conn);
+        perRule[rule.id] = seconds(t);
+      }
+      return { seconds: seconds(started), perRule };
+    } finally {
+      await sql`reset enable_indexscan`.execute(conn);
+      await sql`reset enable_bitmapscan`.execute(conn);
+    }
+  });
+}
+
+function compare(sqlMatches: MatchSet, other: MatchSet): Mismatch {
+  const onlyInSql = [...sqlMatches].filter((k) => !other.has(k));
+  const onlyInOther = [...other].filter((k) => !sqlMatches.has(k));
+  return {
+    onlyInSql: onlyInSql.length,
+    onlyInOther: onlyInOther.length,
+    examples: [...onlyInSql.slice(0, 5).map((k) => `sql only: ${k}`), ...onlyInOther.slice(0, 5).map((k) => `other only: ${k}`)],
+  };
+}
+
+async function explainSlowest(db: Kysely<Database>, rule: Rule, ctx: PopulationContext): Promise<string[]> {
+  const compiled = compileRuleQuery(db, rule, ctx, { requireConsent: true }).compile();
+  const result = await db.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain (analyze, buffers) ${compiled.sql}`, [...compiled.parameters]));
+  return result.rows.map((r) => r['QUERY PLAN']);
+}
+
+async function benchmarkSize(residents: number, options: { runs: number; on: string; verifyMax: number; serverUrl: string }, rules: Rule[], parameters: ParameterSet): Promise<SizeReport> {
+  const handle = await preparePopulation({ residents, seed: 1, serverUrl: options.serverUrl, log });
+  const db = handle.db;
+  try {
+    const { on, runs } = options;
+    const pairs = residents * rules.length;
+    const sqlRuns: Array<Awaited<ReturnType<typeof runSql>>> = [];
+    const loadRuns: number[] = [];
+    const memoryRuns: Array<ReturnType<typeof runMemory>> = [];
+    const prepareRuns: number[] = [];
+    const peerRuns: Array<Awaited<ReturnType<typeof runPeerPath>>> = [];
+    const limitRuns: Array<Awaited<ReturnType<typeof runLimit>>> = [];
+    // Untimed: opens the pool's connection and warms the caches, so run 1 is not an outlier.
+    log(`[${residents}] warm-up`);
+    await runSql(db, rules, on, parameters);
+    await runLimit(db, rules);
+    for (let run = 1; run <= runs; run++) {
+      log(`[${residents}] run ${run}/${runs}: (a) sql`);
+      sqlRuns.push(await runSql(db, rules, on, parameters));
+      log(`[${residents}] run ${run}/${runs}: (b) load facts`);
+      let started = performance.now();
+      const population = await loadPopulation(db);
+      loadRuns.push(seconds(started));
+      log(`[${residents}] run ${run}/${runs}: (b) evaluate in memory`);
+      memoryRuns.push(runMemory(population, rules, on, parameters));
+      log(`[${residents}] run ${run}/${runs}: (c) json-rules-engine`);
+      started = performance.now();
+      const facts = population.facts.map((f) => peerFacts(f, on, population.consentsByResident.get(f.id) ?? []));
+      prepareRuns.push(seconds(started));
+      peerRuns.push(await runPeerPath(facts, rules, on, parameters));
+      log(`[${residents}] run ${run}/${runs}: (d) bare scan`);
+      limitRuns.push(await runLimit(db, rules));
+    }
+    const figures = (values: number[]): PathFigures => {
+      const s = stat(values);
+      return { seconds: s, rate: pairs / s.median };
+    };
+    const perRuleSeconds: Record<string, Stat> = {};
+    const limitPerRule: Record<string, Stat> = {};
+    for (const rule of rules) {
+      perRuleSeconds[rule.id] = stat(sqlRuns.map((r) => r.perRule[rule.id]!));
+      limitPerRule[rule.id] = stat(limitRuns.map((r) => r.perRule[rule.id]!));
+    }
+    const slowest = rules.reduce((a, b) => (perRuleSeconds[b.id]!.median > perRuleSeconds[a.id]!.median ? b : a));
+    const sqlMatches = sqlRuns[0]!.matches;
+    const checked = residents <= options.verifyMax;
+    const none: Mismatch = { onlyInSql: 0, onlyInOther: 0, examples: [] };
+    const report: SizeReport = {
+      residents,
+      rules: rules.length,
+      on,
+      runs,
+      sql: { ...figures(sqlRuns.map((r) => r.seconds)), perRuleSeconds, matches: sqlMatches.size },
+      memory: { ...figures(memoryRuns.map((r) => r.seconds)), loadSeconds: stat(loadRuns), matches: memoryRuns[0]!.matches.size },
+      peer: { ...figures(peerRuns.map((r) => r.seconds)), prepareSeconds: stat(prepareRuns), matches: peerRuns[0]!.matches.size, rulesInEngine: peerRuns[0]!.rulesInEngine },
+      limit: { ...figures(limitRuns.map((r) => r.seconds)), perRuleSeconds: limitPerRule },
+      ratios: { sqlOverPeer: 0, sqlOverLimit: 0, sqlOverMemory: 0 },
+      verification: {
+        checked,
+        peerVsSql: checked ? compare(sqlMatches, peerRuns[0]!.matches) : none,
+        memoryVsSql: checked ? compare(sqlMatches, memoryRuns[0]!.matches) : none,
+      },
+      slowestRule: { id: slowest.id, explainAnalyze: await explainSlowest(db, slowest, { on, parameters, event: supposedEvent(slowest, on) }) },
+    };
+    report.ratios = { sqlOverPeer: report.sql.rate / report.peer.rate, sqlOverLimit: report.sql.rate / report.limit.rate, sqlOverMemory: report.sql.rate / report.memory.rate };
+    return report;
+  } finally {
+    await handle.close();
+  }
+}
+
+function formatRate(rate: number): string {
+  return rate >= 1e6 ? `${(rate / 1e6).toFixed(2)} M/s` : `${(rate / 1e3).toFixed(1)} k/s`;
+}
+
+function formatStat(s: Stat): string {
+  return `${s.median.toFixed(3)} (${s.min.toFixed(3)}–${s.max.toFixed(3)})`;
+}
+
+function printReport(r: SizeReport): void {
+  const rows: string[][] = [
+    ['path', 'seconds median (min–max)', 'residents×rules/s', 'matches'],
+    ['(a) sql, matchPopulation', formatStat(r.sql.seconds), formatRate(r.sql.rate), String(r.sql.matches)],
+    ['(b) memory, load facts', formatStat(r.memory.loadSeconds), '', ''],
+    ['(b) memory, evaluateRule', formatStat(r.memory.seconds), formatRate(r.memory.rate), String(r.memory.matches)],
+    ['(c) json-rules-engine, prepare', formatStat(r.peer.prepareSeconds), '', ''],
+    ['(c) json-rules-engine, run', formatStat(r.peer.seconds), formatRate(r.peer.rate), String(r.peer.matches)],
+    ['(d) bare seq scan + consent', formatStat(r.limit.seconds), formatRate(r.limit.rate), ''],
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const out: string[] = [];
+  out.push(`population ${r.residents.toLocaleString('en')} residents × ${r.rules} rules on ${r.on}, ${r.runs} runs`);
+  out.push(line(rows[0]!));
+  out.push(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows.slice(1)) out.push(line(row));
+  out.push(`a/c (sql ÷ json-rules-engine) = ${r.ratios.sqlOverPeer.toFixed(2)}   a/d (sql ÷ bare scan) = ${r.ratios.sqlOverLimit.toFixed(2)}   a/b = ${r.ratios.sqlOverMemory.toFixed(2)}`);
+  const v = r.verification;
+  out.push(
+    v.checked
+      ? `verification vs (a): json-rules-engine ${v.peerVsSql.onlyInSql + v.peerVsSql.onlyInOther} mismatches, in-memory ${v.memoryVsSql.onlyInSql + v.memoryVsSql.onlyInOther} mismatches`
+      : 'verification skipped (above --verify-max)',
+  );
+  for (const e of [...v.peerVsSql.examples, ...v.memoryVsSql.examples]) out.push(`  ${e}`);
+  const slowest = r.sql.perRuleSeconds[r.slowestRule.id]!;
+  out.push('per rule, median seconds: (a) sql / (d) bare scan');
+  for (const [id, s] of Object.entries(r.sql.perRuleSeconds)) out.push(`  ${id.padEnd(40)} ${s.median.toFixed(4)} / ${r.limit.perRuleSeconds[id]!.median.toFixed(4)}`);
+  out.push(`slowest sql rule: ${r.slowestRule.id} (${formatStat(slowest)} s)`);
+  process.stdout.write(`${out.join('\n')}\n\n`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: 'string', default: '10000,100000' },
+      runs: { type: 'string', default: '3' },
+      on: { type: 'string', default: BENCH_REFERENCE_DATE },
+      'verify-max': { type: 'string', default: '100000' },
+    },
+    strict: true,
+  });
+  const sizes = values.sizes.split(',').map((s) => Number(s.trim()));
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`--sizes takes positive integers separated by commas (got ${values.sizes})`);
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs <= 0) throw new Error('--runs takes a positive integer');
+  const { rules: loaded, parameters } = loadRuleSet(projectRuleSetOptions(PROJECT_ROOT));
+  const rules = loaded.map((l) => l.rule);
+  const resultsDir = join(PROJECT_ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  for (const residents of sizes) {
+    const report = await benchmarkSize(residents, { runs, on: values.on, verifyMax: Number(values['verify-max']), serverUrl: process.env.DATABASE_URL ?? DEFAULT_SERVER_URL }, rules, parameters);
+    printReport(report);
+    const file = join(resultsDir, `population-evaluation-${residents}.json`);
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    log(`wrote ${file}`);
+    log(`EXPLAIN ANALYZE of ${report.slowestRule.id}:\n${report.slowestRule.explainAnalyze.join('\n')}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});
