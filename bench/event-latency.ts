@@ -20,7 +20,7 @@
  * sent first and not counted. A sequential profile pass times, per event, the
  * database queries and the workflow starts in between.
  *
- *   tsx bench/event-latency.ts [--rates 50,200] [--seconds 20] [--warmup 2] [--runs 3] [--residents 30000] [--profile 50]
+ *   tsx bench/event-latency.ts [--rates 50,200] [--seconds 20] [--warmup 2] [--runs 3] [--residents 30000] [--profile 50] [--out event-latency.json]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -170,7 +170,8 @@ class EventSender {
       return { ...base, ok: true, started };
     } catch (error) {
       const doneAt = performance.now();
-      return { ok: false, latency: doneAt - sentAt, fromSchedule: doneAt - scheduledAt, sentAt, doneAt, started: 0, error: error instanceof Error ? error.message : String(error) };
+      const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+      return { ok: false, latency: doneAt - sentAt, fromSchedule: doneAt - scheduledAt, sentAt, doneAt, started: 0, error: `${error instanceof Error ? error.message : String(error)}${cause}` };
     }
   }
 }
@@ -398,6 +399,7 @@ async function main(): Promise<void> {
       runs: { type: 'string', default: '3' },
       residents: { type: 'string', default: '30000' },
       profile: { type: 'string', default: '50' },
+      out: { type: 'string', default: 'event-latency.json' },
     },
     strict: true,
   });
@@ -464,7 +466,7 @@ async function main(): Promise<void> {
     printTable(summaries, prof, seconds);
     const resultsDir = join(PROJECT_ROOT, 'bench', 'results');
     mkdirSync(resultsDir, { recursive: true });
-    const file = join(resultsDir, 'event-latency.json');
+    const file = join(resultsDir, values.out.replace(/[^A-Za-z0-9._-]/g, '_'));
     const report = {
       measured: 'POST /events → HTTP 202 (sent after workflow.start returned for every matching rule)',
       setup: { database: DATABASE_NAME, residentsAvailable: residents.length, eventsUsed: sender.used, rules: 'child-allowance, child-medical-subsidy (both on birth, purpose child-benefits)', worker: 'child process, OSHIRASE_TEST_MODE=true', cpus: (await import('node:os')).cpus().length },
