@@ -21,6 +21,8 @@ const EnvSchema = z.object({
   PUBLIC_BASE_URL: z.string().url().default('http://127.0.0.1:8080'),
   CITY_NAME_JA: z.string().default('おしらせ市'),
   CITY_NAME_EN: z.string().default('Oshirase City'),
+  /** Workflows a worker keeps in its sticky cache; the SDK's default follows the V8 heap size. */
+  OSHIRASE_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
   /** Rehearsal: render and record every notice, send nothing (a per-environment switch). */
   OSHIRASE_TEST_MODE: z.enum(['true', 'false', '1', '0', '']).default('false'),
 });
@@ -41,6 +43,7 @@ export interface EngineConfig {
   publicBaseUrl: string;
   cityName: { ja: string; en: string };
   testMode: boolean;
+  maxCachedWorkflows: number | undefined;
   /** SMTP servers in priority order, pools, rates, timeouts, circuit breaker. */
   email: EmailConfig;
 }
@@ -72,6 +75,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     cityName: { ja: e.CITY_NAME_JA, en: e.CITY_NAME_EN },
     testMode: e.OSHIRASE_TEST_MODE === 'true' || e.OSHIRASE_TEST_MODE === '1',
     email: email.config,
+    maxCachedWorkflows: e.OSHIRASE_MAX_CACHED_WORKFLOWS,
   };
 }
 
