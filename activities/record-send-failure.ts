@@ -1,17 +1,8 @@
 import type { ActivityDeps } from './activity-deps';
 import { writeAudit } from '../db/audit';
-import { idempotencyKeyFor } from './deliver-notice';
-import type { Channel } from '../db/schema';
+import { idempotencyKeyFor, type DeliverNoticeInput } from './deliver-notice';
 
-export interface SendFailureInput {
-  outreachId: string;
-  ruleId: string;
-  ruleVersion: number;
-  residentId: string;
-  stepIndex: number;
-  channel: Channel;
-  message: string;
-}
+export type SendFailureInput = Pick<DeliverNoticeInput, 'outreachId' | 'ruleId' | 'ruleVersion' | 'residentId' | 'stepIndex' | 'channel'> & { message: string };
 
 /** A send whose retries ran out: the ledger says so (instead of staying pending), and the plan moves on. */
 export function makeRecordSendFailure(deps: ActivityDeps) {

@@ -1,3 +1,4 @@
+import { isoDate } from '../rule-language/rule-schema';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A mistake in how a command was called: printed as one line with the command's usage, exit code 2. */
@@ -37,4 +38,12 @@ export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))));
   const line = (cells: string[]) => cells.map((c, i) => c + ' '.repeat(widths[i]! - width(c))).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** An optional `--date YYYY-MM-DD`: undefined when absent, a usage error naming the flag when malformed. */
+export function optionalDateOption(command: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const parsed = isoDate.safeParse(value);
+  if (!parsed.success) throw new UsageError(command, `--date: "${String(value)}" is not a date (YYYY-MM-DD)`);
+  return parsed.data;
 }

@@ -5,7 +5,7 @@ import { cancelLetter } from '../channels/print-cancel';
 import { loadPrintConfig, printOutboxDirOf, formatCutoff } from '../channels/print-config';
 import { LetterOperationError } from '../channels/print-ledger';
 import { recordReturnedLetter } from '../channels/postal-returns';
-import { helpText, parseCommand, requireOption, table, UsageError, type CommandSpec } from './cli-support';
+import { helpText, optionalDateOption, parseCommand, requireOption, table, UsageError, type CommandSpec } from './cli-support';
 import type { CommandContext } from './command-context';
 
 type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
@@ -69,12 +69,7 @@ export async function lettersBatchClose(argv: string[], ctx: CommandContext): Pr
   const spec = LETTER_COMMANDS['letters batch close'];
   const { values } = parseCommand(spec, argv);
   if (values.help) return ctx.print(helpText(spec));
-  let date: string | null = null;
-  if (values.date !== undefined) {
-    const parsed = isoDate.safeParse(values.date);
-    if (!parsed.success) throw new UsageError(spec.name, `--date: "${String(values.date)}" is not a date (YYYY-MM-DD)`);
-    date = parsed.data;
-  }
+  const date = optionalDateOption(spec.name, values.date) ?? null;
   const engine = await ctx.engine();
   const db = engine.database.db;
   const print = loadPrintConfig();

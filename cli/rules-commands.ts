@@ -5,11 +5,11 @@ import { runExampleCases } from '../rule-language/example-cases';
 import { explainResident } from '../rule-language/explain-resident';
 import { describeEvaluation } from '../rule-language/explain-text';
 import { getRuleVersion, publishedRules, registerRules, withdrawRule } from '../rule-language/rule-registry';
-import { isoDate, type Rule } from '../rule-language/rule-schema';
+import type { Rule } from '../rule-language/rule-schema';
 import { todayInTokyo } from '../notices/format-dates';
 import { stopSignal } from '../workflows/outreach-contract';
 import { PROJECT_ROOT } from '../runtime/engine-context';
-import { helpText, parseCommand, UsageError, type CommandSpec } from './cli-support';
+import { helpText, optionalDateOption, parseCommand, UsageError, type CommandSpec } from './cli-support';
 import type { CommandContext } from './command-context';
 import { simulateRule, printSimulation } from './simulate-rule';
 
@@ -54,12 +54,7 @@ export const RULES_COMMANDS = {
   },
 } satisfies Record<string, Spec>;
 
-const dateArg = (command: string, value: string | undefined): string => {
-  if (value === undefined) return todayInTokyo();
-  const parsed = isoDate.safeParse(value);
-  if (!parsed.success) throw new UsageError(command, `--date: "${value}" is not a date (YYYY-MM-DD)`);
-  return parsed.data;
-};
+const dateArg = (command: string, value: string | undefined): string => optionalDateOption(command, value) ?? todayInTokyo();
 
 /** Loads a rule set, printing every problem; null when there was any. */
 function loadOrReport(ctx: CommandContext, paths: string[], dirs: { parameters?: string; templates?: string } = {}): RuleSet | null {

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { isoDate } from '../rule-language/rule-schema';
 import { ensureDailySchedule, DAILY_SCHEDULE_ID } from '../temporal/daily-schedule';
 import type { DailyEvaluationInput, DailyEvaluationResult } from '../workflows/daily-evaluation-workflow';
-import { helpText, parseCommand, UsageError, type CommandSpec } from './cli-support';
+import { helpText, optionalDateOption, parseCommand, UsageError, type CommandSpec } from './cli-support';
 import type { CommandContext } from './command-context';
 
 type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
@@ -48,12 +47,7 @@ export async function scheduleRun(argv: string[], ctx: CommandContext): Promise<
   const spec = SCHEDULE_COMMANDS['schedule run'];
   const { values } = parseCommand(spec, argv);
   if (values.help) return ctx.print(helpText(spec));
-  let date: string | null = null;
-  if (values.date !== undefined) {
-    const parsed = isoDate.safeParse(values.date);
-    if (!parsed.success) throw new UsageError(spec.name, `--date: "${String(values.date)}" is not a date (YYYY-MM-DD)`);
-    date = parsed.data;
-  }
+  const date = optionalDateOption(spec.name, values.date) ?? null;
   const engine = await ctx.engine();
   const temporal = await ctx.temporal();
   const input: DailyEvaluationInput = { date, partitions: count(spec.name, 'partitions', values.partitions, 1024), parallelism: count(spec.name, 'parallelism', values.parallelism, 64) };

@@ -15,12 +15,12 @@ import { todayInTokyo } from '../notices/format-dates';
 import { formatProblem, isRuleFile, parseRuleFile, projectRuleSetOptions, type RuleProblem } from '../rule-language/load-rules';
 import { loadParameters } from '../rule-language/parameters';
 import { publishedRules } from '../rule-language/rule-registry';
-import { isoDate, RuleSchema, type Rule } from '../rule-language/rule-schema';
+import { RuleSchema, type Rule } from '../rule-language/rule-schema';
 import { checkTemplates } from '../rule-language/validate-rule';
 import { UnknownResidentError } from '../rule-language/explain-resident';
 import { outreachIdFor } from '../outreach/outreach-ids';
 import { PROJECT_ROOT } from '../runtime/engine-context';
-import { helpText, parseCommand, requireOption, UsageError, type CommandSpec } from './cli-support';
+import { helpText, optionalDateOption, parseCommand, requireOption, UsageError, type CommandSpec } from './cli-support';
 import type { CommandContext } from './command-context';
 
 type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
@@ -276,8 +276,7 @@ export async function templatesPreview(argv: string[], ctx: CommandContext): Pro
   if (!channel.success) throw new UsageError(spec.name, '--channel must be email, push or letter');
   const localeArg = values.locale === undefined ? undefined : LocaleArg.safeParse(values.locale);
   if (localeArg && !localeArg.success) throw new UsageError(spec.name, `--locale must be one of ${LOCALES.join(', ')}`);
-  const date = values.date === undefined ? undefined : isoDate.safeParse(values.date);
-  if (date && !date.success) throw new UsageError(spec.name, `--date: "${String(values.date)}" is not a date (YYYY-MM-DD)`);
+  const date = optionalDateOption(spec.name, values.date);
 
   const engine = await ctx.engine();
   const db = engine.database.db;
@@ -288,7 +287,7 @@ export async function templatesPreview(argv: string[], ctx: CommandContext): Pro
   if (!resident) throw new UnknownResidentError(`no resident ${residentId} in the register`);
   const locale = localeArg?.data ?? resident.locale;
 
-  const trigger = await previewTriggerDate(ctx, rule, resident.id, date?.data);
+  const trigger = await previewTriggerDate(ctx, rule, resident.id, date);
   // A supposed outreach: its links are signed like real ones but answer nothing, so a preview can never respond for a resident.
   const outreachId = outreachIdFor(rule.id, resident.id, `preview-${trigger.date}`);
   const stepIndex = rule.outreach.findIndex((s) => 'send' in s && s.send === channel.data);
