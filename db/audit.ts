@@ -11,18 +11,25 @@ export interface AuditRecord {
   detail?: Record<string, unknown>;
 }
 
+function auditRow(record: AuditRecord) {
+  return {
+    actor: record.actor,
+    action: record.action,
+    resident_id: record.residentId ?? null,
+    rule_id: record.ruleId ?? null,
+    rule_version: record.ruleVersion ?? null,
+    outreach_id: record.outreachId ?? null,
+    detail: JSON.stringify(record.detail ?? {}),
+  };
+}
+
 /** Appends to the audit log: which rule version, which consent, what was sent where, who did what. */
 export async function writeAudit(db: Kysely<Database>, record: AuditRecord): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({
-      actor: record.actor,
-      action: record.action,
-      resident_id: record.residentId ?? null,
-      rule_id: record.ruleId ?? null,
-      rule_version: record.ruleVersion ?? null,
-      outreach_id: record.outreachId ?? null,
-      detail: JSON.stringify(record.detail ?? {}),
-    })
-    .execute();
+  await writeAudits(db, [record]);
+}
+
+/** Appends several records in one statement, in the given order. */
+export async function writeAudits(db: Kysely<Database>, records: AuditRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  await db.insertInto('audit_log').values(records.map(auditRow)).execute();
 }

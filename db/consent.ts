@@ -19,6 +19,13 @@ export async function consentFor(db: Kysely<Database>, residentId: string, purpo
   return { granted: row.withdrawn_at === null, grantedAt: row.granted_at, withdrawnAt: row.withdrawn_at };
 }
 
+/** The resident's consent state for every purpose they ever answered, in one read. */
+export async function consentsOf(db: Kysely<Database>, residentId: string): Promise<(purpose: string) => ConsentState> {
+  const rows = await db.selectFrom('consents').select(['purpose', 'granted_at', 'withdrawn_at']).where('resident_id', '=', residentId).execute();
+  const byPurpose = new Map(rows.map((row) => [row.purpose, { granted: row.withdrawn_at === null, grantedAt: row.granted_at, withdrawnAt: row.withdrawn_at }]));
+  return (purpose) => byPurpose.get(purpose) ?? { granted: false, grantedAt: null, withdrawnAt: null };
+}
+
 export async function withdrawConsent(db: Kysely<Database>, residentId: string, purpose: string, at: Date = new Date()): Promise<boolean> {
   const result = await db
     .updateTable('consents')

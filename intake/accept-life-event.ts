@@ -1,14 +1,15 @@
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
-import { writeAudit } from '../db/audit';
-import { consentFor } from '../db/consent';
+import { writeAudits, type AuditRecord } from '../db/audit';
+import { consentsOf } from '../db/consent';
 import { loadResidentFacts } from '../db/resident-facts';
 import type { ParameterSet } from '../rule-language/parameters';
 import { publishedRules } from '../rule-language/rule-registry';
 import { evaluateRule, type Explanation, type RuleEvaluation } from '../rule-language/evaluate-rule';
 import { todayInTokyo } from '../notices/format-dates';
-import { startOutreach, type StartOutcome } from '../outreach/start-outreach';
+import { launchOutreach, recordOutreach, type RecordedOutreach, type StartOutcome, type StartOutreachRequest } from '../outreach/start-outreach';
+import type { Rule } from '../rule-language/rule-schema';
 import { InvalidInputError, type LifeEvent } from './life-event-schema';
 
 export interface IntakeDeps {
@@ -40,37 +41,30 @@ export interface IntakeResult {
   matches: RuleMatch[];
 }
 
+type Decided =
+  | { rule: Rule; evaluation: RuleEvaluation; decision: 'conditions-not-met' | 'no-consent'; audit: AuditRecord }
+  | { rule: Rule; evaluation: RuleEvaluation; decision: 'outreach'; request: StartOutreachRequest };
+
 /**
  * Stores a life event and starts an outreach for every published rule it
  * triggers whose conditions hold and whose purpose the resident consented to.
  * The single resident is evaluated in memory. Safe to repeat: a duplicate
  * event starts nothing new.
+ *
+ * One transaction holds the event, its audit records and its outreach rows;
+ * the workflows start together after it commits (their activities read the
+ * rows). If a start fails after the commit, repeating the event starts it.
  */
 export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source: string): Promise<IntakeResult> {
   const { db } = deps;
-  const facts = (await loadResidentFacts(db, [event.residentId])).get(event.residentId);
+  const [factsById, rules, consent] = await Promise.all([loadResidentFacts(db, [event.residentId]), publishedRules(db), consentsOf(db, event.residentId)]);
+  const facts = factsById.get(event.residentId);
   if (!facts) throw new InvalidInputError(source, [`residentId: no resident ${event.residentId} in the register`]);
-
-  const inserted = await db
-    .insertInto('life_events')
-    .values({ id: event.id, type: event.type, resident_id: event.residentId, occurred_on: event.occurredOn, payload: JSON.stringify(event.payload) })
-    .onConflict((oc) => oc.column('id').doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  const duplicate = !inserted;
-  if (duplicate) {
-    const stored = await db.selectFrom('life_events').selectAll().where('id', '=', event.id).executeTakeFirstOrThrow();
-    if (stored.type !== event.type || stored.resident_id !== event.residentId || stored.occurred_on !== event.occurredOn) {
-      throw new InvalidInputError(source, [`id: event ${event.id} was already received with a different type, resident or date`]);
-    }
-  } else {
-    await writeAudit(db, { actor: source, action: 'event-received', residentId: event.residentId, detail: { eventId: event.id, type: event.type } });
-  }
 
   const on = deps.today?.() ?? todayInTokyo();
   const eventFacts = { id: event.id, type: event.type, date: event.occurredOn, payload: event.payload };
-  const matches: RuleMatch[] = [];
-  for (const rule of await publishedRules(db)) {
+  const decided: Decided[] = [];
+  for (const rule of rules) {
     if (!('event' in rule.trigger) || rule.trigger.event !== event.type) continue;
     const ids = { residentId: facts.id, ruleId: rule.id, ruleVersion: rule.version };
     const evaluation = evaluateRule(rule, facts, { on, parameters: deps.parameters, event: eventFacts });
@@ -78,35 +72,67 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
     const explanation = occurrence.explanation;
     if (!evaluation.matched) {
       const reason = evaluation.effective ? undefined : `not in force on ${on} (effective ${rule.effective.from}..${rule.effective.until ?? ''})`;
-      if (!duplicate) await writeAudit(db, { actor: 'engine', action: 'rule-not-matched', ...ids, detail: { eventId: event.id, on, explanation, reason } });
-      matches.push({ ruleId: rule.id, ruleVersion: rule.version, explanation, evaluation, result: { decision: 'conditions-not-met' } });
+      decided.push({ rule, evaluation, decision: 'conditions-not-met', audit: { actor: 'engine', action: 'rule-not-matched', ...ids, detail: { eventId: event.id, on, explanation, reason } } });
       continue;
     }
-    const consent = await consentFor(db, facts.id, rule.purpose);
-    if (!consent.granted) {
-      if (!duplicate) {
-        await writeAudit(db, {
-          actor: 'engine',
-          action: 'not-contacted',
-          ...ids,
-          detail: { eventId: event.id, reason: consent.withdrawnAt ? `consent for purpose ${rule.purpose} was withdrawn` : `no consent for purpose ${rule.purpose}` },
-        });
-      }
-      matches.push({ ruleId: rule.id, ruleVersion: rule.version, explanation, evaluation, result: { decision: 'no-consent', purpose: rule.purpose } });
+    const granted = consent(rule.purpose);
+    if (!granted.granted) {
+      const reason = granted.withdrawnAt ? `consent for purpose ${rule.purpose} was withdrawn` : `no consent for purpose ${rule.purpose}`;
+      decided.push({ rule, evaluation, decision: 'no-consent', audit: { actor: 'engine', action: 'not-contacted', ...ids, detail: { eventId: event.id, reason } } });
       continue;
     }
-    const started = await startOutreach(
-      { db, temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay },
-      {
+    decided.push({
+      rule,
+      evaluation,
+      decision: 'outreach',
+      request: {
         ...ids,
         occurrenceKey: occurrence.key,
         triggerDate: occurrence.triggerDate,
         memberId: null,
         eventId: event.id,
-        reason: { on, explanation, consent: { purpose: rule.purpose, grantedAt: consent.grantedAt?.toISOString() ?? null } },
+        reason: { on, explanation, consent: { purpose: rule.purpose, grantedAt: granted.grantedAt?.toISOString() ?? null } },
       },
-    );
-    matches.push({ ruleId: rule.id, ruleVersion: rule.version, explanation, evaluation, result: { decision: 'outreach', outreachId: started.outreachId, start: started.outcome } });
+    });
   }
-  return { eventId: event.id, duplicate, matches };
+
+  const { duplicate, recorded } = await db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('life_events')
+      .values({ id: event.id, type: event.type, resident_id: event.residentId, occurred_on: event.occurredOn, payload: JSON.stringify(event.payload) })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!inserted) {
+      const stored = await trx.selectFrom('life_events').selectAll().where('id', '=', event.id).executeTakeFirstOrThrow();
+      if (stored.type !== event.type || stored.resident_id !== event.residentId || stored.occurred_on !== event.occurredOn) {
+        throw new InvalidInputError(source, [`id: event ${event.id} was already received with a different type, resident or date`]);
+      }
+    } else {
+      // A repeated event leaves no second trace of its decisions.
+      await writeAudits(trx, [
+        { actor: source, action: 'event-received', residentId: event.residentId, detail: { eventId: event.id, type: event.type } },
+        ...decided.flatMap((d) => (d.decision === 'outreach' ? [] : [d.audit])),
+      ]);
+    }
+    const recorded = new Map<Decided, RecordedOutreach>();
+    for (const d of decided) if (d.decision === 'outreach') recorded.set(d, await recordOutreach(trx, d.request));
+    return { duplicate: !inserted, recorded };
+  });
+
+  const startDeps = { temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay };
+  const matches = await Promise.all(
+    decided.map(async (d): Promise<RuleMatch & { audit: AuditRecord | null }> => {
+      const base = { ruleId: d.rule.id, ruleVersion: d.rule.version, explanation: d.evaluation.occurrences[0]!.explanation, evaluation: d.evaluation };
+      if (d.decision !== 'outreach') {
+        const result: MatchDecision = d.decision === 'no-consent' ? { decision: 'no-consent', purpose: d.rule.purpose } : { decision: 'conditions-not-met' };
+        return { ...base, result, audit: null };
+      }
+      const outreach = recorded.get(d)!;
+      const { outcome, audit } = await launchOutreach(startDeps, d.request, outreach);
+      return { ...base, result: { decision: 'outreach', outreachId: outreach.outreachId, start: outcome }, audit };
+    }),
+  );
+  await writeAudits(db, matches.flatMap((m) => (m.audit ? [m.audit] : [])));
+  return { eventId: event.id, duplicate, matches: matches.map(({ audit: _audit, ...match }) => match) };
 }

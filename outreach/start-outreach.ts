@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
-import { writeAudit } from '../db/audit';
+import { writeAudit, type AuditRecord } from '../db/audit';
 import { outreachIdFor } from './outreach-ids';
 import type { OutreachInput } from '../workflows/outreach-contract';
 
@@ -21,17 +21,27 @@ export interface StartOutreachRequest {
 
 export type StartOutcome = 'started' | 'already-started';
 
+export interface StartOutreachDeps {
+  db: Kysely<Database>;
+  temporal: Client;
+  taskQueue: string;
+  msPerDay: number;
+}
+
+/** An outreach row as stored: the version it holds is the one its workflow runs. */
+export interface RecordedOutreach {
+  outreachId: string;
+  ruleVersion: number;
+}
+
 /**
- * Starts the outreach workflow for one match, idempotently: the id comes from
- * (rule, resident, occurrence), and Temporal refuses a second workflow with it
- * even after the first has ended.
+ * Stores the outreach row (once: its id comes from rule, resident and
+ * occurrence). May run inside the caller's transaction; the workflow must be
+ * started only after that transaction commits, since its activities read the row.
  */
-export async function startOutreach(
-  deps: { db: Kysely<Database>; temporal: Client; taskQueue: string; msPerDay: number },
-  request: StartOutreachRequest,
-): Promise<{ outreachId: string; outcome: StartOutcome }> {
+export async function recordOutreach(db: Kysely<Database>, request: StartOutreachRequest): Promise<RecordedOutreach> {
   const outreachId = outreachIdFor(request.ruleId, request.residentId, request.occurrenceKey);
-  await deps.db
+  await db
     .insertInto('outreach')
     .values({
       id: outreachId,
@@ -47,35 +57,59 @@ export async function startOutreach(
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
   // The row, not this call, fixes the rule version: a duplicate never moves an outreach to a newer version.
-  const row = await deps.db.selectFrom('outreach').select(['rule_version']).where('id', '=', outreachId).executeTakeFirstOrThrow();
+  const row = await db.selectFrom('outreach').select(['rule_version']).where('id', '=', outreachId).executeTakeFirstOrThrow();
+  return { outreachId, ruleVersion: row.rule_version };
+}
+
+/**
+ * Starts the workflow of a recorded outreach. Temporal refuses a second
+ * workflow with the same id even after the first has ended, so a repeat
+ * answers 'already-started'. On a start, returns the audit record the caller
+ * must write (callers starting several at once write them together).
+ */
+export async function launchOutreach(
+  deps: Omit<StartOutreachDeps, 'db'>,
+  request: StartOutreachRequest,
+  recorded: RecordedOutreach,
+): Promise<{ outcome: StartOutcome; audit: AuditRecord | null }> {
   const input: OutreachInput = {
-    outreachId,
+    outreachId: recorded.outreachId,
     ruleId: request.ruleId,
-    ruleVersion: row.rule_version,
+    ruleVersion: recorded.ruleVersion,
     residentId: request.residentId,
     occurrenceKey: request.occurrenceKey,
     msPerDay: deps.msPerDay,
   };
   try {
     await deps.temporal.workflow.start('outreachWorkflow', {
-      workflowId: outreachId,
+      workflowId: recorded.outreachId,
       taskQueue: deps.taskQueue,
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
     });
   } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return { outreachId, outcome: 'already-started' };
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { outcome: 'already-started', audit: null };
     throw error;
   }
-  await writeAudit(deps.db, {
-    actor: 'engine',
-    action: 'outreach-started',
-    residentId: request.residentId,
-    ruleId: request.ruleId,
-    ruleVersion: row.rule_version,
-    outreachId,
-    detail: { occurrenceKey: request.occurrenceKey, eventId: request.eventId, msPerDay: deps.msPerDay, ...request.reason },
-  });
-  return { outreachId, outcome: 'started' };
+  return {
+    outcome: 'started',
+    audit: {
+      actor: 'engine',
+      action: 'outreach-started',
+      residentId: request.residentId,
+      ruleId: request.ruleId,
+      ruleVersion: recorded.ruleVersion,
+      outreachId: recorded.outreachId,
+      detail: { occurrenceKey: request.occurrenceKey, eventId: request.eventId, msPerDay: deps.msPerDay, ...request.reason },
+    },
+  };
+}
+
+/** Records and starts one outreach, idempotently. */
+export async function startOutreach(deps: StartOutreachDeps, request: StartOutreachRequest): Promise<{ outreachId: string; outcome: StartOutcome }> {
+  const recorded = await recordOutreach(deps.db, request);
+  const { outcome, audit } = await launchOutreach(deps, request, recorded);
+  if (audit) await writeAudit(deps.db, audit);
+  return { outreachId: recorded.outreachId, outcome };
 }

@@ -63,17 +63,40 @@ export async function getRuleVersion(db: Kysely<Database>, ruleId: string, versi
   return RuleSchema.parse(row.definition);
 }
 
-/** The rules in force: for each rule id, its latest stored version, if that version is published. */
+// Stored versions never change (registerRules refuses that), so a parsed
+// definition can be kept, per database, under (id, version).
+const parsedByDatabase = new WeakMap<Kysely<Database>, Map<string, Rule>>();
+
+/**
+ * The rules in force: for each rule id, its latest stored version, if that
+ * version is published. Reads only ids, versions and statuses on each call —
+ * publishing or withdrawing from another process shows at once — and fetches
+ * and parses a definition only the first time its version is seen.
+ */
 export async function publishedRules(db: Kysely<Database>): Promise<Rule[]> {
-  const rows = await db
+  const latest = await db
     .selectFrom('rule_versions as v')
-    .select(['v.rule_id', 'v.version', 'v.status', 'v.definition'])
+    .select(['v.rule_id', 'v.version', 'v.status'])
     .where(({ eb, selectFrom }) =>
       eb('v.version', '=', selectFrom('rule_versions as w').select(({ fn }) => fn.max<number>('w.version').as('max')).whereRef('w.rule_id', '=', 'v.rule_id')),
     )
     .orderBy('v.rule_id')
     .execute();
-  return rows.filter((r) => r.status === 'published').map((r) => RuleSchema.parse(r.definition));
+  const published = latest.filter((r) => r.status === 'published');
+  let parsedDefinitions = parsedByDatabase.get(db);
+  if (!parsedDefinitions) parsedByDatabase.set(db, (parsedDefinitions = new Map()));
+  const key = (ruleId: string, version: number): string => `${ruleId}@${version}`;
+  const missing = published.filter((r) => !parsedDefinitions.has(key(r.rule_id, r.version)));
+  if (missing.length > 0) {
+    const rows = await db
+      .selectFrom('rule_versions')
+      .select(['rule_id', 'version', 'definition'])
+      .where((eb) => eb.or(missing.map((m) => eb.and([eb('rule_id', '=', m.rule_id), eb('version', '=', m.version)]))))
+      .execute();
+    for (const row of rows) parsedDefinitions.set(key(row.rule_id, row.version), RuleSchema.parse(row.definition));
+  }
+  const parsed = parsedDefinitions;
+  return published.map((r) => parsed.get(key(r.rule_id, r.version))!);
 }
 
 /** Marks every version of a rule withdrawn; returns the active outreach the caller must stop. */
