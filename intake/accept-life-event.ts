@@ -8,7 +8,9 @@ import type { ParameterSet } from '../rule-language/parameters';
 import { publishedRules } from '../rule-language/rule-registry';
 import { evaluateRule, type Explanation, type RuleEvaluation } from '../rule-language/evaluate-rule';
 import { todayInTokyo } from '../notices/format-dates';
-import { launchOutreach, recordOutreach, type RecordedOutreach, type StartOutcome, type StartOutreachRequest } from '../outreach/start-outreach';
+import { launchOutreach, type StartOutcome, type StartOutreachRequest } from '../outreach/start-outreach';
+import { outreachIdFor } from '../outreach/outreach-ids';
+import { recordLifeEvent } from './record-life-event';
 import type { Rule } from '../rule-language/rule-schema';
 import { InvalidInputError, type LifeEvent } from './life-event-schema';
 
@@ -51,7 +53,7 @@ type Decided =
  * The single resident is evaluated in memory. Safe to repeat: a duplicate
  * event starts nothing new.
  *
- * One transaction holds the event, its audit records and its outreach rows;
+ * One statement stores the event, its audit records and its outreach rows;
  * the workflows start together after it commits (their activities read the
  * rows). If a start fails after the commit, repeating the event starts it.
  */
@@ -96,29 +98,15 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
     });
   }
 
-  const { duplicate, recorded } = await db.transaction().execute(async (trx) => {
-    const inserted = await trx
-      .insertInto('life_events')
-      .values({ id: event.id, type: event.type, resident_id: event.residentId, occurred_on: event.occurredOn, payload: JSON.stringify(event.payload) })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (!inserted) {
-      const stored = await trx.selectFrom('life_events').selectAll().where('id', '=', event.id).executeTakeFirstOrThrow();
-      if (stored.type !== event.type || stored.resident_id !== event.residentId || stored.occurred_on !== event.occurredOn) {
-        throw new InvalidInputError(source, [`id: event ${event.id} was already received with a different type, resident or date`]);
-      }
-    } else {
-      // A repeated event leaves no second trace of its decisions.
-      await writeAudits(trx, [
-        { actor: source, action: 'event-received', residentId: event.residentId, detail: { eventId: event.id, type: event.type } },
-        ...decided.flatMap((d) => (d.decision === 'outreach' ? [] : [d.audit])),
-      ]);
-    }
-    const recorded = new Map<Decided, RecordedOutreach>();
-    for (const d of decided) if (d.decision === 'outreach') recorded.set(d, await recordOutreach(trx, d.request));
-    return { duplicate: !inserted, recorded };
-  });
+  const outcome = await recordLifeEvent(
+    db,
+    event,
+    source,
+    decided.flatMap((d) => (d.decision === 'outreach' ? [] : [d.audit])),
+    decided.flatMap((d) => (d.decision === 'outreach' ? [d.request] : [])),
+  );
+  if (outcome.kind === 'conflict') throw new InvalidInputError(source, [`id: event ${event.id} was already received with a different type, resident or date`]);
+  const duplicate = outcome.kind === 'duplicate';
 
   const startDeps = { temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay };
   const matches = await Promise.all(
@@ -128,9 +116,11 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
         const result: MatchDecision = d.decision === 'no-consent' ? { decision: 'no-consent', purpose: d.rule.purpose } : { decision: 'conditions-not-met' };
         return { ...base, result, audit: null };
       }
-      const outreach = recorded.get(d)!;
-      const { outcome, audit } = await launchOutreach(startDeps, d.request, outreach);
-      return { ...base, result: { decision: 'outreach', outreachId: outreach.outreachId, start: outcome }, audit };
+      const outreachId = outreachIdFor(d.request.ruleId, d.request.residentId, d.request.occurrenceKey);
+      const ruleVersion = outcome.versions.get(outreachId);
+      if (ruleVersion === undefined) throw new Error(`outreach ${outreachId} was not stored`);
+      const { outcome: start, audit } = await launchOutreach(startDeps, d.request, { outreachId, ruleVersion });
+      return { ...base, result: { decision: 'outreach', outreachId, start }, audit };
     }),
   );
   await writeAudits(db, matches.flatMap((m) => (m.audit ? [m.audit] : [])));

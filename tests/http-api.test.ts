@@ -100,6 +100,35 @@ describe('POST /events', () => {
     expect(tooLarge.status).toBe(413);
   });
 
+  it('takes a repeated event once, and refuses its id for a different event with 422, writing nothing', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'] });
+    const event = birthEvent(resident.id);
+    const first = await postJson('/events', event);
+    expect(first.status).toBe(202);
+    const outreachId = outreachIdOf((await first.json()) as IntakeResult);
+    const decisions = async () =>
+      (await engine.audit(resident.id)).map((a) => a.action).filter((a) => ['event-received', 'rule-not-matched', 'not-contacted', 'outreach-started'].includes(a));
+    const trail = await decisions();
+    expect(trail[0]).toBe('event-received');
+    expect(trail).toContain('outreach-started');
+
+    const again = await postJson('/events', event);
+    expect(again.status).toBe(202);
+    const repeated = (await again.json()) as IntakeResult;
+    expect(repeated.duplicate).toBe(true);
+    expect(repeated.matches).toContainEqual(expect.objectContaining({ result: { decision: 'outreach', outreachId, start: 'already-started' } }));
+
+    const reused = await postJson('/events', { ...event, occurredOn: addDays(todayInTokyo(), -2) });
+    expect(reused.status).toBe(422);
+    expect(((await reused.json()) as { problems: string[] }).problems).toEqual([expect.stringMatching(/^id: event .* already received with a different type, resident or date/)]);
+
+    // Neither the repeat nor the refused reuse left a trace of its own.
+    expect(await decisions()).toEqual(trail);
+    expect(await engine.db.selectFrom('life_events').select('occurred_on').where('id', '=', event.id as string).execute()).toEqual([{ occurred_on: event.occurredOn }]);
+    await engine.client.workflow.getHandle(outreachId).signal('respond', { kind: 'acknowledged', via: 'cli' });
+    await engine.result(outreachId);
+  });
+
   it('refuses an event for a resident not in the register with 422', async () => {
     const response = await postJson('/events', birthEvent(`T-unknown-${randomUUID().slice(0, 8)}`));
 
