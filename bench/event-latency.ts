@@ -20,7 +20,10 @@
  * sent first and not counted. A sequential profile pass times, per event, the
  * database queries and the workflow starts in between.
  *
- *   tsx bench/event-latency.ts [--rates 50,200] [--seconds 20] [--warmup 2] [--runs 3] [--residents 30000] [--profile 50] [--out event-latency.json]
+ *   tsx bench/event-latency.ts [--rates 50,200] [--seconds 20] [--warmup 2] [--runs 3] [--residents 30000] [--profile 50] [--out event-latency.json] [--worker running|none]
+ *
+ * --worker none leaves the started workflows in the task queue: the intake and
+ * the Temporal server alone, without the workflows' own work on the same cores.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -366,7 +369,7 @@ function summarize(rate: number, perRun: RateRun[]): RateSummary {
   };
 }
 
-function printTable(summaries: RateSummary[], prof: ProfileReport | null, seconds: number): void {
+function printTable(summaries: RateSummary[], prof: ProfileReport | null, seconds: number, withWorker: boolean): void {
   const ms = (x: number): string => x.toFixed(1);
   const rows: string[][] = [['rate/s', 'achieved/s', 'done/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'p99 from schedule', 'errors', 'wf started (202s)', 'wf counted']];
   for (const s of summaries) {
@@ -375,7 +378,7 @@ function printTable(summaries: RateSummary[], prof: ProfileReport | null, second
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]): string => row.map((c, i) => c.padStart(widths[i]!)).join('  ');
-  const out = [`life event → outreach workflow started (POST /events → 202), ${seconds} s per rate, median of ${summaries[0]?.runs ?? 0} runs`, line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  ')];
+  const out = [`life event → outreach workflow started (POST /events → 202), ${seconds} s per rate, median of ${summaries[0]?.runs ?? 0} runs, ${withWorker ? 'worker running the workflows' : 'no worker'}`, line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const row of rows.slice(1)) out.push(line(row));
   const at50 = summaries.find((s) => s.rate === 50);
   if (at50) out.push(`target p99 < 100 ms at 50/s: ${at50.medianOfRuns.p99 < 100 ? 'met' : 'NOT met'} (${ms(at50.medianOfRuns.p99)} ms)`);
@@ -400,6 +403,7 @@ async function main(): Promise<void> {
       residents: { type: 'string', default: '30000' },
       profile: { type: 'string', default: '50' },
       out: { type: 'string', default: 'event-latency.json' },
+      worker: { type: 'string', default: 'running' },
     },
     strict: true,
   });
@@ -413,6 +417,8 @@ async function main(): Promise<void> {
   if (!(seconds > 0 && seconds <= 300) || !(warmup >= 0 && warmup <= 60)) throw new Error('--seconds must be in (0, 300], --warmup in [0, 60]');
   if (!Number.isInteger(runs) || runs < 1 || runs > 10) throw new Error('--runs takes 1..10');
   if (!Number.isInteger(profileEvents) || profileEvents < 0) throw new Error('--profile takes a count ≥ 0');
+  if (values.worker !== 'running' && values.worker !== 'none') throw new Error('--worker takes running (workflows run as they start) or none (they wait in the task queue)');
+  const withWorker = values.worker === 'running';
   const needed = profileEvents + runs * rates.reduce((n, r) => n + Math.round(r * warmup) + Math.round(r * seconds), 0);
 
   const dataDir = join(PROJECT_ROOT, '.oshirase', 'bench-events');
@@ -431,12 +437,16 @@ async function main(): Promise<void> {
     log(`${residents.length} consented registered residents; this run needs ${needed}`);
     if (residents.length < needed) throw new Error(`not enough residents (${residents.length} < ${needed}); lower --seconds/--runs or raise --residents (drop ${DATABASE_NAME} first)`);
 
-    log('starting the worker (child process, rehearsal mode)');
-    const worker = await spawnService('worker.ts', [], 'WORKER_READY', {
-      env: { ...process.env, DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: temporal.address, OSHIRASE_TEST_MODE: 'true', OSHIRASE_DATA_DIR: dataDir, OSHIRASE_MS_PER_DAY: String(config.msPerDay) },
-      timeoutMs: 180_000,
-    });
-    cleanups.unshift(() => worker.stop());
+    if (withWorker) {
+      log('starting the worker (child process, rehearsal mode)');
+      const worker = await spawnService('worker.ts', [], 'WORKER_READY', {
+        env: { ...process.env, DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: temporal.address, OSHIRASE_TEST_MODE: 'true', OSHIRASE_DATA_DIR: dataDir, OSHIRASE_MS_PER_DAY: String(config.msPerDay) },
+        timeoutMs: 180_000,
+      });
+      cleanups.unshift(() => worker.stop());
+    } else {
+      log('no worker: started workflows wait in the task queue (the intake and the server alone)');
+    }
 
     const probe = new Probe();
     const connection = await Connection.connect({ address: temporal.address });
@@ -463,13 +473,13 @@ async function main(): Promise<void> {
       }
     }
     const summaries = rates.map((rate) => summarize(rate, perRate.get(rate)!));
-    printTable(summaries, prof, seconds);
+    printTable(summaries, prof, seconds, withWorker);
     const resultsDir = join(PROJECT_ROOT, 'bench', 'results');
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, values.out.replace(/[^A-Za-z0-9._-]/g, '_'));
     const report = {
       measured: 'POST /events → HTTP 202 (sent after workflow.start returned for every matching rule)',
-      setup: { database: DATABASE_NAME, residentsAvailable: residents.length, eventsUsed: sender.used, rules: 'child-allowance, child-medical-subsidy (both on birth, purpose child-benefits)', worker: 'child process, OSHIRASE_TEST_MODE=true', cpus: (await import('node:os')).cpus().length },
+      setup: { database: DATABASE_NAME, residentsAvailable: residents.length, eventsUsed: sender.used, rules: 'child-allowance, child-medical-subsidy (both on birth, purpose child-benefits)', worker: withWorker ? 'child process, OSHIRASE_TEST_MODE=true, running the workflows as they start' : 'none: workflows wait in the task queue', cpus: (await import('node:os')).cpus().length },
       options: { rates, seconds, warmup, runs, profileEvents },
       rates: summaries,
       profile: prof,
