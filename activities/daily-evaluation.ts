@@ -1,6 +1,7 @@
 import { heartbeat } from '@temporalio/activity';
 import type { ActivityDeps } from './activity-deps';
-import { matchPopulation } from '../rule-language/compile-sql';
+import { matchPopulationTogether, type PopulationContext } from '../rule-language/compile-sql';
+import type { Rule } from '../rule-language/rule-schema';
 import { planPartitions, type IdRange } from '../rule-language/partitions';
 import { getRuleVersion, publishedRules } from '../rule-language/rule-registry';
 import { isEffective } from '../rule-language/evaluate-rule';
@@ -37,18 +38,22 @@ export function makePlanDailyEvaluation(deps: ActivityDeps) {
 export function makeEvaluatePartition(deps: ActivityDeps) {
   return async function evaluatePartition(input: { date: string; range: IdRange; rules: Array<{ ruleId: string; ruleVersion: number }> }): Promise<PartitionResult> {
     const result: PartitionResult = { matched: 0, withoutConsent: 0, started: 0, alreadyStarted: 0 };
-    for (const { ruleId, ruleVersion } of input.rules) {
-      const rule = await getRuleVersion(deps.db, ruleId, ruleVersion);
-      const ctx = { on: input.date, parameters: deps.parameters, event: null };
-      const all = await matchPopulation(deps.db, rule, ctx, input.range);
-      const consented = await matchPopulation(deps.db, rule, ctx, { ...input.range, requireConsent: true });
-      result.matched += all.length;
-      result.withoutConsent += all.length - consented.length;
-      for (const row of consented) {
+    const ctx = { on: input.date, parameters: deps.parameters, event: null };
+    const rules: Array<{ rule: Rule; ctx: PopulationContext }> = [];
+    for (const { ruleId, ruleVersion } of input.rules) rules.push({ rule: await getRuleVersion(deps.db, ruleId, ruleVersion), ctx });
+    // The rules that hold for everyone on the day share one pass over the partition.
+    const all = await matchPopulationTogether(deps.db, rules, input.range);
+    heartbeat();
+    const consented = await matchPopulationTogether(deps.db, rules, { ...input.range, requireConsent: true });
+    heartbeat();
+    for (const [i, { rule }] of rules.entries()) {
+      result.matched += all[i]!.length;
+      result.withoutConsent += all[i]!.length - consented[i]!.length;
+      for (const row of consented[i]!) {
         const started = await startOutreach(
           { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.config.msPerDay },
           {
-            ruleId, ruleVersion, residentId: row.resident_id, occurrenceKey: row.occurrence_key, triggerDate: row.trigger_date,
+            ruleId: rule.id, ruleVersion: rule.version, residentId: row.resident_id, occurrenceKey: row.occurrence_key, triggerDate: row.trigger_date,
             memberId: row.member_id, eventId: null, reason: { on: input.date, via: 'daily-evaluation', triggerDate: row.trigger_date },
           },
         );
@@ -56,7 +61,6 @@ export function makeEvaluatePartition(deps: ActivityDeps) {
         else result.alreadyStarted += 1;
         heartbeat();
       }
-      heartbeat();
     }
     return result;
   };

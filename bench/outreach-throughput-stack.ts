@@ -24,6 +24,7 @@ import { startOutreach } from '../outreach/start-outreach';
 import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
 import { todayInTokyo } from '../notices/format-dates';
 import { PROJECT_ROOT } from '../runtime/engine-context';
+import { loadEngineConfig } from '../config/engine-config';
 import { WORKFLOWS_PATH } from '../worker';
 import { BENCH_REFERENCE_DATE, DEFAULT_SERVER_URL, databaseUrl } from './prepare-population';
 
@@ -52,10 +53,16 @@ export function stat(values: number[]): Stat {
   return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]! };
 }
 
-/** What the SDK would choose for maxCachedWorkflows in a process with this Node heap limit (reuseV8Context, the default). */
-export function defaultMaxCachedWorkflows(): { heapLimitMiB: number; maxCachedWorkflows: number } {
+/**
+ * The sticky cache size the outreach worker runs with: the engine's setting
+ * (OSHIRASE_MAX_CACHED_WORKFLOWS, passed on to the worker process), else what
+ * the SDK would choose for a process with this Node heap limit.
+ */
+export function workerCacheSize(): { heapLimitMiB: number; maxCachedWorkflows: number; source: 'engine setting' | 'SDK default' } {
   const heapLimitMiB = v8.getHeapStatistics().heap_size_limit / (1024 * 1024);
-  return { heapLimitMiB: Math.round(heapLimitMiB), maxCachedWorkflows: Math.max(Math.floor((Math.max(heapLimitMiB - 200, 0) * 600) / 1024), 10) };
+  const configured = loadEngineConfig(process.env).maxCachedWorkflows;
+  if (configured !== undefined) return { heapLimitMiB: Math.round(heapLimitMiB), maxCachedWorkflows: configured, source: 'engine setting' };
+  return { heapLimitMiB: Math.round(heapLimitMiB), maxCachedWorkflows: Math.max(Math.floor((Math.max(heapLimitMiB - 200, 0) * 600) / 1024), 10), source: 'SDK default' };
 }
 
 export interface BenchStack {

@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../runtime/engine-context';
 import {
   NOOP_TASK_QUEUE,
-  defaultMaxCachedWorkflows,
+  workerCacheSize,
   formatTable,
   log,
   outreachStarter,
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
       residentsSeeded: residents,
       eligibleResidents: stack.eligible.length,
       cpus: (await import('node:os')).cpus().length,
-      workerDefaults: defaultMaxCachedWorkflows(),
+      workerDefaults: workerCacheSize(),
       perRun,
       median,
       ratios,

@@ -2,14 +2,18 @@
  * Population evaluation of the full rule set, as residents × rules evaluated
  * per second, through four paths over the same synthetic population:
  *
- *   (a) sql     — rule-language/compile-sql.ts matchPopulation, one query a rule,
- *                 consent required (what the daily schedule and `rules simulate` run);
+ *   (a) sql     — rule-language/compile-sql.ts matchPopulationTogether, consent
+ *                 required (what the daily evaluation runs): the rules that hold for
+ *                 the whole population on the day in one pass, the others through
+ *                 their own indexed query; (a') the same with one query a rule
+ *                 (matchPopulation, as `rules simulate` runs one rule);
  *   (b) memory  — rule-language/evaluate-rule.ts over facts loaded once
  *                 (load time reported apart from evaluation time), consent from a preloaded set;
  *   (c) peer    — the same rules for json-rules-engine, engine.run per resident
  *                 (bench/json-rules-peer.ts says what the peer is given precomputed);
- *   (d) limit   — a bare sequential scan per rule reading the columns the rule
- *                 reads, with the same consent lookup: no rule can be evaluated faster in PostgreSQL.
+ *   (d) limit   — one bare sequential scan of residents reading every column the
+ *                 rules read, with one consent lookup: no one-pass evaluation can be
+ *                 faster in PostgreSQL; (d') one such scan a rule, the limit of (a').
  *
  * Event rules are evaluated as if the event happened to everyone on the
  * evaluation date, with an empty payload, as `rules simulate` does.
@@ -24,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { loadResidentFacts } from '../db/resident-facts';
-import { compileRuleQuery, matchPopulation, type PopulationContext } from '../rule-language/compile-sql';
+import { compileRuleQuery, matchPopulation, matchPopulationTogether, type PopulationContext } from '../rule-language/compile-sql';
 import { evaluateRule, type EventFacts, type ResidentFacts } from '../rule-language/evaluate-rule';
 import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
 import type { ParameterSet } from '../rule-language/parameters';
@@ -52,13 +56,15 @@ interface SizeReport {
   rules: number;
   on: string;
   runs: number;
-  runsPerPath: { sql: number; memory: number; peer: number; limit: number };
-  sql: PathFigures & { perRuleSeconds: Record<string, Stat>; matches: number };
+  runsPerPath: { sql: number; sqlPerRule: number; memory: number; peer: number; limit: number; limitPerRule: number };
+  sql: PathFigures & { matches: number };
+  sqlPerRule: PathFigures & { perRuleSeconds: Record<string, Stat>; matches: number };
   memory: PathFigures & { loadSeconds: Stat; matches: number };
   peer: PathFigures & { prepareSeconds: Stat; matches: number; rulesInEngine: number };
-  limit: PathFigures & { perRuleSeconds: Record<string, Stat> };
-  ratios: { sqlOverPeer: number; sqlOverLimit: number; sqlOverMemory: number };
-  verification: { checked: boolean; peerVsSql: Mismatch; memoryVsSql: Mismatch };
+  limit: PathFigures;
+  limitPerRule: PathFigures & { perRuleSeconds: Record<string, Stat> };
+  ratios: { sqlOverPeer: number; sqlOverLimit: number; sqlOverMemory: number; sqlPerRuleOverLimitPerRule: number };
+  verification: { checked: boolean; peerVsSql: Mismatch; memoryVsSql: Mismatch; perRuleVsSql: Mismatch };
   slowestRule: { id: string; explainAnalyze: string[] };
 }
 
@@ -89,7 +95,16 @@ function supposedEvent(rule: Rule, on: string): EventFacts | null {
 /** Every (rule, resident) pair as "rule|resident": what the paths must agree on. */
 type MatchSet = Set<string>;
 
-async function runSql(db: Kysely<Database>, rules: Rule[], on: string, parameters: ParameterSet): Promise<{ seconds: number; perRule: Record<string, number>; matches: MatchSet }> {
+async function runSqlTogether(db: Kysely<Database>, rules: Rule[], on: string, parameters: ParameterSet): Promise<{ seconds: number; matches: MatchSet }> {
+  const matches: MatchSet = new Set();
+  const started = performance.now();
+  const results = await matchPopulationTogether(db, rules.map((rule) => ({ rule, ctx: { on, parameters, event: supposedEvent(rule, on) } })), { requireConsent: true });
+  const elapsed = seconds(started);
+  results.forEach((rows, i) => rows.forEach((r) => matches.add(`${rules[i]!.id}|${r.resident_id}`)));
+  return { seconds: elapsed, matches };
+}
+
+async function runSqlPerRule(db: Kysely<Database>, rules: Rule[], on: string, parameters: ParameterSet): Promise<{ seconds: number; perRule: Record<string, number>; matches: MatchSet }> {
   const perRule: Record<string, number> = {};
   const matches: MatchSet = new Set();
   const started = performance.now();
@@ -175,9 +190,33 @@ function columnsOf(rule: Rule): string[] {
 }
 
 /**
- * The limit: per rule, one sequential scan of residents testing every column
- * the rule reads, with the consent lookup (a) does. Index and bitmap scans are
- * disabled for it, so it stays the bare scan whatever the planner thinks.
+ * The limit of a one-pass evaluation: one sequential scan of residents testing
+ * every column any rule reads, with one consent lookup for the rules' purposes.
+ */
+async function runLimitOnePass(db: Kysely<Database>, rules: Rule[]): Promise<{ seconds: number }> {
+  return db.connection().execute(async (conn) => {
+    await sql`set enable_indexscan = off`.execute(conn);
+    await sql`set enable_bitmapscan = off`.execute(conn);
+    try {
+      const columns = [...new Set(rules.flatMap(columnsOf))];
+      const purposes = [...new Set(rules.map((r) => r.purpose))];
+      const started = performance.now();
+      await sql`select count(*) from residents r
+        where ${sql.join(columns.map((c) => sql`${sql.ref(`r.${c}`)} is not null`), sql` and `)}
+          and exists (select 1 from consents c where c.resident_id = r.id and c.purpose in (${sql.join(purposes)}) and c.withdrawn_at is null)`.execute(conn);
+      return { seconds: seconds(started) };
+    } finally {
+      await sql`reset enable_indexscan`.execute(conn);
+      await sql`reset enable_bitmapscan`.execute(conn);
+    }
+  });
+}
+
+/**
+ * The limit of one query a rule: per rule, one sequential scan of residents
+ * testing every column the rule reads, with the consent lookup (a') does. Index
+ * and bitmap scans are disabled for it, so it stays the bare scan whatever the
+ * planner thinks.
  */
 async function runLimit(db: Kysely<Database>, rules: Rule[]): Promise<{ seconds: number; perRule: Record<string, number> }> {
   return db.connection().execute(async (conn) => {
@@ -224,7 +263,9 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
   try {
     const { on, runs } = options;
     const pairs = residents * rules.length;
-    const sqlRuns: Array<Awaited<ReturnType<typeof runSql>>> = [];
+    const sqlRuns: Array<Awaited<ReturnType<typeof runSqlTogether>>> = [];
+    const perRuleRuns: Array<Awaited<ReturnType<typeof runSqlPerRule>>> = [];
+    const onePassRuns: Array<Awaited<ReturnType<typeof runLimitOnePass>>> = [];
     const loadRuns: number[] = [];
     const memoryRuns: Array<ReturnType<typeof runMemory>> = [];
     const prepareRuns: number[] = [];
@@ -232,7 +273,9 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
     const limitRuns: Array<Awaited<ReturnType<typeof runLimit>>> = [];
     // Untimed: opens the pool's connection and warms the caches, so run 1 is not an outlier.
     log(`[${residents}] warm-up`);
-    await runSql(db, rules, on, parameters);
+    await runSqlTogether(db, rules, on, parameters);
+    await runSqlPerRule(db, rules, on, parameters);
+    await runLimitOnePass(db, rules);
     await runLimit(db, rules);
     // A path whose single run takes longer than slowRunSeconds (the peer and the
     // in-memory path at a million residents) is not repeated: its figure is
@@ -240,7 +283,9 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
     const repeat = (last: number | undefined): boolean => last === undefined || last < options.slowRunSeconds;
     for (let run = 1; run <= runs; run++) {
       log(`[${residents}] run ${run}/${runs}: (a) sql`);
-      sqlRuns.push(await runSql(db, rules, on, parameters));
+      sqlRuns.push(await runSqlTogether(db, rules, on, parameters));
+      log(`[${residents}] run ${run}/${runs}: (a') sql, one query a rule`);
+      perRuleRuns.push(await runSqlPerRule(db, rules, on, parameters));
       const lastMemory = memoryRuns.length ? memoryRuns[memoryRuns.length - 1]!.seconds + loadRuns[loadRuns.length - 1]! : undefined;
       const lastPeer = peerRuns.length ? peerRuns[peerRuns.length - 1]!.seconds + prepareRuns[prepareRuns.length - 1]! : undefined;
       const memoryAgain = repeat(lastMemory);
@@ -264,6 +309,8 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
         }
       }
       log(`[${residents}] run ${run}/${runs}: (d) bare scan`);
+      onePassRuns.push(await runLimitOnePass(db, rules));
+      log(`[${residents}] run ${run}/${runs}: (d') bare scan a rule`);
       limitRuns.push(await runLimit(db, rules));
     }
     const figures = (values: number[]): PathFigures => {
@@ -273,7 +320,7 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
     const perRuleSeconds: Record<string, Stat> = {};
     const limitPerRule: Record<string, Stat> = {};
     for (const rule of rules) {
-      perRuleSeconds[rule.id] = stat(sqlRuns.map((r) => r.perRule[rule.id]!));
+      perRuleSeconds[rule.id] = stat(perRuleRuns.map((r) => r.perRule[rule.id]!));
       limitPerRule[rule.id] = stat(limitRuns.map((r) => r.perRule[rule.id]!));
     }
     const slowest = rules.reduce((a, b) => (perRuleSeconds[b.id]!.median > perRuleSeconds[a.id]!.median ? b : a));
@@ -285,20 +332,29 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
       rules: rules.length,
       on,
       runs,
-      runsPerPath: { sql: sqlRuns.length, memory: memoryRuns.length, peer: peerRuns.length, limit: limitRuns.length },
-      sql: { ...figures(sqlRuns.map((r) => r.seconds)), perRuleSeconds, matches: sqlMatches.size },
+      runsPerPath: { sql: sqlRuns.length, sqlPerRule: perRuleRuns.length, memory: memoryRuns.length, peer: peerRuns.length, limit: onePassRuns.length, limitPerRule: limitRuns.length },
+      sql: { ...figures(sqlRuns.map((r) => r.seconds)), matches: sqlMatches.size },
+      sqlPerRule: { ...figures(perRuleRuns.map((r) => r.seconds)), perRuleSeconds, matches: perRuleRuns[0]!.matches.size },
       memory: { ...figures(memoryRuns.map((r) => r.seconds)), loadSeconds: stat(loadRuns), matches: memoryRuns[0]!.matches.size },
       peer: { ...figures(peerRuns.map((r) => r.seconds)), prepareSeconds: stat(prepareRuns), matches: peerRuns[0]!.matches.size, rulesInEngine: peerRuns[0]!.rulesInEngine },
-      limit: { ...figures(limitRuns.map((r) => r.seconds)), perRuleSeconds: limitPerRule },
-      ratios: { sqlOverPeer: 0, sqlOverLimit: 0, sqlOverMemory: 0 },
+      limit: figures(onePassRuns.map((r) => r.seconds)),
+      limitPerRule: { ...figures(limitRuns.map((r) => r.seconds)), perRuleSeconds: limitPerRule },
+      ratios: { sqlOverPeer: 0, sqlOverLimit: 0, sqlOverMemory: 0, sqlPerRuleOverLimitPerRule: 0 },
       verification: {
         checked,
         peerVsSql: checked ? compare(sqlMatches, peerRuns[0]!.matches) : none,
         memoryVsSql: checked ? compare(sqlMatches, memoryRuns[0]!.matches) : none,
+        // Always checked: both come from PostgreSQL, so it costs nothing more at any size.
+        perRuleVsSql: compare(sqlMatches, perRuleRuns[0]!.matches),
       },
       slowestRule: { id: slowest.id, explainAnalyze: await explainSlowest(db, slowest, { on, parameters, event: supposedEvent(slowest, on) }) },
     };
-    report.ratios = { sqlOverPeer: report.sql.rate / report.peer.rate, sqlOverLimit: report.sql.rate / report.limit.rate, sqlOverMemory: report.sql.rate / report.memory.rate };
+    report.ratios = {
+      sqlOverPeer: report.sql.rate / report.peer.rate,
+      sqlOverLimit: report.sql.rate / report.limit.rate,
+      sqlOverMemory: report.sql.rate / report.memory.rate,
+      sqlPerRuleOverLimitPerRule: report.sqlPerRule.rate / report.limitPerRule.rate,
+    };
     return report;
   } finally {
     await handle.close();
@@ -316,32 +372,36 @@ function formatStat(s: Stat): string {
 function printReport(r: SizeReport): void {
   const rows: string[][] = [
     ['path', 'seconds median (min–max)', 'residents×rules/s', 'matches'],
-    ['(a) sql, matchPopulation', formatStat(r.sql.seconds), formatRate(r.sql.rate), String(r.sql.matches)],
+    ['(a) sql, matchPopulationTogether', formatStat(r.sql.seconds), formatRate(r.sql.rate), String(r.sql.matches)],
+    ["(a') sql, one query a rule", formatStat(r.sqlPerRule.seconds), formatRate(r.sqlPerRule.rate), String(r.sqlPerRule.matches)],
     ['(b) memory, load facts', formatStat(r.memory.loadSeconds), '', ''],
     ['(b) memory, evaluateRule', formatStat(r.memory.seconds), formatRate(r.memory.rate), String(r.memory.matches)],
     ['(c) json-rules-engine, prepare', formatStat(r.peer.prepareSeconds), '', ''],
     ['(c) json-rules-engine, run', formatStat(r.peer.seconds), formatRate(r.peer.rate), String(r.peer.matches)],
-    ['(d) bare seq scan + consent', formatStat(r.limit.seconds), formatRate(r.limit.rate), ''],
+    ['(d) bare seq scan + consent, one pass', formatStat(r.limit.seconds), formatRate(r.limit.rate), ''],
+    ["(d') bare seq scan + consent, a rule", formatStat(r.limitPerRule.seconds), formatRate(r.limitPerRule.rate), ''],
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
   const out: string[] = [];
   const p = r.runsPerPath;
-  out.push(`population ${r.residents.toLocaleString('en')} residents × ${r.rules} rules on ${r.on}; runs: (a) ${p.sql}, (b) ${p.memory}, (c) ${p.peer}, (d) ${p.limit}`);
+  out.push(`population ${r.residents.toLocaleString('en')} residents × ${r.rules} rules on ${r.on}; runs: (a) ${p.sql}, (a') ${p.sqlPerRule}, (b) ${p.memory}, (c) ${p.peer}, (d) ${p.limit}, (d') ${p.limitPerRule}`);
   out.push(line(rows[0]!));
   out.push(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows.slice(1)) out.push(line(row));
-  out.push(`a/c (sql ÷ json-rules-engine) = ${r.ratios.sqlOverPeer.toFixed(2)}   a/d (sql ÷ bare scan) = ${r.ratios.sqlOverLimit.toFixed(2)}   a/b = ${r.ratios.sqlOverMemory.toFixed(2)}`);
+  out.push(
+    `a/c (sql ÷ json-rules-engine) = ${r.ratios.sqlOverPeer.toFixed(2)}   a/d (sql ÷ one-pass bare scan) = ${r.ratios.sqlOverLimit.toFixed(2)}   a'/d' = ${r.ratios.sqlPerRuleOverLimitPerRule.toFixed(2)}   a/b = ${r.ratios.sqlOverMemory.toFixed(2)}`,
+  );
   const v = r.verification;
   out.push(
     v.checked
-      ? `verification vs (a): json-rules-engine ${v.peerVsSql.onlyInSql + v.peerVsSql.onlyInOther} mismatches, in-memory ${v.memoryVsSql.onlyInSql + v.memoryVsSql.onlyInOther} mismatches`
-      : 'verification skipped (above --verify-max)',
+      ? `verification vs (a): json-rules-engine ${v.peerVsSql.onlyInSql + v.peerVsSql.onlyInOther} mismatches, in-memory ${v.memoryVsSql.onlyInSql + v.memoryVsSql.onlyInOther} mismatches, one query a rule ${v.perRuleVsSql.onlyInSql + v.perRuleVsSql.onlyInOther} mismatches`
+      : `verification vs (a): one query a rule ${v.perRuleVsSql.onlyInSql + v.perRuleVsSql.onlyInOther} mismatches; the others skipped (above --verify-max)`,
   );
-  for (const e of [...v.peerVsSql.examples, ...v.memoryVsSql.examples]) out.push(`  ${e}`);
-  const slowest = r.sql.perRuleSeconds[r.slowestRule.id]!;
-  out.push('per rule, median seconds: (a) sql / (d) bare scan');
-  for (const [id, s] of Object.entries(r.sql.perRuleSeconds)) out.push(`  ${id.padEnd(40)} ${s.median.toFixed(4)} / ${r.limit.perRuleSeconds[id]!.median.toFixed(4)}`);
+  for (const e of [...v.peerVsSql.examples, ...v.memoryVsSql.examples, ...v.perRuleVsSql.examples]) out.push(`  ${e}`);
+  const slowest = r.sqlPerRule.perRuleSeconds[r.slowestRule.id]!;
+  out.push("per rule, median seconds: (a') sql / (d') bare scan");
+  for (const [id, s] of Object.entries(r.sqlPerRule.perRuleSeconds)) out.push(`  ${id.padEnd(40)} ${s.median.toFixed(4)} / ${r.limitPerRule.perRuleSeconds[id]!.median.toFixed(4)}`);
   out.push(`slowest sql rule: ${r.slowestRule.id} (${formatStat(slowest)} s)`);
   process.stdout.write(`${out.join('\n')}\n\n`);
 }

@@ -6,8 +6,8 @@
  * CPU time (utime + stime from /proc/<pid>/stat) once a second for --sample-seconds.
  * The ramp (starting and sending) is sampled too and reported apart.
  *
- * The worker is `node --import tsx worker.ts` as its own process, with the SDK's
- * default sticky cache (maxCachedWorkflows, reported); one headless dev server,
+ * The worker is `node --import tsx worker.ts` as its own process, with the
+ * engine's sticky cache size (maxCachedWorkflows, reported); one headless dev server,
  * PostgreSQL `oshirase_bench_outreach` and the SMTP sink, all started here.
  *
  *   tsx bench/worker-memory.ts [--outreach 10000] [--sample-seconds 30] [--concurrency 50] [--residents 20000]
@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../runtime/engine-context';
-import { defaultMaxCachedWorkflows, formatTable, log, outreachStarter, processUsage, runConcurrently, sentEmails, sleep, startStack } from './outreach-throughput-stack';
+import { workerCacheSize, formatTable, log, outreachStarter, processUsage, runConcurrently, sentEmails, sleep, startStack } from './outreach-throughput-stack';
 
 const MIB = 1024 * 1024;
 const MS_PER_DAY = 86_400_000;
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     await sampler;
     const ramp = phase(samples.slice(0, rampEnd + 1));
     const waiting = phase(samples.slice(rampEnd));
-    const cache = defaultMaxCachedWorkflows();
+    const cache = workerCacheSize();
     const report = {
       at: new Date().toISOString(),
       outreach: n,
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
       waiting,
       peakRssMiB: Math.max(ramp.peakRssMiB, waiting.peakRssMiB),
       targetRssUnder1GiB: Math.max(ramp.peakRssMiB, waiting.peakRssMiB) < 1024,
-      worker: { ...cache, reuseV8Context: true, note: 'SDK defaults of worker.ts (no maxCachedWorkflows set): cache = max(10, floor((heap limit MiB − 200) × 600 / 1024))' },
+      worker: { ...cache, reuseV8Context: true, note: 'the SDK default, when the engine sets none, is max(10, floor((heap limit MiB − 200) × 600 / 1024))' },
       samples,
     };
     process.stdout.write(
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
         ['idle (ready)', '0', String(idle.rssMiB), String(idle.rssMiB), ''],
         ['ramp (start + send emails)', String(ramp.seconds), String(ramp.peakRssMiB), String(ramp.endRssMiB), String(ramp.cpuPercent)],
         ['waiting in first timer', String(waiting.seconds), String(waiting.peakRssMiB), String(waiting.endRssMiB), String(waiting.cpuPercent)],
-      ])}\n(maxCachedWorkflows default ${cache.maxCachedWorkflows} at a ${cache.heapLimitMiB} MiB heap limit; target RSS < 1 GiB: ${report.targetRssUnder1GiB ? 'met' : 'NOT met'})\n`,
+      ])}\n(maxCachedWorkflows ${cache.maxCachedWorkflows}, ${cache.source}; target RSS < 1 GiB: ${report.targetRssUnder1GiB ? 'met' : 'NOT met'})\n`,
     );
     const dir = join(PROJECT_ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });

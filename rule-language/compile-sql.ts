@@ -73,6 +73,80 @@ export async function matchPopulation(db: Kysely<Database>, rule: Rule, ctx: Pop
   return compileRuleQuery(db, rule, ctx, options).execute();
 }
 
+/**
+ * The matches of several rules, in the order given. Rules whose trigger holds
+ * for the whole population on the day (event and calendar triggers) are
+ * evaluated together in one pass: one scan of residents, one household
+ * aggregate and one consent lookup for all of them, where one query each
+ * would scan the table once a rule. Rules with a trigger date of their own per
+ * resident (reaches, anniversary) read few rows through the birth_date index
+ * and keep their own query. Same answers as matchPopulation, rule by rule.
+ */
+export async function matchPopulationTogether(
+  db: Kysely<Database>,
+  rules: Array<{ rule: Rule; ctx: PopulationContext }>,
+  options: PopulationOptions = {},
+): Promise<MatchRow[][]> {
+  const results: MatchRow[][] = rules.map(() => []);
+  const counts: Array<Predicate | null> = [];
+  const purposes: string[] = [];
+  const together: Array<{ index: number; match: Predicate; key: string; triggerDate: string }> = [];
+  const own: number[] = [];
+  rules.forEach(({ rule, ctx }, index) => {
+    const trigger = isEffective(rule, ctx.on) ? planTrigger(rule, ctx) : null;
+    if (!trigger) return;
+    if (trigger.perRow || !trigger.date.known || trigger.keyValue === null) {
+      own.push(index);
+      return;
+    }
+    const parts: Predicate[] = [];
+    if (rule.conditions) parts.push(new ConditionCompiler(rule, ctx, trigger.date, 'r', counts).condition(rule.conditions, { kind: 'resident' }));
+    if (options.requireConsent) {
+      let p = purposes.indexOf(rule.purpose);
+      if (p < 0) p = purposes.push(rule.purpose) - 1;
+      parts.push(sql<SqlBool>`coalesce(${sql.ref(`k.c${p}`)}, false)`);
+    }
+    together.push({ index, match: parts.length ? sql<SqlBool>`(${sql.join(parts, sql` and `)})` : TRUE, key: trigger.keyValue, triggerDate: String(trigger.date.value) });
+  });
+  if (together.length > 0) {
+    const inRange = idRange('x', options);
+    const ofRange = inRange.length ? sql`and m.household_id in (select x.household_id from residents x where ${sql.join(inRange, sql` and `)})` : sql``;
+    const households = counts.length
+      ? sql`left join (
+          select m.household_id, ${aggregateColumns(counts)} from residents m
+          where m.residence_status = 'registered' ${ofRange}
+          group by m.household_id
+        ) h on h.household_id = r.household_id`
+      : sql``;
+    const consents = purposes.length
+      ? sql`left join (
+          select c.resident_id, ${sql.join(purposes.map((p, i) => sql`bool_or(c.purpose = ${p}) as ${sql.id(`c${i}`)}`))}
+          from consents c where c.withdrawn_at is null and c.purpose in (${sql.join(purposes)})
+          group by c.resident_id
+        ) k on k.resident_id = r.id`
+      : sql``;
+    const columns = together.map((t, i) => sql`${t.match} as ${sql.id(`m${i}`)}`);
+    const range = idRange('r', options);
+    // offset 0 keeps the inner select from being flattened, so each rule's condition is evaluated once a row.
+    const rows = await sql<Record<string, string | boolean>>`
+      select * from (
+        select r.id as resident_id, ${sql.join(columns)}
+        from residents r ${households} ${consents}
+        ${range.length ? sql`where ${sql.join(range, sql` and `)}` : sql``}
+        offset 0
+      ) s
+      where ${sql.join(together.map((_, i) => sql.ref(`s.m${i}`)), sql` or `)}
+      order by s.resident_id`.execute(db);
+    for (const row of rows.rows) {
+      together.forEach((t, i) => {
+        if (row[`m${i}`] === true) results[t.index]!.push({ resident_id: row.resident_id as string, occurrence_key: t.key, trigger_date: t.triggerDate, member_id: null });
+      });
+    }
+  }
+  for (const index of own) results[index] = await matchPopulation(db, rules[index]!.rule, rules[index]!.ctx, options);
+  return results;
+}
+
 type Scalar = string | number | boolean | null;
 type SqlType = 'integer' | 'date' | 'boolean' | 'text';
 type Fragment = RawBuilder<unknown>;
@@ -150,6 +224,8 @@ interface TriggerPlan {
   /** The trigger window. */
   where: Predicate[];
   key: Fragment;
+  /** The key when it is the same for everyone (event, calendar). */
+  keyValue: string | null;
   /** Known when it is the same for everyone (event, calendar), per row otherwise. */
   date: Operand;
   memberId: Fragment;
@@ -166,12 +242,12 @@ function planTrigger(rule: Rule, ctx: PopulationContext): TriggerPlan | null {
 
   if ('event' in t) {
     if (!ctx.event || ctx.event.type !== t.event) return null;
-    return { from: residents, where: [], key: sql`${ctx.event.id}::text`, date: known(ctx.event.date), memberId: noMember, perRow: false };
+    return { from: residents, where: [], key: sql`${ctx.event.id}::text`, keyValue: ctx.event.id, date: known(ctx.event.date), memberId: noMember, perRow: false };
   }
   if ('calendar' in t) {
     const target = nextCalendarDate(ctx.on, t.calendar.month, t.calendar.day);
     if (target > horizon(t.calendar.leadDays)) return null;
-    return { from: residents, where: [], key: sql`${target}::text`, date: known(target), memberId: noMember, perRow: false };
+    return { from: residents, where: [], key: sql`${target}::text`, keyValue: target, date: known(target), memberId: noMember, perRow: false };
   }
   if ('reaches' in t) {
     const offset = { years: t.reaches.value };
@@ -180,6 +256,7 @@ function planTrigger(rule: Rule, ctx: PopulationContext): TriggerPlan | null {
       from: residents,
       where: [birthDateWindow(sql.ref('r.birth_date'), date, offset, ctx.on, horizon(t.reaches.leadDays))],
       key: sql`${`age-${t.reaches.value}`}::text`,
+      keyValue: null,
       date: { known: false, expr: date, type: 'date' },
       memberId: noMember,
       perRow: true,
@@ -192,6 +269,7 @@ function planTrigger(rule: Rule, ctx: PopulationContext): TriggerPlan | null {
     from: sql`residents a join residents r on r.household_id = a.household_id`,
     where: [sql<SqlBool>`a.residence_status = 'registered'`, birthDateWindow(sql.ref('a.birth_date'), date, offset, ctx.on, horizon(leadDays))],
     key: sql`${'member-'}::text || a.id || ${`-${offsetLabel(offset)}`}::text`,
+    keyValue: null,
     date: { known: false, expr: date, type: 'date' },
     memberId: sql`a.id`,
     perRow: true,
@@ -288,8 +366,6 @@ function groupedAggregates(counts: Array<Predicate | null>, candidates: Predicat
 type Scope = { kind: 'resident' } | { kind: 'member'; alias: string };
 
 class ConditionCompiler {
-  /** Member filters of the household aggregates (null: every registered member); index i is column h.n<i>. */
-  readonly counts: Array<Predicate | null> = [];
   private aliases = 0;
 
   constructor(
@@ -298,6 +374,11 @@ class ConditionCompiler {
     private readonly triggerDate: Operand,
     /** The alias of the resident's row. */
     private readonly resident: string,
+    /**
+     * Member filters of the household aggregates (null: every registered
+     * member); index i is column h.n<i>. Shared by the rules of one query.
+     */
+    readonly counts: Array<Predicate | null> = [],
   ) {}
 
   condition(c: Condition, scope: Scope): Predicate {

@@ -7,6 +7,9 @@ import { addResident } from '../db/residents';
 import { PURPOSE_IDS } from '../rule-language/attribute-catalog';
 import { clearPopulation, describePopulation, generatePopulation } from '../population/generate-population';
 import { populationCommand } from '../population/population-command';
+import { matchPopulation, matchPopulationTogether, type MatchRow } from '../rule-language/compile-sql';
+import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
+import { PROJECT_ROOT } from '../runtime/engine-context';
 
 const REFERENCE_DATE = '2026-05-15';
 const RESIDENTS = 2000;
@@ -158,6 +161,32 @@ describe('generatePopulation', () => {
     expect(working.filter((t) => t === 'employee').length / working.length).toBeGreaterThan(0.6);
     expect(working.filter((t) => t === 'national-health').length).toBeGreaterThan(0);
     expect(rows.residents.some((r) => r.insurance_type === 'public-assistance')).toBe(true);
+  });
+
+  it("evaluates the city's rules in one pass exactly as rule by rule, on this population", async () => {
+    const { rules, parameters } = loadRuleSet(projectRuleSetOptions(PROJECT_ROOT));
+    // Event rules as if the event happened to everyone, as `rules simulate` supposes; calendar rules on their day.
+    const days = [REFERENCE_DATE, '2026-04-01', '2027-01-20'];
+    for (const on of days) {
+      const batch = rules.map(({ rule }) => ({
+        rule,
+        ctx: { on, parameters, event: 'event' in rule.trigger ? { id: 'simulated', type: rule.trigger.event, date: on, payload: {} } : null },
+      }));
+      // One snapshot for both, whatever other test files add meanwhile.
+      await handle.db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
+        for (const requireConsent of [false, true]) {
+          const together = await matchPopulationTogether(trx, batch, { requireConsent });
+          let matched = 0;
+          for (const [i, { rule, ctx }] of batch.entries()) {
+            const alone = await matchPopulation(trx, rule, ctx, { requireConsent });
+            const key = (r: MatchRow) => `${r.resident_id} ${r.occurrence_key} ${r.trigger_date} ${r.member_id ?? '-'}`;
+            expect(together[i]!.map(key).sort(), `${rule.id} on ${on}${requireConsent ? ', consent required' : ''}`).toEqual(alone.map(key).sort());
+            matched += alone.filter((r) => r.resident_id.startsWith(prefix)).length;
+          }
+          expect(matched).toBeGreaterThan(0);
+        }
+      });
+    }
   });
 
   it('has plausible shares of channels, languages, statuses and attributes', () => {

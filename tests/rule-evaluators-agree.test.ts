@@ -12,7 +12,7 @@ import { loadResidentFacts } from '../db/resident-facts';
 import type { Database } from '../db/schema';
 import { INSURANCE_TYPES, LIFE_EVENT_TYPES, PURPOSE_IDS, WARDS, type LifeEventType } from '../rule-language/attribute-catalog';
 import { addOffset } from '../rule-language/calendar-dates';
-import { matchPopulation, type MatchRow, type PopulationContext } from '../rule-language/compile-sql';
+import { matchPopulation, matchPopulationTogether, type MatchRow, type PopulationContext } from '../rule-language/compile-sql';
 import { evaluateRule, type EventFacts } from '../rule-language/evaluate-rule';
 import { ParameterSet } from '../rule-language/parameters';
 import { COUNT_OPERATORS, RuleSchema, type Condition, type Offset, type Rule, type Trigger, type Value } from '../rule-language/rule-schema';
@@ -464,6 +464,10 @@ interface Outcome {
   /** The SQL answer for the whole rule, and the same put together from two partitions of the id range. */
   sql: string[];
   partitioned: string[];
+  /** Rules (the rule and its probes) whose answer differs when all are evaluated in one query. */
+  togetherDisagreements: Array<{ conditions: Condition | undefined; alone: string[]; together: string[] }>;
+  /** The rule's answer from matchPopulationTogether over two partitions. */
+  togetherPartitioned: string[];
 }
 
 const rowKey = (residentId: string, key: string, triggerDate: string, memberId: string | null | undefined) => `${residentId} ${key} ${triggerDate} ${memberId ?? '-'}`;
@@ -476,10 +480,12 @@ async function runBoth(db: Kysely<Database>, s: Scenario, rules: Rule[] = [s.rul
     const ctx: PopulationContext = { on: s.on, parameters, event: s.event };
     const options = { requireConsent: s.requireConsent };
     const facts = await loadResidentFacts(trx, s.people.map((_, i) => residentId(i)));
-    const outcome: Outcome = { disagreements: [], matches: [], sql: [], partitioned: [] };
+    const outcome: Outcome = { disagreements: [], matches: [], sql: [], partitioned: [], togetherDisagreements: [], togetherPartitioned: [] };
+    const together = (await matchPopulationTogether(trx, rules.map((rule) => ({ rule, ctx })), { ...RANGE, ...options })).map(rowKeys);
 
     for (const [n, rule] of rules.entries()) {
       const sqlKeys = rowKeys(await matchPopulation(trx, rule, ctx, { ...RANGE, ...options }));
+      if (JSON.stringify(together[n]) !== JSON.stringify(sqlKeys)) outcome.togetherDisagreements.push({ conditions: rule.conditions, alone: sqlKeys, together: together[n]! });
       const memory: string[] = [];
       s.people.forEach((p, i) => {
         if (s.requireConsent && p.consent !== 'granted') return;
@@ -496,6 +502,10 @@ async function runBoth(db: Kysely<Database>, s: Scenario, rules: Rule[] = [s.rul
       outcome.partitioned = rowKeys([
         ...(await matchPopulation(trx, rule, ctx, { fromId: RANGE.fromId, toId: cut, ...options })),
         ...(await matchPopulation(trx, rule, ctx, { fromId: cut, toId: RANGE.toId, ...options })),
+      ]);
+      outcome.togetherPartitioned = rowKeys([
+        ...(await matchPopulationTogether(trx, [{ rule, ctx }], { fromId: RANGE.fromId, toId: cut, ...options }))[0]!,
+        ...(await matchPopulationTogether(trx, [{ rule, ctx }], { fromId: cut, toId: RANGE.toId, ...options }))[0]!,
       ]);
     }
     return outcome;
@@ -521,6 +531,8 @@ describe('the SQL compiler and the in-memory evaluator', () => {
         const outcome = await runBoth(handle.db, s, probes(s.rule));
         expect(outcome.disagreements).toEqual([]);
         expect(outcome.partitioned).toEqual(outcome.sql);
+        expect(outcome.togetherDisagreements).toEqual([]);
+        expect(outcome.togetherPartitioned).toEqual(outcome.sql);
         if (outcome.matches.length > 0) runsWithMatches++;
       }),
       { numRuns: NUM_RUNS, seed: SEED },
@@ -567,6 +579,8 @@ async function example(r: Rule, on: string, population: PersonSpec[], event: Eve
   const outcome = await runBoth(handle.db, { rule: r, on, event, people: population, requireConsent: false, split: 1 });
   expect(outcome.disagreements).toEqual([]);
   expect(outcome.partitioned).toEqual(outcome.sql);
+  expect(outcome.togetherDisagreements).toEqual([]);
+  expect(outcome.togetherPartitioned).toEqual(outcome.sql);
   return outcome.sql;
 }
 
