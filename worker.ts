@@ -48,8 +48,8 @@ export async function createOutreachWorker(options: OutreachWorkerOptions): Prom
     namespace: context.config.temporalNamespace,
     taskQueue,
     activities,
-    // Waiting outreach needs no cache; a cap bounds the worker's memory (BENCHMARKS.md, benchmark 4).
-    ...(context.config.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: context.config.maxCachedWorkflows } : {}),
+    // Waiting outreach needs no cache; the cap bounds the worker's memory (BENCHMARKS.md, benchmark 4).
+    maxCachedWorkflows: context.config.maxCachedWorkflows,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
   return {

@@ -53,16 +53,9 @@ export function stat(values: number[]): Stat {
   return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]! };
 }
 
-/**
- * The sticky cache size the outreach worker runs with: the engine's setting
- * (OSHIRASE_MAX_CACHED_WORKFLOWS, passed on to the worker process), else what
- * the SDK would choose for a process with this Node heap limit.
- */
-export function workerCacheSize(): { heapLimitMiB: number; maxCachedWorkflows: number; source: 'engine setting' | 'SDK default' } {
-  const heapLimitMiB = v8.getHeapStatistics().heap_size_limit / (1024 * 1024);
-  const configured = loadEngineConfig(process.env).maxCachedWorkflows;
-  if (configured !== undefined) return { heapLimitMiB: Math.round(heapLimitMiB), maxCachedWorkflows: configured, source: 'engine setting' };
-  return { heapLimitMiB: Math.round(heapLimitMiB), maxCachedWorkflows: Math.max(Math.floor((Math.max(heapLimitMiB - 200, 0) * 600) / 1024), 10), source: 'SDK default' };
+/** The sticky cache size the outreach worker runs with (the engine's setting, OSHIRASE_MAX_CACHED_WORKFLOWS, passed on to the worker process). */
+export function workerCacheSize(): { heapLimitMiB: number; maxCachedWorkflows: number } {
+  return { heapLimitMiB: Math.round(v8.getHeapStatistics().heap_size_limit / (1024 * 1024)), maxCachedWorkflows: loadEngineConfig(process.env).maxCachedWorkflows };
 }
 
 export interface BenchStack {

@@ -21,8 +21,13 @@ const EnvSchema = z.object({
   PUBLIC_BASE_URL: z.string().url().default('http://127.0.0.1:8080'),
   CITY_NAME_JA: z.string().default('おしらせ市'),
   CITY_NAME_EN: z.string().default('Oshirase City'),
-  /** Workflows a worker keeps in its sticky cache; the SDK's default follows the V8 heap size. */
-  OSHIRASE_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).optional(),
+  /**
+   * Workflows a worker keeps in its sticky cache. Outreach mostly waits days
+   * on timers and replays a short history when one fires, so a small cache
+   * costs little; the SDK's own default (from the V8 heap, ~2,300 here) let a
+   * worker with 10,000 waiting outreach reach 1.6 GiB (BENCHMARKS.md, benchmark 4).
+   */
+  OSHIRASE_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(1000),
   /** Rehearsal: render and record every notice, send nothing (a per-environment switch). */
   OSHIRASE_TEST_MODE: z.enum(['true', 'false', '1', '0', '']).default('false'),
 });
@@ -43,7 +48,7 @@ export interface EngineConfig {
   publicBaseUrl: string;
   cityName: { ja: string; en: string };
   testMode: boolean;
-  maxCachedWorkflows: number | undefined;
+  maxCachedWorkflows: number;
   /** SMTP servers in priority order, pools, rates, timeouts, circuit breaker. */
   email: EmailConfig;
 }
