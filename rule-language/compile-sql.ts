@@ -104,7 +104,8 @@ export async function matchPopulationTogether(
     if (options.requireConsent) {
       let p = purposes.indexOf(rule.purpose);
       if (p < 0) p = purposes.push(rule.purpose) - 1;
-      parts.push(sql<SqlBool>`coalesce(${sql.ref(`k.c${p}`)}, false)`);
+      if (p > 62) throw new Error('matchPopulationTogether: more than 63 purposes in one query');
+      parts.push(sql<SqlBool>`coalesce(k.purposes & ${String(2n ** BigInt(p))}::bigint <> 0, false)`);
     }
     together.push({ index, match: parts.length ? sql<SqlBool>`(${sql.join(parts, sql` and `)})` : TRUE, key: trigger.keyValue, triggerDate: String(trigger.date.value) });
   });
@@ -118,25 +119,26 @@ export async function matchPopulationTogether(
           group by m.household_id
         ) h on h.household_id = r.household_id`
       : sql``;
+    const consentRange = idRange('c', options, 'resident_id');
     const consents = purposes.length
       ? sql`left join (
-          select c.resident_id, ${sql.join(purposes.map((p, i) => sql`bool_or(c.purpose = ${p}) as ${sql.id(`c${i}`)}`))}
-          from consents c where c.withdrawn_at is null and c.purpose in (${sql.join(purposes)})
+          select c.resident_id, bit_or(case c.purpose ${sql.join(purposes.map((p, i) => sql`when ${p} then ${String(2n ** BigInt(i))}::bigint`), sql` `)} end) as purposes
+          from consents c where c.withdrawn_at is null and c.purpose in (${sql.join(purposes)}) ${consentRange.length ? sql`and ${sql.join(consentRange, sql` and `)}` : sql``}
           group by c.resident_id
         ) k on k.resident_id = r.id`
       : sql``;
     const columns = together.map((t, i) => sql`${t.match} as ${sql.id(`m${i}`)}`);
     const range = idRange('r', options);
     // offset 0 keeps the inner select from being flattened, so each rule's condition is evaluated once a row.
-    const rows = await sql<Record<string, string | boolean>>`
+    const query = sql<Record<string, string | boolean>>`
       select * from (
         select r.id as resident_id, ${sql.join(columns)}
         from residents r ${households} ${consents}
         ${range.length ? sql`where ${sql.join(range, sql` and `)}` : sql``}
         offset 0
       ) s
-      where ${sql.join(together.map((_, i) => sql.ref(`s.m${i}`)), sql` or `)}
-      order by s.resident_id`.execute(db);
+      where ${sql.join(together.map((_, i) => sql.ref(`s.m${i}`)), sql` or `)}`;
+    const rows = await withEvaluationMemory(db, (q) => query.execute(q));
     for (const row of rows.rows) {
       together.forEach((t, i) => {
         if (row[`m${i}`] === true) results[t.index]!.push({ resident_id: row.resident_id as string, occurrence_key: t.key, trigger_date: t.triggerDate, member_id: null });
@@ -145,6 +147,29 @@ export async function matchPopulationTogether(
   }
   for (const index of own) results[index] = await matchPopulation(db, rules[index]!.rule, rules[index]!.ctx, options);
   return results;
+}
+
+/**
+ * The hash tables of the one-pass query (households, consents by resident)
+ * hold one entry per household and per resident of the range: at a million
+ * residents, about 100 and 200 MB. With PostgreSQL's default work_mem (4 MB)
+ * they spill to disk or the planner falls back to sorted index scans, several
+ * times slower (BENCHMARKS.md, benchmark 1). The setting is a ceiling, local
+ * to the query's transaction; a partition of the population needs its share.
+ */
+export const EVALUATION_WORK_MEM = '256MB';
+
+async function withEvaluationMemory<T>(db: Kysely<Database>, run: (q: Kysely<Database>) => Promise<T>): Promise<T> {
+  const apply = (q: Kysely<Database>) => sql`select set_config('work_mem', ${EVALUATION_WORK_MEM}, true)`.execute(q);
+  // Inside the caller's transaction the setting lasts until that transaction ends.
+  if (db.isTransaction) {
+    await apply(db);
+    return run(db);
+  }
+  return db.transaction().execute(async (trx) => {
+    await apply(trx);
+    return run(trx);
+  });
 }
 
 type Scalar = string | number | boolean | null;
@@ -315,8 +340,8 @@ function monthEnd(index: number): string {
   return isoDate(year, month, daysInMonth(year, month));
 }
 
-function idRange(alias: string, options: PopulationOptions): Predicate[] {
-  const id = sql.ref(`${alias}.id`);
+function idRange(alias: string, options: PopulationOptions, column = 'id'): Predicate[] {
+  const id = sql.ref(`${alias}.${column}`);
   const range: Predicate[] = [];
   if (options.fromId !== undefined) range.push(sql<SqlBool>`${id} >= ${options.fromId}`);
   if (options.toId !== undefined) range.push(sql<SqlBool>`${id} < ${options.toId}`);
