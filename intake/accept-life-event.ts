@@ -109,7 +109,7 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
   const duplicate = outcome.kind === 'duplicate';
 
   const startDeps = { temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay };
-  const matches = await Promise.all(
+  const settled = await Promise.allSettled(
     decided.map(async (d): Promise<RuleMatch & { audit: AuditRecord | null }> => {
       const base = { ruleId: d.rule.id, ruleVersion: d.rule.version, explanation: d.evaluation.occurrences[0]!.explanation, evaluation: d.evaluation };
       if (d.decision !== 'outreach') {
@@ -123,6 +123,12 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
       return { ...base, result: { decision: 'outreach', outreachId, start }, audit };
     }),
   );
-  await writeAudits(db, matches.flatMap((m) => (m.audit ? [m.audit] : [])));
+  // The starts that succeeded are recorded even when another failed: a repeat
+  // of the event would find them 'already-started' and record nothing.
+  const started = settled.flatMap((r) => (r.status === 'fulfilled' && r.value.audit ? [r.value.audit] : []));
+  await writeAudits(db, started);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const matches = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   return { eventId: event.id, duplicate, matches: matches.map(({ audit: _audit, ...match }) => match) };
 }

@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@temporalio/client';
+import { acceptLifeEvent } from '../intake/accept-life-event';
+import { parseLifeEvent } from '../intake/life-event-schema';
 import { extractText, getDocumentProxy } from 'unpdf';
 import { readFileSync } from 'node:fs';
 import { TestEngine, mailsTo, outreachIdOf, pushesTo, waitFor } from './support/test-engine';
@@ -111,6 +115,45 @@ describe('outreach for a birth', () => {
     let count = 0;
     for await (const _ of runs) count += 1;
     expect(count).toBe(1);
+  });
+
+  it('records the outreach it started when another start for the same event fails, and the repeat starts the rest', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'] });
+    const event = parseLifeEvent('test', { id: `birth-${randomUUID()}`, type: 'birth', residentId: resident.id, occurredOn: addDays(todayInTokyo(), -1) });
+    // The Temporal server refuses one of the two starts (as when it goes away mid-request).
+    const failing = new Client({
+      connection: engine.client.connection,
+      namespace: engine.client.options.namespace,
+      interceptors: {
+        workflow: [
+          {
+            async startWithDetails(input, next) {
+              if (input.options.workflowId.startsWith('outreach:child-medical-subsidy:')) throw new Error('injected: the server did not answer');
+              return next(input);
+            },
+          },
+        ],
+      },
+    });
+    const deps = { db: engine.db, parameters: engine.context.parameters, taskQueue: engine.taskQueue, msPerDay: 60_000 };
+    const started = async () => (await engine.audit(resident.id)).filter((a) => a.action === 'outreach-started').map((a) => a.rule_id).sort();
+
+    await expect(acceptLifeEvent({ ...deps, temporal: failing }, event, 'test')).rejects.toThrow(/injected/);
+    expect(await started()).toEqual(['child-allowance']);
+
+    const repeat = await acceptLifeEvent({ ...deps, temporal: engine.client }, event, 'test');
+    expect(repeat.duplicate).toBe(true);
+    expect(repeat.matches.map((m) => [m.ruleId, m.result.decision === 'outreach' ? m.result.start : m.result.decision])).toEqual([
+      ['child-allowance', 'already-started'],
+      ['child-medical-subsidy', 'started'],
+    ]);
+    expect(await started()).toEqual(['child-allowance', 'child-medical-subsidy']);
+    expect((await engine.audit(resident.id)).filter((a) => a.action === 'event-received')).toHaveLength(1);
+    for (const m of repeat.matches) {
+      if (m.result.decision !== 'outreach') continue;
+      await engine.client.workflow.getHandle(m.result.outreachId).signal('respond', { kind: 'acknowledged', via: 'cli' });
+      await engine.result(m.result.outreachId);
+    }
   });
 
   it('sends nothing without consent for the purpose, and the audit log says why', async () => {
