@@ -11,7 +11,8 @@ export interface AuditRecord {
   detail?: Record<string, unknown>;
 }
 
-function auditRow(record: AuditRecord) {
+/** An audit record as the columns of its row (detail still an object). */
+export function auditColumns(record: AuditRecord) {
   return {
     actor: record.actor,
     action: record.action,
@@ -19,7 +20,7 @@ function auditRow(record: AuditRecord) {
     rule_id: record.ruleId ?? null,
     rule_version: record.ruleVersion ?? null,
     outreach_id: record.outreachId ?? null,
-    detail: JSON.stringify(record.detail ?? {}),
+    detail: record.detail ?? {},
   };
 }
 
@@ -31,5 +32,5 @@ export async function writeAudit(db: Kysely<Database>, record: AuditRecord): Pro
 /** Appends several records in one statement, in the given order. */
 export async function writeAudits(db: Kysely<Database>, records: AuditRecord[]): Promise<void> {
   if (records.length === 0) return;
-  await db.insertInto('audit_log').values(records.map(auditRow)).execute();
+  await db.insertInto('audit_log').values(records.map((r) => ({ ...auditColumns(r), detail: JSON.stringify(r.detail ?? {}) }))).execute();
 }

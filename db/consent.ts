@@ -15,15 +15,21 @@ export async function consentFor(db: Kysely<Database>, residentId: string, purpo
     .where('resident_id', '=', residentId)
     .where('purpose', '=', purpose)
     .executeTakeFirst();
-  if (!row) return { granted: false, grantedAt: null, withdrawnAt: null };
+  return consentState(row);
+}
+
+const NO_CONSENT: ConsentState = { granted: false, grantedAt: null, withdrawnAt: null };
+
+function consentState(row: { granted_at: Date; withdrawn_at: Date | null } | undefined): ConsentState {
+  if (!row) return NO_CONSENT;
   return { granted: row.withdrawn_at === null, grantedAt: row.granted_at, withdrawnAt: row.withdrawn_at };
 }
 
 /** The resident's consent state for every purpose they ever answered, in one read. */
 export async function consentsOf(db: Kysely<Database>, residentId: string): Promise<(purpose: string) => ConsentState> {
   const rows = await db.selectFrom('consents').select(['purpose', 'granted_at', 'withdrawn_at']).where('resident_id', '=', residentId).execute();
-  const byPurpose = new Map(rows.map((row) => [row.purpose, { granted: row.withdrawn_at === null, grantedAt: row.granted_at, withdrawnAt: row.withdrawn_at }]));
-  return (purpose) => byPurpose.get(purpose) ?? { granted: false, grantedAt: null, withdrawnAt: null };
+  const byPurpose = new Map(rows.map((row) => [row.purpose, row]));
+  return (purpose) => consentState(byPurpose.get(purpose));
 }
 
 export async function withdrawConsent(db: Kysely<Database>, residentId: string, purpose: string, at: Date = new Date()): Promise<boolean> {

@@ -1,8 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema';
-import type { AuditRecord } from '../db/audit';
-import type { StartOutreachRequest } from '../outreach/start-outreach';
-import { outreachIdFor } from '../outreach/outreach-ids';
+import { auditColumns, type AuditRecord } from '../db/audit';
+import { outreachColumns, type StartOutreachRequest } from '../outreach/start-outreach';
 import type { LifeEvent } from './life-event-schema';
 
 export type RecordEventOutcome =
@@ -32,25 +31,9 @@ export async function recordLifeEvent(
   decisions: AuditRecord[],
   outreach: StartOutreachRequest[],
 ): Promise<RecordEventOutcome> {
-  const audits = [{ actor: source, action: 'event-received', residentId: event.residentId, detail: { eventId: event.id, type: event.type } }, ...decisions].map((a) => ({
-    actor: a.actor,
-    action: a.action,
-    resident_id: a.residentId ?? null,
-    rule_id: a.ruleId ?? null,
-    rule_version: a.ruleVersion ?? null,
-    outreach_id: a.outreachId ?? null,
-    detail: a.detail ?? {},
-  }));
-  const rows = outreach.map((o) => ({
-    id: outreachIdFor(o.ruleId, o.residentId, o.occurrenceKey),
-    rule_id: o.ruleId,
-    rule_version: o.ruleVersion,
-    resident_id: o.residentId,
-    occurrence_key: o.occurrenceKey,
-    event_id: o.eventId,
-    trigger_date: o.triggerDate,
-    member_id: o.memberId,
-  }));
+  const received: AuditRecord = { actor: source, action: 'event-received', residentId: event.residentId, detail: { eventId: event.id, type: event.type } };
+  const audits = [received, ...decisions].map(auditColumns);
+  const rows = outreach.map(outreachColumns);
   // Rows a concurrent statement inserts are not in this statement's snapshot;
   // `versions` then lacks them and they are read again below.
   const result = await sql<Row>`

@@ -39,26 +39,31 @@ export interface RecordedOutreach {
  * occurrence). May run inside the caller's transaction; the workflow must be
  * started only after that transaction commits, since its activities read the row.
  */
+/** The outreach row a request stores (its id comes from rule, resident and occurrence). */
+export function outreachColumns(request: StartOutreachRequest) {
+  return {
+    id: outreachIdFor(request.ruleId, request.residentId, request.occurrenceKey),
+    rule_id: request.ruleId,
+    rule_version: request.ruleVersion,
+    resident_id: request.residentId,
+    occurrence_key: request.occurrenceKey,
+    event_id: request.eventId,
+    trigger_date: request.triggerDate,
+    member_id: request.memberId,
+  };
+}
+
 export async function recordOutreach(db: Kysely<Database>, request: StartOutreachRequest): Promise<RecordedOutreach> {
-  const outreachId = outreachIdFor(request.ruleId, request.residentId, request.occurrenceKey);
+  const row = outreachColumns(request);
+  const outreachId = row.id;
   await db
     .insertInto('outreach')
-    .values({
-      id: outreachId,
-      rule_id: request.ruleId,
-      rule_version: request.ruleVersion,
-      resident_id: request.residentId,
-      occurrence_key: request.occurrenceKey,
-      event_id: request.eventId,
-      trigger_date: request.triggerDate,
-      member_id: request.memberId,
-      status: 'active',
-    })
+    .values({ ...row, status: 'active' })
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
   // The row, not this call, fixes the rule version: a duplicate never moves an outreach to a newer version.
-  const row = await db.selectFrom('outreach').select(['rule_version']).where('id', '=', outreachId).executeTakeFirstOrThrow();
-  return { outreachId, ruleVersion: row.rule_version };
+  const stored = await db.selectFrom('outreach').select(['rule_version']).where('id', '=', outreachId).executeTakeFirstOrThrow();
+  return { outreachId, ruleVersion: stored.rule_version };
 }
 
 /**
