@@ -140,8 +140,7 @@ describe('web push in the outreach plan', () => {
     expect(await received(resident.deviceId!, outreachId)).toHaveLength(0);
     // child-allowance's letter is the reminder at deadline - 5 days, a fixed date rather than a wait after the push.
     await waitFor('the letter', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'letter' && d.status === 'sent'));
-    const status = (await engine.client.workflow.getHandle(outreachId).query('status')) as { sends: Array<{ channel: string; outcome: string }> };
-    expect(status.sends.map((s) => [s.channel, s.outcome])).toEqual([['email', 'unreachable'], ['push', 'unreachable'], ['letter', 'sent']]);
+    expect(await engine.sendsSeenByWorkflow(outreachId, 3)).toEqual([['email', 'unreachable'], ['push', 'unreachable'], ['letter', 'sent']]);
     await endOutreach(outreachId);
   });
 
@@ -235,8 +234,7 @@ describe('an unreachable push escalates at once', () => {
     // The activity failed for good: the ledger row keeps the attempt, and nothing reached the device.
     expect((push.detail as unknown as PushLedgerDetail).pushAttempts?.map((a) => a.devices.map((d) => d.statusCode))).toEqual([[503]]);
     expect(await received(resident.deviceId!, outreachId)).toHaveLength(0);
-    const status = (await engine.client.workflow.getHandle(outreachId).query('status')) as { sends: Array<{ channel: string; outcome: string }> };
-    expect(status.sends.map((s) => [s.channel, s.outcome])).toEqual([['email', 'unreachable'], ['push', 'failed'], ['letter', 'sent']]);
+    expect(await engine.sendsSeenByWorkflow(outreachId, 3)).toEqual([['email', 'unreachable'], ['push', 'failed'], ['letter', 'sent']]);
     await endOutreach(outreachId);
   });
 });

@@ -13,7 +13,7 @@ import { acceptLifeEvent, type IntakeResult } from '../../intake/accept-life-eve
 import { parseLifeEvent } from '../../intake/life-event-schema';
 import { addResident, registerPushSubscription } from '../../db/residents';
 import type { Locale } from '../../db/schema';
-import type { OutreachStatus } from '../../workflows/outreach-contract';
+import { statusQuery, type OutreachStatus } from '../../workflows/outreach-contract';
 import { addDays, todayInTokyo } from '../../notices/format-dates';
 
 let runtimeInstalled = false;
@@ -163,6 +163,18 @@ export class TestEngine {
 
   async result(outreachId: string): Promise<OutreachStatus> {
     return (await this.client.workflow.getHandle(outreachId).result()) as OutreachStatus;
+  }
+
+  /**
+   * [channel, outcome] of each send as the workflow itself records them, once it holds `count`:
+   * an activity writes its ledger row a moment before the workflow takes the activity's result.
+   */
+  async sendsSeenByWorkflow(outreachId: string, count: number): Promise<Array<[string, string]>> {
+    const status = await waitFor(`${count} sends in the status of ${outreachId}`, async () => {
+      const current = await this.client.workflow.getHandle(outreachId).query(statusQuery);
+      return current.sends.length >= count ? current : undefined;
+    }, 10_000);
+    return status.sends.map((s) => [s.channel, s.outcome]);
   }
 
   async ledger(outreachId: string) {
