@@ -21,6 +21,9 @@ it('finishes an outreach with no duplicate send when its worker is killed and re
   const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
   const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 1_500 }));
   await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'email' && d.status === 'sent'));
+  // Killed only once the workflow holds the send's result: a kill between the ledger row and the
+  // activity's completion would leave the server waiting out the activity's 2-minute timeout.
+  expect(await engine.sendsSeenByWorkflow(outreachId, 1)).toEqual([['email', 'sent']]);
 
   // SIGKILL: no graceful shutdown, the process just disappears mid-outreach.
   const exited = new Promise((resolve) => worker!.process.once('exit', resolve));
