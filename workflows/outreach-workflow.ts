@@ -1,4 +1,4 @@
-import { ActivityFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ActivityFailure, condition, patched, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import type { OutreachActivities } from '../activities';
 import {
   respondSignal,
@@ -11,10 +11,16 @@ import {
   type StopReason,
 } from './outreach-contract';
 
-const { beginOutreach, recordOutreachEnd, openCaseworkerTask, recordSendFailure } = proxyActivities<OutreachActivities>({
+const BOOKKEEPING = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+} as const;
+const { beginOutreach, recordOutreachEnd, openCaseworkerTask, recordSendFailure } = proxyActivities<OutreachActivities>(BOOKKEEPING);
+// The plan lookup is a few short database statements: run in the worker that holds the workflow, it
+// costs the Temporal server no activity task and no second workflow task before the first send.
+const local = proxyLocalActivities<OutreachActivities>(BOOKKEEPING);
+/** Histories from before this marker ran beginOutreach as an ordinary activity and replay that way. */
+const BEGIN_OUTREACH_LOCALLY = 'begin-outreach-as-local-activity';
 
 // Sends talk to outside systems; a bounded retry keeps a broken channel from holding the outreach forever.
 const { deliverNotice } = proxyActivities<OutreachActivities>({
@@ -53,7 +59,8 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachSt
 
   // Workflow time is replay-safe: Date.now() here is the time of the current workflow task.
   const startedAt = Date.now();
-  const plan = await beginOutreach({ ...ids, msPerDay: input.msPerDay });
+  const begin = patched(BEGIN_OUTREACH_LOCALLY) ? local.beginOutreach : beginOutreach;
+  const plan = await begin({ ...ids, msPerDay: input.msPerDay });
   const dayAt = (day: number) => startedAt + day * input.msPerDay;
   const deadlineAt = plan.deadlineDay === null ? null : dayAt(plan.deadlineDay);
   /** Waits until an instant (never past the deadline); false when the outreach ended meanwhile. */

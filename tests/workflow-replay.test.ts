@@ -1,0 +1,64 @@
+/**
+ * Outreach runs for weeks, so a worker deployed today replays histories that
+ * earlier workflow code wrote. Every history under fixtures/workflow-histories/
+ * was recorded by an earlier version of the code and must replay unchanged.
+ *
+ * Before changing workflow code, record a history of the code as it is:
+ *   CAPTURE_WORKFLOW_HISTORY=<name> npx vitest run tests/workflow-replay.test.ts -t 'replays under'
+ * which writes fixtures/workflow-histories/<name>.json.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { WorkflowHandle } from '@temporalio/client';
+import { TestEngine, outreachIdOf } from './support/test-engine';
+
+const HISTORIES = join(import.meta.dirname, 'fixtures', 'workflow-histories');
+const recorded = readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).sort();
+
+const replay = (history: unknown, workflowId: string) =>
+  Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, workflowId);
+
+let engine: TestEngine;
+let history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+let outreachId: string;
+
+beforeAll(async () => {
+  engine = await TestEngine.start();
+  // One complete outreach of the current code: email, push, letter, deadline task (a plan day is 100 ms).
+  const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
+  outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 100 }));
+  await engine.result(outreachId);
+  history = await engine.client.workflow.getHandle(outreachId).fetchHistory();
+});
+afterAll(async () => {
+  await engine?.stop();
+});
+
+describe('histories recorded by earlier workflow code', () => {
+  it('has at least one to replay', () => {
+    expect(recorded.length).toBeGreaterThan(0);
+  });
+  it.each(recorded)('%s replays under the current code', async (file) => {
+    await replay(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8')), file);
+  });
+});
+
+describe('an outreach of the current code', () => {
+  it('replays under the current code', async () => {
+    const name = process.env.CAPTURE_WORKFLOW_HISTORY;
+    if (name) writeFileSync(join(HISTORIES, `${name}.json`), `${historyToJSON(history)}\n`);
+    await replay(history, outreachId);
+  });
+
+  it('looks up its plan in a local activity: no activity task for it on the server', () => {
+    const events = history.events ?? [];
+    const activities = events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+    expect(activities).not.toContain('beginOutreach');
+    expect(activities).toContain('deliverNotice');
+    const markers = events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes.markerName] : []));
+    expect(markers).toContain('core_local_activity');
+  });
+});
