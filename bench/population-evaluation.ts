@@ -96,6 +96,20 @@ function supposedEvent(rule: Rule, on: string): EventFacts | null {
 /** Every (rule, resident) pair as "rule|resident": what the paths must agree on. */
 type MatchSet = Set<string>;
 
+/** A run with its match set kept only where it is compared; the count always. */
+type Kept<T extends { matches: MatchSet }> = Omit<T, 'matches'> & { matched: number; matches: MatchSet | null };
+
+function kept<T extends { matches: MatchSet }>(run: T, keep: boolean): Kept<T> {
+  return { ...run, matched: run.matches.size, matches: keep ? run.matches : null };
+}
+
+function keptMatches(run: { matches: MatchSet | null } | undefined): MatchSet {
+  if (!run?.matches) throw new Error('internal: the match set to compare was not kept');
+  return run.matches;
+}
+
+const heapMiB = (): number => Math.round(process.memoryUsage().heapUsed / 2 ** 20);
+
 async function runSqlTogether(db: Kysely<Database>, rules: Rule[], on: string, parameters: ParameterSet): Promise<{ seconds: number; matches: MatchSet }> {
   const matches: MatchSet = new Set();
   const started = performance.now();
@@ -157,6 +171,10 @@ function runMemory(population: LoadedPopulation, rules: Rule[], on: string, para
     }
   }
   return { seconds: seconds(started), matches };
+}
+
+function peerFactsOf(population: LoadedPopulation, on: string): PeerFacts[] {
+  return population.facts.map((f) => peerFacts(f, on, population.consentsByResident.get(f.id) ?? []));
 }
 
 async function runPeerPath(all: PeerFacts[], rules: Rule[], on: string, parameters: ParameterSet): Promise<{ seconds: number; matches: MatchSet; rulesInEngine: number }> {
@@ -264,13 +282,13 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
   try {
     const { on, runs } = options;
     const pairs = residents * rules.length;
-    const sqlRuns: Array<Awaited<ReturnType<typeof runSqlTogether>>> = [];
-    const perRuleRuns: Array<Awaited<ReturnType<typeof runSqlPerRule>>> = [];
+    const sqlRuns: Array<Kept<Awaited<ReturnType<typeof runSqlTogether>>>> = [];
+    const perRuleRuns: Array<Kept<Awaited<ReturnType<typeof runSqlPerRule>>>> = [];
     const onePassRuns: Array<Awaited<ReturnType<typeof runLimitOnePass>>> = [];
     const loadRuns: number[] = [];
-    const memoryRuns: Array<ReturnType<typeof runMemory>> = [];
+    const memoryRuns: Array<Kept<ReturnType<typeof runMemory>>> = [];
     const prepareRuns: number[] = [];
-    const peerRuns: Array<Awaited<ReturnType<typeof runPeerPath>>> = [];
+    const peerRuns: Array<Kept<Awaited<ReturnType<typeof runPeerPath>>>> = [];
     const limitRuns: Array<Awaited<ReturnType<typeof runLimit>>> = [];
     // Untimed: opens the pool's connection and warms the caches, so run 1 is not an outlier.
     log(`[${residents}] warm-up`);
@@ -282,16 +300,21 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
     // in-memory path at a million residents) is not repeated: its figure is
     // that one run, and the report says so.
     const repeat = (last: number | undefined): boolean => last === undefined || last < options.slowRunSeconds;
+    // Match sets are kept only where they are compared (the first run of a path, and the JavaScript
+    // paths only up to --verify-max): at a million residents each is ~0.9 M strings, and sets kept
+    // for nothing would crowd the JavaScript paths' heap while they are timed.
+    const checked = residents <= options.verifyMax;
+    const keepMatches = <T extends { matches: MatchSet }>(runsSoFar: unknown[], run: T, compared: boolean): Kept<T> => kept(run, runsSoFar.length === 0 && compared);
     // The PostgreSQL paths first, all their runs together, then the JavaScript
     // paths: these leave gigabytes of fact objects behind at a million
     // residents, and nothing of theirs should be running or collected while
     // the SQL paths are timed.
     for (let run = 1; run <= runs; run++) {
       log(`[${residents}] run ${run}/${runs}: (a) sql`);
-      sqlRuns.push(await runSqlTogether(db, rules, on, parameters));
+      sqlRuns.push(keepMatches(sqlRuns, await runSqlTogether(db, rules, on, parameters), true));
       if (perRuleEveryRun || run === 1) {
         log(`[${residents}] run ${run}/${runs}: (a') sql, one query a rule`);
-        perRuleRuns.push(await runSqlPerRule(db, rules, on, parameters));
+        perRuleRuns.push(keepMatches(perRuleRuns, await runSqlPerRule(db, rules, on, parameters), true));
       }
       log(`[${residents}] run ${run}/${runs}: (d) bare scan`);
       onePassRuns.push(await runLimitOnePass(db, rules));
@@ -308,19 +331,22 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
       if (!memoryAgain && !peerAgain) break;
       log(`[${residents}] run ${run}/${runs}: (b) load facts`);
       let started = performance.now();
-      const population = await loadPopulation(db);
+      let population: LoadedPopulation | null = await loadPopulation(db);
       const loadSeconds = seconds(started);
       if (memoryAgain) {
         loadRuns.push(loadSeconds);
-        log(`[${residents}] run ${run}/${runs}: (b) evaluate in memory`);
-        memoryRuns.push(runMemory(population, rules, on, parameters));
+        log(`[${residents}] run ${run}/${runs}: (b) evaluate in memory (heap in use: ${heapMiB()} MiB)`);
+        memoryRuns.push(keepMatches(memoryRuns, runMemory(population, rules, on, parameters), checked));
       }
       if (peerAgain) {
         log(`[${residents}] run ${run}/${runs}: (c) json-rules-engine`);
         started = performance.now();
-        const facts = population.facts.map((f) => peerFacts(f, on, population.consentsByResident.get(f.id) ?? []));
+        const facts = peerFactsOf(population, on);
         prepareRuns.push(seconds(started));
-        peerRuns.push(await runPeerPath(facts, rules, on, parameters));
+        // The peer is given its own facts only: the loaded population goes before it is timed.
+        population = null;
+        log(`[${residents}] run ${run}/${runs}: (c) heap in use before the run: ${heapMiB()} MiB`);
+        peerRuns.push(keepMatches(peerRuns, await runPeerPath(facts, rules, on, parameters), checked));
       }
     }
     const figures = (values: number[]): PathFigures => {
@@ -334,8 +360,7 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
       limitPerRule[rule.id] = stat(limitRuns.map((r) => r.perRule[rule.id]!));
     }
     const slowest = rules.reduce((a, b) => (perRuleSeconds[b.id]!.median > perRuleSeconds[a.id]!.median ? b : a));
-    const sqlMatches = sqlRuns[0]!.matches;
-    const checked = residents <= options.verifyMax;
+    const sqlMatches = keptMatches(sqlRuns[0]);
     const none: Mismatch = { onlyInSql: 0, onlyInOther: 0, examples: [] };
     const report: SizeReport = {
       residents,
@@ -343,19 +368,19 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
       on,
       runs,
       runsPerPath: { sql: sqlRuns.length, sqlPerRule: perRuleRuns.length, memory: memoryRuns.length, peer: peerRuns.length, limit: onePassRuns.length, limitPerRule: limitRuns.length },
-      sql: { ...figures(sqlRuns.map((r) => r.seconds)), matches: sqlMatches.size },
-      sqlPerRule: { ...figures(perRuleRuns.map((r) => r.seconds)), perRuleSeconds, matches: perRuleRuns[0]!.matches.size },
-      memory: { ...figures(memoryRuns.map((r) => r.seconds)), loadSeconds: stat(loadRuns), matches: memoryRuns[0]!.matches.size },
-      peer: { ...figures(peerRuns.map((r) => r.seconds)), prepareSeconds: stat(prepareRuns), matches: peerRuns[0]!.matches.size, rulesInEngine: peerRuns[0]!.rulesInEngine },
+      sql: { ...figures(sqlRuns.map((r) => r.seconds)), matches: sqlRuns[0]!.matched },
+      sqlPerRule: { ...figures(perRuleRuns.map((r) => r.seconds)), perRuleSeconds, matches: perRuleRuns[0]!.matched },
+      memory: { ...figures(memoryRuns.map((r) => r.seconds)), loadSeconds: stat(loadRuns), matches: memoryRuns[0]!.matched },
+      peer: { ...figures(peerRuns.map((r) => r.seconds)), prepareSeconds: stat(prepareRuns), matches: peerRuns[0]!.matched, rulesInEngine: peerRuns[0]!.rulesInEngine },
       limit: figures(onePassRuns.map((r) => r.seconds)),
       limitPerRule: { ...figures(limitRuns.map((r) => r.seconds)), perRuleSeconds: limitPerRule },
       ratios: { sqlOverPeer: 0, sqlOverLimit: 0, sqlOverMemory: 0, sqlPerRuleOverLimitPerRule: 0 },
       verification: {
         checked,
-        peerVsSql: checked ? compare(sqlMatches, peerRuns[0]!.matches) : none,
-        memoryVsSql: checked ? compare(sqlMatches, memoryRuns[0]!.matches) : none,
+        peerVsSql: checked ? compare(sqlMatches, keptMatches(peerRuns[0])) : none,
+        memoryVsSql: checked ? compare(sqlMatches, keptMatches(memoryRuns[0])) : none,
         // Always checked: both come from PostgreSQL, so it costs nothing more at any size.
-        perRuleVsSql: compare(sqlMatches, perRuleRuns[0]!.matches),
+        perRuleVsSql: compare(sqlMatches, keptMatches(perRuleRuns[0])),
       },
       slowestRule: { id: slowest.id, explainAnalyze: await explainSlowest(db, slowest, { on, parameters, event: supposedEvent(slowest, on) }) },
     };
