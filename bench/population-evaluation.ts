@@ -18,7 +18,10 @@
  * Event rules are evaluated as if the event happened to everyone on the
  * evaluation date, with an empty payload, as `rules simulate` does.
  *
- *   tsx bench/population-evaluation.ts [--sizes 10000,100000] [--runs 3] [--on 2027-01-20] [--verify-max 100000] [--slow-run-seconds 60] [--per-rule-max 100000]
+ *   node --max-old-space-size=12288 --import tsx bench/population-evaluation.ts [--sizes 10000,100000] [--runs 3] [--on 2027-01-20] [--verify-max 100000] [--slow-run-seconds 60] [--per-rule-max 100000]
+ *
+ * (npm run bench:population-eval -- ... gives the same heap ceiling: the JavaScript
+ * paths hold ~3 GiB of facts at a million residents.)
  *
  * A path whose one run takes longer than --slow-run-seconds is run once; (a')
  * and (d') are run once above --per-rule-max residents.
@@ -26,6 +29,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { loadResidentFacts } from '../db/resident-facts';
@@ -461,6 +465,10 @@ async function main(): Promise<void> {
   if (!(slowRunSeconds > 0)) throw new Error('--slow-run-seconds takes a positive number');
   const perRuleMax = Number(values['per-rule-max']);
   if (!Number.isInteger(perRuleMax) || perRuleMax < 0) throw new Error('--per-rule-max takes a count of residents');
+  const heapLimitMiB = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+  if (Math.max(...sizes) >= 1_000_000 && heapLimitMiB < 8192) {
+    log(`warning: the heap ceiling is ${heapLimitMiB} MiB; the JavaScript paths at a million residents hold ~3 GiB and will be timed collecting garbage, or run out of heap. npm run bench and npm run bench:population-eval run this with node --max-old-space-size=12288.`);
+  }
   const { rules: loaded, parameters } = loadRuleSet(projectRuleSetOptions(PROJECT_ROOT));
   const rules = loaded.map((l) => l.rule);
   const resultsDir = join(PROJECT_ROOT, 'bench', 'results');
