@@ -7,10 +7,11 @@
  *                 the whole population on the day in one pass, the others through
  *                 their own indexed query; (a') the same with one query a rule
  *                 (matchPopulation, as `rules simulate` runs one rule);
- *   (b) memory  — rule-language/evaluate-rule.ts over facts loaded once
- *                 (load time reported apart from evaluation time), consent from a preloaded set;
- *   (c) peer    — the same rules for json-rules-engine, engine.run per resident
- *                 (bench/json-rules-peer.ts says what the peer is given precomputed);
+ *   (b) memory  — rule-language/evaluate-rule.ts over facts loaded in chunks of
+ *                 5,000 residents (load time reported apart), consent from each chunk's set;
+ *   (c) peer    — the same rules for json-rules-engine, engine.run per resident over
+ *                 the same chunks (bench/json-rules-peer.ts says what the peer is given
+ *                 precomputed; preparing its facts is reported apart);
  *   (d) limit   — one bare sequential scan of residents reading every column the
  *                 rules read, with one consent lookup: no one-pass evaluation can be
  *                 faster in PostgreSQL; (d') one such scan a rule, the limit of (a').
@@ -18,10 +19,7 @@
  * Event rules are evaluated as if the event happened to everyone on the
  * evaluation date, with an empty payload, as `rules simulate` does.
  *
- *   node --max-old-space-size=12288 --import tsx bench/population-evaluation.ts [--sizes 10000,100000] [--runs 3] [--on 2027-01-20] [--verify-max 100000] [--slow-run-seconds 60] [--per-rule-max 100000]
- *
- * (npm run bench:population-eval -- ... gives the same heap ceiling: the JavaScript
- * paths hold ~3 GiB of facts at a million residents.)
+ *   tsx bench/population-evaluation.ts [--sizes 10000,100000] [--runs 3] [--on 2027-01-20] [--verify-max 100000] [--slow-run-seconds 60] [--per-rule-max 100000]
  *
  * A path whose one run takes longer than --slow-run-seconds is run once; (a')
  * and (d') are run once above --per-rule-max residents.
@@ -29,7 +27,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { getHeapStatistics } from 'node:v8';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { loadResidentFacts } from '../db/resident-facts';
@@ -39,7 +36,7 @@ import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules'
 import type { ParameterSet } from '../rule-language/parameters';
 import type { Condition, Rule } from '../rule-language/rule-schema';
 import { PROJECT_ROOT } from '../runtime/engine-context';
-import { buildPeer, peerFacts, runPeer, type PeerFacts } from './json-rules-peer';
+import { buildPeer, peerFacts, runPeer, type PeerFacts, type PeerRuleSet } from './json-rules-peer';
 import { BENCH_REFERENCE_DATE, DEFAULT_SERVER_URL, preparePopulation } from './prepare-population';
 
 const FACT_CHUNK = 5_000;
@@ -136,59 +133,68 @@ async function runSqlPerRule(db: Kysely<Database>, rules: Rule[], on: string, pa
   return { seconds: seconds(started), perRule, matches };
 }
 
-interface LoadedPopulation {
+/** One chunk of the population as the JavaScript paths read it. */
+interface LoadedChunk {
   facts: ResidentFacts[];
   /** "resident|purpose" of every consent in force. */
   consents: Set<string>;
   consentsByResident: Map<string, string[]>;
 }
 
-async function loadPopulation(db: Kysely<Database>): Promise<LoadedPopulation> {
+/**
+ * The population in chunks of FACT_CHUNK residents, in id order, as an engine
+ * evaluating in JavaScript would stream it from the database: holding a million
+ * residents' facts at once would time the paths mostly collecting garbage.
+ */
+async function* populationChunks(db: Kysely<Database>): AsyncGenerator<LoadedChunk> {
   const ids = (await db.selectFrom('residents').select('id').orderBy('id').execute()).map((r) => r.id);
-  const facts: ResidentFacts[] = [];
   for (let i = 0; i < ids.length; i += FACT_CHUNK) {
     const chunk = ids.slice(i, i + FACT_CHUNK);
-    const loaded = await loadResidentFacts(db, chunk);
-    for (const id of chunk) facts.push(loaded.get(id)!);
+    const [loaded, rows] = await Promise.all([
+      loadResidentFacts(db, chunk),
+      db.selectFrom('consents').select(['resident_id', 'purpose']).where('withdrawn_at', 'is', null).where('resident_id', 'in', chunk).execute(),
+    ]);
+    const consents = new Set<string>();
+    const consentsByResident = new Map<string, string[]>();
+    for (const r of rows) {
+      consents.add(`${r.resident_id}|${r.purpose}`);
+      const list = consentsByResident.get(r.resident_id);
+      if (list) list.push(r.purpose);
+      else consentsByResident.set(r.resident_id, [r.purpose]);
+    }
+    yield { facts: chunk.map((id) => loaded.get(id)!), consents, consentsByResident };
   }
-  const rows = await db.selectFrom('consents').select(['resident_id', 'purpose']).where('withdrawn_at', 'is', null).execute();
-  const consents = new Set<string>();
-  const consentsByResident = new Map<string, string[]>();
-  for (const r of rows) {
-    consents.add(`${r.resident_id}|${r.purpose}`);
-    const list = consentsByResident.get(r.resident_id);
-    if (list) list.push(r.purpose);
-    else consentsByResident.set(r.resident_id, [r.purpose]);
-  }
-  return { facts, consents, consentsByResident };
 }
 
-function runMemory(population: LoadedPopulation, rules: Rule[], on: string, parameters: ParameterSet): { seconds: number; matches: MatchSet } {
-  const contexts = rules.map((rule) => ({ rule, ctx: { on, parameters, event: supposedEvent(rule, on) } }));
-  const matches: MatchSet = new Set();
+/** Seconds of one path over the chunks so far, and its matches (a set when compared, else a count). */
+class ChunkedRun {
+  seconds = 0;
+  matched = 0;
+  constructor(readonly matches: MatchSet | null) {}
+  add(key: string): void {
+    this.matched += 1;
+    this.matches?.add(key);
+  }
+}
+
+function runMemory(chunk: LoadedChunk, contexts: Array<{ rule: Rule; ctx: PopulationContext }>, into: ChunkedRun): void {
   const started = performance.now();
-  for (const facts of population.facts) {
+  for (const facts of chunk.facts) {
     for (const { rule, ctx } of contexts) {
       // Consent first: the cheap test, as the engine's own in-memory path would order it.
-      if (!population.consents.has(`${facts.id}|${rule.purpose}`)) continue;
-      if (evaluateRule(rule, facts, ctx).matched) matches.add(`${rule.id}|${facts.id}`);
+      if (!chunk.consents.has(`${facts.id}|${rule.purpose}`)) continue;
+      if (evaluateRule(rule, facts, ctx).matched) into.add(`${rule.id}|${facts.id}`);
     }
   }
-  return { seconds: seconds(started), matches };
+  into.seconds += seconds(started);
 }
 
-function peerFactsOf(population: LoadedPopulation, on: string): PeerFacts[] {
-  return population.facts.map((f) => peerFacts(f, on, population.consentsByResident.get(f.id) ?? []));
-}
-
-async function runPeerPath(all: PeerFacts[], rules: Rule[], on: string, parameters: ParameterSet): Promise<{ seconds: number; matches: MatchSet; rulesInEngine: number }> {
-  const { engine, ruleIds } = buildPeer(rules, on, parameters);
-  const matches: MatchSet = new Set();
+async function runPeerPath(facts: PeerFacts[], engine: PeerRuleSet['engine'], into: ChunkedRun): Promise<void> {
   const started = performance.now();
-  for (const facts of all) {
-    for (const id of await runPeer(engine, facts)) matches.add(`${id}|${facts.id}`);
+  for (const f of facts) {
+    for (const id of await runPeer(engine, f)) into.add(`${id}|${f.id}`);
   }
-  return { seconds: seconds(started), matches, rulesInEngine: ruleIds.length };
+  into.seconds += seconds(started);
 }
 
 /** The residents columns a rule reads (triggers and conditions); household counts read household_id. */
@@ -290,9 +296,9 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
     const perRuleRuns: Array<Kept<Awaited<ReturnType<typeof runSqlPerRule>>>> = [];
     const onePassRuns: Array<Awaited<ReturnType<typeof runLimitOnePass>>> = [];
     const loadRuns: number[] = [];
-    const memoryRuns: Array<Kept<ReturnType<typeof runMemory>>> = [];
+    const memoryRuns: ChunkedRun[] = [];
     const prepareRuns: number[] = [];
-    const peerRuns: Array<Kept<Awaited<ReturnType<typeof runPeerPath>>>> = [];
+    const peerRuns: ChunkedRun[] = [];
     const limitRuns: Array<Awaited<ReturnType<typeof runLimit>>> = [];
     // Untimed: opens the pool's connection and warms the caches, so run 1 is not an outlier.
     log(`[${residents}] warm-up`);
@@ -304,21 +310,19 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
     // in-memory path at a million residents) is not repeated: its figure is
     // that one run, and the report says so.
     const repeat = (last: number | undefined): boolean => last === undefined || last < options.slowRunSeconds;
-    // Match sets are kept only where they are compared (the first run of a path, and the JavaScript
-    // paths only up to --verify-max): at a million residents each is ~0.9 M strings, and sets kept
-    // for nothing would crowd the JavaScript paths' heap while they are timed.
+    // Match sets are kept only where they are compared: the first run of each path, and for the
+    // JavaScript paths only up to --verify-max (millions of strings kept for nothing would weigh on
+    // the heap of the paths being timed).
     const checked = residents <= options.verifyMax;
-    const keepMatches = <T extends { matches: MatchSet }>(runsSoFar: unknown[], run: T, compared: boolean): Kept<T> => kept(run, runsSoFar.length === 0 && compared);
-    // The PostgreSQL paths first, all their runs together, then the JavaScript
-    // paths: these leave gigabytes of fact objects behind at a million
-    // residents, and nothing of theirs should be running or collected while
-    // the SQL paths are timed.
+    const keepMatches = <T extends { matches: MatchSet }>(runsSoFar: unknown[], run: T): Kept<T> => kept(run, runsSoFar.length === 0);
+    // The PostgreSQL paths first, all their runs together, then the JavaScript paths, so none of
+    // their garbage is being collected while the SQL paths are timed.
     for (let run = 1; run <= runs; run++) {
       log(`[${residents}] run ${run}/${runs}: (a) sql`);
-      sqlRuns.push(keepMatches(sqlRuns, await runSqlTogether(db, rules, on, parameters), true));
+      sqlRuns.push(keepMatches(sqlRuns, await runSqlTogether(db, rules, on, parameters)));
       if (perRuleEveryRun || run === 1) {
         log(`[${residents}] run ${run}/${runs}: (a') sql, one query a rule`);
-        perRuleRuns.push(keepMatches(perRuleRuns, await runSqlPerRule(db, rules, on, parameters), true));
+        perRuleRuns.push(keepMatches(perRuleRuns, await runSqlPerRule(db, rules, on, parameters)));
       }
       log(`[${residents}] run ${run}/${runs}: (d) bare scan`);
       onePassRuns.push(await runLimitOnePass(db, rules));
@@ -327,31 +331,44 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
         limitRuns.push(await runLimit(db, rules));
       }
     }
+    const contexts = rules.map((rule) => ({ rule, ctx: { on, parameters, event: supposedEvent(rule, on) } }));
+    let rulesInEngine = 0;
     for (let run = 1; run <= runs; run++) {
       const lastMemory = memoryRuns.length ? memoryRuns[memoryRuns.length - 1]!.seconds + loadRuns[loadRuns.length - 1]! : undefined;
       const lastPeer = peerRuns.length ? peerRuns[peerRuns.length - 1]!.seconds + prepareRuns[prepareRuns.length - 1]! : undefined;
       const memoryAgain = repeat(lastMemory);
       const peerAgain = repeat(lastPeer);
       if (!memoryAgain && !peerAgain) break;
-      log(`[${residents}] run ${run}/${runs}: (b) load facts`);
+      const paths = [memoryAgain ? '(b) in memory' : '', peerAgain ? '(c) json-rules-engine' : ''].filter(Boolean).join(' and ');
+      log(`[${residents}] run ${run}/${runs}: ${paths}, ${FACT_CHUNK.toLocaleString('en')} residents at a time`);
+      // Each chunk is loaded once and given to both paths in turn; only their own work is timed.
+      const memory = new ChunkedRun(memoryRuns.length === 0 && checked ? new Set() : null);
+      const peerRun = new ChunkedRun(peerRuns.length === 0 && checked ? new Set() : null);
+      const peer = buildPeer(rules, on, parameters);
+      rulesInEngine = peer.ruleIds.length;
+      let loadSeconds = 0;
+      let prepareSeconds = 0;
       let started = performance.now();
-      let population: LoadedPopulation | null = await loadPopulation(db);
-      const loadSeconds = seconds(started);
+      for await (const chunk of populationChunks(db)) {
+        loadSeconds += seconds(started);
+        if (memoryAgain) runMemory(chunk, contexts, memory);
+        if (peerAgain) {
+          const t = performance.now();
+          const facts = chunk.facts.map((f) => peerFacts(f, on, chunk.consentsByResident.get(f.id) ?? []));
+          prepareSeconds += seconds(t);
+          await runPeerPath(facts, peer.engine, peerRun);
+        }
+        started = performance.now();
+      }
       if (memoryAgain) {
         loadRuns.push(loadSeconds);
-        log(`[${residents}] run ${run}/${runs}: (b) evaluate in memory (heap in use: ${heapMiB()} MiB)`);
-        memoryRuns.push(keepMatches(memoryRuns, runMemory(population, rules, on, parameters), checked));
+        memoryRuns.push(memory);
       }
       if (peerAgain) {
-        log(`[${residents}] run ${run}/${runs}: (c) json-rules-engine`);
-        started = performance.now();
-        const facts = peerFactsOf(population, on);
-        prepareRuns.push(seconds(started));
-        // The peer is given its own facts only: the loaded population goes before it is timed.
-        population = null;
-        log(`[${residents}] run ${run}/${runs}: (c) heap in use before the run: ${heapMiB()} MiB`);
-        peerRuns.push(keepMatches(peerRuns, await runPeerPath(facts, rules, on, parameters), checked));
+        prepareRuns.push(prepareSeconds);
+        peerRuns.push(peerRun);
       }
+      log(`[${residents}] run ${run}/${runs}: done (b) ${memoryAgain ? memory.seconds.toFixed(1) : '-'} s, (c) ${peerAgain ? peerRun.seconds.toFixed(1) : '-'} s; heap in use ${heapMiB()} MiB`);
     }
     const figures = (values: number[]): PathFigures => {
       const s = stat(values);
@@ -375,7 +392,7 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
       sql: { ...figures(sqlRuns.map((r) => r.seconds)), matches: sqlRuns[0]!.matched },
       sqlPerRule: { ...figures(perRuleRuns.map((r) => r.seconds)), perRuleSeconds, matches: perRuleRuns[0]!.matched },
       memory: { ...figures(memoryRuns.map((r) => r.seconds)), loadSeconds: stat(loadRuns), matches: memoryRuns[0]!.matched },
-      peer: { ...figures(peerRuns.map((r) => r.seconds)), prepareSeconds: stat(prepareRuns), matches: peerRuns[0]!.matched, rulesInEngine: peerRuns[0]!.rulesInEngine },
+      peer: { ...figures(peerRuns.map((r) => r.seconds)), prepareSeconds: stat(prepareRuns), matches: peerRuns[0]!.matched, rulesInEngine },
       limit: figures(onePassRuns.map((r) => r.seconds)),
       limitPerRule: { ...figures(limitRuns.map((r) => r.seconds)), perRuleSeconds: limitPerRule },
       ratios: { sqlOverPeer: 0, sqlOverLimit: 0, sqlOverMemory: 0, sqlPerRuleOverLimitPerRule: 0 },
@@ -465,10 +482,6 @@ async function main(): Promise<void> {
   if (!(slowRunSeconds > 0)) throw new Error('--slow-run-seconds takes a positive number');
   const perRuleMax = Number(values['per-rule-max']);
   if (!Number.isInteger(perRuleMax) || perRuleMax < 0) throw new Error('--per-rule-max takes a count of residents');
-  const heapLimitMiB = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
-  if (Math.max(...sizes) >= 1_000_000 && heapLimitMiB < 8192) {
-    log(`warning: the heap ceiling is ${heapLimitMiB} MiB; the JavaScript paths at a million residents hold ~3 GiB and will be timed collecting garbage, or run out of heap. npm run bench and npm run bench:population-eval run this with node --max-old-space-size=12288.`);
-  }
   const { rules: loaded, parameters } = loadRuleSet(projectRuleSetOptions(PROJECT_ROOT));
   const rules = loaded.map((l) => l.rule);
   const resultsDir = join(PROJECT_ROOT, 'bench', 'results');

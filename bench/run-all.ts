@@ -16,14 +16,12 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../runtime/engine-context';
 
 const BENCHMARKS = [
-  // The JavaScript paths hold a million residents' facts (~3 GiB): with Node's default heap ceiling
-  // (~4 GiB here) they would be timed mostly collecting garbage, or run out of heap.
-  { name: '1. population evaluation', script: 'bench/population-evaluation.ts', args: ['--sizes', '10000,100000,1000000', '--runs', '3'], node: ['--max-old-space-size=12288'] },
+  { name: '1. population evaluation', script: 'bench/population-evaluation.ts', args: ['--sizes', '10000,100000,1000000', '--runs', '3'] },
   // 15 s a rate and 1,000 workflows a run (the scripts' defaults are 20 s and 2,000) keep the whole
   // suite well inside half an hour on 2 cores.
-  { name: '2. life-event path latency', script: 'bench/event-latency.ts', args: ['--seconds', '15'], node: [] },
-  { name: '3. outreach throughput', script: 'bench/outreach-throughput.ts', args: ['--outreach', '1000'], node: [] },
-  { name: '4. worker memory with waiting outreach', script: 'bench/worker-memory.ts', args: [], node: [] },
+  { name: '2. life-event path latency', script: 'bench/event-latency.ts', args: ['--seconds', '15'] },
+  { name: '3. outreach throughput', script: 'bench/outreach-throughput.ts', args: ['--outreach', '1000'] },
+  { name: '4. worker memory with waiting outreach', script: 'bench/worker-memory.ts', args: [] },
 ];
 
 function selected(only: string | undefined): typeof BENCHMARKS {
@@ -49,8 +47,8 @@ const started = Date.now();
 const failed: string[] = [];
 for (const bench of selected(only)) {
   const t = Date.now();
-  process.stdout.write(`\n=== ${bench.name}: ${['node', ...bench.node, '--import', 'tsx', bench.script, ...bench.args].join(' ')}\n`);
-  const run = spawnSync(process.execPath, [...bench.node, '--import', 'tsx', join(PROJECT_ROOT, bench.script), ...bench.args], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  process.stdout.write(`\n=== ${bench.name}: ${['tsx', bench.script, ...bench.args].join(' ')}\n`);
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, bench.script), ...bench.args], { cwd: PROJECT_ROOT, stdio: 'inherit' });
   process.stdout.write(`=== ${bench.name}: ${((Date.now() - t) / 60_000).toFixed(1)} min${run.status === 0 ? '' : ' — FAILED'}\n`);
   if (run.status !== 0) failed.push(`${bench.name}: exit ${run.status ?? run.signal}`);
 }
