@@ -2,9 +2,9 @@
  * `npm run bench`: the four benchmarks of BENCHMARKS.md in turn, each as its
  * own process so one cannot warm or disturb the next, each with the arguments
  * BENCHMARKS.md reports; each prints its table and writes JSON under
- * bench/results/. About 27 to 32 minutes on 2 cores once the populations exist
+ * bench/results/. Under half an hour on 2 cores once the populations exist
  * (`npm run bench:population -- --residents N` for 10000, 100000 and 1000000;
- * benchmark 1 makes a missing one itself, ~2 minutes for a million).
+ * benchmark 1 makes a missing one itself, 1–2 minutes for a million).
  *
  *   tsx bench/run-all.ts [--only 1,3]
  *
