@@ -314,15 +314,14 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
     // JavaScript paths only up to --verify-max (millions of strings kept for nothing would weigh on
     // the heap of the paths being timed).
     const checked = residents <= options.verifyMax;
-    const keepMatches = <T extends { matches: MatchSet }>(runsSoFar: unknown[], run: T): Kept<T> => kept(run, runsSoFar.length === 0);
     // The PostgreSQL paths first, all their runs together, then the JavaScript paths, so none of
     // their garbage is being collected while the SQL paths are timed.
     for (let run = 1; run <= runs; run++) {
       log(`[${residents}] run ${run}/${runs}: (a) sql`);
-      sqlRuns.push(keepMatches(sqlRuns, await runSqlTogether(db, rules, on, parameters)));
+      sqlRuns.push(kept(await runSqlTogether(db, rules, on, parameters), sqlRuns.length === 0));
       if (perRuleEveryRun || run === 1) {
         log(`[${residents}] run ${run}/${runs}: (a') sql, one query a rule`);
-        perRuleRuns.push(keepMatches(perRuleRuns, await runSqlPerRule(db, rules, on, parameters)));
+        perRuleRuns.push(kept(await runSqlPerRule(db, rules, on, parameters), perRuleRuns.length === 0));
       }
       log(`[${residents}] run ${run}/${runs}: (d) bare scan`);
       onePassRuns.push(await runLimitOnePass(db, rules));

@@ -34,11 +34,6 @@ export interface RecordedOutreach {
   ruleVersion: number;
 }
 
-/**
- * Stores the outreach row (once: its id comes from rule, resident and
- * occurrence). May run inside the caller's transaction; the workflow must be
- * started only after that transaction commits, since its activities read the row.
- */
 /** The outreach row a request stores (its id comes from rule, resident and occurrence). */
 export function outreachColumns(request: StartOutreachRequest) {
   return {
@@ -53,6 +48,11 @@ export function outreachColumns(request: StartOutreachRequest) {
   };
 }
 
+/**
+ * Stores the outreach row (once: its id comes from rule, resident and
+ * occurrence). May run inside the caller's transaction; the workflow must be
+ * started only after that transaction commits, since its activities read the row.
+ */
 export async function recordOutreach(db: Kysely<Database>, request: StartOutreachRequest): Promise<RecordedOutreach> {
   const row = outreachColumns(request);
   const outreachId = row.id;
