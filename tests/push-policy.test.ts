@@ -86,7 +86,9 @@ describe('VAPID keys from the environment', () => {
   const pair = () => {
     const ecdh = createECDH('prime256v1');
     ecdh.generateKeys();
-    return { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: ecdh.getPrivateKey().toString('base64url') };
+    // getPrivateKey drops leading zero bytes (one key in 256); key tools such as web-push pad to 32.
+    const privateKey = ecdh.getPrivateKey();
+    return { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: Buffer.concat([Buffer.alloc(32 - privateKey.length), privateKey]).toString('base64url') };
   };
 
   const envPair = () => {
