@@ -5,6 +5,7 @@ import * as consentLookup from './migrations/0003-consent-lookup';
 import * as residentForeignKeys from './migrations/0004-resident-foreign-keys';
 import * as emailDelivery from './migrations/0005-email-delivery';
 import * as printBatches from './migrations/0006-print-batches';
+import * as auditChain from './migrations/0007-audit-chain';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-resident-foreign-keys': residentForeignKeys,
   '0005-email-delivery': emailDelivery,
   '0006-print-batches': printBatches,
+  '0007-audit-chain': auditChain,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

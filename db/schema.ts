@@ -157,6 +157,10 @@ export interface AuditLogTable {
   rule_version: number | null;
   outreach_id: string | null;
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+  /** Set by the database's chain trigger (migration 0007), never by a writer. int8: pg gives a string, PGlite a number. */
+  chain_position: ColumnType<string | number, never, never>;
+  prev_hash: ColumnType<string, never, never>;
+  record_hash: ColumnType<string, never, never>;
 }
 
 export interface SuppressionsTable {
