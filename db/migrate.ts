@@ -5,6 +5,7 @@ import * as consentLookup from './migrations/0003-consent-lookup';
 import * as residentForeignKeys from './migrations/0004-resident-foreign-keys';
 import * as emailDelivery from './migrations/0005-email-delivery';
 import * as printBatches from './migrations/0006-print-batches';
+import * as staffSessions from './migrations/0008-staff-sessions';
 import * as auditChain from './migrations/0007-audit-chain';
 import type { Database } from './schema';
 
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-resident-foreign-keys': residentForeignKeys,
   '0005-email-delivery': emailDelivery,
   '0006-print-batches': printBatches,
+  '0008-staff-sessions': staffSessions,
   '0007-audit-chain': auditChain,
 };
 

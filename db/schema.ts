@@ -193,6 +193,8 @@ export interface Database {
   email_bounces: EmailBouncesTable;
   print_batches: PrintBatchesTable;
   letters: LettersTable;
+  staff_sessions: StaffSessionsTable;
+  staff_login_states: StaffLoginStatesTable;
 }
 
 export type Resident = Selectable<ResidentsTable>;
@@ -252,3 +254,30 @@ export interface LettersTable {
 
 export type Letter = Selectable<LettersTable>;
 export type PrintBatch = Selectable<PrintBatchesTable>;
+
+/** A signed-in staff member's server-side session; the id itself lives only in their cookie. */
+export interface StaffSessionsTable {
+  /** sha256 (hex) of the session id. */
+  id_hash: string;
+  /** The IdP's `sub`: what audit records name (`staff:<sub>`). */
+  subject: string;
+  display_name: string;
+  roles: ColumnType<string[], string, string>;
+  wards: ColumnType<string[], string, string>;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  /** Absolute end of the session; the idle limit runs from last_seen_at. */
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+/** A sign-in in progress (single use, minutes long); the browser's sign-in cookie holds the verifier and nonce. */
+export interface StaffLoginStatesTable {
+  /** sha256 (hex) of the OAuth `state`. */
+  state_hash: string;
+  /** sha256 (hex) of the sign-in cookie's PKCE verifier and nonce. */
+  cookie_hash: string;
+  return_to: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
