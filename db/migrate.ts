@@ -5,8 +5,8 @@ import * as consentLookup from './migrations/0003-consent-lookup';
 import * as residentForeignKeys from './migrations/0004-resident-foreign-keys';
 import * as emailDelivery from './migrations/0005-email-delivery';
 import * as printBatches from './migrations/0006-print-batches';
-import * as staffSessions from './migrations/0008-staff-sessions';
 import * as auditChain from './migrations/0007-audit-chain';
+import * as staffSessions from './migrations/0008-staff-sessions';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -17,8 +17,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-resident-foreign-keys': residentForeignKeys,
   '0005-email-delivery': emailDelivery,
   '0006-print-batches': printBatches,
-  '0008-staff-sessions': staffSessions,
   '0007-audit-chain': auditChain,
+  '0008-staff-sessions': staffSessions,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
