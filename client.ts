@@ -29,6 +29,7 @@ import { SCHEDULE_COMMANDS, SCHEDULE_HANDLERS } from './cli/schedule-commands';
 import { TEMPLATE_COMMANDS, TEMPLATE_HANDLERS } from './cli/template-commands';
 import { BOUNCE_COMMANDS, BOUNCE_HANDLERS } from './cli/bounce-commands';
 import { LETTER_COMMANDS, LETTER_HANDLERS } from './cli/letter-commands';
+import { AUDIT_COMMANDS, AUDIT_HANDLERS } from './cli/audit-commands';
 import { UnknownResidentError } from './rule-language/explain-resident';
 
 const COMMANDS = {
@@ -85,6 +86,7 @@ const COMMANDS = {
   ...TEMPLATE_COMMANDS,
   ...BOUNCE_COMMANDS,
   ...LETTER_COMMANDS,
+  ...AUDIT_COMMANDS,
 } satisfies Record<string, CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>>;
 
 type CommandName = keyof typeof COMMANDS;
@@ -252,6 +254,7 @@ const HANDLERS: Record<CommandName, (argv: string[], ctx: CommandContext) => Pro
   ...TEMPLATE_HANDLERS,
   ...BOUNCE_HANDLERS,
   ...LETTER_HANDLERS,
+  ...AUDIT_HANDLERS,
   'population generate': (argv, ctx) => population('generate', argv, ctx),
   'population clear': (argv, ctx) => population('clear', argv, ctx),
   'events send': eventsSend,

@@ -23,6 +23,17 @@ export type AuditChainReport =
   | { ok: true; records: number; headPosition: number; headHash: string }
   | { ok: false; records: number; problem: AuditChainProblem };
 
+/**
+ * A position and hash noted earlier, outside the database (e.g. the head that
+ * an earlier verify printed). Someone able to bypass the trigger can also
+ * recompute every hash after a change; the chain then agrees with itself but
+ * no longer with what was noted.
+ */
+export interface AuditChainAnchor {
+  position: number;
+  hash: string;
+}
+
 interface ChainRow {
   id: string;
   position: string;
@@ -42,13 +53,13 @@ const GENESIS: Link = { id: 0, position: 0, hash: AUDIT_GENESIS_HASH };
 /**
  * Recomputes the audit chain in the database (audit_record_hash, the same
  * function the insert trigger uses) and returns the first problem, or the
- * record count and head when the chain is intact. Reads one page of positions
+ * record count and head when the chain is intact. Reads one window of positions
  * at a time inside one read-only snapshot, so a long log neither fills memory
  * nor sees a writer's rows half-way.
  */
 export async function verifyAuditChain(
   db: Kysely<Database>,
-  options: { pageSize?: number; onProgress?: (done: number, total: number) => void } = {},
+  options: { pageSize?: number; onProgress?: (done: number, total: number) => void; expect?: AuditChainAnchor } = {},
 ): Promise<AuditChainReport> {
   const pageSize = options.pageSize ?? 5000;
   return db
@@ -70,30 +81,43 @@ export async function verifyAuditChain(
       if (!headRow.rows[0]) return fail(0, 'deleted', null, null, 'the chain head (table audit_chain_head) is empty: it was deleted');
       const head = { position: Number(headRow.rows[0].position), hash: headRow.rows[0].hash };
 
+      // Windows of positions rather than LIMIT pages: a bounded range is an
+      // index range scan whatever the statistics say (a LIMIT page was planned
+      // as a sequential scan and sort of the whole table on a fresh database).
+      const maxRow = await sql<{ max: string | null }>`select max(chain_position)::text as max from audit_log`.execute(tx);
+      const end = Math.max(Number(maxRow.rows[0]?.max ?? 0), head.position);
       let before: Link | null = null;
       let last = GENESIS;
       let checked = 0;
       options.onProgress?.(0, head.position);
-      for (;;) {
+      for (let from = 0; from < end; ) {
         const page = await sql<ChainRow>`
           select a.id::text as id, a.chain_position::text as position, a.prev_hash, a.record_hash, audit_record_hash(a) as computed
           from audit_log a
-          where a.chain_position > ${String(last.position)}::bigint
+          where a.chain_position > ${String(from)}::bigint and a.chain_position <= ${String(from + pageSize)}::bigint
           order by a.chain_position
-          limit ${pageSize}
         `.execute(tx);
         for (const row of page.rows) {
           const record: Link = { id: Number(row.id), position: Number(row.position), hash: row.record_hash };
-          const problem = checkLink(before, last, record, row, head);
+          const problem = checkLink(before, last, record, row, head) ?? checkAnchor(record, options.expect);
           if (problem) return { ok: false, records: checked, problem };
           checked += 1;
           before = last;
           last = record;
         }
         options.onProgress?.(Math.min(checked, head.position), head.position);
-        if (page.rows.length < pageSize) break;
+        from += pageSize;
+        if (page.rows.length === 0) {
+          // Jump over an empty stretch (a forged far position must not mean a billion empty windows).
+          const next = await sql<{ next: string | null }>`select min(chain_position)::text as next from audit_log where chain_position > ${String(from)}::bigint`.execute(tx);
+          if (next.rows[0]?.next == null) break;
+          from = Number(next.rows[0].next) - 1;
+        }
       }
 
+      if (options.expect && last.position < options.expect.position) {
+        return fail(checked, 'deleted', null, last.position + 1, `the chain ends at position ${last.position}, but a record at position ${options.expect.position} was noted earlier: records were deleted and the chain rewritten`);
+      }
       if (last.position < head.position) {
         const missing = range(last.position + 1, head.position);
         return fail(checked, 'deleted', null, last.position + 1, `${missing} missing after ${describe(last)}: the newest records were deleted (the chain head is at position ${head.position})`);
@@ -133,6 +157,16 @@ function checkLink(before: Link | null, last: Link, record: Link, row: ChainRow,
     return problem('altered', record.id, record.position, `record ${record.id} at position ${record.position} is not the record the chain head recorded: altered or replaced`);
   }
   return null;
+}
+
+function checkAnchor(record: Link, anchor: AuditChainAnchor | undefined): AuditChainProblem | null {
+  if (!anchor || record.position !== anchor.position || record.hash === anchor.hash) return null;
+  return problem(
+    'altered',
+    record.id,
+    record.position,
+    `record ${record.id} at position ${record.position} does not have the hash noted earlier (${anchor.hash.slice(0, 12)}…): the chain was rewritten at or before it`,
+  );
 }
 
 function problem(kind: AuditChainProblem['kind'], recordId: number | null, position: number | null, reason: string): AuditChainProblem {
