@@ -1,10 +1,12 @@
 // Web Push channel (RFC 8030 + RFC 8291 payload encryption + RFC 8292 VAPID).
 // Every call carries its own VAPID details so that several senders (cities,
 // tests) can share one process without web-push's global state.
+import type { LookupAddress } from 'node:dns';
 import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import webpush from 'web-push';
+import type { CheckedPushEndpoint, ResolvedAddress } from './push-endpoint-policy';
 
 export interface PushSubscriptionKeys {
   endpoint: string;
@@ -71,13 +73,19 @@ export function generateVapidKeys(subject: string): VapidKeys {
   return { publicKey, privateKey, subject };
 }
 
+/**
+ * Sends one notice to one subscription. The endpoint must have passed the
+ * push endpoint policy (channels/push-endpoint-policy.ts) just before: the
+ * connection goes to the addresses that check saw, never to a fresh DNS
+ * answer, so a name rebound to an internal address in between is not followed.
+ */
 export async function sendPush(
-  sub: PushSubscriptionKeys,
+  endpoint: CheckedPushEndpoint,
+  keys: { p256dh: string; auth: string },
   notice: PushNotice,
   vapid: VapidKeys,
   options: SendPushOptions,
 ): Promise<PushSendResult> {
-  const endpoint = parseEndpoint(sub.endpoint);
   assertVapidSubject(vapid.subject);
   if (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds < 0) {
     throw new PushConfigurationError('ttlSeconds must be a non-negative integer');
@@ -96,11 +104,13 @@ export async function sendPush(
     timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   };
   if (options.topic !== undefined) requestOptions.topic = options.topic;
-  if (endpoint.protocol === 'http:') requestOptions.agent = plainLoopbackAgent();
+  if (endpoint.addresses.length === 0) throw new PushConfigurationError('subscription endpoint was checked without addresses');
+  // One agent per send, no keep-alive: a pooled socket would outlive the check.
+  requestOptions.agent = endpoint.url.protocol === 'http:' ? new PlainHttpAgent(endpoint.addresses) : pinnedHttpsAgent(endpoint.addresses);
 
   try {
     const response = await webpush.sendNotification(
-      { endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } },
+      { endpoint: endpoint.href, keys: { p256dh: keys.p256dh, auth: keys.auth } },
       payload,
       requestOptions,
     );
@@ -168,23 +178,6 @@ function headerValue(headers: unknown, name: string): string | undefined {
   return undefined;
 }
 
-function parseEndpoint(endpoint: string): URL {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new PushConfigurationError('subscription endpoint is not a URL');
-  }
-  if (url.protocol === 'https:') return url;
-  // Plain HTTP would expose the VAPID token; only a local stand-in push service may use it.
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
-  throw new PushConfigurationError(`subscription endpoint must be https (got ${url.protocol}//${url.host})`);
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-}
-
 /** RFC 8292 section 2.1: the contact must be a mailto: or https: URI. */
 export function isVapidSubject(subject: string): boolean {
   return /^(mailto:|https:\/\/)\S+$/.test(subject);
@@ -200,21 +193,39 @@ function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`;
 }
 
-/**
- * web-push always sends with https.request and only accepts an https.Agent,
- * so the local receiver (plain HTTP on loopback) is reached through an agent
- * that hands out unencrypted TCP sockets.
- */
-class PlainLoopbackAgent extends https.Agent {
-  override createConnection(options: https.RequestOptions): Duplex {
-    const host = options.hostname ?? options.host ?? '127.0.0.1';
-    return net.createConnection({ host: host.replace(/^\[|\]$/g, ''), port: Number(options.port) });
-  }
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** A `lookup` for net/tls that answers with the checked addresses only (TLS still verifies the certificate for the URL's host). */
+function pinnedLookup(addresses: readonly ResolvedAddress[]) {
+  return (_hostname: string, options: { all?: boolean; family?: number | string }, callback: LookupCallback): void => {
+    const wanted = options.family === 4 || options.family === 'IPv4' ? 4 : options.family === 6 || options.family === 'IPv6' ? 6 : 0;
+    const usable = addresses.filter((a) => wanted === 0 || a.family === wanted);
+    if (usable.length === 0) {
+      callback(Object.assign(new Error('no checked address of the requested family'), { code: 'ENOTFOUND' }), '', 0);
+      return;
+    }
+    if (options.all) callback(null, usable.map((a) => ({ address: a.address, family: a.family })));
+    else callback(null, usable[0]!.address, usable[0]!.family);
+  };
 }
 
-let loopbackAgent: PlainLoopbackAgent | undefined;
+function pinnedHttpsAgent(addresses: readonly ResolvedAddress[]): https.Agent {
+  // Agent options are passed on to tls.connect, and from there to net.connect.
+  return new https.Agent({ keepAlive: false, lookup: pinnedLookup(addresses) } as https.AgentOptions);
+}
 
-function plainLoopbackAgent(): PlainLoopbackAgent {
-  loopbackAgent ??= new PlainLoopbackAgent({ keepAlive: false });
-  return loopbackAgent;
+/**
+ * web-push always sends with https.request and only accepts an https.Agent,
+ * so a local receiver on plain HTTP (allowed only by configuration, see the
+ * endpoint policy) is reached through an agent that hands out unencrypted TCP
+ * sockets, to the checked address.
+ */
+class PlainHttpAgent extends https.Agent {
+  constructor(private readonly addresses: readonly ResolvedAddress[]) {
+    super({ keepAlive: false });
+  }
+
+  override createConnection(options: https.RequestOptions): Duplex {
+    return net.createConnection({ host: this.addresses[0]!.address, port: Number(options.port) });
+  }
 }

@@ -17,7 +17,9 @@ import {
   type PushNotice,
   type PushSubscriptionKeys,
   type SendPushOptions,
+  type VapidKeys,
 } from '../channels/web-push';
+import { checkPushEndpoint, pushSettingsFrom, type Resolver } from '../channels/push-endpoint-policy';
 
 interface Receiver {
   origin: string;
@@ -75,6 +77,18 @@ async function postJson(url: string, body: unknown): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 }
 
+/** The receiver is a push service only by configuration: its host:port, plain http and loopback allowed. */
+function receiverPolicy(endpoint: string) {
+  return pushSettingsFrom({ PUSH_SERVICE_HOSTS: new URL(endpoint).host, PUSH_ALLOW_INSECURE_HTTP: 'true', PUSH_ALLOW_PRIVATE_ADDRESSES: 'true' }).endpoints;
+}
+
+/** Checks the endpoint as the channel does before every send, then sends to the checked addresses. */
+async function push(sub: PushSubscriptionKeys, notice: PushNotice, vapid: VapidKeys, options: SendPushOptions, resolve?: Resolver) {
+  const check = await checkPushEndpoint(sub.endpoint, receiverPolicy(sub.endpoint), resolve);
+  if (!check.ok) throw new Error(check.reason);
+  return sendPush(check.endpoint, sub, notice, vapid, options);
+}
+
 async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -130,7 +144,7 @@ describe('web push channel against the local push receiver', () => {
   });
 
   it('delivers an encrypted notice that decrypts to the same content, with VAPID verified', async () => {
-    const result = await sendPush(sub, notice, vapid, options);
+    const result = await push(sub, notice, vapid, options);
     expect(result).toEqual({ outcome: 'accepted', statusCode: 201 });
 
     const records = await received();
@@ -144,32 +158,42 @@ describe('web push channel against the local push receiver', () => {
 
   it('reports 410 as gone', async () => {
     await queue([{ status: 410 }]);
-    expect(await sendPush(sub, notice, vapid, options)).toEqual({ outcome: 'gone', statusCode: 410 });
+    expect(await push(sub, notice, vapid, options)).toEqual({ outcome: 'gone', statusCode: 410 });
   });
 
   it('reports 429 as a temporary failure with its Retry-After', async () => {
     await queue([{ status: 429, retryAfter: 2 }]);
-    const result = await sendPush(sub, notice, vapid, options);
+    const result = await push(sub, notice, vapid, options);
     expect(result).toMatchObject({ outcome: 'temporary-failure', statusCode: 429, retryAfterSeconds: 2 });
   });
 
   it('reports 500 as a temporary failure', async () => {
     await queue([{ status: 500 }]);
-    const result = await sendPush(sub, notice, vapid, options);
+    const result = await push(sub, notice, vapid, options);
     expect(result).toMatchObject({ outcome: 'temporary-failure', statusCode: 500, retryAfterSeconds: null });
   });
 
   it('reports other 4xx as rejected, and stores none of the injected pushes', async () => {
     await queue([{ status: 413 }]);
-    expect(await sendPush(sub, notice, vapid, options)).toMatchObject({ outcome: 'rejected', statusCode: 413 });
+    expect(await push(sub, notice, vapid, options)).toMatchObject({ outcome: 'rejected', statusCode: 413 });
     expect(await received()).toHaveLength(1);
   });
 
   it('reports an unreachable push service as a temporary failure without status', async () => {
     const closed = { ...sub, endpoint: `http://127.0.0.1:${await freePort()}/push/${device.deviceId}` };
-    const result = await sendPush(closed, notice, vapid, options);
+    const result = await push(closed, notice, vapid, options);
     expect(result).toMatchObject({ outcome: 'temporary-failure', statusCode: null, retryAfterSeconds: null });
     if (result.outcome === 'temporary-failure') expect(result.message).toContain('ECONNREFUSED');
+  });
+
+  it('connects to the address the policy checked, not to a fresh DNS answer', async () => {
+    // A name that resolves nowhere: the send reaches the receiver only through the checked address.
+    const named = { ...sub, endpoint: sub.endpoint.replace('127.0.0.1', 'receiver.invalid') };
+    const check = await checkPushEndpoint(named.endpoint, pushSettingsFrom({ PUSH_SERVICE_HOSTS: new URL(named.endpoint).host, PUSH_ALLOW_INSECURE_HTTP: 'true', PUSH_ALLOW_PRIVATE_ADDRESSES: 'true' }).endpoints, async () => [{ address: '127.0.0.1', family: 4 }]);
+    expect(check.ok).toBe(true);
+    if (!check.ok) return;
+    // The receiver answered (and refused the token minted for the other name): the connection went to 127.0.0.1.
+    expect(await sendPush(check.endpoint, named, notice, vapid, options)).toMatchObject({ outcome: 'rejected', statusCode: 403, message: expect.stringContaining('aud:') });
   });
 
   it('refuses a push whose VAPID token is not signed by the key in k', async () => {
@@ -216,7 +240,7 @@ describe('web push channel against the local push receiver', () => {
     receiver = await startReceiver(dir);
     // Port 0 picks a new port, so the endpoint moves but the keys stay valid.
     const moved = { ...sub, endpoint: `${receiver.origin}/push/${device.deviceId}` };
-    expect(await sendPush(moved, notice, vapid, { ...options, topic: undefined })).toEqual({ outcome: 'accepted', statusCode: 201 });
+    expect(await push(moved, notice, vapid, { ...options, topic: undefined })).toEqual({ outcome: 'accepted', statusCode: 201 });
     const records = await received(receiver.origin);
     expect(records).toHaveLength(2);
     expect(records[1]).toMatchObject({ payload: notice, topic: null, vapid: { verified: true } });

@@ -1,0 +1,249 @@
+/**
+ * Which push endpoints the engine will talk to. A subscription's endpoint is a
+ * URL the browser hands over, so without a policy anyone who can enrol makes
+ * the engine send HTTP requests to any host (server-side request forgery:
+ * loopback admin ports, the cloud metadata address, the city network).
+ *
+ * An endpoint is accepted only when it is an https URL without userinfo, on a
+ * host of the configured allow-list of push services, on port 443 unless the
+ * allow-list entry names another port, and its host resolves only to public
+ * addresses. The check runs when a browser subscribes and again right before
+ * every send (a row stored before the policy, or under an older allow-list,
+ * is not sent to); the send then connects to the addresses this check saw, so
+ * a DNS answer that changes in between (rebinding) cannot redirect it.
+ *
+ * The local push receiver of the tests and the demo (plain http on
+ * 127.0.0.1) passes only through configuration: its `host:port` in
+ * PUSH_SERVICE_HOSTS, PUSH_ALLOW_INSECURE_HTTP=true and
+ * PUSH_ALLOW_PRIVATE_ADDRESSES=true. No code path allows it otherwise.
+ */
+import { lookup as dnsLookup } from 'node:dns/promises';
+import net from 'node:net';
+import { z } from 'zod';
+
+/** One allow-list entry: a host (with its subdomains) or, with `*.`, only its subdomains; optionally one port. */
+export interface PushServiceHost {
+  suffix: string;
+  subdomainsOnly: boolean;
+  /** Null: port 443 only. */
+  port: number | null;
+}
+
+export interface PushEndpointPolicy {
+  hosts: readonly PushServiceHost[];
+  /** Plain http (the VAPID token and the encrypted notice in clear on the wire): local receivers only. */
+  allowInsecureHttp: boolean;
+  /** Loopback, private, link-local… addresses: local receivers only. */
+  allowPrivateAddresses: boolean;
+}
+
+export interface PushSettings {
+  endpoints: PushEndpointPolicy;
+  /** Browsers one resident may have subscribed at once. */
+  maxDevicesPerResident: number;
+  /** How long an enrolment link stays valid. */
+  enrolmentTtlDays: number;
+}
+
+/**
+ * The browsers' push services (2025): Chrome and other Chromium browsers use
+ * Firebase Cloud Messaging (fcm.googleapis.com), Firefox Mozilla's autopush
+ * (updates.push.services.mozilla.com), Edge the Windows Push Notification
+ * Services (wns2-*.notify.windows.com and similar), Safari Apple's
+ * (web.push.apple.com, under *.push.apple.com).
+ */
+export const DEFAULT_PUSH_SERVICE_HOSTS = 'fcm.googleapis.com,updates.push.services.mozilla.com,*.notify.windows.com,*.push.apple.com';
+
+export const DEFAULT_MAX_DEVICES_PER_RESIDENT = 5;
+export const DEFAULT_ENROLMENT_TTL_DAYS = 14;
+
+const HOST_LABELS = /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function parseHostEntry(entry: string): PushServiceHost | string {
+  const trimmed = entry.trim().toLowerCase();
+  const match = /^(.+?)(?::(\d{1,5}))?$/.exec(trimmed);
+  const host = match?.[1] ?? '';
+  const port = match?.[2] === undefined ? null : Number(match[2]);
+  if (port !== null && (port < 1 || port > 65535)) return `"${entry}": port out of range`;
+  if (net.isIPv4(host)) return { suffix: host, subdomainsOnly: false, port };
+  if (!HOST_LABELS.test(host)) return `"${entry}": expected a host name (optionally "*." first, ":port" last) or an IPv4 address`;
+  // A bare top-level label ("com") would allow half the internet.
+  if (!host.replace(/^\*\./, '').includes('.') && host !== 'localhost') return `"${entry}": name at least two labels (push.example, not example)`;
+  return host.startsWith('*.') ? { suffix: host.slice(2), subdomainsOnly: true, port } : { suffix: host, subdomainsOnly: false, port };
+}
+
+const booleanSetting = z.enum(['true', 'false', '1', '0', '']).default('false').transform((v) => v === 'true' || v === '1');
+
+const PushEnvSchema = z.object({
+  PUSH_SERVICE_HOSTS: z
+    .string()
+    .default(DEFAULT_PUSH_SERVICE_HOSTS)
+    .transform((value, ctx) => {
+      const entries = value.split(',').filter((e) => e.trim() !== '');
+      if (entries.length === 0) ctx.addIssue({ code: 'custom', message: 'name at least one push service host' });
+      const hosts: PushServiceHost[] = [];
+      for (const entry of entries) {
+        const parsed = parseHostEntry(entry);
+        if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+        else hosts.push(parsed);
+      }
+      return hosts;
+    }),
+  PUSH_ALLOW_INSECURE_HTTP: booleanSetting,
+  PUSH_ALLOW_PRIVATE_ADDRESSES: booleanSetting,
+  PUSH_MAX_DEVICES_PER_RESIDENT: z.coerce.number().int().min(1).max(100).default(DEFAULT_MAX_DEVICES_PER_RESIDENT),
+  PUSH_ENROLMENT_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(DEFAULT_ENROLMENT_TTL_DAYS),
+});
+
+/** The push settings of the environment; problems name the variable. */
+export function parsePushSettings(env: NodeJS.ProcessEnv): { success: true; settings: PushSettings } | { success: false; problems: string[] } {
+  const parsed = PushEnvSchema.safeParse(env);
+  if (!parsed.success) return { success: false, problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
+  const e = parsed.data;
+  return {
+    success: true,
+    settings: {
+      endpoints: { hosts: e.PUSH_SERVICE_HOSTS, allowInsecureHttp: e.PUSH_ALLOW_INSECURE_HTTP, allowPrivateAddresses: e.PUSH_ALLOW_PRIVATE_ADDRESSES },
+      maxDevicesPerResident: e.PUSH_MAX_DEVICES_PER_RESIDENT,
+      enrolmentTtlDays: e.PUSH_ENROLMENT_TTL_DAYS,
+    },
+  };
+}
+
+/** The settings of an environment, throwing with every problem (for start-up). */
+export function pushSettingsFrom(env: NodeJS.ProcessEnv): PushSettings {
+  const result = parsePushSettings(env);
+  if (!result.success) throw new Error(`invalid push setting — ${result.problems.join('; ')}`);
+  return result.settings;
+}
+
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+declare const checked: unique symbol;
+
+/** An endpoint that passed the policy, with the addresses it was checked at; only checkPushEndpoint makes one. */
+export interface CheckedPushEndpoint {
+  readonly href: string;
+  readonly url: URL;
+  readonly addresses: readonly ResolvedAddress[];
+  readonly [checked]: true;
+}
+
+export type EndpointCheck =
+  | { ok: true; endpoint: CheckedPushEndpoint }
+  /**
+   * `refused`: the endpoint will never be acceptable under this policy.
+   * `unresolved`: its name did not resolve now (which may pass later).
+   */
+  | { ok: false; kind: 'refused' | 'unresolved'; reason: string };
+
+export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+const systemResolver: Resolver = async (hostname) => {
+  const answers = await dnsLookup(hostname, { all: true, verbatim: true });
+  return answers.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+};
+
+const refused = (reason: string): EndpointCheck => ({ ok: false, kind: 'refused', reason });
+
+/**
+ * Checks an endpoint against the policy and resolves its host; the reason of
+ * a refusal names what is wrong without echoing the URL (a capability).
+ */
+export async function checkPushEndpoint(endpoint: string, policy: PushEndpointPolicy, resolve: Resolver = systemResolver): Promise<EndpointCheck> {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return refused('not a URL');
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowInsecureHttp)) {
+    return refused(`must be an https URL (got ${url.protocol})`);
+  }
+  if (url.username || url.password) return refused('must not carry a user name or password');
+  // The WHATWG parser lower-cases, punycodes and bracket-wraps IPv6; one trailing dot names the same host.
+  const hostname = url.hostname.replace(/\.$/, '');
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  const entry = policy.hosts.find((h) => hostMatches(h, hostname));
+  if (!entry) return refused(`host ${hostname} is not one of the allowed push services`);
+  if (port !== (entry.port ?? 443)) return refused(`port ${port} is not allowed for ${hostname}`);
+
+  let addresses: ResolvedAddress[];
+  const literal = hostname.replace(/^\[|\]$/g, '');
+  if (net.isIP(literal)) {
+    addresses = [{ address: literal, family: net.isIPv6(literal) ? 6 : 4 }];
+  } else {
+    try {
+      addresses = await resolve(hostname);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      return { ok: false, kind: 'unresolved', reason: `host ${hostname} did not resolve${typeof code === 'string' ? ` (${code})` : ''}` };
+    }
+    if (addresses.length === 0) return { ok: false, kind: 'unresolved', reason: `host ${hostname} did not resolve` };
+  }
+  if (!policy.allowPrivateAddresses) {
+    // Every address: a name with one public and one private address would let the connection pick the private one.
+    const nonPublic = addresses.find((a) => !isPublicAddress(a.address));
+    if (nonPublic) return refused(`host ${hostname} resolves to a non-public address (${nonPublic.address})`);
+  }
+  return { ok: true, endpoint: { href: url.href, url, addresses } as unknown as CheckedPushEndpoint };
+}
+
+function hostMatches(entry: PushServiceHost, hostname: string): boolean {
+  if (hostname === entry.suffix) return !entry.subdomainsOnly;
+  // Only on a label boundary: "evilfcm.googleapis.com" is not under "fcm.googleapis.com".
+  return !net.isIP(hostname) && hostname.endsWith(`.${entry.suffix}`);
+}
+
+/**
+ * Address ranges that are not the public internet (IANA special-purpose
+ * registries): loopback, private, CGNAT, link-local, documentation,
+ * benchmarking, multicast, reserved; for IPv6 everything outside global
+ * unicast 2000::/3, plus unique-local, the transition prefixes whose
+ * embedded IPv4 address is checked separately, and documentation.
+ */
+const NON_PUBLIC = (() => {
+  const list = new net.BlockList();
+  for (const [network, prefix] of [
+    ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
+    ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
+    ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ] as const) {
+    list.addSubnet(network, prefix, 'ipv4');
+  }
+  for (const [network, prefix] of [
+    ['::', 3], ['4000::', 2], ['8000::', 1], // outside 2000::/3 (covers ::, ::1, fc00::/7, fe80::/10, ff00::/8)
+    ['2001::', 23], ['2001:db8::', 32], ['2002::', 16], ['3fff::', 20],
+  ] as const) {
+    list.addSubnet(network, prefix, 'ipv6');
+  }
+  return list;
+})();
+
+/** An IPv4 address carried inside an IPv6 one (mapped ::ffff:a.b.c.d, NAT64 64:ff9b::/96), or null. */
+function embeddedIPv4(address: string): string | null {
+  const lower = address.toLowerCase();
+  const dotted = /^(?:::ffff:|::ffff:0:|64:ff9b::)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(lower);
+  if (dotted) return dotted[1]!;
+  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
+  if (hex) {
+    const high = parseInt(hex[1]!, 16);
+    const low = parseInt(hex[2]!, 16);
+    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  }
+  return null;
+}
+
+export function isPublicAddress(address: string): boolean {
+  const bare = address.replace(/^\[|\]$/g, '').split('%')[0]!;
+  if (net.isIPv4(bare)) return !NON_PUBLIC.check(bare, 'ipv4');
+  if (!net.isIPv6(bare)) return false;
+  const v4 = embeddedIPv4(bare);
+  if (v4 !== null) return net.isIPv4(v4) && !NON_PUBLIC.check(v4, 'ipv4');
+  // Other IPv4-translation forms (64:ff9b:1::/48 local NAT64) are not global either.
+  if (bare.toLowerCase().startsWith('64:ff9b:')) return false;
+  return !NON_PUBLIC.check(bare, 'ipv6');
+}
