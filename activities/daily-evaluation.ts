@@ -15,7 +15,13 @@ export interface DailyPlan {
 }
 
 export interface PartitionResult {
+  /** Consented residents whose trigger and conditions held. */
   matched: number;
+  /**
+   * Always 0 now, kept for the shape of the workflow's result (recorded
+   * histories carry it): residents without consent for a rule's purpose are
+   * not evaluated for that rule, so whether they would have matched is unknown.
+   */
   withoutConsent: number;
   started: number;
   alreadyStarted: number;
@@ -32,8 +38,12 @@ export function makePlanDailyEvaluation(deps: ActivityDeps) {
 
 /**
  * Evaluates the date-driven rules over one range of residents in PostgreSQL and
- * starts an outreach for each consented match. Safe to repeat: each start is
- * keyed by (rule, resident, occurrence), so a second run of the same day starts nothing.
+ * starts an outreach for each match. Consent is part of the evaluation: the one
+ * query evaluates a rule's conditions only together with the resident's
+ * consent for its purpose (compile-sql.ts, requireConsent), so no resident's
+ * attributes are evaluated under a purpose they did not consent to. Safe to
+ * repeat: each start is keyed by (rule, resident, occurrence), so a second run
+ * of the same day starts nothing.
  */
 export function makeEvaluatePartition(deps: ActivityDeps) {
   return async function evaluatePartition(input: { date: string; range: IdRange; rules: Array<{ ruleId: string; ruleVersion: number }> }): Promise<PartitionResult> {
@@ -42,19 +52,18 @@ export function makeEvaluatePartition(deps: ActivityDeps) {
     const rules: Array<{ rule: Rule; ctx: PopulationContext }> = [];
     for (const { ruleId, ruleVersion } of input.rules) rules.push({ rule: await getRuleVersion(deps.db, ruleId, ruleVersion), ctx });
     // The rules that hold for everyone on the day share one pass over the partition.
-    const all = await matchPopulationTogether(deps.db, rules, input.range);
-    heartbeat();
     const consented = await matchPopulationTogether(deps.db, rules, { ...input.range, requireConsent: true });
     heartbeat();
     for (const [i, { rule }] of rules.entries()) {
-      result.matched += all[i]!.length;
-      result.withoutConsent += all[i]!.length - consented[i]!.length;
+      result.matched += consented[i]!.length;
       for (const row of consented[i]!) {
         const started = await startOutreach(
           { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.config.msPerDay },
           {
             ruleId: rule.id, ruleVersion: rule.version, residentId: row.resident_id, occurrenceKey: row.occurrence_key, triggerDate: row.trigger_date,
-            memberId: row.member_id, eventId: null, reason: { on: input.date, via: 'daily-evaluation', triggerDate: row.trigger_date },
+            memberId: row.member_id, eventId: null,
+            // No trigger date here: for age and anniversary triggers it is a birthday (the outreach row keeps it).
+            reason: { on: input.date, via: 'daily-evaluation' },
           },
         );
         if (started.outcome === 'started') result.started += 1;

@@ -30,7 +30,7 @@ export const RULES_COMMANDS = {
   },
   'rules explain': {
     name: 'rules explain',
-    summary: 'Why a rule does or does not reach a resident: trigger, effective period, every condition with its actual value, and the consent gate.',
+    summary: 'Why a rule does or does not reach a resident: the consent gate, then (only with consent for the rule\'s purpose) trigger, effective period and every condition with its actual value.',
     usage: 'RULE_ID RESIDENT_ID [--date YYYY-MM-DD] [--event-id ID] [--file RULE_FILE] [--json]',
     options: { date: { type: 'string' }, 'event-id': { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' } },
   },
@@ -126,10 +126,15 @@ export async function rulesExplain(argv: string[], ctx: CommandContext): Promise
   const result = await explainResident(engine.database.db, found.set.parameters, found.rule, residentId, { on, eventId: values['event-id'] as string | undefined });
   if (values.json) return ctx.print(JSON.stringify(result, null, 2));
   ctx.print(`${result.ruleId} v${result.ruleVersion} for resident ${residentId} on ${on}`);
-  if (result.event) ctx.print(`  event: ${result.event.type} on ${result.event.date}${result.event.supposed ? ' (supposed: the resident has no such event in the register)' : ` (${result.event.id})`}`);
-  for (const line of describeEvaluation(result.evaluation, '  ')) ctx.print(line);
+  // Consent first, as the engine checks it: without it nothing else was evaluated.
   const c = result.consent;
   ctx.print(`  ${c.granted ? '✓' : '✗'} consent for ${c.purpose}${c.granted ? ` (given ${c.grantedAt?.slice(0, 10)})` : c.withdrawnAt ? ` (withdrawn ${c.withdrawnAt.slice(0, 10)})` : ' (never given)'}`);
+  if (result.evaluated) {
+    if (result.event) ctx.print(`  event: ${result.event.type} on ${result.event.date}${result.event.supposed ? ' (supposed: the resident has no such event in the register)' : ` (${result.event.id})`}`);
+    for (const line of describeEvaluation(result.evaluation, '  ')) ctx.print(line);
+  } else {
+    ctx.print(`  ${result.notEvaluated}`);
+  }
   ctx.print(result.wouldContact ? '→ the engine would contact this resident' : '→ the engine would not contact this resident');
   return 0;
 }

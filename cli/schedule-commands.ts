@@ -57,7 +57,7 @@ export async function scheduleRun(argv: string[], ctx: CommandContext): Promise<
     args: [input],
   })) as DailyEvaluationResult;
   ctx.print(`daily evaluation for ${result.date}: ${result.rules} rules over ${result.partitions} partitions`);
-  ctx.print(`  matched ${result.matched}; started ${result.started}; already started ${result.alreadyStarted}; not contacted for lack of consent ${result.withoutConsent}`);
+  ctx.print(`  matched ${result.matched}; started ${result.started}; already started ${result.alreadyStarted} (residents without consent for a rule's purpose are not evaluated for it)`);
   return 0;
 }
 

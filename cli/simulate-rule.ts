@@ -89,7 +89,7 @@ export function printSimulation(r: SimulationResult, print: (line: string) => vo
   for (const s of r.samples) {
     print('');
     print(`sample: resident ${s.residentId}`);
-    for (const line of describeEvaluation(s.evaluation, '  ')) print(line);
+    for (const line of s.evaluated ? describeEvaluation(s.evaluation, '  ') : [`  ${s.notEvaluated}`]) print(line);
     print(`  ${s.consent.granted ? '✓' : '✗'} consent for ${s.consent.purpose}`);
   }
 }

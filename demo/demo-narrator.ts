@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { AuditEntry, Database } from '../db/schema';
-import type { Explanation } from '../rule-language/evaluate-rule';
+import type { RedactedExplanation } from '../rule-language/redact-explanation';
 import { describeExplanation } from '../rule-language/explain-text';
 
 export interface NarratorOptions {
@@ -62,9 +62,10 @@ export class DemoNarrator {
       case 'event-received':
         return [`${head} life event: ${String(d.type)} registered for ${who} (event ${String(d.eventId)})`];
       case 'outreach-started': {
-        const why = d.explanation ? describeExplanation(d.explanation as Explanation, '             ') : [];
+        // The audit log keeps which conditions held, not the resident's values.
+        const why = d.explanation ? describeExplanation(d.explanation as RedactedExplanation, '             ') : [];
         const consent = d.consent as { purpose: string; grantedAt: string } | undefined;
-        const via = d.via === 'daily-evaluation' ? ` by the daily evaluation (trigger date ${String(d.triggerDate)})` : '';
+        const via = d.via === 'daily-evaluation' ? ` by the daily evaluation of ${String(d.on)}` : '';
         return [
           `${head} MATCH ${who} ← ${rule}; outreach started${via}`,
           ...why,
@@ -74,7 +75,7 @@ export class DemoNarrator {
       case 'rule-not-matched':
         return [
           `${head} no match: ${who} for ${rule}${d.reason ? ` (${String(d.reason)})` : ''}`,
-          ...(d.explanation ? describeExplanation(d.explanation as Explanation, '             ') : []),
+          ...(d.explanation ? describeExplanation(d.explanation as RedactedExplanation, '             ') : []),
         ];
       case 'not-contacted':
         return [`${head} NOT CONTACTED: ${who} for ${rule}: ${String(d.reason)}`];

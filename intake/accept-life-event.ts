@@ -6,7 +6,8 @@ import { consentsOf } from '../db/consent';
 import { loadResidentFacts } from '../db/resident-facts';
 import type { ParameterSet } from '../rule-language/parameters';
 import { publishedRules } from '../rule-language/rule-registry';
-import { evaluateRule, type Explanation, type RuleEvaluation } from '../rule-language/evaluate-rule';
+import { evaluateRule, isEffective } from '../rule-language/evaluate-rule';
+import { redactedOrNull, type RedactedExplanation } from '../rule-language/redact-explanation';
 import { todayInTokyo } from '../notices/format-dates';
 import { launchOutreach, type StartOutcome, type StartOutreachRequest } from '../outreach/start-outreach';
 import { outreachIdFor } from '../outreach/outreach-ids';
@@ -29,11 +30,17 @@ export type MatchDecision =
   | { decision: 'conditions-not-met' }
   | { decision: 'no-consent'; purpose: string };
 
+/**
+ * One triggered rule's decision, as returned to the calling system. The
+ * explanation says which conditions held, never the resident's values
+ * (rule-language/redact-explanation.ts); it is null when the rule has no
+ * conditions, and when the resident did not consent to the rule's purpose,
+ * since then nothing was evaluated.
+ */
 export interface RuleMatch {
   ruleId: string;
   ruleVersion: number;
-  explanation: Explanation | null;
-  evaluation: RuleEvaluation;
+  explanation: RedactedExplanation | null;
   result: MatchDecision;
 }
 
@@ -44,14 +51,17 @@ export interface IntakeResult {
 }
 
 type Decided =
-  | { rule: Rule; evaluation: RuleEvaluation; decision: 'conditions-not-met' | 'no-consent'; audit: AuditRecord }
-  | { rule: Rule; evaluation: RuleEvaluation; decision: 'outreach'; request: StartOutreachRequest };
+  | { rule: Rule; explanation: RedactedExplanation | null; decision: 'conditions-not-met' | 'no-consent'; audit: AuditRecord }
+  | { rule: Rule; explanation: RedactedExplanation | null; decision: 'outreach'; request: StartOutreachRequest };
 
 /**
  * Stores a life event and starts an outreach for every published rule it
- * triggers whose conditions hold and whose purpose the resident consented to.
- * The single resident is evaluated in memory. Safe to repeat: a duplicate
- * event starts nothing new.
+ * triggers whose purpose the resident consented to and whose conditions hold.
+ * Consent comes first: a rule's conditions are evaluated (in memory, for this
+ * one resident) only under a purpose the resident consented to; otherwise the
+ * decision is "not contacted: no consent" and nothing of the resident is read
+ * for it. What is stored and returned says which conditions held, not the
+ * resident's values. Safe to repeat: a duplicate event starts nothing new.
  *
  * One statement stores the event, its audit records and its outreach rows;
  * the workflows start together after it commits (their activities read the
@@ -69,23 +79,28 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
   for (const rule of rules) {
     if (!('event' in rule.trigger) || rule.trigger.event !== event.type) continue;
     const ids = { residentId: facts.id, ruleId: rule.id, ruleVersion: rule.version };
-    const evaluation = evaluateRule(rule, facts, { on, parameters: deps.parameters, event: eventFacts });
-    const occurrence = evaluation.occurrences[0]!;
-    const explanation = occurrence.explanation;
-    if (!evaluation.matched) {
-      const reason = evaluation.effective ? undefined : `not in force on ${on} (effective ${rule.effective.from}..${rule.effective.until ?? ''})`;
-      decided.push({ rule, evaluation, decision: 'conditions-not-met', audit: { actor: 'engine', action: 'rule-not-matched', ...ids, detail: { eventId: event.id, on, explanation, reason } } });
-      continue;
-    }
     const granted = consent(rule.purpose);
     if (!granted.granted) {
       const reason = granted.withdrawnAt ? `consent for purpose ${rule.purpose} was withdrawn` : `no consent for purpose ${rule.purpose}`;
-      decided.push({ rule, evaluation, decision: 'no-consent', audit: { actor: 'engine', action: 'not-contacted', ...ids, detail: { eventId: event.id, reason } } });
+      decided.push({ rule, explanation: null, decision: 'no-consent', audit: { actor: 'engine', action: 'not-contacted', ...ids, detail: { eventId: event.id, reason } } });
+      continue;
+    }
+    if (!isEffective(rule, on)) {
+      // Not in force: no resident's data is needed to say so.
+      const reason = `not in force on ${on} (effective ${rule.effective.from}..${rule.effective.until ?? ''})`;
+      decided.push({ rule, explanation: null, decision: 'conditions-not-met', audit: { actor: 'engine', action: 'rule-not-matched', ...ids, detail: { eventId: event.id, on, explanation: null, reason } } });
+      continue;
+    }
+    const evaluation = evaluateRule(rule, facts, { on, parameters: deps.parameters, event: eventFacts });
+    const occurrence = evaluation.occurrences[0]!;
+    const explanation = redactedOrNull(occurrence.explanation, rule.conditions);
+    if (!evaluation.matched) {
+      decided.push({ rule, explanation, decision: 'conditions-not-met', audit: { actor: 'engine', action: 'rule-not-matched', ...ids, detail: { eventId: event.id, on, explanation } } });
       continue;
     }
     decided.push({
       rule,
-      evaluation,
+      explanation,
       decision: 'outreach',
       request: {
         ...ids,
@@ -111,7 +126,7 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
   const startDeps = { temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay };
   const settled = await Promise.allSettled(
     decided.map(async (d): Promise<RuleMatch & { audit: AuditRecord | null }> => {
-      const base = { ruleId: d.rule.id, ruleVersion: d.rule.version, explanation: d.evaluation.occurrences[0]!.explanation, evaluation: d.evaluation };
+      const base = { ruleId: d.rule.id, ruleVersion: d.rule.version, explanation: d.explanation };
       if (d.decision !== 'outreach') {
         const result: MatchDecision = d.decision === 'no-consent' ? { decision: 'no-consent', purpose: d.rule.purpose } : { decision: 'conditions-not-met' };
         return { ...base, result, audit: null };

@@ -4,6 +4,7 @@ import type { Database } from '../db/schema';
 import { writeAudit, type AuditRecord } from '../db/audit';
 import { outreachIdFor } from './outreach-ids';
 import type { OutreachInput } from '../workflows/outreach-contract';
+import type { RedactedExplanation } from '../rule-language/redact-explanation';
 
 export interface StartOutreachRequest {
   ruleId: string;
@@ -16,7 +17,21 @@ export interface StartOutreachRequest {
   memberId: string | null;
   eventId: string | null;
   /** Why the resident matched, kept in the audit log (not in the workflow). */
-  reason: Record<string, unknown>;
+  reason: OutreachReason;
+}
+
+/**
+ * Why an outreach started, as the audit log keeps it: the evaluation date,
+ * the consent it relied on, and which conditions held. Never the resident's
+ * attribute values: the explanation must be a redacted one
+ * (rule-language/redact-explanation.ts), which the type enforces, and nothing
+ * else here may carry a value read from the resident.
+ */
+export interface OutreachReason {
+  on?: string;
+  explanation?: RedactedExplanation | null;
+  consent?: { purpose: string; grantedAt: string | null };
+  [key: string]: unknown;
 }
 
 export type StartOutcome = 'started' | 'already-started';

@@ -100,13 +100,16 @@ export async function matchPopulationTogether(
       return;
     }
     const parts: Predicate[] = [];
-    if (rule.conditions) parts.push(new ConditionCompiler(rule, ctx, trigger.date, 'r', counts).condition(rule.conditions, { kind: 'resident' }));
+    // Consent first: PostgreSQL evaluates an `and` in a select list left to right
+    // and stops at the first false, so a resident's conditions are not evaluated
+    // under a purpose they did not consent to.
     if (options.requireConsent) {
       let p = purposes.indexOf(rule.purpose);
       if (p < 0) p = purposes.push(rule.purpose) - 1;
       if (p > 62) throw new Error('matchPopulationTogether: more than 63 purposes in one query');
       parts.push(sql<SqlBool>`coalesce(k.purposes & ${String(2n ** BigInt(p))}::bigint <> 0, false)`);
     }
+    if (rule.conditions) parts.push(new ConditionCompiler(rule, ctx, trigger.date, 'r', counts).condition(rule.conditions, { kind: 'resident' }));
     together.push({ index, match: parts.length ? sql<SqlBool>`(${sql.join(parts, sql` and `)})` : TRUE, key: trigger.keyValue, triggerDate: String(trigger.date.value) });
   });
   if (together.length > 0) {
