@@ -47,6 +47,10 @@ it('starts each date-driven outreach once when the daily evaluation runs twice f
   let runs = 0;
   for await (const _ of engine.client.workflow.list({ query: `WorkflowId = '${outreach[0]!.id}'` })) runs += 1;
   expect(runs).toBe(1);
+  // The audit log says why without the resident's data: neither the birth date nor the birthday it counted from.
+  const started = (await engine.audit(consented.id)).find((a) => a.action === 'outreach-started')!;
+  expect(started.detail).toMatchObject({ on: today, via: 'daily-evaluation' });
+  for (const value of [turning65, addOffset(today, { days: 10 })]) expect(JSON.stringify(started.detail)).not.toContain(value);
 });
 
 it('runs from the Temporal Schedule, and a second run of the same day starts nothing new', async () => {

@@ -5,7 +5,8 @@ import type { IntakeResult } from '../intake/accept-life-event';
 import type { Locale } from '../db/schema';
 import { ResponseLinks } from '../outreach/response-links';
 import type { OutreachStatus } from '../workflows/outreach-contract';
-import { addDays, todayInTokyo } from '../notices/format-dates';
+import { todayInTokyo } from '../notices/format-dates';
+import { daysAgoInTokyo } from './support/test-dates';
 import { TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from './support/test-engine';
 
 // Long plan days: after the email the workflow waits (3 "days" = 3 minutes), so answers find it running.
@@ -23,7 +24,7 @@ afterAll(async () => {
 });
 
 function birthEvent(residentId: string): Record<string, unknown> {
-  return { id: `birth-${randomUUID()}`, type: 'birth', residentId, occurredOn: addDays(todayInTokyo(), -1) };
+  return { id: `birth-${randomUUID()}`, type: 'birth', residentId, occurredOn: daysAgoInTokyo(3) };
 }
 
 function postJson(path: string, body: unknown, method = 'POST'): Promise<Response> {
@@ -118,7 +119,7 @@ describe('POST /events', () => {
     expect(repeated.duplicate).toBe(true);
     expect(repeated.matches).toContainEqual(expect.objectContaining({ result: { decision: 'outreach', outreachId, start: 'already-started' } }));
 
-    const reused = await postJson('/events', { ...event, occurredOn: addDays(todayInTokyo(), -2) });
+    const reused = await postJson('/events', { ...event, occurredOn: daysAgoInTokyo(4) });
     expect(reused.status).toBe(422);
     expect(((await reused.json()) as { problems: string[] }).problems).toEqual([expect.stringMatching(/^id: event .* already received with a different type, resident or date/)]);
 

@@ -9,7 +9,8 @@ import { TestEngine, mailsTo, outreachIdOf, pushesTo, waitFor } from './support/
 import { withdrawConsent } from '../db/consent';
 import { respondToOutreach } from '../outreach/respond-to-outreach';
 import { addDays } from '../rule-language/calendar-dates';
-import { formatNoticeDate, todayInTokyo } from '../notices/format-dates';
+import { formatNoticeDate } from '../notices/format-dates';
+import { daysAgoInTokyo } from './support/test-dates';
 import { withdrawConsentAndStopOutreach } from '../outreach/withdraw-consent';
 
 // Short enough for a quick suite, long enough that a slow first send on a busy machine stays inside the plan.
@@ -27,7 +28,7 @@ describe('outreach for a birth', () => {
   it('with no response sends email, push, letter and opens a task, in that order, each once', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
     // Registered two days after the birth: the 15-day deadline counts from the birth.
-    const born = addDays(todayInTokyo(), -2);
+    const born = daysAgoInTokyo(2);
     const deadline = formatNoticeDate(addDays(born, 15), 'ja');
     const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: FAST_DAY_MS, occurredOn: born }));
     const status = await engine.result(outreachId);
@@ -119,7 +120,7 @@ describe('outreach for a birth', () => {
 
   it('records the outreach it started when another start for the same event fails, and the repeat starts the rest', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'] });
-    const event = parseLifeEvent('test', { id: `birth-${randomUUID()}`, type: 'birth', residentId: resident.id, occurredOn: addDays(todayInTokyo(), -1) });
+    const event = parseLifeEvent('test', { id: `birth-${randomUUID()}`, type: 'birth', residentId: resident.id, occurredOn: daysAgoInTokyo(3) });
     // The Temporal server refuses one of the two starts (as when it goes away mid-request).
     const failing = new Client({
       connection: engine.client.connection,

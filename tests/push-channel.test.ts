@@ -7,7 +7,8 @@ import { TestEngine, outreachIdOf, pushesTo, waitFor, type TestResident } from '
 import { registerPushSubscription } from '../db/residents';
 import { registerRules, withdrawRule } from '../rule-language/rule-registry';
 import type { Rule } from '../rule-language/rule-schema';
-import { addDays, formatNoticeDate, todayInTokyo } from '../notices/format-dates';
+import { addDays, formatNoticeDate } from '../notices/format-dates';
+import { daysAgoInTokyo } from './support/test-dates';
 import type { PushAttemptRecord, PushDeviceOutcome } from '../activities/send-push-notice';
 
 // One plan day: long enough that a retry (2-4 s) finishes before the plan's reminder letter (day 9).
@@ -98,7 +99,7 @@ describe('web push in the outreach plan', () => {
   it('201: the ledger says sent, and the push decrypts to the rendered notice with a verified VAPID token', async () => {
     // The published child-allowance rule itself (child-medical-subsidy pushes too; the tag tells them apart).
     const resident = await pushOnlyResident('child-benefits');
-    const born = addDays(todayInTokyo(), -1);
+    const born = daysAgoInTokyo(3);
     const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: DAY_MS, occurredOn: born }));
     const row = await pushRow(outreachId);
 

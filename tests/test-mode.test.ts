@@ -3,8 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { TestEngine, mailsTo, outreachIdOf, pushesTo } from './support/test-engine';
-import { addDays } from '../rule-language/calendar-dates';
-import { todayInTokyo } from '../notices/format-dates';
+import { daysAgoInTokyo } from './support/test-dates';
 
 let engine: TestEngine;
 
@@ -17,7 +16,7 @@ afterAll(async () => {
 
 it('renders and records every notice in test mode, and nothing leaves the machine', async () => {
   const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
-  const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 300, occurredOn: addDays(todayInTokyo(), -1) }));
+  const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 300, occurredOn: daysAgoInTokyo(3) }));
   const status = await engine.result(outreachId);
 
   expect(status.sends.map((s) => [s.channel, s.outcome])).toEqual([['email', 'sent'], ['push', 'sent'], ['letter', 'sent']]);

@@ -14,7 +14,7 @@ import { parseLifeEvent } from '../../intake/life-event-schema';
 import { addResident, registerPushSubscription } from '../../db/residents';
 import type { Locale } from '../../db/schema';
 import { statusQuery, type OutreachStatus } from '../../workflows/outreach-contract';
-import { addDays, todayInTokyo } from '../../notices/format-dates';
+import { DEFAULT_EVENT_DAYS_AGO, daysAgoInTokyo } from './test-dates';
 
 let runtimeInstalled = false;
 function quietTemporalRuntime(): void {
@@ -150,8 +150,8 @@ export class TestEngine {
       id: options.eventId ?? `${options.type}-${randomUUID()}`,
       type: options.type,
       residentId: resident.id,
-      // Yesterday: an event date never coincides with today's date in a workflow (the daily evaluation's).
-      occurredOn: options.occurredOn ?? addDays(todayInTokyo(), -1),
+      // Days ago, never a date the suite runs on (see test-dates.ts): histories carry run dates, and the scan looks for event dates.
+      occurredOn: options.occurredOn ?? daysAgoInTokyo(DEFAULT_EVENT_DAYS_AGO),
       payload: options.payload ?? {},
     });
     return acceptLifeEvent(
