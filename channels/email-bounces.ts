@@ -58,8 +58,24 @@ export interface BounceIngestResult {
   recipients: Array<{ recipient: string; action: string; status: string; outcome: BounceOutcome }>;
 }
 
-/** The bounce's text says nothing usable; the message names the reason in one line. */
+/** The bounce's text says nothing usable (or exceeds a limit of the parser); the message names the reason in one line. */
 export class InvalidBounceError extends Error {}
+
+/**
+ * The largest bounce the HTTP route takes: a report with the returned headers is
+ * a few kilobytes; one returning a whole notice with its HTML part, some tens.
+ */
+export const BOUNCE_BODY_LIMIT_BYTES = 256 * 1024;
+
+/** Parses a bounce; anything the parser refuses becomes an InvalidBounceError (in linear time, see dsn-parser.ts). */
+export function readBounceReport(raw: Buffer | string): DeliveryStatusReport {
+  try {
+    return parseDsn(raw);
+  } catch (error) {
+    if (error instanceof DsnParseError) throw new InvalidBounceError(error.message);
+    throw error;
+  }
+}
 
 /**
  * Ingests one delivery status notification (the raw message as received):
@@ -73,13 +89,7 @@ export class InvalidBounceError extends Error {}
  * then skips email at once.
  */
 export async function ingestBounce(db: Kysely<Database>, raw: Buffer | string, options: { actor?: string } = {}): Promise<BounceIngestResult> {
-  let report: DeliveryStatusReport;
-  try {
-    report = parseDsn(raw);
-  } catch (error) {
-    if (error instanceof DsnParseError) throw new InvalidBounceError(error.message);
-    throw error;
-  }
+  const report = readBounceReport(raw);
   const actor = options.actor ?? 'bounce';
   const reportKey = report.reportMessageId ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;
   const delivery = await findDelivery(db, report);

@@ -15,6 +15,7 @@ describe('delivery status notification parser', () => {
       envelopeId: null,
       originalMessageIds: [`<${TOKEN}@oshirase.invalid>`],
       deliveryTokens: [TOKEN],
+      returnPathTokens: [],
       recipients: [
         {
           finalRecipient: 'resident@residents.example',
@@ -55,14 +56,50 @@ describe('delivery status notification parser', () => {
       }
     };
     expect(reason(fixture('not-a-report-auto-reply.eml'))).toBe('not a delivery status notification: the message is text/plain, not multipart/report; report-type=delivery-status');
-    expect(reason(fixture('broken-no-status.eml'))).toBe('recipient resident@residents.example: no Status field');
+    expect(reason(fixture('broken-no-status.eml'))).toBe('recipient 1: no Status field');
     const badStatus = fixture('broken-no-status.eml').toString().replace('Action: failed', 'Action: failed\r\nStatus: bounced');
-    expect(reason(badStatus)).toBe('recipient resident@residents.example: Status "bounced" is not a status code like 5.1.1');
-    expect(reason(badStatus.replace('Action: failed', 'Action: returned'))).toBe('recipient resident@residents.example: Action "returned" is not one of failed, delayed, delivered, relayed, expanded');
+    expect(reason(badStatus)).toBe('recipient 1: Status "bounced" is not a status code like 5.1.1');
+    expect(reason(badStatus.replace('Action: failed', 'Action: returned'))).toBe('recipient 1: Action "returned" is not one of failed, delayed, delivered, relayed, expanded');
     expect(reason('')).toBe('the message is empty');
     expect(reason('just some text\nwithout headers')).toBe('not an email message: no header fields at the start');
     const noRecipient = fixture('broken-no-status.eml').toString().replace(/Final-Recipient[^\n]*\n/, '');
     expect(reason(noRecipient)).toBe('the delivery-status part names no recipient (no Final-Recipient field)');
     for (const message of [reason(fixture('broken-no-status.eml')), reason(noRecipient)]) expect(message).not.toContain('\n');
+    // Errors name a recipient by its place in the report: no address (personal data) in an error text.
+    expect(reason(badStatus.replace('Final-Recipient: rfc822; resident@residents.example', 'Final-Recipient: rfc822; nobody'))).toBe(
+      'recipient 1: Final-Recipient names no address (expected "rfc822; name@example.jp")',
+    );
+  });
+
+  it('finds the delivery token in the VERP address the report was returned to', () => {
+    const raw = fixture('postfix-user-unknown.eml')
+      .toString()
+      .replace('To: bounces@city.example.jp', `To: bounces+${TOKEN.toUpperCase()}@city.example.jp\r\nDelivered-To: bounces+${TOKEN}@city.example.jp`);
+    expect(parseDsn(raw).returnPathTokens).toEqual([TOKEN]);
+    // Not a token: too short, or not followed by "@".
+    expect(parseDsn(raw.replaceAll(`+${TOKEN.toUpperCase()}@`, '+abc@').replaceAll(`+${TOKEN}@`, `+${TOKEN}x@`)).returnPathTokens).toEqual([]);
+  });
+
+  it('refuses header lines over 998 characters, header blocks over 64 KB, too many parts and too many recipients', () => {
+    const reason = (raw: string) => {
+      try {
+        parseDsn(raw);
+        return 'parsed';
+      } catch (error) {
+        expect(error).toBeInstanceOf(DsnParseError);
+        return (error as Error).message;
+      }
+    };
+    const postfix = fixture('postfix-user-unknown.eml').toString();
+    expect(reason(postfix.replace('Subject: Undelivered', `Subject: ${'x'.repeat(999)} Undelivered`))).toBe('the message: a header line is longer than 998 characters (RFC 5322)');
+    expect(reason(postfix.replace('Subject: Undelivered Mail Returned to Sender', `Subject: ${'x'.repeat(989)}`))).toBe('parsed');
+    expect(reason(postfix.replace('Subject: Undelivered', `Subject: x${'\n y'.repeat(1_000)}`))).toBe('the message: the header fields have more than 1000 lines');
+    expect(reason(postfix.replace('Subject: Undelivered', `Subject: x${`\n ${'y'.repeat(900)}`.repeat(80)}`))).toBe('the message: the header fields are longer than 65536 characters');
+    const boundary = '4Zk9Q21Lm7z9sWp.1763943243/mx1.city.example.jp';
+    const manyParts = postfix.replace(`--${boundary}--`, `--${boundary}\nContent-Type: text/plain\n\nx\n`.repeat(70) + `--${boundary}--`);
+    expect(reason(manyParts)).toBe('the message has more than 64 MIME parts');
+    const recipient = 'Final-Recipient: rfc822; resident@residents.example\nAction: failed\nStatus: 5.1.1\n\n';
+    expect(reason(postfix.replace('Final-Recipient:', `${recipient.repeat(100)}Final-Recipient:`))).toBe('the report names more than 100 recipients');
+    expect(parseDsn(postfix.replace('Final-Recipient:', `${recipient.repeat(99)}Final-Recipient:`)).recipients).toHaveLength(100);
   });
 });
