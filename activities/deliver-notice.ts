@@ -94,7 +94,9 @@ export function makeDeliverNotice(deps: ActivityDeps) {
 
     const resident = await db.selectFrom('residents').selectAll().where('id', '=', input.residentId).executeTakeFirstOrThrow();
     const outreach = await db.selectFrom('outreach').selectAll().where('id', '=', input.outreachId).executeTakeFirstOrThrow();
-    const vars = noticeVariables(deps, rule, resident, input.outreachId, outreach.trigger_date ?? todayInTokyo(outreach.started_at));
+    // Each attempt issues its own links (only their hashes are kept); links of earlier attempts stay valid.
+    const links = await deps.links.forNotice(input.outreachId, input.channel);
+    const vars = noticeVariables(deps, rule, resident, links, outreach.trigger_date ?? todayInTokyo(outreach.started_at));
 
     const request = { deps, rule, resident, ledger, vars, msPerDay: input.msPerDay };
     const attempt = deps.config.testMode ? await rehearseNotice(input.channel, request) : await CHANNEL_SENDERS[input.channel](request);

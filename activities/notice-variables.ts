@@ -4,27 +4,32 @@ import type { Rule } from '../rule-language/rule-schema';
 import type { NoticeDate, NoticeVariables } from '../notices/render-notice';
 import { addDays, formatNoticeDate, todayInTokyo } from '../notices/format-dates';
 import { honorificName } from '../notices/template-helpers';
+import type { NoticeLinks } from '../outreach/response-links';
 
 /** What building the variables reads: the activity deps, or the same parts of an engine context (`templates preview`). */
-export type NoticeVariableSources = Pick<ActivityDeps, 'config' | 'links' | 'office' | 'parameters'>;
+export type NoticeVariableSources = Pick<ActivityDeps, 'config' | 'office' | 'parameters'>;
 
 export interface NoticeVariableOptions {
   /** The day whose parameter values apply (the send date; default today in Tokyo). */
   on?: string;
 }
 
-/** Builds a notice's variables from the database rows; runs inside an activity (or a preview) only. */
+/**
+ * Builds a notice's variables from the database rows; runs inside an activity
+ * (or a preview) only. The links are issued beforehand, in their own step
+ * (`links.forNotice(outreachId, channel)`, which stores their hashes, or
+ * `links.preview(channel)`), so building the variables stays a pure function.
+ */
 export function noticeVariables(
   deps: NoticeVariableSources,
   rule: Rule,
   resident: Pick<Resident, 'family_name' | 'given_name' | 'locale'>,
-  outreachId: string,
+  links: NoticeLinks,
   triggerDate: string,
   options: NoticeVariableOptions = {},
 ): NoticeVariables {
   const locale = resident.locale;
   const name = locale === 'en' ? `${resident.given_name} ${resident.family_name}` : `${resident.family_name} ${resident.given_name}`;
-  const link = (kind: 'acknowledged' | 'applied' | 'not-for-me' | 'stop') => deps.links.url({ outreachId, kind });
   const vars: NoticeVariables = {
     resident: { name, honorificName: honorificName(name, locale) },
     city: {
@@ -34,13 +39,7 @@ export function noticeVariables(
     },
     notice: { title: rule.title[locale] },
     trigger: noticeDate(triggerDate, locale),
-    links: {
-      open: deps.links.openUrl(outreachId),
-      apply: link('applied'),
-      acknowledge: link('acknowledged'),
-      notForMe: link('not-for-me'),
-      stop: link('stop'),
-    },
+    links: { ...links },
     param: deps.parameters.nestedValuesOn(options.on ?? todayInTokyo()),
   };
   if ('event' in rule.trigger) vars.event = noticeDate(triggerDate, locale);

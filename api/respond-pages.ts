@@ -248,6 +248,15 @@ export function renderNotFoundPage(cityName: { ja: string; en: string }): string
   });
 }
 
+/** A response link past its outreach's end and grace: says nothing of the notice it belonged to. */
+export function renderExpiredPage(cityName: { ja: string; en: string }): string {
+  return renderMultilingualPage(cityName, {
+    ja: { heading: 'このリンクは有効期限が過ぎています', body: 'このお知らせへの回答の受付は終了しました。ご用件は窓口または電話でお問い合わせください。' },
+    en: { heading: 'This link has expired', body: 'Answers to this notice are no longer taken here. Please contact the office by phone or at the counter.' },
+    'ja-easy': { heading: 'この リンクは もう つかえません', body: 'ようじが ある ときは、まどぐちか でんわで きいて ください。' },
+  });
+}
+
 export function renderErrorPage(cityName: { ja: string; en: string }): string {
   return renderMultilingualPage(cityName, {
     ja: { heading: 'ただいま処理できません', body: '時間をおいて、もう一度お試しください。回答はまだ記録されていない可能性があります。' },

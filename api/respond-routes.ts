@@ -11,6 +11,7 @@ import {
   renderBadAnswerPage,
   renderConfirmPage,
   renderEndedPage,
+  renderExpiredPage,
   renderNotFoundPage,
   renderThanksPage,
   type PageFrame,
@@ -27,6 +28,8 @@ interface LinkView {
   residentId: string;
   /** The answer the link itself stands for. */
   kind: ResponseKind;
+  /** 'answered': an answer was given through a link of this outreach; every link now only shows it. */
+  answered: boolean;
   status: OutreachStatus;
   response: ResponseKind | null;
   title: string;
@@ -46,10 +49,20 @@ function isResponseKind(value: string): value is ResponseKind {
   return (RESPONSE_KINDS as readonly string[]).includes(value);
 }
 
-/** Verifies the token and reads what the page needs; null for a forged token or an unknown outreach. */
-async function loadLinkView(deps: RespondDeps, token: string): Promise<LinkView | null> {
-  const claims = deps.context.links.verify(token);
+function sendExpired(deps: RespondDeps, req: IncomingMessage, res: ServerResponse): void {
+  if (wantsJson(req)) sendJson(res, 410, { error: 'link expired' });
+  else sendPage(res, 410, renderExpiredPage(deps.context.config.cityName));
+}
+
+/**
+ * Looks the token (or a letter's code) up and reads what the page needs; null
+ * for an unknown or forged token or an unknown outreach, 'expired' past the
+ * outreach's end and grace (nothing of the outreach is read then).
+ */
+async function loadLinkView(deps: RespondDeps, token: string): Promise<LinkView | 'expired' | null> {
+  const claims = await deps.context.links.resolve(token);
   if (!claims) return null;
+  if (claims.state === 'expired') return 'expired';
   const db = deps.context.database.db;
   const row = await db
     .selectFrom('outreach')
@@ -65,6 +78,7 @@ async function loadLinkView(deps: RespondDeps, token: string): Promise<LinkView 
     outreachId: row.id,
     residentId: row.resident_id,
     kind: claims.kind,
+    answered: claims.state === 'answered',
     status: row.status,
     response: row.response,
     title: rule.title[locale],
@@ -83,10 +97,12 @@ async function loadLinkView(deps: RespondDeps, token: string): Promise<LinkView 
 export async function handleRespondGet(deps: RespondDeps, req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
   const view = await loadLinkView(deps, token);
   if (!view) return sendNotFound(deps, req, res);
+  if (view === 'expired') return sendExpired(deps, req, res);
+  const state = view.answered ? 'responded' : view.status;
   if (wantsJson(req)) {
-    return sendJson(res, 200, { title: view.title, kind: view.kind, state: view.status, response: view.response });
+    return sendJson(res, 200, { title: view.title, kind: view.kind, state, response: view.response });
   }
-  if (view.status !== 'active') return sendPage(res, 200, renderEndedPage(view.frame, view.title, view.status, view.response));
+  if (state !== 'active') return sendPage(res, 200, renderEndedPage(view.frame, view.title, state, view.response));
   sendPage(res, 200, renderConfirmPage(view.frame, view.title, view.kind));
 }
 
@@ -95,6 +111,7 @@ export async function handleRespondPost(deps: RespondDeps, req: IncomingMessage,
   const json = wantsJson(req);
   const view = await loadLinkView(deps, token);
   if (!view) return sendNotFound(deps, req, res);
+  if (view === 'expired') return sendExpired(deps, req, res);
 
   let kind: ResponseKind = view.kind;
   try {
@@ -110,6 +127,11 @@ export async function handleRespondPost(deps: RespondDeps, req: IncomingMessage,
     return sendPage(res, 400, renderBadAnswerPage(view.frame, view.title));
   }
 
+  // Answered once: after an answer through any link of the outreach, a link changes nothing.
+  if (view.answered) {
+    if (json) return sendJson(res, 409, { outcome: 'already-ended', state: 'responded', response: view.response });
+    return sendPage(res, 409, renderEndedPage(view.frame, view.title, 'responded', view.response));
+  }
   const result = await respondToOutreach(
     { db: deps.context.database.db, temporal: deps.temporal },
     view.outreachId,
@@ -118,6 +140,7 @@ export async function handleRespondPost(deps: RespondDeps, req: IncomingMessage,
   );
   switch (result.outcome) {
     case 'accepted':
+      await deps.context.links.markUsed(token);
       if (json) return sendJson(res, 200, { outcome: 'accepted', response: kind });
       return sendPage(res, 200, renderThanksPage(view.frame, view.title, kind));
     case 'already-ended': {

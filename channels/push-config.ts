@@ -3,8 +3,11 @@
 // is bound to the public key it was made with, and a push signed with another
 // key is refused by the push service.
 import { createECDH } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { ConfigError } from '../config/engine-config';
-import { isVapidSubject, type VapidKeys } from './web-push';
+import type { Database } from '../db/schema';
+import { readOrCreateLocalSecret, readSecret } from '../runtime/secrets';
+import { generateVapidKeys, isVapidSubject, type VapidKeys } from './web-push';
 
 export interface VapidEnvironment {
   VAPID_PUBLIC_KEY?: string | undefined;
@@ -75,4 +78,56 @@ function decodeBase64url(value: string, name: string): Buffer {
 function blankToUndefined(value: string | undefined): string | undefined {
   const trimmed = value?.trim();
   return trimmed ? trimmed : undefined;
+}
+
+/**
+ * The VAPID environment with the private key read as a secret: from
+ * VAPID_PRIVATE_KEY or the file named by VAPID_PRIVATE_KEY_FILE.
+ */
+export function vapidEnvironment(configured: VapidEnvironment, env: NodeJS.ProcessEnv): VapidEnvironment {
+  return {
+    VAPID_PUBLIC_KEY: configured.VAPID_PUBLIC_KEY,
+    VAPID_PRIVATE_KEY: readSecret({ VAPID_PRIVATE_KEY: configured.VAPID_PRIVATE_KEY, VAPID_PRIVATE_KEY_FILE: env.VAPID_PRIVATE_KEY_FILE }, 'VAPID_PRIVATE_KEY'),
+  };
+}
+
+/** The P-256 public key (uncompressed, base64url) of a private scalar in base64url. */
+export function vapidPublicKeyOf(privateKey: string): string {
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(decodeBase64url(privateKey, 'VAPID_PRIVATE_KEY'));
+  return ecdh.getPublicKey().toString('base64url');
+}
+
+const LEGACY_SETTING = 'vapid-keys';
+
+/**
+ * The installation's own key pair where none is configured (the demo, the
+ * tests, a first try): the private key lives in `$OSHIRASE_DATA_DIR/secrets/`
+ * (0600 in a 0700 folder), never in the database, and the public key is
+ * derived from it. An installation whose pair was kept in `engine_settings`
+ * ('vapid-keys') has its private key carried over to the file — so the public
+ * key the browsers subscribed with stays the same — and the row removed.
+ * Processes on several machines must be configured with one pair
+ * (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY or _FILE): each would generate its own.
+ */
+export async function installationVapidKeys(
+  db: Kysely<Database>,
+  options: { dataDir: string; subject: string; warn?: (message: string) => void },
+): Promise<VapidKeys> {
+  const legacyRow = await db.selectFrom('engine_settings').select('value').where('key', '=', LEGACY_SETTING).executeTakeFirst();
+  const legacy = legacyRow?.value as Partial<VapidKeys> | undefined;
+  const privateKey = readOrCreateLocalSecret({}, 'VAPID_PRIVATE_KEY', {
+    dataDir: options.dataDir,
+    ...(options.warn ? { warn: options.warn } : {}),
+    generate: () => (typeof legacy?.privateKey === 'string' ? legacy.privateKey : generateVapidKeys(options.subject).privateKey),
+  });
+  const pair = parseVapidKeyPair(vapidPublicKeyOf(privateKey), privateKey);
+  // Only once the file holds the private key is it removed from the table.
+  if (legacyRow) await db.deleteFrom('engine_settings').where('key', '=', LEGACY_SETTING).execute();
+  return { ...pair, subject: options.subject };
+}
+
+/** Removes a private key kept in `engine_settings` by earlier versions once keys are configured (they take precedence). */
+export async function dropStoredVapidPrivateKey(db: Kysely<Database>): Promise<void> {
+  await db.deleteFrom('engine_settings').where('key', '=', LEGACY_SETTING).execute();
 }

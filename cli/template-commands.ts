@@ -288,12 +288,12 @@ export async function templatesPreview(argv: string[], ctx: CommandContext): Pro
   const locale = localeArg?.data ?? resident.locale;
 
   const trigger = await previewTriggerDate(ctx, rule, resident.id, date);
-  // A supposed outreach: its links are signed like real ones but answer nothing, so a preview can never respond for a resident.
+  // A supposed outreach: its links look like real ones but are stored nowhere, so a preview can never respond for a resident.
   const outreachId = outreachIdFor(rule.id, resident.id, `preview-${trigger.date}`);
   const stepIndex = rule.outreach.findIndex((s) => 'send' in s && s.send === channel.data);
   const idempotencyKey = `${outreachId}#${Math.max(0, stepIndex)}:${channel.data}`;
-  const sources = { config: engine.config, links: engine.links, office: DEFAULT_OFFICE, parameters: engine.parameters };
-  const vars = noticeVariables(sources, rule, { ...resident, locale }, outreachId, trigger.date);
+  const sources = { config: engine.config, office: DEFAULT_OFFICE, parameters: engine.parameters };
+  const vars = noticeVariables(sources, rule, { ...resident, locale }, engine.links.preview(channel.data), trigger.date);
   const rendered = new NoticeRenderer(engine.templatesDir).render(rule.templates, channel.data, locale, vars);
 
   const outDir = (values.out as string | undefined) ?? join(engine.config.dataDir, 'preview');
@@ -317,7 +317,7 @@ export async function templatesPreview(argv: string[], ctx: CommandContext): Pro
   for (const f of rendered.fallbacks) ctx.print(`  note: ${f.part} rendered from the ${f.used} template (the set has no ${f.requested} version)`);
   if (stepIndex < 0) ctx.print(`  note: the rule's plan never sends on ${channel.data}`);
   for (const n of files.notes) ctx.print(`  note: ${n}`);
-  ctx.print(`  links point at the supposed outreach ${outreachId}: they do nothing`);
+  ctx.print(`  links look real but are stored nowhere (a supposed outreach ${outreachId}): they do nothing`);
   return 0;
 }
 

@@ -19,6 +19,8 @@ const EnvSchema = z.object({
   VAPID_PUBLIC_KEY: z.string().optional(),
   VAPID_PRIVATE_KEY: z.string().optional(),
   PUBLIC_BASE_URL: z.string().url().default('http://127.0.0.1:8080'),
+  /** Days after an outreach ended that its response links and letter codes still open. */
+  RESPONSE_LINK_GRACE_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
   CITY_NAME_JA: z.string().default('おしらせ市'),
   CITY_NAME_EN: z.string().default('Oshirase City'),
   /**
@@ -46,6 +48,7 @@ export interface EngineConfig {
   vapidPublicKey: string | undefined;
   vapidPrivateKey: string | undefined;
   publicBaseUrl: string;
+  responseLinkGraceDays: number;
   cityName: { ja: string; en: string };
   testMode: boolean;
   maxCachedWorkflows: number;
@@ -77,6 +80,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     vapidPublicKey: e.VAPID_PUBLIC_KEY,
     vapidPrivateKey: e.VAPID_PRIVATE_KEY,
     publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/$/, ''),
+    responseLinkGraceDays: e.RESPONSE_LINK_GRACE_DAYS,
     cityName: { ja: e.CITY_NAME_JA, en: e.CITY_NAME_EN },
     testMode: e.OSHIRASE_TEST_MODE === 'true' || e.OSHIRASE_TEST_MODE === '1',
     email: email.config,

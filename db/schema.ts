@@ -193,6 +193,7 @@ export interface Database {
   email_bounces: EmailBouncesTable;
   print_batches: PrintBatchesTable;
   letters: LettersTable;
+  response_tokens: ResponseTokensTable;
   staff_sessions: StaffSessionsTable;
   staff_login_states: StaffLoginStatesTable;
 }
@@ -280,4 +281,15 @@ export interface StaffLoginStatesTable {
   return_to: string;
   created_at: Timestamp;
   expires_at: Timestamp;
+}
+
+/** A resident's response link or letter code, stored only as its keyed hash (outreach/response-links.ts). */
+export interface ResponseTokensTable {
+  token_hash: string;
+  key_id: string;
+  outreach_id: string;
+  kind: ResponseKind;
+  form: 'link' | 'code' | 'legacy';
+  created_at: Timestamp;
+  used_at: NullableTimestamp;
 }

@@ -30,7 +30,8 @@ export interface NoticeVariables {
   event?: NoticeDate;
   /** Only for rules that declare a deadline. */
   deadline?: NoticeDate;
-  links: { open: string; apply: string; acknowledge: string; notForMe: string; stop: string };
+  /** `code`: on letters, the code a resident types (the links are then `<base>/r/<code>`); empty on other channels. */
+  links: { open: string; apply: string; acknowledge: string; notForMe: string; stop: string; code: string };
   /** Parameters in force on the evaluation date, nested by their dotted ids. */
   param: Record<string, unknown>;
 }

@@ -225,6 +225,7 @@ export function noticeVariableCatalog(options: VariableCatalogOptions): Map<stri
     ['links.acknowledge', 'text'],
     ['links.notForMe', 'text'],
     ['links.stop', 'text'],
+    ['links.code', 'text'],
   ]);
   if (options.content !== false) {
     vars.set('content.body', 'text');

@@ -3,13 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { loadEngineConfig, type EngineConfig } from '../config/engine-config';
 import { openDatabase, type DatabaseHandle } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
-import { getOrCreateSetting } from '../db/engine-settings';
 import { loadRuleSet, projectRuleSetOptions, type LoadedRule } from '../rule-language/load-rules';
 import type { ParameterSet } from '../rule-language/parameters';
 import { registerRules } from '../rule-language/rule-registry';
-import { newLinkSecret, ResponseLinks } from '../outreach/response-links';
-import { generateVapidKeys, type VapidKeys } from '../channels/web-push';
-import { resolveVapidKeys } from '../channels/push-config';
+import type { VapidKeys } from '../channels/web-push';
+import { dropStoredVapidPrivateKey, installationVapidKeys, resolveVapidKeys, vapidEnvironment } from '../channels/push-config';
+import { loadLinkKeys, ResponseLinks } from '../outreach/response-links';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..');
 
@@ -33,6 +32,10 @@ export interface EngineContextOptions {
   parametersDir?: string;
   /** The PGlite folder used when no DATABASE_URL is set. */
   pgliteDir?: string;
+  /** Where the secrets are read from (`RESPONSE_LINK_KEYS`, `VAPID_PRIVATE_KEY_FILE`…); process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Told when a secret is not configured and one is generated for this installation; stderr by default. */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -49,18 +52,25 @@ export async function openEngineContext(options: EngineContextOptions = {}): Pro
   try {
     await migrateToLatest(database.db);
     await registerRules(database.db, rules, { parameters, templatesDir });
-    const { keys: vapid } = await resolveVapidKeys(
-      { VAPID_PUBLIC_KEY: config.vapidPublicKey, VAPID_PRIVATE_KEY: config.vapidPrivateKey },
-      () => getOrCreateSetting<VapidKeys>(database.db, 'vapid-keys', () => generateVapidKeys(config.vapidSubject)),
+    // Secrets come from the environment or files it names, never from the
+    // database; where none is configured, one is generated into the data
+    // folder (0600) with a warning, and secrets earlier versions kept in
+    // engine_settings are moved out.
+    const env = options.env ?? process.env;
+    const warn = options.warn ?? ((message: string) => process.stderr.write(`[oshirase] warning: ${message}\n`));
+    const { keys: vapid, source } = await resolveVapidKeys(
+      vapidEnvironment({ VAPID_PUBLIC_KEY: config.vapidPublicKey, VAPID_PRIVATE_KEY: config.vapidPrivateKey }, env),
+      () => installationVapidKeys(database.db, { dataDir: config.dataDir, subject: config.vapidSubject, warn }),
       config.vapidSubject,
     );
-    const secret = await getOrCreateSetting<string>(database.db, 'response-link-secret', newLinkSecret);
+    if (source === 'environment') await dropStoredVapidPrivateKey(database.db);
+    const linkKeys = await loadLinkKeys(database.db, env, { dataDir: config.dataDir, graceDays: config.responseLinkGraceDays, warn });
     return {
       config,
       database,
       rules,
       parameters,
-      links: new ResponseLinks(secret, config.publicBaseUrl),
+      links: new ResponseLinks(database.db, linkKeys, config.publicBaseUrl, config.responseLinkGraceDays),
       vapid,
       rulesDir,
       templatesDir,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type RunningApiServer } from '../api/http-server';
 import type { IntakeResult } from '../intake/accept-life-event';
 import type { Locale } from '../db/schema';
-import { ResponseLinks } from '../outreach/response-links';
+import { newResponseToken } from '../outreach/response-links';
 import type { OutreachStatus } from '../workflows/outreach-contract';
 import { todayInTokyo } from '../notices/format-dates';
 import { daysAgoInTokyo } from './support/test-dates';
@@ -49,8 +49,8 @@ async function workflowState(outreachId: string): Promise<OutreachStatus> {
   return engine.client.workflow.getHandle(outreachId).query<OutreachStatus>('status');
 }
 
-function respondPath(outreachId: string, kind: 'acknowledged' | 'applied' | 'not-for-me' | 'stop'): string {
-  return `/respond/${engine.context.links.token({ outreachId, kind })}`;
+async function respondPath(outreachId: string, kind: 'acknowledged' | 'applied' | 'not-for-me' | 'stop'): Promise<string> {
+  return `/respond/${(await engine.context.links.issueTokens(outreachId))[kind]}`;
 }
 
 describe('POST /events', () => {
@@ -142,7 +142,7 @@ describe('POST /events', () => {
 describe('response links', () => {
   it('GET shows the notice in Japanese with one button to confirm, and records nothing', async () => {
     const { resident, outreachId } = await outreachThroughApi('ja');
-    const path = respondPath(outreachId, 'applied');
+    const path = await respondPath(outreachId, 'applied');
     // The email carries this very link.
     expect((await mailsTo(resident.email!, outreachId))[0]!.text).toContain(path);
 
@@ -176,7 +176,7 @@ describe('response links', () => {
 
   it('POST records the answer and thanks the resident; a second POST says the outreach already ended', async () => {
     const { resident, outreachId } = await outreachThroughApi('ja');
-    const path = respondPath(outreachId, 'applied');
+    const path = await respondPath(outreachId, 'applied');
 
     const first = await postForm(path, {});
     expect(first.status).toBe(200);
@@ -211,7 +211,7 @@ describe('response links', () => {
 
   it('takes another answer chosen on the page, and answers JSON clients in JSON (English resident)', async () => {
     const { outreachId } = await outreachThroughApi('en');
-    const path = respondPath(outreachId, 'acknowledged');
+    const path = await respondPath(outreachId, 'acknowledged');
 
     const page = await (await fetch(`${api.url}${path}`)).text();
     expect(page).toContain('<html lang="en">');
@@ -227,7 +227,7 @@ describe('response links', () => {
 
   it('refuses an answer that is not one of the four, in the resident’s language (やさしい日本語)', async () => {
     const { outreachId } = await outreachThroughApi('ja-easy');
-    const path = respondPath(outreachId, 'applied');
+    const path = await respondPath(outreachId, 'applied');
 
     const page = await (await fetch(`${api.url}${path}`)).text();
     expect(page).toContain('<html lang="ja-easy">');
@@ -248,11 +248,12 @@ describe('response links', () => {
 
   it('answers a forged or mangled token with 404 and records nothing', async () => {
     const { resident, outreachId } = await outreachThroughApi('ja');
-    const genuine = engine.context.links.token({ outreachId, kind: 'applied' });
+    const genuine = (await engine.context.links.issueTokens(outreachId)).applied;
     const forged = [
-      new ResponseLinks('not-the-engine-secret', 'http://127.0.0.1').token({ outreachId, kind: 'applied' }),
+      newResponseToken(),
       `${genuine.slice(0, -1)}${genuine.endsWith('A') ? 'B' : 'A'}`,
-      genuine.split('.')[0]!,
+      `${genuine}.trailing`,
+      genuine.slice(0, 20),
       'not-a-token',
     ];
     for (const token of forged) {

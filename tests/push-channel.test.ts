@@ -115,10 +115,13 @@ describe('web push in the outreach plan', () => {
     expect(record.payload).toEqual({
       title: '児童手当の申請のご案内',
       body: `${formatNoticeDate(addDays(born, 15), 'ja')}までに児童手当の申請をお願いします。タップして手続きを確認できます。`,
-      url: engine.context.links.openUrl(outreachId),
+      url: expect.stringMatching(/\/respond\/[A-Za-z0-9_-]{43}$/),
       tag: row.idempotency_key,
       lang: 'ja',
     });
+    // The link opens this outreach's page (the acknowledging link, as for every notice's "open").
+    const pushedToken = String(record.payload.url).split('/respond/')[1]!;
+    expect(await engine.context.links.resolve(pushedToken)).toEqual({ outreachId, kind: 'acknowledged', state: 'valid' });
     expect(record.vapid).toEqual({ subject: engine.context.vapid.subject, publicKey: engine.context.vapid.publicKey, verified: true });
     // The deadline is 14 days away: normal urgency; the TTL runs until the reminder letter, within [1 hour, 9 days].
     expect(record).toMatchObject({ topic: 'child-allowance', urgency: 'normal', ttl: detail.ttlSeconds });

@@ -12,13 +12,14 @@ import { DEFAULT_OFFICE, loadEngineConfig } from '../config/engine-config';
 import { LOCALES, type Locale } from '../db/schema';
 import { noticeVariables } from '../activities/notice-variables';
 import { NoticeRenderer } from '../notices/render-notice';
-import { ResponseLinks } from '../outreach/response-links';
+import { tokenNoticeLinks } from '../outreach/response-links';
 import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { rules, parameters } = loadRuleSet(projectRuleSetOptions(ROOT));
 const renderer = new NoticeRenderer(join(ROOT, 'templates'));
-const sources = { config: loadEngineConfig({}), links: new ResponseLinks('accessibility-test', 'https://city.example'), office: DEFAULT_OFFICE, parameters };
+const sources = { config: loadEngineConfig({}), office: DEFAULT_OFFICE, parameters };
+const NOTICE_LINKS = tokenNoticeLinks('https://city.example', { acknowledged: 'acknowledged-test-token', applied: 'applied-test-token', 'not-for-me': 'not-for-me-test-token', stop: 'stop-test-token' });
 
 /** Link texts that say nothing out of context, read out alone in a screen reader's list of links. */
 const VAGUE_LINK_TEXT = /^(click here|here|link|more|read more|こちら|ここ|詳細|リンク)$/i;
@@ -57,7 +58,7 @@ describe('email notices of every rule in every locale', () => {
     for (const locale of LOCALES) {
       it(`${rule.id} (${locale})`, () => {
         const outreachId = `outreach:${rule.id}:R-A11Y:test`;
-        const vars = noticeVariables(sources, rule, { family_name: '山田', given_name: '花子', locale }, outreachId, '2026-11-20', { on: '2026-11-21' });
+        const vars = noticeVariables(sources, rule, { family_name: '山田', given_name: '花子', locale }, NOTICE_LINKS, '2026-11-20', { on: '2026-11-21' });
         const rendered = renderer.render(rule.templates, 'email', locale as Locale, vars);
         if (rendered.channel !== 'email') throw new Error('wrong channel');
         const { html, text, subject } = rendered.content;

@@ -19,7 +19,7 @@ import { isolateLinks } from '../notices/plain-text';
 import { NoticeRenderer, TemplateError, type NoticeVariables } from '../notices/render-notice';
 import { formatYen, honorificName } from '../notices/template-helpers';
 import { analyzeTemplate } from '../notices/template-variables';
-import { ResponseLinks } from '../outreach/response-links';
+import { tokenNoticeLinks } from '../outreach/response-links';
 import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
 import { checkTemplates } from '../rule-language/validate-rule';
 import type { RuleProblem } from '../rule-language/rule-problems';
@@ -28,7 +28,8 @@ import type { RuleIssue } from '../rule-language/validate-rule';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const project = loadRuleSet(projectRuleSetOptions(ROOT));
 const childAllowance = project.rules.find((r) => r.rule.id === 'child-allowance')!.rule;
-const sources = { config: loadEngineConfig({}), links: new ResponseLinks('test-secret', 'https://city.example'), office: DEFAULT_OFFICE, parameters: project.parameters };
+const sources = { config: loadEngineConfig({}), office: DEFAULT_OFFICE, parameters: project.parameters };
+const NOTICE_LINKS = tokenNoticeLinks('https://city.example', { acknowledged: 'acknowledged-test-token', applied: 'applied-test-token', 'not-for-me': 'not-for-me-test-token', stop: 'stop-test-token' });
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -53,7 +54,7 @@ function templatesWith(parts: Record<string, string>, set = 'probe'): string {
 const readProjectLayout = (locale: string, layout: string) => readFileSync(join(ROOT, 'templates', '_shared', locale, `${layout}.hbs`), 'utf8');
 
 function varsFor(locale: Locale, trigger = '2026-11-20'): NoticeVariables {
-  return noticeVariables(sources, childAllowance, { family_name: '山田', given_name: '花子', locale }, 'outreach:child-allowance:R-1:test', trigger, { on: '2026-11-21' });
+  return noticeVariables(sources, childAllowance, { family_name: '山田', given_name: '花子', locale }, NOTICE_LINKS, trigger, { on: '2026-11-21' });
 }
 
 const fullSet = (body: Record<Locale, string>) => ({
