@@ -9,6 +9,7 @@ import { generateVapidKeys } from '../channels/web-push';
 import { openEngineContext } from '../runtime/engine-context';
 import {
   issueResponseTokens,
+  loadLinkKeys,
   newLinkKeys,
   normalizeLetterCode,
   parseLinkKeys,
@@ -241,25 +242,27 @@ describe('an installation that kept its secrets in engine_settings', () => {
     }
   }, 120_000);
 
-  it('refuses a key file that group or others may read, and a key id reused for another key', async () => {
-    const pgliteDir = mkdtempSync(join(tmpdir(), 'oshirase-keys-db-'));
+  it('refuses a key file that group or others may read, a short key, and a key id reused for another key', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'oshirase-keys-'));
-    dirs.push(pgliteDir, dataDir);
-    const config = loadEngineConfig({ OSHIRASE_DATA_DIR: dataDir });
-    const keys = newLinkKeys('k1');
-    const first = await openEngineContext({ config, pgliteDir, env: { RESPONSE_LINK_KEYS: keys } });
-    await first.close();
-    await expect(openEngineContext({ config, pgliteDir, env: { RESPONSE_LINK_KEYS: newLinkKeys('k1') } })).rejects.toThrow(/RESPONSE_LINK_KEYS: key k1 is not the key k1/);
-    await expect(openEngineContext({ config, pgliteDir, env: { RESPONSE_LINK_KEYS: 'k1:short' } })).rejects.toThrow(/key k1 must be at least 32 bytes/);
+    dirs.push(dataDir);
+    const load = (env: NodeJS.ProcessEnv) => loadLinkKeys(engine.db, env, { dataDir, graceDays: 30 });
+    // Ids of their own: the suite's database is shared, and the ids' check values are kept in it.
+    const id = `k-${randomUUID().slice(0, 8)}`;
+    const keys = newLinkKeys(id);
+    expect((await load({ RESPONSE_LINK_KEYS: keys }))[0].id).toBe(id);
+    await expect(load({ RESPONSE_LINK_KEYS: newLinkKeys(id) })).rejects.toThrow(new RegExp(`RESPONSE_LINK_KEYS: key ${id} is not the key ${id}`));
+    await expect(load({ RESPONSE_LINK_KEYS: `${id}:c2hvcnQ` })).rejects.toThrow(new RegExp(`key ${id} must be at least 32 bytes`));
+    await expect(load({ RESPONSE_LINK_KEYS: keys, RESPONSE_LINK_KEYS_FILE: join(dataDir, 'nothing') })).rejects.toThrow(/both set/);
+
     const loose = join(dataDir, 'link-keys');
-    writeFileSync(loose, keys, { mode: 0o644 });
+    writeFileSync(loose, `${keys}\n`, { mode: 0o644 });
     chmodSync(loose, 0o644);
-    await expect(openEngineContext({ config, pgliteDir, env: { RESPONSE_LINK_KEYS_FILE: loose } })).rejects.toThrow(/RESPONSE_LINK_KEYS_FILE: the file may be read by group or others/);
+    await expect(load({ RESPONSE_LINK_KEYS_FILE: loose })).rejects.toThrow(/RESPONSE_LINK_KEYS_FILE: the file may be read by group or others/);
     chmodSync(loose, 0o600);
-    const fromFile = await openEngineContext({ config, pgliteDir, env: { RESPONSE_LINK_KEYS_FILE: loose } });
-    await fromFile.close();
+    expect((await load({ RESPONSE_LINK_KEYS_FILE: loose }))[0].id).toBe(id);
+
     // Rotation: the new key first, the old one kept for the links already out.
-    const rotated = await openEngineContext({ config, pgliteDir, env: { RESPONSE_LINK_KEYS: `${newLinkKeys('k2')}, ${keys}` } });
-    await rotated.close();
-  }, 120_000);
+    const next = `k-${randomUUID().slice(0, 8)}`;
+    expect((await load({ RESPONSE_LINK_KEYS: `${newLinkKeys(next)}, ${keys}` })).map((k) => k.id)).toEqual([next, id]);
+  });
 });
