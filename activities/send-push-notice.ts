@@ -5,6 +5,7 @@ import { writeAudit } from '../db/audit';
 import type { Locale } from '../db/schema';
 import { pushPolicyFor, retryDelayMs, type PushDeliveryPolicy } from '../channels/push-policy';
 import { PushConfigurationError, sendPush, type PushSendResult } from '../channels/web-push';
+import { checkPushEndpoint } from '../channels/push-endpoint-policy';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 
 /** What happened on one device in one attempt; stored in the ledger detail (no endpoint: it is a capability URL). */
@@ -12,18 +13,19 @@ export interface PushDeviceOutcome {
   subscriptionId: number;
   /** Origin of the push service (e.g. https://fcm.googleapis.com), to see which vendor misbehaves. */
   pushService: string;
-  outcome: PushSendResult['outcome'] | 'invalid-subscription';
+  /** 'refused-endpoint': the endpoint fails the push endpoint policy (channels/push-endpoint-policy.ts); the row is deleted. */
+  outcome: PushSendResult['outcome'] | 'invalid-subscription' | 'refused-endpoint';
   statusCode: number | null;
   retryAfterSeconds?: number;
   message?: string;
-  /** True when the subscription was deleted because the push service said it is gone. */
+  /** True when the subscription was deleted: the push service said it is gone, or the endpoint policy refuses it. */
   deleted?: boolean;
 }
 
 const deviceOutcomeSchema = z.object({
   subscriptionId: z.number(),
   pushService: z.string(),
-  outcome: z.enum(['accepted', 'gone', 'temporary-failure', 'rejected', 'invalid-subscription']),
+  outcome: z.enum(['accepted', 'gone', 'temporary-failure', 'rejected', 'invalid-subscription', 'refused-endpoint']),
   statusCode: z.number().nullable(),
   retryAfterSeconds: z.number().optional(),
   message: z.string().optional(),
@@ -54,9 +56,34 @@ export async function sendPushNotice(request: PushSendRequest): Promise<SendAtte
   const devices: PushDeviceOutcome[] = [];
   for (const sub of subscriptions) {
     const base = { subscriptionId: sub.id, pushService: originOf(sub.endpoint) };
+    // Checked again before every send: a row stored before the policy existed, or under a wider
+    // allow-list, is not sent to; and the send connects to the addresses checked here.
+    const check = await checkPushEndpoint(sub.endpoint, deps.config.push.endpoints);
+    if (!check.ok && check.kind === 'unresolved') {
+      // A resolver hiccup says nothing about the subscription: retry like a push service outage.
+      devices.push({ ...base, outcome: 'temporary-failure', statusCode: null, message: check.reason });
+      continue;
+    }
+    if (!check.ok) {
+      // Never acceptable under this policy: treated like a subscription the push service says is gone.
+      await deps.db.transaction().execute(async (tx) => {
+        await tx.deleteFrom('push_subscriptions').where('id', '=', sub.id).execute();
+        await writeAudit(tx, {
+          actor: 'engine',
+          action: 'push-subscription-removed',
+          residentId: resident.id,
+          ruleId: rule.id,
+          ruleVersion: rule.version,
+          outreachId: ledger.outreach_id,
+          detail: { subscriptionId: sub.id, pushService: base.pushService, reason: 'endpoint refused by policy', policy: check.reason, deliveryId: ledger.id },
+        });
+      });
+      devices.push({ ...base, outcome: 'refused-endpoint', statusCode: null, message: check.reason, deleted: true });
+      continue;
+    }
     let result: PushSendResult;
     try {
-      result = await sendPush({ endpoint: sub.endpoint, p256dh: sub.p256dh, auth: sub.auth }, notice, deps.vapid, policy);
+      result = await sendPush(check.endpoint, { p256dh: sub.p256dh, auth: sub.auth }, notice, deps.vapid, policy);
     } catch (error) {
       // A malformed subscription row is this device's problem, not the outreach's.
       if (!(error instanceof PushConfigurationError)) throw error;

@@ -205,23 +205,23 @@ function hostMatches(entry: PushServiceHost, hostname: string): boolean {
  * unicast 2000::/3, plus unique-local, the transition prefixes whose
  * embedded IPv4 address is checked separately, and documentation.
  */
-const NON_PUBLIC = (() => {
-  const list = new net.BlockList();
-  for (const [network, prefix] of [
-    ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-    ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-    ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-  ] as const) {
-    list.addSubnet(network, prefix, 'ipv4');
-  }
-  for (const [network, prefix] of [
-    ['::', 3], ['4000::', 2], ['8000::', 1], // outside 2000::/3 (covers ::, ::1, fc00::/7, fe80::/10, ff00::/8)
-    ['2001::', 23], ['2001:db8::', 32], ['2002::', 16], ['3fff::', 20],
-  ] as const) {
-    list.addSubnet(network, prefix, 'ipv6');
-  }
-  return list;
-})();
+// Two lists: a BlockList matches IPv4 addresses against IPv6 rules too (as
+// ::ffff:a.b.c.d), so one list with ::/3 in it would refuse every IPv4 address.
+const NON_PUBLIC_V4 = new net.BlockList();
+for (const [network, prefix] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
+  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
+  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+] as const) {
+  NON_PUBLIC_V4.addSubnet(network, prefix, 'ipv4');
+}
+const NON_PUBLIC_V6 = new net.BlockList();
+for (const [network, prefix] of [
+  ['::', 3], ['4000::', 2], ['8000::', 1], // outside 2000::/3 (covers ::, ::1, fc00::/7, fe80::/10, ff00::/8)
+  ['2001::', 23], ['2001:db8::', 32], ['2002::', 16], ['3fff::', 20],
+] as const) {
+  NON_PUBLIC_V6.addSubnet(network, prefix, 'ipv6');
+}
 
 /** An IPv4 address carried inside an IPv6 one (mapped ::ffff:a.b.c.d, NAT64 64:ff9b::/96), or null. */
 function embeddedIPv4(address: string): string | null {
@@ -239,11 +239,11 @@ function embeddedIPv4(address: string): string | null {
 
 export function isPublicAddress(address: string): boolean {
   const bare = address.replace(/^\[|\]$/g, '').split('%')[0]!;
-  if (net.isIPv4(bare)) return !NON_PUBLIC.check(bare, 'ipv4');
+  if (net.isIPv4(bare)) return !NON_PUBLIC_V4.check(bare, 'ipv4');
   if (!net.isIPv6(bare)) return false;
   const v4 = embeddedIPv4(bare);
-  if (v4 !== null) return net.isIPv4(v4) && !NON_PUBLIC.check(v4, 'ipv4');
+  if (v4 !== null) return net.isIPv4(v4) && !NON_PUBLIC_V4.check(v4, 'ipv4');
   // Other IPv4-translation forms (64:ff9b:1::/48 local NAT64) are not global either.
   if (bare.toLowerCase().startsWith('64:ff9b:')) return false;
-  return !NON_PUBLIC.check(bare, 'ipv6');
+  return !NON_PUBLIC_V6.check(bare, 'ipv6');
 }

@@ -1,13 +1,16 @@
 /*
- * Lets a city page offer the city's notices by Web Push:
+ * Subscribes a browser to the city's notices by Web Push, with the single-use
+ * enrolment token of an enrolment link (<public base>/push/enrol#<token>).
+ * The enrolment page (GET /push/enrol) loads this script; it finds the button
+ * marked data-oshirase-enrol and subscribes with the token from the URL
+ * fragment, which browsers never send to a server. A city page may also call
  *
- *   <script src="/oshirase/push/oshirase-subscribe.js"></script>
- *   <button onclick="oshirase.subscribe('R-1001').then(...)">通知を受け取る</button>
+ *   oshirase.subscribe(enrolmentToken).then(...)
  *
- * Call subscribe() from a click: browsers only ask for permission in answer
- * to the resident's own gesture. Service workers must come from the page's
- * own origin, so the API has to be reachable on the city site's origin
- * (a reverse proxy path), not on another host.
+ * from a click: browsers only ask for permission in answer to the resident's
+ * own gesture. Service workers must come from the page's own origin, so the
+ * API has to be reachable on the city site's origin (a reverse proxy path).
+ * The request never names the resident: the token says whose device this is.
  */
 (function () {
   'use strict';
@@ -16,18 +19,19 @@
   const SCRIPT_URL = document.currentScript && document.currentScript.src ? document.currentScript.src : location.href;
   const API_BASE = new URL('.', SCRIPT_URL);
   const WORKER_URL = new URL('oshirase-sw.js', API_BASE).href;
-  const RESIDENT_CACHE = 'oshirase-push';
-  const RESIDENT_KEY = new URL('oshirase-resident', API_BASE).href;
-  const RESIDENT_ID = /^[A-Za-z0-9._-]{1,100}$/;
+  const PUSH_CACHE = 'oshirase-push';
+  // What the service worker needs to move the registration when the push service renews the subscription.
+  const SUBSCRIPTION_KEY = new URL('oshirase-subscription', API_BASE).href;
+  const ENROLMENT_TOKEN = /^[A-Za-z0-9_-]{22,128}$/;
 
   /**
-   * Subscribes this browser to the resident's notices and registers it with
-   * the engine. Resolves to { endpoint }; rejects with an Error saying why
-   * (no support, permission denied, server refused).
+   * Subscribes this browser with an enrolment token and registers it with the
+   * engine. Resolves to { endpoint }; rejects with an Error saying why (no
+   * support, permission denied, link not valid, server refused).
    */
-  async function subscribe(residentId) {
-    if (typeof residentId !== 'string' || !RESIDENT_ID.test(residentId)) {
-      throw new TypeError('oshirase.subscribe: residentId must be 1-100 letters, digits, ".", "_" or "-"');
+  async function subscribe(enrolmentToken) {
+    if (typeof enrolmentToken !== 'string' || !ENROLMENT_TOKEN.test(enrolmentToken)) {
+      throw new TypeError('oshirase.subscribe: enrolmentToken must be the code of an enrolment link (22-128 letters, digits, "-" or "_")');
     }
     if (!('serviceWorker' in navigator) || typeof PushManager === 'undefined' || typeof Notification === 'undefined') {
       throw new Error('oshirase.subscribe: this browser cannot receive web push notifications');
@@ -51,10 +55,11 @@
     if (!subscription) {
       subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
     }
-    await send('POST', { residentId: residentId, subscription: subscription.toJSON() });
-    // The worker needs the resident when the push service renews the subscription on its own.
-    const cache = await caches.open(RESIDENT_CACHE);
-    await cache.put(RESIDENT_KEY, new Response(residentId));
+    const json = subscription.toJSON();
+    await send('POST', { enrolmentToken: enrolmentToken, subscription: json });
+    // The old endpoint and auth secret prove this browser's registration when the push service renews it.
+    const cache = await caches.open(PUSH_CACHE);
+    await cache.put(SUBSCRIPTION_KEY, new Response(JSON.stringify({ endpoint: json.endpoint, auth: json.keys.auth })));
     return { endpoint: subscription.endpoint };
   }
 
@@ -63,8 +68,8 @@
     if (!('serviceWorker' in navigator)) return false;
     const registration = await navigator.serviceWorker.getRegistration(API_BASE.href);
     const subscription = registration ? await registration.pushManager.getSubscription() : null;
-    const cache = await caches.open(RESIDENT_CACHE);
-    await cache.delete(RESIDENT_KEY);
+    const cache = await caches.open(PUSH_CACHE);
+    await cache.delete(SUBSCRIPTION_KEY);
     if (!subscription) return false;
     await send('DELETE', { endpoint: subscription.endpoint });
     await subscription.unsubscribe();
@@ -125,5 +130,37 @@
     return bytes;
   }
 
+  /** On the enrolment page: the button subscribes with the token in the fragment. */
+  function wireEnrolmentPage() {
+    if (typeof document.querySelector !== 'function') return;
+    const button = document.querySelector('[data-oshirase-enrol]');
+    if (!button) return;
+    const status = document.querySelector('[data-oshirase-status]');
+    const say = function (text) {
+      if (status) status.textContent = text;
+    };
+    button.addEventListener('click', function () {
+      const token = location.hash.replace(/^#/, '');
+      if (!token) {
+        say('このリンクは完全ではありません。届いたリンクをそのまま開いてください。 / This link is incomplete: open the link exactly as you received it.');
+        return;
+      }
+      button.disabled = true;
+      subscribe(token).then(
+        function () {
+          // Used up: keep it out of the address bar, bookmarks and history.
+          if (window.history && typeof window.history.replaceState === 'function') window.history.replaceState(null, '', location.pathname);
+          say('この端末でお知らせを受け取ります。 / This device will receive the city\'s notices.');
+        },
+        function (error) {
+          button.disabled = false;
+          say('登録できませんでした / Could not subscribe: ' + error.message);
+        },
+      );
+    });
+  }
+
   window.oshirase = Object.assign(window.oshirase || {}, { subscribe: subscribe, unsubscribe: unsubscribe });
+  if (typeof document.readyState === 'string' && document.readyState === 'loading') document.addEventListener('DOMContentLoaded', wireEnrolmentPage);
+  else wireEnrolmentPage();
 })();

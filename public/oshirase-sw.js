@@ -9,8 +9,9 @@
 
 // The API lives next to this script; a reverse proxy may mount it under any prefix.
 const API_BASE = new URL('.', self.location.href);
-const RESIDENT_CACHE = 'oshirase-push';
-const RESIDENT_KEY = new URL('oshirase-resident', API_BASE).href;
+const PUSH_CACHE = 'oshirase-push';
+// { endpoint, auth } of the subscription the engine knows, stored by oshirase-subscribe.js.
+const SUBSCRIPTION_KEY = new URL('oshirase-subscription', API_BASE).href;
 
 self.addEventListener('install', () => {
   // Nothing to cache: take over from an older version at once.
@@ -80,27 +81,47 @@ async function openOrFocus(url) {
 
 /**
  * The push service replaced or expired the subscription: subscribe again if
- * the browser has not already, tell the engine the new endpoint, and forget
- * the old one. The resident id was stored by oshirase.subscribe().
+ * the browser has not already, and move the engine's registration to the new
+ * one, proving the old one with its endpoint and auth secret (which only this
+ * browser and the engine know). Without a stored subscription this browser
+ * was never enrolled, and nothing is sent.
  */
 async function renewSubscription(oldSubscription, newSubscription) {
-  const residentId = await storedResidentId();
-  if (!residentId) return;
+  const previous = (await storedSubscription()) || fromSubscription(oldSubscription);
+  if (!previous) return;
   let subscription = newSubscription;
   if (!subscription) {
     const key = await fetchVapidKey();
     subscription = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
   }
-  await postJson('POST', { residentId: residentId, subscription: subscription.toJSON() });
-  if (oldSubscription && oldSubscription.endpoint !== subscription.endpoint) {
-    await postJson('DELETE', { endpoint: oldSubscription.endpoint });
+  const json = subscription.toJSON();
+  const cache = await caches.open(PUSH_CACHE);
+  const response = await postJson('POST', 'push-subscriptions/renewal', { previous: previous, subscription: json });
+  if (response.status === 410) {
+    // The engine no longer knows this browser: the resident has to open an enrolment link again.
+    await cache.delete(SUBSCRIPTION_KEY);
+    return;
   }
+  if (!response.ok) throw new Error('oshirase: POST /push-subscriptions/renewal answered ' + response.status);
+  await cache.put(SUBSCRIPTION_KEY, new Response(JSON.stringify({ endpoint: json.endpoint, auth: json.keys.auth })));
 }
 
-async function storedResidentId() {
-  const cache = await caches.open(RESIDENT_CACHE);
-  const response = await cache.match(RESIDENT_KEY);
-  return response ? (await response.text()).trim() : '';
+function fromSubscription(subscription) {
+  if (!subscription) return null;
+  const json = subscription.toJSON();
+  return json && json.keys && typeof json.keys.auth === 'string' ? { endpoint: json.endpoint, auth: json.keys.auth } : null;
+}
+
+async function storedSubscription() {
+  const cache = await caches.open(PUSH_CACHE);
+  const response = await cache.match(SUBSCRIPTION_KEY);
+  if (!response) return null;
+  try {
+    const stored = JSON.parse(await response.text());
+    return stored && typeof stored.endpoint === 'string' && typeof stored.auth === 'string' ? { endpoint: stored.endpoint, auth: stored.auth } : null;
+  } catch (error) {
+    return null;
+  }
 }
 
 async function fetchVapidKey() {
@@ -110,13 +131,12 @@ async function fetchVapidKey() {
   return base64urlToBytes(body.publicKey);
 }
 
-async function postJson(method, body) {
-  const response = await fetch(new URL('../push-subscriptions', API_BASE).href, {
+function postJson(method, path, body) {
+  return fetch(new URL('../' + path, API_BASE).href, {
     method: method,
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(body),
   });
-  if (!response.ok) throw new Error('oshirase: ' + method + ' /push-subscriptions answered ' + response.status);
 }
 
 function base64urlToBytes(text) {
