@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseEmailConfig, type EmailConfig } from '../channels/email-config';
+import { parsePushSettings, type PushSettings } from '../channels/push-endpoint-policy';
 
 /**
  * Engine settings, read once from the environment. Every setting has a
@@ -54,6 +55,8 @@ export interface EngineConfig {
   maxCachedWorkflows: number;
   /** SMTP servers in priority order, pools, rates, timeouts, circuit breaker. */
   email: EmailConfig;
+  /** Allowed push services and addresses, devices per resident, enrolment link lifetime. */
+  push: PushSettings;
 }
 
 export class ConfigError extends Error {}
@@ -67,6 +70,8 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
   const e = parsed.data;
   const email = parseEmailConfig(env);
   if (!email.success) throw new ConfigError(`invalid environment setting — ${email.problems.join('; ')}`);
+  const push = parsePushSettings(env);
+  if (!push.success) throw new ConfigError(`invalid environment setting — ${push.problems.join('; ')}`);
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.OSHIRASE_DATA_DIR,
@@ -84,6 +89,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     cityName: { ja: e.CITY_NAME_JA, en: e.CITY_NAME_EN },
     testMode: e.OSHIRASE_TEST_MODE === 'true' || e.OSHIRASE_TEST_MODE === '1',
     email: email.config,
+    push: push.settings,
     maxCachedWorkflows: e.OSHIRASE_MAX_CACHED_WORKFLOWS,
   };
 }

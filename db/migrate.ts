@@ -6,6 +6,7 @@ import * as residentForeignKeys from './migrations/0004-resident-foreign-keys';
 import * as emailDelivery from './migrations/0005-email-delivery';
 import * as printBatches from './migrations/0006-print-batches';
 import * as responseTokens from './migrations/0009-response-tokens';
+import * as pushEnrolment from './migrations/0011-push-enrolment';
 import * as auditChain from './migrations/0007-audit-chain';
 import * as staffSessions from './migrations/0008-staff-sessions';
 import type { Database } from './schema';
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-email-delivery': emailDelivery,
   '0006-print-batches': printBatches,
   '0009-response-tokens': responseTokens,
+  '0011-push-enrolment': pushEnrolment,
   '0007-audit-chain': auditChain,
   '0008-staff-sessions': staffSessions,
 };

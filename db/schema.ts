@@ -131,6 +131,7 @@ export interface PushSubscriptionsTable {
   p256dh: string;
   auth: string;
   created_at: Timestamp;
+  refreshed_at: NullableTimestamp;
 }
 
 export interface CaseworkerTasksTable {
@@ -193,6 +194,7 @@ export interface Database {
   email_bounces: EmailBouncesTable;
   print_batches: PrintBatchesTable;
   letters: LettersTable;
+  push_enrolments: PushEnrolmentsTable;
   response_tokens: ResponseTokensTable;
   staff_sessions: StaffSessionsTable;
   staff_login_states: StaffLoginStatesTable;
@@ -292,4 +294,17 @@ export interface ResponseTokensTable {
   form: 'link' | 'code' | 'legacy';
   created_at: Timestamp;
   used_at: NullableTimestamp;
+}
+
+/** A single-use push enrolment token (channels/push-enrolment.ts), stored only as its sha256. */
+export interface PushEnrolmentsTable {
+  /** sha256 (hex) of the token. */
+  token_hash: string;
+  resident_id: string;
+  /** `notice:<outreach id>` or `staff:<subject>`. */
+  issued_by: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  subscription_id: number | null;
 }

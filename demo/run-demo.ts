@@ -72,6 +72,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       SMTP_URL: smtp.url,
       OSHIRASE_MS_PER_DAY: String(msPerDay),
       PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
+      // The local push receiver (plain http on loopback) is a push service only by this configuration.
+      PUSH_SERVICE_HOSTS: new URL(push.url).host,
+      PUSH_ALLOW_INSECURE_HTTP: 'true',
+      PUSH_ALLOW_PRIVATE_ADDRESSES: 'true',
     });
     const context = await openEngineContext({ config });
     stops.push(() => context.close());

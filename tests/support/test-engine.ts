@@ -55,6 +55,7 @@ export class TestEngine {
       OSHIRASE_DATA_DIR: join(inject('dataDir'), randomUUID()),
       SMTP_URL: inject('smtpUrl'),
       TEMPORAL_ADDRESS: inject('temporalAddress'),
+      ...receiverPushSettings(),
     });
     const context = await openEngineContext({ config });
     const connection = await Connection.connect({ address: inject('temporalAddress') });
@@ -87,6 +88,7 @@ export class TestEngine {
       OSHIRASE_TASK_QUEUE: this.taskQueue,
       OSHIRASE_DATA_DIR: this.context.config.dataDir,
       OSHIRASE_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+      ...receiverPushSettings(),
     };
   }
 
@@ -188,6 +190,14 @@ export class TestEngine {
   async tasks(outreachId: string) {
     return this.db.selectFrom('caseworker_tasks').selectAll().where('outreach_id', '=', outreachId).execute();
   }
+}
+
+/**
+ * The push endpoint policy that admits the suite's push receiver (plain http
+ * on 127.0.0.1): allowed by configuration, as a city's tests would do it.
+ */
+export function receiverPushSettings(): Record<string, string> {
+  return { PUSH_SERVICE_HOSTS: new URL(inject('pushReceiverUrl')).host, PUSH_ALLOW_INSECURE_HTTP: 'true', PUSH_ALLOW_PRIVATE_ADDRESSES: 'true' };
 }
 
 /** The outreach a rule (child-allowance unless named) started for an event. */
