@@ -22,7 +22,8 @@ import { z } from 'zod';
 import { writeAudit } from '../db/audit';
 import type { Database } from '../db/schema';
 import type { StaffAuthConfig } from '../auth/staff-auth-config';
-import { mapStaffClaims, type StaffRole } from '../auth/staff-roles';
+import { mapStaffClaims, STAFF_ROLES, type StaffRole } from '../auth/staff-roles';
+import type { StaffAuthenticator } from './access';
 import { StaffSessionStore, type StaffIdentity } from '../auth/staff-sessions';
 
 export type { StaffRole } from '../auth/staff-roles';
@@ -104,6 +105,25 @@ export function requireStaff(roles: readonly StaffRole[] = []): preHandlerAsyncH
 }
 
 /**
+ * The access layer's view of staff sessions (api/access.ts): the staff member
+ * behind the request's session cookie. It runs before the body is read, so the
+ * CSRF token comes from the x-csrf-token header.
+ */
+export const sessionAuthenticator: StaffAuthenticator = {
+  async authenticate(request) {
+    const auth = request.server.staffAuth;
+    if (!auth) return null;
+    const sessionId = request.cookies?.[auth.sessionCookie];
+    if (!sessionId) return null;
+    const session = await auth.sessions.touch(sessionId);
+    if (!session) return 'expired';
+    const header = request.headers['x-csrf-token'];
+    if (!SAFE_METHODS.has(request.method) && !auth.sessions.csrfTokenMatches(sessionId, typeof header === 'string' ? header : undefined)) return 'csrf';
+    return { kind: 'staff', subject: session.subject, name: session.name, roles: session.roles, wards: session.wards };
+  },
+};
+
+/**
  * The path to return to after sign-in: only a path on this service (no other
  * origin, no `//host`, no backslash tricks, no control characters); '/' otherwise.
  */
@@ -156,7 +176,7 @@ const staffAuthPlugin: FastifyPluginAsync<StaffAuthOptions> = async (app, option
   app.decorate('staffAuth', { sessions, sessionCookie });
   app.decorateRequest('staff', null);
 
-  app.get('/auth/login', async (request, reply) => {
+  app.get('/auth/login', { config: { access: { kind: 'open' } }, schema: { summary: 'Staff sign-in: redirects to the city’s OpenID provider', tags: ['staff sign-in'] } }, async (request, reply) => {
     const query = LoginQuery.safeParse(request.query);
     const returnTo = safeReturnTo(query.success ? query.data.returnTo : undefined, config.serviceOrigin);
     let server: oidc.Configuration;
@@ -182,7 +202,7 @@ const staffAuthPlugin: FastifyPluginAsync<StaffAuthOptions> = async (app, option
     return reply.header('cache-control', 'no-store').redirect(url.href, 302);
   });
 
-  app.get('/auth/callback', async (request, reply) => {
+  app.get('/auth/callback', { config: { access: { kind: 'open' } }, schema: { summary: 'The OpenID provider’s answer: starts the staff session', tags: ['staff sign-in'] } }, async (request, reply) => {
     // Whatever happens next, this sign-in attempt is over for the browser.
     reply.clearCookie(loginCookie, cookieOptions);
     const query = CallbackQuery.safeParse(request.query);
@@ -233,7 +253,7 @@ const staffAuthPlugin: FastifyPluginAsync<StaffAuthOptions> = async (app, option
     return reply.header('cache-control', 'no-store').redirect(started.login.returnTo, 303);
   });
 
-  app.post('/auth/logout', { preHandler: requireStaff() }, async (request, reply) => {
+  app.post('/auth/logout', { config: { access: { kind: 'protected', staff: STAFF_ROLES } }, schema: { summary: 'Ends the staff session', tags: ['staff sign-in'] }, preHandler: requireStaff() }, async (request, reply) => {
     const staff = request.staff!;
     await sessions.revoke(request.cookies[sessionCookie]!);
     await writeAudit(db, { actor: staffActor(staff), action: 'staff-signed-out', detail: { roles: staff.roles } });
@@ -241,7 +261,7 @@ const staffAuthPlugin: FastifyPluginAsync<StaffAuthOptions> = async (app, option
     return reply.header('cache-control', 'no-store').send({ signedOut: true });
   });
 
-  app.get('/auth/me', { preHandler: requireStaff() }, async (request, reply) => {
+  app.get('/auth/me', { config: { access: { kind: 'protected', staff: STAFF_ROLES } }, schema: { summary: 'The signed-in staff member and the CSRF token of the session', tags: ['staff sign-in'] }, preHandler: requireStaff() }, async (request, reply) => {
     const staff = request.staff!;
     return reply.header('cache-control', 'no-store').send({
       subject: staff.subject,

@@ -4,6 +4,7 @@
  * address is flagged so no further letter is printed for it, and a caseworker
  * gets a 'letter-returned' task to find the resident another way.
  */
+import { openCaseworkerTask } from '../db/caseworker-tasks';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { writeAudit } from '../db/audit';
@@ -75,20 +76,7 @@ export async function recordReturnedLetter(
     }
 
     // Same rule as the workflow's own tasks: at most one task per outreach and kind.
-    const inserted = await tx
-      .insertInto('caseworker_tasks')
-      .values({ outreach_id: letter.outreach_id, resident_id: letter.resident_id, rule_id: letter.rule_id, rule_version: letter.rule_version, kind: 'letter-returned', status: 'open' })
-      .onConflict((oc) => oc.columns(['outreach_id', 'kind']).doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (inserted) {
-      await writeAudit(tx, { actor, action: 'task-opened', ...ids, detail: { taskId: inserted.id, kind: 'letter-returned', reference } });
-      return { ...base, taskId: inserted.id, alreadyRecorded: false };
-    }
-    const existing = await tx
-      .selectFrom('caseworker_tasks').select('id')
-      .where('outreach_id', '=', letter.outreach_id).where('kind', '=', 'letter-returned')
-      .executeTakeFirstOrThrow();
-    return { ...base, taskId: existing.id, alreadyRecorded: false };
+    const task = await openCaseworkerTask(tx, { ...ids, kind: 'letter-returned', actor, detail: { reference } });
+    return { ...base, taskId: task.taskId, alreadyRecorded: false };
   });
 }

@@ -5,10 +5,11 @@ import * as consentLookup from './migrations/0003-consent-lookup';
 import * as residentForeignKeys from './migrations/0004-resident-foreign-keys';
 import * as emailDelivery from './migrations/0005-email-delivery';
 import * as printBatches from './migrations/0006-print-batches';
-import * as responseTokens from './migrations/0009-response-tokens';
-import * as pushEnrolment from './migrations/0011-push-enrolment';
 import * as auditChain from './migrations/0007-audit-chain';
 import * as staffSessions from './migrations/0008-staff-sessions';
+import * as responseTokens from './migrations/0009-response-tokens';
+import * as apiClients from './migrations/0010-api-clients';
+import * as pushEnrolment from './migrations/0011-push-enrolment';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -19,10 +20,11 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-resident-foreign-keys': residentForeignKeys,
   '0005-email-delivery': emailDelivery,
   '0006-print-batches': printBatches,
-  '0009-response-tokens': responseTokens,
-  '0011-push-enrolment': pushEnrolment,
   '0007-audit-chain': auditChain,
   '0008-staff-sessions': staffSessions,
+  '0009-response-tokens': responseTokens,
+  '0010-api-clients': apiClients,
+  '0011-push-enrolment': pushEnrolment,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

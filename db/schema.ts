@@ -146,6 +146,8 @@ export interface CaseworkerTasksTable {
   closed_at: NullableTimestamp;
   closed_by: string | null;
   note: string | null;
+  /** The resident's ward when the task was opened: caseworkers see their wards' tasks. */
+  ward: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AuditLogTable {
@@ -195,9 +197,11 @@ export interface Database {
   print_batches: PrintBatchesTable;
   letters: LettersTable;
   push_enrolments: PushEnrolmentsTable;
-  response_tokens: ResponseTokensTable;
   staff_sessions: StaffSessionsTable;
   staff_login_states: StaffLoginStatesTable;
+  response_tokens: ResponseTokensTable;
+  api_clients: ApiClientsTable;
+  api_client_request_ids: ApiClientRequestIdsTable;
 }
 
 export type Resident = Selectable<ResidentsTable>;
@@ -258,6 +262,40 @@ export interface LettersTable {
 export type Letter = Selectable<LettersTable>;
 export type PrintBatch = Selectable<PrintBatchesTable>;
 
+export type ClientRole = 'event-source' | 'bounce-source' | 'print-vendor' | 'auditor';
+
+/** A calling system; its secret is derived from `salt` with a pepper kept outside the database. */
+export interface ApiClientsTable {
+  id: string;
+  name: string;
+  role: ClientRole;
+  salt: string;
+  secret_sha256: string;
+  created_at: Timestamp;
+  created_by: string;
+  revoked_at: NullableTimestamp;
+  revoked_by: string | null;
+}
+
+export interface ApiClientRequestIdsTable {
+  client_id: string;
+  jti: string;
+  expires_at: Timestamp;
+}
+
+export type ApiClient = Selectable<ApiClientsTable>;
+
+/** A resident's response link or letter code, stored only as its keyed hash (outreach/response-links.ts). */
+export interface ResponseTokensTable {
+  token_hash: string;
+  key_id: string;
+  outreach_id: string;
+  kind: ResponseKind;
+  form: 'link' | 'code' | 'legacy';
+  created_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
 /** A signed-in staff member's server-side session; the id itself lives only in their cookie. */
 export interface StaffSessionsTable {
   /** sha256 (hex) of the session id. */
@@ -283,17 +321,6 @@ export interface StaffLoginStatesTable {
   return_to: string;
   created_at: Timestamp;
   expires_at: Timestamp;
-}
-
-/** A resident's response link or letter code, stored only as its keyed hash (outreach/response-links.ts). */
-export interface ResponseTokensTable {
-  token_hash: string;
-  key_id: string;
-  outreach_id: string;
-  kind: ResponseKind;
-  form: 'link' | 'code' | 'legacy';
-  created_at: Timestamp;
-  used_at: NullableTimestamp;
 }
 
 /** A single-use push enrolment token (channels/push-enrolment.ts), stored only as its sha256. */

@@ -1,0 +1,12 @@
+import type { Client } from '@temporalio/client';
+import type { EngineContext } from '../runtime/engine-context';
+
+/** What the HTTP routes use; built once by the composition root (runtime/create-engine.ts). */
+export interface ServiceDeps {
+  context: EngineContext;
+  temporal: Client;
+  taskQueue: string;
+  msPerDay: number;
+  /** Derives calling systems' secrets (auth/calling-systems.ts). */
+  clientSecretPepper: string;
+}

@@ -1,0 +1,100 @@
+/**
+ * Caseworker follow-up tasks: the one place that opens, lists and closes them.
+ * A task carries the ward of the resident it is about, so each ward works its
+ * own queue and a caseworker sees only their wards.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { CaseworkerTask, CaseworkerTasksTable, Database } from './schema';
+import { writeAudit } from './audit';
+
+export type TaskKind = CaseworkerTasksTable['kind'];
+
+export interface OpenTaskRequest {
+  outreachId: string;
+  residentId: string;
+  ruleId: string;
+  ruleVersion: number;
+  kind: TaskKind;
+  actor: string;
+  /** Added to the task-opened audit record (ids and enums only). */
+  detail?: Record<string, unknown>;
+}
+
+/** Opens a task for an outreach; at most one per outreach and kind (a repeat returns the open one). */
+export async function openCaseworkerTask(db: Kysely<Database>, request: OpenTaskRequest): Promise<{ taskId: number; created: boolean }> {
+  const inserted = await db
+    .insertInto('caseworker_tasks')
+    .values({
+      outreach_id: request.outreachId,
+      resident_id: request.residentId,
+      rule_id: request.ruleId,
+      rule_version: request.ruleVersion,
+      kind: request.kind,
+      status: 'open',
+      ward: sql<string | null>`(select ward from residents where id = ${request.residentId})`,
+    })
+    .onConflict((oc) => oc.columns(['outreach_id', 'kind']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) {
+    await writeAudit(db, {
+      actor: request.actor,
+      action: 'task-opened',
+      residentId: request.residentId,
+      ruleId: request.ruleId,
+      ruleVersion: request.ruleVersion,
+      outreachId: request.outreachId,
+      detail: { taskId: inserted.id, kind: request.kind, ...request.detail },
+    });
+    return { taskId: inserted.id, created: true };
+  }
+  const existing = await db
+    .selectFrom('caseworker_tasks')
+    .select('id')
+    .where('outreach_id', '=', request.outreachId)
+    .where('kind', '=', request.kind)
+    .executeTakeFirstOrThrow();
+  return { taskId: existing.id, created: false };
+}
+
+export interface TaskFilter {
+  status: 'open' | 'closed' | 'all';
+  /** Only these wards (a caseworker's); undefined for every ward. */
+  wards?: readonly string[];
+  limit?: number;
+}
+
+export async function listCaseworkerTasks(db: Kysely<Database>, filter: TaskFilter): Promise<CaseworkerTask[]> {
+  if (filter.wards && filter.wards.length === 0) return [];
+  let query = db.selectFrom('caseworker_tasks').selectAll();
+  if (filter.status !== 'all') query = query.where('status', '=', filter.status);
+  if (filter.wards) query = query.where('ward', 'in', [...filter.wards]);
+  return query.orderBy('id').limit(filter.limit ?? 1000).execute();
+}
+
+export async function findCaseworkerTask(db: Kysely<Database>, taskId: number): Promise<CaseworkerTask | undefined> {
+  return db.selectFrom('caseworker_tasks').selectAll().where('id', '=', taskId).executeTakeFirst();
+}
+
+/** Closes an open task with a note; false when it was already closed. Audited under the staff member who closed it. */
+export async function closeCaseworkerTask(db: Kysely<Database>, task: CaseworkerTask, actor: string, note: string | null): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const result = await tx
+      .updateTable('caseworker_tasks')
+      .set({ status: 'closed', closed_at: new Date(), closed_by: actor, note })
+      .where('id', '=', task.id)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return false;
+    await writeAudit(tx, {
+      actor,
+      action: 'task-closed',
+      residentId: task.resident_id,
+      ruleId: task.rule_id,
+      ruleVersion: task.rule_version,
+      outreachId: task.outreach_id,
+      detail: { taskId: task.id, kind: task.kind, withNote: note !== null },
+    });
+    return true;
+  });
+}

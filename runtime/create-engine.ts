@@ -1,0 +1,54 @@
+/**
+ * The composition root: builds, once per process, what the service, the
+ * worker and the command line share — settings, the database (migrated), the
+ * rules, the keys, the Temporal client — so no entry point assembles them by hand.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { loadEngineConfig, type EngineConfig } from '../config/engine-config';
+import { temporalConnectionSettings, type TemporalConnectionSettings } from '../temporal/connection-options';
+import { openEngineContext, type EngineContext, type EngineContextOptions } from './engine-context';
+import { readOrCreateLocalSecret } from './secrets';
+
+export interface Engine {
+  context: EngineContext;
+  config: EngineConfig;
+  /** How to reach Temporal (the worker opens its own native connection with the same settings). */
+  temporalSettings: TemporalConnectionSettings;
+  temporal: Client;
+  /** Derives calling systems' secrets (auth/calling-systems.ts); from CLIENT_SECRET_PEPPER. */
+  clientSecretPepper: string;
+  close(): Promise<void>;
+}
+
+export interface CreateEngineOptions extends EngineContextOptions {
+  env?: NodeJS.ProcessEnv;
+  /** A Temporal frontend to use instead of TEMPORAL_ADDRESS (the demo's and the tests' own server). */
+  temporalAddress?: string;
+  warn?: (message: string) => void;
+}
+
+export async function createEngine(options: CreateEngineOptions = {}): Promise<Engine> {
+  const env = options.env ?? process.env;
+  const config = options.config ?? loadEngineConfig(env);
+  const temporalSettings = temporalConnectionSettings(env, options.temporalAddress ?? config.temporalAddress);
+  const clientSecretPepper = readOrCreateLocalSecret(env, 'CLIENT_SECRET_PEPPER', { dataDir: config.dataDir, warn: options.warn });
+  const context = await openEngineContext({ ...options, config });
+  let connection: Connection;
+  try {
+    connection = await Connection.connect(temporalSettings.options);
+  } catch (error) {
+    await context.close();
+    throw error;
+  }
+  return {
+    context,
+    config,
+    temporalSettings,
+    temporal: new Client({ connection, namespace: temporalSettings.namespace }),
+    clientSecretPepper,
+    close: async () => {
+      await connection.close();
+      await context.close();
+    },
+  };
+}

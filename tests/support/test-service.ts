@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { freePort } from '../../temporal/dev-server';
+import { spawnService, type RunningService as RunningProcess } from '../../local-services/spawn-service';
+import { loadStaffAuthConfig } from '../../auth/staff-auth-config';
+import { sessionAuthenticator, staffAuthPlugin } from '../../api/staff-auth';
+import { signInAs, type SignedIn } from './staff-login';
+import { loadServiceConfig } from '../../config/service-config';
+import { startService, type RunningService, type ServiceOptions } from '../../api/service';
+import { createClient, signClientToken, type CreatedClient } from '../../auth/calling-systems';
+import type { ClientRole } from '../../db/schema';
+import type { ServiceDeps } from '../../api/service-deps';
+import type { TestEngine } from './test-engine';
+
+/** The pepper of the test service's calling systems (a fixed test value; production reads CLIENT_SECRET_PEPPER). */
+export const TEST_CLIENT_PEPPER = 'test-pepper-not-a-secret';
+
+export interface TestService {
+  service: RunningService;
+  deps: ServiceDeps;
+  /** A calling system of the given role, created through the same code as `oshirase clients create`. */
+  client(role: ClientRole): Promise<CreatedClient>;
+  /** `Authorization` header value with a fresh JWT for a client. */
+  bearer(client: CreatedClient, options?: { issuedAt?: Date; jti?: string }): Promise<string>;
+  /** Signs a demo staff account (config/demo-staff.json) in at the real OpenID provider; only with `staffSignIn`. */
+  signIn(username: DemoStaff): Promise<SignedIn>;
+  close(): Promise<void>;
+}
+
+/** The HTTP service on ephemeral ports for one test engine (its database, Temporal client and task queue). */
+export async function startTestService(
+  engine: TestEngine,
+  options: {
+    msPerDay: number;
+    staff?: ServiceOptions['staff'];
+    publicRoutes?: ServiceOptions['publicRoutes'];
+    internalRoutes?: ServiceOptions['internalRoutes'];
+    env?: NodeJS.ProcessEnv;
+    /** Run the local OpenID provider (its own process) and let staff sign in on the internal listener. */
+    staffSignIn?: boolean;
+  },
+): Promise<TestService> {
+  let provider: RunningProcess | null = null;
+  let secretDir: string | null = null;
+  let staff: ServiceOptions['staff'] = options.staff ?? null;
+  const env: NodeJS.ProcessEnv = { ...options.env };
+  if (options.staffSignIn) {
+    // The redirect URI names the internal listener's port, so the port is chosen first.
+    const port = await freePort();
+    const internalUrl = `http://127.0.0.1:${port}`;
+    env.INTERNAL_PORT = String(port);
+    secretDir = mkdtempSync(join(tmpdir(), 'oshirase-oidc-'));
+    const secretFile = join(secretDir, 'client-secret');
+    writeFileSync(secretFile, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+    provider = await spawnService(
+      'local-services/oidc-provider.ts',
+      ['--port', '0', '--client-id', 'oshirase-test', '--client-secret-file', secretFile, '--redirect-uri', `${internalUrl}/auth/callback`, '--accounts', 'config/demo-staff.json'],
+      'OIDC_PROVIDER_READY',
+    );
+    const staffConfig = loadStaffAuthConfig({ OIDC_ISSUER: provider.url, OIDC_CLIENT_ID: 'oshirase-test', OIDC_CLIENT_SECRET_FILE: secretFile, INTERNAL_BASE_URL: internalUrl });
+    const db = engine.db;
+    staff = { routes: async (app) => app.register(staffAuthPlugin, { db, config: staffConfig }), authenticator: sessionAuthenticator };
+  }
+  const deps: ServiceDeps = {
+    context: engine.context,
+    temporal: engine.client,
+    taskQueue: engine.taskQueue,
+    msPerDay: options.msPerDay,
+    clientSecretPepper: TEST_CLIENT_PEPPER,
+  };
+  const config = loadServiceConfig({ PUBLIC_PORT: '0', INTERNAL_PORT: '0', PUBLIC_RATE_LIMIT_PER_MINUTE: '10000', ...env });
+  const service = await startService(deps, {
+    config,
+    logger: false,
+    staff,
+    publicRoutes: options.publicRoutes ?? [],
+    internalRoutes: options.internalRoutes ?? [],
+  });
+  return {
+    service,
+    deps,
+    client: (role) => createClient(engine.db, TEST_CLIENT_PEPPER, { name: `test ${role}`, role, actor: 'test' }),
+    bearer: async (client, tokenOptions) => `Bearer ${await signClientToken(client.id, client.secret, tokenOptions)}`,
+    signIn: (username) => {
+      if (!provider) throw new Error('startTestService: staff sign-in needs { staffSignIn: true }');
+      return signInAs(service.internalUrl, provider.url, username, DEMO_STAFF_PASSWORDS[username]);
+    },
+    close: async () => {
+      await service.close();
+      await provider?.stop();
+      if (secretDir) rmSync(secretDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Row counts of every table of the engine's schema: a refused request must change none. */
+export async function tableCounts(engine: TestEngine): Promise<Record<string, number>> {
+  const tables = await engine.db
+    .selectFrom('information_schema.tables' as never)
+    .select('table_name as name' as never)
+    .where('table_schema' as never, '=', 'public' as never)
+    .where('table_type' as never, '=', 'BASE TABLE' as never)
+    .execute();
+  const counts: Record<string, number> = {};
+  for (const { name } of tables as Array<{ name: string }>) {
+    const result = await engine.db.selectFrom(name as never).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    counts[name] = Number((result as { n: string }).n);
+  }
+  return counts;
+}
+
+export type { FastifyInstance };
+
+/** The demo staff accounts' passwords (config/demo-staff.json: demo only). */
+const DEMO_STAFF_PASSWORDS = {
+  'caseworker-chuo': 'demo-chuo-2026',
+  'caseworker-kita': 'demo-kita-2026',
+  'policy-author': 'demo-author-2026',
+  'policy-approver': 'demo-approver-2026',
+  auditor: 'demo-auditor-2026',
+  administrator: 'demo-admin-2026',
+} as const;
+export type DemoStaff = keyof typeof DEMO_STAFF_PASSWORDS;
