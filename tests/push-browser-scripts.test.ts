@@ -1,18 +1,21 @@
 // The browser side of Web Push: the scripts parse, are served with the right
 // headers, and behave as a browser would run them — in a sandbox that stands
-// in for the browser's APIs, talking to the real HTTP API, database and push receiver.
+// in for the browser's APIs, talking to the real HTTP service (the public
+// listener's push routes), database and push receiver.
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import vm from 'node:vm';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startApiServer, type RunningApiServer } from '../api/http-server';
-import { PUSH_SCRIPT_FILES, pushScriptRoute } from '../api/push-routes';
+import { createHttpApp } from '../api/http-app';
+import { PUSH_SCRIPT_FILES, pushPublicRoutes } from '../api/push-public-routes';
+import { checkPushEndpoint, pushSettingsFrom } from '../channels/push-endpoint-policy';
+import { issuePushEnrolment } from '../channels/push-enrolment';
 import { sendPush } from '../channels/web-push';
 import { registerPushSubscription } from '../db/residents';
-import { TestEngine } from './support/test-engine';
+import { receiverPushSettings, TestEngine, type TestResident } from './support/test-engine';
 
 const PUBLIC_DIR = join(import.meta.dirname, '..', 'public');
 const SW_SOURCE = readFileSync(join(PUBLIC_DIR, 'oshirase-sw.js'), 'utf8');
@@ -79,16 +82,33 @@ class FakePushManager {
 const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 let engine: TestEngine;
-let api: RunningApiServer;
+let app: FastifyInstance;
+const api = { url: '' };
+const pushSettings = () => pushSettingsFrom(receiverPushSettings());
 
 beforeAll(async () => {
   engine = await TestEngine.start({ withWorker: false });
-  api = await startApiServer({ context: engine.context, temporal: engine.client, taskQueue: engine.taskQueue, msPerDay: 1000 }, 0);
+  app = await createHttpApp({ listener: 'public', logger: false, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, access: null });
+  await app.register(pushPublicRoutes, {
+    context: { ...engine.context, config: { ...engine.context.config, push: pushSettings() } },
+    temporal: engine.client,
+    taskQueue: engine.taskQueue,
+    msPerDay: 1000,
+    clientSecretPepper: 'unused',
+  });
+  api.url = (await app.listen({ port: 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');
 });
 afterAll(async () => {
-  await api?.close();
+  await app?.close();
   await engine?.stop();
 });
+
+async function enrolmentToken(resident: TestResident): Promise<string> {
+  const issued = await issuePushEnrolment(engine.db, { residentId: resident.id, issuedBy: `notice:test-${randomUUID()}`, ttlMs: 86_400_000 });
+  return issued.token;
+}
+
+const storedKey = () => `${api.url}/push/oshirase-subscription`;
 
 describe('the scripts in public/', () => {
   it.each(['oshirase-sw.js', 'oshirase-subscribe.js'])('%s parses as JavaScript', (file) => {
@@ -100,28 +120,10 @@ describe('the scripts in public/', () => {
 });
 
 describe('GET /push/<script>', () => {
-  let server: http.Server;
-  let origin = '';
-
-  beforeAll(async () => {
-    // The handler as http-server.ts mounts it (HEAD answered by the GET handler).
-    server = http.createServer((req, res) => {
-      const route = pushScriptRoute(new URL(req.url ?? '/', 'http://x').pathname);
-      if (!route) {
-        res.writeHead(404).end();
-        return;
-      }
-      route.GET(req, res).catch(() => res.writeHead(500).end());
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
-  });
+  const origin = () => api.url;
 
   it.each(Object.entries(PUSH_SCRIPT_FILES))('%s: JavaScript, revalidated on every use, with an ETag', async (path, file) => {
-    const response = await fetch(`${origin}${path}`);
+    const response = await fetch(`${origin()}${path}`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(response.headers.get('cache-control')).toBe('no-cache');
@@ -132,18 +134,22 @@ describe('GET /push/<script>', () => {
 
     const etag = response.headers.get('etag');
     expect(etag).toMatch(/^"[A-Za-z0-9_-]{22}"$/);
-    const again = await fetch(`${origin}${path}`, { headers: { 'If-None-Match': `W/${etag}` } });
+    const again = await fetch(`${origin()}${path}`, { headers: { 'If-None-Match': `W/${etag}` } });
     expect(again.status).toBe(304);
     expect(again.headers.get('etag')).toBe(etag);
     expect(await again.text()).toBe('');
-    const head = await fetch(`${origin}${path}`, { method: 'HEAD' });
+    const head = await fetch(`${origin()}${path}`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(readFileSync(join(PUBLIC_DIR, file)))));
   });
 
-  it('has no route for other files', () => {
-    expect(pushScriptRoute('/push/other.js')).toBeNull();
-    expect(pushScriptRoute('/push/constructor')).toBeNull();
+  it('has no route for other files', async () => {
+    expect((await fetch(`${origin()}/push/other.js`)).status).toBe(404);
+    expect((await fetch(`${origin()}/push/constructor`)).status).toBe(404);
+  });
+
+  it('serves the VAPID public key', async () => {
+    expect(await (await fetch(`${origin()}/push/vapid-public-key`)).json()).toEqual({ publicKey: engine.context.vapid.publicKey });
   });
 });
 
@@ -223,14 +229,14 @@ describe('oshirase-sw.js', () => {
     expect([focused, sw.opened, closed]).toEqual([1, ['https://city.example/respond/other'], 2]);
   });
 
-  it('on pushsubscriptionchange registers the new subscription for the stored resident and forgets the old one', async () => {
+  it('on pushsubscriptionchange moves the registration to the new subscription, proving the old one', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'] });
     const caches = new FakeCaches();
     const sw = serviceWorker({ caches });
     const key = Buffer.from(engine.context.vapid.publicKey, 'base64url');
     const old = await newDeviceSubscription(new Uint8Array(key).buffer);
     await registerPushSubscription(engine.db, resident.id, { endpoint: old.endpoint, ...old.json.keys });
-    await (await caches.open('oshirase-push')).put(`${api.url}/push/oshirase-resident`, new Response(resident.id));
+    await (await caches.open('oshirase-push')).put(storedKey(), new Response(JSON.stringify({ endpoint: old.endpoint, auth: old.json.keys.auth })));
     const endpoints = async () =>
       (await engine.db.selectFrom('push_subscriptions').select('endpoint').where('resident_id', '=', resident.id).orderBy('id').execute()).map((r) => r.endpoint);
 
@@ -243,6 +249,22 @@ describe('oshirase-sw.js', () => {
     await sw.dispatch('pushsubscriptionchange', { oldSubscription: renewed, newSubscription: null });
     expect(sw.pushManager.subscribeCalls).toEqual([{ userVisibleOnly: true, key }]);
     expect(await endpoints()).toEqual([sw.pushManager.current!.endpoint]);
+    expect(JSON.parse(caches.entries.get(storedKey())!)).toEqual({ endpoint: sw.pushManager.current!.endpoint, auth: sw.pushManager.current!.json.keys.auth });
+  });
+
+  it('cannot take over a registration without its auth secret (410, nothing changes)', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'] });
+    const key = Buffer.from(engine.context.vapid.publicKey, 'base64url');
+    const victim = await newDeviceSubscription(new Uint8Array(key).buffer);
+    await registerPushSubscription(engine.db, resident.id, { endpoint: victim.endpoint, ...victim.json.keys });
+    const caches = new FakeCaches();
+    // Someone who learnt the endpoint, but not the secret only the browser and the engine hold.
+    await (await caches.open('oshirase-push')).put(storedKey(), new Response(JSON.stringify({ endpoint: victim.endpoint, auth: Buffer.alloc(16, 7).toString('base64url') })));
+    const sw = serviceWorker({ caches });
+    const attacker = await newDeviceSubscription(new Uint8Array(key).buffer);
+    await sw.dispatch('pushsubscriptionchange', { oldSubscription: null, newSubscription: attacker });
+    expect((await engine.db.selectFrom('push_subscriptions').select('endpoint').where('resident_id', '=', resident.id).execute()).map((r) => r.endpoint)).toEqual([victim.endpoint]);
+    expect(caches.entries.size).toBe(0);
   });
 
   it('does nothing on pushsubscriptionchange when no resident subscribed through this browser', async () => {
@@ -253,15 +275,26 @@ describe('oshirase-sw.js', () => {
 });
 
 /** Runs oshirase-subscribe.js in a sandbox that plays a page of the city site. */
-function page(options: { scriptOrigin?: string; permission?: NotificationPermission; installing?: boolean } = {}) {
+function page(options: { scriptOrigin?: string; permission?: NotificationPermission; installing?: boolean; enrolPage?: { hash: string } } = {}) {
   const caches = new FakeCaches();
   const pushManager = new FakePushManager();
   const registered: string[] = [];
   const worker = { state: 'installing', listeners: [] as Array<() => void>, addEventListener: (_: string, l: () => void) => worker.listeners.push(l) };
   const registration: Record<string, unknown> = { active: options.installing ? null : {}, installing: options.installing ? worker : null, waiting: null, pushManager };
+  // The enrolment page's button and status line, when the script runs on /push/enrol.
+  const button = { disabled: false, listeners: [] as Array<() => void>, addEventListener: (_: string, l: () => void) => button.listeners.push(l) };
+  const status = { textContent: '' };
+  const replaced: string[] = [];
+  const location = options.enrolPage ? new URL(`${api.url}/push/enrol${options.enrolPage.hash}`) : new URL(`${api.url}/kosodate/index.html`);
+  const document: Record<string, unknown> = { currentScript: { src: `${options.scriptOrigin ?? api.url}/push/oshirase-subscribe.js` } };
+  if (options.enrolPage) {
+    document.readyState = 'interactive';
+    document.querySelector = (selector: string) => (selector === '[data-oshirase-enrol]' ? button : selector === '[data-oshirase-status]' ? status : null);
+  }
   const window: Record<string, unknown> = {
-    document: { currentScript: { src: `${options.scriptOrigin ?? api.url}/push/oshirase-subscribe.js` } },
-    location: new URL(`${api.url}/kosodate/index.html`),
+    document,
+    location,
+    history: { replaceState: (_state: unknown, _title: string, url: string) => replaced.push(url) },
     navigator: {
       serviceWorker: {
         register: (url: string) => {
@@ -290,28 +323,33 @@ function page(options: { scriptOrigin?: string; permission?: NotificationPermiss
   window.window = window;
   vm.runInNewContext(SUBSCRIBE_SOURCE, window, { filename: 'oshirase-subscribe.js' });
   const oshirase = window.oshirase as { subscribe(id: unknown): Promise<{ endpoint: string }>; unsubscribe(): Promise<boolean> };
-  return { oshirase, caches, pushManager, registered };
+  const click = () => {
+    for (const l of button.listeners) l();
+  };
+  return { oshirase, caches, pushManager, registered, button, status, replaced, click };
 }
 
 describe('oshirase-subscribe.js', () => {
   it('registers the worker, subscribes with the VAPID key, and the engine can push to the new subscription', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'] });
     const p = page({ installing: true });
-    const { endpoint } = await p.oshirase.subscribe(resident.id);
+    const { endpoint } = await p.oshirase.subscribe(await enrolmentToken(resident));
 
     expect(p.registered).toEqual([`${api.url}/push/oshirase-sw.js`]);
     expect(p.pushManager.subscribeCalls).toEqual([{ userVisibleOnly: true, key: Buffer.from(engine.context.vapid.publicKey, 'base64url') }]);
     const rows = await engine.db.selectFrom('push_subscriptions').selectAll().where('resident_id', '=', resident.id).execute();
     expect(rows.map((r) => r.endpoint)).toEqual([endpoint]);
-    expect([...p.caches.entries]).toEqual([[`${api.url}/push/oshirase-resident`, resident.id]]);
+    expect([...p.caches.entries]).toEqual([[storedKey(), JSON.stringify({ endpoint, auth: rows[0]!.auth })]]);
 
     const notice = { title: 'T', body: 'B', url: 'https://city.example/', tag: 't' };
     const row = rows[0]!;
-    const result = await sendPush({ endpoint: row.endpoint, p256dh: row.p256dh, auth: row.auth }, notice, engine.context.vapid, { ttlSeconds: 60, urgency: 'normal' });
+    const check = await checkPushEndpoint(row.endpoint, pushSettings().endpoints);
+    if (!check.ok) throw new Error(check.reason);
+    const result = await sendPush(check.endpoint, row, notice, engine.context.vapid, { ttlSeconds: 60, urgency: 'normal' });
     expect(result).toEqual({ outcome: 'accepted', statusCode: 201 });
 
-    // A second call reuses the browser's subscription made with the same key.
-    await p.oshirase.subscribe(resident.id);
+    // A second link reuses the browser's subscription made with the same key.
+    await p.oshirase.subscribe(await enrolmentToken(resident));
     expect(p.pushManager.subscribeCalls).toHaveLength(1);
 
     expect(await p.oshirase.unsubscribe()).toBe(true);
@@ -325,15 +363,42 @@ describe('oshirase-subscribe.js', () => {
     const p = page();
     const stale = await newDeviceSubscription(new Uint8Array(65).buffer);
     p.pushManager.current = stale;
-    const { endpoint } = await p.oshirase.subscribe(resident.id);
+    const { endpoint } = await p.oshirase.subscribe(await enrolmentToken(resident));
     expect(stale.unsubscribed).toBe(true);
     expect(endpoint).not.toBe(stale.endpoint);
   });
 
   it('says why it cannot subscribe', async () => {
-    await expect(page().oshirase.subscribe('not a resident id')).rejects.toThrow(/residentId must be/);
-    await expect(page({ permission: 'denied' }).oshirase.subscribe('T-1')).rejects.toThrow(/not allowed \(denied\)/);
-    await expect(page({ scriptOrigin: 'https://other.example' }).oshirase.subscribe('T-1')).rejects.toThrow(/served from this page's origin/);
-    await expect(page().oshirase.subscribe('T-nobody-here')).rejects.toThrow(/answered 422: residentId: no resident T-nobody-here/);
+    const unknown = 'A'.repeat(32);
+    await expect(page().oshirase.subscribe('T-1001')).rejects.toThrow(/enrolmentToken must be/);
+    await expect(page({ permission: 'denied' }).oshirase.subscribe(unknown)).rejects.toThrow(/not allowed \(denied\)/);
+    await expect(page({ scriptOrigin: 'https://other.example' }).oshirase.subscribe(unknown)).rejects.toThrow(/served from this page's origin/);
+    await expect(page().oshirase.subscribe(unknown)).rejects.toThrow(/answered 410: enrolment link not valid or already used/);
+  });
+
+  it('on the enrolment page, the button subscribes with the token from the fragment and then drops it from the address bar', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'] });
+    const value = await enrolmentToken(resident);
+    const p = page({ enrolPage: { hash: `#${value}` } });
+    p.click();
+    await waitUntil(() => p.replaced.length > 0 || p.status.textContent.startsWith('登録できません'));
+    expect(p.status.textContent).toMatch(/This device will receive/);
+    expect(p.replaced).toEqual(['/push/enrol']);
+    expect((await engine.db.selectFrom('push_subscriptions').select('endpoint').where('resident_id', '=', resident.id).execute()).map((r) => r.endpoint)).toEqual([p.pushManager.current!.endpoint]);
+
+    // The same link again, on another browser: refused, and said so on the page.
+    const again = page({ enrolPage: { hash: `#${value}` } });
+    again.click();
+    await waitUntil(() => again.status.textContent !== '' && !again.button.disabled);
+    expect(again.status.textContent).toMatch(/Could not subscribe: .*410/);
+
+    const bare = page({ enrolPage: { hash: '' } });
+    bare.click();
+    expect(bare.status.textContent).toMatch(/incomplete/);
   });
 });
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(condition()).toBe(true);
+}
