@@ -203,6 +203,37 @@ describe('web push in the outreach plan', () => {
   });
 });
 
+describe('the endpoint policy before every send', () => {
+  it('a row stored before the policy (a host off the allow-list) is not sent to: deleted and audited, the other device still receives', async () => {
+    const resident = await pushOnlyResident('child-health');
+    // As an earlier version stored it: any host, plain http, an internal address.
+    const second = (await addDevice(resident)).endpoint;
+    const stale = await engine.db
+      .insertInto('push_subscriptions')
+      .values({ resident_id: resident.id, endpoint: 'http://10.0.0.7:8080/admin/push', p256dh: 'x', auth: 'y' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: DAY_MS }), 'push-probe');
+    const row = await pushRow(outreachId);
+
+    expect(row.status).toBe('sent');
+    expect(row.provider_ref).toBe('2/3 devices');
+    const detail = row.detail as unknown as PushLedgerDetail;
+    expect(detail.deviceOutcomes.map((d) => [d.subscriptionId === stale.id, d.outcome, d.deleted ?? false])).toEqual([
+      [false, 'accepted', false],
+      [false, 'accepted', false],
+      [true, 'refused-endpoint', true],
+    ]);
+    expect(await subscriptionsOf(resident.id)).not.toContain('http://10.0.0.7:8080/admin/push');
+    expect(await subscriptionsOf(resident.id)).toContain(second);
+    const removed = (await engine.audit(resident.id)).filter((a) => a.action === 'push-subscription-removed');
+    expect(removed.map((a) => [a.actor, (a.detail as { subscriptionId: number }).subscriptionId, (a.detail as { reason: string }).reason])).toEqual([
+      ['engine', stale.id, 'endpoint refused by policy'],
+    ]);
+    await endOutreach(outreachId);
+  });
+});
+
 describe('an unreachable push escalates at once', () => {
   // moving-in-procedures: email, wait 3 days, push, wait 7 days, letter. Only the
   // relocation consent is given, so the move starts no other outreach.
