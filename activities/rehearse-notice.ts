@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
-import { messageIdFor } from '../channels/email';
+import { messageIdForToken } from '../channels/email';
+import { checkEmailAddress } from '../channels/email-address';
 import { renderLetterPdf } from '../channels/letter-pdf';
 import { todayInTokyo } from '../notices/format-dates';
 import type { Channel } from '../db/schema';
@@ -23,11 +24,14 @@ export async function rehearseNotice(channel: Channel, { deps, rule, resident, l
   switch (channel) {
     case 'email': {
       if (!resident.email || resident.email_status === 'invalid') return { kind: 'unreachable', reason: 'no valid email address' };
+      // As a real send would: an address with a comma or a CR/LF is not put in a header.
+      const address = checkEmailAddress(resident.email);
+      if (!address.ok) return { kind: 'unreachable', reason: `the stored email address is not usable: it ${address.reason}` };
       const rendered = deps.renderer.render(rule.templates, 'email', resident.locale, vars);
       if (rendered.channel !== 'email') throw new Error('renderer returned the wrong channel');
-      const messageId = messageIdFor(ledger.idempotency_key);
+      const messageId = messageIdForToken(deps.mail.tokenFor(ledger.idempotency_key));
       const info = await mimeOnly.sendMail({
-        from: deps.config.mailFrom, to: resident.email, subject: rendered.content.subject, text: rendered.content.text, html: rendered.content.html,
+        from: deps.config.mailFrom, to: address.address, subject: rendered.content.subject, text: rendered.content.text, html: rendered.content.html,
         messageId, headers: { 'Content-Language': resident.locale === 'en' ? 'en' : 'ja', 'X-Oshirase-Test-Mode': 'rehearsal' },
       });
       const path = `${base}.eml`;

@@ -4,6 +4,7 @@ import { writeAudit } from '../db/audit';
 import { sendEmail } from '../channels/email';
 import { describeAnswer, withoutAddresses } from '../channels/email-answers';
 import { markEmailAddressInvalid } from '../channels/email-bounces';
+import { checkEmailAddress } from '../channels/email-address';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 
 /**
@@ -16,13 +17,22 @@ import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attem
  */
 export async function sendEmailNotice({ deps, rule, resident, ledger, vars }: SendRequest): Promise<SendAttempt> {
   if (!resident.email || resident.email_status === 'invalid') return { kind: 'unreachable', reason: 'no valid email address' };
+  // Stored before addresses were checked at the door (or written around addResident): an address with
+  // a comma or a CR/LF would add a recipient or a header, so it never reaches the mail library.
+  const address = checkEmailAddress(resident.email);
+  if (!address.ok) return { kind: 'unreachable', reason: `the stored email address is not usable: it ${address.reason}` };
   const rendered = deps.renderer.render(rule.templates, 'email', resident.locale, vars);
   if (rendered.channel !== 'email') throw new Error('renderer returned the wrong channel');
   const activity = currentActivity();
 
+  // The token is recorded before the first send and reused by every retry, so a bounce finds this
+  // row even if the send's outcome never reached the ledger, and after the key is rotated.
+  const deliveryToken = ledger.delivery_token ?? deps.mail.tokenFor(ledger.idempotency_key);
+  if (ledger.delivery_token === null) await deps.db.updateTable('deliveries').set({ delivery_token: deliveryToken }).where('id', '=', ledger.id).execute();
+
   const result = await sendEmail(
     deps.mail,
-    { from: deps.config.mailFrom, to: resident.email, lang: resident.locale === 'en' ? 'en' : 'ja', idempotencyKey: ledger.idempotency_key, content: rendered.content },
+    { from: deps.config.mailFrom, to: address.address, lang: resident.locale === 'en' ? 'en' : 'ja', idempotencyKey: ledger.idempotency_key, deliveryToken, content: rendered.content },
     activity ? { signal: activity.signal } : {},
   );
 

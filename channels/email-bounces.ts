@@ -51,11 +51,21 @@ export async function markEmailAddressInvalid(
  */
 export type BounceOutcome = 'address-invalid' | 'delivery-failed' | 'delayed' | 'address-changed' | 'ignored' | 'unmatched' | 'duplicate';
 
+/**
+ * What the sender of a bounce is told: per recipient what was done, and the
+ * report's key. Nothing about the notice it matched (no outreach, resident or
+ * delivery id): the answer must not confirm to whoever posts a report that a
+ * resident has an outreach of some kind.
+ */
 export interface BounceIngestResult {
   reportKey: string;
-  deliveryId: number | null;
-  outreachId: string | null;
   recipients: Array<{ recipient: string; action: string; status: string; outcome: BounceOutcome }>;
+}
+
+/** For the city's own staff (the CLI): also the ledger row the report matched. */
+export interface BounceIngestDetail {
+  result: BounceIngestResult;
+  deliveryId: number | null;
 }
 
 /** The bounce's text says nothing usable (or exceeds a limit of the parser); the message names the reason in one line. */
@@ -89,6 +99,11 @@ export function readBounceReport(raw: Buffer | string): DeliveryStatusReport {
  * then skips email at once.
  */
 export async function ingestBounce(db: Kysely<Database>, raw: Buffer | string, options: { actor?: string } = {}): Promise<BounceIngestResult> {
+  return (await ingestBounceDetailed(db, raw, options)).result;
+}
+
+/** ingestBounce, also naming the ledger row matched: for staff-side callers only, never for the HTTP answer. */
+export async function ingestBounceDetailed(db: Kysely<Database>, raw: Buffer | string, options: { actor?: string } = {}): Promise<BounceIngestDetail> {
   const report = readBounceReport(raw);
   const actor = options.actor ?? 'bounce';
   const reportKey = report.reportMessageId ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;
@@ -117,13 +132,28 @@ export async function ingestBounce(db: Kysely<Database>, raw: Buffer | string, o
       if (inserted) await trx.updateTable('email_bounces').set({ outcome }).where('id', '=', inserted.id).execute();
       recipients.push({ recipient: recipient.finalRecipient, action: recipient.action, status: recipient.status, outcome });
     }
-    return { reportKey, deliveryId: delivery?.id ?? null, outreachId: delivery?.outreach_id ?? null, recipients };
+    return { result: { reportKey, recipients }, deliveryId: delivery?.id ?? null };
   });
 }
 
-/** Our delivery header first (relays keep it), then the Message-ID, then the envelope id of the DSN extension. */
+/**
+ * The notice a report is about, by its delivery token: our delivery header first
+ * (relays keep it), then the VERP address the report was returned to, then the
+ * envelope id of the DSN extension, then the Message-ID. A token is matched
+ * against the token recorded on the ledger row, and — for rows sent before
+ * tokens were recorded — against the Message-ID derived from it.
+ */
 async function findDelivery(db: Kysely<Database>, report: DeliveryStatusReport): Promise<Delivery | null> {
-  const tokens = [...report.deliveryTokens, ...(report.envelopeId && /^[0-9a-f]{32}$/i.test(report.envelopeId) ? [report.envelopeId.toLowerCase()] : [])];
+  const envelopeToken = report.envelopeId?.toLowerCase() ?? '';
+  const ourMessageIds = report.originalMessageIds.flatMap((id) => {
+    const token = id.slice(1, 33).toLowerCase();
+    return id === messageIdForToken(token) && isToken(token) ? [token] : [];
+  });
+  const tokens = [...new Set([...report.deliveryTokens, ...report.returnPathTokens, ...(isToken(envelopeToken) ? [envelopeToken] : []), ...ourMessageIds])];
+  for (const token of tokens) {
+    const row = await db.selectFrom('deliveries').selectAll().where('delivery_token', '=', token).where('channel', '=', 'email').executeTakeFirst();
+    if (row) return row;
+  }
   const candidates = [...tokens.map((t) => messageIdForToken(t)), ...report.originalMessageIds];
   for (const messageId of candidates) {
     const row = await db.selectFrom('deliveries').selectAll().where('provider_ref', '=', messageId).where('channel', '=', 'email').executeTakeFirst();
@@ -131,6 +161,8 @@ async function findDelivery(db: Kysely<Database>, report: DeliveryStatusReport):
   }
   return null;
 }
+
+const isToken = (value: string) => /^[0-9a-f]{32}$/.test(value);
 
 async function applyBounce(trx: Kysely<Database>, actor: string, report: DeliveryStatusReport, recipient: DsnRecipient, delivery: Delivery | null): Promise<BounceOutcome> {
   if (recipient.action === 'delivered' || recipient.action === 'relayed' || recipient.action === 'expanded') return 'ignored';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { readOrCreateLocalSecret, readSecret } from '../runtime/secrets';
 
 /**
  * Settings of the email channel, read from the environment. A city usually has
@@ -10,12 +11,30 @@ import { z } from 'zod';
 export interface SmtpTransportSettings {
   name: string;
   url: string;
+  /**
+   * smtp:// only: refuse to send unless the server upgrades the connection with
+   * STARTTLS (nodemailer's requireTLS). From SMTP_REQUIRE_TLS; by default on for
+   * every server but a loopback one (a relay on the same machine).
+   */
+  requireTLS: boolean;
 }
 
 export interface EmailConfig {
   transports: SmtpTransportSettings[];
-  /** Envelope sender (Return-Path): where receiving systems send bounces. Null: the From address. */
+  /**
+   * Where receiving systems send bounces. Each notice's envelope sender (Return-Path)
+   * is this address with the delivery token added (VERP: `local+<token>@domain`).
+   * Null: the From address, without a token.
+   */
   bounceAddress: string | null;
+  /**
+   * The secret of the delivery tokens (DELIVERY_TOKEN_KEY or DELIVERY_TOKEN_KEY_FILE);
+   * null when not configured: resolveDeliveryTokenKey then uses the installation's
+   * generated one in `dataDir`/secrets.
+   */
+  deliveryTokenKey: string | null;
+  /** OSHIRASE_DATA_DIR, where a generated delivery token key is kept. */
+  dataDir: string;
   pool: {
     maxConnections: number;
     maxMessages: number;
@@ -39,8 +58,14 @@ export class EmailConfigError extends Error {}
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** 127.0.0.0/8, localhost and ::1: a relay on this machine, where TLS protects nothing. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 /** `smtp://` or `smtps://` with a host; an optional `#name` names the transport in the ledger. */
-function parseTransport(entry: string, index: number, ctx: z.RefinementCtx): SmtpTransportSettings | null {
+function parseTransport(entry: string, index: number, requireTLS: boolean | undefined, ctx: z.RefinementCtx): SmtpTransportSettings | null {
   let url: URL;
   try {
     url = new URL(entry);
@@ -56,12 +81,19 @@ function parseTransport(entry: string, index: number, ctx: z.RefinementCtx): Smt
     ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: no host` });
     return null;
   }
+  // Query parameters of the URL override nodemailer's options: TLS is SMTP_REQUIRE_TLS's alone to decide.
+  for (const option of ['ignoreTLS', 'requireTLS', 'secure']) {
+    if (url.searchParams.has(option)) {
+      ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: ${option} in the URL; use smtps:// for TLS from the start, SMTP_REQUIRE_TLS for STARTTLS` });
+      return null;
+    }
+  }
   const name = decodeURIComponent(url.hash.slice(1)) || `${url.hostname}:${url.port || (url.protocol === 'smtps:' ? '465' : '587')}`;
   url.hash = '';
-  return { name, url: url.toString() };
+  return { name, url: url.toString(), requireTLS: url.protocol === 'smtp:' && (requireTLS ?? !isLoopbackHost(url.hostname)) };
 }
 
-const SmtpUrlList = z
+const smtpUrlList = (requireTLS: boolean | undefined) => z
   .string()
   .transform((value, ctx) => {
     const entries = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -69,7 +101,7 @@ const SmtpUrlList = z
       ctx.addIssue({ code: 'custom', message: 'no SMTP URL given' });
       return z.NEVER;
     }
-    const transports = entries.map((entry, i) => parseTransport(entry, i, ctx));
+    const transports = entries.map((entry, i) => parseTransport(entry, i, requireTLS, ctx));
     if (transports.some((t) => t === null)) return z.NEVER;
     const names = transports.map((t) => t!.name);
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
@@ -84,6 +116,9 @@ const EmailEnvSchema = z.object({
   SMTP_URLS: z.string().optional(),
   SMTP_URL: z.string().default('smtp://127.0.0.1:2525'),
   MAIL_BOUNCE_ADDRESS: z.email().optional(),
+  /** true/false; unset: required for every server but a loopback one. */
+  SMTP_REQUIRE_TLS: z.enum(['true', 'false', '1', '0', '']).optional(),
+  OSHIRASE_DATA_DIR: z.string().default('.oshirase'),
   SMTP_MAX_CONNECTIONS: positiveInt(5),
   SMTP_MAX_MESSAGES: positiveInt(100),
   SMTP_RATE_LIMIT: z.coerce.number().int().nonnegative().default(0),
@@ -97,6 +132,9 @@ const EmailEnvSchema = z.object({
   SMTP_BREAKER_COOLDOWN_MS: positiveInt(30_000),
 });
 
+/** A key shorter than this is too easy to guess: 32 characters of base64 are 24 random bytes. */
+const MIN_TOKEN_KEY_CHARS = 32;
+
 export type EmailConfigResult = { success: true; config: EmailConfig } | { success: false; problems: string[] };
 
 /** Parses the email settings; problems are one line each, naming the variable. */
@@ -106,13 +144,25 @@ export function parseEmailConfig(env: Record<string, string | undefined>): Email
   const e = parsed.data;
   // SMTP_URLS wins; SMTP_URL (one server) stays for existing set-ups.
   const variable = e.SMTP_URLS !== undefined && e.SMTP_URLS.trim() !== '' ? 'SMTP_URLS' : 'SMTP_URL';
-  const urls = SmtpUrlList.safeParse(variable === 'SMTP_URLS' ? e.SMTP_URLS : e.SMTP_URL);
+  const requireTLS = e.SMTP_REQUIRE_TLS === undefined || e.SMTP_REQUIRE_TLS === '' ? undefined : e.SMTP_REQUIRE_TLS === 'true' || e.SMTP_REQUIRE_TLS === '1';
+  const urls = smtpUrlList(requireTLS).safeParse(variable === 'SMTP_URLS' ? e.SMTP_URLS : e.SMTP_URL);
   if (!urls.success) return { success: false, problems: urls.error.issues.map((i) => `${variable}: ${i.message}`) };
+  let deliveryTokenKey: string | null;
+  try {
+    deliveryTokenKey = readSecret(env, 'DELIVERY_TOKEN_KEY') ?? null;
+  } catch (error) {
+    return { success: false, problems: [(error as Error).message] };
+  }
+  if (deliveryTokenKey !== null && deliveryTokenKey.length < MIN_TOKEN_KEY_CHARS) {
+    return { success: false, problems: [`DELIVERY_TOKEN_KEY: at least ${MIN_TOKEN_KEY_CHARS} characters (e.g. openssl rand -base64 32)`] };
+  }
   return {
     success: true,
     config: {
       transports: urls.data,
       bounceAddress: e.MAIL_BOUNCE_ADDRESS ?? null,
+      deliveryTokenKey,
+      dataDir: e.OSHIRASE_DATA_DIR,
       pool: {
         maxConnections: e.SMTP_MAX_CONNECTIONS,
         maxMessages: e.SMTP_MAX_MESSAGES,
@@ -129,4 +179,15 @@ export function loadEmailConfig(env: Record<string, string | undefined> = proces
   const result = parseEmailConfig(env);
   if (!result.success) throw new EmailConfigError(`invalid email setting — ${result.problems.join('; ')}`);
   return result.config;
+}
+
+/**
+ * The key of the delivery tokens: the configured DELIVERY_TOKEN_KEY, or — for
+ * the demo and a first try, where none is set — one generated once per
+ * installation into `$OSHIRASE_DATA_DIR/secrets/delivery_token_key` (0600 in a
+ * 0700 folder), so the worker and the CLI of one installation agree. Never in
+ * the database. Production sets DELIVERY_TOKEN_KEY or DELIVERY_TOKEN_KEY_FILE.
+ */
+export function resolveDeliveryTokenKey(config: Pick<EmailConfig, 'deliveryTokenKey' | 'dataDir'>, warn?: (message: string) => void): string {
+  return config.deliveryTokenKey ?? readOrCreateLocalSecret({}, 'DELIVERY_TOKEN_KEY', { dataDir: config.dataDir, warn });
 }

@@ -1,17 +1,31 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { RenderedEmail } from '../notices/render-notice';
 import { CircuitBreaker } from './email-breaker';
 import { classifyAccepted, classifyFailure, type SmtpAnswer } from './email-answers';
-import { loadEmailConfig, type EmailConfig } from './email-config';
+import { loadEmailConfig, resolveDeliveryTokenKey, type EmailConfig } from './email-config';
+import { checkEmailAddress, InvalidEmailAddressError } from './email-address';
 
 /** The header that names the delivery in every notice, so a bounce can be matched even when a relay rewrote the Message-ID. */
 export const DELIVERY_HEADER = 'X-Oshirase-Delivery';
 export const MESSAGE_ID_DOMAIN = 'oshirase.invalid';
 
-/** An opaque token for one ledger row: no resident id or other personal data goes out in headers. */
-export function deliveryTokenFor(idempotencyKey: string): string {
-  return createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
+/**
+ * The key of notices that are only previewed (oshirase templates preview): public,
+ * so a preview's token can never be one of a real delivery, whose key is secret.
+ */
+export const PREVIEW_DELIVERY_TOKEN_KEY = 'oshirase preview: never sent';
+
+/**
+ * An opaque token for one ledger row: an HMAC-SHA256 of its idempotency key
+ * under the installation's secret DELIVERY_TOKEN_KEY (32 hex digits, 128 bits).
+ * The idempotency key itself is guessable (outreach id, step, channel); without
+ * the secret nobody can compute the token, so nobody can forge a bounce that
+ * matches a notice. No resident id or other personal data goes out in headers.
+ * Deterministic for a given key, so a retried send carries the same token.
+ */
+export function deliveryTokenFor(idempotencyKey: string, key: string): string {
+  return createHmac('sha256', key).update(idempotencyKey).digest('hex').slice(0, 32);
 }
 
 export function messageIdForToken(token: string, domain = MESSAGE_ID_DOMAIN): string {
@@ -19,11 +33,21 @@ export function messageIdForToken(token: string, domain = MESSAGE_ID_DOMAIN): st
 }
 
 /**
- * A Message-ID derived from the delivery's idempotency key: if a retried
- * activity ever sends twice, mail systems can still tell the two are one notice.
+ * A Message-ID derived from the delivery's idempotency key (through its token):
+ * if a retried activity ever sends twice, mail systems can still tell the two are one notice.
  */
-export function messageIdFor(idempotencyKey: string, domain = MESSAGE_ID_DOMAIN): string {
-  return messageIdForToken(deliveryTokenFor(idempotencyKey), domain);
+export function messageIdFor(idempotencyKey: string, key: string, domain = MESSAGE_ID_DOMAIN): string {
+  return messageIdForToken(deliveryTokenFor(idempotencyKey, key), domain);
+}
+
+/**
+ * The envelope sender of one notice (VERP): `local+<token>@domain` for a bounce
+ * address `local@domain`, so a bounce names its delivery in the address it is
+ * returned to even when it returns nothing of the original message.
+ */
+export function verpAddress(bounceAddress: string, token: string): string {
+  const at = bounceAddress.lastIndexOf('@');
+  return `${bounceAddress.slice(0, at)}+${token}${bounceAddress.slice(at)}`;
 }
 
 export interface EmailToSend {
@@ -31,6 +55,8 @@ export interface EmailToSend {
   to: string;
   lang: string;
   idempotencyKey: string;
+  /** The delivery token recorded on the ledger row before the send; computed from the idempotency key when absent. */
+  deliveryToken?: string;
   content: RenderedEmail;
 }
 
@@ -59,8 +85,10 @@ interface PooledTransport {
  */
 export class MailTransport {
   private readonly transports: PooledTransport[];
+  private readonly tokenKey: string;
 
   constructor(private readonly config: EmailConfig, now: () => number = Date.now) {
+    this.tokenKey = resolveDeliveryTokenKey(config);
     this.transports = config.transports.map((t) => ({
       name: t.name,
       breaker: new CircuitBreaker(config.breaker, now),
@@ -71,6 +99,8 @@ export class MailTransport {
         maxConnections: config.pool.maxConnections,
         maxMessages: config.pool.maxMessages,
         ...(config.pool.rateLimit === null ? {} : { rateLimit: config.pool.rateLimit, rateDelta: config.pool.rateDeltaMs }),
+        // STARTTLS required (SMTP_REQUIRE_TLS): nodemailer refuses a server that does not offer it instead of sending in clear.
+        ...(t.requireTLS ? { requireTLS: true } : {}),
         connectionTimeout: config.timeouts.connectMs,
         greetingTimeout: config.timeouts.connectMs,
         socketTimeout: config.timeouts.socketMs,
@@ -82,14 +112,22 @@ export class MailTransport {
     return this.transports.map((t) => t.name);
   }
 
+  /** The delivery token of a ledger row under this installation's key (see deliveryTokenFor). */
+  tokenFor(idempotencyKey: string): string {
+    return deliveryTokenFor(idempotencyKey, this.tokenKey);
+  }
+
   /** Tries the transports in order, skipping paused ones, until one gives an answer that is not temporary. */
   async send(mail: EmailToSend, options: { signal?: AbortSignal } = {}): Promise<EmailSendResult> {
-    const token = deliveryTokenFor(mail.idempotencyKey);
+    // The last line of defence: callers check addresses before (see email-address.ts); nodemailer would split a list.
+    const recipient = checkEmailAddress(mail.to);
+    if (!recipient.ok) throw new InvalidEmailAddressError('to', recipient.reason);
+    const token = mail.deliveryToken ?? this.tokenFor(mail.idempotencyKey);
     const messageId = messageIdForToken(token);
     const message: SendMailOptions = {
       from: mail.from,
       to: mail.to,
-      ...(this.config.bounceAddress ? { envelope: { from: this.config.bounceAddress, to: mail.to } } : {}),
+      ...(this.config.bounceAddress ? { envelope: { from: verpAddress(this.config.bounceAddress, token), to: mail.to } } : {}),
       subject: mail.content.subject,
       text: mail.content.text,
       html: mail.content.html,

@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { ingestBounce, InvalidBounceError, type BounceOutcome } from '../channels/email-bounces';
+import { ingestBounceDetailed, InvalidBounceError, type BounceOutcome } from '../channels/email-bounces';
 import { helpText, parseCommand, UsageError, type CommandSpec } from './cli-support';
 import type { CommandContext } from './command-context';
 
@@ -51,13 +51,15 @@ export async function bouncesIngest(argv: string[], ctx: CommandContext): Promis
   for (const file of positionals) {
     const name = file === '-' ? '(stdin)' : file;
     try {
-      const result = await ingestBounce(db, await readMessage(file), { actor: ctx.actor });
+      // Staff-side: the ledger row matched is printed (the ledger and the audit log say the rest);
+      // the outreach is not, so a terminal log or a pasted line names no resident's case.
+      const { result, deliveryId } = await ingestBounceDetailed(db, await readMessage(file), { actor: ctx.actor });
       if (values.json) {
-        ctx.print(JSON.stringify({ file: name, ...result }));
+        ctx.print(JSON.stringify({ file: name, ...result, deliveryId }));
         continue;
       }
       for (const r of result.recipients) {
-        ctx.print(`${name}: ${r.recipient} ${r.action} ${r.status} → ${OUTCOME_TEXT[r.outcome]}${result.deliveryId === null ? '' : ` (delivery ${result.deliveryId}, ${result.outreachId})`}`);
+        ctx.print(`${name}: ${r.recipient} ${r.action} ${r.status} → ${OUTCOME_TEXT[r.outcome]}${deliveryId === null ? '' : ` (delivery ${deliveryId})`}`);
       }
     } catch (error) {
       // One line per bad file, and the others still go in.

@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_OFFICE } from '../config/engine-config';
 import { LOCALES, type Locale, type Resident } from '../db/schema';
-import { DELIVERY_HEADER, deliveryTokenFor, messageIdFor } from '../channels/email';
+import { DELIVERY_HEADER, deliveryTokenFor, messageIdFor, PREVIEW_DELIVERY_TOKEN_KEY } from '../channels/email';
 import { renderLetterPdf } from '../channels/letter-pdf';
 import { pushPolicyFor } from '../channels/push-policy';
 import { noticeVariables } from '../activities/notice-variables';
@@ -220,7 +220,7 @@ async function writePreview(
       const { subject, html, text } = rendered.content;
       await writeFile(`${base}.email.html`, html);
       await writeFile(`${base}.email.txt`, text);
-      const token = deliveryTokenFor(details.idempotencyKey);
+      const token = deliveryTokenFor(details.idempotencyKey, PREVIEW_DELIVERY_TOKEN_KEY);
       const mime = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
       const info = await mime.sendMail({
         from: details.from,
@@ -228,7 +228,7 @@ async function writePreview(
         subject,
         text,
         html,
-        messageId: messageIdFor(details.idempotencyKey),
+        messageId: messageIdFor(details.idempotencyKey, PREVIEW_DELIVERY_TOKEN_KEY),
         headers: { 'Content-Language': lang, [DELIVERY_HEADER]: token, 'Auto-Submitted': 'auto-generated', 'X-Oshirase-Preview': 'not sent' },
       });
       await writeFile(`${base}.email.eml`, info.message as Buffer);

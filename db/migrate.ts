@@ -10,6 +10,7 @@ import * as staffSessions from './migrations/0008-staff-sessions';
 import * as responseTokens from './migrations/0009-response-tokens';
 import * as apiClients from './migrations/0010-api-clients';
 import * as pushEnrolment from './migrations/0011-push-enrolment';
+import * as deliveryTokens from './migrations/0012-delivery-tokens';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009-response-tokens': responseTokens,
   '0010-api-clients': apiClients,
   '0011-push-enrolment': pushEnrolment,
+  '0012-delivery-tokens': deliveryTokens,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

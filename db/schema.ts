@@ -107,6 +107,8 @@ export interface DeliveriesTable {
   smtp_transport: ColumnType<string | null, string | null | undefined, string | null>;
   /** Email: every answer of every transport to every attempt (channels/email-answers SmtpAnswer), oldest first. */
   smtp_answers: ColumnType<Record<string, unknown>[], string | undefined, string>;
+  /** Email: the delivery token (channels/email.ts deliveryTokenFor), recorded before the first send; bounces are matched by it. */
+  delivery_token: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** One recipient of one delivery status notification (bounce) received; see channels/email-bounces. */

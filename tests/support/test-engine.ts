@@ -16,6 +16,9 @@ import type { Locale } from '../../db/schema';
 import { statusQuery, type OutreachStatus } from '../../workflows/outreach-contract';
 import { DEFAULT_EVENT_DAYS_AGO, daysAgoInTokyo } from './test-dates';
 
+/** The delivery token key of the tests' engines (a city sets its own secret DELIVERY_TOKEN_KEY). */
+export const TEST_DELIVERY_TOKEN_KEY = 'test-delivery-token-key-0123456789abcdef';
+
 let runtimeInstalled = false;
 function quietTemporalRuntime(): void {
   if (runtimeInstalled) return;
@@ -56,6 +59,7 @@ export class TestEngine {
       SMTP_URL: inject('smtpUrl'),
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       ...receiverPushSettings(),
+      DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY,
     });
     const context = await openEngineContext({ config });
     const connection = await Connection.connect({ address: inject('temporalAddress') });
@@ -89,6 +93,7 @@ export class TestEngine {
       OSHIRASE_DATA_DIR: this.context.config.dataDir,
       OSHIRASE_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
       ...receiverPushSettings(),
+      DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY,
     };
   }
 
@@ -210,7 +215,7 @@ export function outreachIdOf(result: IntakeResult, ruleId = 'child-allowance'): 
 /** Every message the SMTP sink received for an address (of one outreach, if given), parsed. */
 export async function mailsTo(address: string, outreachId?: string): Promise<ParsedMail[]> {
   // Message-IDs derive from the ledger key, so a duplicate send would carry the same one.
-  const ids = outreachId ? new Set(Array.from({ length: 32 }, (_, step) => messageIdFor(`${outreachId}#${step}:email`))) : null;
+  const ids = outreachId ? new Set(Array.from({ length: 32 }, (_, step) => messageIdFor(`${outreachId}#${step}:email`, TEST_DELIVERY_TOKEN_KEY))) : null;
   const dir = inject('smtpDir');
   const files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
   const mails: ParsedMail[] = [];
