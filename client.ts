@@ -30,6 +30,7 @@ import { TEMPLATE_COMMANDS, TEMPLATE_HANDLERS } from './cli/template-commands';
 import { BOUNCE_COMMANDS, BOUNCE_HANDLERS } from './cli/bounce-commands';
 import { LETTER_COMMANDS, LETTER_HANDLERS } from './cli/letter-commands';
 import { AUDIT_COMMANDS, AUDIT_HANDLERS } from './cli/audit-commands';
+import { SERVICE_COMMANDS, SERVICE_HANDLERS } from './cli/service-commands';
 import { UnknownResidentError } from './rule-language/explain-resident';
 
 const COMMANDS = {
@@ -87,6 +88,7 @@ const COMMANDS = {
   ...BOUNCE_COMMANDS,
   ...LETTER_COMMANDS,
   ...AUDIT_COMMANDS,
+  ...SERVICE_COMMANDS,
 } satisfies Record<string, CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>>;
 
 type CommandName = keyof typeof COMMANDS;
@@ -255,6 +257,7 @@ const HANDLERS: Record<CommandName, (argv: string[], ctx: CommandContext) => Pro
   ...BOUNCE_HANDLERS,
   ...LETTER_HANDLERS,
   ...AUDIT_HANDLERS,
+  ...SERVICE_HANDLERS,
   'population generate': (argv, ctx) => population('generate', argv, ctx),
   'population clear': (argv, ctx) => population('clear', argv, ctx),
   'events send': eventsSend,

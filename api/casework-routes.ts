@@ -19,7 +19,7 @@ import { isoDate } from '../rule-language/rule-schema';
 import { PURPOSE_IDS } from '../rule-language/attribute-catalog';
 import { todayInTokyo } from '../notices/format-dates';
 import { actorOf, callerOf, wardFilter, wardVisible, type Caller } from './access';
-import { HttpError } from './read-body';
+import { HttpError } from './http-error';
 import { API_PREFIX, ErrorBody, JsonObject } from './system-routes';
 import type { ServiceDeps } from './service-deps';
 

@@ -8,7 +8,7 @@ import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { installAccessControl, type AccessControlDeps } from './access';
-import { HttpError } from './read-body';
+import { HttpError } from './http-error';
 
 export type ServiceApp = FastifyInstance;
 

@@ -23,7 +23,7 @@ import { writeAudit } from '../db/audit';
 import { checkPushEndpoint, type PushSettings } from '../channels/push-endpoint-policy';
 import { enrolmentUrl, issuePushEnrolment, PushEnrolmentRefused, redeemPushEnrolment, removePushSubscription, renewPushSubscription } from '../channels/push-enrolment';
 import { actorOf, callerOf, wardVisible } from './access';
-import { HttpError } from './read-body';
+import { HttpError } from './http-error';
 import type { ServiceDeps } from './service-deps';
 
 const ErrorBody = z.object({ error: z.string(), problems: z.array(z.string()).optional() });

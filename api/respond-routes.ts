@@ -1,11 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import formbody from '@fastify/formbody';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import { DEFAULT_OFFICE } from '../config/engine-config';
 import { RESPONSE_KINDS, type Locale, type OutreachStatus, type ResponseKind } from '../db/schema';
 import { respondToOutreach } from '../outreach/respond-to-outreach';
 import { getRuleVersion } from '../rule-language/rule-registry';
 import type { EngineContext } from '../runtime/engine-context';
-import { HttpError, readFormBody } from './read-body';
 import {
   PAGE_CSP,
   renderBadAnswerPage,
@@ -16,7 +18,7 @@ import {
   renderThanksPage,
   type PageFrame,
 } from './respond-pages';
-import { send, sendJson, wantsJson } from './responses';
+import type { ServiceDeps } from './service-deps';
 
 export interface RespondDeps {
   context: EngineContext;
@@ -36,22 +38,26 @@ interface LinkView {
   frame: PageFrame;
 }
 
-export function sendPage(res: ServerResponse, status: number, html: string): void {
-  send(res, status, 'text/html; charset=utf-8', html, { 'Content-Security-Policy': PAGE_CSP });
+export function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
+  return reply.code(status).header('Content-Security-Policy', PAGE_CSP).type('text/html; charset=utf-8').send(html);
 }
 
-function sendNotFound(deps: RespondDeps, req: IncomingMessage, res: ServerResponse): void {
-  if (wantsJson(req)) sendJson(res, 404, { error: 'unknown or invalid link' });
-  else sendPage(res, 404, renderNotFoundPage(deps.context.config.cityName));
+function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+function sendNotFound(deps: RespondDeps, req: FastifyRequest, res: FastifyReply): FastifyReply {
+  if (wantsJson(req.raw)) return sendJson(res, 404, { error: 'unknown or invalid link' });
+  return sendPage(res, 404, renderNotFoundPage(deps.context.config.cityName));
 }
 
 function isResponseKind(value: string): value is ResponseKind {
   return (RESPONSE_KINDS as readonly string[]).includes(value);
 }
 
-function sendExpired(deps: RespondDeps, req: IncomingMessage, res: ServerResponse): void {
-  if (wantsJson(req)) sendJson(res, 410, { error: 'link expired' });
-  else sendPage(res, 410, renderExpiredPage(deps.context.config.cityName));
+function sendExpired(deps: RespondDeps, req: FastifyRequest, res: FastifyReply): FastifyReply {
+  if (wantsJson(req.raw)) return sendJson(res, 410, { error: 'link expired' });
+  return sendPage(res, 410, renderExpiredPage(deps.context.config.cityName));
 }
 
 /**
@@ -94,38 +100,33 @@ async function loadLinkView(deps: RespondDeps, token: string): Promise<LinkView 
  * GET /respond/:token — shows the answer and asks for a confirming click.
  * Records nothing: mail scanners and link previews fetch these URLs too.
  */
-export async function handleRespondGet(deps: RespondDeps, req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
+async function handleRespondGet(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, token: string): Promise<FastifyReply> {
   const view = await loadLinkView(deps, token);
   if (!view) return sendNotFound(deps, req, res);
   if (view === 'expired') return sendExpired(deps, req, res);
   const state = view.answered ? 'responded' : view.status;
-  if (wantsJson(req)) {
+  if (wantsJson(req.raw)) {
     return sendJson(res, 200, { title: view.title, kind: view.kind, state, response: view.response });
   }
   if (state !== 'active') return sendPage(res, 200, renderEndedPage(view.frame, view.title, state, view.response));
-  sendPage(res, 200, renderConfirmPage(view.frame, view.title, view.kind));
+  return sendPage(res, 200, renderConfirmPage(view.frame, view.title, view.kind));
 }
 
 /** POST /respond/:token — the resident's confirmed answer (the link's own, or another chosen on the page). */
-export async function handleRespondPost(deps: RespondDeps, req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
-  const json = wantsJson(req);
+async function handleRespondPost(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, token: string): Promise<FastifyReply> {
+  const json = wantsJson(req.raw);
   const view = await loadLinkView(deps, token);
   if (!view) return sendNotFound(deps, req, res);
   if (view === 'expired') return sendExpired(deps, req, res);
 
   let kind: ResponseKind = view.kind;
-  try {
-    const fields = await readFormBody(req);
-    if (fields.kind !== undefined) {
-      if (!isResponseKind(fields.kind)) {
-        throw new HttpError(400, { error: 'invalid answer', problems: [`kind: expected one of ${RESPONSE_KINDS.join(', ')}`] });
-      }
-      kind = fields.kind;
-    }
-  } catch (error) {
-    if (json || !(error instanceof HttpError) || error.status !== 400) throw error;
+  const fields = AnswerForm.safeParse(req.body ?? {});
+  const chosen = fields.success ? fields.data.kind : undefined;
+  if (!fields.success || (chosen !== undefined && !isResponseKind(chosen))) {
+    if (json) return sendJson(res, 400, { error: 'invalid answer', problems: [`kind: expected one of ${RESPONSE_KINDS.join(', ')}`] });
     return sendPage(res, 400, renderBadAnswerPage(view.frame, view.title));
   }
+  if (chosen !== undefined && isResponseKind(chosen)) kind = chosen;
 
   // Answered once: after an answer through any link of the outreach, a link changes nothing.
   if (view.answered) {
@@ -151,4 +152,41 @@ export async function handleRespondPost(deps: RespondDeps, req: IncomingMessage,
     case 'unknown-outreach':
       return sendNotFound(deps, req, res);
   }
+}
+
+/** Scripted clients that ask for JSON get JSON; browsers (which accept text/html) get pages. */
+function wantsJson(req: { headers: Record<string, string | string[] | undefined> }): boolean {
+  const accept = String(req.headers.accept ?? '').toLowerCase();
+  return accept.includes('application/json') && !accept.includes('text/html');
+}
+
+/** The answer form: the button pressed (`kind`), or nothing for the link's own answer; unknown fields are ignored. */
+const AnswerForm = z.object({ kind: z.string().max(40).optional() });
+
+/** A response token (link) or a letter code as typed; anything else is simply not found. */
+const TokenParam = z.object({ token: z.string().min(1).max(200) });
+
+/**
+ * The pages behind residents' links, on the public listener: `/respond/:token`
+ * (links in emails and pushes) and `/r/:code` (the code printed on letters).
+ * GET shows and changes nothing (mail scanners fetch links); POST answers.
+ */
+export async function respondRoutes(fastify: FastifyInstance, deps: ServiceDeps): Promise<void> {
+  await fastify.register(async (scope) => {
+    await scope.register(formbody, { bodyLimit: 8 * 1024 });
+    const app = scope.withTypeProvider<ZodTypeProvider>();
+    for (const prefix of ['/respond', '/r']) {
+      app.get(`${prefix}/:token`, {
+        config: { access: { kind: 'public' } },
+        schema: { params: TokenParam, hide: true },
+        handler: (request, reply) => handleRespondGet(deps, request, reply, request.params.token),
+      });
+      app.post(`${prefix}/:token`, {
+        config: { access: { kind: 'public' } },
+        bodyLimit: 8 * 1024,
+        schema: { params: TokenParam, hide: true },
+        handler: (request, reply) => handleRespondPost(deps, request, reply, request.params.token),
+      });
+    }
+  });
 }

@@ -9,13 +9,12 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { acceptLifeEvent } from '../intake/accept-life-event';
 import { InvalidInputError, LifeEventSchema, parseLifeEvent } from '../intake/life-event-schema';
-import { ingestBounce, InvalidBounceError } from '../channels/email-bounces';
+import { BOUNCE_BODY_LIMIT_BYTES as BOUNCE_BODY_LIMIT, ingestBounce, InvalidBounceError } from '../channels/email-bounces';
 import { listBatches } from '../channels/print-batches';
 import { LetterOperationError } from '../channels/print-ledger';
 import { recordReturnedLetter, RETURN_REASON_MAX_LENGTH } from '../channels/postal-returns';
 import { actorOf, callerOf } from './access';
-import { BOUNCE_BODY_LIMIT } from './bounce-routes';
-import { HttpError } from './read-body';
+import { HttpError } from './http-error';
 import type { ServiceDeps } from './service-deps';
 
 export const API_PREFIX = '/api/v1';

@@ -1,6 +1,6 @@
 /**
  * The life-event path: from a birth event sent to the engine's API
- * (`POST /events`) to the HTTP 202, which the API answers only after
+ * (`POST /api/v1/events`, signed by a calling system) to the HTTP 202, which the API answers only after
  * intake/accept-life-event.ts has run every matching rule through
  * outreach/start-outreach.ts, i.e. after `temporal.workflow.start` returned for
  * each outreach (so a 202 means the workflows are started).
@@ -35,7 +35,9 @@ import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/
 import { loadEngineConfig } from '../config/engine-config';
 import { openEngineContext, PROJECT_ROOT, type EngineContext } from '../runtime/engine-context';
 import { generatePopulation } from '../population/generate-population';
-import { startApiServer } from '../api/http-server';
+import { startService } from '../api/service';
+import { loadServiceConfig } from '../config/service-config';
+import { createClient, signClientToken } from '../auth/calling-systems';
 import { startDevServer } from '../temporal/dev-server';
 import { spawnService } from '../local-services/spawn-service';
 import { todayInTokyo } from '../notices/format-dates';
@@ -150,7 +152,14 @@ interface Outcome {
 
 class EventSender {
   private next = 0;
-  constructor(private readonly apiUrl: string, private readonly residents: string[], private readonly runTag: string, private readonly occurredOn: string) {}
+  constructor(
+    private readonly apiUrl: string,
+    private readonly residents: string[],
+    private readonly runTag: string,
+    private readonly occurredOn: string,
+    /** The registry's Authorization header: a fresh signed JWT per request, as a real calling system sends. */
+    private readonly authorization: () => Promise<string>,
+  ) {}
 
   get used(): number {
     return this.next;
@@ -163,7 +172,7 @@ class EventSender {
     const body = JSON.stringify({ id: `bench-${this.runTag}-${index}`, type: 'birth', residentId, occurredOn: this.occurredOn, payload: {} });
     const sentAt = performance.now();
     try {
-      const res = await fetch(`${this.apiUrl}/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      const res = await fetch(`${this.apiUrl}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: await this.authorization() }, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
       const doneAt = performance.now();
       const text = await res.text();
       const base = { latency: doneAt - sentAt, fromSchedule: doneAt - scheduledAt, sentAt, doneAt };
@@ -378,7 +387,7 @@ function printTable(summaries: RateSummary[], prof: ProfileReport | null, second
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]): string => row.map((c, i) => c.padStart(widths[i]!)).join('  ');
-  const out = [`life event → outreach workflow started (POST /events → 202), ${seconds} s per rate, median of ${summaries[0]?.runs ?? 0} runs, ${withWorker ? 'worker running the workflows' : 'no worker'}`, line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  ')];
+  const out = [`life event → outreach workflow started (POST /api/v1/events → 202), ${seconds} s per rate, median of ${summaries[0]?.runs ?? 0} runs, ${withWorker ? 'worker running the workflows' : 'no worker'}`, line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const row of rows.slice(1)) out.push(line(row));
   const at50 = summaries.find((s) => s.rate === 50);
   if (at50) out.push(`target p99 < 100 ms at 50/s: ${at50.medianOfRuns.p99 < 100 ? 'met' : 'NOT met'} (${ms(at50.medianOfRuns.p99)} ms)`);
@@ -453,11 +462,16 @@ async function main(): Promise<void> {
     cleanups.unshift(() => connection.close());
     const client = new Client({ connection, namespace: config.temporalNamespace, interceptors: { workflow: [workflowStartTimer(probe)] } });
     const timedContext: EngineContext = { ...context, database: { ...context.database, db: context.database.db.withPlugin(new QueryTimingPlugin(probe)) } };
-    const api = await startApiServer({ context: timedContext, temporal: client, taskQueue: config.taskQueue, msPerDay: config.msPerDay }, 0);
+    const pepper = 'bench-pepper';
+    const api = await startService(
+      { context: timedContext, temporal: client, taskQueue: config.taskQueue, msPerDay: config.msPerDay, clientSecretPepper: pepper },
+      { config: loadServiceConfig({ PUBLIC_PORT: '0', INTERNAL_PORT: '0' }), logger: false, staff: null, publicRoutes: [], internalRoutes: [] },
+    );
     cleanups.unshift(() => api.close());
-    log(`API at ${api.url}`);
+    log(`API at ${api.internalUrl}`);
+    const registry = await createClient(context.database.db, pepper, { name: 'bench registry', role: 'event-source', actor: 'bench' });
 
-    const sender = new EventSender(api.url, residents, `${Date.now().toString(36)}`, todayInTokyo());
+    const sender = new EventSender(api.internalUrl, residents, `${Date.now().toString(36)}`, todayInTokyo(), async () => `Bearer ${await signClientToken(registry.id, registry.secret)}`);
     let prof: ProfileReport | null = null;
     if (profileEvents > 0) {
       log(`profile: ${profileEvents} sequential events`);
@@ -478,7 +492,7 @@ async function main(): Promise<void> {
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, values.out.replace(/[^A-Za-z0-9._-]/g, '_'));
     const report = {
-      measured: 'POST /events → HTTP 202 (sent after workflow.start returned for every matching rule)',
+      measured: 'POST /api/v1/events (a signed JWT each) → HTTP 202 (sent after workflow.start returned for every matching rule)',
       setup: { database: DATABASE_NAME, residentsAvailable: residents.length, eventsUsed: sender.used, rules: 'child-allowance, child-medical-subsidy (both on birth, purpose child-benefits)', worker: withWorker ? 'child process, OSHIRASE_TEST_MODE=true, running the workflows as they start' : 'none: workflows wait in the task queue', cpus: (await import('node:os')).cpus().length },
       options: { rates, seconds, warmup, runs, profileEvents },
       rates: summaries,

@@ -1,16 +1,16 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadEngineConfig } from '../config/engine-config';
-import { openEngineContext } from '../runtime/engine-context';
+import { createEngine } from '../runtime/create-engine';
+import type { EngineContext } from '../runtime/engine-context';
+import { startEngineService } from '../api/engine-service';
+import { createClient, signClientToken } from '../auth/calling-systems';
 import { startDevServer, freePort, type DevServer } from '../temporal/dev-server';
 import { spawnService, type RunningService } from '../local-services/spawn-service';
 import { createOutreachWorker } from '../worker';
-import { startApiServer } from '../api/http-server';
 import { addResident, registerPushSubscription } from '../db/residents';
-import { acceptLifeEvent, type IntakeResult } from '../intake/accept-life-event';
-import { parseLifeEvent } from '../intake/life-event-schema';
+import type { IntakeResult } from '../intake/accept-life-event';
 import { DEMO_RESIDENTS, type DemoResident } from './demo-population';
 import { DemoNarrator } from './demo-narrator';
 import { clickResponseLink, findLinkInEmail, findLinkInPush } from './simulated-residents';
@@ -65,25 +65,26 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     out(`SMTP server (own process): ${smtp.url}, stores each message as .eml in ${smtpDir}`);
     out(`Push receiver (own process): ${push.url}, decrypts each push into ${pushDir}/received`);
 
-    const apiPort = await freePort();
-    const config = loadEngineConfig({
+    const [publicPort, internalPort] = [await freePort(), await freePort()];
+    const demoEnv: NodeJS.ProcessEnv = {
       ...process.env,
       OSHIRASE_DATA_DIR: dataDir,
       SMTP_URL: smtp.url,
       OSHIRASE_MS_PER_DAY: String(msPerDay),
-      PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
+      PUBLIC_BASE_URL: `http://127.0.0.1:${publicPort}`,
       // The local push receiver (plain http on loopback) is a push service only by this configuration.
       PUSH_SERVICE_HOSTS: new URL(push.url).host,
       PUSH_ALLOW_INSECURE_HTTP: 'true',
       PUSH_ALLOW_PRIVATE_ADDRESSES: 'true',
-    });
-    const context = await openEngineContext({ config });
-    stops.push(() => context.close());
+    };
+    const config = loadEngineConfig(demoEnv);
+    // The same composition root and service as `oshirase serve` (in this process: PGlite is one process's).
+    const engine = await createEngine({ env: demoEnv, config, temporalAddress: temporal.address, warn: () => {} });
+    stops.push(() => engine.close());
+    const { context } = engine;
     out(`Database: ${context.database.kind === 'pglite' ? `PGlite (embedded) in ${join(dataDir, 'pgdata')}` : 'PostgreSQL from DATABASE_URL'}`);
 
-    const connection = await Connection.connect({ address: temporal.address });
-    stops.push(() => connection.close());
-    const client = new Client({ connection, namespace: config.temporalNamespace });
+    const client = engine.temporal;
     const worker = await createOutreachWorker({ context, temporalAddress: temporal.address });
     const workerRun = worker.worker.run();
     stops.push(async () => {
@@ -91,9 +92,24 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       await workerRun;
       await worker.close();
     });
-    const api = await startApiServer({ context, temporal: client, taskQueue: config.taskQueue, msPerDay }, apiPort);
-    stops.push(() => api.close());
-    out(`HTTP API (response links, POST /events): ${api.url}`);
+    const service = await startEngineService(engine, {
+      env: { ...demoEnv, PUBLIC_PORT: String(publicPort), INTERNAL_PORT: String(internalPort) },
+      logger: false,
+    });
+    stops.push(() => service.close());
+    out(`Service (as oshirase serve): public listener ${service.publicUrl} (response links), internal ${service.internalUrl} (/api/v1, OpenAPI at /api/v1/openapi.json)`);
+    // The registry is a calling system: its own client id and secret, a signed JWT on every request.
+    const registry = await createClient(context.database.db, engine.clientSecretPepper, { name: 'demo resident registry', role: 'event-source', actor: 'demo' });
+    out(`Resident registry: calling system ${registry.id} (role event-source), signing each POST /api/v1/events`);
+    const sendEvent = async (body: Record<string, unknown>): Promise<IntakeResult> => {
+      const response = await fetch(`${service.internalUrl}/api/v1/events`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${await signClientToken(registry.id, registry.secret)}` },
+        body: JSON.stringify(body),
+      });
+      if (response.status !== 202) throw new Error(`POST /api/v1/events answered ${response.status}: ${await response.text()}`);
+      return (await response.json()) as IntakeResult;
+    };
     out(`Worker: polling task queue ${config.taskQueue}`);
     out('');
 
@@ -122,16 +138,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const narrator = new DemoNarrator({ db: context.database.db, msPerDay, startedAt, smtpDir, pushDir, names, devices, out });
     narrator.start();
 
-    const intake = { db: context.database.db, temporal: client, parameters: context.parameters, taskQueue: config.taskQueue, msPerDay };
     const outreachIds = new Set<string>();
     const results: IntakeResult[] = [];
     const born = addOffset(todayInTokyo(), { days: -3 });
     for (const r of DEMO_RESIDENTS.filter((d) => d.turns65InDays === undefined)) {
-      const event = parseLifeEvent('demo', { id: `birth-${r.key}${suffix}`, type: 'birth', residentId: idOf(r), occurredOn: born });
-      results.push(await acceptLifeEvent(intake, event, 'registry'));
+      results.push(await sendEvent({ id: `birth-${r.key}${suffix}`, type: 'birth', residentId: idOf(r), occurredOn: born }));
     }
     // The registry sends one event twice: the engine must start nothing new.
-    const duplicate = await acceptLifeEvent(intake, parseLifeEvent('demo', { id: `birth-1001${suffix}`, type: 'birth', residentId: `R-1001${suffix}`, occurredOn: born }), 'registry');
+    const duplicate = await sendEvent({ id: `birth-1001${suffix}`, type: 'birth', residentId: `R-1001${suffix}`, occurredOn: born });
     out(`[duplicate] birth-1001 sent again → ${duplicate.matches.map((m) => `${m.ruleId}: ${m.result.decision === 'outreach' ? m.result.start : m.result.decision}`).join(', ')}`);
     for (const result of results) for (const m of result.matches) if (m.result.decision === 'outreach') outreachIds.add(m.result.outreachId);
 
@@ -177,7 +191,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 }
 
 async function summarize(s: {
-  db: Awaited<ReturnType<typeof openEngineContext>>['database']['db'];
+  db: EngineContext['database']['db'];
   out: (line: string) => void;
   names: Map<string, string>;
   devices: Map<string, string>;

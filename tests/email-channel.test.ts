@@ -5,24 +5,22 @@
  * within seconds happened without it. Temporal retries a failed send after 2 s
  * (deliverNotice's retry policy), so each retry test takes a few seconds.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { simpleParser } from 'mailparser';
-import { TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from './support/test-engine';
+import { TEST_DELIVERY_TOKEN_KEY, TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from './support/test-engine';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type ActivityDeps } from '../activities';
 import { makeDeliverNotice } from '../activities/deliver-notice';
 import { createMailTransport, deliveryTokenFor, messageIdFor, type MailTransport } from '../channels/email';
 import { loadEmailConfig } from '../channels/email-config';
 import { ingestBounce } from '../channels/email-bounces';
-import { handleBounce } from '../api/bounce-routes';
-import { HttpError } from '../api/read-body';
-import { sendJson } from '../api/responses';
+import { startTestService, type TestService } from './support/test-service';
+import type { CreatedClient } from '../auth/calling-systems';
 import { bouncesIngest } from '../cli/bounce-commands';
 import type { CommandContext } from '../cli/command-context';
 import { DEFAULT_OFFICE } from '../config/engine-config';
@@ -194,8 +192,11 @@ describe('email channel', () => {
     expect(email.smtp_transport).toBe(transportName);
     expect((email.detail as { transport: string }).transport).toBe(transportName);
     expect(answersOf(email)).toEqual([expect.objectContaining({ transport: transportName, outcome: 'accepted', code: 250, attempt: 1 })]);
-    const token = deliveryTokenFor(email.idempotency_key);
-    expect(email.provider_ref).toBe(messageIdFor(email.idempotency_key));
+    // A keyed token, recorded on the ledger row before the send; the Message-ID derives from it.
+    const token = deliveryTokenFor(email.idempotency_key, TEST_DELIVERY_TOKEN_KEY);
+    expect(email.delivery_token).toBe(token);
+    expect(token).not.toBe(createHash('sha256').update(email.idempotency_key).digest('hex').slice(0, 32));
+    expect(email.provider_ref).toBe(messageIdFor(email.idempotency_key, TEST_DELIVERY_TOKEN_KEY));
 
     const [mail] = await mailsTo(resident.email!, allowance);
     expect(mail!.messageId).toBe(email.provider_ref);
@@ -231,21 +232,20 @@ describe('email channel', () => {
 describe('bounces received later', () => {
   const fixture = (name: string, resident: TestResident, delivery: Delivery) =>
     readFileSync(join(import.meta.dirname, 'fixtures', 'dsn', name), 'utf8')
-      .replaceAll(TOKEN_IN_FIXTURES, deliveryTokenFor(delivery.idempotency_key))
+      .replaceAll(TOKEN_IN_FIXTURES, deliveryTokenFor(delivery.idempotency_key, TEST_DELIVERY_TOKEN_KEY))
       .replaceAll(ADDRESS_IN_FIXTURES, resident.email!)
       .replaceAll('Resident@Residents.Example', resident.email!.toUpperCase());
 
-  let server: Server;
-  let apiUrl: string;
+  // POST /api/v1/bounces on the internal listener, as the inbound mail server (a bounce-source client) calls it.
+  let service: TestService;
+  let source: CreatedClient;
   beforeAll(async () => {
-    // The route as api/http-server.ts dispatches it: an HttpError becomes its JSON answer.
-    server = createServer((req, res) => {
-      handleBounce(engine.db, req, res).catch((error: unknown) => (error instanceof HttpError ? sendJson(res, error.status, error.body) : sendJson(res, 500, { error: 'internal error' })));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    service = await startTestService(engine, { msPerDay: DAY_MS });
+    source = await service.client('bounce-source');
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => service.close());
+  const postBounce = async (body: string, type = 'message/rfc822') =>
+    fetch(`${service.service.internalUrl}/api/v1/bounces`, { method: 'POST', headers: { 'Content-Type': type, Authorization: await service.bearer(source) }, body });
 
   it('a 5.1.1 report marks the address invalid, fails the ledger row and is audited, once', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'] });
@@ -257,7 +257,8 @@ describe('bounces received later', () => {
 
     const raw = fixture('postfix-user-unknown.eml', resident, email);
     const ingested = await ingestBounce(engine.db, raw);
-    expect(ingested).toMatchObject({ deliveryId: email.id, outreachId: allowance, recipients: [{ recipient: resident.email, action: 'failed', status: '5.1.1', outcome: 'address-invalid' }] });
+    // The answer names what was done per recipient, never the notice it matched.
+    expect(ingested).toEqual({ reportKey: expect.any(String), recipients: [{ recipient: resident.email, action: 'failed', status: '5.1.1', outcome: 'address-invalid' }] });
     const row = await engine.db.selectFrom('residents').select('email_status').where('id', '=', resident.id).executeTakeFirstOrThrow();
     expect(row.email_status).toBe('invalid');
     const ledger = await engine.db.selectFrom('deliveries').selectAll().where('id', '=', email.id).executeTakeFirstOrThrow();
@@ -272,11 +273,14 @@ describe('bounces received later', () => {
     expect((await engine.audit(resident.id)).filter((a) => a.action === 'email-address-invalid')).toHaveLength(1);
 
     // POST /bounces: a mailbox-full report for the other notice fails that row but blames nothing on the address.
-    const posted = await fetch(`${apiUrl}/bounces`, { method: 'POST', headers: { 'Content-Type': 'message/rfc822' }, body: fixture('exchange-mailbox-full.eml', resident, other) });
+    const posted = await postBounce(fixture('exchange-mailbox-full.eml', resident, other));
     expect(posted.status).toBe(200);
-    expect(await posted.json()).toMatchObject({ deliveryId: other.id, recipients: [{ status: '5.2.2', outcome: 'delivery-failed' }] });
+    const answer = (await posted.json()) as Record<string, unknown>;
+    expect(answer).toMatchObject({ recipients: [{ recipient: resident.email, outcome: 'delivery-failed' }] });
+    expect(Object.keys(answer).sort()).toEqual(['recipients', 'reportKey']);
+    expect(JSON.stringify(answer)).not.toContain(subsidy);
     expect((await engine.db.selectFrom('deliveries').select('status').where('id', '=', other.id).executeTakeFirstOrThrow()).status).toBe('failed');
-    expect((await engine.audit(resident.id)).find((a) => a.action === 'email-bounced')).toMatchObject({ actor: 'bounce:http', detail: { status: '5.2.2' } });
+    expect((await engine.audit(resident.id)).find((a) => a.action === 'email-bounced')).toMatchObject({ actor: `client:${source.id}`, detail: { status: '5.2.2' } });
 
     // The next notice skips email without contacting the server.
     const second = await engine.sendEvent(resident, { type: 'birth', msPerDay: DAY_MS });
@@ -286,7 +290,7 @@ describe('bounces received later', () => {
   });
 
   it('bad input gets a 400 or 415 naming the reason', async () => {
-    const post = (body: string, type = 'message/rfc822') => fetch(`${apiUrl}/bounces`, { method: 'POST', headers: { 'Content-Type': type }, body });
+    const post = postBounce;
     const autoReply = readFileSync(join(import.meta.dirname, 'fixtures', 'dsn', 'not-a-report-auto-reply.eml'), 'utf8');
     const notReport = await post(autoReply);
     expect(notReport.status).toBe(400);
@@ -330,8 +334,8 @@ describe('bounces received later', () => {
 
     expect(code).toBe(1);
     expect(out).toEqual([
-      `${files[0]}: ${resident.email} delayed 4.4.1 → delayed; nothing changed (delivery ${email.id}, ${email.outreach_id})`,
-      `${files[2]}: ${resident.email} failed 5.1.1 → address marked invalid (delivery ${email.id}, ${email.outreach_id})`,
+      `${files[0]}: ${resident.email} delayed 4.4.1 → delayed; nothing changed (delivery ${email.id})`,
+      `${files[2]}: ${resident.email} failed 5.1.1 → address marked invalid (delivery ${email.id})`,
     ]);
     expect(err).toEqual([`${files[1]}: cannot read (ENOENT)`, `${files[3]}: not ingested: not a delivery status notification: the message is text/plain, not multipart/report; report-type=delivery-status`]);
     expect((await engine.audit(resident.id)).filter((a) => ['email-delayed', 'email-address-invalid'].includes(a.action)).map((a) => [a.action, a.actor])).toEqual([
@@ -355,7 +359,7 @@ describe('provider failover', () => {
     failover = await TestEngine.start({ withWorker: false });
     // A worker of its own: two transports, the shared sink first, and a breaker that opens after 2 deferrals.
     const mail = createMailTransport(
-      loadEmailConfig({ SMTP_URLS: `${inject('smtpUrl')}#primary, ${second.url}#secondary`, SMTP_BREAKER_FAILURES: '2', SMTP_BREAKER_COOLDOWN_MS: '600000' }),
+      loadEmailConfig({ SMTP_URLS: `${inject('smtpUrl')}#primary, ${second.url}#secondary`, SMTP_BREAKER_FAILURES: '2', SMTP_BREAKER_COOLDOWN_MS: '600000', DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY }),
     );
     const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
     const w = await Worker.create({
@@ -434,7 +438,7 @@ describe('retries exhausted', () => {
       .insertInto('outreach')
       .values({ id: outreachId, rule_id: rule.rule_id, rule_version: rule.version, resident_id: resident.id, occurrence_key: 'exhausted', event_id: null, status: 'active', response: null })
       .execute();
-    const mail = createMailTransport(inject('smtpUrl'));
+    const mail = createMailTransport(loadEmailConfig({ SMTP_URL: inject('smtpUrl'), DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY }));
     const deliverNotice = makeDeliverNotice(depsFor(engine, mail));
     const input = { outreachId, ruleId: rule.rule_id, ruleVersion: rule.version, residentId: resident.id, stepIndex: 0, channel: 'email' as const, msPerDay: DAY_MS, scheduledDay: 0 };
     const attempt = (n: number) => new MockActivityEnvironment({ attempt: n, retryPolicy: { maximumAttempts: 8 } }).run(deliverNotice, input);

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +13,8 @@ import { LetterOperationError } from '../channels/print-ledger';
 import { recordReturnedLetter } from '../channels/postal-returns';
 import { parseCsv } from '../channels/print-outbox';
 import { postalAddressProblems, normalizePostalCode } from '../channels/postal-address';
-import { handleLetterReturn, handleListBatches } from '../api/letter-routes';
-import { HttpError } from '../api/read-body';
-import { sendJson } from '../api/responses';
+import { startTestService, type TestService } from './support/test-service';
+import type { CreatedClient } from '../auth/calling-systems';
 import { LETTER_HANDLERS } from '../cli/letter-commands';
 import type { CommandContext } from '../cli/command-context';
 
@@ -237,25 +234,21 @@ describe('print batches', () => {
 });
 
 describe('letters over HTTP and the command line', () => {
-  let server: http.Server;
+  let svc: TestService;
+  let vendor: CreatedClient;
   let base = '';
   beforeAll(async () => {
-    const deps = { context: engine.context, temporal: engine.client, taskQueue: engine.taskQueue, msPerDay: 1000 };
-    // The two handlers behind the router's error handling, as api/http-server.ts mounts them.
-    server = http.createServer((req, res) => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
-      const handler = path === '/letters/returns' && req.method === 'POST' ? handleLetterReturn : path === '/letters/batches' && req.method === 'GET' ? handleListBatches : null;
-      if (!handler) return sendJson(res, 404, { error: 'not found' });
-      handler(deps, req, res).catch((e: unknown) => (e instanceof HttpError ? sendJson(res, e.status, e.body) : sendJson(res, 500, { error: String(e) })));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // The print vendor is a calling system: its own key, a signed JWT per request.
+    svc = await startTestService(engine, { msPerDay: 1000 });
+    vendor = await svc.client('print-vendor');
+    base = `${svc.service.internalUrl}/api/v1`;
   });
   afterAll(async () => {
-    await new Promise<void>((r) => server.close(() => r()));
+    await svc?.close();
   });
+  const auth = async () => ({ Authorization: await svc.bearer(vendor) });
 
-  const post = (body: unknown) => fetch(`${base}/letters/returns`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const post = async (body: unknown) => fetch(`${base}/letters/returns`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(await auth()) }, body: JSON.stringify(body) });
 
   it('POST /letters/returns records a return once; GET /letters/batches lists batches', async () => {
     const day = '2031-03-24';
@@ -274,10 +267,10 @@ describe('letters over HTTP and the command line', () => {
     expect((await post({ reference: '../etc', reason: 'x' })).status).toBe(400);
     expect((await post({ reference: l.queued.reference })).status).toBe(400);
 
-    const list = await fetch(`${base}/letters/batches?limit=500`);
+    const list = await fetch(`${base}/letters/batches?limit=500`, { headers: await auth() });
     const { batches } = (await list.json()) as { batches: Array<{ batchId: string; byStatus: Record<string, number> }> };
     expect(batches.find((b) => b.batchId === day)?.byStatus).toMatchObject({ returned: 1 });
-    expect((await fetch(`${base}/letters/batches?limit=0`)).status).toBe(400);
+    expect((await fetch(`${base}/letters/batches?limit=0`, { headers: await auth() })).status).toBe(400);
   });
 
   it('oshirase letters cancel / batches / return / batch posted', async () => {
