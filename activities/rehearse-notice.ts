@@ -1,5 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makePrivateDir, writePrivateFileAt } from '../runtime/private-files';
 import nodemailer from 'nodemailer';
 import { messageIdForToken } from '../channels/email';
 import { checkEmailAddress } from '../channels/email-address';
@@ -19,7 +19,8 @@ const mimeOnly = nodemailer.createTransport({ streamTransport: true, buffer: tru
  */
 export async function rehearseNotice(channel: Channel, { deps, rule, resident, ledger, vars }: SendRequest): Promise<SendAttempt> {
   const dir = join(deps.config.dataDir, 'rehearsal', todayInTokyo());
-  await mkdir(dir, { recursive: true });
+  // Rehearsed notices are the real ones, names and addresses included.
+  await makePrivateDir(dir);
   const base = join(dir, ledger.idempotency_key.replace(/[^A-Za-z0-9._-]+/g, '_'));
   switch (channel) {
     case 'email': {
@@ -35,7 +36,7 @@ export async function rehearseNotice(channel: Channel, { deps, rule, resident, l
         messageId, headers: { 'Content-Language': resident.locale === 'en' ? 'en' : 'ja', 'X-Oshirase-Test-Mode': 'rehearsal' },
       });
       const path = `${base}.eml`;
-      await writeFile(path, info.message as Buffer);
+      await writePrivateFileAt(path, info.message as Buffer);
       return { kind: 'sent', providerRef: `rehearsal:${messageId}`, detail: { rehearsal: true, path, ...fallbackDetail(rendered) } };
     }
     case 'push': {
@@ -44,7 +45,7 @@ export async function rehearseNotice(channel: Channel, { deps, rule, resident, l
       const rendered = deps.renderer.render(rule.templates, 'push', resident.locale, vars);
       if (rendered.channel !== 'push') throw new Error('renderer returned the wrong channel');
       const path = `${base}.push.json`;
-      await writeFile(path, JSON.stringify({ devices: devices.length, payload: { ...rendered.content, tag: ledger.idempotency_key } }, null, 2));
+      await writePrivateFileAt(path, JSON.stringify({ devices: devices.length, payload: { ...rendered.content, tag: ledger.idempotency_key } }, null, 2));
       return { kind: 'sent', providerRef: `rehearsal:${devices.length} devices`, detail: { rehearsal: true, path, ...fallbackDetail(rendered) } };
     }
     case 'letter': {
@@ -58,7 +59,7 @@ export async function rehearseNotice(channel: Channel, { deps, rule, resident, l
         issuedOn: todayInTokyo(), locale: resident.locale, title: vars.notice.title, body: rendered.content.body, reference,
       });
       const path = `${base}.pdf`;
-      await writeFile(path, pdf);
+      await writePrivateFileAt(path, pdf);
       return { kind: 'sent', providerRef: `rehearsal:${reference}`, detail: { rehearsal: true, path, ...fallbackDetail(rendered) } };
     }
   }

@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { installAccessControl, type AccessControlDeps } from './access';
+import { actorOf, installAccessControl, type AccessControlDeps } from './access';
 import { HttpError } from './http-error';
 
 export type ServiceApp = FastifyInstance;
@@ -55,10 +55,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   // One line per request, after the answer: ids and outcome only — no bodies, headers or query strings.
   app.addHook('onResponse', async (request: FastifyRequest, reply) => {
     request.log.info(
-      { method: request.method, url: loggedUrl(request.url), route: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), caller: request.caller ? (request.caller.kind === 'client' ? `client:${request.caller.id}` : `staff:${request.caller.subject}`) : undefined },
+      { method: request.method, url: loggedUrl(request.url), route: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), caller: request.caller ? actorOf(request.caller) : undefined },
       'request',
     );
   });
+
+  // JSON is the only body fastify reads by default here; a route that takes forms or messages adds its own parser.
+  app.removeContentTypeParser('text/plain');
 
   // Cookies are parsed before the access check reads the staff session cookie.
   await app.register(cookie);
@@ -99,7 +102,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
           ? 'request body too large'
           : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
             ? `unsupported Content-Type`
-            : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error instanceof SyntaxError
+            : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
               ? 'invalid JSON'
               : error.message;
       return reply.code(status).send({ error: message });

@@ -63,6 +63,8 @@ export async function systemRoutes(fastify: FastifyInstance, deps: ServiceDeps):
 
   await app.register(async (scope) => {
     // The bounce as received (RFC 5322 message); a report with the original's headers fits in 256 KB.
+    // Only a message is a bounce: JSON, forms or text sent here are refused with 415, not parsed.
+    scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(BOUNCE_MEDIA_TYPES, { parseAs: 'buffer', bodyLimit: BOUNCE_BODY_LIMIT }, (_request, body, done) => done(null, body));
     scope.withTypeProvider<ZodTypeProvider>().post(`${API_PREFIX}/bounces`, {
       config: { access: { kind: 'protected', clients: ['bounce-source'] } },

@@ -7,7 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { makePrivateDir } from '../runtime/private-files';
 import { dirname, join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
@@ -267,7 +268,7 @@ export async function closeBatch(db: Kysely<Database>, date: string, options: Pr
   let files: { pdfPath: string; manifestPath: string; sha256: string; pages: number; firstPages: number[]; lastPages: number[] } | null = null;
   if (rows.length > 0) {
     const dir = batchDir(options.outboxDir, date);
-    await mkdir(dir, { recursive: true });
+    await makePrivateDir(dir);
     const pdfPath = join(dir, `letters-${date}.pdf`);
     const manifestPath = join(dir, `manifest-${date}.csv`);
     const contents = rows.map((r) => StoredLetterContent.parse(r.content));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { makePrivateDir, PRIVATE_FILE_MODE } from '../runtime/private-files';
 import { basename, dirname, join, resolve } from 'node:path';
 
 export interface OutboxLetter {
@@ -102,7 +103,8 @@ export async function writeFileAtomic(path: string, data: string | Buffer, dir: 
   // Dot-prefixed so a print vendor sweeping for *.pdf never picks up a half-written file.
   const temp = join(dir, `.${name}.${process.pid}.${randomUUID()}.tmp`);
   try {
-    const handle = await open(temp, 'wx');
+    // Letters carry names and addresses: readable by the engine's user only (the vendor's pickup runs as it).
+    const handle = await open(temp, 'wx', PRIVATE_FILE_MODE);
     try {
       await handle.writeFile(data);
       await handle.sync();
@@ -125,7 +127,7 @@ export async function writeStreamAtomic<T>(path: string, write: (out: WriteStrea
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomUUID()}.tmp`);
   try {
-    const out = createWriteStream(temp, { flags: 'wx' });
+    const out = createWriteStream(temp, { flags: 'wx', mode: PRIVATE_FILE_MODE });
     const result = await write(out);
     if (!out.writableFinished) await new Promise<void>((resolve, reject) => out.end(() => resolve()).once('error', reject));
     const handle = await open(temp, 'r');
@@ -174,7 +176,7 @@ export async function addToPrintOutbox(outboxDir: string, letter: OutboxLetter):
   const fileName = `${letter.reference}.pdf`;
 
   return serialize(resolve(dayDir), async () => {
-    await mkdir(dayDir, { recursive: true });
+    await makePrivateDir(dayDir);
     const existing = await readIfExists(manifestPath);
     const rows = existing === undefined ? [] : parseCsv(existing).slice(1);
     const refIdx = MANIFEST_COLUMNS.indexOf('reference');

@@ -1,5 +1,4 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import nodemailer from 'nodemailer';
 import { parseDocument } from 'yaml';
@@ -22,6 +21,7 @@ import { outreachIdFor } from '../outreach/outreach-ids';
 import { PROJECT_ROOT } from '../runtime/engine-context';
 import { helpText, optionalDateOption, parseCommand, requireOption, UsageError, type CommandSpec } from './cli-support';
 import type { CommandContext } from './command-context';
+import { makePrivateDir, writePrivateFileAt } from '../runtime/private-files';
 
 type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
 
@@ -218,8 +218,8 @@ async function writePreview(
   switch (rendered.channel) {
     case 'email': {
       const { subject, html, text } = rendered.content;
-      await writeFile(`${base}.email.html`, html);
-      await writeFile(`${base}.email.txt`, text);
+      await writePrivateFileAt(`${base}.email.html`, html);
+      await writePrivateFileAt(`${base}.email.txt`, text);
       const token = deliveryTokenFor(details.idempotencyKey, PREVIEW_DELIVERY_TOKEN_KEY);
       const mime = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
       const info = await mime.sendMail({
@@ -231,7 +231,7 @@ async function writePreview(
         messageId: messageIdFor(details.idempotencyKey, PREVIEW_DELIVERY_TOKEN_KEY),
         headers: { 'Content-Language': lang, [DELIVERY_HEADER]: token, 'Auto-Submitted': 'auto-generated', 'X-Oshirase-Preview': 'not sent' },
       });
-      await writeFile(`${base}.email.eml`, info.message as Buffer);
+      await writePrivateFileAt(`${base}.email.eml`, info.message as Buffer);
       paths.push(`${base}.email.html`, `${base}.email.txt`, `${base}.email.eml`);
       if (!resident.email || resident.email_status === 'invalid') notes.push('the resident has no valid email address: this email would not be sent (the plan moves on)');
       break;
@@ -241,7 +241,7 @@ async function writePreview(
       const stepIndex = Math.max(0, details.rule.outreach.findIndex((s) => 'send' in s && s.send === 'push'));
       const policy = pushPolicyFor({ rule: details.rule, stepIndex, outreach: { started_at: now, trigger_date: null }, msPerDay: details.msPerDay, now });
       const payload = { ...rendered.content, tag: details.idempotencyKey, lang };
-      await writeFile(`${base}.push.json`, `${JSON.stringify({ payload, delivery: policy }, null, 2)}\n`);
+      await writePrivateFileAt(`${base}.push.json`, `${JSON.stringify({ payload, delivery: policy }, null, 2)}\n`);
       paths.push(`${base}.push.json`);
       notes.push('push TTL and urgency as for an outreach starting now');
       break;
@@ -256,7 +256,7 @@ async function writePreview(
         body: rendered.content.body,
         reference: 'OSR-PREVIEW',
       });
-      await writeFile(`${base}.letter.pdf`, pdf);
+      await writePrivateFileAt(`${base}.letter.pdf`, pdf);
       paths.push(`${base}.letter.pdf`);
       if (!resident.postal_code || !resident.address) notes.push('the resident has no postal address: this letter would not be sent (the plan moves on)');
       break;
@@ -297,7 +297,8 @@ export async function templatesPreview(argv: string[], ctx: CommandContext): Pro
   const rendered = new NoticeRenderer(engine.templatesDir).render(rule.templates, channel.data, locale, vars);
 
   const outDir = (values.out as string | undefined) ?? join(engine.config.dataDir, 'preview');
-  await mkdir(outDir, { recursive: true });
+  // A preview renders a real resident's notice: as private as the letters themselves.
+  await makePrivateDir(outDir);
   const base = join(outDir, `${rule.id}.${resident.id}.${locale}`.replace(/[^A-Za-z0-9._-]+/g, '_'));
   const files = await writePreview(rendered, base, {
     rule,

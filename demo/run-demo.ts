@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadEngineConfig } from '../config/engine-config';
@@ -18,6 +18,7 @@ import { table } from '../cli/cli-support';
 import { addOffset } from '../rule-language/calendar-dates';
 import { todayInTokyo } from '../notices/format-dates';
 import type { DailyEvaluationResult } from '../workflows/daily-evaluation-workflow';
+import { ensurePrivateDir } from '../runtime/private-files';
 
 export interface DemoOptions {
   /** Length of one plan day in the demo, in ms. */
@@ -36,7 +37,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const dataDir = resolve(options.dataDir);
   const env = loadEngineConfig();
   if (!env.databaseUrl) rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const stops: Array<() => Promise<void>> = [];
   Runtime.install({ logger: new DefaultLogger('WARN') });
 

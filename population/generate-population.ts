@@ -35,7 +35,13 @@ const DEFAULT_BATCH_SIZE = 5_000;
 const CONNECTIONS = 2;
 
 type InsuranceType = (typeof INSURANCE_TYPES)[number];
-type Ward = (typeof WARDS)[number];
+/**
+ * The synthetic city's wards: the geography the generator knows (town names,
+ * postal codes, shares of the population), the same as the shipped
+ * config/wards.yaml. A city whose wards file differs cannot generate with it.
+ */
+const SYNTHETIC_WARDS = ['chuo', 'kita', 'minami', 'higashi', 'nishi', 'minato'] as const;
+type Ward = (typeof SYNTHETIC_WARDS)[number];
 type ResidenceStatus = ResidentsTable['residence_status'];
 type EmailStatus = ResidentsTable['email_status'];
 
@@ -283,7 +289,7 @@ const TOWN_NAMES: Record<Ward, readonly string[]> = {
 // Share of the population by ward: the centre is small, the suburbs large.
 const WARD_WEIGHTS: Record<Ward, number> = { chuo: 12, kita: 19, minami: 19, higashi: 17, nishi: 19, minato: 14 };
 
-const TOWNS: Town[] = WARDS.flatMap((ward, w) =>
+const TOWNS: Town[] = SYNTHETIC_WARDS.flatMap((ward, w) =>
   TOWN_NAMES[ward].map((name, t) => ({
     name,
     ward,
@@ -559,6 +565,10 @@ function resolveOptions(options: Omit<PopulationOptions, 'onProgress'>) {
 }
 
 export function* synthesizePopulation(options: Omit<PopulationOptions, 'onProgress'>): Generator<PopulationBatch> {
+  const unknownWards = SYNTHETIC_WARDS.filter((ward) => !WARDS.includes(ward));
+  if (unknownWards.length > 0) {
+    throw new Error(`the synthetic population lives in the wards ${SYNTHETIC_WARDS.join(', ')}; the wards file does not list ${unknownWards.join(', ')}`);
+  }
   const { total, prefix, batchSize, refIso, seed } = resolveOptions(options);
   const ref = dayOfIso(refIso);
   const serviceStart = ref - Math.round(SERVICE_YEARS * DAYS_PER_YEAR);

@@ -3,6 +3,7 @@
  * purposes that cover it. A rule may read an attribute only if its own purpose
  * is among them (data minimisation, enforced by validation).
  */
+import { loadWards } from '../config/wards';
 
 export const PURPOSES = {
   'child-benefits': '児童手当・子ども医療費助成 (child allowance and child medical subsidy)',
@@ -28,7 +29,12 @@ export interface AttributeSpec {
   description: string;
 }
 
-export const WARDS = ['chuo', 'kita', 'minami', 'higashi', 'nishi', 'minato'] as const;
+/**
+ * The city's wards (区), from its wards file (config/wards.yaml, or WARDS_FILE):
+ * configuration, not code. Read once when the rule language is loaded, so a
+ * rule naming a ward the city does not have is refused at validation.
+ */
+export const WARDS: readonly string[] = loadWards().map((ward) => ward.id);
 export const INSURANCE_TYPES = ['national-health', 'employee', 'late-elderly', 'public-assistance', 'none'] as const;
 export const RESIDENCE_STATUSES = ['registered', 'moved-out', 'deceased'] as const;
 

@@ -6,7 +6,8 @@
  * only, with a warning that production must configure it.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './private-files';
 import { join } from 'node:path';
 import { ConfigError } from '../config/engine-config';
 
@@ -39,21 +40,6 @@ export function readSecret(env: NodeJS.ProcessEnv, name: string): string | undef
   return undefined;
 }
 
-/** Creates `dir` (and parents) readable by this user only; tightens it if it exists. */
-export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
-}
-
-/** Writes a file readable by this user only, in a folder that only this user may enter. */
-export function writePrivateFile(dir: string, fileName: string, content: string | Uint8Array): string {
-  ensurePrivateDir(dir);
-  const path = join(dir, fileName);
-  writeFileSync(path, content, { mode: 0o600 });
-  chmodSync(path, 0o600);
-  return path;
-}
-
 export interface LocalSecretOptions {
   /** `$OSHIRASE_DATA_DIR`: generated secrets go to its `secrets/` folder. */
   dataDir: string;
@@ -83,7 +69,7 @@ export function readOrCreateLocalSecret(env: NodeJS.ProcessEnv, name: string, op
   ensurePrivateDir(dir);
   try {
     // 'wx': when two processes start at once, the first file wins and both read it.
-    writeFileSync(path, `${value}\n`, { mode: 0o600, flag: 'wx' });
+    writeFileSync(path, `${value}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
     options.warn?.(`${name} is not set: generated one for this installation in ${path}. Production must set ${name} or ${name}_FILE.`);
   } catch {
     // written by a concurrent start
