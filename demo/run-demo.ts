@@ -18,7 +18,8 @@ import { table } from '../cli/cli-support';
 import { addOffset } from '../rule-language/calendar-dates';
 import { todayInTokyo } from '../notices/format-dates';
 import type { DailyEvaluationResult } from '../workflows/daily-evaluation-workflow';
-import { ensurePrivateDir } from '../runtime/private-files';
+import { ensurePrivateDir, writePrivateFile } from '../runtime/private-files';
+import { randomBytes } from 'node:crypto';
 
 export interface DemoOptions {
   /** Length of one plan day in the demo, in ms. */
@@ -67,6 +68,16 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     out(`Push receiver (own process): ${push.url}, decrypts each push into ${pushDir}/received`);
 
     const [publicPort, internalPort] = [await freePort(), await freePort()];
+    // Staff sign in through a real OpenID provider (its own process) with the demo accounts of config/demo-staff.json.
+    const internalBaseUrl = `http://127.0.0.1:${internalPort}`;
+    const oidcSecretFile = writePrivateFile(join(dataDir, 'secrets'), 'demo-oidc-client-secret', randomBytes(32).toString('base64url'));
+    const oidc: RunningService = await spawnService(
+      'local-services/oidc-provider.ts',
+      ['--port', '0', '--client-id', 'oshirase-demo', '--client-secret-file', oidcSecretFile, '--redirect-uri', `${internalBaseUrl}/auth/callback`, '--accounts', 'config/demo-staff.json'],
+      'OIDC_PROVIDER_READY',
+    );
+    stops.push(() => oidc.stop());
+    out(`OpenID provider (own process): ${oidc.url}, demo staff accounts from config/demo-staff.json`);
     const demoEnv: NodeJS.ProcessEnv = {
       ...process.env,
       OSHIRASE_DATA_DIR: dataDir,
@@ -94,11 +105,20 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       await worker.close();
     });
     const service = await startEngineService(engine, {
-      env: { ...demoEnv, PUBLIC_PORT: String(publicPort), INTERNAL_PORT: String(internalPort) },
+      env: {
+        ...demoEnv,
+        PUBLIC_PORT: String(publicPort),
+        INTERNAL_PORT: String(internalPort),
+        INTERNAL_BASE_URL: internalBaseUrl,
+        OIDC_ISSUER: oidc.url,
+        OIDC_CLIENT_ID: 'oshirase-demo',
+        OIDC_CLIENT_SECRET_FILE: oidcSecretFile,
+      },
       logger: false,
     });
     stops.push(() => service.close());
     out(`Service (as oshirase serve): public listener ${service.publicUrl} (response links), internal ${service.internalUrl} (/api/v1, OpenAPI at /api/v1/openapi.json)`);
+    out(`Staff sign-in: ${service.internalUrl}/auth/login (caseworker-chuo / demo-chuo-2026; the other accounts in config/demo-staff.json), then ${service.internalUrl}/api/v1/tasks`);
     // The registry is a calling system: its own client id and secret, a signed JWT on every request.
     const registry = await createClient(context.database.db, engine.clientSecretPepper, { name: 'demo resident registry', role: 'event-source', actor: 'demo' });
     out(`Resident registry: calling system ${registry.id} (role event-source), signing each POST /api/v1/events`);

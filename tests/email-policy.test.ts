@@ -78,13 +78,31 @@ describe('email settings', () => {
   it('reads SMTP_URLS in priority order, names transports, and falls back to SMTP_URL', () => {
     const config = parseEmailConfig({ SMTP_URLS: 'smtps://user:secret@smtp.city.example.jp:465#city-relay, smtp://127.0.0.1:2526', SMTP_RATE_LIMIT: '10', SMTP_RATE_DELTA_MS: '2000' });
     expect(config.success && config.config.transports).toEqual([
-      { name: 'city-relay', url: 'smtps://user:secret@smtp.city.example.jp:465' },
-      { name: '127.0.0.1:2526', url: 'smtp://127.0.0.1:2526' },
+      { name: 'city-relay', url: 'smtps://user:secret@smtp.city.example.jp:465', requireTLS: false },
+      { name: '127.0.0.1:2526', url: 'smtp://127.0.0.1:2526', requireTLS: false },
     ]);
     expect(config.success && config.config.pool).toEqual({ maxConnections: 5, maxMessages: 100, rateLimit: 10, rateDeltaMs: 2000 });
     const single = parseEmailConfig({ SMTP_URL: 'smtp://127.0.0.1:2525' });
-    expect(single.success && single.config.transports).toEqual([{ name: '127.0.0.1:2525', url: 'smtp://127.0.0.1:2525' }]);
+    expect(single.success && single.config.transports).toEqual([{ name: '127.0.0.1:2525', url: 'smtp://127.0.0.1:2525', requireTLS: false }]);
     expect(single.success && single.config.pool.rateLimit).toBeNull();
+  });
+
+  it('requires STARTTLS of every smtp:// server but a loopback relay, unless SMTP_REQUIRE_TLS says otherwise', () => {
+    const tls = (env: Record<string, string>) => {
+      const parsed = parseEmailConfig(env);
+      return parsed.success ? parsed.config.transports.map((t) => [t.name, t.requireTLS]) : parsed.problems;
+    };
+    // smtps:// is TLS from the first byte; STARTTLS is the question for smtp:// only.
+    expect(tls({ SMTP_URLS: 'smtp://relay.city.example.jp:587#relay, smtp://127.0.0.1:25#local, smtp://localhost:25#named, smtp://[::1]:25#v6, smtps://mx.city.example.jp#tls' })).toEqual([
+      ['relay', true], ['local', false], ['named', false], ['v6', false], ['tls', false],
+    ]);
+    expect(tls({ SMTP_URL: 'smtp://relay.city.example.jp:587#relay', SMTP_REQUIRE_TLS: 'false' })).toEqual([['relay', false]]);
+    expect(tls({ SMTP_URL: 'smtp://127.0.0.1:25#local', SMTP_REQUIRE_TLS: 'true' })).toEqual([['local', true]]);
+    // nodemailer's own URL options would override the setting: refused, naming the entry.
+    expect(tls({ SMTP_URL: 'smtp://relay.city.example.jp:587?ignoreTLS=true' })).toEqual([
+      'SMTP_URL: entry 1: ignoreTLS in the URL; use smtps:// for TLS from the start, SMTP_REQUIRE_TLS for STARTTLS',
+    ]);
+    expect(tls({ SMTP_URL: 'smtp://relay.city.example.jp', SMTP_REQUIRE_TLS: 'maybe' })).toEqual([expect.stringMatching(/^SMTP_REQUIRE_TLS: /)]);
   });
 
   it('names the variable and the entry that is wrong', () => {

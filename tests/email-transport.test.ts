@@ -5,6 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SMTPServer } from 'smtp-server';
 import { createMailTransport } from '../channels/email';
 import { loadEmailConfig } from '../channels/email-config';
 
@@ -52,6 +53,38 @@ describe('SMTP transports', () => {
       expect(third).toEqual({ kind: 'temporary', answers: [expect.objectContaining({ transport: null, outcome: 'temporary', response: 'every transport is paused after repeated temporary failures (refused, silent)' })] });
     } finally {
       transport.close();
+    }
+  });
+});
+
+describe('STARTTLS required', () => {
+  it('sends nothing in clear to a server that offers no STARTTLS when TLS is required, and sends when it is not', async () => {
+    let received = 0;
+    // A real SMTP server that, like a misconfigured or downgraded relay, never offers STARTTLS.
+    const server = new SMTPServer({
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onData(stream, _session, callback) {
+        received += 1;
+        stream.resume();
+        stream.on('end', () => callback());
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}#plain`;
+    const required = createMailTransport(loadEmailConfig({ SMTP_URL: url, SMTP_REQUIRE_TLS: 'true', SMTP_CONNECT_TIMEOUT_MS: '2000' }));
+    const loopbackDefault = createMailTransport(loadEmailConfig({ SMTP_URL: url }));
+    try {
+      const refused = await required.send(mail);
+      expect(refused.kind).not.toBe('sent');
+      expect(received).toBe(0);
+
+      expect((await loopbackDefault.send(mail)).kind).toBe('sent');
+      expect(received).toBe(1);
+    } finally {
+      required.close();
+      loopbackDefault.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

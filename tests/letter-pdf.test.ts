@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractText, getMeta } from 'unpdf';
@@ -141,6 +141,10 @@ describe('addToPrintOutbox', () => {
     expect(first.alreadyPresent).toBe(false);
     expect(first.pdfPath).toBe(join(outboxDir, '2026-11-26', 'OSR-000123.pdf'));
     expect((await readFile(first.pdfPath)).equals(pdf)).toBe(true);
+    // Names and addresses: readable by the engine's user only, in a folder only it may enter.
+    expect((await stat(first.pdfPath)).mode & 0o777).toBe(0o600);
+    expect((await stat(first.manifestPath)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(outboxDir, '2026-11-26'))).mode & 0o777).toBe(0o700);
 
     const manifest = await readFile(first.manifestPath, 'utf8');
     const rows = parseCsv(manifest);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { extractText, getDocumentProxy } from 'unpdf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestEngine, outreachIdOf, waitFor, type TestResident } from './support/test-engine';
@@ -167,6 +167,9 @@ describe('print batches', () => {
     const doc = await getDocumentProxy(pdf());
     expect(doc.numPages).toBe(a.queued.pages + b.queued.pages + d.queued.pages);
 
+    // The batch holds every letter's name and address: 0600 files in a 0700 folder.
+    expect([closed.mergedPdfPath!, closed.manifestPath!].map((f) => statSync(f).mode & 0o777)).toEqual([0o600, 0o600]);
+    expect(statSync(dirname(closed.mergedPdfPath!)).mode & 0o777).toBe(0o700);
     const manifest = parseCsv(readFileSync(closed.manifestPath!, 'utf8'));
     expect(manifest[0]).toEqual(['sequence', 'reference', 'delivery_key', 'postal_code', 'postage_class', 'pages', 'first_page', 'last_page', 'bytes']);
     const lines = manifest.slice(1);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { TestEngine, mailsTo, outreachIdOf, pushesTo } from './support/test-engine';
 import { daysAgoInTokyo } from './support/test-dates';
@@ -28,6 +28,9 @@ it('renders and records every notice in test mode, and nothing leaves the machin
   expect(existsSync(join(engine.context.config.dataDir, 'print-outbox'))).toBe(false);
   // What would have been sent is there to read.
   const paths = ledger.map((d) => (d.detail as { path: string }).path);
+  // Rehearsed notices are the real ones: 0600 files in a 0700 folder.
+  for (const path of paths) expect(statSync(path).mode & 0o777).toBe(0o600);
+  expect(statSync(dirname(paths[0]!)).mode & 0o777).toBe(0o700);
   const mail = await simpleParser(readFileSync(paths[0]!));
   expect(mail.subject).toBe('【おしらせ市】児童手当の申請のご案内');
   expect(mail.headers.get('x-oshirase-test-mode')).toBe('rehearsal');
