@@ -6,7 +6,7 @@
  * only, with a warning that production must configure it.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from './private-files';
 import { join } from 'node:path';
 import { ConfigError } from '../config/engine-config';
@@ -67,12 +67,18 @@ export function readOrCreateLocalSecret(env: NodeJS.ProcessEnv, name: string, op
   }
   const value = (options.generate ?? (() => randomBytes(32).toString('base64url')))();
   ensurePrivateDir(dir);
+  // Written whole to a file of this process, then linked into place: link() never replaces a file,
+  // so when two processes start at once the first one's complete file wins, and nobody reads a
+  // file another process has created but not yet written.
+  const temp = join(dir, `.${name.toLowerCase()}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  writeFileSync(temp, `${value}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
   try {
-    // 'wx': when two processes start at once, the first file wins and both read it.
-    writeFileSync(path, `${value}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+    linkSync(temp, path);
     options.warn?.(`${name} is not set: generated one for this installation in ${path}. Production must set ${name} or ${name}_FILE.`);
-  } catch {
-    // written by a concurrent start
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    unlinkSync(temp);
   }
   return readFileSync(path, 'utf8').trim();
 }
