@@ -11,13 +11,17 @@ import { table } from './cli-support';
 export interface SimulationResult {
   ruleId: string;
   ruleVersion: number;
+  purpose: string;
   on: string;
   /** For event rules: every resident is evaluated as if the event happened to them on the date. */
   supposedEvent: string | null;
   population: number;
+  /** Residents holding consent for the rule's purpose: the only ones evaluated. */
+  consentedPopulation: number;
+  /** Residents without that consent: not evaluated at all, so nothing is known of whether the rule would hold for them. */
+  notEvaluated: number;
+  /** Consented residents the rule matches: who would be contacted. */
   matched: number;
-  consented: number;
-  withoutConsent: number;
   byWard: Record<string, number>;
   byFirstChannel: Record<string, number>;
   samples: ResidentExplanation[];
@@ -25,8 +29,11 @@ export interface SimulationResult {
 }
 
 /**
- * Evaluates a rule over the whole population in PostgreSQL, partition by
- * partition, and sends nothing: who it would reach, where, and on which channel first.
+ * Evaluates a rule over the population in PostgreSQL, partition by partition,
+ * and sends nothing: who it would reach, where, and on which channel first.
+ * As everywhere in the engine, only residents who consented to the rule's
+ * purpose are evaluated (consent before data): the others are counted, never
+ * matched, so no figure says anything about their attributes.
  */
 export async function simulateRule(
   db: Kysely<Database>,
@@ -38,15 +45,25 @@ export async function simulateRule(
   const event = 'event' in rule.trigger ? { id: 'simulated', type: rule.trigger.event, date: options.on, payload: {} } : null;
   const ranges = await planPartitions(db, options.partitions);
   const population = Number((await db.selectFrom('residents').select(({ fn }) => fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+  const consentedPopulation = Number(
+    (
+      await db
+        .selectFrom('consents')
+        .select(sql<string>`count(distinct resident_id)`.as('n'))
+        .where('purpose', '=', rule.purpose)
+        .where('withdrawn_at', 'is', null)
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   const sendOrder = rule.outreach.flatMap((s) => ('send' in s ? [s.send] : []));
   const result: SimulationResult = {
-    ruleId: rule.id, ruleVersion: rule.version, on: options.on, supposedEvent: event ? `${event.type} on ${event.date}` : null,
-    population, matched: 0, consented: 0, withoutConsent: 0, byWard: {}, byFirstChannel: {}, samples: [], seconds: 0,
+    ruleId: rule.id, ruleVersion: rule.version, purpose: rule.purpose, on: options.on, supposedEvent: event ? `${event.type} on ${event.date}` : null,
+    population, consentedPopulation, notEvaluated: population - consentedPopulation, matched: 0, byWard: {}, byFirstChannel: {}, samples: [], seconds: 0,
   };
   const sampleIds: string[] = [];
   options.onProgress?.(0, ranges.length, `simulating ${rule.id}`);
   for (const [index, range] of ranges.entries()) {
-    const rows = await matchPopulation(db, rule, { on: options.on, parameters, event }, { fromId: range.fromId, toId: range.toId });
+    const rows = await matchPopulation(db, rule, { on: options.on, parameters, event }, { fromId: range.fromId, toId: range.toId, requireConsent: true });
     const ids = [...new Set(rows.map((r) => r.resident_id))];
     result.matched += ids.length;
     if (ids.length > 0) {
@@ -54,17 +71,11 @@ export async function simulateRule(
         .selectFrom('residents as r')
         .select([
           'r.id', 'r.ward', 'r.email', 'r.email_status', 'r.postal_code', 'r.address',
-          sql<boolean>`exists (select 1 from consents c where c.resident_id = r.id and c.purpose = ${rule.purpose} and c.withdrawn_at is null)`.as('consented'),
           sql<boolean>`exists (select 1 from push_subscriptions p where p.resident_id = r.id)`.as('has_push'),
         ])
         .where('r.id', 'in', ids)
         .execute();
       for (const r of reach) {
-        if (!r.consented) {
-          result.withoutConsent += 1;
-          continue;
-        }
-        result.consented += 1;
         result.byWard[r.ward] = (result.byWard[r.ward] ?? 0) + 1;
         const reachable = { email: Boolean(r.email) && r.email_status !== 'invalid', push: r.has_push, letter: Boolean(r.postal_code && r.address) };
         const first = sendOrder.find((c) => reachable[c]) ?? 'unreachable';
@@ -81,7 +92,10 @@ export async function simulateRule(
 
 export function printSimulation(r: SimulationResult, print: (line: string) => void): void {
   print(`${r.ruleId} v${r.ruleVersion} over ${r.population.toLocaleString('en')} residents on ${r.on}${r.supposedEvent ? ` (as if each had: ${r.supposedEvent})` : ''} — nothing was sent`);
-  print(`  matched ${r.matched.toLocaleString('en')}; would contact ${r.consented.toLocaleString('en')}; not contacted for lack of consent ${r.withoutConsent.toLocaleString('en')}  (${r.seconds.toFixed(1)} s)`);
+  print(
+    `  would contact ${r.matched.toLocaleString('en')} of the ${r.consentedPopulation.toLocaleString('en')} who consented to ${r.purpose}; ` +
+      `${r.notEvaluated.toLocaleString('en')} without that consent were not evaluated  (${r.seconds.toFixed(1)} s)`,
+  );
   print('');
   print(table(['ward', 'residents'], Object.entries(r.byWard).sort().map(([w, n]) => [w, String(n)])));
   print('');
