@@ -10,6 +10,7 @@ import { sendPushNotice } from './send-push-notice';
 import { sendLetterNotice } from './send-letter-notice';
 import { rehearseNotice } from './rehearse-notice';
 import { addDays, todayInTokyo } from '../notices/format-dates';
+import type { NoticeVariant } from '../notices/late-notice';
 
 export interface DeliverNoticeInput {
   outreachId: string;
@@ -22,6 +23,12 @@ export interface DeliverNoticeInput {
   msPerDay: number;
   /** The plan day this send was meant for (the ledger records it as a date). */
   scheduledDay: number;
+  /**
+   * 'late': the rule's late-application notice instead of the ordinary one, for an
+   * event that arrived after the deadline (begin-outreach decides). Absent in
+   * histories from before late events were told apart.
+   */
+  variant?: NoticeVariant;
 }
 
 /**
@@ -98,7 +105,8 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     const links = await deps.links.forNotice(input.outreachId, input.channel);
     const vars = noticeVariables(deps, rule, resident, links, outreach.trigger_date ?? todayInTokyo(outreach.started_at));
 
-    const request = { deps, rule, resident, ledger, vars, msPerDay: input.msPerDay };
+    const request = { deps, rule, resident, ledger, vars, msPerDay: input.msPerDay, ...(input.variant ? { variant: input.variant } : {}) };
+    const variantDetail = input.variant ? { variant: input.variant } : {};
     const attempt = deps.config.testMode ? await rehearseNotice(input.channel, request) : await CHANNEL_SENDERS[input.channel](request);
     if (attempt.kind === 'unreachable') {
       await db.updateTable('deliveries').set({ status: 'skipped', detail: JSON.stringify({ ...ledger.detail, scheduledFor, reason: attempt.reason, ...attempt.detail }) }).where('id', '=', ledger.id).execute();
@@ -107,10 +115,10 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     }
     await db
       .updateTable('deliveries')
-      .set({ status: deps.config.testMode ? 'rehearsed' : 'sent', sent_at: new Date(), provider_ref: attempt.providerRef, detail: JSON.stringify({ scheduledFor, ...attempt.detail }) })
+      .set({ status: deps.config.testMode ? 'rehearsed' : 'sent', sent_at: new Date(), provider_ref: attempt.providerRef, detail: JSON.stringify({ scheduledFor, ...variantDetail, ...attempt.detail }) })
       .where('id', '=', ledger.id)
       .execute();
-    await audit(input, deps.config.testMode ? 'notice-rehearsed' : 'notice-sent', { channel: input.channel, deliveryId: ledger.id, locale: resident.locale, providerRef: attempt.providerRef, ...attempt.detail });
+    await audit(input, deps.config.testMode ? 'notice-rehearsed' : 'notice-sent', { channel: input.channel, deliveryId: ledger.id, locale: resident.locale, providerRef: attempt.providerRef, ...variantDetail, ...attempt.detail });
     return { outcome: 'sent', alreadyInLedger: false };
   };
 }

@@ -17,7 +17,7 @@ const mimeOnly = nodemailer.createTransport({ streamTransport: true, buffer: tru
  * the push payload or the letter PDF lands in the rehearsal folder instead. This
  * is how a city rehearses a new rule on real data.
  */
-export async function rehearseNotice(channel: Channel, { deps, rule, resident, ledger, vars }: SendRequest): Promise<SendAttempt> {
+export async function rehearseNotice(channel: Channel, { deps, rule, resident, ledger, vars, variant }: SendRequest): Promise<SendAttempt> {
   const dir = join(deps.config.dataDir, 'rehearsal', todayInTokyo());
   // Rehearsed notices are the real ones, names and addresses included.
   await makePrivateDir(dir);
@@ -28,7 +28,7 @@ export async function rehearseNotice(channel: Channel, { deps, rule, resident, l
       // As a real send would: an address with a comma or a CR/LF is not put in a header.
       const address = checkEmailAddress(resident.email);
       if (!address.ok) return { kind: 'unreachable', reason: `the stored email address is not usable: it ${address.reason}` };
-      const rendered = deps.renderer.render(rule.templates, 'email', resident.locale, vars);
+      const rendered = deps.renderer.render(rule.templates, 'email', resident.locale, vars, variant);
       if (rendered.channel !== 'email') throw new Error('renderer returned the wrong channel');
       const messageId = messageIdForToken(deps.mail.tokenFor(ledger.idempotency_key));
       const info = await mimeOnly.sendMail({
@@ -42,7 +42,7 @@ export async function rehearseNotice(channel: Channel, { deps, rule, resident, l
     case 'push': {
       const devices = await deps.db.selectFrom('push_subscriptions').select('id').where('resident_id', '=', resident.id).execute();
       if (devices.length === 0) return { kind: 'unreachable', reason: 'no push subscription' };
-      const rendered = deps.renderer.render(rule.templates, 'push', resident.locale, vars);
+      const rendered = deps.renderer.render(rule.templates, 'push', resident.locale, vars, variant);
       if (rendered.channel !== 'push') throw new Error('renderer returned the wrong channel');
       const path = `${base}.push.json`;
       await writePrivateFileAt(path, JSON.stringify({ devices: devices.length, payload: { ...rendered.content, tag: ledger.idempotency_key } }, null, 2));
@@ -50,7 +50,7 @@ export async function rehearseNotice(channel: Channel, { deps, rule, resident, l
     }
     case 'letter': {
       if (!resident.postal_code || !resident.address) return { kind: 'unreachable', reason: 'no postal address' };
-      const rendered = deps.renderer.render(rule.templates, 'letter', resident.locale, vars);
+      const rendered = deps.renderer.render(rule.templates, 'letter', resident.locale, vars, variant);
       if (rendered.channel !== 'letter') throw new Error('renderer returned the wrong channel');
       const reference = `OSR-${String(ledger.id).padStart(8, '0')}`;
       const pdf = await renderLetterPdf({

@@ -2,6 +2,7 @@ import type { ActivityDeps } from './activity-deps';
 import type { Delivery, Resident } from '../db/schema';
 import type { Rule } from '../rule-language/rule-schema';
 import type { NoticeVariables } from '../notices/render-notice';
+import type { NoticeVariant } from '../notices/late-notice';
 
 /**
  * What a channel did with one notice. `sent`: accepted (provider reference for
@@ -20,6 +21,8 @@ export interface SendRequest {
   resident: Resident;
   ledger: Delivery;
   vars: NoticeVariables;
+  /** 'late': the late-application notice, for an event that arrived after the rule's deadline (late-notice.ts). */
+  variant?: NoticeVariant;
   /** The outreach's clock (plan days), for TTLs and holds. */
   msPerDay: number;
 }

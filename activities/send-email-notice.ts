@@ -15,13 +15,13 @@ import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attem
  * anything temporary (4xx, dropped or refused connections, timeouts, every
  * transport paused) → a retryable failure, for Temporal to retry with backoff.
  */
-export async function sendEmailNotice({ deps, rule, resident, ledger, vars }: SendRequest): Promise<SendAttempt> {
+export async function sendEmailNotice({ deps, rule, resident, ledger, vars, variant }: SendRequest): Promise<SendAttempt> {
   if (!resident.email || resident.email_status === 'invalid') return { kind: 'unreachable', reason: 'no valid email address' };
   // Stored before addresses were checked at the door (or written around addResident): an address with
   // a comma or a CR/LF would add a recipient or a header, so it never reaches the mail library.
   const address = checkEmailAddress(resident.email);
   if (!address.ok) return { kind: 'unreachable', reason: `the stored email address is not usable: it ${address.reason}` };
-  const rendered = deps.renderer.render(rule.templates, 'email', resident.locale, vars);
+  const rendered = deps.renderer.render(rule.templates, 'email', resident.locale, vars, variant);
   if (rendered.channel !== 'email') throw new Error('renderer returned the wrong channel');
   const activity = currentActivity();
 

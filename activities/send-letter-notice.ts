@@ -39,7 +39,7 @@ export async function sendLetterNotice(request: SendRequest): Promise<SendAttemp
     }
   }
 
-  const rendered = deps.renderer.render(rule.templates, 'letter', resident.locale, vars);
+  const rendered = deps.renderer.render(rule.templates, 'letter', resident.locale, vars, request.variant);
   if (rendered.channel !== 'letter') throw new Error('renderer returned the wrong channel');
   const reference = `OSR-${String(ledger.id).padStart(8, '0')}`;
   const queued = await queueLetter(

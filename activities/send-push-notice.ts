@@ -45,7 +45,7 @@ export async function sendPushNotice(request: PushSendRequest): Promise<SendAtte
   const { deps, rule, resident, ledger, vars } = request;
   const subscriptions = await deps.db.selectFrom('push_subscriptions').selectAll().where('resident_id', '=', resident.id).orderBy('id').execute();
   if (subscriptions.length === 0) return { kind: 'unreachable', reason: 'no push subscription' };
-  const rendered = deps.renderer.render(rule.templates, 'push', resident.locale, vars);
+  const rendered = deps.renderer.render(rule.templates, 'push', resident.locale, vars, request.variant);
   if (rendered.channel !== 'push') throw new Error('renderer returned the wrong channel');
   const outreach = await deps.db.selectFrom('outreach').select(['started_at', 'trigger_date']).where('id', '=', ledger.outreach_id).executeTakeFirstOrThrow();
   // Recomputed on every attempt, so a retry's TTL still ends when the plan moves on.

@@ -6,6 +6,7 @@ import { localeChain, type LocaleFallback } from './locale-fallback';
 import { isolateLinks } from './plain-text';
 import { KNOWN_HELPERS, registerNoticeHelpers, type NoticeRenderData } from './template-helpers';
 import { analyzeTemplate } from './template-variables';
+import { providesLateNotice, variantPart, type NoticeVariant } from './late-notice';
 
 export type { LocaleFallback } from './locale-fallback';
 
@@ -97,9 +98,15 @@ export class NoticeRenderer {
     registerNoticeHelpers(this.handlebars);
   }
 
-  render(templateId: string, channel: Channel, locale: Locale, vars: NoticeVariables): RenderedNotice {
+  /**
+   * `variant` 'late': the late-application notice (late-notice.ts), its rule parts
+   * taken from `late.<part>` and rendered without the `deadline` variable.
+   */
+  render(templateId: string, channel: Channel, locale: Locale, vars: NoticeVariables, variant?: NoticeVariant): RenderedNotice {
     const fallbacks: LocaleFallback[] = [];
-    const part = (name: string, extra: object = {}) => this.renderPart(templateId, locale, name, { ...vars, ...extra }, fallbacks);
+    const has = (name: string) => resolveTemplatePart(this.templatesDir, templateId, locale, name) !== null;
+    const data: NoticeVariables = variant ? withoutDeadline(vars) : vars;
+    const part = (name: string, extra: object = {}) => this.renderPart(templateId, locale, variantPart(name, variant, has), { ...data, ...extra }, fallbacks);
     const body = () => {
       const text = part('body').trim();
       return { content: { body: text, paragraphs: text.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean) } };
@@ -117,6 +124,11 @@ export class NoticeRenderer {
       case 'letter':
         return { channel, content: { body: part('letter', body()).trim() }, fallbacks };
     }
+  }
+
+  /** Whether the set has a late-application notice for this locale on every channel given (late-notice.ts). */
+  providesLateNotice(templateId: string, locale: Locale, channels: readonly Channel[]): boolean {
+    return providesLateNotice(channels, (name) => resolveTemplatePart(this.templatesDir, templateId, locale, name) !== null);
   }
 
   private renderPart(templateId: string, locale: Locale, name: string, vars: object, fallbacks: LocaleFallback[]): string {
@@ -159,6 +171,11 @@ export class NoticeRenderer {
     this.cache.set(key, template);
     return template;
   }
+}
+
+function withoutDeadline(vars: NoticeVariables): NoticeVariables {
+  const { deadline: _passed, ...rest } = vars;
+  return rest;
 }
 
 function oneLine(s: string): string {

@@ -21,6 +21,13 @@ const { beginOutreach, recordOutreachEnd, openCaseworkerTask, recordSendFailure 
 const local = proxyLocalActivities<OutreachActivities>(BOOKKEEPING);
 /** Histories from before this marker ran beginOutreach as an ordinary activity and replay that way. */
 const BEGIN_OUTREACH_LOCALLY = 'begin-outreach-as-local-activity';
+/**
+ * An outreach whose deadline had passed when it began (beginOutreach says so)
+ * opens the deadline-passed task at once and sends only the rule's
+ * late-application notice, or nothing. Histories from before this marker never
+ * carry `late` in the plan and replay as they ran.
+ */
+const LATE_EVENT_HANDLING = 'late-event-task-and-late-notice';
 
 // Sends talk to outside systems; a bounded retry keeps a broken channel from holding the outreach forever.
 const { deliverNotice } = proxyActivities<OutreachActivities>({
@@ -72,18 +79,27 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachSt
   };
   const deadlinePassed = () => deadlineAt !== null && Date.now() >= deadlineAt;
 
+  // Arrived after its deadline: a caseworker follows up now, and no notice asks for the passed date.
+  const late = plan.late && patched(LATE_EVENT_HANDLING) ? plan.late : null;
+  if (late) {
+    await openCaseworkerTask({ ...ids, kind: 'deadline-passed' });
+    status.taskOpened = true;
+  }
+  const steps = late && !late.lateNotice ? [] : plan.steps;
+  const variant = late ? { variant: 'late' as const } : {};
+
   let lastSendReached = true;
   let anyReached = false;
   let scheduledDay = 0;
   let holds = 0;
-  for (let i = 0; i < plan.steps.length && !ended() && !deadlinePassed(); i++) {
+  for (let i = 0; i < steps.length && !ended() && !deadlinePassed(); i++) {
     status.stepIndex = i;
-    const step = plan.steps[i]!;
+    const step = steps[i]!;
     if ('send' in step) {
       let outcome: string;
       let resumeInMs: number | undefined;
       try {
-        const result = await deliverNotice({ ...ids, stepIndex: i, channel: step.send, msPerDay: input.msPerDay, scheduledDay });
+        const result = await deliverNotice({ ...ids, stepIndex: i, channel: step.send, msPerDay: input.msPerDay, scheduledDay, ...variant });
         outcome = result.outcome;
         resumeInMs = result.resumeInMs;
       } catch (error) {
@@ -131,6 +147,8 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachSt
       status.state = 'deadline-passed';
     }
   }
+
+  if (late && !ended()) status.state = 'deadline-passed';
 
   const finalResponse = response as ResponseInput | null;
   const finalStop = stopReason as StopReason | null;
