@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { ConfigError, loadEngineConfig } from './config/engine-config';
 import type { EngineContext } from './runtime/engine-context';
 import { acceptLifeEvent } from './intake/accept-life-event';
-import { InvalidInputError, parseLifeEvent } from './intake/life-event-schema';
+import { eventClock, InvalidInputError, parseLifeEvent } from './intake/life-event-schema';
 import { respondToOutreach } from './outreach/respond-to-outreach';
 import { withdrawConsentAndStopOutreach } from './outreach/withdraw-consent';
 import { RuleValidationError } from './rule-language/load-rules';
@@ -119,17 +119,25 @@ async function eventsSend(argv: string[], ctx: CommandContext): Promise<number> 
   let source = 'command line';
   if (values.file) {
     source = values.file;
+    let text: string;
     try {
-      body = JSON.parse(readFileSync(values.file, 'utf8'));
+      text = new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(values.file));
     } catch (error) {
-      throw new InvalidInputError(values.file, [error instanceof Error ? error.message : String(error)]);
+      const reason = error instanceof TypeError ? 'not UTF-8 — save it as UTF-8' : error instanceof Error ? error.message : String(error);
+      throw new InvalidInputError(`${values.file}:1:1`, [reason]);
+    }
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      throw new InvalidInputError(values.file, [`not valid JSON (${error instanceof Error ? error.message : String(error)})`]);
     }
   } else {
     const resident = requireOption(spec.name, 'resident', values.resident);
     const date = requireOption(spec.name, 'date', values.date);
     body = { id: values.id ?? `cli-${values.type ?? 'event'}-${resident}-${date}`, type: values.type, residentId: resident, occurredOn: date };
   }
-  const event = parseLifeEvent(source, body);
+  // The same checks as POST /api/v1/events: catalog fields, clean text, the date window of the city's settings.
+  const event = parseLifeEvent(source, body, eventClock(() => new Date(), loadEngineConfig().lifeEvents));
   return withEngine(ctx, true, async (context, temporal) => {
     const result = await acceptLifeEvent(
       { db: context.database.db, temporal: temporal!, parameters: context.parameters, taskQueue: context.config.taskQueue, msPerDay: context.config.msPerDay },

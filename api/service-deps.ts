@@ -9,4 +9,6 @@ export interface ServiceDeps {
   msPerDay: number;
   /** Derives calling systems' secrets (auth/calling-systems.ts). */
   clientSecretPepper: string;
+  /** The clock events are checked and evaluated against; the system clock unless a test fixes it. */
+  now?: () => Date;
 }

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { acceptLifeEvent } from '../intake/accept-life-event';
-import { InvalidInputError, LifeEventSchema, parseLifeEvent } from '../intake/life-event-schema';
+import { boundedInputProblems, EventConflictError, eventClock, InvalidInputError, lifeEventSchema, type LifeEvent } from '../intake/life-event-schema';
 import { BOUNCE_BODY_LIMIT_BYTES as BOUNCE_BODY_LIMIT, ingestBounce, InvalidBounceError } from '../channels/email-bounces';
 import { listBatches } from '../channels/print-batches';
 import { LetterOperationError } from '../channels/print-ledger';
@@ -31,30 +31,41 @@ const LETTER_STATUS_OF: Record<LetterOperationError['kind'], number> = { 'not-fo
 export async function systemRoutes(fastify: FastifyInstance, deps: ServiceDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const db = deps.context.database.db;
+  const now = deps.now ?? (() => new Date());
+  const clock = eventClock(now, deps.context.config.lifeEvents);
 
   app.post(`${API_PREFIX}/events`, {
     config: { access: { kind: 'protected', clients: ['event-source'] } },
     schema: {
       summary: 'A life event from the resident registry',
-      description: 'Stores the event, evaluates the rules it triggers for consented purposes, and starts one outreach per match. Repeating an event starts nothing new.',
+      description:
+        "Stores the event, evaluates the rules it triggers for consented purposes, and starts one outreach per match. Repeating an event starts nothing new. The payload holds the event catalog's fields of its type only; the date lies in its type's window (not in the future, except a move-out; not older than the configured limit). The same id with a different event (a correction) is refused with 409: send the corrected event under a new id.",
       tags: ['registry'],
-      body: LifeEventSchema,
-      response: { 202: IntakeAnswer, 400: ErrorBody, 422: ErrorBody },
+      body: lifeEventSchema(clock),
+      response: { 202: IntakeAnswer, 400: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+    },
+    // Before the schema: a body nested thousands of levels deep, or text no database stores, is refused here
+    // by a walk with its own stack, so nothing later recurses on it.
+    preValidation: async (request) => {
+      const problems = boundedInputProblems(request.body);
+      if (problems.length > 0) throw new HttpError(400, { error: 'invalid request body', problems });
     },
     handler: async (request, reply) => {
       const caller = callerOf(request);
       const source = actorOf(caller);
-      // The schema validated the body; parseLifeEvent applies the same schema's defaults.
-      const event = parseLifeEvent(source, request.body);
+      // The schema validated the body (type, catalog fields, date window) and applied its defaults.
+      const event = request.body as LifeEvent;
       try {
         const result = await acceptLifeEvent(
-          { db, temporal: deps.temporal, parameters: deps.context.parameters, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay },
+          { db, temporal: deps.temporal, parameters: deps.context.parameters, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay, now },
           event,
           source,
         );
         return reply.code(202).send({ eventId: result.eventId, duplicate: result.duplicate, matches: result.matches.map((m) => ({ ...m })) });
       } catch (error) {
-        // Well-formed but not acceptable: unknown resident, or an id reused for a different event.
+        // A correction under the same id, or an id reused: nothing was written.
+        if (error instanceof EventConflictError) throw new HttpError(409, { error: 'event id already used for a different event', problems: error.problems });
+        // Well-formed but not acceptable: a resident not in the register.
         if (error instanceof InvalidInputError) throw new HttpError(422, { error: 'life event not accepted', problems: error.problems });
         throw error;
       }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseEmailConfig, type EmailConfig } from '../channels/email-config';
 import { parsePushSettings, type PushSettings } from '../channels/push-endpoint-policy';
+import { parseLifeEventLimits, type LifeEventLimits } from './life-event-limits';
 
 /**
  * Engine settings, read once from the environment. Every setting has a
@@ -57,6 +58,8 @@ export interface EngineConfig {
   email: EmailConfig;
   /** Allowed push services and addresses, devices per resident, enrolment link lifetime. */
   push: PushSettings;
+  /** How far before (and, for a move-out, after) today a life event's date may lie. */
+  lifeEvents: LifeEventLimits;
 }
 
 export class ConfigError extends Error {}
@@ -72,6 +75,8 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
   if (!email.success) throw new ConfigError(`invalid environment setting — ${email.problems.join('; ')}`);
   const push = parsePushSettings(env);
   if (!push.success) throw new ConfigError(`invalid environment setting — ${push.problems.join('; ')}`);
+  const lifeEvents = parseLifeEventLimits(env);
+  if (!lifeEvents.success) throw new ConfigError(`invalid environment setting — ${lifeEvents.problems.join('; ')}`);
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.OSHIRASE_DATA_DIR,
@@ -90,6 +95,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     testMode: e.OSHIRASE_TEST_MODE === 'true' || e.OSHIRASE_TEST_MODE === '1',
     email: email.config,
     push: push.settings,
+    lifeEvents: lifeEvents.limits,
     maxCachedWorkflows: e.OSHIRASE_MAX_CACHED_WORKFLOWS,
   };
 }

@@ -13,7 +13,7 @@ import { launchOutreach, type StartOutcome, type StartOutreachRequest } from '..
 import { outreachIdFor } from '../outreach/outreach-ids';
 import { recordLifeEvent } from './record-life-event';
 import type { Rule } from '../rule-language/rule-schema';
-import { InvalidInputError, type LifeEvent } from './life-event-schema';
+import { EventConflictError, InvalidInputError, type LifeEvent } from './life-event-schema';
 
 export interface IntakeDeps {
   db: Kysely<Database>;
@@ -21,8 +21,10 @@ export interface IntakeDeps {
   parameters: ParameterSet;
   taskQueue: string;
   msPerDay: number;
-  /** The evaluation date; today in Asia/Tokyo unless a test or a replay says otherwise. */
+  /** The evaluation date; today in Asia/Tokyo (of `now`) unless a test or a replay says otherwise. */
   today?: () => string;
+  /** The intake's clock; the system clock unless a test fixes it. Checked events were parsed with the same clock. */
+  now?: () => Date;
 }
 
 export type MatchDecision =
@@ -61,7 +63,8 @@ type Decided =
  * one resident) only under a purpose the resident consented to; otherwise the
  * decision is "not contacted: no consent" and nothing of the resident is read
  * for it. What is stored and returned says which conditions held, not the
- * resident's values. Safe to repeat: a duplicate event starts nothing new.
+ * resident's values. Safe to repeat: a duplicate event starts nothing new;
+ * the same id with a different event is refused (EventConflictError).
  *
  * One statement stores the event, its audit records and its outreach rows;
  * the workflows start together after it commits (their activities read the
@@ -73,7 +76,7 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
   const facts = factsById.get(event.residentId);
   if (!facts) throw new InvalidInputError(source, [`residentId: no resident ${event.residentId} in the register`]);
 
-  const on = deps.today?.() ?? todayInTokyo();
+  const on = deps.today?.() ?? todayInTokyo(deps.now?.());
   const eventFacts = { id: event.id, type: event.type, date: event.occurredOn, payload: event.payload };
   const decided: Decided[] = [];
   for (const rule of rules) {
@@ -120,7 +123,8 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
     decided.flatMap((d) => (d.decision === 'outreach' ? [] : [d.audit])),
     decided.flatMap((d) => (d.decision === 'outreach' ? [d.request] : [])),
   );
-  if (outcome.kind === 'conflict') throw new InvalidInputError(source, [`id: event ${event.id} was already received with a different type, resident or date`]);
+  // A correction under the same id is refused, never dropped: the registry sends it under a new id (README, "Life events").
+  if (outcome.kind === 'conflict') throw new EventConflictError(source, outcome.differs.map((field) => `${field}: differs from the event first received under id ${event.id}; a corrected event needs a new id`));
   const duplicate = outcome.kind === 'duplicate';
 
   const startDeps = { temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay };

@@ -7,10 +7,14 @@ import type { LifeEvent } from './life-event-schema';
 export type RecordEventOutcome =
   /** Stored now, with its decision audits and outreach rows. */
   | { kind: 'new'; versions: Map<string, number> }
-  /** Stored before with the same type, resident and date: no audit is written again; missing outreach rows are added. */
+  /** Stored before with the same type, resident, date and payload: no audit is written again; missing outreach rows are added. */
   | { kind: 'duplicate'; versions: Map<string, number> }
-  /** The id was used before for a different event: nothing was written. */
-  | { kind: 'conflict' };
+  /**
+   * The id was used before for a different event (a correction, or a reused
+   * id): nothing was written. `differs` names the fields that differ
+   * (`type`, `residentId`, `occurredOn`, `payload.<field>`), never their values.
+   */
+  | { kind: 'conflict'; differs: string[] };
 
 interface Row {
   inserted: boolean;
@@ -47,6 +51,7 @@ export async function recordLifeEvent(
       select exists (
         select 1 from life_events
         where id = ${event.id} and type = ${event.type} and resident_id = ${event.residentId} and occurred_on = ${event.occurredOn}
+          and payload = ${JSON.stringify(event.payload)}::jsonb
       ) as same
     ),
     au as (
@@ -78,7 +83,7 @@ export async function recordLifeEvent(
       ), '[]'::json) as versions
   `.execute(db);
   const row = result.rows[0]!;
-  if (!row.inserted && !row.same_as_stored) return { kind: 'conflict' };
+  if (!row.inserted && !row.same_as_stored) return { kind: 'conflict', differs: await differingFields(db, event) };
   const versions = new Map(row.versions.map((v) => [v.id, v.rule_version]));
   const missing = rows.filter((r) => !versions.has(r.id)).map((r) => r.id);
   if (missing.length > 0) {
@@ -86,4 +91,21 @@ export async function recordLifeEvent(
     for (const s of stored) versions.set(s.id, s.rule_version);
   }
   return { kind: row.inserted ? 'new' : 'duplicate', versions };
+}
+
+/** Which fields of the stored event with this id differ from `event`: names only, the values are the resident's. */
+async function differingFields(db: Kysely<Database>, event: LifeEvent): Promise<string[]> {
+  const stored = await db.selectFrom('life_events').select(['type', 'resident_id', 'occurred_on', 'payload']).where('id', '=', event.id).executeTakeFirst();
+  // Gone between the statement and this read: nothing can be said but that it differed.
+  if (!stored) return ['id'];
+  const differs: string[] = [];
+  if (stored.type !== event.type) differs.push('type');
+  if (stored.resident_id !== event.residentId) differs.push('residentId');
+  if (String(stored.occurred_on) !== event.occurredOn) differs.push('occurredOn');
+  const before = (stored.payload ?? {}) as Record<string, unknown>;
+  const fields = [...new Set([...Object.keys(before), ...Object.keys(event.payload)])].sort();
+  for (const field of fields) {
+    if (JSON.stringify(before[field]) !== JSON.stringify(event.payload[field])) differs.push(`payload.${field}`);
+  }
+  return differs.length > 0 ? differs : ['payload'];
 }

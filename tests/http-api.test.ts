@@ -122,7 +122,7 @@ describe('POST /events', () => {
     expect(tooLarge.status).toBe(413);
   });
 
-  it('takes a repeated event once, and refuses its id for a different event with 422, writing nothing', async () => {
+  it('takes a repeated event once, and refuses its id for a different event with 409, writing nothing', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'] });
     const event = birthEvent(resident.id);
     const first = await postEvent(event);
@@ -141,8 +141,8 @@ describe('POST /events', () => {
     expect(repeated.matches).toContainEqual(expect.objectContaining({ result: { decision: 'outreach', outreachId, start: 'already-started' } }));
 
     const reused = await postEvent({ ...event, occurredOn: daysAgoInTokyo(4) });
-    expect(reused.status).toBe(422);
-    expect(((await reused.json()) as { problems: string[] }).problems).toEqual([expect.stringMatching(/^id: event .* already received with a different type, resident or date/)]);
+    expect(reused.status).toBe(409);
+    expect(await reused.json()).toEqual({ error: 'event id already used for a different event', problems: [expect.stringMatching(/^occurredOn: differs from the event first received under id /)] });
 
     // Neither the repeat nor the refused reuse left a trace of its own.
     expect(await decisions()).toEqual(trail);
