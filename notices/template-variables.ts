@@ -16,8 +16,11 @@ export interface VariableUse extends TemplatePosition {
 export type HelperArgument = TemplatePosition &
   (
     | { kind: 'variable'; path: string }
-    /** A path inside `#each`/`#with`, relative to the item: its kind is unknown. */
-    | { kind: 'relative'; path: string }
+    /**
+     * A path inside `#each`/`#with`, relative to the item. `resolved`: what it
+     * reads, when the blocks around it say (ScopedVariableUse.path).
+     */
+    | { kind: 'relative'; path: string; resolved?: string }
     | { kind: 'literal'; value: string | number | boolean | null | undefined }
     | { kind: 'subexpression'; helper: string }
   );
@@ -35,8 +38,35 @@ export interface TemplateFinding extends TemplatePosition {
   message: string;
 }
 
+/** The `#each`/`#with` block that gives a path inside it its meaning. */
+export interface EnclosingBlock extends TemplatePosition {
+  name: 'each' | 'with';
+  /** The variable it iterates or narrows to, resolved (`content.paragraphs`, `resident`). */
+  path: string;
+}
+
+/**
+ * A path read inside `#each`/`#with` (or through a block parameter), resolved
+ * against the blocks around it: `nmae` inside `{{#with resident}}` reads
+ * `resident.nmae`; `this` inside `{{#each content.paragraphs}}` reads
+ * `content.paragraphs[]` (an item of the list), `x` there `content.paragraphs[].x`.
+ * Paths whose block iterates something unknowable (a literal, a helper's
+ * output) are not reported.
+ */
+export interface ScopedVariableUse extends VariableUse {
+  /** As written in the template. */
+  written: string;
+  block: EnclosingBlock;
+}
+
+/** The marker of a list's item in a resolved path (`content.paragraphs[]`). */
+export const LIST_ITEM = '[]';
+
 export interface TemplateAnalysis {
+  /** Paths that read the notice's variables directly (outside blocks, or through `../`). */
   variables: VariableUse[];
+  /** Paths read inside `#each`/`#with`, resolved against the blocks. */
+  scoped: ScopedVariableUse[];
   helpers: HelperUse[];
   /** `{{{x}}}` and `{{&x}}`: output that is not HTML-escaped. */
   unescaped: Array<TemplatePosition & { expression: string }>;
@@ -47,9 +77,19 @@ export interface TemplateAnalysis {
 
 type Node = hbs.AST.Node;
 
+/**
+ * A context-changing block around a node: what `this` is inside it (a
+ * resolved path, `null` when unknowable), and its block parameters
+ * (`{{#each list as |item i|}}`).
+ */
+interface Scope {
+  block: EnclosingBlock | null;
+  place: string | null;
+  params: Map<string, string | null>;
+}
+
 /** Data variables (`@x`) Handlebars provides and templates may read. */
 const DATA_VARIABLES = new Set(['index', 'first', 'last', 'key', 'locale']);
-const CONTEXT_BLOCKS = new Set(['each', 'with']);
 
 const at = (node: { loc: hbs.AST.SourceLocation }): TemplatePosition => ({ line: node.loc.start.line, column: node.loc.start.column + 1 });
 
@@ -61,10 +101,24 @@ const at = (node: { loc: hbs.AST.SourceLocation }): TemplatePosition => ({ line:
  * parse.
  */
 export function analyzeTemplate(source: string): TemplateAnalysis {
-  const result: TemplateAnalysis = { variables: [], helpers: [], unescaped: [], unsupported: [], empty: true };
+  const result: TemplateAnalysis = { variables: [], scoped: [], helpers: [], unescaped: [], unsupported: [], empty: true };
 
-  /** `scopes`: how many context-changing blocks (each, with) enclose the node. */
-  const pathUse = (p: hbs.AST.PathExpression, scopes: number): { kind: 'root'; path: string } | { kind: 'relative'; path: string } | null => {
+  /** A block parameter named by the path's head, innermost block first (as Handlebars looks them up). */
+  const blockParam = (p: hbs.AST.PathExpression, stack: Scope[]): { scope: Scope; place: string | null } | null => {
+    if (p.depth !== 0 || /^\.|^this\b/.test(p.original)) return null;
+    const head = p.parts[0];
+    if (head === undefined) return null;
+    for (let i = stack.length - 1; i >= 0; i--) {
+      const scope = stack[i]!;
+      if (scope.params.has(head)) return { scope, place: scope.params.get(head)! };
+    }
+    return null;
+  };
+  const join = (place: string, rest: string[]) => (rest.length === 0 ? place : `${place}.${rest.join('.')}`);
+
+  /** `stack`: the context-changing blocks (each, with) that enclose the node. */
+  const pathUse = (p: hbs.AST.PathExpression, stack: Scope[]): { kind: 'root'; path: string } | { kind: 'relative'; path: string; resolved?: string; block?: EnclosingBlock } | null => {
+    const scopes = stack.length;
     if (p.data) {
       const name = p.parts[0] ?? '';
       if (name === 'root') {
@@ -75,11 +129,20 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
       return null;
     }
     const path = p.parts.join('.');
+    const param = blockParam(p, stack);
+    if (param) {
+      const resolved = param.place === null ? undefined : join(param.place, p.parts.slice(1));
+      return { kind: 'relative', path: p.original, ...(resolved !== undefined && param.scope.block ? { resolved, block: param.scope.block } : {}) };
+    }
     if (p.depth > scopes) {
       result.unsupported.push({ ...at(p), field: p.original, message: `${p.original} goes above the notice's variables` });
       return null;
     }
-    if (p.depth < scopes) return { kind: 'relative', path: p.original };
+    if (p.depth < scopes) {
+      const scope = stack[scopes - 1 - p.depth]!;
+      if (scope.place === null || !scope.block) return { kind: 'relative', path: p.original };
+      return { kind: 'relative', path: p.original, resolved: join(scope.place, p.parts), block: scope.block };
+    }
     if (path === '') {
       if (scopes === 0) result.unsupported.push({ ...at(p), field: p.original, message: `${p.original} is every variable at once: name the one to show` });
       return null;
@@ -87,22 +150,24 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
     return { kind: 'root', path };
   };
 
-  const visitValue = (expr: hbs.AST.Expression, scopes: number, output = false): HelperArgument => {
+  const visitValue = (expr: hbs.AST.Expression, stack: Scope[], output = false): HelperArgument => {
     const pos = at(expr);
     switch (expr.type) {
       case 'PathExpression': {
-        const use = pathUse(expr as hbs.AST.PathExpression, scopes);
+        const use = pathUse(expr as hbs.AST.PathExpression, stack);
         if (!use) return { ...pos, kind: 'relative', path: (expr as hbs.AST.PathExpression).original };
         if (use.kind === 'root') {
           result.variables.push({ ...pos, path: use.path, ...(output ? { output } : {}) });
           return { ...pos, kind: 'variable', path: use.path };
         }
-        return { ...pos, kind: 'relative', path: use.path };
+        if (use.resolved === undefined || !use.block) return { ...pos, kind: 'relative', path: use.path };
+        result.scoped.push({ ...pos, path: use.resolved, written: use.path, block: use.block, ...(output ? { output } : {}) });
+        return { ...pos, kind: 'relative', path: use.path, resolved: use.resolved };
       }
       case 'SubExpression': {
         const s = expr as hbs.AST.SubExpression;
         const name = helperName(s.path);
-        call(name, s.path, s.params, s.hash, false, scopes);
+        call(name, s.path, s.params, s.hash, false, stack);
         return { ...pos, kind: 'subexpression', helper: name };
       }
       case 'StringLiteral':
@@ -116,18 +181,19 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
     }
   };
 
-  const call = (name: string, path: hbs.AST.Expression, params: hbs.AST.Expression[], hash: hbs.AST.Hash | undefined, block: boolean, scopes: number) => {
-    const args = params.map((e) => visitValue(e, scopes));
+  const call = (name: string, path: hbs.AST.Expression, params: hbs.AST.Expression[], hash: hbs.AST.Hash | undefined, block: boolean, stack: Scope[]): HelperArgument[] => {
+    const args = params.map((e) => visitValue(e, stack));
     const hashKeys = hash?.pairs.map((pair) => pair.key) ?? [];
-    hash?.pairs.forEach((pair) => visitValue(pair.value, scopes));
+    hash?.pairs.forEach((pair) => visitValue(pair.value, stack));
     result.helpers.push({ ...at(path), name, block, args, hashKeys });
+    return args;
   };
 
-  const visit = (node: Node | undefined, scopes: number): void => {
+  const visit = (node: Node | undefined, stack: Scope[]): void => {
     if (!node) return;
     switch (node.type) {
       case 'Program':
-        (node as hbs.AST.Program).body.forEach((n) => visit(n, scopes));
+        (node as hbs.AST.Program).body.forEach((n) => visit(n, stack));
         break;
       case 'ContentStatement':
         if ((node as hbs.AST.ContentStatement).value.trim() !== '') result.empty = false;
@@ -140,8 +206,8 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
         if (!m.escaped) result.unescaped.push({ ...at(m), expression: helperName(m.path) });
         const bareName = m.path.type === 'PathExpression' && !(m.path as hbs.AST.PathExpression).data ? (m.path as hbs.AST.PathExpression).original : null;
         const isCall = m.params.length > 0 || (m.hash?.pairs.length ?? 0) > 0 || (bareName !== null && (isNoticeHelper(bareName) || (BLOCK_HELPERS as readonly string[]).includes(bareName)));
-        if (isCall) call(helperName(m.path), m.path, m.params, m.hash, false, scopes);
-        else if (m.path.type === 'PathExpression') visitValue(m.path, scopes, true);
+        if (isCall) call(helperName(m.path), m.path, m.params, m.hash, false, stack);
+        else if (m.path.type === 'PathExpression') visitValue(m.path, stack, true);
         else if (m.path.type === 'StringLiteral' || m.path.type === 'NumberLiteral') {
           // Handlebars reads {{"x"}} as the variable named x.
           result.variables.push({ ...at(m.path), path: String((m.path as hbs.AST.StringLiteral).value), output: true });
@@ -152,9 +218,22 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
         const b = node as hbs.AST.BlockStatement;
         result.empty = false;
         const name = helperName(b.path);
-        call(name, b.path, b.params, b.hash, true, scopes);
-        visit(b.program, CONTEXT_BLOCKS.has(name) ? scopes + 1 : scopes);
-        visit(b.inverse, scopes);
+        const args = call(name, b.path, b.params, b.hash, true, stack);
+        if (name === 'each' || name === 'with') {
+          const target = args[0];
+          const targetPath = args.length !== 1 || !target ? null : target.kind === 'variable' ? target.path : target.kind === 'relative' ? (target.resolved ?? null) : null;
+          const place = targetPath === null ? null : name === 'each' ? `${targetPath}${LIST_ITEM}` : targetPath;
+          const block: EnclosingBlock | null = targetPath === null ? null : { name, path: targetPath, ...at(b) };
+          const params = new Map<string, string | null>();
+          const [first, second] = b.program?.blockParams ?? [];
+          if (first !== undefined) params.set(first, place);
+          // The index (or key) of #each: a number, with no parts to check.
+          if (second !== undefined) params.set(second, null);
+          visit(b.program, [...stack, { block, place, params }]);
+        } else {
+          visit(b.program, stack);
+        }
+        visit(b.inverse, stack);
         break;
       }
       case 'PartialStatement':
@@ -170,7 +249,7 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
         break;
     }
   };
-  visit(Handlebars.parse(source), 0);
+  visit(Handlebars.parse(source), []);
   return result;
 }
 
@@ -190,6 +269,9 @@ export function templateVariables(source: string): VariableUse[] {
 
 /** What a notice variable holds, so validation can tell `{{warekiDate trigger.date}}` (formatted text) from `trigger.iso`. */
 export type VariableKind = ArgumentKind | 'boolean' | 'list';
+
+/** What each item of a list variable is (`{{#each content.paragraphs}}{{this}}{{/each}}`): no item has parts. */
+export const LIST_ITEM_KINDS: ReadonlyMap<string, VariableKind> = new Map<string, VariableKind>([['content.paragraphs', 'text']]);
 
 /** The layout parts that get the rendered body as `content.body` and `content.paragraphs`. */
 export const PARTS_WITH_CONTENT: readonly string[] = ['email.html', 'email.text', 'letter'];

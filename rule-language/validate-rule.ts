@@ -11,6 +11,7 @@ import { BLOCK_HELPERS, isNoticeHelper, NOTICE_HELPER_NAMES, NOTICE_HELPERS, typ
 import { LOCALE_FALLBACK, LOCALE_NAMES } from '../notices/locale-fallback';
 import { isIsoDate } from '../notices/format-dates';
 import { LOCALES } from '../db/schema';
+import { checkPushPayload, checkRendersEmpty, checkScopedPaths, missingTemplateSet, PUSH_PARTS, VariableShapes, type PushPartSource } from './template-checks';
 
 /** A problem found in a rule that parsed: the path of the field, for the loader to locate. */
 export interface RuleIssue {
@@ -271,6 +272,12 @@ export function providedVariables(rule: Rule, parameters: ParameterSet): Set<str
  */
 export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIssue[], warnings: RuleProblem[] = []): RuleProblem[] {
   const problems: RuleProblem[] = [];
+  // A misspelt set is one mistake: not a missing part in every locale.
+  const noSet = missingTemplateSet(ctx.templatesDir, rule.templates, suggest);
+  if (noSet) {
+    issues.push({ path: ['templates'], message: noSet });
+    return problems;
+  }
   const options = {
     event: 'event' in rule.trigger,
     deadline: rule.deadline !== undefined,
@@ -279,6 +286,10 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
   const withContent = noticeVariableCatalog(options);
   const withoutContent = noticeVariableCatalog({ ...options, content: false });
   const catalogFor = (part: string) => (PARTS_WITH_CONTENT.includes(part) ? withContent : withoutContent);
+  const shapes = { with: new VariableShapes(withContent), without: new VariableShapes(withoutContent) };
+  const shapesFor = (part: string) => (PARTS_WITH_CONTENT.includes(part) ? shapes.with : shapes.without);
+  /** The parts read and parsed, for the push payload estimate. */
+  const parsed = new Map<string, Pick<PushPartSource, 'source' | 'analysis'>>();
   /** A variable's kind; 'group' for a prefix of variables (`resident`, `param.school_support`). */
   const kindOf = (part: string, path: string): VariableKind | 'group' | undefined => {
     const catalog = catalogFor(part);
@@ -354,6 +365,10 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
         continue;
       }
       if (analysis.empty) problems.push({ file, line: 1, column: 1, field: part, message: `is empty: the ${part} part of ${neededBy.join(', ')} notices would say nothing` });
+      parsed.set(file, { source, analysis });
+      problems.push(...checkScopedPaths(file, analysis, shapesFor(part), suggest));
+      const rendersEmpty = analysis.empty ? null : checkRendersEmpty(file, part, neededBy, source, shapesFor(part));
+      if (rendersEmpty) problems.push(rendersEmpty);
       if (HTML_PARTS.includes(part)) {
         for (const u of analysis.unescaped) {
           problems.push({ file, line: u.line, column: u.column, field: part, message: `unescaped output {{{${u.expression}}}} is refused in HTML: write {{${u.expression}}}, so no value can add markup or scripts to the email` });
@@ -392,6 +407,16 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
         const wrong = argumentProblem(h.name, spec.argument, h.args[0]!, part);
         if (wrong) problems.push({ ...at, line: h.args[0]!.line, column: h.args[0]!.column, message: wrong });
       }
+    }
+    if (parts.has('push.body')) {
+      const push = PUSH_PARTS.map((part) => {
+        const resolved = resolveTemplatePart(ctx.templatesDir, rule.templates, locale, part);
+        const read = resolved && parsed.get(resolved.file);
+        return resolved && read ? { part, file: resolved.file, ...read } : null;
+      });
+      // A part missing or not parsed is reported as such.
+      const tooLarge = push.every((p) => p !== null) ? checkPushPayload(rule, locale, push as PushPartSource[], ctx.parameters, rule.outreach.length) : null;
+      if (tooLarge) problems.push(tooLarge);
     }
     if (missing.length > 0) {
       issues.push({ path: ['templates'], message: `template set ${rule.templates} has no locale ${locale} version of ${missing.join(', ')} (${locale} has no fallback: residents who read ${LOCALE_NAMES[locale]} would get nothing)` });
