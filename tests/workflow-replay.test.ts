@@ -14,6 +14,7 @@ import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TestEngine, outreachIdOf } from './support/test-engine';
+import { daysAgoInTokyo } from './support/test-dates';
 
 const HISTORIES = join(import.meta.dirname, 'fixtures', 'workflow-histories');
 const recorded = readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).sort();
@@ -24,6 +25,8 @@ const replay = (history: unknown, workflowId: string) =>
 let engine: TestEngine;
 let history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 let outreachId: string;
+let lateHistory: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+let lateOutreachId: string;
 
 beforeAll(async () => {
   engine = await TestEngine.start();
@@ -32,6 +35,11 @@ beforeAll(async () => {
   outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 100 }));
   await engine.result(outreachId);
   history = await engine.client.workflow.getHandle(outreachId).fetchHistory();
+  // And one whose deadline had passed when it began (a birth reported 20 days late): the late path.
+  const late = await engine.addResident({ consents: ['child-benefits'], push: true });
+  lateOutreachId = outreachIdOf(await engine.sendBirth(late, { msPerDay: 100, occurredOn: daysAgoInTokyo(20) }));
+  await engine.result(lateOutreachId);
+  lateHistory = await engine.client.workflow.getHandle(lateOutreachId).fetchHistory();
 });
 afterAll(async () => {
   await engine?.stop();
@@ -51,6 +59,15 @@ describe('an outreach of the current code', () => {
     const name = process.env.CAPTURE_WORKFLOW_HISTORY;
     if (name) writeFileSync(join(HISTORIES, `${name}.json`), `${historyToJSON(history)}\n`);
     await replay(history, outreachId);
+  });
+
+  it('replays under the current code when its deadline had passed at the start (late event)', async () => {
+    const name = process.env.CAPTURE_WORKFLOW_HISTORY;
+    if (name) writeFileSync(join(HISTORIES, `${name}-late-event.json`), `${historyToJSON(lateHistory)}\n`);
+    // The deadline-passed task first, then the late-application notices.
+    const activities = (lateHistory.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+    expect(activities).toEqual(['openCaseworkerTask', 'deliverNotice', 'deliverNotice', 'deliverNotice', 'recordOutreachEnd']);
+    await replay(lateHistory, lateOutreachId);
   });
 
   it('looks up its plan in a local activity: no activity task for it on the server', () => {
