@@ -21,6 +21,13 @@ function loggedUrl(url: string): string {
   return path.replace(CREDENTIAL_PATHS, '$1…');
 }
 
+/** An error that only says the client went away mid-request. */
+function isClientAbort(error: FastifyError, request: FastifyRequest): boolean {
+  const code = (error as { code?: string }).code;
+  if (code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE') return true;
+  return request.raw.destroyed && request.raw.readableAborted;
+}
+
 export interface HttpAppOptions {
   /** Which listener, in every log line. */
   listener: 'public' | 'internal';
@@ -60,6 +67,18 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     );
   });
 
+  // A client that goes away before its answer is written (an upload aborted mid-body, a connection closed
+  // while the engine worked) is no fault of the engine: one line at info, without a stack. Fastify itself
+  // says nothing of it, and the request line below is written only for answers that were sent.
+  app.addHook('onRequest', async (request: FastifyRequest, reply) => {
+    const aborted = () => {
+      if (reply.raw.writableFinished) return;
+      request.log.info({ method: request.method, url: loggedUrl(request.url), route: request.routeOptions.url, ms: Math.round(reply.elapsedTime), caller: request.caller ? actorOf(request.caller) : undefined }, 'client aborted');
+    };
+    if (reply.raw.destroyed) aborted();
+    else reply.raw.once('close', aborted);
+  });
+
   // JSON is the only body fastify reads by default here; a route that takes forms or messages adds its own parser.
   app.removeContentTypeParser('text/plain');
 
@@ -82,6 +101,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }));
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // The client is gone (its body stream failed, or its socket closed): logged as `client aborted` on close, not as a failure.
+    if (isClientAbort(error, request)) return reply.code(400).send({ error: 'client aborted' });
     if (hasZodFastifySchemaValidationErrors(error)) {
       const where = error.validationContext ?? 'body';
       const problems = error.validation.map((v) => {
@@ -97,15 +118,16 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     const status = error.statusCode ?? 500;
     if (status < 500) {
       // Fastify's own refusals: body too large, unsupported media type, malformed JSON, timeouts.
-      const message =
+      // Each with a problem line, like every other refusal, so a calling system reads one shape.
+      const [message, problem] =
         error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? 'request body too large'
+          ? ['request body too large', '(body): larger than this route accepts']
           : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-            ? `unsupported Content-Type`
+            ? ['unsupported Content-Type', `(headers): Content-Type ${JSON.stringify(String(request.headers['content-type'] ?? '').slice(0, 100))} is not accepted here`]
             : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
-              ? 'invalid JSON'
-              : error.message;
-      return reply.code(status).send({ error: message });
+              ? ['invalid JSON', /prototype property/.test(error.message) ? '(body): a field named __proto__, or constructor with a prototype, is not accepted' : '(body): not valid JSON']
+              : [error.message, null];
+      return reply.code(status).send(problem ? { error: message, problems: [problem] } : { error: message });
     }
     // The message may quote data (a database error names values): log the kind and where, not the text.
     request.log.error({ err: { type: error.name, code: error.code, stack: (error.stack ?? '').split('\n').slice(1, 8).join('\n') } }, 'request failed');

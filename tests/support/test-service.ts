@@ -41,6 +41,10 @@ export async function startTestService(
     env?: NodeJS.ProcessEnv;
     /** Run the local OpenID provider (its own process) and let staff sign in on the internal listener. */
     staffSignIn?: boolean;
+    /** The service's log (a pino logger a test reads); none by default. */
+    logger?: ServiceOptions['logger'];
+    /** The clock events are checked against; the system clock by default. */
+    now?: () => Date;
   },
 ): Promise<TestService> {
   let provider: RunningProcess | null = null;
@@ -70,11 +74,12 @@ export async function startTestService(
     taskQueue: engine.taskQueue,
     msPerDay: options.msPerDay,
     clientSecretPepper: TEST_CLIENT_PEPPER,
+    now: options.now,
   };
   const config = loadServiceConfig({ PUBLIC_PORT: '0', INTERNAL_PORT: '0', PUBLIC_RATE_LIMIT_PER_MINUTE: '10000', ...env });
   const service = await startService(deps, {
     config,
-    logger: false,
+    logger: options.logger ?? false,
     staff,
     publicRoutes: options.publicRoutes ?? [],
     internalRoutes: options.internalRoutes ?? [],
