@@ -11,6 +11,7 @@ import { BLOCK_HELPERS, isNoticeHelper, NOTICE_HELPER_NAMES, NOTICE_HELPERS, typ
 import { LOCALE_FALLBACK, LOCALE_NAMES } from '../notices/locale-fallback';
 import { isIsoDate } from '../notices/format-dates';
 import { LOCALES } from '../db/schema';
+import { lateNoticeProblems } from '../notices/late-notice-checks';
 import { checkPushPayload, checkRendersEmpty, checkScopedPaths, missingTemplateSet, PUSH_PARTS, VariableShapes, type PushPartSource } from './template-checks';
 
 /** A problem found in a rule that parsed: the path of the field, for the loader to locate. */
@@ -431,5 +432,7 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
       });
     }
   }
+  // A late-application notice (late.* parts, notices/late-notice.ts): complete per locale, naming no deadline.
+  problems.push(...lateNoticeProblems(rule, ctx.templatesDir));
   return problems;
 }
