@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import nodemailer from 'nodemailer';
 import { parseDocument } from 'yaml';
@@ -13,6 +13,8 @@ import { NoticeRenderer, SHARED_SET, type RenderedNotice } from '../notices/rend
 import { todayInTokyo } from '../notices/format-dates';
 import { formatProblem, isRuleFile, parseRuleFile, projectRuleSetOptions, type RuleProblem } from '../rule-language/load-rules';
 import { loadParameters } from '../rule-language/parameters';
+import { scanYamlText } from '../rule-language/author-messages';
+import { readTextFile } from '../runtime/read-text-file';
 import { publishedRules } from '../rule-language/rule-registry';
 import { RuleSchema, type Rule } from '../rule-language/rule-schema';
 import { checkTemplates } from '../rule-language/validate-rule';
@@ -77,14 +79,23 @@ export function checkTemplateSets(options: TemplateCheckOptions): TemplateCheckR
   const files: string[] = [];
   for (const path of options.paths) {
     if (!existsSync(path)) problems.push({ file: path, line: 1, column: 1, field: '', message: 'no such file or folder' });
-    else if (statSync(path).isDirectory()) files.push(...readdirSync(path).filter(isRuleFile).sort().map((f) => join(path, f)));
+    else if (statSync(path).isDirectory()) {
+      const found = readdirSync(path).filter(isRuleFile).sort();
+      if (found.length === 0) problems.push({ file: path, line: 1, column: 1, field: '', message: 'no rule file in this folder (rule files end in .yaml or .yml)' });
+      files.push(...found.map((f) => join(path, f)));
+    }
     else files.push(path);
   }
   const used = new Set<string>();
   let rules = 0;
   for (const path of files) {
     const file = relative(process.cwd(), path) || path;
-    const text = readFileSync(path, 'utf8');
+    const read = readTextFile(path);
+    if (!read.ok) {
+      problems.push({ file, line: read.problem.line, column: read.problem.column, field: '', message: read.problem.message });
+      continue;
+    }
+    const text = read.text;
     // parseRuleFile locates every problem but returns no rule when there is one; the
     // rule itself is read again here for the warnings and the sets it uses.
     const found = parseRuleFile(file, text, ctx).problems;
@@ -117,6 +128,8 @@ export function checkTemplateSets(options: TemplateCheckOptions): TemplateCheckR
 }
 
 function readYaml(text: string): unknown {
+  // Nesting the parser or the schema could not follow is reported by parseRuleFile.
+  if (scanYamlText(text).tooDeep) return null;
   try {
     return parseDocument(text).toJS();
   } catch {

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './engine-config';
 import { formatIssues } from '../runtime/zod-issues';
+import { readTextFile } from '../runtime/read-text-file';
 
 /** The wards file a city edits; `WARDS_FILE` names another. */
 export const DEFAULT_WARDS_FILE = fileURLToPath(new URL('./wards.yaml', import.meta.url));
@@ -34,12 +34,10 @@ export type Ward = z.infer<typeof WardsFileSchema>['wards'][number];
 
 /** Reads and checks a YAML configuration file; every error names the file and the field. */
 export function readYamlConfig<T>(file: string, schema: z.ZodType<T>): T {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new ConfigError(`${file}: cannot read the file`);
-  }
+  // Strict UTF-8: a file saved as Shift_JIS is refused, never read as mojibake into names residents see.
+  const read = readTextFile(file);
+  if (!read.ok) throw new ConfigError(read.problem.kind === 'encoding' ? `${file}:${read.problem.line}:${read.problem.column}: ${read.problem.message}` : `${file}: cannot read the file`);
+  const text = read.text;
   let raw: unknown;
   try {
     raw = parse(text);

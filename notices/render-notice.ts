@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import type { Channel, Locale } from '../db/schema';
@@ -6,6 +6,7 @@ import { localeChain, type LocaleFallback } from './locale-fallback';
 import { isolateLinks } from './plain-text';
 import { KNOWN_HELPERS, registerNoticeHelpers, type NoticeRenderData } from './template-helpers';
 import { analyzeTemplate } from './template-variables';
+import { readTextFile } from '../runtime/read-text-file';
 import { providesLateNotice, variantPart, type NoticeVariant } from './late-notice';
 
 export type { LocaleFallback } from './locale-fallback';
@@ -155,7 +156,10 @@ export class NoticeRenderer {
     const key = `${file}|${html}`;
     const cached = this.cache.get(key);
     if (cached) return cached;
-    const source = readFileSync(file, 'utf8');
+    // Strict UTF-8: a template saved as Shift_JIS is refused, never sent as mojibake.
+    const read = readTextFile(file);
+    if (!read.ok) throw new TemplateError(`${file}:${read.problem.line}:${read.problem.column}: ${read.problem.message}`);
+    const source = read.text;
     let analysis;
     try {
       analysis = analyzeTemplate(source);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
@@ -6,6 +6,8 @@ import { isoDate, LIFE_EVENT_TYPES } from './rule-schema';
 import { evaluateRule, type Explanation, type ResidentFacts } from './evaluate-rule';
 import type { RuleSet } from './load-rules';
 import type { RuleProblem } from './rule-problems';
+import { describeYamlError, scanYamlText } from './author-messages';
+import { readTextFile } from '../runtime/read-text-file';
 
 /**
  * Example cases beside each rule (`rules/<id>.cases.yaml`), like OpenFisca's
@@ -80,21 +82,45 @@ export function runExampleCases(rulesDir: string, ruleSet: RuleSet): { results: 
   const results: CaseResult[] = [];
   const problems: RuleProblem[] = [];
   if (!existsSync(rulesDir)) return { results, problems };
-  for (const name of readdirSync(rulesDir).filter((f) => /\.cases\.ya?ml$/.test(f)).sort()) {
+  for (const name of readdirSync(rulesDir).filter((f) => /\.cases\.ya?ml$/i.test(f)).sort()) {
     const path = join(rulesDir, name);
     const file = relative(process.cwd(), path) || path;
+    const read = readTextFile(path);
+    if (!read.ok) {
+      problems.push({ file, line: read.problem.line, column: read.problem.column, field: '', message: read.problem.message });
+      continue;
+    }
+    const raw = scanYamlText(read.text, 64);
+    if (raw.tooDeep) {
+      const before = read.text.slice(0, raw.tooDeep.offset).split('\n');
+      problems.push({ file, line: before.length, column: before[before.length - 1]!.length + 1, field: '', message: 'nested too deep: example cases hold a resident, a household, an event and the expected answer' });
+      continue;
+    }
     const lineCounter = new LineCounter();
-    const doc = parseDocument(readFileSync(path, 'utf8'), { lineCounter, prettyErrors: false });
+    const doc = parseDocument(read.text, { lineCounter, prettyErrors: false });
     const lineOf = (p: Array<string | number>) => {
       let node: unknown;
       for (let n = p.length; n >= 0 && !isNode(node); n--) node = doc.getIn(p.slice(0, n), true);
       const pos = lineCounter.linePos(isNode(node) ? (node.range?.[0] ?? 0) : 0);
       return { line: pos.line, column: pos.col };
     };
-    const parsed = casesFileSchema.safeParse(doc.toJS());
-    if (doc.errors.length > 0 || !parsed.success) {
-      const issues = parsed.success ? [] : parsed.error.issues;
-      for (const e of doc.errors) problems.push({ file, ...lineOf([]), field: '', message: `YAML: ${e.message.split('\n')[0]}` });
+    if (doc.errors.length > 0) {
+      const first = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0]!;
+      const d = describeYamlError(first, read.text, doc, lineCounter, raw, "one rule's example cases");
+      const pos = lineCounter.linePos(d.offset);
+      problems.push({ file, line: pos.line, column: pos.col, field: d.field, message: d.message });
+      continue;
+    }
+    let input: unknown;
+    try {
+      input = doc.toJS({ maxAliasCount: 50 });
+    } catch {
+      problems.push({ file, line: 1, column: 1, field: '', message: 'uses YAML anchors and aliases (& and *) that cannot be resolved: write the values out' });
+      continue;
+    }
+    const parsed = casesFileSchema.safeParse(input);
+    if (!parsed.success) {
+      const issues = parsed.error.issues;
       for (const i of issues) {
         const p = i.path.map((x) => (typeof x === 'symbol' ? String(x) : x));
         problems.push({ file, ...lineOf(p), field: p.join('.'), message: i.message });

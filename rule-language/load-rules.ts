@@ -1,12 +1,25 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
-import { RuleSchema, type Rule } from './rule-schema';
+import { COMPARISON_OPERATORS, RULE_TEXT_LIMITS, RuleSchema, type Rule } from './rule-schema';
 import { checkRule, type RuleCheckContext } from './validate-rule';
 import { loadParameters, ParameterSet } from './parameters';
 import { RuleValidationError, type RuleProblem } from './rule-problems';
+import {
+  closest,
+  describeNotAMap,
+  describeYamlError,
+  fullWidthLineHint,
+  fullWidthValueHint,
+  scanYamlText,
+  tooDeepCondition,
+  tooDeepMessage,
+  TOO_DEEP,
+} from './author-messages';
+import { readTextFile } from '../runtime/read-text-file';
 
 export { RuleValidationError, formatProblem, type RuleProblem } from './rule-problems';
+export { closest } from './author-messages';
 
 export interface LoadedRule {
   rule: Rule;
@@ -18,9 +31,9 @@ export interface RuleSet {
   parameters: ParameterSet;
 }
 
-/** Rule files are `*.yaml` in the rules folder; example cases beside them end in `.cases.yaml`. */
+/** Rule files are `*.yaml` (or `.yml`, in any case) in the rules folder; example cases beside them end in `.cases.yaml`. */
 export function isRuleFile(name: string): boolean {
-  return /\.ya?ml$/.test(name) && !/\.cases\.ya?ml$/.test(name);
+  return /\.ya?ml$/i.test(name) && !/\.cases\.ya?ml$/i.test(name);
 }
 
 function locator(doc: Document, lineCounter: LineCounter, file: string) {
@@ -50,29 +63,6 @@ const KNOWN_FIELDS = [
   'years', 'months', 'days', 'all', 'any', 'not', 'count', 'members', 'parameter', 'date', 'purposes', 'send', 'wait', 'waitUntil', 'task',
   'equals', 'notEquals', 'in', 'notIn', 'lessThan', 'atMost', 'greaterThan', 'atLeast', 'between', 'isSet', 'ja', 'en', 'ja-easy',
 ];
-
-export function closest(name: string, candidates: readonly string[]): string | null {
-  let best: { c: string; d: number } | null = null;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (!best || d < best.d) best = { c, d };
-  }
-  return best && best.d > 0 && best.d <= Math.max(2, Math.floor(name.length / 3)) ? best.c : null;
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
 
 interface ZodIssueLike {
   code: string;
@@ -119,9 +109,15 @@ function translateIssues(issues: ZodIssueLike[], input: unknown, base: Array<str
       const scored = issue.errors.map((branch) => ({ branch, score: [unknownKeys(branch), missingKeys(branch), branch.length] as const }));
       scored.sort((a, b) => a.score[0] - b.score[0] || a.score[1] - b.score[1] || a.score[2] - b.score[2]);
       const best = scored[0]!;
-      // Nothing written fits any form (e.g. a list where a map belongs): say which forms there are.
+      const forms = acceptedForms(path);
       if (keys.length > 0 && best.score[0] === keys.length) {
-        findings.push({ path, message: `is not any of the accepted forms (see the rule format in README.md)`, atKey: false });
+        // Nothing written fits any form: a misspelt form's key, or say which forms there are.
+        const near = keys.map((k) => ({ k, to: closest(k, forms.keys) })).find((x) => x.to !== null);
+        if (near) findings.push({ path: [...path, near.k], message: `unknown field ${near.k} (did you mean ${near.to}?)`, atKey: true });
+        else findings.push({ path, message: `has ${keys.map((k) => JSON.stringify(k)).join(', ')}, which is none of the forms: ${forms.text}`, atKey: false });
+      } else if (value === undefined || value === null || typeof value !== 'object' || (Array.isArray(value) && forms.keys.length > 0 && path[path.length - 2] !== 'between')) {
+        // A text, number or list where a form belongs.
+        findings.push({ path, message: value === undefined || value === null ? `is empty: ${forms.text}` : `is ${describeValue(value)}, which is none of the forms: ${forms.text}`, atKey: false });
       } else {
         findings.push(...translateIssues(best.branch, input, path));
       }
@@ -134,15 +130,59 @@ function translateIssues(issues: ZodIssueLike[], input: unknown, base: Array<str
       }
       continue;
     }
-    findings.push({ path, message: plainMessage(issue, path, valueAt(input, path)), atKey: false });
+    findings.push({ path, message: plainMessage(issue, path, valueAt(input, path), valueAt(input, path.slice(0, -1))), atKey: false });
   }
-  // An unknown field explains a "needs one of …" on the same map: report the cause only.
-  return findings.filter((f) => !(/^needs one of /.test(f.message) && findings.some((g) => g.atKey && g.path.slice(0, -1).join('.') === f.path.join('.'))));
+  // An unknown field explains a "needs one of …" on the same map, and a field
+  // written in the wrong case explains the field missing: report the cause only.
+  const sameMap = (f: Finding, g: Finding) => g.atKey && g.path.slice(0, -1).join('.') === f.path.slice(0, -1).join('.');
+  return findings.filter(
+    (f) =>
+      !(/^needs one of /.test(f.message) && findings.some((g) => g.atKey && g.path.slice(0, -1).join('.') === f.path.join('.'))) &&
+      !(/^missing field /.test(f.message) && findings.some((g) => sameMap(f, g) && String(g.path[g.path.length - 1]).toLowerCase() === String(f.path[f.path.length - 1]).toLowerCase())),
+  );
 }
 
-function plainMessage(issue: ZodIssueLike, path: Array<string | number>, given: unknown): string {
+function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string') return `the text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  return JSON.stringify(value);
+}
+
+const VALUE_FORMS = 'a text, a number, true or false, {parameter: <id>} or {date: today|trigger, years/months/days: <n>}';
+
+/** The forms a union accepts at a path of the rule, in words, and the keys that tell them apart. */
+function acceptedForms(path: Array<string | number>): { keys: string[]; text: string } {
+  const last = path[path.length - 1];
+  const parent = path[path.length - 2];
+  if (path.length === 1 && last === 'trigger') {
+    return { keys: ['event', 'reaches', 'anniversary', 'calendar'], text: 'a trigger is one of event: <life event>, reaches: {attribute: age, value, leadDays}, anniversary: {of, offset, leadDays} or calendar: {month, day, leadDays}' };
+  }
+  if (path.length === 2 && path[0] === 'outreach') {
+    return { keys: ['send', 'wait', 'waitUntil', 'task'], text: 'a plan step is one of send: email|push|letter, wait: {days: <n>}, waitUntil: {deadline: <0 or less>} or task: no-response' };
+  }
+  if (path[0] === 'suppresses' && last === 'purposes') return { keys: [], text: 'all-others, or a list of purposes' };
+  const isValue =
+    (typeof last === 'string' && (COMPARISON_OPERATORS as readonly string[]).includes(last)) ||
+    (typeof last === 'number' && typeof parent === 'string' && ['in', 'notIn', 'between'].includes(parent));
+  if (isValue) return { keys: ['parameter', 'date'], text: `a value is ${VALUE_FORMS}` };
+  if (last === 'members') return { keys: ['all', 'any', 'not', 'count', 'attribute'], text: 'members is {} (everyone) or a condition' };
+  return {
+    keys: ['all', 'any', 'not', 'count', 'attribute'],
+    text: 'a condition is one of all: [conditions], any: [conditions], not: <condition>, count: {members: …} with one operator, or attribute: <name> with one operator (equals, in, atLeast, …)',
+  };
+}
+
+function plainMessage(issue: ZodIssueLike, path: Array<string | number>, given: unknown, parent: unknown): string {
   const name = String(path[path.length - 1] ?? 'value');
-  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `missing field ${name}`;
+  const absent = given === undefined && parent !== null && typeof parent === 'object' && !Array.isArray(parent) && !(name in parent);
+  if (absent || (issue.code === 'invalid_type' && /received undefined/.test(issue.message))) {
+    const options = issue.code === 'invalid_value' && issue.values ? `: write one of ${issue.values.map(String).join(', ')}` : '';
+    return `missing field ${name}${options}`;
+  }
+  if (typeof given === 'string' && issue.code !== 'too_big') {
+    const fullWidth = fullWidthValueHint(given);
+    if (fullWidth) return fullWidth;
+  }
   if (issue.code === 'invalid_type' && issue.expected === 'int') return 'must be a whole number';
   if (issue.code === 'invalid_type' && issue.expected === 'array') return 'must be a list (- item per line, or [a, b])';
   if (issue.code === 'invalid_type' && issue.expected) return `must be ${issue.expected === 'object' ? 'a map of fields' : `a ${issue.expected}`}`;
@@ -158,6 +198,10 @@ function plainMessage(issue: ZodIssueLike, path: Array<string | number>, given: 
   }
   if (issue.code === 'too_big' && issue.maximum !== undefined) {
     if (issue.origin === 'array') return `has more than ${String(issue.maximum)} items`;
+    if (issue.origin === 'string' && typeof given === 'string') {
+      const limit = path[0] === 'title' ? RULE_TEXT_LIMITS.title : path.length === 1 && (path[0] === 'id' || path[0] === 'templates') ? RULE_TEXT_LIMITS.id : null;
+      return `is ${given.length} characters long; at most ${String(issue.maximum)} are allowed${limit ? ` (${limit.why})` : ''}`;
+    }
     return issue.inclusive === false ? `must be less than ${String(issue.maximum)}` : `must be at most ${String(issue.maximum)}`;
   }
   return issue.message;
@@ -169,33 +213,59 @@ function plainMessage(issue: ZodIssueLike, path: Array<string | number>, given: 
  */
 export function parseRuleFile(file: string, text: string, ctx: RuleCheckContext): { rule: Rule | null; problems: RuleProblem[] } {
   const lineCounter = new LineCounter();
+  const lines = text.split('\n');
+  const located = (offset: number, field: string, message: string): RuleProblem => {
+    const pos = lineCounter.linePos(offset);
+    return { file, line: pos.line, column: pos.col, field, message };
+  };
+  /** An IME slip (全角 colon, space, digits, letters) on the line of a problem is its likely cause: say so. */
+  const withFullWidthHints = (problems: RuleProblem[]): RuleProblem[] =>
+    problems.map((p) => {
+      if (p.file !== file) return p;
+      const hint = fullWidthLineHint(lines[p.line - 1] ?? '');
+      return hint ? { ...p, message: hint } : p;
+    });
+  // Before the parser: nesting deep enough to exhaust the stack is refused from the raw text.
+  const raw = scanYamlText(text);
+  if (raw.tooDeep) {
+    const parsedSoFar = new LineCounter();
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) parsedSoFar.addNewLine(i + 1);
+    const pos = parsedSoFar.linePos(raw.tooDeep.offset);
+    return { rule: null, problems: [{ file, line: pos.line, column: pos.col, field: raw.tooDeep.topKey === 'conditions' ? 'conditions' : '', message: tooDeepMessage(raw.tooDeep.topKey) }] };
+  }
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    return {
-      rule: null,
-      problems: doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        const text = e.message.split('\n')[0]!;
-        // The usual cause: a title or text with ": " in it, which YAML reads as a new field.
-        const hint = /Nested mappings|mapping values are not allowed/.test(text) ? ' (put text that contains ": " in quotes)' : '';
-        return { file, line: pos.line, column: pos.col, field: '', message: `YAML: ${text}${hint}` };
-      }),
-    };
+    // One slip upsets the parser several times over the lines after it: report the first, where it was made.
+    const first = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0]!;
+    const d = describeYamlError(first, text, doc, lineCounter, raw);
+    return { rule: null, problems: withFullWidthHints([located(d.offset, d.field, d.message)]) };
+  }
+  let input: unknown;
+  try {
+    input = doc.toJS({ maxAliasCount: 50 });
+  } catch {
+    // An alias to no anchor, or aliases multiplying the document.
+    return { rule: null, problems: [located(0, '', 'uses YAML anchors and aliases (& and *) that cannot be resolved: write the values out')] };
+  }
+  const firstContent = Math.max(0, lines.findIndex((l) => l.trim() !== '' && !l.trim().startsWith('#') && l.trim() !== '---'));
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    const fields = 'id, version, status, title, purpose, effective, trigger, outreach and templates (conditions, deadline and suppresses if needed)';
+    return { rule: null, problems: [{ file, line: input === null || input === undefined ? 1 : firstContent + 1, column: 1, field: '(file)', message: describeNotAMap(input, 'one rule', fields) }] };
   }
   const at = locator(doc, lineCounter, file);
-  const input: unknown = doc.toJS();
+  const deep = tooDeepCondition((input as Record<string, unknown>).conditions);
+  if (deep) return { rule: null, problems: [at(deep, 'conditions', TOO_DEEP)] };
   const result = RuleSchema.safeParse(input);
   if (!result.success) {
     const findings = translateIssues(result.error.issues as unknown as ZodIssueLike[], input);
-    return { rule: null, problems: findings.map((f) => at(f.path, f.path.join('.') || '(file)', f.message, f.atKey)) };
+    return { rule: null, problems: withFullWidthHints(findings.map((f) => at(f.path, f.path.join('.') || '(file)', f.message, f.atKey))) };
   }
   const rule = result.data;
   const { issues, templateProblems } = checkRule(rule, ctx);
-  const problems = issues.map((i) => at(i.path, i.path.join('.'), i.message));
-  const expectedName = `${rule.id}.yaml`;
-  if (basename(file) !== expectedName) problems.push(at(['id'], 'id', `the file of rule ${rule.id} must be named ${expectedName}`));
-  const located = templateProblems.map((p) => ({ ...p, file: relative(process.cwd(), p.file) || p.file }));
-  return { rule: problems.length + located.length === 0 ? rule : null, problems: [...problems, ...located] };
+  const problems = withFullWidthHints(issues.map((i) => at(i.path, i.path.join('.'), i.message)));
+  if (basename(file).replace(/\.ya?ml$/i, '') !== rule.id) problems.push(at(['id'], 'id', `the file of rule ${rule.id} must be named ${rule.id}.yaml`));
+  const inTemplates = templateProblems.map((p) => ({ ...p, file: relative(process.cwd(), p.file) || p.file }));
+  return { rule: problems.length + inTemplates.length === 0 ? rule : null, problems: [...problems, ...inTemplates] };
 }
 
 export interface LoadOptions {
@@ -210,19 +280,34 @@ export function loadRuleSet(options: LoadOptions): RuleSet {
   const { parameters, problems } = loadParameters(options.parametersDir);
   const files: string[] = [];
   for (const path of options.paths) {
+    const shown = relative(process.cwd(), path) || path;
     if (!existsSync(path)) {
-      problems.push({ file: path, line: 1, column: 1, field: '', message: 'no such file or folder' });
+      problems.push({ file: shown, line: 1, column: 1, field: '', message: 'no such file or folder' });
       continue;
     }
-    if (statSync(path).isDirectory()) files.push(...readdirSync(path).filter(isRuleFile).sort().map((f) => join(path, f)));
-    else files.push(path);
+    if (statSync(path).isDirectory()) {
+      const found = readdirSync(path).filter(isRuleFile).sort();
+      if (found.length === 0) problems.push({ file: shown, line: 1, column: 1, field: '', message: 'no rule file in this folder (rule files end in .yaml or .yml; example cases in .cases.yaml)' });
+      files.push(...found.map((f) => join(path, f)));
+    } else files.push(path);
   }
   const loaded: LoadedRule[] = [];
   for (const path of files) {
     const file = relative(process.cwd(), path) || path;
-    const { rule, problems: found } = parseRuleFile(file, readFileSync(path, 'utf8'), { parameters, templatesDir: options.templatesDir });
-    problems.push(...found);
-    if (rule) loaded.push({ rule, file });
+    const read = readTextFile(path);
+    if (!read.ok) {
+      problems.push({ file, line: read.problem.line, column: read.problem.column, field: '', message: read.problem.message });
+      continue;
+    }
+    let parsed: { rule: Rule | null; problems: RuleProblem[] };
+    try {
+      parsed = parseRuleFile(file, read.text, { parameters, templatesDir: options.templatesDir });
+    } catch (error) {
+      // A defect of the checks, not of the file — but the file that met it is named, and nothing starts with it.
+      parsed = { rule: null, problems: [{ file, line: 1, column: 1, field: '', message: `could not be checked: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` }] };
+    }
+    problems.push(...parsed.problems);
+    if (parsed.rule) loaded.push({ rule: parsed.rule, file });
   }
   const seen = new Map<string, string>();
   for (const { rule, file } of loaded) {

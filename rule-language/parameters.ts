@@ -1,9 +1,11 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { LineCounter, parseDocument, isNode, isMap, isScalar } from 'yaml';
 import { z } from 'zod';
 import { isoDate } from './rule-schema';
 import type { RuleProblem } from './rule-problems';
+import { describeNotAMap, describeYamlError, fullWidthLineHint, scanYamlText } from './author-messages';
+import { readTextFile } from '../runtime/read-text-file';
 
 /**
  * Amounts and thresholds that change by fiscal year live in parameter files,
@@ -72,27 +74,61 @@ export function loadParameters(dir: string): { parameters: ParameterSet; problem
   const problems: RuleProblem[] = [];
   const parameters: Parameter[] = [];
   if (!existsSync(dir)) return { parameters: new ParameterSet([]), problems };
-  for (const name of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  /** Where each parameter was defined first, for a second definition to name it. */
+  const definedAt = new Map<string, string>();
+  for (const name of readdirSync(dir).filter((f) => /\.ya?ml$/i.test(f)).sort()) {
     const path = join(dir, name);
     const file = relative(process.cwd(), path) || path;
+    const read = readTextFile(path);
+    if (!read.ok) {
+      problems.push({ file, line: read.problem.line, column: read.problem.column, field: '', message: read.problem.message });
+      continue;
+    }
+    const text = read.text;
+    const lines = text.split('\n');
     const lineCounter = new LineCounter();
-    const doc = parseDocument(readFileSync(path, 'utf8'), { lineCounter, prettyErrors: false });
     const at = (offset: number | undefined) => {
       const pos = lineCounter.linePos(offset ?? 0);
       return { line: pos.line, column: pos.col };
     };
+    const hinted = (p: RuleProblem): RuleProblem => {
+      const hint = fullWidthLineHint(lines[p.line - 1] ?? '');
+      return hint ? { ...p, message: hint } : p;
+    };
+    // A parameter file does not nest: anything deep is a mistake, refused before the parser recurses.
+    const raw = scanYamlText(text, 16);
+    if (raw.tooDeep) {
+      const before = text.slice(0, raw.tooDeep.offset).split('\n');
+      problems.push({ file, line: before.length, column: before[before.length - 1]!.length + 1, field: '', message: 'nested too deep: a parameter file holds id, description, type and values (dates and values), nothing deeper' });
+      continue;
+    }
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
     if (doc.errors.length > 0) {
-      problems.push(...doc.errors.map((e) => ({ file, ...at(e.pos[0]), field: '', message: `YAML: ${e.message.split('\n')[0]}` })));
+      const first = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0]!;
+      const d = describeYamlError(first, text, doc, lineCounter, raw, 'one parameter');
+      problems.push(hinted({ file, ...at(d.offset), field: d.field, message: d.message }));
+      continue;
+    }
+    let input: unknown;
+    try {
+      input = doc.toJS({ maxAliasCount: 50 });
+    } catch {
+      problems.push({ file, line: 1, column: 1, field: '', message: 'uses YAML anchors and aliases (& and *) that cannot be resolved: write the values out' });
+      continue;
+    }
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+      problems.push({ file, line: 1, column: 1, field: '(file)', message: describeNotAMap(input, 'one parameter', 'id, description, type and values') });
       continue;
     }
     // YAML would read the date keys as strings only if quoted; normalise them.
-    const result = ParameterSchema.safeParse(doc.toJS());
+    const result = ParameterSchema.safeParse(input);
     if (!result.success) {
       for (const issue of result.error.issues) {
         const path = issue.path.map(String);
         let node: unknown;
         for (let n = path.length; n >= 0 && !isNode(node); n--) node = doc.getIn(path.slice(0, n), true);
-        problems.push({ file, ...at(isNode(node) ? node.range?.[0] : 0), field: path.join('.') || '(file)', message: issue.message });
+        const missing = path.length === 1 && !(path[0]! in input);
+        problems.push(hinted({ file, ...at(isNode(node) ? node.range?.[0] : 0), field: path.join('.') || '(file)', message: missing ? `missing field ${path[0]}` : issue.message }));
       }
       continue;
     }
@@ -106,7 +142,11 @@ export function loadParameters(dir: string): { parameters: ParameterSet; problem
         problems.push({ file, ...at(offset), field: `values.${date}`, message: `${JSON.stringify(value)} is not a ${p.type}` });
       }
     }
-    if (parameters.some((q) => q.id === p.id)) problems.push({ file, line: 1, column: 1, field: 'id', message: `parameter ${p.id} is defined twice` });
+    const idNode = doc.get('id', true);
+    const here = at(isNode(idNode) ? idNode.range?.[0] : 0);
+    const earlier = definedAt.get(p.id);
+    if (earlier) problems.push({ file, ...here, field: 'id', message: `parameter ${p.id} is defined twice: here and in ${earlier} — keep one (add the new dated value to the values of the first)` });
+    else definedAt.set(p.id, `${file}:${here.line}`);
     parameters.push(p);
   }
   return { parameters: new ParameterSet(parameters), problems };

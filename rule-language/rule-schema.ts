@@ -11,7 +11,21 @@ import { LIFE_EVENT_TYPES, PURPOSE_IDS } from './attribute-catalog';
 export { LIFE_EVENT_TYPES };
 export type { LifeEventType } from './attribute-catalog';
 
-const slug = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'lower-case words joined by hyphens');
+/**
+ * Texts of a rule that reach a channel with a limit. A title is the subject of
+ * emails and the title of push notifications (a push message holds at most
+ * 3993 bytes as JSON, channels/web-push.ts MAX_PLAINTEXT_BYTES, title and body
+ * together); an id names the rule's file and goes into push topics and links.
+ */
+export const RULE_TEXT_LIMITS = {
+  title: { max: 100, why: 'a title is the subject of emails and the title of push notifications; a push message holds at most 3993 bytes, title and text together' },
+  id: { max: 64, why: 'it names files and goes into links and push topics' },
+} as const;
+
+const slug = z
+  .string()
+  .max(RULE_TEXT_LIMITS.id.max)
+  .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'lower-case words joined by hyphens');
 export const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date written YYYY-MM-DD')
@@ -105,7 +119,8 @@ export const ConditionSchema: z.ZodType<Condition> = z.lazy(() =>
   ]),
 ) as z.ZodType<Condition>;
 
-const localized = z.object({ ja: z.string().min(1), en: z.string().min(1), 'ja-easy': z.string().min(1) }).strict();
+const title = z.string().min(1).max(RULE_TEXT_LIMITS.title.max);
+const localized = z.object({ ja: title, en: title, 'ja-easy': title }).strict();
 
 /** What makes a rule fire: a life event, or a date coming due (evaluated daily, Asia/Tokyo calendar). */
 export const TriggerSchema = z.union([

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { covers, lookupAttribute, MEMBER_ATTRIBUTES, RESIDENT_ATTRIBUTES, type AttributeSpec, type LifeEventType } from './attribute-catalog';
 import { addOffset, isValidMonthDay } from './calendar-dates';
@@ -12,6 +11,7 @@ import { LOCALE_FALLBACK, LOCALE_NAMES } from '../notices/locale-fallback';
 import { isIsoDate } from '../notices/format-dates';
 import { LOCALES } from '../db/schema';
 import { lateNoticeProblems } from '../notices/late-notice-checks';
+import { readTextFile } from '../runtime/read-text-file';
 import { checkPushPayload, checkRendersEmpty, checkScopedPaths, missingTemplateSet, PUSH_PARTS, VariableShapes, type PushPartSource } from './template-checks';
 
 /** A problem found in a rule that parsed: the path of the field, for the loader to locate. */
@@ -52,6 +52,15 @@ export function checkRule(rule: Rule, ctx: RuleCheckContext): { issues: RuleIssu
   if (rule.conditions) checkCondition(rule.conditions, ['conditions'], 'resident', rule, eventType, ctx.parameters, issues);
 
   if (!rule.outreach.some((step) => 'send' in step)) issues.push({ path: ['outreach'], message: 'the plan never sends a notice' });
+  // The same channel twice with no wait between: the resident would get the same notice twice at once.
+  let sentSinceWait = new Map<string, number>();
+  rule.outreach.forEach((step, i) => {
+    if ('wait' in step || 'waitUntil' in step) sentSinceWait = new Map();
+    if (!('send' in step)) return;
+    const earlier = sentSinceWait.get(step.send);
+    if (earlier === undefined) sentSinceWait.set(step.send, i);
+    else issues.push({ path: ['outreach', i], message: `repeats send: ${step.send} of outreach.${earlier} with no wait between: the resident would get the same ${step.send} twice at once (put a wait between them, or remove one)` });
+  });
   if (rule.deadline) {
     // Outreach starts on the event's day, or up to leadDays before the trigger date.
     const lead = 'event' in rule.trigger ? 0 : leadDaysOf(rule);
@@ -357,7 +366,12 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
       }
       if (seen.has(file)) continue;
       seen.add(file);
-      const source = readFileSync(file, 'utf8');
+      const read = readTextFile(file);
+      if (!read.ok) {
+        problems.push({ file, line: read.problem.line, column: read.problem.column, field: '', message: read.problem.message });
+        continue;
+      }
+      const source = read.text;
       let analysis;
       try {
         analysis = analyzeTemplate(source);

@@ -58,6 +58,9 @@ function validate(root: Schema, value: unknown): string[] {
         case 'minLength':
           if (typeof v === 'string' && [...v].length < (arg as number)) fail(`is shorter than ${String(arg)}`);
           break;
+        case 'maxLength':
+          if (typeof v === 'string' && [...v].length > (arg as number)) fail(`is longer than ${String(arg)}`);
+          break;
         case 'minimum':
           if (typeof v === 'number' && v < (arg as number)) fail(`${v} < ${String(arg)}`);
           break;
