@@ -185,7 +185,8 @@ function plainMessage(issue: ZodIssueLike, path: Array<string | number>, given: 
   }
   if (issue.code === 'invalid_type' && issue.expected === 'int') return 'must be a whole number';
   if (issue.code === 'invalid_type' && issue.expected === 'array') return 'must be a list (- item per line, or [a, b])';
-  if (issue.code === 'invalid_type' && issue.expected) return `must be ${issue.expected === 'object' ? 'a map of fields' : `a ${issue.expected}`}`;
+  if (issue.code === 'invalid_type' && issue.expected === 'object') return `must be a map of fields ("field: value" lines indented below ${name}), not ${given === null ? 'empty' : describeValue(given)}`;
+  if (issue.code === 'invalid_type' && issue.expected) return `must be a ${issue.expected}${given === null ? ', not empty' : typeof given === 'string' ? `, not the text ${JSON.stringify(given.length > 40 ? `${given.slice(0, 40)}…` : given)}` : ''}`;
   if (issue.code === 'invalid_value' && issue.values) {
     const options = issue.values.map((v) => String(v));
     const suggestion = typeof given === 'string' ? closest(given, options) : null;
