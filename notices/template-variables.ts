@@ -83,6 +83,7 @@ type Node = hbs.AST.Node;
  * (`{{#each list as |item i|}}`).
  */
 interface Scope {
+  name: 'each' | 'with';
   block: EnclosingBlock | null;
   place: string | null;
   params: Map<string, string | null>;
@@ -125,10 +126,17 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
         result.unsupported.push({ ...at(p), field: p.original, message: `@root is not supported in notices: write ${p.parts.slice(1).join('.') || 'the variable'} (outside #each) instead` });
       } else if (!DATA_VARIABLES.has(name) || p.parts.length > 1) {
         result.unsupported.push({ ...at(p), field: p.original, message: `unknown data variable ${p.original} (notices have ${[...DATA_VARIABLES].map((d) => `@${d}`).join(', ')})` });
+      } else if (name !== 'locale' && !stack.some((s) => s.name === 'each')) {
+        result.unsupported.push({ ...at(p), field: p.original, message: `${p.original} is only set inside {{#each}}: outside it, every notice would fail` });
       }
       return null;
     }
     const path = p.parts.join('.');
+    const dotted = p.parts.find((part) => part.includes('.'));
+    if (dotted !== undefined) {
+      result.unsupported.push({ ...at(p), field: p.original, message: dottedName(p.original, dotted) });
+      return null;
+    }
     const param = blockParam(p, stack);
     if (param) {
       const resolved = param.place === null ? undefined : join(param.place, p.parts.slice(1));
@@ -208,9 +216,12 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
         const isCall = m.params.length > 0 || (m.hash?.pairs.length ?? 0) > 0 || (bareName !== null && (isNoticeHelper(bareName) || (BLOCK_HELPERS as readonly string[]).includes(bareName)));
         if (isCall) call(helperName(m.path), m.path, m.params, m.hash, false, stack);
         else if (m.path.type === 'PathExpression') visitValue(m.path, stack, true);
-        else if (m.path.type === 'StringLiteral' || m.path.type === 'NumberLiteral') {
-          // Handlebars reads {{"x"}} as the variable named x.
-          result.variables.push({ ...at(m.path), path: String((m.path as hbs.AST.StringLiteral).value), output: true });
+        else {
+          // Handlebars reads {{"x"}}, {{1}}, {{true}} and {{null}} as the variable of that name.
+          const literal = m.path as hbs.AST.Literal;
+          const name = literal.type === 'NullLiteral' ? 'null' : literal.type === 'UndefinedLiteral' ? 'undefined' : String((literal as hbs.AST.StringLiteral | hbs.AST.NumberLiteral | hbs.AST.BooleanLiteral).value);
+          if (name.includes('.')) result.unsupported.push({ ...at(m.path), field: name, message: dottedName(JSON.stringify(name), name) });
+          else result.variables.push({ ...at(m.path), path: name, output: true });
         }
         break;
       }
@@ -229,7 +240,7 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
           if (first !== undefined) params.set(first, place);
           // The index (or key) of #each: a number, with no parts to check.
           if (second !== undefined) params.set(second, null);
-          visit(b.program, [...stack, { block, place, params }]);
+          visit(b.program, [...stack, { name, block, place, params }]);
         } else {
           visit(b.program, stack);
         }
@@ -251,6 +262,11 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
   };
   visit(Handlebars.parse(source), []);
   return result;
+}
+
+/** `{{"resident.name"}}` and `{{[resident.name]}}` read one name that has a dot in it, not the path. */
+function dottedName(written: string, name: string): string {
+  return `{{${written}}} reads one variable named "${name}", dot included, and notices have none: write {{${name}}}`;
 }
 
 /** A mustache's or call's path as written (`resident.name`, `yen`). */

@@ -118,7 +118,12 @@ export function checkScopedPaths(file: string, analysis: TemplateAnalysis, shape
       const kind = shapes.kindOfResolved(target.resolved);
       const wanted = NOTICE_HELPERS[h.name].argument;
       if (kind !== undefined && kind !== 'unchecked' && kind !== wanted) {
-        problems.push({ ...at(target, h.name), message: `${h.name} needs ${KIND_TEXT[wanted]}, but ${target.path} here is ${target.resolved}, ${KIND_TEXT[kind]} (${NOTICE_HELPERS[h.name].usage})` });
+        const iso = target.path.replace(/date$/, 'iso');
+        const hint =
+          wanted === 'isoDate' && target.path.endsWith('date') && shapes.kindOfResolved(target.resolved.replace(/date$/, 'iso')) === 'isoDate'
+            ? `use ${iso}: ${target.path} is already formatted`
+            : NOTICE_HELPERS[h.name].usage;
+        problems.push({ ...at(target, h.name), message: `${h.name} needs ${KIND_TEXT[wanted]}, but ${target.path} here is ${target.resolved}, ${KIND_TEXT[kind]} (${hint})` });
       }
     }
   }
