@@ -31,7 +31,7 @@ export const TEMPLATE_COMMANDS = {
   'templates check': {
     name: 'templates check',
     summary:
-      "Check every template set against the variables its rules provide: syntax, variables, helpers, missing parts and locales, unescaped HTML, empty parts. One line per mistake (file:line:column); warnings for ja-easy parts that fall back to ja and for sets no rule uses.",
+      "Check every template set against the variables its rules provide: syntax, variables (inside #each and #with too), helpers, #each over lists only, missing parts and locales, unescaped HTML, parts that can render empty, push notices too large for one push message, misspelt template sets. One line per mistake (file:line:column); warnings for ja-easy parts that fall back to ja and for sets no rule uses.",
     usage: '[RULE_FILE_OR_FOLDER ...] [--templates DIR] [--parameters DIR] [--strict]',
     options: { templates: { type: 'string' }, parameters: { type: 'string' }, strict: { type: 'boolean' } },
   },
