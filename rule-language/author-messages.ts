@@ -48,6 +48,17 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
+/** A text quoted back to its writer, cut to a readable length. */
+export function shorten(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max).join('')}…`;
+}
+
+/** A name quoted back to its writer: as is when plain, in quotes when it has spaces or is empty, and never too long. */
+export function showName(name: string): string {
+  return /^[\p{L}\p{N}_.-]+$/u.test(name) ? shorten(name, 40) : JSON.stringify(shorten(name, 40));
+}
+
 // ---------------------------------------------------------------------------
 // Full-width (全角) characters
 
@@ -93,7 +104,7 @@ const TEXT_KEYS = new Set(['ja', 'en', 'ja-easy', 'description', 'reference', 'u
  * message naming them with the line as it should be, or null.
  */
 export function fullWidthLineHint(line: string): string | null {
-  if (!hasFullWidth(line)) return null;
+  if (!hasFullWidth(line) || line.trimStart().startsWith('#')) return null;
   // With a colon after the field name if there is one, else the line as a whole.
   const m =
     /^([ \u3000]*)((?:-[ \u3000]+)*)([^:：#"'\s\u3000][^:：#]*?)([ \u3000]*)(：|:(?=[ \u3000]|$))([ \u3000]*)(.*)$/.exec(line) ??
@@ -107,7 +118,7 @@ export function fullWidthLineHint(line: string): string | null {
   if (!hasFullWidth(structural) && !valueHint) return null;
   const found = fullWidthKinds(structural + (valueHint ? rest : ''));
   const fixed = colon ? `${toHalfWidth(indent + dashes)}${keyName}: ${valueFixed}`.trimEnd() : toHalfWidth(line);
-  return `${fullWidthPhrase(found)} where YAML needs half-width (半角) characters: write "${fixed}"`;
+  return `${fullWidthPhrase(found)} where YAML needs half-width (半角) characters: write "${shorten(fixed, 80)}"`;
 }
 
 // ---------------------------------------------------------------------------
@@ -252,27 +263,34 @@ export interface LocatedMessage {
   message: string;
 }
 
-/** The duplicate key that starts at offset: its path and where the same key first appears in the same map. */
-function findDuplicate(doc: Document, offset: number): { field: string; key: string; firstOffset: number } | null {
+/**
+ * The duplicate key the parser reported at offset: its path, where it is and
+ * where the same key first appears in the same map. The parser's offset is not
+ * always the key's own (after an empty value it is the end of that line), so
+ * the first duplicate at or after it is taken.
+ */
+function findDuplicate(doc: Document, offset: number): { field: string; key: string; offset: number; firstOffset: number } | null {
+  const found: Array<{ field: string; key: string; offset: number; firstOffset: number }> = [];
   const stack: Array<{ node: unknown; path: string[] }> = [{ node: doc.contents, path: [] }];
   while (stack.length > 0) {
     const { node, path } = stack.pop()!;
     if (isMap(node)) {
-      for (let i = 0; i < node.items.length; i++) {
-        const pair = node.items[i]!;
+      const firstOf = new Map<string, number>();
+      for (const pair of node.items) {
         const key = isScalar(pair.key) ? String(pair.key.value) : null;
-        if (key === null) continue;
-        if (isNode(pair.key) && pair.key.range?.[0] === offset) {
-          const first = node.items.slice(0, i).find((p) => isScalar(p.key) && String(p.key.value) === key);
-          if (first && isNode(first.key)) return { field: [...path, key].join('.'), key, firstOffset: first.key.range?.[0] ?? 0 };
-        }
+        if (key === null || !isNode(pair.key)) continue;
+        const at = pair.key.range?.[0] ?? 0;
+        const first = firstOf.get(key);
+        if (first === undefined) firstOf.set(key, at);
+        else found.push({ field: [...path, key].join('.'), key, offset: at, firstOffset: first });
         stack.push({ node: pair.value, path: [...path, key] });
       }
     } else if (isSeq(node)) {
       node.items.forEach((item, i) => stack.push({ node: isPair(item) ? item.value : item, path: [...path, String(i)] }));
     }
   }
-  return null;
+  found.sort((a, b) => a.offset - b.offset);
+  return found.find((d) => d.offset >= offset) ?? found[0] ?? null;
 }
 
 const lineText = (text: string, offset: number) => {
@@ -294,7 +312,7 @@ export function describeYamlError(error: YAMLError, text: string, doc: Document,
     case 'DUPLICATE_KEY': {
       const dup = findDuplicate(doc, offset);
       if (!dup) return at('a field appears twice in the same place: keep one');
-      return at(`field ${dup.key} appears twice (first on line ${lineCounter.linePos(dup.firstOffset).line}): keep one`, offset, dup.field);
+      return at(`field ${dup.key} appears twice (first on line ${lineCounter.linePos(dup.firstOffset).line}): keep one`, dup.offset, dup.field);
     }
     case 'MULTIPLE_DOCS':
       return at(`a file holds ${holds}; remove the second \`---\` part${holds === 'one rule' ? ' (or put the second rule in a file of its own)' : ''}`);
@@ -302,7 +320,7 @@ export function describeYamlError(error: YAMLError, text: string, doc: Document,
       return at('indented with a tab: indent with spaces');
     case 'BLOCK_AS_IMPLICIT_KEY': {
       const m = /^(\s*(?:-\s+)?[^:]+):\s+(.*)$/.exec(line);
-      const example = m ? ` — ${m[1]!.trim()}: "${m[2]!.replace(/"/g, '\\"')}"` : '';
+      const example = m ? ` — ${shorten(m[1]!.trim(), 40)}: "${shorten(m[2]!.replace(/"/g, '\\"'), 60)}"` : '';
       return at(`text with ": " in it reads as a new field: put the text in quotes${example}`);
     }
     case 'MULTILINE_IMPLICIT_KEY':
@@ -314,8 +332,13 @@ export function describeYamlError(error: YAMLError, text: string, doc: Document,
         return q ? at(`the quotation mark ${q.quote} opened here is never closed`, q.offset) : at(`a quotation mark ${mark} is not closed: the text runs on to this point`);
       }
       if (/followed by map values/.test(first)) return at('expected "field: value" here — a colon and a space after the field name');
-      if (/Missing , or :/.test(first)) return at('inside [ ] or { }, items are separated by commas and a field from its value by ": "');
-      return at(`something is missing here: ${first.replace(/^Missing /, 'a ')}`);
+      if (/Missing , or :|Missing , between/.test(first)) return at('inside [ ] or { }, items are separated by commas and a field from its value by ": "');
+      if (/Missing space after :/.test(first)) return at('inside { }, a field is followed by a colon and a space (days: 3)');
+      if (/Sequence item without -/.test(first)) return at('a list item without "- " in front of it');
+      if (/Comments must be separated/.test(first)) return at('a # starts a comment only after a space: put a space before it, or put the text in quotes');
+      if (/Tags and anchors/.test(first)) return at('a value starting with & or ! must be put in quotes');
+      if (/directives-end|doc-start/.test(first)) return at('a line starting with % or --- is out of place here: remove it');
+      return at('something is missing here: check the quotes, brackets and ": " on this line');
     case 'BAD_INDENT':
       if (/mapping items must start at the same column/.test(first)) return at('indented differently from the fields above it: the fields of one group start in the same column');
       if (/sequence items must start at the same column/.test(first)) return at('indented differently from the list items above it: the items ("- ") of one list start in the same column');
@@ -326,6 +349,10 @@ export function describeYamlError(error: YAMLError, text: string, doc: Document,
       return at('wrong indentation: indent each field two spaces below the one it belongs to');
     case 'UNEXPECTED_TOKEN': {
       const c = text[offset] ?? '';
+      const before = text.slice(Math.max(0, offset - 200), offset).trimEnd().slice(-1);
+      if (before === '}' || before === ']') return at(`text after the closing ${before}: remove it, or put the whole value in quotes`);
+      if (before === '"' || before === "'") return at(`text after the closing quotation mark ${before}: put all of the text inside the quotes`);
+      if (/Unexpected , in|Unexpected empty item/.test(first)) return at('a comma with no item before it, inside [ ] or { }');
       return at(c.trim() ? `unexpected ${JSON.stringify(c)} here${/[\]}]/.test(c) ? ': it closes a bracket that was never opened' : ''}` : 'unexpected text here');
     }
     case 'BAD_SCALAR_START': {

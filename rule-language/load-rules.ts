@@ -9,8 +9,13 @@ import {
   closest,
   describeNotAMap,
   describeYamlError,
+  fullWidthKinds,
   fullWidthLineHint,
   fullWidthValueHint,
+  hasFullWidth,
+  shorten,
+  showName,
+  toHalfWidth,
   scanYamlText,
   tooDeepCondition,
   tooDeepMessage,
@@ -125,8 +130,16 @@ function translateIssues(issues: ZodIssueLike[], input: unknown, base: Array<str
     }
     if (issue.code === 'unrecognized_keys' && issue.keys) {
       for (const key of issue.keys) {
-        const suggestion = closest(key, KNOWN_FIELDS);
-        findings.push({ path: [...path, key], message: `unknown field ${key}${suggestion ? ` (did you mean ${suggestion}?)` : ''}`, atKey: true });
+        if (hasFullWidth(key)) {
+          // `years：1` in { … }: one key to YAML, a field and a value to the writer.
+          const fixed = toHalfWidth(key).replace(/:(?=\S)/, ': ');
+          findings.push({ path: [...path, key], message: `${showName(key)} is written with ${fullWidthKinds(key).map((k) => `full-width (全角) ${k}`).join(', ')}: write it half-width (半角), ${JSON.stringify(shorten(fixed, 60))}`, atKey: true });
+          continue;
+        }
+        const suggestion = closest(toHalfWidth(key), KNOWN_FIELDS);
+        // A field of the format in the wrong place: usually its indentation.
+        const misplaced = KNOWN_FIELDS.includes(key) ? ` here: ${key} does not belong ${parentName(path)} — is it indented too far, or not far enough?` : '';
+        findings.push({ path: [...path, key], message: `unknown field ${showName(key)}${misplaced}${suggestion ? ` (did you mean ${suggestion}?)` : ''}`, atKey: true });
       }
       continue;
     }
@@ -142,10 +155,23 @@ function translateIssues(issues: ZodIssueLike[], input: unknown, base: Array<str
   );
 }
 
+/** Where an unknown field was written, in words: "under trigger", "in a list item of outreach", "at the top level". */
+function parentName(path: Array<string | number>): string {
+  const last = path[path.length - 1];
+  if (last === undefined) return 'at the top level';
+  if (typeof last === 'number') {
+    const list = [...path].reverse().find((p): p is string => typeof p === 'string');
+    return list ? `in a list item of ${list}` : 'in a list item';
+  }
+  return `under ${last}`;
+}
+
 function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return `the text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  return JSON.stringify(value);
+  if (value === null || value === undefined) return 'empty';
+  if (typeof value === 'string') return `the text ${JSON.stringify(shorten(value, 40))}`;
+  if (typeof value === 'object') return 'a map of fields';
+  return shorten(String(value), 40);
 }
 
 const VALUE_FORMS = 'a text, a number, true or false, {parameter: <id>} or {date: today|trigger, years/months/days: <n>}';
@@ -190,8 +216,14 @@ function plainMessage(issue: ZodIssueLike, path: Array<string | number>, given: 
   if (issue.code === 'invalid_value' && issue.values) {
     const options = issue.values.map((v) => String(v));
     const suggestion = typeof given === 'string' ? closest(given, options) : null;
-    return `${suggestion ? `${JSON.stringify(given)}: did you mean ${suggestion}? It ` : ''}must be one of ${options.join(', ')}`;
+    const shown = typeof given === 'string' ? JSON.stringify(shorten(given, 40)) : describeValue(given);
+    return suggestion ? `${shown}: did you mean ${suggestion}? It must be one of ${options.join(', ')}` : `is ${shown}; it must be one of ${options.join(', ')}`;
   }
+  if (issue.code === 'invalid_format') {
+    // The schema's own words: "lower-case words joined by hyphens", "a date written YYYY-MM-DD".
+    return `${typeof given === 'string' ? `${JSON.stringify(shorten(given, 40))} is not ` : 'must be '}${issue.message}${name === 'id' || name === 'templates' ? ' (like child-allowance)' : ''}`;
+  }
+  if (issue.code === 'custom' && typeof given === 'string' && /calendar date/.test(issue.message)) return `${JSON.stringify(shorten(given, 40))} is ${issue.message}`;
   if (issue.code === 'too_small' && issue.minimum !== undefined) {
     if (issue.origin === 'array') return `needs at least ${String(issue.minimum)} item${Number(issue.minimum) === 1 ? '' : 's'}`;
     if (issue.origin === 'string') return 'must not be empty';
@@ -219,12 +251,15 @@ export function parseRuleFile(file: string, text: string, ctx: RuleCheckContext)
     const pos = lineCounter.linePos(offset);
     return { file, line: pos.line, column: pos.col, field, message };
   };
-  /** An IME slip (全角 colon, space, digits, letters) on the line of a problem is its likely cause: say so. */
+  /**
+   * An IME slip (全角 colon, space, digits, letters) on the line of a problem is its likely
+   * cause: say so. And no message quotes back a whole pasted page.
+   */
   const withFullWidthHints = (problems: RuleProblem[]): RuleProblem[] =>
     problems.map((p) => {
-      if (p.file !== file) return p;
-      const hint = fullWidthLineHint(lines[p.line - 1] ?? '');
-      return hint ? { ...p, message: hint } : p;
+      const hint = p.file === file ? fullWidthLineHint(lines[p.line - 1] ?? '') : null;
+      const message = hint ?? p.message;
+      return { ...p, field: shorten(p.field, 120), message: message.length > 600 ? `${message.slice(0, 400)} … ${message.slice(-150)}` : message };
     });
   // Before the parser: nesting deep enough to exhaust the stack is refused from the raw text.
   const raw = scanYamlText(text);

@@ -29,7 +29,8 @@ const slug = z
 export const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date written YYYY-MM-DD')
-  .refine((s) => { const d = new Date(`${s}T00:00:00Z`); return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s); }, 'not a calendar date');
+  // Only a date written YYYY-MM-DD can fail to be a calendar date: one mistake, one message.
+  .refine((s) => { if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return true; const d = new Date(`${s}T00:00:00Z`); return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s); }, 'not a calendar date');
 
 /** A span of calendar time; negative numbers count backwards. */
 export const OffsetSchema = z

@@ -21,36 +21,12 @@ import { loadParameters } from '../rule-language/parameters';
 import { NoticeRenderer, TemplateError, type NoticeVariables } from '../notices/render-notice';
 import { openEngineContext } from '../runtime/engine-context';
 import { decodeTextFile } from '../runtime/read-text-file';
+import { shiftJis } from './support/shift-jis';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NOT_UTF8_SJIS = 'not UTF-8 (saved as Shift_JIS?) — save it as UTF-8';
 const work = mkdtempSync(join(tmpdir(), 'oshirase-rule-files-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** Shift_JIS bytes of a text, built from the platform's Shift_JIS decoder (JIS X 0208 and ASCII; no other dependency). */
-function shiftJis(text: string): Buffer {
-  const table = new Map<string, [number, number]>();
-  const decoder = new TextDecoder('shift_jis');
-  for (let lead = 0x81; lead <= 0xef; lead++) {
-    if (lead >= 0xa0 && lead <= 0xdf) continue;
-    for (let trail = 0x40; trail <= 0xfc; trail++) {
-      if (trail === 0x7f) continue;
-      const c = decoder.decode(Uint8Array.of(lead, trail));
-      if (c.length === 1 && c !== '\uFFFD' && !table.has(c)) table.set(c, [lead, trail]);
-    }
-  }
-  const bytes: number[] = [];
-  for (const c of text) {
-    const code = c.codePointAt(0)!;
-    if (code < 0x80) bytes.push(code);
-    else {
-      const pair = table.get(c);
-      if (!pair) throw new Error(`no Shift_JIS form for ${c}`);
-      bytes.push(...pair);
-    }
-  }
-  return Buffer.from(bytes);
-}
 
 const childAllowance = readFileSync(join(ROOT, 'rules/child-allowance.yaml'), 'utf8');
 
