@@ -7,7 +7,7 @@
  *   oshirase tasks list [--status open|closed|all]
  *   oshirase demo [--day-ms 1000]
  */
-import { readFileSync } from 'node:fs';
+import { readTextFile } from './runtime/read-text-file';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
@@ -119,13 +119,10 @@ async function eventsSend(argv: string[], ctx: CommandContext): Promise<number> 
   let source = 'command line';
   if (values.file) {
     source = values.file;
-    let text: string;
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(values.file));
-    } catch (error) {
-      const reason = error instanceof TypeError ? 'not UTF-8 — save it as UTF-8' : error instanceof Error ? error.message : String(error);
-      throw new InvalidInputError(`${values.file}:1:1`, [reason]);
-    }
+    // Strict UTF-8, as every file the engine reads: a Shift_JIS export is refused, not turned into mojibake.
+    const read = readTextFile(values.file);
+    if (!read.ok) throw new InvalidInputError(`${values.file}:${read.problem.line}:${read.problem.column}`, [read.problem.message]);
+    const text = read.text;
     try {
       body = JSON.parse(text);
     } catch (error) {

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { readTextFile } from '../runtime/read-text-file';
 import { join } from 'node:path';
 import { LOCALES, type Channel, type Locale } from '../db/schema';
 import type { Rule } from '../rule-language/rule-schema';
@@ -79,9 +80,11 @@ export function lateNoticeProblems(rule: Pick<Rule, 'id' | 'templates' | 'deadli
 }
 
 function namesDeadline(file: string, part: string, ownPart: boolean): RuleProblem[] {
+  const read = readTextFile(file);
+  if (!read.ok) return []; // not UTF-8 or unreadable: the template checks report it
   let analysis;
   try {
-    analysis = analyzeTemplate(readFileSync(file, 'utf8'));
+    analysis = analyzeTemplate(read.text);
   } catch {
     return []; // not valid Handlebars: the template checks report it
   }

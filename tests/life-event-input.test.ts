@@ -241,7 +241,7 @@ describe('oshirase events send --file', () => {
     const shiftJis = Buffer.concat([Buffer.from('{"id":"e1","type":"moved-in","residentId":"R-1","occurredOn":"2020-01-01","payload":{"from_prefecture":"'), Buffer.from([0x93, 0x8c, 0x8b, 0x9e]), Buffer.from('"}}')]);
     const answer = await send(shiftJis);
     expect(answer.code).toBe(2);
-    expect(answer.stderr).toBe('oshirase events send: FILE:1:1: not UTF-8 — save it as UTF-8\n');
+    expect(answer.stderr).toBe('oshirase events send: FILE:1:1: not UTF-8 (saved as Shift_JIS?) — save it as UTF-8\n');
   });
 });
 
