@@ -11,6 +11,7 @@ import { LOCALE_FALLBACK, LOCALE_NAMES } from '../notices/locale-fallback';
 import { isIsoDate } from '../notices/format-dates';
 import { LOCALES } from '../db/schema';
 import { lateNoticeProblems } from '../notices/late-notice-checks';
+import { LATE_REPLACED_PARTS, LATE_VARIANT, latePartName } from '../notices/late-notice';
 import { readTextFile } from '../runtime/read-text-file';
 import { checkPushPayload, checkRendersEmpty, checkScopedPaths, missingTemplateSet, PUSH_PARTS, VariableShapes, type PushPartSource } from './template-checks';
 
@@ -295,9 +296,12 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
   };
   const withContent = noticeVariableCatalog(options);
   const withoutContent = noticeVariableCatalog({ ...options, content: false });
-  const catalogFor = (part: string) => (PARTS_WITH_CONTENT.includes(part) ? withContent : withoutContent);
-  const shapes = { with: new VariableShapes(withContent), without: new VariableShapes(withoutContent) };
-  const shapesFor = (part: string) => (PARTS_WITH_CONTENT.includes(part) ? shapes.with : shapes.without);
+  // A late-application notice is rendered without `deadline` (it has passed): its parts are checked against that.
+  const lateCatalog = noticeVariableCatalog({ ...options, deadline: false, content: false });
+  const isLatePart = (part: string) => part.startsWith(`${LATE_VARIANT}.`);
+  const catalogFor = (part: string) => (isLatePart(part) ? lateCatalog : PARTS_WITH_CONTENT.includes(part) ? withContent : withoutContent);
+  const shapes = { with: new VariableShapes(withContent), without: new VariableShapes(withoutContent), late: new VariableShapes(lateCatalog) };
+  const shapesFor = (part: string) => (isLatePart(part) ? shapes.late : PARTS_WITH_CONTENT.includes(part) ? shapes.with : shapes.without);
   /** The parts read and parsed, for the push payload estimate. */
   const parsed = new Map<string, Pick<PushPartSource, 'source' | 'analysis'>>();
   /** A variable's kind; 'group' for a prefix of variables (`resident`, `param.school_support`). */
@@ -344,6 +348,12 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
   // Each part once, with every channel that needs it.
   const parts = new Map<string, string[]>();
   for (const channel of channels) for (const part of CHANNEL_PARTS[channel]) parts.set(part, [...(parts.get(part) ?? []), channel]);
+  // The late parts a set has go through the same checks as every part (lateNoticeProblems checks that they are complete).
+  for (const [part, neededBy] of [...parts]) {
+    if (!(part in LATE_REPLACED_PARTS)) continue;
+    const late = latePartName(part);
+    if (LOCALES.some((locale) => templateFile(ctx.templatesDir, rule.templates, locale, late))) parts.set(late, neededBy);
+  }
   const seen = new Set<string>();
   const setFile = (locale: string, part: string) => join(ctx.templatesDir, rule.templates, locale, `${part}.hbs`);
   for (const locale of LOCALES) {
@@ -354,6 +364,7 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
     for (const [part, neededBy] of parts) {
       const file = templateFile(ctx.templatesDir, rule.templates, locale, part);
       const label = `${part} (for ${neededBy.join(', ')})`;
+      if (!file && isLatePart(part)) continue; // a missing late part is lateNoticeProblems' to report
       if (!file) {
         if (resolveTemplatePart(ctx.templatesDir, rule.templates, locale, part)) {
           fellBack.push(label);
@@ -392,6 +403,8 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
       for (const u of analysis.unsupported) problems.push({ file, line: u.line, column: u.column, field: u.field, message: u.message });
       for (const use of analysis.variables) {
         const kind = kindOf(part, use.path);
+        // A late part naming the passed deadline is lateNoticeProblems' to report, once and in its words.
+        if (!kind && isLatePart(part) && (use.path === 'deadline' || use.path.startsWith('deadline.'))) continue;
         if (!kind) problems.push({ file, line: use.line, column: use.column, field: use.path, message: notProvided(part, use.path) });
         else if (use.output && (kind === 'group' || kind === 'list')) {
           problems.push({ file, line: use.line, column: use.column, field: use.path, message: `${use.path} is ${kindText[kind]}, not one value: print one of its parts${kind === 'list' ? ' (or use #each)' : ''}` });
@@ -430,6 +443,16 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
         return resolved && read ? { part, file: resolved.file, ...read } : null;
       });
       // A part missing or not parsed is reported as such.
+      const tooLarge = push.every((p) => p !== null) ? checkPushPayload(rule, locale, push as PushPartSource[], ctx.parameters, rule.outreach.length) : null;
+      if (tooLarge) problems.push(tooLarge);
+    }
+    if (parts.has(latePartName('push.body'))) {
+      // The late push: the same layouts around late.push.body.
+      const push = PUSH_PARTS.map((part) => {
+        const resolved = resolveTemplatePart(ctx.templatesDir, rule.templates, locale, part === 'push.body' ? latePartName(part) : part);
+        const read = resolved && parsed.get(resolved.file);
+        return resolved && read ? { part, file: resolved.file, ...read } : null;
+      });
       const tooLarge = push.every((p) => p !== null) ? checkPushPayload(rule, locale, push as PushPartSource[], ctx.parameters, rule.outreach.length) : null;
       if (tooLarge) problems.push(tooLarge);
     }

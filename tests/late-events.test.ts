@@ -17,6 +17,8 @@ import { createMailTransport } from '../channels/email';
 import { loadEmailConfig } from '../channels/email-config';
 import type { Delivery, Locale } from '../db/schema';
 import { lateNoticeProblems } from '../notices/late-notice-checks';
+import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
+import { checkTemplates } from '../rule-language/validate-rule';
 
 // Short plan days: the whole late plan (email, 3 days, push, letter) runs in a few seconds. Nothing
 // below depends on how long a day is: the checks are on order and state, never on elapsed time.
@@ -286,6 +288,31 @@ describe('validation of a late-application notice', () => {
       'probe/ja/late.push.body.hbs:1:3: late.push.body names deadline.date, but a late-application notice goes out after the deadline has passed and must not quote it: say that the usual deadline has passed and what the resident can still do',
       'probe/en/late.push.body.hbs:1:1: template set probe has a late-application notice, but not late.push.body (for push) in English (en): residents who read it would get no late-application notice at all',
     ]);
+  });
+
+  it('checks late parts like every part: an unknown variable, a part that can render empty, a late push too large', () => {
+    const project = loadRuleSet(projectRuleSetOptions(join(import.meta.dirname, '..')));
+    const allowance = project.rules.find((r) => r.rule.id === 'child-allowance')!.rule;
+    const dir = withProbe((set) => {
+      writeFileSync(join(set, 'ja', 'late.body.hbs'), '{{resident.nmae}}様\n\n申請の期限は過ぎましたが、今からでも申請できます。');
+      writeFileSync(join(set, 'en', 'late.email.subject.hbs'), '{{#if links.code}}Apply now{{/if}}');
+      writeFileSync(join(set, 'ja-easy', 'late.push.body.hbs'), 'もうしこみ '.repeat(800));
+    });
+    try {
+      const problems = checkTemplates({ ...allowance, templates: 'probe' }, { parameters: project.parameters, templatesDir: dir }, [], []);
+      const found = problems.map((p) => `${p.file.slice(dir.length + 1)}: ${p.field}: ${p.message}`);
+      expect(found).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^probe\/ja\/late\.body\.hbs: resident\.nmae: rule child-allowance provides no variable resident\.nmae.*did you mean resident\.name/),
+          expect.stringMatching(/^probe\/en\/late\.email\.subject\.hbs: late\.email\.subject: renders empty when links\.code is false or empty/),
+          expect.stringMatching(/^probe\/ja-easy\/late\.push\.body\.hbs: push\.body: a push notice of rule child-allowance in ja-easy could be \d+ bytes/),
+        ]),
+      );
+      // The project's own late notice passes every check.
+      expect(checkTemplates(allowance, { parameters: project.parameters, templatesDir: engine.context.templatesDir }, [], [])).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an ordinary subject naming the deadline when the set has no late subject, and late parts of a rule without a deadline', () => {
