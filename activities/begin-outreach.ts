@@ -1,8 +1,7 @@
 import type { ActivityDeps } from './activity-deps';
 import { writeAudit } from '../db/audit';
 import { getRuleVersion } from '../rule-language/rule-registry';
-import { addDays, daysBetween } from '../rule-language/calendar-dates';
-import { todayInTokyo } from '../notices/format-dates';
+import { addDays, daysBetween, todayInTokyo } from '../runtime/tokyo-calendar';
 import type { PlanStep } from '../rule-language/rule-schema';
 import type { Channel } from '../db/schema';
 

@@ -6,7 +6,7 @@ import { planPartitions, type IdRange } from '../rule-language/partitions';
 import { getRuleVersion, publishedRules } from '../rule-language/rule-registry';
 import { isEffective } from '../rule-language/evaluate-rule';
 import { startOutreach } from '../outreach/start-outreach';
-import { todayInTokyo } from '../notices/format-dates';
+import { todayInTokyo } from '../runtime/tokyo-calendar';
 
 export interface DailyPlan {
   date: string;

@@ -2,7 +2,8 @@ import type { ActivityDeps } from './activity-deps';
 import type { Locale, Resident } from '../db/schema';
 import type { Rule } from '../rule-language/rule-schema';
 import type { NoticeDate, NoticeVariables } from '../notices/render-notice';
-import { addDays, formatNoticeDate, todayInTokyo } from '../notices/format-dates';
+import { formatNoticeDate } from '../notices/format-dates';
+import { addDays, todayInTokyo } from '../runtime/tokyo-calendar';
 import { honorificName } from '../notices/template-helpers';
 import type { NoticeLinks } from '../outreach/response-links';
 

@@ -4,7 +4,7 @@ import nodemailer from 'nodemailer';
 import { messageIdForToken } from '../channels/email';
 import { checkEmailAddress } from '../channels/email-address';
 import { renderLetterPdf } from '../channels/letter-pdf';
-import { todayInTokyo } from '../notices/format-dates';
+import { todayInTokyo } from '../runtime/tokyo-calendar';
 import type { Channel } from '../db/schema';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 

@@ -17,7 +17,7 @@ import { explainResident, UnknownResidentError } from '../rule-language/explain-
 import { publishedRules } from '../rule-language/rule-registry';
 import { isoDate } from '../rule-language/rule-schema';
 import { PURPOSE_IDS } from '../rule-language/attribute-catalog';
-import { todayInTokyo } from '../notices/format-dates';
+import { todayInTokyo } from '../runtime/tokyo-calendar';
 import { actorOf, callerOf, wardFilter, wardVisible, type Caller } from './access';
 import { HttpError } from './http-error';
 import { API_PREFIX, ErrorBody, JsonObject } from './system-routes';

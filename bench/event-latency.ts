@@ -40,7 +40,7 @@ import { loadServiceConfig } from '../config/service-config';
 import { createClient, signClientToken } from '../auth/calling-systems';
 import { startDevServer } from '../temporal/dev-server';
 import { spawnService } from '../local-services/spawn-service';
-import { todayInTokyo } from '../notices/format-dates';
+import { todayInTokyo } from '../runtime/tokyo-calendar';
 import { BENCH_ID_PREFIX, BENCH_REFERENCE_DATE, DEFAULT_SERVER_URL, databaseUrl } from './prepare-population';
 
 const DATABASE_NAME = 'oshirase_bench_events';

@@ -25,7 +25,7 @@
  * refused with an error rather than translated approximately.
  */
 import { Engine, type RuleProperties, type TopLevelCondition } from 'json-rules-engine';
-import { addOffset, ageOn, daysBetween, nextCalendarDate } from '../rule-language/calendar-dates';
+import { addOffset, ageOn, daysBetween, nextCalendarDate } from '../runtime/tokyo-calendar';
 import { isEffective, type ResidentFacts } from '../rule-language/evaluate-rule';
 import type { ParameterSet } from '../rule-language/parameters';
 import { COMPARISON_OPERATORS, COUNT_OPERATORS, type Comparison, type Condition, type CountCondition, type Rule, type Value } from '../rule-language/rule-schema';

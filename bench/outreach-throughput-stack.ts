@@ -22,7 +22,7 @@ import { spawnService, type RunningService } from '../local-services/spawn-servi
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { startOutreach } from '../outreach/start-outreach';
 import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
-import { todayInTokyo } from '../notices/format-dates';
+import { todayInTokyo } from '../runtime/tokyo-calendar';
 import { PROJECT_ROOT } from '../runtime/engine-context';
 import { loadEngineConfig } from '../config/engine-config';
 import { WORKFLOWS_PATH } from '../worker';

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
-import { formatJapaneseEraDate, parseIsoDate } from '../notices/format-dates';
+import { formatJapaneseEraDate } from '../notices/format-dates';
+import { parseIsoDate } from '../runtime/tokyo-calendar';
 
 export interface LetterContent {
   recipient: { postalCode: string; address: string; name: string }; // name already with honorific, e.g. '佐藤 花子 様'

@@ -14,18 +14,14 @@ import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database, LetterStatus, PostageClass, PrintBatch, PrintBatchStatus } from '../db/schema';
 import { writeAudit } from '../db/audit';
-import { recordBatchLettersPosted, recordBatchLettersPrinted } from '../db/delivery-ledger';
-import { addDays } from '../notices/format-dates';
+import { addDays, isIsoDate, todayInTokyo } from '../runtime/tokyo-calendar';
 import { renderLetter, renderLetterBatchPdf, type LetterContent } from './letter-pdf';
 import { addToPrintOutbox, csvField, MANIFEST_FILE, writeFileAtomic, writeStreamAtomic } from './print-outbox';
 import type { PrintConfig } from './print-config';
 import { auditBatchLetters, LetterOperationError } from './print-ledger';
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-const TOKYO_OFFSET_MS = 9 * 3_600_000;
-
 function requireDate(date: string): string {
-  if (!ISO_DATE.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`)) || new Date(`${date}T00:00:00Z`).toISOString().slice(0, 10) !== date) {
+  if (!isIsoDate(date)) {
     throw new LetterOperationError('invalid', `"${date}" is not a date (YYYY-MM-DD)`);
   }
   return date;
@@ -40,8 +36,7 @@ export function cutOffAt(printDate: string, config: PrintConfig): Date {
 
 /** The print date a letter queued at `now` belongs to: today in Tokyo, or tomorrow once today's cut-off has passed. */
 export function printDayFor(now: Date, config: PrintConfig): string {
-  const tokyo = new Date(now.getTime() + TOKYO_OFFSET_MS);
-  const today = tokyo.toISOString().slice(0, 10);
+  const today = todayInTokyo(now);
   return now.getTime() >= cutOffAt(today, config).getTime() ? addDays(today, 1) : today;
 }
 
@@ -49,7 +44,7 @@ export function printDayFor(now: Date, config: PrintConfig): string {
 const StoredLetterContent = z.object({
   recipient: z.object({ postalCode: z.string(), address: z.string(), name: z.string() }),
   sender: z.object({ name: z.string(), department: z.string(), postalCode: z.string(), address: z.string(), phone: z.string() }),
-  issuedOn: z.string().regex(ISO_DATE),
+  issuedOn: z.iso.date(),
   locale: z.enum(['ja', 'en', 'ja-easy']),
   title: z.string(),
   body: z.string(),
@@ -310,7 +305,12 @@ export async function closeBatch(db: Kysely<Database>, date: string, options: Pr
         returning l.delivery_id`.execute(tx);
       // 'closing' admits no cancellation, so every letter rendered must still be queued.
       if (updated.rows.length !== rows.length) throw new Error(`batch ${date}: ${rows.length - updated.rows.length} letters changed while the batch was closing`);
-      await recordBatchLettersPrinted(tx, date, now);
+      await sql`
+        update deliveries as d
+           set detail = jsonb_set(d.detail, '{letter}', coalesce(d.detail -> 'letter', '{}'::jsonb) || jsonb_build_object(
+                 'status', 'printed', 'batchId', l.batch_id::text, 'firstPage', l.first_page, 'lastPage', l.last_page, 'printedAt', ${now.toISOString()}::text))
+          from letters as l
+         where l.delivery_id = d.id and l.batch_id = ${date} and l.status = 'printed'`.execute(tx);
       await auditBatchLetters(tx, date, 'printed', 'letter-printed', actor);
     }
     const closed = await tx
@@ -352,7 +352,12 @@ export async function markBatchPosted(db: Kysely<Database>, batchId: string, opt
       .where('status', '=', 'printed')
       .executeTakeFirst();
     const letters = Number(posted.numUpdatedRows);
-    await recordBatchLettersPosted(tx, batchId, now);
+    // By join rather than a list of ids: a batch may hold more letters than a statement takes parameters.
+    await sql`
+      update deliveries as d
+         set detail = jsonb_set(d.detail, '{letter}', coalesce(d.detail -> 'letter', '{}'::jsonb) || ${JSON.stringify({ status: 'posted', postedAt: now.toISOString() })}::jsonb)
+        from letters as l
+       where l.delivery_id = d.id and l.batch_id = ${batchId} and l.status = 'posted'`.execute(tx);
     await auditBatchLetters(tx, batchId, 'posted', 'letter-posted', actor);
     await tx.updateTable('print_batches').set({ status: 'posted', posted_at: now }).where('id', '=', batchId).execute();
     await writeAudit(tx, { actor, action: 'print-batch-posted', detail: { batchId, letters } });

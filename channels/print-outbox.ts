@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { makePrivateDir, PRIVATE_FILE_MODE } from '../runtime/private-files';
 import { basename, dirname, join, resolve } from 'node:path';
+import { isIsoDate } from '../runtime/tokyo-calendar';
 
 export interface OutboxLetter {
   deliveryKey: string;
@@ -159,7 +160,7 @@ async function readIfExists(path: string): Promise<string | undefined> {
  * so a retried activity does not print the same letter twice.
  */
 export async function addToPrintOutbox(outboxDir: string, letter: OutboxLetter): Promise<OutboxResult> {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(letter.issuedOn)) {
+  if (!isIsoDate(letter.issuedOn)) {
     throw new Error(`Invalid issuedOn '${letter.issuedOn}', expected YYYY-MM-DD`);
   }
   // The reference becomes a file name: no path separators, no hidden files.

@@ -1,9 +1,8 @@
 // How long a push service should keep a notice, how urgently a device should
 // wake for it, and which older notice it replaces (RFC 8030 sections 5.2-5.4).
 import { createHash } from 'node:crypto';
-import { addDays, daysBetween } from '../rule-language/calendar-dates';
+import { addDays, daysBetween, todayInTokyo } from '../runtime/tokyo-calendar';
 import type { PlanStep } from '../rule-language/rule-schema';
-import { todayInTokyo } from '../notices/format-dates';
 import type { PushUrgency } from './web-push';
 
 export const MIN_TTL_SECONDS = 3600;

@@ -7,6 +7,7 @@ import { LetterOperationError } from '../channels/print-ledger';
 import { recordReturnedLetter } from '../channels/postal-returns';
 import { helpText, optionalDateOption, parseCommand, requireOption, table, UsageError, type CommandSpec } from './cli-support';
 import type { CommandContext } from './command-context';
+import { tokyoWallClock } from '../runtime/tokyo-calendar';
 
 type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
 
@@ -51,7 +52,8 @@ function asUsage(command: string, error: unknown): never {
 
 /** '2026-11-26T06:00:00.000Z' → '2026-11-26 15:00 JST' (Japan keeps no daylight saving time). */
 function tokyoTime(iso: string): string {
-  return `${new Date(Date.parse(iso) + 9 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ')} JST`;
+  const { date, time } = tokyoWallClock(new Date(iso));
+  return `${date} ${time} JST`;
 }
 
 function describeClosed(b: ClosedBatch): string[] {

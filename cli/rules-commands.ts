@@ -6,7 +6,7 @@ import { explainResident } from '../rule-language/explain-resident';
 import { describeEvaluation } from '../rule-language/explain-text';
 import { getRuleVersion, publishedRules, registerRules, withdrawRule } from '../rule-language/rule-registry';
 import type { Rule } from '../rule-language/rule-schema';
-import { todayInTokyo } from '../notices/format-dates';
+import { todayInTokyo } from '../runtime/tokyo-calendar';
 import { stopSignal } from '../workflows/outreach-contract';
 import { PROJECT_ROOT } from '../runtime/engine-context';
 import { helpText, optionalDateOption, parseCommand, UsageError, type CommandSpec } from './cli-support';

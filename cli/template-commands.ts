@@ -10,7 +10,7 @@ import { renderLetterPdf } from '../channels/letter-pdf';
 import { pushPolicyFor } from '../channels/push-policy';
 import { noticeVariables } from '../activities/notice-variables';
 import { NoticeRenderer, SHARED_SET, type RenderedNotice } from '../notices/render-notice';
-import { todayInTokyo } from '../notices/format-dates';
+import { todayInTokyo } from '../runtime/tokyo-calendar';
 import { formatProblem, isRuleFile, parseRuleFile, projectRuleSetOptions, type RuleProblem } from '../rule-language/load-rules';
 import { loadParameters } from '../rule-language/parameters';
 import { scanYamlText } from '../rule-language/author-messages';

@@ -8,7 +8,7 @@ import type { ParameterSet } from '../rule-language/parameters';
 import { publishedRules } from '../rule-language/rule-registry';
 import { evaluateRule, isEffective } from '../rule-language/evaluate-rule';
 import { redactedOrNull, type RedactedExplanation } from '../rule-language/redact-explanation';
-import { todayInTokyo } from '../notices/format-dates';
+import { todayInTokyo } from '../runtime/tokyo-calendar';
 import { launchOutreach, type StartOutcome, type StartOutreachRequest } from '../outreach/start-outreach';
 import { outreachIdFor } from '../outreach/outreach-ids';
 import { recordLifeEvent } from './record-life-event';

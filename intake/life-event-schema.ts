@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { LIFE_EVENTS, LIFE_EVENT_TYPES, type AttributeSpec, type LifeEventType } from '../rule-language/attribute-catalog';
 import { closest } from '../rule-language/load-rules';
-import { daysBetween } from '../rule-language/calendar-dates';
-import { todayInTokyo } from '../notices/format-dates';
+import { daysBetween, hasIsoDateShape, isIsoDate, isoDateSchema, todayInTokyo } from '../runtime/tokyo-calendar';
 import { DEFAULT_LIFE_EVENT_LIMITS, type LifeEventLimits } from '../config/life-event-limits';
 
 /** A life event as the engine keeps it: the catalog's fields of its type only (rule-language/attribute-catalog.ts). */
@@ -55,12 +54,10 @@ const missingOr = (message: string) => (issue: { input?: unknown }) => (issue.in
 
 /** Why a date cannot be this event's, or null. Values of the resident are never quoted; today's date is. */
 export function eventDateProblem(value: string, type: LifeEventType, clock: LifeEventClock): string | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!m) return 'a date as YYYY-MM-DD';
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (!hasIsoDateShape(value)) return 'a date as YYYY-MM-DD';
+  const year = Number(value.slice(0, 4));
   if (year < EVENT_YEARS.from || year > EVENT_YEARS.to) return `the year must lie between ${EVENT_YEARS.from} and ${EVENT_YEARS.to}`;
-  const probe = new Date(Date.UTC(year, month - 1, day));
-  if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day) return 'not a calendar date';
+  if (!isIsoDate(value)) return 'not a calendar date';
   const today = clock.today();
   const ahead = daysBetween(today, value);
   const what = EVENT_NAMES[type];
@@ -92,7 +89,7 @@ function payloadFieldSchema(spec: AttributeSpec): z.ZodType {
     case 'boolean':
       return z.boolean({ error: 'expected true or false' });
     case 'date':
-      return z.string({ error: 'expected a date as YYYY-MM-DD' }).regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
+      return isoDateSchema({ notText: 'expected a date as YYYY-MM-DD', shape: 'a date as YYYY-MM-DD', notADate: 'not a calendar date' });
   }
 }
 

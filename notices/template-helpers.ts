@@ -1,6 +1,7 @@
 import type Handlebars from 'handlebars';
 import type { Locale } from '../db/schema';
-import { formatWarekiDate, isIsoDate } from './format-dates';
+import { formatWarekiDate } from './format-dates';
+import { isIsoDate } from '../runtime/tokyo-calendar';
 
 /** What a helper argument must be; validation compares it with the kind of the variable passed. */
 export type ArgumentKind = 'isoDate' | 'number' | 'text';

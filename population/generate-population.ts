@@ -7,10 +7,8 @@
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database, Locale, ResidentsTable } from '../db/schema';
-import { deleteCaseworkerTasksOfOutreach } from '../db/caseworker-tasks';
-import { deleteDeliveriesOfOutreach } from '../db/delivery-ledger';
 import { INSURANCE_TYPES, PURPOSE_IDS, WARDS, type Purpose } from '../rule-language/attribute-catalog';
-import { todayInTokyo } from '../notices/format-dates';
+import { ageOnDate, isIsoDate, todayInTokyo } from '../runtime/tokyo-calendar';
 
 export interface PopulationOptions {
   residents: number;
@@ -201,7 +199,7 @@ function isoOfDay(day: number): string {
 function ageOn(birth: number, on: number): number {
   const [by, bm, bd] = civil(birth);
   const [y, m, d] = civil(on);
-  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
+  return ageOnDate({ year: by, month: bm, day: bd }, { year: y, month: m, day: d });
 }
 
 /** 'THH:MM:00+09:00' for each minute of the day: built once, since millions of timestamps need one. */
@@ -542,7 +540,7 @@ function givenName(rng: SeededRandom, person: Person, foreign: boolean): Name {
 }
 
 function requireDate(value: string, what: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || isoOfDay(dayOfIso(value)) !== value) throw new Error(`${what} must be a date YYYY-MM-DD (got '${value}')`);
+  if (!isIsoDate(value)) throw new Error(`${what} must be a date YYYY-MM-DD (got '${value}')`);
   return value;
 }
 
@@ -818,8 +816,8 @@ export async function clearPopulation(db: Kysely<Database>, idPrefix: string = D
     }
     const outreachIds = sql`(select o.id from outreach o where ${generatedId('o.resident_id', idPrefix)})`;
     await sql`delete from suppressions where source_outreach_id in ${outreachIds}`.execute(trx);
-    await deleteCaseworkerTasksOfOutreach(trx, outreachIds);
-    await deleteDeliveriesOfOutreach(trx, outreachIds);
+    await sql`delete from caseworker_tasks where outreach_id in ${outreachIds}`.execute(trx);
+    await sql`delete from deliveries where outreach_id in ${outreachIds}`.execute(trx);
     const outreach = await sql`delete from outreach where ${generatedId('resident_id', idPrefix)}`.execute(trx);
     await sql`delete from life_events where ${generatedId('resident_id', idPrefix)}`.execute(trx);
     const subscriptions = await sql`delete from push_subscriptions where ${generatedId('resident_id', idPrefix)}`.execute(trx);

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { PURPOSE_IDS } from '../rule-language/attribute-catalog';
-import { todayInTokyo } from '../notices/format-dates';
+import { isIsoDate, todayInTokyo } from '../runtime/tokyo-calendar';
 import {
   checkIdPrefix,
   clearPopulation,
@@ -112,7 +112,7 @@ async function generate(argv: string[], deps: PopulationCommandDeps, name: strin
   if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer (got '${values.seed}')`);
   const prefix = prefixOption(values.prefix);
   const referenceDate = values.date ?? todayInTokyo();
-  if (!isCalendarDate(referenceDate)) throw new UsageError(`--date must be a date YYYY-MM-DD (got '${referenceDate}')`);
+  if (!isIsoDate(referenceDate)) throw new UsageError(`--date must be a date YYYY-MM-DD (got '${referenceDate}')`);
 
   const now = deps.now ?? (() => performance.now());
   if (values.replace) {
@@ -200,13 +200,6 @@ function progressBar(stream: ProgressStream, now: () => number): { update: (done
       drawn = false;
     },
   };
-}
-
-function isCalendarDate(value: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
-  const [y, m, d] = value.split('-').map(Number) as [number, number, number];
-  const date = new Date(Date.UTC(y, m - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US');

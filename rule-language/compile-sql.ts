@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Database } from '../db/schema';
 import { MEMBER_ATTRIBUTES } from './attribute-catalog';
-import { addOffset, nextCalendarDate } from './calendar-dates';
+import { addOffset, daysInMonth, formatIsoDate as isoDate, isIsoDate, nextCalendarDate } from '../runtime/tokyo-calendar';
 import { isEffective, offsetLabel, order, type EventFacts } from './evaluate-rule';
 import type { ParameterSet } from './parameters';
 import {
@@ -581,7 +581,7 @@ class ConditionCompiler {
         if (typeof value !== 'number' || !Number.isFinite(value)) break;
         return Number.isInteger(value) && Math.abs(value) <= 2_147_483_647 ? sql`${value}::int4` : sql`${value}::numeric`;
       case 'date':
-        if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) break;
+        if (!isIsoDate(value)) break;
         return sql`${value}::date`;
       case 'boolean':
         if (typeof value !== 'boolean') break;
@@ -629,11 +629,3 @@ function foldComparison(c: Comparison, operator: ComparisonOperator, actual: Sca
   return v !== null && order(operator, actual, v);
 }
 
-function isoDate(year: number, month: number, day: number): string {
-  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month !== 2) return [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-}

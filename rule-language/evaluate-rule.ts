@@ -1,5 +1,5 @@
 import { MEMBER_ATTRIBUTES } from './attribute-catalog';
-import { addOffset, ageOn, nextCalendarDate } from './calendar-dates';
+import { addOffset, ageOn, nextCalendarDate } from '../runtime/tokyo-calendar';
 import type { ParameterSet, ParameterValue } from './parameters';
 import { COMPARISON_OPERATORS, COUNT_OPERATORS, type Comparison, type ComparisonOperator, type Condition, type CountCondition, type Rule, type Value } from './rule-schema';
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIFE_EVENT_TYPES, PURPOSE_IDS } from './attribute-catalog';
+import { isoDateSchema } from '../runtime/tokyo-calendar';
 
 /**
  * The rule file format. Policy staff write one YAML file a rule; this schema is
@@ -26,11 +27,8 @@ const slug = z
   .string()
   .max(RULE_TEXT_LIMITS.id.max)
   .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'lower-case words joined by hyphens');
-export const isoDate = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date written YYYY-MM-DD')
-  // Only a date written YYYY-MM-DD can fail to be a calendar date: one mistake, one message.
-  .refine((s) => { if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return true; const d = new Date(`${s}T00:00:00Z`); return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s); }, 'not a calendar date');
+// Only a date written YYYY-MM-DD can fail to be a calendar date: one mistake, one message.
+export const isoDate = isoDateSchema({ shape: 'a date written YYYY-MM-DD', notADate: 'not a calendar date' });
 
 /** A span of calendar time; negative numbers count backwards. */
 export const OffsetSchema = z

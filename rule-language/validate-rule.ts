@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { covers, lookupAttribute, MEMBER_ATTRIBUTES, RESIDENT_ATTRIBUTES, type AttributeSpec, type LifeEventType } from './attribute-catalog';
-import { addOffset, isValidMonthDay } from './calendar-dates';
+import { addOffset, isIsoDate, isValidMonthDay } from '../runtime/tokyo-calendar';
 import type { ParameterSet } from './parameters';
 import { COMPARISON_OPERATORS, COUNT_OPERATORS, ORDERING_OPERATORS, type Condition, type Rule, type Value } from './rule-schema';
 import type { RuleProblem } from './rule-problems';
@@ -8,7 +8,6 @@ import { CHANNEL_PARTS, HTML_PARTS, resolveTemplatePart, templateFile } from '..
 import { analyzeTemplate, noticeVariableCatalog, PARTS_WITH_CONTENT, type HelperArgument, type VariableKind } from '../notices/template-variables';
 import { BLOCK_HELPERS, isNoticeHelper, NOTICE_HELPER_NAMES, NOTICE_HELPERS, type ArgumentKind } from '../notices/template-helpers';
 import { LOCALE_FALLBACK, LOCALE_NAMES } from '../notices/locale-fallback';
-import { isIsoDate } from '../notices/format-dates';
 import { LOCALES } from '../db/schema';
 import { lateNoticeProblems } from '../notices/late-notice-checks';
 import { LATE_REPLACED_PARTS, LATE_VARIANT, latePartName } from '../notices/late-notice';
@@ -194,7 +193,7 @@ function checkValue(v: Value, spec: AttributeSpec, path: Array<string | number>,
       if (typeof v !== 'boolean') issues.push({ path, message: `${JSON.stringify(v)} is not true or false` });
       break;
     case 'date':
-      if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v) || !new Date(`${v}T00:00:00Z`).toISOString().startsWith(v)) {
+      if (!isIsoDate(v)) {
         issues.push({ path, message: `${JSON.stringify(v)} is not a date (YYYY-MM-DD) or {date: today|trigger, …}` });
       }
       break;

@@ -9,7 +9,7 @@ import { redactExplanation, type RedactedExplanation } from '../rule-language/re
 import { describeExplanation } from '../rule-language/explain-text';
 import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
 import { PROJECT_ROOT } from '../runtime/engine-context';
-import { todayInTokyo } from '../notices/format-dates';
+import { todayInTokyo } from '../runtime/tokyo-calendar';
 
 // DESIGN.md: consent is checked before a resident's attributes are evaluated for
 // a purpose, and audit explanations keep which conditions held, not the values.

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TestEngine } from './support/test-engine';
-import { addOffset } from '../rule-language/calendar-dates';
-import { todayInTokyo } from '../notices/format-dates';
+import { addOffset, todayInTokyo } from '../runtime/tokyo-calendar';
 import type { DailyEvaluationInput, DailyEvaluationResult } from '../workflows/daily-evaluation-workflow';
 
 let engine: TestEngine;

@@ -8,7 +8,7 @@ import type { IntakeResult } from '../intake/accept-life-event';
 import type { Locale } from '../db/schema';
 import { newResponseToken } from '../outreach/response-links';
 import type { OutreachStatus } from '../workflows/outreach-contract';
-import { todayInTokyo } from '../notices/format-dates';
+import { todayInTokyo } from '../runtime/tokyo-calendar';
 import { daysAgoInTokyo } from './support/test-dates';
 import { TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from './support/test-engine';
 

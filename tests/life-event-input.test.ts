@@ -19,7 +19,7 @@ import fc from 'fast-check';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedClient } from '../auth/calling-systems';
-import { addDays, todayInTokyo } from '../notices/format-dates';
+import { addDays, todayInTokyo } from '../runtime/tokyo-calendar';
 import { LIFE_EVENT_TYPES } from '../rule-language/attribute-catalog';
 import { DEFAULT_LIFE_EVENT_LIMITS } from '../config/life-event-limits';
 import { startTestService, tableCounts, type TestService } from './support/test-service';

@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { TestEngine, mailsTo, outreachIdOf, pushesTo, waitFor } from './support/test-engine';
 import { withdrawConsent } from '../db/consent';
 import { respondToOutreach } from '../outreach/respond-to-outreach';
-import { addDays } from '../rule-language/calendar-dates';
 import { formatNoticeDate } from '../notices/format-dates';
+import { addDays } from '../runtime/tokyo-calendar';
 import { daysAgoInTokyo } from './support/test-dates';
 import { withdrawConsentAndStopOutreach } from '../outreach/withdraw-consent';
 

@@ -7,7 +7,8 @@ import { TestEngine, outreachIdOf, pushesTo, waitFor, type TestResident } from '
 import { registerPushSubscription } from '../db/residents';
 import { registerRules, withdrawRule } from '../rule-language/rule-registry';
 import type { Rule } from '../rule-language/rule-schema';
-import { addDays, formatNoticeDate } from '../notices/format-dates';
+import { formatNoticeDate } from '../notices/format-dates';
+import { addDays } from '../runtime/tokyo-calendar';
 import { daysAgoInTokyo } from './support/test-dates';
 import type { PushAttemptRecord, PushDeviceOutcome } from '../activities/send-push-notice';
 

@@ -11,7 +11,7 @@ import { openDatabase, type DatabaseHandle } from '../db/connect';
 import { loadResidentFacts } from '../db/resident-facts';
 import type { Database } from '../db/schema';
 import { INSURANCE_TYPES, LIFE_EVENT_TYPES, PURPOSE_IDS, WARDS, type LifeEventType } from '../rule-language/attribute-catalog';
-import { addOffset } from '../rule-language/calendar-dates';
+import { addOffset } from '../runtime/tokyo-calendar';
 import { matchPopulation, matchPopulationTogether, type MatchRow, type PopulationContext } from '../rule-language/compile-sql';
 import { evaluateRule, type EventFacts } from '../rule-language/evaluate-rule';
 import { ParameterSet } from '../rule-language/parameters';

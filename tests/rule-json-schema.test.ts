@@ -25,7 +25,8 @@ type Schema = Record<string, unknown>;
  */
 function validate(root: Schema, value: unknown): string[] {
   const errors: string[] = [];
-  const ANNOTATIONS = new Set(['$schema', '$comment', 'title', 'description', 'definitions', 'default', 'examples']);
+  // 'format' is an annotation in draft 7; where the schemas use it (format: date), a pattern says the same and is checked.
+  const ANNOTATIONS = new Set(['$schema', '$comment', 'title', 'description', 'definitions', 'default', 'examples', 'format']);
   const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v);
   const isType = (v: unknown, t: string) => typeOf(v) === t || (t === 'number' && typeOf(v) === 'integer');
 

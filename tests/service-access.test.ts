@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { revokeClient, signClientToken, type CreatedClient } from '../auth/calling-systems';
-import { addDays, todayInTokyo } from '../notices/format-dates';
+import { addDays, todayInTokyo } from '../runtime/tokyo-calendar';
 import type { ClientRole } from '../db/schema';
 import { openCaseworkerTask } from '../db/caseworker-tasks';
 import { TestEngine, outreachIdOf, type TestResident } from './support/test-engine';
