@@ -2,6 +2,7 @@ import type { ActivityDeps } from './activity-deps';
 import type { Channel } from '../db/schema';
 import { writeAudit } from '../db/audit';
 import { consentFor } from '../db/consent';
+import { claimDelivery, markDeliveryRehearsed, markDeliverySent, markDeliverySkipped } from '../db/delivery-ledger';
 import { getRuleVersion } from '../rule-language/rule-registry';
 import { noticeVariables } from './notice-variables';
 import type { SendAttempt, SendRequest } from './send-attempt';
@@ -80,22 +81,16 @@ export function makeDeliverNotice(deps: ActivityDeps) {
       return { outcome: 'suppressed', alreadyInLedger: false, resumeInMs: Math.max(1, hold.until.getTime() - Date.now()) };
     }
 
-    await db
-      .insertInto('deliveries')
-      .values({
-        idempotency_key: key,
-        outreach_id: input.outreachId,
-        resident_id: input.residentId,
-        rule_id: input.ruleId,
-        rule_version: input.ruleVersion,
-        step_index: input.stepIndex,
-        channel: input.channel,
-        status: 'pending',
-        detail: JSON.stringify({ scheduledFor }),
-      })
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
-      .execute();
-    const ledger = await db.selectFrom('deliveries').selectAll().where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+    const ledger = await claimDelivery(db, {
+      idempotencyKey: key,
+      outreachId: input.outreachId,
+      residentId: input.residentId,
+      ruleId: input.ruleId,
+      ruleVersion: input.ruleVersion,
+      stepIndex: input.stepIndex,
+      channel: input.channel,
+      scheduledFor,
+    });
     if (ledger.status === 'sent' || ledger.status === 'rehearsed') return { outcome: 'sent', alreadyInLedger: true };
     if (ledger.status === 'skipped') return { outcome: 'unreachable', alreadyInLedger: true };
 
@@ -109,15 +104,12 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     const variantDetail = input.variant ? { variant: input.variant } : {};
     const attempt = deps.config.testMode ? await rehearseNotice(input.channel, request) : await CHANNEL_SENDERS[input.channel](request);
     if (attempt.kind === 'unreachable') {
-      await db.updateTable('deliveries').set({ status: 'skipped', detail: JSON.stringify({ ...ledger.detail, scheduledFor, reason: attempt.reason, ...attempt.detail }) }).where('id', '=', ledger.id).execute();
+      await markDeliverySkipped(db, ledger, { scheduledFor, reason: attempt.reason, ...attempt.detail });
       await audit(input, 'channel-unreachable', { channel: input.channel, reason: attempt.reason, deliveryId: ledger.id });
       return { outcome: 'unreachable', alreadyInLedger: false };
     }
-    await db
-      .updateTable('deliveries')
-      .set({ status: deps.config.testMode ? 'rehearsed' : 'sent', sent_at: new Date(), provider_ref: attempt.providerRef, detail: JSON.stringify({ scheduledFor, ...variantDetail, ...attempt.detail }) })
-      .where('id', '=', ledger.id)
-      .execute();
+    const settle = deps.config.testMode ? markDeliveryRehearsed : markDeliverySent;
+    await settle(db, ledger.id, { providerRef: attempt.providerRef, detail: { scheduledFor, ...variantDetail, ...attempt.detail } });
     await audit(input, deps.config.testMode ? 'notice-rehearsed' : 'notice-sent', { channel: input.channel, deliveryId: ledger.id, locale: resident.locale, providerRef: attempt.providerRef, ...variantDetail, ...attempt.detail });
     return { outcome: 'sent', alreadyInLedger: false };
   };

@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './activity-deps';
 import { writeAudit } from '../db/audit';
+import { markPendingDeliveryFailed } from '../db/delivery-ledger';
 import { idempotencyKeyFor, type DeliverNoticeInput } from './deliver-notice';
 
 export type SendFailureInput = Pick<DeliverNoticeInput, 'outreachId' | 'ruleId' | 'ruleVersion' | 'residentId' | 'stepIndex' | 'channel'> & { message: string };
@@ -7,11 +8,7 @@ export type SendFailureInput = Pick<DeliverNoticeInput, 'outreachId' | 'ruleId' 
 /** A send whose retries ran out: the ledger says so (instead of staying pending), and the plan moves on. */
 export function makeRecordSendFailure(deps: ActivityDeps) {
   return async function recordSendFailure(input: SendFailureInput): Promise<void> {
-    const key = idempotencyKeyFor(input);
-    const row = await deps.db.selectFrom('deliveries').select(['id', 'status', 'detail']).where('idempotency_key', '=', key).executeTakeFirst();
-    if (row && row.status === 'pending') {
-      await deps.db.updateTable('deliveries').set({ status: 'failed', detail: JSON.stringify({ ...row.detail, failure: input.message }) }).where('id', '=', row.id).execute();
-    }
+    await markPendingDeliveryFailed(deps.db, idempotencyKeyFor(input), input.message);
     await writeAudit(deps.db, {
       actor: 'engine', action: 'send-failed', residentId: input.residentId, ruleId: input.ruleId, ruleVersion: input.ruleVersion, outreachId: input.outreachId,
       detail: { channel: input.channel, stepIndex: input.stepIndex, reason: input.message },

@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { sql } from 'kysely';
 import { writeAudit } from '../db/audit';
+import { markDeliveryFailed, recordDeliveryToken, recordSmtpAnswers } from '../db/delivery-ledger';
 import { sendEmail } from '../channels/email';
 import { describeAnswer, withoutAddresses } from '../channels/email-answers';
 import { markEmailAddressInvalid } from '../channels/email-bounces';
@@ -28,7 +28,7 @@ export async function sendEmailNotice({ deps, rule, resident, ledger, vars, vari
   // The token is recorded before the first send and reused by every retry, so a bounce finds this
   // row even if the send's outcome never reached the ledger, and after the key is rotated.
   const deliveryToken = ledger.delivery_token ?? deps.mail.tokenFor(ledger.idempotency_key);
-  if (ledger.delivery_token === null) await deps.db.updateTable('deliveries').set({ delivery_token: deliveryToken }).where('id', '=', ledger.id).execute();
+  if (ledger.delivery_token === null) await recordDeliveryToken(deps.db, ledger.id, deliveryToken);
 
   const result = await sendEmail(
     deps.mail,
@@ -38,14 +38,7 @@ export async function sendEmailNotice({ deps, rule, resident, ledger, vars, vari
 
   // Every attempt's answers are appended: the ledger shows the 452, then the 250 of the retry.
   const recorded = result.answers.map((a) => ({ ...a, attempt: activity?.attempt ?? 1 }));
-  await deps.db
-    .updateTable('deliveries')
-    .set({
-      smtp_answers: sql<string>`smtp_answers || ${JSON.stringify(recorded)}::jsonb`,
-      ...(result.kind === 'sent' ? { smtp_transport: result.transport } : {}),
-    })
-    .where('id', '=', ledger.id)
-    .execute();
+  await recordSmtpAnswers(deps.db, ledger.id, recorded, result.kind === 'sent' ? result.transport : null);
 
   const audit = (action: string, detail: Record<string, unknown>) =>
     writeAudit(deps.db, { actor: 'engine', action, residentId: resident.id, ruleId: ledger.rule_id, ruleVersion: ledger.rule_version, outreachId: ledger.outreach_id, detail: { channel: 'email', deliveryId: ledger.id, ...detail } });
@@ -68,7 +61,7 @@ export async function sendEmailNotice({ deps, rule, resident, ledger, vars, vari
     }
 
     case 'rejected': {
-      await deps.db.updateTable('deliveries').set({ status: 'failed' }).where('id', '=', ledger.id).execute();
+      await markDeliveryFailed(deps.db, ledger.id);
       await audit('email-rejected', { transport: result.transport, answer: describeAnswer(result.answer) });
       // Retrying would get the same answer; the workflow records 'failed' and moves to the next channel.
       throw ApplicationFailure.create({ type: 'EmailRejected', nonRetryable: true, message: historySafe(`the message was refused: ${describeAnswer(result.answer)}`) });
@@ -77,7 +70,7 @@ export async function sendEmailNotice({ deps, rule, resident, ledger, vars, vari
     case 'temporary': {
       const lastAttempt = activity !== null && activity.maximumAttempts !== null && activity.attempt >= activity.maximumAttempts;
       if (lastAttempt) {
-        await deps.db.updateTable('deliveries').set({ status: 'failed' }).where('id', '=', ledger.id).execute();
+        await markDeliveryFailed(deps.db, ledger.id);
         await audit('email-send-failed', { attempts: activity.attempt, answers: result.answers.map(describeAnswer) });
       }
       throw ApplicationFailure.create({ type: 'EmailTemporaryFailure', nonRetryable: false, message: historySafe(`no transport accepted the message: ${result.answers.map(describeAnswer).join('; ')}`) });

@@ -3,7 +3,7 @@ import type { PostageClass } from '../db/schema';
 import { describePostalProblems, normalizePostalCode, postalAddressProblems, type PostalAddressProblem } from '../channels/postal-address';
 import { loadPrintConfig, type PrintConfig } from '../channels/print-config';
 import { queuedLetterFor, queueLetter } from '../channels/print-batches';
-import { makeOpenCaseworkerTask } from './open-caseworker-task';
+import { openCaseworkerTask } from '../db/caseworker-tasks';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 
 let printConfig: PrintConfig | undefined;
@@ -34,7 +34,7 @@ export async function sendLetterNotice(request: SendRequest): Promise<SendAttemp
       const reason = `postal address invalid: ${describePostalProblems(problems)}`;
       const ids = { residentId: resident.id, ruleId: ledger.rule_id, ruleVersion: ledger.rule_version, outreachId: ledger.outreach_id };
       await writeAudit(deps.db, { actor: 'engine', action: 'postal-address-invalid', ...ids, detail: { channel: 'letter', deliveryId: ledger.id, problems } });
-      await makeOpenCaseworkerTask(deps)({ ...ids, kind: 'unreachable' });
+      await openCaseworkerTask(deps.db, { ...ids, kind: 'unreachable', actor: 'engine' });
       return { kind: 'unreachable', reason, detail: { problems } };
     }
   }

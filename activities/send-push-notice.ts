@@ -2,6 +2,7 @@ import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import type { Duration, RetryPolicy } from '@temporalio/common';
 import { z } from 'zod';
 import { writeAudit } from '../db/audit';
+import { mergeDeliveryDetail } from '../db/delivery-ledger';
 import type { Locale } from '../db/schema';
 import { pushPolicyFor, retryDelayMs, type PushDeliveryPolicy } from '../channels/push-policy';
 import { PushConfigurationError, sendPush, type PushSendResult } from '../channels/web-push';
@@ -129,11 +130,7 @@ export async function sendPushNotice(request: PushSendRequest): Promise<SendAtte
   const temporary = devices.filter((d) => d.outcome === 'temporary-failure');
   if (temporary.length > 0) {
     // The ledger row stays pending; keep this attempt's outcomes for the attempt that settles it.
-    await deps.db
-      .updateTable('deliveries')
-      .set({ detail: JSON.stringify({ ...ledger.detail, [ATTEMPTS_KEY]: [...earlier, thisAttempt] }) })
-      .where('id', '=', ledger.id)
-      .execute();
+    await mergeDeliveryDetail(deps.db, ledger, { [ATTEMPTS_KEY]: [...earlier, thisAttempt] });
     throw temporaryFailure(temporary, policy, attempt, retryPolicy);
   }
 

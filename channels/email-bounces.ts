@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database, Delivery } from '../db/schema';
 import { writeAudit } from '../db/audit';
+import { markDeliveryBounced } from '../db/delivery-ledger';
 import { parseDsn, DsnParseError, type DeliveryStatusReport, type DsnRecipient } from './dsn-parser';
 import { messageIdForToken } from './email';
 import { blamesAddress } from './email-answers';
@@ -176,11 +177,7 @@ async function applyBounce(trx: Kysely<Database>, actor: string, report: Deliver
     return 'delayed';
   }
   // Failed: the notice did not arrive, whatever the reason. Keep what the ledger knew, add the bounce.
-  await trx
-    .updateTable('deliveries')
-    .set({ status: 'failed', detail: sql<string>`detail || jsonb_build_object('bounce', ${JSON.stringify(bounce)}::jsonb)` })
-    .where('id', '=', delivery.id)
-    .execute();
+  await markDeliveryBounced(trx, delivery.id, bounce);
   if (recipient.statusClass === 'permanent' && blamesAddress(recipient.status)) {
     const marked = await markEmailAddressInvalid(trx, {
       residentId: delivery.resident_id,

@@ -4,11 +4,12 @@
  * address is flagged so no further letter is printed for it, and a caseworker
  * gets a 'letter-returned' task to find the resident another way.
  */
-import { openCaseworkerTask } from '../db/caseworker-tasks';
+import { findTaskOfOutreach, openCaseworkerTask } from '../db/caseworker-tasks';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { writeAudit } from '../db/audit';
-import { LetterOperationError, patchLetterLedger } from './print-ledger';
+import { recordLetterState } from '../db/delivery-ledger';
+import { LetterOperationError } from './print-ledger';
 
 export const RETURN_REASON_MAX_LENGTH = 200;
 
@@ -52,10 +53,7 @@ export async function recordReturnedLetter(
     const base = { reference, residentId: letter.resident_id, outreachId: letter.outreach_id };
 
     if (letter.status === 'returned') {
-      const task = await tx
-        .selectFrom('caseworker_tasks').select('id')
-        .where('outreach_id', '=', letter.outreach_id).where('kind', '=', 'letter-returned')
-        .executeTakeFirstOrThrow();
+      const task = await findTaskOfOutreach(tx, letter.outreach_id, 'letter-returned');
       return { ...base, taskId: task.id, alreadyRecorded: true };
     }
     if (letter.status !== 'printed' && letter.status !== 'posted') {
@@ -64,7 +62,7 @@ export async function recordReturnedLetter(
 
     await tx.updateTable('letters').set({ status: 'returned', returned_at: now, return_reason: why }).where('delivery_id', '=', letter.delivery_id).execute();
     // The notice did not reach the resident: the ledger says so, like a bounced email.
-    await patchLetterLedger(tx, [letter.delivery_id], { status: 'returned', returnedAt: now.toISOString(), returnReason: why }, 'failed');
+    await recordLetterState(tx, [letter.delivery_id], { status: 'returned', returnedAt: now.toISOString(), returnReason: why }, 'failed');
     await writeAudit(tx, { actor, action: 'letter-returned', ...ids, detail: { channel: 'letter', reference, deliveryId: letter.delivery_id, batchId: letter.batch_id, reason: why } });
 
     const flagged = await tx

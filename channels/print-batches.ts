@@ -14,6 +14,7 @@ import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database, LetterStatus, PostageClass, PrintBatch, PrintBatchStatus } from '../db/schema';
 import { writeAudit } from '../db/audit';
+import { recordBatchLettersPosted, recordBatchLettersPrinted } from '../db/delivery-ledger';
 import { addDays, isIsoDate, todayInTokyo } from '../runtime/tokyo-calendar';
 import { renderLetter, renderLetterBatchPdf, type LetterContent } from './letter-pdf';
 import { addToPrintOutbox, csvField, MANIFEST_FILE, writeFileAtomic, writeStreamAtomic } from './print-outbox';
@@ -305,12 +306,7 @@ export async function closeBatch(db: Kysely<Database>, date: string, options: Pr
         returning l.delivery_id`.execute(tx);
       // 'closing' admits no cancellation, so every letter rendered must still be queued.
       if (updated.rows.length !== rows.length) throw new Error(`batch ${date}: ${rows.length - updated.rows.length} letters changed while the batch was closing`);
-      await sql`
-        update deliveries as d
-           set detail = jsonb_set(d.detail, '{letter}', coalesce(d.detail -> 'letter', '{}'::jsonb) || jsonb_build_object(
-                 'status', 'printed', 'batchId', l.batch_id::text, 'firstPage', l.first_page, 'lastPage', l.last_page, 'printedAt', ${now.toISOString()}::text))
-          from letters as l
-         where l.delivery_id = d.id and l.batch_id = ${date} and l.status = 'printed'`.execute(tx);
+      await recordBatchLettersPrinted(tx, date, now);
       await auditBatchLetters(tx, date, 'printed', 'letter-printed', actor);
     }
     const closed = await tx
@@ -352,12 +348,7 @@ export async function markBatchPosted(db: Kysely<Database>, batchId: string, opt
       .where('status', '=', 'printed')
       .executeTakeFirst();
     const letters = Number(posted.numUpdatedRows);
-    // By join rather than a list of ids: a batch may hold more letters than a statement takes parameters.
-    await sql`
-      update deliveries as d
-         set detail = jsonb_set(d.detail, '{letter}', coalesce(d.detail -> 'letter', '{}'::jsonb) || ${JSON.stringify({ status: 'posted', postedAt: now.toISOString() })}::jsonb)
-        from letters as l
-       where l.delivery_id = d.id and l.batch_id = ${batchId} and l.status = 'posted'`.execute(tx);
+    await recordBatchLettersPosted(tx, batchId, now);
     await auditBatchLetters(tx, batchId, 'posted', 'letter-posted', actor);
     await tx.updateTable('print_batches').set({ status: 'posted', posted_at: now }).where('id', '=', batchId).execute();
     await writeAudit(tx, { actor, action: 'print-batch-posted', detail: { batchId, letters } });

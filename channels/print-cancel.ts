@@ -7,7 +7,8 @@
 import type { Kysely } from 'kysely';
 import type { Database, LetterStatus, PrintBatchStatus } from '../db/schema';
 import { writeAudit } from '../db/audit';
-import { LetterOperationError, patchLetterLedger } from './print-ledger';
+import { recordLetterState } from '../db/delivery-ledger';
+import { LetterOperationError } from './print-ledger';
 
 export type CancelOutcome = 'cancelled' | 'already-cancelled' | 'too-late';
 
@@ -55,7 +56,7 @@ export async function cancelLetter(db: Kysely<Database>, reference: string, opti
       return { ...base, outcome: 'too-late' as const, status: letter.status };
     }
     await tx.updateTable('letters').set({ status: 'cancelled', cancelled_at: now }).where('delivery_id', '=', letter.delivery_id).execute();
-    await patchLetterLedger(tx, [letter.delivery_id], { status: 'cancelled', cancelledAt: now.toISOString(), reason: options.reason }, 'cancelled');
+    await recordLetterState(tx, [letter.delivery_id], { status: 'cancelled', cancelledAt: now.toISOString(), reason: options.reason }, 'cancelled');
     await writeAudit(tx, {
       actor, action: 'letter-cancelled', ...ids,
       detail: { channel: 'letter', reference, deliveryId: letter.delivery_id, batchId: letter.batch_id, cutOffAt: batch.cut_off_at.toISOString(), reason: options.reason },

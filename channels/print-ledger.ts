@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, DeliveryStatus } from '../db/schema';
+import type { Database } from '../db/schema';
 
 /**
  * Why a letter or batch operation was refused. `kind` lets the CLI and the
@@ -10,27 +10,6 @@ export class LetterOperationError extends Error {
   constructor(readonly kind: 'not-found' | 'conflict' | 'not-due' | 'invalid', message: string) {
     super(message);
   }
-}
-
-/**
- * Merges `patch` into the `letter` object of each letter's ledger row (and sets
- * the row's status when given), so `outreach show` tells what became of the paper.
- */
-export async function patchLetterLedger(
-  db: Kysely<Database>,
-  deliveryIds: readonly number[],
-  patch: Record<string, unknown>,
-  status?: DeliveryStatus,
-): Promise<void> {
-  if (deliveryIds.length === 0) return;
-  await db
-    .updateTable('deliveries')
-    .set({
-      detail: sql<string>`jsonb_set(detail, '{letter}', coalesce(detail -> 'letter', '{}'::jsonb) || ${JSON.stringify(patch)}::jsonb)`,
-      ...(status ? { status } : {}),
-    })
-    .where('id', 'in', [...deliveryIds])
-    .execute();
 }
 
 /**

@@ -3,7 +3,7 @@
  * A task carries the ward of the resident it is about, so each ward works its
  * own queue and a caseworker sees only their wards.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { CaseworkerTask, CaseworkerTasksTable, Database } from './schema';
 import { writeAudit } from './audit';
 
@@ -48,13 +48,18 @@ export async function openCaseworkerTask(db: Kysely<Database>, request: OpenTask
     });
     return { taskId: inserted.id, created: true };
   }
-  const existing = await db
+  const existing = await findTaskOfOutreach(db, request.outreachId, request.kind);
+  return { taskId: existing.id, created: false };
+}
+
+/** The task of one kind for an outreach (there is at most one); throws when there is none. */
+export async function findTaskOfOutreach(db: Kysely<Database>, outreachId: string, kind: TaskKind): Promise<{ id: number }> {
+  return db
     .selectFrom('caseworker_tasks')
     .select('id')
-    .where('outreach_id', '=', request.outreachId)
-    .where('kind', '=', request.kind)
+    .where('outreach_id', '=', outreachId)
+    .where('kind', '=', kind)
     .executeTakeFirstOrThrow();
-  return { taskId: existing.id, created: false };
 }
 
 export interface TaskFilter {
@@ -97,4 +102,12 @@ export async function closeCaseworkerTask(db: Kysely<Database>, task: Caseworker
     });
     return true;
   });
+}
+
+/**
+ * Deletes the tasks of the outreach selected by `outreachIds` (a subquery of outreach
+ * ids). For clearing a generated population; the engine closes tasks, never deletes them.
+ */
+export async function deleteCaseworkerTasksOfOutreach(db: Kysely<Database>, outreachIds: RawBuilder<unknown>): Promise<void> {
+  await sql`delete from caseworker_tasks where outreach_id in ${outreachIds}`.execute(db);
 }

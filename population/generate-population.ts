@@ -7,6 +7,8 @@
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database, Locale, ResidentsTable } from '../db/schema';
+import { deleteCaseworkerTasksOfOutreach } from '../db/caseworker-tasks';
+import { deleteDeliveriesOfOutreach } from '../db/delivery-ledger';
 import { INSURANCE_TYPES, PURPOSE_IDS, WARDS, type Purpose } from '../rule-language/attribute-catalog';
 import { ageOnDate, isIsoDate, todayInTokyo } from '../runtime/tokyo-calendar';
 
@@ -816,8 +818,8 @@ export async function clearPopulation(db: Kysely<Database>, idPrefix: string = D
     }
     const outreachIds = sql`(select o.id from outreach o where ${generatedId('o.resident_id', idPrefix)})`;
     await sql`delete from suppressions where source_outreach_id in ${outreachIds}`.execute(trx);
-    await sql`delete from caseworker_tasks where outreach_id in ${outreachIds}`.execute(trx);
-    await sql`delete from deliveries where outreach_id in ${outreachIds}`.execute(trx);
+    await deleteCaseworkerTasksOfOutreach(trx, outreachIds);
+    await deleteDeliveriesOfOutreach(trx, outreachIds);
     const outreach = await sql`delete from outreach where ${generatedId('resident_id', idPrefix)}`.execute(trx);
     await sql`delete from life_events where ${generatedId('resident_id', idPrefix)}`.execute(trx);
     const subscriptions = await sql`delete from push_subscriptions where ${generatedId('resident_id', idPrefix)}`.execute(trx);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDatabase } from '../db/connect';
 import { migrateToLatest } from '../db/migrate';
+import { insertDelivery } from '../db/delivery-ledger';
 import type { Locale } from '../db/schema';
 import { generatePopulation } from '../population/generate-population';
 import { postalAddressProblems } from '../channels/postal-address';
@@ -90,21 +91,17 @@ async function main(): Promise<void> {
       const outreachId = `bench:${r.id}`;
       await db.insertInto('outreach').values({ id: outreachId, rule_id: 'child-allowance', rule_version: 1, resident_id: r.id, occurrence_key: 'bench', event_id: null, status: 'active', response: null }).execute();
       const key = `${outreachId}#4:letter`;
-      const ledger = await db
-        .insertInto('deliveries')
-        .values({ idempotency_key: key, outreach_id: outreachId, resident_id: r.id, rule_id: 'child-allowance', rule_version: 1, step_index: 4, channel: 'letter', status: 'pending' })
-        .returning('id')
-        .executeTakeFirstOrThrow();
+      const deliveryId = await insertDelivery(db, { idempotency_key: key, outreach_id: outreachId, resident_id: r.id, rule_id: 'child-allowance', rule_version: 1, step_index: 4, channel: 'letter', status: 'pending' });
       const text = TEXT[r.locale];
       const name = r.locale === 'en' ? `${r.given_name} ${r.family_name}` : `${r.family_name} ${r.given_name} 様`;
       await queueLetter(
         db,
         {
-          deliveryId: ledger.id,
+          deliveryId,
           deliveryKey: key,
           outreachId,
           residentId: r.id,
-          reference: `OSR-${String(ledger.id).padStart(8, '0')}`,
+          reference: `OSR-${String(deliveryId).padStart(8, '0')}`,
           postageClass: 'standard',
           content: {
             recipient: { postalCode: r.postal_code!, address: r.address!, name },

@@ -1,0 +1,206 @@
+/**
+ * The delivery ledger (`deliveries`): one row per send of one outreach, plan step and
+ * channel, keyed by its idempotency key. This module is the only place that writes
+ * it — a send is claimed here, settled here (sent, rehearsed, skipped, failed,
+ * cancelled), and what happened afterwards (SMTP answers, push attempts, bounces,
+ * what became of a letter) is recorded here. Reads stay with whoever needs them.
+ *
+ * The store layer: imports only db/ types and kysely.
+ */
+import { sql, type Insertable, type Kysely, type RawBuilder } from 'kysely';
+import type { Channel, DeliveriesTable, Delivery, DeliveryStatus, Database } from './schema';
+
+/** Where a row sits: its id (and, for merges, the detail the caller last read). */
+type DeliveryRow = Pick<Delivery, 'id' | 'detail'>;
+
+export interface DeliveryClaim {
+  idempotencyKey: string;
+  outreachId: string;
+  residentId: string;
+  ruleId: string;
+  ruleVersion: number;
+  stepIndex: number;
+  channel: Channel;
+  /** The plan day the send was meant for, as a date (YYYY-MM-DD). */
+  scheduledFor: string;
+}
+
+/**
+ * Claims the ledger row of one send and returns it as it stands. The row is created
+ * 'pending' the first time; a retry or a restarted worker gets the row the first
+ * attempt made (whatever its status), so a send already settled is never repeated.
+ */
+export async function claimDelivery(db: Kysely<Database>, claim: DeliveryClaim): Promise<Delivery> {
+  await db
+    .insertInto('deliveries')
+    .values({
+      idempotency_key: claim.idempotencyKey,
+      outreach_id: claim.outreachId,
+      resident_id: claim.residentId,
+      rule_id: claim.ruleId,
+      rule_version: claim.ruleVersion,
+      step_index: claim.stepIndex,
+      channel: claim.channel,
+      status: 'pending',
+      detail: JSON.stringify({ scheduledFor: claim.scheduledFor }),
+    })
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .execute();
+  return db.selectFrom('deliveries').selectAll().where('idempotency_key', '=', claim.idempotencyKey).executeTakeFirstOrThrow();
+}
+
+export interface SettledSend {
+  /** The channel's reference for the send (a Message-ID, "n/m devices", a letter reference). */
+  providerRef: string | null;
+  /** Replaces the row's detail: the caller carries over what it wants kept (e.g. scheduledFor). */
+  detail: Record<string, unknown>;
+}
+
+/** The channel accepted the notice. */
+export async function markDeliverySent(db: Kysely<Database>, deliveryId: number, send: SettledSend): Promise<void> {
+  await settle(db, deliveryId, 'sent', send);
+}
+
+/** Test mode: the notice was rendered and recorded; nothing left the machine. */
+export async function markDeliveryRehearsed(db: Kysely<Database>, deliveryId: number, send: SettledSend): Promise<void> {
+  await settle(db, deliveryId, 'rehearsed', send);
+}
+
+async function settle(db: Kysely<Database>, deliveryId: number, status: 'sent' | 'rehearsed', send: SettledSend): Promise<void> {
+  await db
+    .updateTable('deliveries')
+    .set({ status, sent_at: new Date(), provider_ref: send.providerRef, detail: JSON.stringify(send.detail) })
+    .where('id', '=', deliveryId)
+    .execute();
+}
+
+/** The resident has no working address on this channel: the row keeps its detail and adds why. */
+export async function markDeliverySkipped(db: Kysely<Database>, delivery: DeliveryRow, detail: Record<string, unknown>): Promise<void> {
+  await db.updateTable('deliveries').set({ status: 'skipped', detail: JSON.stringify({ ...delivery.detail, ...detail }) }).where('id', '=', delivery.id).execute();
+}
+
+/** The send failed for good (refused by the mail server, or its last attempt failed); the detail is left as it is. */
+export async function markDeliveryFailed(db: Kysely<Database>, deliveryId: number): Promise<void> {
+  await db.updateTable('deliveries').set({ status: 'failed' }).where('id', '=', deliveryId).execute();
+}
+
+/**
+ * A send whose retries ran out: a row still 'pending' becomes 'failed' with the
+ * failure added to its detail. A row already settled (or never claimed) is left alone.
+ */
+export async function markPendingDeliveryFailed(db: Kysely<Database>, idempotencyKey: string, failure: string): Promise<void> {
+  const row = await db.selectFrom('deliveries').select(['id', 'status', 'detail']).where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
+  if (row && row.status === 'pending') {
+    await db.updateTable('deliveries').set({ status: 'failed', detail: JSON.stringify({ ...row.detail, failure }) }).where('id', '=', row.id).execute();
+  }
+}
+
+/**
+ * Keeps the row's detail and adds `patch`, without changing its status: a push send
+ * that will be retried keeps this attempt's device outcomes for the attempt that settles it.
+ */
+export async function mergeDeliveryDetail(db: Kysely<Database>, delivery: DeliveryRow, patch: Record<string, unknown>): Promise<void> {
+  await db.updateTable('deliveries').set({ detail: JSON.stringify({ ...delivery.detail, ...patch }) }).where('id', '=', delivery.id).execute();
+}
+
+/**
+ * Email: records the delivery token before the first send. Every retry reuses it, so a
+ * bounce finds this row even when the send's outcome never reached the ledger.
+ */
+export async function recordDeliveryToken(db: Kysely<Database>, deliveryId: number, deliveryToken: string): Promise<void> {
+  await db.updateTable('deliveries').set({ delivery_token: deliveryToken }).where('id', '=', deliveryId).execute();
+}
+
+/**
+ * Email: appends one attempt's SMTP answers (in the database, so answers of earlier
+ * attempts are kept: the ledger shows the 452, then the 250 of the retry), and the
+ * transport that accepted the message when one did.
+ */
+export async function recordSmtpAnswers(
+  db: Kysely<Database>,
+  deliveryId: number,
+  answers: readonly object[],
+  acceptedBy: string | null,
+): Promise<void> {
+  await db
+    .updateTable('deliveries')
+    .set({
+      smtp_answers: sql<string>`smtp_answers || ${JSON.stringify(answers)}::jsonb`,
+      ...(acceptedBy !== null ? { smtp_transport: acceptedBy } : {}),
+    })
+    .where('id', '=', deliveryId)
+    .execute();
+}
+
+/**
+ * Email: a bounce report says the notice did not arrive, whatever the reason. The row
+ * becomes 'failed' and keeps what it knew, with the bounce added (merged in the database).
+ */
+export async function markDeliveryBounced(db: Kysely<Database>, deliveryId: number, bounce: Record<string, unknown>): Promise<void> {
+  await db
+    .updateTable('deliveries')
+    .set({ status: 'failed', detail: sql<string>`detail || jsonb_build_object('bounce', ${JSON.stringify(bounce)}::jsonb)` })
+    .where('id', '=', deliveryId)
+    .execute();
+}
+
+/**
+ * Letters: merges `patch` into the `letter` object of each letter's ledger row (and sets
+ * the row's status when given), so `outreach show` tells what became of the paper.
+ */
+export async function recordLetterState(
+  db: Kysely<Database>,
+  deliveryIds: readonly number[],
+  patch: Record<string, unknown>,
+  status?: DeliveryStatus,
+): Promise<void> {
+  if (deliveryIds.length === 0) return;
+  await db
+    .updateTable('deliveries')
+    .set({
+      detail: sql<string>`jsonb_set(detail, '{letter}', coalesce(detail -> 'letter', '{}'::jsonb) || ${JSON.stringify(patch)}::jsonb)`,
+      ...(status ? { status } : {}),
+    })
+    .where('id', 'in', [...deliveryIds])
+    .execute();
+}
+
+/**
+ * Letters: every letter of a batch now 'printed' gets its batch, pages and print time in
+ * its ledger row. By join rather than a list of ids: a batch may hold more letters than a
+ * statement takes parameters.
+ */
+export async function recordBatchLettersPrinted(db: Kysely<Database>, batchId: string, printedAt: Date): Promise<void> {
+  await sql`
+        update deliveries as d
+           set detail = jsonb_set(d.detail, '{letter}', coalesce(d.detail -> 'letter', '{}'::jsonb) || jsonb_build_object(
+                 'status', 'printed', 'batchId', l.batch_id::text, 'firstPage', l.first_page, 'lastPage', l.last_page, 'printedAt', ${printedAt.toISOString()}::text))
+          from letters as l
+         where l.delivery_id = d.id and l.batch_id = ${batchId} and l.status = 'printed'`.execute(db);
+}
+
+/** Letters: every letter of a batch now 'posted' says so in its ledger row (by join, as above). */
+export async function recordBatchLettersPosted(db: Kysely<Database>, batchId: string, postedAt: Date): Promise<void> {
+  await sql`
+      update deliveries as d
+         set detail = jsonb_set(d.detail, '{letter}', coalesce(d.detail -> 'letter', '{}'::jsonb) || ${JSON.stringify({ status: 'posted', postedAt: postedAt.toISOString() })}::jsonb)
+        from letters as l
+       where l.delivery_id = d.id and l.batch_id = ${batchId} and l.status = 'posted'`.execute(db);
+}
+
+/**
+ * Inserts a ledger row as given and returns its id. For development tools that build a
+ * ledger without running an outreach (benchmarks); the engine claims rows with claimDelivery.
+ */
+export async function insertDelivery(db: Kysely<Database>, row: Insertable<DeliveriesTable>): Promise<number> {
+  const inserted = await db.insertInto('deliveries').values(row).returning('id').executeTakeFirstOrThrow();
+  return inserted.id;
+}
+
+/**
+ * Deletes the ledger rows of the outreach selected by `outreachIds` (a subquery of
+ * outreach ids). For clearing a generated population; the engine never deletes a row.
+ */
+export async function deleteDeliveriesOfOutreach(db: Kysely<Database>, outreachIds: RawBuilder<unknown>): Promise<void> {
+  await sql`delete from deliveries where outreach_id in ${outreachIds}`.execute(db);
+}
