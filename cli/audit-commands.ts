@@ -4,20 +4,9 @@ import { z } from 'zod';
 import { loadEngineConfig } from '../config/engine-config';
 import { openDatabase } from '../db/connect';
 import { verifyAuditChain, type AuditChainAnchor } from '../db/audit-verify';
-import { helpText, parseCommand, UsageError, type CommandSpec } from './cli-support';
+import { defineCommand, UsageError } from './cli-support';
 import type { CommandContext } from './command-context';
 
-type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
-
-export const AUDIT_COMMANDS = {
-  'audit verify': {
-    name: 'audit verify',
-    summary:
-      'Recompute the audit log\'s hash chain and report the first altered, inserted or deleted record (exit 1), or that the log is intact (exit 0).',
-    usage: '[--expect POSITION:HASH] [--json]   (--expect: a head printed by an earlier verify, kept outside the database)',
-    options: { expect: { type: 'string' }, json: { type: 'boolean' } },
-  },
-} satisfies Record<string, Spec>;
 
 const anchorSchema = z
   .string()
@@ -27,10 +16,18 @@ const anchorSchema = z
     return { position: Number(position), hash };
   });
 
-export async function auditVerify(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = AUDIT_COMMANDS['audit verify'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const AUDIT_VERIFY = defineCommand<{ expect?: string; json?: boolean }>({
+  name: 'audit verify',
+  summary:
+    'Recompute the audit log\'s hash chain and report the first altered, inserted or deleted record (exit 1), or that the log is intact (exit 0).',
+  usage: '[--expect POSITION:HASH] [--json]   (--expect: a head printed by an earlier verify, kept outside the database)',
+  options: (cmd) =>
+    cmd.option('--expect <position:hash>', 'a head printed by an earlier verify, kept outside the database').option('--json', 'the report as JSON'),
+  run: ({ args, opts }, ctx) => verify(args, opts, ctx),
+});
+
+async function verify(positionals: string[], values: { expect?: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+  const spec = AUDIT_VERIFY;
   if (positionals.length > 0) throw new UsageError(spec.name, `unexpected argument "${positionals[0]}"`);
   let expect: AuditChainAnchor | undefined;
   if (values.expect !== undefined) {
@@ -72,6 +69,7 @@ export async function auditVerify(argv: string[], ctx: CommandContext): Promise<
   }
 }
 
-export const AUDIT_HANDLERS = {
-  'audit verify': auditVerify,
-} satisfies Record<keyof typeof AUDIT_COMMANDS, (argv: string[], ctx: CommandContext) => Promise<number>>;
+/** `audit verify` with an argv, as on the command line. */
+export const auditVerify = AUDIT_VERIFY.invoke;
+
+export const AUDIT_COMMANDS = [AUDIT_VERIFY];

@@ -1,19 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { ingestBounceDetailed, InvalidBounceError, type BounceOutcome } from '../channels/email-bounces';
-import { helpText, parseCommand, UsageError, type CommandSpec } from './cli-support';
-import type { CommandContext } from './command-context';
+import { defineCommand, UsageError } from './cli-support';
 
-type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
-
-export const BOUNCE_COMMANDS = {
-  'bounces ingest': {
-    name: 'bounces ingest',
-    summary:
-      'Apply bounce messages (delivery status notifications, as received): a permanent failure marks the address invalid; the ledger and the audit log record it.',
-    usage: 'FILE.eml ... | -   (- reads one message from standard input, e.g. piped from the mail server)',
-    options: { json: { type: 'boolean' } },
-  },
-} satisfies Record<string, Spec>;
 
 /** Larger than any report with a returned message; refuses to slurp, say, a mailbox file by mistake. */
 const MAX_FILE_BYTES = 20 * 1024 * 1024;
@@ -41,10 +29,15 @@ function readMessage(file: string): Promise<Buffer> | Buffer {
   return readFileSync(file);
 }
 
-export async function bouncesIngest(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = BOUNCE_COMMANDS['bounces ingest'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const BOUNCES_INGEST = defineCommand<{ json?: boolean }>({
+  name: 'bounces ingest',
+  summary:
+    'Apply bounce messages (delivery status notifications, as received): a permanent failure marks the address invalid; the ledger and the audit log record it.',
+  usage: 'FILE.eml ... | -   (- reads one message from standard input, e.g. piped from the mail server)',
+  arguments: '[FILES...]',
+  options: (cmd) => cmd.option('--json', 'one JSON line per message'),
+  async run({ args: positionals, opts: values }, ctx) {
+  const spec = BOUNCES_INGEST;
   if (positionals.length === 0) throw new UsageError(spec.name, 'give one or more FILE.eml (or - to read one from standard input)');
   const db = (await ctx.engine()).database.db;
   let failed = 0;
@@ -71,8 +64,10 @@ export async function bouncesIngest(argv: string[], ctx: CommandContext): Promis
     }
   }
   return failed > 0 ? 1 : 0;
-}
+  },
+});
 
-export const BOUNCE_HANDLERS = {
-  'bounces ingest': bouncesIngest,
-} satisfies Record<keyof typeof BOUNCE_COMMANDS, (argv: string[], ctx: CommandContext) => Promise<number>>;
+/** `bounces ingest` with an argv, as on the command line. */
+export const bouncesIngest = BOUNCES_INGEST.invoke;
+
+export const BOUNCE_COMMANDS = [BOUNCES_INGEST];

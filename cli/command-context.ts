@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadEngineConfig } from '../config/engine-config';
 import { openEngineContext, type EngineContext } from '../runtime/engine-context';
+import { terminalProgressBar, type ProgressBar } from './progress-bar';
 
 /** What a command may use; the database and Temporal are opened only by commands that need them. */
 export interface CommandContext {
@@ -18,7 +19,7 @@ export interface CommandContext {
 export function createCommandContext(): CommandContext {
   let engine: Promise<EngineContext> | null = null;
   let connection: Promise<Connection> | null = null;
-  let lastProgress = 0;
+  let bar: { label: string; bar: ProgressBar } | null = null;
   return {
     print(text) {
       process.stdout.write(`${text}\n`);
@@ -28,13 +29,15 @@ export function createCommandContext(): CommandContext {
       process.stderr.write(`${text}\n`);
     },
     progress(done, total, label) {
-      if (!process.stderr.isTTY) return;
-      const now = Date.now();
-      if (done < total && now - lastProgress < 100) return;
-      lastProgress = now;
-      const width = 30;
-      const filled = total === 0 ? width : Math.round((done / total) * width);
-      process.stderr.write(`\r${label} [${'█'.repeat(filled)}${'·'.repeat(width - filled)}] ${done}/${total}${done >= total ? '\n' : ''}`);
+      if (bar?.label !== label) {
+        bar?.bar.stop();
+        bar = { label, bar: terminalProgressBar((d, t) => `${label} [${barOf(d, t)}] ${d}/${t}`) };
+      }
+      bar.bar.update(done, total);
+      if (done >= total) {
+        bar.bar.stop();
+        bar = null;
+      }
     },
     actor: `cli:${process.env.USER ?? 'unknown'}`,
     engine() {
@@ -52,8 +55,15 @@ export function createCommandContext(): CommandContext {
       return connection.then((c) => new Client({ connection: c, namespace: loadEngineConfig().temporalNamespace }));
     },
     async close() {
+      bar?.bar.stop();
       if (connection) await (await connection).close();
       if (engine) await (await engine).close();
     },
   };
+}
+
+const BAR_WIDTH = 30;
+function barOf(done: number, total: number): string {
+  const filled = total === 0 ? BAR_WIDTH : Math.min(BAR_WIDTH, Math.round((done / total) * BAR_WIDTH));
+  return `${'█'.repeat(filled)}${'·'.repeat(BAR_WIDTH - filled)}`;
 }

@@ -5,44 +5,9 @@ import { cancelLetter } from '../channels/print-cancel';
 import { loadPrintConfig, printOutboxDirOf, formatCutoff } from '../channels/print-config';
 import { LetterOperationError } from '../channels/print-ledger';
 import { recordReturnedLetter } from '../channels/postal-returns';
-import { helpText, optionalDateOption, parseCommand, requireOption, table, UsageError, type CommandSpec } from './cli-support';
+import { defineCommand, optionalDateOption, requireOption, table, UsageError } from './cli-support';
 import type { CommandContext } from './command-context';
 import { tokyoWallClock } from '../runtime/tokyo-calendar';
-
-type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
-
-export const LETTER_COMMANDS = {
-  'letters batch close': {
-    name: 'letters batch close',
-    summary: 'Close the print batches whose cut-off has passed: one merged PDF and a manifest each, for the print shop.',
-    usage: '[--date YYYY-MM-DD]   (without --date: every batch that is due)',
-    options: { date: { type: 'string' } },
-  },
-  'letters batch posted': {
-    name: 'letters batch posted',
-    summary: "Record that a batch's envelopes were handed to the post office.",
-    usage: 'BATCH   (the print date, YYYY-MM-DD)',
-    options: {},
-  },
-  'letters batches': {
-    name: 'letters batches',
-    summary: 'List the recent print batches and their letters by status.',
-    usage: '[--limit 30] [--json]',
-    options: { limit: { type: 'string', default: '30' }, json: { type: 'boolean' } },
-  },
-  'letters return': {
-    name: 'letters return',
-    summary: 'Record a letter the post office returned (宛所不明 …): flags the address and opens a caseworker task.',
-    usage: 'REFERENCE --reason TEXT',
-    options: { reason: { type: 'string' } },
-  },
-  'letters cancel': {
-    name: 'letters cancel',
-    summary: "Take a queued letter out of the print run (only before its batch's cut-off).",
-    usage: 'REFERENCE [--reason TEXT]',
-    options: { reason: { type: 'string' } },
-  },
-} satisfies Record<string, Spec>;
 
 /** A refusal the caller can act on is a usage problem; the rest (not found, too late) are plain failures. */
 function asUsage(command: string, error: unknown): never {
@@ -67,10 +32,18 @@ function describeClosed(b: ClosedBatch): string[] {
   ];
 }
 
-export async function lettersBatchClose(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = LETTER_COMMANDS['letters batch close'];
-  const { values } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const LETTERS_BATCH_CLOSE = defineCommand<{ date?: string }>({
+  name: 'letters batch close',
+  summary: 'Close the print batches whose cut-off has passed: one merged PDF and a manifest each, for the print shop.',
+  usage: '[--date YYYY-MM-DD]   (without --date: every batch that is due)',
+  options: (cmd) =>
+    cmd
+      .option('--date <date>', 'the batch (print date) to close'),
+  run: ({ args: positionals, opts: values }, ctx) => lettersBatchCloseAction(positionals, values, ctx),
+});
+
+async function lettersBatchCloseAction(positionals: string[], values: { date?: string }, ctx: CommandContext): Promise<number> {
+  const spec = LETTERS_BATCH_CLOSE;
   const date = optionalDateOption(spec.name, values.date) ?? null;
   const engine = await ctx.engine();
   const db = engine.database.db;
@@ -85,10 +58,16 @@ export async function lettersBatchClose(argv: string[], ctx: CommandContext): Pr
   return 0;
 }
 
-export async function lettersBatchPosted(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = LETTER_COMMANDS['letters batch posted'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const LETTERS_BATCH_POSTED = defineCommand<Record<string, never>>({
+  name: 'letters batch posted',
+  summary: "Record that a batch's envelopes were handed to the post office.",
+  usage: 'BATCH   (the print date, YYYY-MM-DD)',
+  arguments: '[BATCH]',
+  run: ({ args: positionals, opts: values }, ctx) => lettersBatchPostedAction(positionals, values, ctx),
+});
+
+async function lettersBatchPostedAction(positionals: string[], values: Record<string, never>, ctx: CommandContext): Promise<number> {
+  const spec = LETTERS_BATCH_POSTED;
   const parsed = isoDate.safeParse(positionals[0]);
   if (!parsed.success) throw new UsageError(spec.name, 'BATCH (the print date, YYYY-MM-DD) is required');
   const engine = await ctx.engine();
@@ -98,10 +77,19 @@ export async function lettersBatchPosted(argv: string[], ctx: CommandContext): P
     : `batch ${result.batchId}: ${result.letters} letters posted`);
 }
 
-export async function lettersBatches(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = LETTER_COMMANDS['letters batches'];
-  const { values } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const LETTERS_BATCHES = defineCommand<{ limit: string; json?: boolean }>({
+  name: 'letters batches',
+  summary: 'List the recent print batches and their letters by status.',
+  usage: '[--limit 30] [--json]',
+  options: (cmd) =>
+    cmd
+      .option('--limit <n>', 'how many batches (1–1000)', '30')
+      .option('--json', 'the list as JSON'),
+  run: ({ args: positionals, opts: values }, ctx) => lettersBatchesAction(positionals, values, ctx),
+});
+
+async function lettersBatchesAction(positionals: string[], values: { limit: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+  const spec = LETTERS_BATCHES;
   const limit = z.coerce.number().int().min(1).max(1000).safeParse(values.limit);
   if (!limit.success) throw new UsageError(spec.name, '--limit must be a whole number from 1 to 1000');
   const engine = await ctx.engine();
@@ -117,10 +105,19 @@ export async function lettersBatches(argv: string[], ctx: CommandContext): Promi
   ));
 }
 
-export async function lettersReturn(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = LETTER_COMMANDS['letters return'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const LETTERS_RETURN = defineCommand<{ reason?: string }>({
+  name: 'letters return',
+  summary: 'Record a letter the post office returned (宛所不明 …): flags the address and opens a caseworker task.',
+  usage: 'REFERENCE --reason TEXT',
+  arguments: '[REFERENCE]',
+  options: (cmd) =>
+    cmd
+      .option('--reason <text>', 'why it came back, as the post office says'),
+  run: ({ args: positionals, opts: values }, ctx) => lettersReturnAction(positionals, values, ctx),
+});
+
+async function lettersReturnAction(positionals: string[], values: { reason?: string }, ctx: CommandContext): Promise<number> {
+  const spec = LETTERS_RETURN;
   const reference = positionals[0];
   if (!reference) throw new UsageError(spec.name, 'REFERENCE is required (the 整理番号 printed on the letter, e.g. OSR-00000042)');
   const reason = requireOption(spec.name, 'reason', values.reason);
@@ -131,10 +128,19 @@ export async function lettersReturn(argv: string[], ctx: CommandContext): Promis
     : `${result.reference}: returned; resident ${result.residentId}'s postal address flagged; caseworker task ${result.taskId}`);
 }
 
-export async function lettersCancel(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = LETTER_COMMANDS['letters cancel'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const LETTERS_CANCEL = defineCommand<{ reason?: string }>({
+  name: 'letters cancel',
+  summary: "Take a queued letter out of the print run (only before its batch's cut-off).",
+  usage: 'REFERENCE [--reason TEXT]',
+  arguments: '[REFERENCE]',
+  options: (cmd) =>
+    cmd
+      .option('--reason <text>', 'why (default: cancelled by staff)'),
+  run: ({ args: positionals, opts: values }, ctx) => lettersCancelAction(positionals, values, ctx),
+});
+
+async function lettersCancelAction(positionals: string[], values: { reason?: string }, ctx: CommandContext): Promise<number> {
+  const spec = LETTERS_CANCEL;
   const reference = positionals[0];
   if (!reference) throw new UsageError(spec.name, 'REFERENCE is required');
   const engine = await ctx.engine();
@@ -146,10 +152,10 @@ export async function lettersCancel(argv: string[], ctx: CommandContext): Promis
   return ctx.print(result.outcome === 'cancelled' ? `${reference}: cancelled (batch ${result.batchId})` : `${reference}: was already cancelled`);
 }
 
-export const LETTER_HANDLERS = {
-  'letters batch close': lettersBatchClose,
-  'letters batch posted': lettersBatchPosted,
-  'letters batches': lettersBatches,
-  'letters return': lettersReturn,
-  'letters cancel': lettersCancel,
-};
+export const LETTER_COMMANDS = [LETTERS_BATCH_CLOSE, LETTERS_BATCH_POSTED, LETTERS_BATCHES, LETTERS_RETURN, LETTERS_CANCEL];
+
+/** Each letters command with an argv, as on the command line. */
+export const LETTER_HANDLERS = Object.fromEntries(LETTER_COMMANDS.map((c) => [c.name, c.invoke])) as Record<
+  'letters batch close' | 'letters batch posted' | 'letters batches' | 'letters return' | 'letters cancel',
+  (argv: string[], ctx: CommandContext) => Promise<number>
+>;

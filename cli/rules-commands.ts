@@ -9,50 +9,9 @@ import type { Rule } from '../rule-language/rule-schema';
 import { todayInTokyo } from '../runtime/tokyo-calendar';
 import { stopSignal } from '../workflows/outreach-contract';
 import { PROJECT_ROOT } from '../runtime/engine-context';
-import { helpText, optionalDateOption, parseCommand, UsageError, type CommandSpec } from './cli-support';
+import { defineCommand, optionalDateOption, UsageError } from './cli-support';
 import type { CommandContext } from './command-context';
 import { simulateRule, printSimulation } from './simulate-rule';
-
-type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
-
-export const RULES_COMMANDS = {
-  'rules validate': {
-    name: 'rules validate',
-    summary: 'Check rule files, parameters and the templates they use; print one line per mistake (file:line:column: field: reason). Publishes nothing.',
-    usage: '[RULE_FILE_OR_FOLDER ...] [--parameters DIR] [--templates DIR]',
-    options: { parameters: { type: 'string' }, templates: { type: 'string' } },
-  },
-  'rules test': {
-    name: 'rules test',
-    summary: "Run every rule's example cases (rules/<id>.cases.yaml).",
-    usage: '[RULES_FOLDER]',
-    options: {},
-  },
-  'rules explain': {
-    name: 'rules explain',
-    summary: 'Why a rule does or does not reach a resident: the consent gate, then (only with consent for the rule\'s purpose) trigger, effective period and every condition with its actual value.',
-    usage: 'RULE_ID RESIDENT_ID [--date YYYY-MM-DD] [--event-id ID] [--file RULE_FILE] [--json]',
-    options: { date: { type: 'string' }, 'event-id': { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' } },
-  },
-  'rules simulate': {
-    name: 'rules simulate',
-    summary: 'Evaluate a rule file over the whole population without sending anything: how many it would reach, by ward and first channel, with explained samples.',
-    usage: 'RULE_FILE [--date YYYY-MM-DD] [--sample N] [--partitions N] [--json]',
-    options: { date: { type: 'string' }, sample: { type: 'string', default: '3' }, partitions: { type: 'string', default: '16' }, json: { type: 'boolean' } },
-  },
-  'rules publish': {
-    name: 'rules publish',
-    summary: 'Validate a rule file and store it as a published, immutable version. New outreach uses it; running outreach keeps its own version.',
-    usage: 'RULE_FILE',
-    options: {},
-  },
-  'rules withdraw': {
-    name: 'rules withdraw',
-    summary: 'Withdraw a rule: no new outreach, and every running outreach of it ends now.',
-    usage: 'RULE_ID',
-    options: {},
-  },
-} satisfies Record<string, Spec>;
 
 const dateArg = (command: string, value: string | undefined): string => optionalDateOption(command, value) ?? todayInTokyo();
 
@@ -70,20 +29,36 @@ function loadOrReport(ctx: CommandContext, paths: string[], dirs: { parameters?:
   }
 }
 
-export async function rulesValidate(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = RULES_COMMANDS['rules validate'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
-  const set = loadOrReport(ctx, positionals, { parameters: values.parameters as string | undefined, templates: values.templates as string | undefined });
+export const RULES_VALIDATE = defineCommand<{ parameters?: string; templates?: string }>({
+  name: 'rules validate',
+  summary: 'Check rule files, parameters and the templates they use; print one line per mistake (file:line:column: field: reason). Publishes nothing.',
+  usage: '[RULE_FILE_OR_FOLDER ...] [--parameters DIR] [--templates DIR]',
+  arguments: '[RULE_FILE_OR_FOLDER...]',
+  options: (cmd) =>
+    cmd
+      .option('--parameters <dir>', 'the parameters folder (default parameters/)')
+      .option('--templates <dir>', 'the templates folder (default templates/)'),
+  run: ({ args: positionals, opts: values }, ctx) => rulesValidateAction(positionals, values, ctx),
+});
+
+async function rulesValidateAction(positionals: string[], values: { parameters?: string; templates?: string }, ctx: CommandContext): Promise<number> {
+  const spec = RULES_VALIDATE;
+  const set = loadOrReport(ctx, positionals, { parameters: values.parameters, templates: values.templates });
   if (!set) return 1;
   ctx.print(`✓ ${set.rules.length} rule${set.rules.length === 1 ? '' : 's'} and ${set.parameters.ids().length} parameter${set.parameters.ids().length === 1 ? '' : 's'} are valid`);
   return 0;
 }
 
-export async function rulesTest(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = RULES_COMMANDS['rules test'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const RULES_TEST = defineCommand<Record<string, never>>({
+  name: 'rules test',
+  summary: "Run every rule's example cases (rules/<id>.cases.yaml).",
+  usage: '[RULES_FOLDER]',
+  arguments: '[RULES_FOLDER]',
+  run: ({ args: positionals, opts: values }, ctx) => rulesTestAction(positionals, values, ctx),
+});
+
+async function rulesTestAction(positionals: string[], values: Record<string, never>, ctx: CommandContext): Promise<number> {
+  const spec = RULES_TEST;
   const dir = positionals[0] ?? join(PROJECT_ROOT, 'rules');
   const set = loadOrReport(ctx, [dir]);
   if (!set) return 1;
@@ -113,17 +88,29 @@ async function ruleFromFileOrRegistry(ctx: CommandContext, command: string, rule
   return { rule: published, set };
 }
 
-export async function rulesExplain(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = RULES_COMMANDS['rules explain'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const RULES_EXPLAIN = defineCommand<{ date?: string; eventId?: string; file?: string; json?: boolean }>({
+  name: 'rules explain',
+  summary: 'Why a rule does or does not reach a resident: the consent gate, then (only with consent for the rule\'s purpose) trigger, effective period and every condition with its actual value.',
+  usage: 'RULE_ID RESIDENT_ID [--date YYYY-MM-DD] [--event-id ID] [--file RULE_FILE] [--json]',
+  arguments: '[RULE_ID] [RESIDENT_ID]',
+  options: (cmd) =>
+    cmd
+      .option('--date <date>', 'the day to evaluate on (default today, Asia/Tokyo)')
+      .option('--event-id <id>', 'the life event to evaluate with')
+      .option('--file <file>', 'a draft rule file instead of the published rule')
+      .option('--json', 'the explanation as JSON'),
+  run: ({ args: positionals, opts: values }, ctx) => rulesExplainAction(positionals, values, ctx),
+});
+
+async function rulesExplainAction(positionals: string[], values: { date?: string; eventId?: string; file?: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+  const spec = RULES_EXPLAIN;
   const [ruleId, residentId] = positionals;
   if (!ruleId || !residentId) throw new UsageError(spec.name, 'RULE_ID and RESIDENT_ID are required');
-  const on = dateArg(spec.name, values.date as string | undefined);
-  const found = await ruleFromFileOrRegistry(ctx, spec.name, ruleId, values.file as string | undefined);
+  const on = dateArg(spec.name, values.date);
+  const found = await ruleFromFileOrRegistry(ctx, spec.name, ruleId, values.file);
   if (!found) return 1;
   const engine = await ctx.engine();
-  const result = await explainResident(engine.database.db, found.set.parameters, found.rule, residentId, { on, eventId: values['event-id'] as string | undefined });
+  const result = await explainResident(engine.database.db, found.set.parameters, found.rule, residentId, { on, eventId: values.eventId });
   if (values.json) return ctx.print(JSON.stringify(result, null, 2));
   ctx.print(`${result.ruleId} v${result.ruleVersion} for resident ${residentId} on ${on}`);
   // Consent first, as the engine checks it: without it nothing else was evaluated.
@@ -139,10 +126,22 @@ export async function rulesExplain(argv: string[], ctx: CommandContext): Promise
   return 0;
 }
 
-export async function rulesSimulate(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = RULES_COMMANDS['rules simulate'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const RULES_SIMULATE = defineCommand<{ date?: string; sample: string; partitions: string; json?: boolean }>({
+  name: 'rules simulate',
+  summary: 'Evaluate a rule file over the whole population without sending anything: how many it would reach, by ward and first channel, with explained samples.',
+  usage: 'RULE_FILE [--date YYYY-MM-DD] [--sample N] [--partitions N] [--json]',
+  arguments: '[RULE_FILE]',
+  options: (cmd) =>
+    cmd
+      .option('--date <date>', 'the day to evaluate on (default today, Asia/Tokyo)')
+      .option('--sample <n>', 'explained samples to show (0–100)', '3')
+      .option('--partitions <n>', 'slices of the population evaluated apart (1–1024)', '16')
+      .option('--json', 'the result as JSON'),
+  run: ({ args: positionals, opts: values }, ctx) => rulesSimulateAction(positionals, values, ctx),
+});
+
+async function rulesSimulateAction(positionals: string[], values: { date?: string; sample: string; partitions: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+  const spec = RULES_SIMULATE;
   const file = positionals[0];
   if (!file) throw new UsageError(spec.name, 'RULE_FILE is required');
   const sample = z.coerce.number().int().min(0).max(100).safeParse(values.sample);
@@ -154,7 +153,7 @@ export async function rulesSimulate(argv: string[], ctx: CommandContext): Promis
   const rule = set.rules[0]!.rule;
   const engine = await ctx.engine();
   const result = await simulateRule(engine.database.db, set.parameters, rule, {
-    on: dateArg(spec.name, values.date as string | undefined),
+    on: dateArg(spec.name, values.date),
     sample: sample.data,
     partitions: partitions.data,
     onProgress: ctx.progress,
@@ -164,10 +163,16 @@ export async function rulesSimulate(argv: string[], ctx: CommandContext): Promis
   return 0;
 }
 
-export async function rulesPublish(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = RULES_COMMANDS['rules publish'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const RULES_PUBLISH = defineCommand<Record<string, never>>({
+  name: 'rules publish',
+  summary: 'Validate a rule file and store it as a published, immutable version. New outreach uses it; running outreach keeps its own version.',
+  usage: 'RULE_FILE',
+  arguments: '[RULE_FILE]',
+  run: ({ args: positionals, opts: values }, ctx) => rulesPublishAction(positionals, values, ctx),
+});
+
+async function rulesPublishAction(positionals: string[], values: Record<string, never>, ctx: CommandContext): Promise<number> {
+  const spec = RULES_PUBLISH;
   const file = positionals[0];
   if (!file) throw new UsageError(spec.name, 'RULE_FILE is required');
   const set = loadOrReport(ctx, [file]);
@@ -181,10 +186,16 @@ export async function rulesPublish(argv: string[], ctx: CommandContext): Promise
   return 0;
 }
 
-export async function rulesWithdraw(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = RULES_COMMANDS['rules withdraw'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const RULES_WITHDRAW = defineCommand<Record<string, never>>({
+  name: 'rules withdraw',
+  summary: 'Withdraw a rule: no new outreach, and every running outreach of it ends now.',
+  usage: 'RULE_ID',
+  arguments: '[RULE_ID]',
+  run: ({ args: positionals, opts: values }, ctx) => rulesWithdrawAction(positionals, values, ctx),
+});
+
+async function rulesWithdrawAction(positionals: string[], values: Record<string, never>, ctx: CommandContext): Promise<number> {
+  const spec = RULES_WITHDRAW;
   const ruleId = positionals[0];
   if (!ruleId) throw new UsageError(spec.name, 'RULE_ID is required');
   const engine = await ctx.engine();
@@ -195,11 +206,11 @@ export async function rulesWithdraw(argv: string[], ctx: CommandContext): Promis
   return 0;
 }
 
-export const RULES_HANDLERS = {
-  'rules validate': rulesValidate,
-  'rules test': rulesTest,
-  'rules explain': rulesExplain,
-  'rules simulate': rulesSimulate,
-  'rules publish': rulesPublish,
-  'rules withdraw': rulesWithdraw,
-} satisfies Record<keyof typeof RULES_COMMANDS, (argv: string[], ctx: CommandContext) => Promise<number>>;
+export const rulesValidate = RULES_VALIDATE.invoke;
+export const rulesTest = RULES_TEST.invoke;
+export const rulesExplain = RULES_EXPLAIN.invoke;
+export const rulesSimulate = RULES_SIMULATE.invoke;
+export const rulesPublish = RULES_PUBLISH.invoke;
+export const rulesWithdraw = RULES_WITHDRAW.invoke;
+
+export const RULES_COMMANDS = [RULES_VALIDATE, RULES_TEST, RULES_EXPLAIN, RULES_SIMULATE, RULES_PUBLISH, RULES_WITHDRAW];

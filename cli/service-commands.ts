@@ -14,43 +14,7 @@ import { readOrCreateLocalSecret } from '../runtime/secrets';
 import { loadEngineConfig } from '../config/engine-config';
 import { loadServiceConfig } from '../config/service-config';
 import type { ClientRole } from '../db/schema';
-import { helpText, parseCommand, requireOption, table, UsageError, type CommandSpec } from './cli-support';
-import type { CommandContext } from './command-context';
-
-type Options = Record<string, { type: 'string' | 'boolean'; default?: string }>;
-
-export const SERVICE_COMMANDS = {
-  serve: {
-    name: 'serve',
-    summary: 'Run the HTTP service: the public listener (residents) and the internal one (/api/v1, staff sign-in), until SIGTERM.',
-    usage: '[--public-port P] [--internal-port Q]   (PUBLIC_PORT, PUBLIC_HOST, INTERNAL_PORT, INTERNAL_HOST in the environment)',
-    options: { 'public-port': { type: 'string' }, 'internal-port': { type: 'string' } },
-  },
-  worker: {
-    name: 'worker',
-    summary: 'Run a Temporal worker for the outreach workflows and their activities, until SIGTERM.',
-    usage: '(TEMPORAL_ADDRESS and DATABASE_URL in the environment)',
-    options: {},
-  },
-  'clients create': {
-    name: 'clients create',
-    summary: 'Register a calling system; prints its client id and secret once (the secret is not stored and cannot be shown again).',
-    usage: `--name NAME --role ${CLIENT_ROLES.join('|')}`,
-    options: { name: { type: 'string' }, role: { type: 'string' } },
-  },
-  'clients list': {
-    name: 'clients list',
-    summary: 'List calling systems: id, name, role, created, revoked.',
-    usage: '',
-    options: {},
-  },
-  'clients revoke': {
-    name: 'clients revoke',
-    summary: "Revoke a calling system: its next request is refused.",
-    usage: 'CLIENT_ID',
-    options: {},
-  },
-} satisfies Record<string, CommandSpec<Options>>;
+import { defineCommand, requireOption, table, UsageError } from './cli-support';
 
 const portOption = (command: string, flag: string, value: string | undefined): number | undefined => {
   if (value === undefined) return undefined;
@@ -59,12 +23,14 @@ const portOption = (command: string, flag: string, value: string | undefined): n
   return parsed.data;
 };
 
-async function serve(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = SERVICE_COMMANDS.serve;
-  const { values } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
-  const publicPort = portOption(spec.name, 'public-port', values['public-port']);
-  const internalPort = portOption(spec.name, 'internal-port', values['internal-port']);
+export const SERVE = defineCommand<{ publicPort?: string; internalPort?: string }>({
+  name: 'serve',
+  summary: 'Run the HTTP service: the public listener (residents) and the internal one (/api/v1, staff sign-in), until SIGTERM.',
+  usage: '[--public-port P] [--internal-port Q]   (PUBLIC_PORT, PUBLIC_HOST, INTERNAL_PORT, INTERNAL_HOST in the environment)',
+  options: (cmd) => cmd.option('--public-port <port>', 'the public listener\'s port (0: any free one)').option('--internal-port <port>', 'the internal listener\'s port (0: any free one)'),
+  async run({ opts }) {
+  const publicPort = portOption(SERVE.name, 'public-port', opts.publicPort);
+  const internalPort = portOption(SERVE.name, 'internal-port', opts.internalPort);
   // JSON lines on stdout; ids only — the service never logs names, addresses, emails or tokens.
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'oshirase', pid: process.pid } });
   const engine = await createEngine({ warn: (message) => logger.warn(message) });
@@ -94,15 +60,18 @@ async function serve(argv: string[], ctx: CommandContext): Promise<number> {
   } finally {
     await engine.close();
   }
-}
+  },
+});
 
-async function worker(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = SERVICE_COMMANDS.worker;
-  const { values } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
-  await runWorker();
-  return 0;
-}
+export const WORKER = defineCommand({
+  name: 'worker',
+  summary: 'Run a Temporal worker for the outreach workflows and their activities, until SIGTERM.',
+  usage: '(TEMPORAL_ADDRESS and DATABASE_URL in the environment)',
+  async run() {
+    await runWorker();
+    return 0;
+  },
+});
 
 /** The pepper the service derives client secrets with: the same setting (or the same generated file) as `serve`. */
 function clientPepper(): string {
@@ -110,10 +79,13 @@ function clientPepper(): string {
   return readOrCreateLocalSecret(process.env, 'CLIENT_SECRET_PEPPER', { dataDir: config.dataDir, warn: (m) => process.stderr.write(`warning: ${m}\n`) });
 }
 
-async function clientsCreate(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = SERVICE_COMMANDS['clients create'];
-  const { values } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const CLIENTS_CREATE = defineCommand<{ name?: string; role?: string }>({
+  name: 'clients create',
+  summary: 'Register a calling system; prints its client id and secret once (the secret is not stored and cannot be shown again).',
+  usage: `--name NAME --role ${CLIENT_ROLES.join('|')}`,
+  options: (cmd) => cmd.option('--name <name>', 'the calling system\'s name').option('--role <role>', `one of ${CLIENT_ROLES.join(', ')}`),
+  async run({ opts: values }, ctx) {
+  const spec = CLIENTS_CREATE;
   const name = requireOption(spec.name, 'name', values.name);
   const role = requireOption(spec.name, 'role', values.role);
   if (!(CLIENT_ROLES as readonly string[]).includes(role)) throw new UsageError(spec.name, `--role must be one of ${CLIENT_ROLES.join(', ')}`);
@@ -126,24 +98,29 @@ async function clientsCreate(argv: string[], ctx: CommandContext): Promise<numbe
   ctx.print('Give both to the calling system now: the secret is not stored and cannot be shown again.');
   ctx.print('It signs each request with a JWT (HS256 with the secret; iss = client id; iat = now; a unique jti) in Authorization: Bearer.');
   return 0;
-}
+  },
+});
 
-async function clientsList(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = SERVICE_COMMANDS['clients list'];
-  const { values } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const CLIENTS_LIST = defineCommand({
+  name: 'clients list',
+  summary: 'List calling systems: id, name, role, created, revoked.',
+  usage: '',
+  async run(_input, ctx) {
   const engine = await ctx.engine();
   const clients = await listClients(engine.database.db);
   ctx.print(table(['client id', 'name', 'role', 'created', 'revoked'], clients.map((c) => [c.id, c.name, c.role, c.created_at.toISOString(), c.revoked_at?.toISOString() ?? ''])));
   return 0;
-}
+  },
+});
 
-async function clientsRevoke(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = SERVICE_COMMANDS['clients revoke'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
-  const id = positionals[0];
-  if (!id) throw new UsageError(spec.name, 'CLIENT_ID is required');
+export const CLIENTS_REVOKE = defineCommand({
+  name: 'clients revoke',
+  summary: 'Revoke a calling system: its next request is refused.',
+  usage: 'CLIENT_ID',
+  arguments: '[CLIENT_ID]',
+  async run({ args }, ctx) {
+  const id = args[0];
+  if (!id) throw new UsageError(CLIENTS_REVOKE.name, 'CLIENT_ID is required');
   const engine = await ctx.engine();
   if (await revokeClient(engine.database.db, id, ctx.actor)) {
     ctx.print(`client ${id} revoked: its next request is refused`);
@@ -151,12 +128,7 @@ async function clientsRevoke(argv: string[], ctx: CommandContext): Promise<numbe
   }
   ctx.err(`no client ${id}, or it was already revoked`);
   return 1;
-}
+  },
+});
 
-export const SERVICE_HANDLERS: Record<keyof typeof SERVICE_COMMANDS, (argv: string[], ctx: CommandContext) => Promise<number>> = {
-  serve,
-  worker,
-  'clients create': clientsCreate,
-  'clients list': clientsList,
-  'clients revoke': clientsRevoke,
-};
+export const SERVICE_COMMANDS = [SERVE, WORKER, CLIENTS_CREATE, CLIENTS_LIST, CLIENTS_REVOKE];

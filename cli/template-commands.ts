@@ -4,7 +4,7 @@ import nodemailer from 'nodemailer';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_OFFICE } from '../config/engine-config';
-import { LOCALES, type Locale, type Resident } from '../db/schema';
+import { CHANNELS, LOCALES, type Locale, type Resident } from '../db/schema';
 import { DELIVERY_HEADER, deliveryTokenFor, messageIdFor, PREVIEW_DELIVERY_TOKEN_KEY } from '../channels/email';
 import { renderLetterPdf } from '../channels/letter-pdf';
 import { pushPolicyFor } from '../channels/push-policy';
@@ -21,28 +21,9 @@ import { checkTemplates } from '../rule-language/validate-rule';
 import { UnknownResidentError } from '../rule-language/explain-resident';
 import { outreachIdFor } from '../outreach/outreach-ids';
 import { PROJECT_ROOT } from '../runtime/engine-context';
-import { helpText, optionalDateOption, parseCommand, requireOption, UsageError, type CommandSpec } from './cli-support';
+import { defineCommand, optionalDateOption, requireOption, UsageError } from './cli-support';
 import type { CommandContext } from './command-context';
 import { makePrivateDir, writePrivateFileAt } from '../runtime/private-files';
-
-type Spec = CommandSpec<Record<string, { type: 'string' | 'boolean'; default?: string }>>;
-
-export const TEMPLATE_COMMANDS = {
-  'templates check': {
-    name: 'templates check',
-    summary:
-      "Check every template set against the variables its rules provide: syntax, variables (inside #each and #with too), helpers, #each over lists only, missing parts and locales, unescaped HTML, parts that can render empty, push notices too large for one push message, misspelt template sets. One line per mistake (file:line:column); warnings for ja-easy parts that fall back to ja and for sets no rule uses.",
-    usage: '[RULE_FILE_OR_FOLDER ...] [--templates DIR] [--parameters DIR] [--strict]',
-    options: { templates: { type: 'string' }, parameters: { type: 'string' }, strict: { type: 'boolean' } },
-  },
-  'templates preview': {
-    name: 'templates preview',
-    summary:
-      'Render exactly what a resident would receive for a rule on one channel (their data from the database, a supposed outreach whose links do nothing) and write it to files: email .html/.txt/.eml, push .json, letter .pdf.',
-    usage: 'RULE_ID --resident ID --channel email|push|letter [--locale ja|en|ja-easy] [--date TRIGGER_DATE] [--out DIR]',
-    options: { resident: { type: 'string' }, channel: { type: 'string' }, locale: { type: 'string' }, date: { type: 'string' }, out: { type: 'string' } },
-  },
-} satisfies Record<string, Spec>;
 
 export interface TemplateCheckOptions {
   /** Rule files or folders of rules. */
@@ -162,15 +143,27 @@ export function formatWarning(p: RuleProblem): string {
   return `${p.file}:${p.line}:${p.column}: warning: ${p.field ? `${p.field}: ` : ''}${p.message}`;
 }
 
-export async function templatesCheck(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = TEMPLATE_COMMANDS['templates check'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const TEMPLATES_CHECK = defineCommand<{ templates?: string; parameters?: string; strict?: boolean }>({
+  name: 'templates check',
+  summary: 
+    "Check every template set against the variables its rules provide: syntax, variables (inside #each and #with too), helpers, #each over lists only, missing parts and locales, unescaped HTML, parts that can render empty, push notices too large for one push message, misspelt template sets. One line per mistake (file:line:column); warnings for ja-easy parts that fall back to ja and for sets no rule uses.",
+  usage: '[RULE_FILE_OR_FOLDER ...] [--templates DIR] [--parameters DIR] [--strict]',
+  arguments: '[RULE_FILE_OR_FOLDER...]',
+  options: (cmd) =>
+    cmd
+      .option('--templates <dir>', 'the templates folder (default templates/)')
+      .option('--parameters <dir>', 'the parameters folder (default parameters/)')
+      .option('--strict', 'exit 1 on warnings too'),
+  run: ({ args: positionals, opts: values }, ctx) => templatesCheckAction(positionals, values, ctx),
+});
+
+async function templatesCheckAction(positionals: string[], values: { templates?: string; parameters?: string; strict?: boolean }, ctx: CommandContext): Promise<number> {
+  const spec = TEMPLATES_CHECK;
   const defaults = projectRuleSetOptions(PROJECT_ROOT, positionals.length ? positionals : undefined);
   const report = checkTemplateSets({
     paths: defaults.paths,
-    templatesDir: (values.templates as string | undefined) ?? defaults.templatesDir,
-    parametersDir: (values.parameters as string | undefined) ?? defaults.parametersDir,
+    templatesDir: values.templates ?? defaults.templatesDir,
+    parametersDir: values.parameters ?? defaults.parametersDir,
   });
   for (const p of report.problems) ctx.err(formatProblem(p));
   for (const w of report.warnings) ctx.err(formatWarning(w));
@@ -184,8 +177,8 @@ export async function templatesCheck(argv: string[], ctx: CommandContext): Promi
   return values.strict && report.warnings.length > 0 ? 1 : 0;
 }
 
-const ChannelArg = z.enum(['email', 'push', 'letter']);
-const LocaleArg = z.enum(LOCALES as [Locale, ...Locale[]]);
+const ChannelArg = z.enum(CHANNELS);
+const LocaleArg = z.enum(LOCALES);
 
 /** The trigger date a preview uses: given, else that of the resident's latest outreach of the rule, else of their latest such event, else today. */
 async function previewTriggerDate(ctx: CommandContext, rule: Rule, residentId: string, given: string | undefined): Promise<{ date: string; source: string }> {
@@ -278,13 +271,27 @@ async function writePreview(
   return { paths, notes };
 }
 
-export async function templatesPreview(argv: string[], ctx: CommandContext): Promise<number> {
-  const spec = TEMPLATE_COMMANDS['templates preview'];
-  const { values, positionals } = parseCommand(spec, argv);
-  if (values.help) return ctx.print(helpText(spec));
+export const TEMPLATES_PREVIEW = defineCommand<{ resident?: string; channel?: string; locale?: string; date?: string; out?: string }>({
+  name: 'templates preview',
+  summary: 
+    'Render exactly what a resident would receive for a rule on one channel (their data from the database, a supposed outreach whose links do nothing) and write it to files: email .html/.txt/.eml, push .json, letter .pdf.',
+  usage: 'RULE_ID --resident ID --channel email|push|letter [--locale ja|en|ja-easy] [--date TRIGGER_DATE] [--out DIR]',
+  arguments: '[RULE_ID]',
+  options: (cmd) =>
+    cmd
+      .option('--resident <id>', 'whose data to render with')
+      .option('--channel <channel>', 'email, push or letter')
+      .option('--locale <locale>', 'ja, en or ja-easy (default: the resident\'s)')
+      .option('--date <date>', 'the trigger date (default: their latest outreach or event of the rule, else today)')
+      .option('--out <dir>', 'where to write the files'),
+  run: ({ args: positionals, opts: values }, ctx) => templatesPreviewAction(positionals, values, ctx),
+});
+
+async function templatesPreviewAction(positionals: string[], values: { resident?: string; channel?: string; locale?: string; date?: string; out?: string }, ctx: CommandContext): Promise<number> {
+  const spec = TEMPLATES_PREVIEW;
   const ruleId = positionals[0];
   if (!ruleId) throw new UsageError(spec.name, 'RULE_ID is required');
-  const residentId = requireOption(spec.name, 'resident', values.resident as string | undefined);
+  const residentId = requireOption(spec.name, 'resident', values.resident);
   const channel = ChannelArg.safeParse(values.channel);
   if (!channel.success) throw new UsageError(spec.name, '--channel must be email, push or letter');
   const localeArg = values.locale === undefined ? undefined : LocaleArg.safeParse(values.locale);
@@ -309,7 +316,7 @@ export async function templatesPreview(argv: string[], ctx: CommandContext): Pro
   const vars = noticeVariables(sources, rule, { ...resident, locale }, engine.links.preview(channel.data), trigger.date);
   const rendered = new NoticeRenderer(engine.templatesDir).render(rule.templates, channel.data, locale, vars);
 
-  const outDir = (values.out as string | undefined) ?? join(engine.config.dataDir, 'preview');
+  const outDir = values.out ?? join(engine.config.dataDir, 'preview');
   // A preview renders a real resident's notice: as private as the letters themselves.
   await makePrivateDir(outDir);
   const base = join(outDir, `${rule.id}.${resident.id}.${locale}`.replace(/[^A-Za-z0-9._-]+/g, '_'));
@@ -335,7 +342,7 @@ export async function templatesPreview(argv: string[], ctx: CommandContext): Pro
   return 0;
 }
 
-export const TEMPLATE_HANDLERS = {
-  'templates check': templatesCheck,
-  'templates preview': templatesPreview,
-} satisfies Record<keyof typeof TEMPLATE_COMMANDS, (argv: string[], ctx: CommandContext) => Promise<number>>;
+export const templatesCheck = TEMPLATES_CHECK.invoke;
+export const templatesPreview = TEMPLATES_PREVIEW.invoke;
+
+export const TEMPLATE_COMMANDS = [TEMPLATES_CHECK, TEMPLATES_PREVIEW];

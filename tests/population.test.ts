@@ -6,7 +6,7 @@ import { migrateToLatest } from '../db/migrate';
 import { addResident } from '../db/residents';
 import { PURPOSE_IDS } from '../rule-language/attribute-catalog';
 import { clearPopulation, describePopulation, generatePopulation } from '../population/generate-population';
-import { populationCommand } from '../population/population-command';
+import { populationCommand } from '../cli/population-commands';
 import { matchPopulation, matchPopulationTogether, type MatchRow } from '../rule-language/compile-sql';
 import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
 import { PROJECT_ROOT } from '../runtime/engine-context';
@@ -338,7 +338,7 @@ describe('oshirase population', () => {
     expect(summary).toMatch(/generated 600 residents in [\d,]+ households/);
     expect(summary).toMatch(/with email\s+\d+\.\d%/);
     for (const purpose of PURPOSE_IDS) expect(summary).toContain(purpose);
-    expect(first.progress.some((chunk) => chunk.startsWith('\r[') && chunk.includes('100.0%') && chunk.includes('residents/s'))).toBe(true);
+    expect(first.progress.some((chunk) => chunk.startsWith('[') && chunk.includes('100.0%') && chunk.includes('residents/s'))).toBe(true);
     expect(first.progress.at(-1)).toBe('\n');
 
     const again = await run('generate', '--residents', '600', '--prefix', prefix);
