@@ -4,12 +4,9 @@ import { getRuleVersion } from '../rule-language/rule-registry';
 import { addDays, daysBetween, todayInTokyo } from '../runtime/tokyo-calendar';
 import type { PlanStep } from '../rule-language/rule-schema';
 import type { Channel } from '../db/schema';
+import type { OutreachRef } from '../db/vocabulary';
 
-export interface BeginOutreachInput {
-  outreachId: string;
-  ruleId: string;
-  ruleVersion: number;
-  residentId: string;
+export interface BeginOutreachInput extends OutreachRef {
   msPerDay: number;
 }
 

@@ -12,12 +12,9 @@ import { sendLetterNotice } from './send-letter-notice';
 import { rehearseNotice } from './rehearse-notice';
 import { addDays, todayInTokyo } from '../runtime/tokyo-calendar';
 import type { NoticeVariant } from '../notices/late-notice';
+import type { OutreachRef } from '../db/vocabulary';
 
-export interface DeliverNoticeInput {
-  outreachId: string;
-  ruleId: string;
-  ruleVersion: number;
-  residentId: string;
+export interface DeliverNoticeInput extends OutreachRef {
   stepIndex: number;
   channel: Channel;
   /** The outreach's clock, to measure holds placed by other rules' suppressions. */

@@ -1,12 +1,9 @@
 import type { ActivityDeps } from './activity-deps';
 import { openCaseworkerTask as openTask } from '../db/caseworker-tasks';
+import type { OutreachRef, TaskKind } from '../db/vocabulary';
 
-export interface OpenTaskInput {
-  outreachId: string;
-  ruleId: string;
-  ruleVersion: number;
-  residentId: string;
-  kind: 'no-response' | 'deadline-passed' | 'unreachable';
+export interface OpenTaskInput extends OutreachRef {
+  kind: Extract<TaskKind, 'no-response' | 'deadline-passed' | 'unreachable'>;
 }
 
 /** Opens the caseworker follow-up for an outreach; at most one task per outreach and kind. */

@@ -4,12 +4,9 @@ import { withdrawConsent } from '../db/consent';
 import { getRuleVersion } from '../rule-language/rule-registry';
 import { cancelLettersOfOutreach } from '../channels/print-cancel';
 import type { OutreachState, ResponseChannel, ResponseKind } from '../workflows/outreach-contract';
+import type { OutreachRef } from '../db/vocabulary';
 
-export interface OutreachEndInput {
-  outreachId: string;
-  ruleId: string;
-  ruleVersion: number;
-  residentId: string;
+export interface OutreachEndInput extends OutreachRef {
   state: Exclude<OutreachState, 'running'>;
   response: ResponseKind | null;
   via: ResponseChannel | null;

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { closeCaseworkerTask, findCaseworkerTask, listCaseworkerTasks } from '../db/caseworker-tasks';
-import { RESPONSE_KINDS, type ResponseKind } from '../db/schema';
+import { RESPONSE_KINDS } from '../db/schema';
 import { respondToOutreach } from '../outreach/respond-to-outreach';
 import { withdrawConsentAndStopOutreach } from '../outreach/withdraw-consent';
 import { explainResident, UnknownResidentError } from '../rule-language/explain-resident';
@@ -109,7 +109,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
       summary: "Record a resident's answer given at the counter or by phone; ends the outreach",
       tags: ['casework'],
       params: z.object({ outreachId: outreachIdParam }),
-      body: z.object({ kind: z.enum(RESPONSE_KINDS as [ResponseKind, ...ResponseKind[]]) }).strict(),
+      body: z.object({ kind: z.enum(RESPONSE_KINDS) }).strict(),
       response: { 200: z.object({ outcome: z.literal('accepted'), response: z.string() }), 400: ErrorBody, 404: ErrorBody, 409: JsonObject },
     },
     handler: async (request, reply) => {

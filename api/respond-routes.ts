@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import { DEFAULT_OFFICE } from '../config/engine-config';
-import { RESPONSE_KINDS, type Locale, type OutreachStatus, type ResponseKind } from '../db/schema';
+import { RESPONSE_KINDS, type Locale, type OutreachRowStatus, type ResponseKind } from '../db/schema';
 import { respondToOutreach } from '../outreach/respond-to-outreach';
 import { getRuleVersion } from '../rule-language/rule-registry';
 import type { EngineContext } from '../runtime/engine-context';
@@ -32,7 +32,7 @@ interface LinkView {
   kind: ResponseKind;
   /** 'answered': an answer was given through a link of this outreach; every link now only shows it. */
   answered: boolean;
-  status: OutreachStatus;
+  status: OutreachRowStatus;
   response: ResponseKind | null;
   title: string;
   frame: PageFrame;

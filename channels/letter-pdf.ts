@@ -3,12 +3,13 @@ import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
 import { formatJapaneseEraDate } from '../notices/format-dates';
 import { parseIsoDate } from '../runtime/tokyo-calendar';
+import type { Locale } from '../db/vocabulary';
 
 export interface LetterContent {
   recipient: { postalCode: string; address: string; name: string }; // name already with honorific, e.g. '佐藤 花子 様'
   sender: { name: string; department: string; postalCode: string; address: string; phone: string };
   issuedOn: string; // ISO date 'YYYY-MM-DD' (Asia/Tokyo calendar date)
-  locale: 'ja' | 'en' | 'ja-easy';
+  locale: Locale;
   title: string;
   body: string; // rendered template text; paragraphs separated by blank lines
   reference: string; // tracking reference printed small at the bottom, e.g. 'OSR-000123'

@@ -12,7 +12,7 @@ import { makePrivateDir } from '../runtime/private-files';
 import { dirname, join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
-import type { Database, LetterStatus, PostageClass, PrintBatch, PrintBatchStatus } from '../db/schema';
+import { LOCALES, type Database, type LetterStatus, type PostageClass, type PrintBatch, type PrintBatchStatus } from '../db/schema';
 import { writeAudit } from '../db/audit';
 import { recordBatchLettersPosted, recordBatchLettersPrinted } from '../db/delivery-ledger';
 import { addDays, isIsoDate, todayInTokyo } from '../runtime/tokyo-calendar';
@@ -46,7 +46,7 @@ const StoredLetterContent = z.object({
   recipient: z.object({ postalCode: z.string(), address: z.string(), name: z.string() }),
   sender: z.object({ name: z.string(), department: z.string(), postalCode: z.string(), address: z.string(), phone: z.string() }),
   issuedOn: z.iso.date(),
-  locale: z.enum(['ja', 'en', 'ja-easy']),
+  locale: z.enum(LOCALES),
   title: z.string(),
   body: z.string(),
   reference: z.string(),

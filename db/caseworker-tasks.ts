@@ -4,16 +4,13 @@
  * own queue and a caseworker sees only their wards.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { CaseworkerTask, CaseworkerTasksTable, Database } from './schema';
+import type { CaseworkerTask, Database } from './schema';
+import type { OutreachRef, TaskKind } from './vocabulary';
 import { writeAudit } from './audit';
 
-export type TaskKind = CaseworkerTasksTable['kind'];
+export type { TaskKind };
 
-export interface OpenTaskRequest {
-  outreachId: string;
-  residentId: string;
-  ruleId: string;
-  ruleVersion: number;
+export interface OpenTaskRequest extends OutreachRef {
   kind: TaskKind;
   actor: string;
   /** Added to the task-opened audit record (ids and enums only). */

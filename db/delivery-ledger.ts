@@ -9,16 +9,13 @@
  */
 import { sql, type Insertable, type Kysely, type RawBuilder } from 'kysely';
 import type { Channel, DeliveriesTable, Delivery, DeliveryStatus, Database } from './schema';
+import type { OutreachRef } from './vocabulary';
 
 /** Where a row sits: its id (and, for merges, the detail the caller last read). */
 type DeliveryRow = Pick<Delivery, 'id' | 'detail'>;
 
-export interface DeliveryClaim {
+export interface DeliveryClaim extends OutreachRef {
   idempotencyKey: string;
-  outreachId: string;
-  residentId: string;
-  ruleId: string;
-  ruleVersion: number;
   stepIndex: number;
   channel: Channel;
   /** The plan day the send was meant for, as a date (YYYY-MM-DD). */

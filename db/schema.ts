@@ -2,8 +2,11 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /** Kysely table types. Personal data lives here and only here (never in Temporal history). */
 
-export type Locale = 'ja' | 'en' | 'ja-easy';
-export const LOCALES: readonly Locale[] = ['ja', 'en', 'ja-easy'];
+import type { Channel, Locale, OutreachRowStatus, ResponseKind, TaskKind } from './vocabulary';
+
+// The vocabulary (channels, locales, answers, task kinds, outreach states) is written once in ./vocabulary.
+export { CHANNELS, LOCALES, RESPONSE_KINDS, TASK_KINDS } from './vocabulary';
+export type { Channel, Locale, OutreachRowStatus, ResponseKind, TaskKind } from './vocabulary';
 
 export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -56,18 +59,6 @@ export interface RuleVersionsTable {
   published_at: Timestamp;
 }
 
-export type OutreachStatus =
-  | 'active'
-  | 'responded'
-  | 'no-response'
-  | 'deadline-passed'
-  | 'consent-withdrawn'
-  | 'rule-withdrawn';
-
-import type { ResponseKind } from '../workflows/outreach-contract';
-export type { ResponseKind };
-export const RESPONSE_KINDS: readonly ResponseKind[] = ['acknowledged', 'applied', 'not-for-me', 'stop'];
-
 export interface OutreachTable {
   id: string;
   rule_id: string;
@@ -77,14 +68,11 @@ export interface OutreachTable {
   event_id: string | null;
   trigger_date: ColumnType<string | null, string | null | undefined, string | null>;
   member_id: ColumnType<string | null, string | null | undefined, string | null>;
-  status: OutreachStatus;
+  status: OutreachRowStatus;
   response: ResponseKind | null;
   started_at: Timestamp;
   ended_at: NullableTimestamp;
 }
-
-export type Channel = 'email' | 'push' | 'letter';
-export const CHANNELS: readonly Channel[] = ['email', 'push', 'letter'];
 
 /** 'rehearsed': rendered and recorded in test mode; nothing left the machine. */
 export type DeliveryStatus = 'pending' | 'sent' | 'rehearsed' | 'skipped' | 'failed' | 'cancelled';
@@ -142,7 +130,7 @@ export interface CaseworkerTasksTable {
   resident_id: string;
   rule_id: string;
   rule_version: number;
-  kind: 'no-response' | 'deadline-passed' | 'unreachable' | 'asked-for-help' | 'letter-returned';
+  kind: TaskKind;
   status: 'open' | 'closed';
   created_at: Timestamp;
   closed_at: NullableTimestamp;

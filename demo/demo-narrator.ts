@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
-import type { AuditEntry, Database } from '../db/schema';
+import type { AuditEntry, Channel, Database } from '../db/schema';
 import type { RedactedExplanation } from '../rule-language/redact-explanation';
 import { describeExplanation } from '../rule-language/explain-text';
 
@@ -24,7 +24,7 @@ export class DemoNarrator {
   private lastId = 0;
   private timer: NodeJS.Timeout | null = null;
   private polling: Promise<void> = Promise.resolve();
-  readonly files: Array<{ residentId: string; kind: 'email' | 'push' | 'letter'; path: string }> = [];
+  readonly files: Array<{ residentId: string; kind: Channel; path: string }> = [];
 
   constructor(private readonly o: NarratorOptions) {}
 

@@ -2,10 +2,10 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { writeAudit } from '../db/audit';
-import { respondUpdate, type OutreachStatus, type ResponseInput } from '../workflows/outreach-contract';
+import { respondUpdate, type OutreachProgress, type ResponseInput } from '../workflows/outreach-contract';
 
 export type RespondResult =
-  | { outcome: 'accepted'; status: OutreachStatus }
+  | { outcome: 'accepted'; status: OutreachProgress }
   | { outcome: 'already-ended'; state: string; response: string | null }
   | { outcome: 'unknown-outreach' };
 

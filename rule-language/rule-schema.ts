@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LIFE_EVENT_TYPES, PURPOSE_IDS } from './attribute-catalog';
 import { isoDateSchema } from '../runtime/tokyo-calendar';
+import { CHANNELS, TASK_KINDS } from '../db/vocabulary';
 
 /**
  * The rule file format. Policy staff write one YAML file a rule; this schema is
@@ -149,10 +150,11 @@ export type Trigger = z.infer<typeof TriggerSchema>;
 
 /** When a wait ends: after a number of days, or at a point relative to the deadline (days before it are negative). */
 export const PlanStepSchema = z.union([
-  z.object({ send: z.enum(['email', 'push', 'letter']) }).strict(),
+  z.object({ send: z.enum(CHANNELS) }).strict(),
   z.object({ wait: z.object({ days: z.number().positive().max(366) }).strict() }).strict(),
   z.object({ waitUntil: z.object({ deadline: z.number().int().max(0) }).strict() }).strict(),
-  z.object({ task: z.enum(['no-response']) }).strict(),
+  // A rule's plan may open only the no-response task; the others are opened by the engine.
+  z.object({ task: z.enum(TASK_KINDS).extract(['no-response']) }).strict(),
 ]);
 export type PlanStep = z.infer<typeof PlanStepSchema>;
 

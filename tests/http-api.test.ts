@@ -7,7 +7,7 @@ import { startTestService, type TestService } from './support/test-service';
 import type { IntakeResult } from '../intake/accept-life-event';
 import type { Locale } from '../db/schema';
 import { newResponseToken } from '../outreach/response-links';
-import type { OutreachStatus } from '../workflows/outreach-contract';
+import type { OutreachProgress } from '../workflows/outreach-contract';
 import { todayInTokyo } from '../runtime/tokyo-calendar';
 import { daysAgoInTokyo } from './support/test-dates';
 import { TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from './support/test-engine';
@@ -56,8 +56,8 @@ async function outreachThroughApi(locale: Locale = 'ja'): Promise<{ resident: Te
   return { resident, outreachId };
 }
 
-async function workflowState(outreachId: string): Promise<OutreachStatus> {
-  return engine.client.workflow.getHandle(outreachId).query<OutreachStatus>('status');
+async function workflowState(outreachId: string): Promise<OutreachProgress> {
+  return engine.client.workflow.getHandle(outreachId).query<OutreachProgress>('status');
 }
 
 /**

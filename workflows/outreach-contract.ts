@@ -3,31 +3,21 @@
  * signals, update and query. Ids and enums only — never personal data.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { OutreachRef, OutreachState, ResponseKind } from '../db/vocabulary';
 
-export type ResponseKind = 'acknowledged' | 'applied' | 'not-for-me' | 'stop';
+export type { OutreachRef, OutreachState, ResponseKind };
 export type ResponseChannel = 'link' | 'console' | 'cli';
 export type StopReason = 'consent-withdrawn' | 'rule-withdrawn';
 
-export interface OutreachInput {
-  /** Also the workflow id: derived from (rule, resident, occurrence). */
-  outreachId: string;
-  ruleId: string;
-  ruleVersion: number;
-  residentId: string;
+/** `outreachId` is also the workflow id: derived from (rule, resident, occurrence). */
+export interface OutreachInput extends OutreachRef {
   occurrenceKey: string;
   /** Length of one plan day in ms (86,400,000 in production; shorter in the demo and tests). */
   msPerDay: number;
 }
 
-export type OutreachState =
-  | 'running'
-  | 'responded'
-  | 'no-response'
-  | 'deadline-passed'
-  | 'consent-withdrawn'
-  | 'rule-withdrawn';
-
-export interface OutreachStatus {
+/** What the status query answers: where the outreach stands (not the `outreach.status` column, which is OutreachRowStatus). */
+export interface OutreachProgress {
   state: OutreachState;
   /** Index into the plan of the step being carried out (or the last one). */
   stepIndex: number;
@@ -46,10 +36,10 @@ export const respondSignal = defineSignal<[ResponseInput]>('respond');
 /** Whether this call's answer is the one the outreach took (the first answer stands). */
 export interface RespondUpdateResult {
   accepted: boolean;
-  status: OutreachStatus;
+  status: OutreachProgress;
 }
 
 /** Same as the signal, but the caller learns whether its answer was the one taken. */
 export const respondUpdate = defineUpdate<RespondUpdateResult, [ResponseInput]>('respondAndReport');
 export const stopSignal = defineSignal<[{ reason: StopReason }]>('stop');
-export const statusQuery = defineQuery<OutreachStatus>('status');
+export const statusQuery = defineQuery<OutreachProgress>('status');

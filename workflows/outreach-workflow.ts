@@ -6,7 +6,7 @@ import {
   statusQuery,
   stopSignal,
   type OutreachInput,
-  type OutreachStatus,
+  type OutreachProgress,
   type ResponseInput,
   type StopReason,
 } from './outreach-contract';
@@ -43,8 +43,8 @@ const MAX_HOLDS_PER_STEP = 10;
  * the resident responds, consent or the rule is withdrawn, the deadline passes,
  * or the plan ends. Time is counted in plan days of `msPerDay` from the start.
  */
-export async function outreachWorkflow(input: OutreachInput): Promise<OutreachStatus> {
-  const status: OutreachStatus = { state: 'running', stepIndex: 0, response: null, sends: [], taskOpened: false };
+export async function outreachWorkflow(input: OutreachInput): Promise<OutreachProgress> {
+  const status: OutreachProgress = { state: 'running', stepIndex: 0, response: null, sends: [], taskOpened: false };
   let response: ResponseInput | null = null;
   let stopReason: StopReason | null = null;
 
