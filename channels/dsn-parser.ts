@@ -352,7 +352,7 @@ function parseContentType(value: string | undefined): { type: string; params: Re
     }
     i++;
     while (i < value.length && isSpace(value.charCodeAt(i))) i++;
-    let parameter = '';
+    let parameter: string;
     if (value[i] === '"') {
       i++;
       const chars: string[] = [];

@@ -164,7 +164,7 @@ export function scanYamlText(text: string, limit: number = MAX_YAML_DEPTH): RawS
       while (indents.length > 0 && indents[indents.length - 1]! > indent) indents.pop();
       if (indents.length === 0 || indents[indents.length - 1]! < indent) indents.push(indent);
       if (indent === 0) {
-        const key = /^([^\s:#'"[{\-][^:#]*?)\s*:(\s|$)/.exec(content);
+        const key = /^([^\s:#'"[{-][^:#]*?)\s*:(\s|$)/.exec(content);
         if (key) topKey = key[1]!;
       }
       j = indent;

@@ -13,7 +13,7 @@ import { MAX_PLAINTEXT_BYTES } from '../channels/web-push';
 import { formatNoticeDate, formatWarekiDate } from '../notices/format-dates';
 import { SHARED_SET } from '../notices/render-notice';
 import { formatYen, isNoticeHelper, NOTICE_HELPERS } from '../notices/template-helpers';
-import { LIST_ITEM, LIST_ITEM_KINDS, type HelperArgument, type ScopedVariableUse, type TemplateAnalysis, type TemplatePosition, type VariableKind } from '../notices/template-variables';
+import { LIST_ITEM, LIST_ITEM_KINDS, type ScopedVariableUse, type TemplateAnalysis, type TemplatePosition, type VariableKind } from '../notices/template-variables';
 import type { ParameterSet } from './parameters';
 import type { RuleProblem } from './rule-problems';
 import type { Rule } from './rule-schema';

@@ -65,7 +65,7 @@ async function waitUntilServing(address: string, child: ChildProcess, stderr: ()
       await connection.close();
       return;
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`the Temporal dev server at ${address} did not answer within 60s: ${String(error)}`);
+      if (Date.now() > deadline) throw new Error(`the Temporal dev server at ${address} did not answer within 60s: ${String(error)}`, { cause: error });
       await new Promise((r) => setTimeout(r, 250));
     }
   }

@@ -7,8 +7,6 @@
  * refused with InvalidBounceError within 200 ms; the parser takes a few
  * milliseconds for each, so the ceiling leaves room for a loaded machine.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DsnParseError, parseDsn } from '../channels/dsn-parser';

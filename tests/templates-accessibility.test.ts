@@ -57,7 +57,6 @@ describe('email notices of every rule in every locale', () => {
   for (const { rule } of emailRules) {
     for (const locale of LOCALES) {
       it(`${rule.id} (${locale})`, () => {
-        const outreachId = `outreach:${rule.id}:R-A11Y:test`;
         const vars = noticeVariables(sources, rule, { family_name: '山田', given_name: '花子', locale }, NOTICE_LINKS, '2026-11-20', { on: '2026-11-21' });
         const rendered = renderer.render(rule.templates, 'email', locale as Locale, vars);
         if (rendered.channel !== 'email') throw new Error('wrong channel');

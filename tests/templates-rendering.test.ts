@@ -164,7 +164,7 @@ describe('strict mode and prototype access', () => {
     for (const probe of probes) {
       const dir = templatesWith(fullSet({ ja: `前${probe}後`, en: 'x', 'ja-easy': 'x' }));
       expect(problemsIn(dir).map((p) => p.message), probe).toEqual([expect.stringContaining('provides no variable')]);
-      let output = '';
+      let output: string;
       try {
         output = letterBody(dir, 'ja');
       } catch (error) {
