@@ -10,16 +10,58 @@ class HistoryScanLast extends BaseSequencer {
   }
 }
 
+/**
+ * The unit project: pure logic that needs no service (no Temporal, PostgreSQL, SMTP sink or push receiver,
+ * no `inject(...)` of their addresses, no child process, no socket). It runs without the global setup, files
+ * in parallel: `npm run test:unit` or `npx vitest run --project unit`. A new test file belongs here only if
+ * it keeps to that; everything else is the integration project.
+ */
+const UNIT_TESTS = [
+  'tests/dsn-parser-adversarial.test.ts',
+  'tests/email-dsn.test.ts',
+  'tests/email-policy.test.ts',
+  'tests/letter-pdf.test.ts',
+  'tests/lint-rules.test.ts',
+  'tests/push-policy.test.ts',
+  'tests/rule-example-cases.test.ts',
+  'tests/rule-files-generated.test.ts',
+  'tests/rule-json-schema.test.ts',
+  'tests/templates-accessibility.test.ts',
+  'tests/templates-check.test.ts',
+  'tests/templates-check-mistakes.test.ts',
+  'tests/templates-rendering.test.ts',
+];
+
 export default defineConfig({
   test: {
-    // Temporal's native bridge does not survive worker threads; forks it is.
-    pool: 'forks',
-    // Two cores, one Temporal server and one database for everything: one file at a time.
-    fileParallelism: false,
-    globalSetup: ['tests/support/global-setup.ts'],
-    include: ['tests/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    // Root-only option; it orders the files of both projects. The scan is an integration file.
     sequence: { sequencer: HistoryScanLast },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: UNIT_TESTS,
+          // First, and on its own: the unit files run in parallel, then the integration project has the machine.
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['tests/**/*.test.ts'],
+          exclude: UNIT_TESTS,
+          // Temporal's native bridge does not survive worker threads; forks it is.
+          pool: 'forks',
+          // Two cores, one Temporal server and one database for everything: one file at a time.
+          fileParallelism: false,
+          globalSetup: ['tests/support/global-setup.ts'],
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -1,0 +1,71 @@
+// ESLint for the TypeScript sources: typescript-eslint's recommended rules (syntax only, no type
+// information, so a run stays fast) and the one rule that keeps workflow code deterministic.
+// `npm run lint` runs this, then dependency-cruiser (.dependency-cruiser.cjs) for the layer rules.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/**
+ * Workflow code runs in Temporal's deterministic sandbox and is bundled on its own: it may import
+ * `@temporalio/workflow`, the root of `@temporalio/common` (workflow-safe; its `lib/internal-non-workflow`
+ * and other deep paths are not), and other files in `workflows/`. Anything else only as `import type`,
+ * which is erased at compile time (as in temporalio/samples-typescript).
+ * The regular expression matches every import source that is NOT one of those; a relative `./x` stays
+ * inside `workflows/`. dependency-cruiser checks the same with resolved paths (rule `workflows-import-workflow-code-only`).
+ */
+export const WORKFLOW_IMPORTS_RULE = [
+  'error',
+  {
+    patterns: [
+      {
+        regex: '^(?!@temporalio/workflow(/|$)|@temporalio/common$|\\./)',
+        allowTypeImports: true,
+        message:
+          'workflows/ may import only @temporalio/workflow, @temporalio/common and other workflow files; ' +
+          'use `import type` for anything else (workflow code runs in a deterministic sandbox).',
+      },
+    ],
+  },
+];
+
+export default tseslint.config(
+  {
+    // Browser scripts served as they are (public/*.js), installed tools and generated data are not linted here.
+    ignores: ['node_modules/**', '.tools/**', '.oshirase/**', '.cache/**', 'public/**/*.js', 'tests/fixtures/**/*.js'],
+  },
+  {
+    files: ['**/*.ts', '**/*.js', '**/*.cjs'],
+    extends: [js.configs.recommended, ...tseslint.configs.recommended],
+    languageOptions: {
+      ecmaVersion: 2022,
+      sourceType: 'module',
+    },
+    rules: {
+      // No `any` at module boundaries: the code already has none, keep it so.
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // Off: input validation rejects control characters on purpose (/[\x00-\x1f]/ in headers, names, ids).
+      'no-control-regex': 'off',
+    },
+  },
+  {
+    // Migrations are written against `Kysely<any>` on purpose (kysely's own advice): a migration must keep
+    // compiling when the current schema type moves on.
+    files: ['db/migrations/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
+    // Config files in CommonJS (dependency-cruiser's) run under Node with `module` and `require`.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': WORKFLOW_IMPORTS_RULE,
+      // A dynamic import() would bypass the rule above (and cannot be bundled deterministically).
+      'no-restricted-syntax': ['error', { selector: 'ImportExpression', message: 'workflows/ may not use dynamic import().' }],
+    },
+  },
+);
