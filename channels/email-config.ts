@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { readOrCreateLocalSecret, readSecret } from '../runtime/secrets';
+import { formatIssues } from '../runtime/zod-issues';
 
 /**
  * Settings of the email channel, read from the environment. A city usually has
@@ -140,7 +141,7 @@ export type EmailConfigResult = { success: true; config: EmailConfig } | { succe
 /** Parses the email settings; problems are one line each, naming the variable. */
 export function parseEmailConfig(env: Record<string, string | undefined>): EmailConfigResult {
   const parsed = EmailEnvSchema.safeParse(env);
-  if (!parsed.success) return { success: false, problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
+  if (!parsed.success) return { success: false, problems: formatIssues(parsed.error.issues, '') };
   const e = parsed.data;
   // SMTP_URLS wins; SMTP_URL (one server) stays for existing set-ups.
   const variable = e.SMTP_URLS !== undefined && e.SMTP_URLS.trim() !== '' ? 'SMTP_URLS' : 'SMTP_URL';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../config/engine-config';
+import { formatIssues } from '../runtime/zod-issues';
 
 /**
  * When the day's print batch closes. Letters queued before the cut-off are
@@ -22,7 +23,7 @@ export interface PrintConfig {
 export function loadPrintConfig(env: NodeJS.ProcessEnv = process.env): PrintConfig {
   const parsed = PrintEnvSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const problems = formatIssues(parsed.error.issues, '').join('; ');
     throw new ConfigError(`invalid environment setting — ${problems}`);
   }
   const [hour, minute] = parsed.data.PRINT_CUTOFF.split(':').map(Number) as [number, number];

@@ -20,6 +20,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import net from 'node:net';
 import { z } from 'zod';
+import { formatIssues } from '../runtime/zod-issues';
 
 /** One allow-list entry: a host (with its subdomains) or, with `*.`, only its subdomains; optionally one port. */
 export interface PushServiceHost {
@@ -98,7 +99,7 @@ const PushEnvSchema = z.object({
 /** The push settings of the environment; problems name the variable. */
 export function parsePushSettings(env: NodeJS.ProcessEnv): { success: true; settings: PushSettings } | { success: false; problems: string[] } {
   const parsed = PushEnvSchema.safeParse(env);
-  if (!parsed.success) return { success: false, problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
+  if (!parsed.success) return { success: false, problems: formatIssues(parsed.error.issues, '') };
   const e = parsed.data;
   return {
     success: true,

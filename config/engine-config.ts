@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseEmailConfig, type EmailConfig } from '../channels/email-config';
 import { parsePushSettings, type PushSettings } from '../channels/push-endpoint-policy';
 import { parseLifeEventLimits, type LifeEventLimits } from './life-event-limits';
+import { formatIssues } from '../runtime/zod-issues';
 
 /**
  * Engine settings, read once from the environment. Every setting has a
@@ -67,7 +68,7 @@ export class ConfigError extends Error {}
 export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const problems = formatIssues(parsed.error.issues, '').join('; ');
     throw new ConfigError(`invalid environment setting — ${problems}`);
   }
   const e = parsed.data;

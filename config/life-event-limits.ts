@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatIssues } from '../runtime/zod-issues';
 
 /**
  * How far from today a life event's `occurredOn` may lie (Asia/Tokyo
@@ -22,6 +23,6 @@ const LimitsEnv = z.object({
 
 export function parseLifeEventLimits(env: NodeJS.ProcessEnv): { success: true; limits: LifeEventLimits } | { success: false; problems: string[] } {
   const parsed = LimitsEnv.safeParse(env);
-  if (!parsed.success) return { success: false, problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
+  if (!parsed.success) return { success: false, problems: formatIssues(parsed.error.issues, '') };
   return { success: true, limits: { maxAgeDays: parsed.data.OSHIRASE_EVENT_MAX_AGE_DAYS, moveOutMaxDaysAhead: parsed.data.OSHIRASE_MOVE_OUT_MAX_DAYS_AHEAD } };
 }

@@ -3,6 +3,7 @@ import { LIFE_EVENTS, LIFE_EVENT_TYPES, type AttributeSpec, type LifeEventType }
 import { closest } from '../rule-language/load-rules';
 import { daysBetween, hasIsoDateShape, isIsoDate, isoDateSchema, todayInTokyo } from '../runtime/tokyo-calendar';
 import { DEFAULT_LIFE_EVENT_LIMITS, type LifeEventLimits } from '../config/life-event-limits';
+import { formatIssues } from '../runtime/zod-issues';
 
 /** A life event as the engine keeps it: the catalog's fields of its type only (rule-language/attribute-catalog.ts). */
 export interface LifeEvent {
@@ -245,5 +246,5 @@ export function parseLifeEvent(source: string, input: unknown, clock: LifeEventC
   if (!schema) SCHEMAS.set(clock, (schema = lifeEventSchema(clock)));
   const result = schema.safeParse(input);
   if (result.success) return result.data as LifeEvent;
-  throw new InvalidInputError(source, result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`));
+  throw new InvalidInputError(source, formatIssues(result.error.issues));
 }

@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { z } from 'zod';
+import { formatIssues } from '../runtime/zod-issues';
 
 const SERVICE = 'oidc-provider';
 
@@ -99,7 +100,7 @@ function parseOptions(argv: string[]) {
   }
   const accounts = DemoAccountsFile.safeParse(raw);
   if (!accounts.success) {
-    fail(`--accounts: ${values.accounts}: ${accounts.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+    fail(`--accounts: ${values.accounts}: ${formatIssues(accounts.error.issues, '(file)').join('; ')}`);
   }
   return { port, clientId: values['client-id'], clientSecret, redirectUris, accounts: accounts.data.accounts };
 }

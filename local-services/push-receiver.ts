@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { decrypt } from 'http_ece';
 import { z } from 'zod';
 import { verifyVapidAuthorization } from './vapid-verify';
+import { formatIssues } from '../runtime/zod-issues';
 
 interface Device {
   deviceId: string;
@@ -225,8 +226,7 @@ export class PushReceiver {
     }
     const parsed = controlSchema.safeParse(json);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new HttpError(400, `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+      throw new HttpError(400, formatIssues(parsed.error.issues.slice(0, 1), 'body')[0] ?? 'body: invalid');
     }
     this.device(parsed.data.deviceId);
     const queue = this.injected.get(parsed.data.deviceId) ?? [];

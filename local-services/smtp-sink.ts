@@ -23,6 +23,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { z } from 'zod';
 import { parseServiceArgs } from './service-args';
+import { formatIssues } from '../runtime/zod-issues';
 
 const RESPONSE_KINDS = ['reject-550', 'defer-452', 'drop', 'reject-554', 'accept'] as const;
 type ResponseKind = (typeof RESPONSE_KINDS)[number];
@@ -185,7 +186,7 @@ async function handleControl(req: IncomingMessage, res: ServerResponse): Promise
     return sendJson(res, 400, { error: 'body is not JSON' });
   }
   const parsed = NextResponsesRequest.safeParse(body);
-  if (!parsed.success) return sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ') });
+  if (!parsed.success) return sendJson(res, 400, { error: formatIssues(parsed.error.issues).join('; ') });
   const kinds = parsed.data.responses.map((r) => r.kind);
   if (parsed.data.address) {
     const key = parsed.data.address.toLowerCase();
