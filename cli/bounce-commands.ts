@@ -37,33 +37,33 @@ export const BOUNCES_INGEST = defineCommand<{ json?: boolean }>({
   arguments: '[FILES...]',
   options: (cmd) => cmd.option('--json', 'one JSON line per message'),
   async run({ args: positionals, opts: values }, ctx) {
-  const spec = BOUNCES_INGEST;
-  if (positionals.length === 0) throw new UsageError(spec.name, 'give one or more FILE.eml (or - to read one from standard input)');
-  const db = (await ctx.engine()).database.db;
-  let failed = 0;
-  for (const file of positionals) {
-    const name = file === '-' ? '(stdin)' : file;
-    try {
-      // Staff-side: the ledger row matched is printed (the ledger and the audit log say the rest);
-      // the outreach is not, so a terminal log or a pasted line names no resident's case.
-      const { result, deliveryId } = await ingestBounceDetailed(db, await readMessage(file), { actor: ctx.actor });
-      if (values.json) {
-        ctx.print(JSON.stringify({ file: name, ...result, deliveryId }));
-        continue;
+    const spec = BOUNCES_INGEST;
+    if (positionals.length === 0) throw new UsageError(spec.name, 'give one or more FILE.eml (or - to read one from standard input)');
+    const db = (await ctx.engine()).database.db;
+    let failed = 0;
+    for (const file of positionals) {
+      const name = file === '-' ? '(stdin)' : file;
+      try {
+        // Staff-side: the ledger row matched is printed (the ledger and the audit log say the rest);
+        // the outreach is not, so a terminal log or a pasted line names no resident's case.
+        const { result, deliveryId } = await ingestBounceDetailed(db, await readMessage(file), { actor: ctx.actor });
+        if (values.json) {
+          ctx.print(JSON.stringify({ file: name, ...result, deliveryId }));
+          continue;
+        }
+        for (const r of result.recipients) {
+          ctx.print(`${name}: ${r.recipient} ${r.action} ${r.status} → ${OUTCOME_TEXT[r.outcome]}${deliveryId === null ? '' : ` (delivery ${deliveryId})`}`);
+        }
+      } catch (error) {
+        // One line per bad file, and the others still go in.
+        const code = (error as NodeJS.ErrnoException | null)?.code;
+        if (error instanceof InvalidBounceError) ctx.err(`${name}: not ingested: ${error.message}`);
+        else if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') ctx.err(`${name}: cannot read (${code})`);
+        else throw error;
+        failed += 1;
       }
-      for (const r of result.recipients) {
-        ctx.print(`${name}: ${r.recipient} ${r.action} ${r.status} → ${OUTCOME_TEXT[r.outcome]}${deliveryId === null ? '' : ` (delivery ${deliveryId})`}`);
-      }
-    } catch (error) {
-      // One line per bad file, and the others still go in.
-      const code = (error as NodeJS.ErrnoException | null)?.code;
-      if (error instanceof InvalidBounceError) ctx.err(`${name}: not ingested: ${error.message}`);
-      else if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') ctx.err(`${name}: cannot read (${code})`);
-      else throw error;
-      failed += 1;
     }
-  }
-  return failed > 0 ? 1 : 0;
+    return failed > 0 ? 1 : 0;
   },
 });
 

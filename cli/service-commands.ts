@@ -29,37 +29,37 @@ export const SERVE = defineCommand<{ publicPort?: string; internalPort?: string 
   usage: '[--public-port P] [--internal-port Q]   (PUBLIC_PORT, PUBLIC_HOST, INTERNAL_PORT, INTERNAL_HOST in the environment)',
   options: (cmd) => cmd.option('--public-port <port>', 'the public listener\'s port (0: any free one)').option('--internal-port <port>', 'the internal listener\'s port (0: any free one)'),
   async run({ opts }) {
-  const publicPort = portOption(SERVE.name, 'public-port', opts.publicPort);
-  const internalPort = portOption(SERVE.name, 'internal-port', opts.internalPort);
-  // JSON lines on stdout; ids only — the service never logs names, addresses, emails or tokens.
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'oshirase', pid: process.pid } });
-  const engine = await createEngine({ warn: (message) => logger.warn(message) });
-  try {
-    const envConfig = loadServiceConfig();
-    const service = await startEngineService(engine, {
-      logger,
-      warn: (message) => logger.warn(message),
-      config: {
-        public: { ...envConfig.public, ...(publicPort === undefined ? {} : { port: publicPort }) },
-        internal: { ...envConfig.internal, ...(internalPort === undefined ? {} : { port: internalPort }) },
-      },
-    });
-    logger.info({ public: service.publicUrl, internal: service.internalUrl }, 'service listening');
-    process.stdout.write(`SERVICE_READY ${service.publicUrl} ${service.internalUrl}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        logger.info({ signal }, 'service shutting down: finishing requests in flight');
-        resolve();
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
-    await service.close();
-    logger.info('service stopped');
-    return 0;
-  } finally {
-    await engine.close();
-  }
+    const publicPort = portOption(SERVE.name, 'public-port', opts.publicPort);
+    const internalPort = portOption(SERVE.name, 'internal-port', opts.internalPort);
+    // JSON lines on stdout; ids only — the service never logs names, addresses, emails or tokens.
+    const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'oshirase', pid: process.pid } });
+    const engine = await createEngine({ warn: (message) => logger.warn(message) });
+    try {
+      const envConfig = loadServiceConfig();
+      const service = await startEngineService(engine, {
+        logger,
+        warn: (message) => logger.warn(message),
+        config: {
+          public: { ...envConfig.public, ...(publicPort === undefined ? {} : { port: publicPort }) },
+          internal: { ...envConfig.internal, ...(internalPort === undefined ? {} : { port: internalPort }) },
+        },
+      });
+      logger.info({ public: service.publicUrl, internal: service.internalUrl }, 'service listening');
+      process.stdout.write(`SERVICE_READY ${service.publicUrl} ${service.internalUrl}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          logger.info({ signal }, 'service shutting down: finishing requests in flight');
+          resolve();
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      await service.close();
+      logger.info('service stopped');
+      return 0;
+    } finally {
+      await engine.close();
+    }
   },
 });
 
@@ -85,19 +85,19 @@ export const CLIENTS_CREATE = defineCommand<{ name?: string; role?: string }>({
   usage: `--name NAME --role ${CLIENT_ROLES.join('|')}`,
   options: (cmd) => cmd.option('--name <name>', 'the calling system\'s name').option('--role <role>', `one of ${CLIENT_ROLES.join(', ')}`),
   async run({ opts: values }, ctx) {
-  const spec = CLIENTS_CREATE;
-  const name = requireOption(spec.name, 'name', values.name);
-  const role = requireOption(spec.name, 'role', values.role);
-  if (!(CLIENT_ROLES as readonly string[]).includes(role)) throw new UsageError(spec.name, `--role must be one of ${CLIENT_ROLES.join(', ')}`);
-  const pepper = clientPepper();
-  const engine = await ctx.engine();
-  const created = await createClient(engine.database.db, pepper, { name, role: role as ClientRole, actor: ctx.actor });
-  ctx.print(`client id: ${created.id}`);
-  ctx.print(`secret:    ${created.secret}`);
-  ctx.print('');
-  ctx.print('Give both to the calling system now: the secret is not stored and cannot be shown again.');
-  ctx.print('It signs each request with a JWT (HS256 with the secret; iss = client id; iat = now; a unique jti) in Authorization: Bearer.');
-  return 0;
+    const spec = CLIENTS_CREATE;
+    const name = requireOption(spec.name, 'name', values.name);
+    const role = requireOption(spec.name, 'role', values.role);
+    if (!(CLIENT_ROLES as readonly string[]).includes(role)) throw new UsageError(spec.name, `--role must be one of ${CLIENT_ROLES.join(', ')}`);
+    const pepper = clientPepper();
+    const engine = await ctx.engine();
+    const created = await createClient(engine.database.db, pepper, { name, role: role as ClientRole, actor: ctx.actor });
+    ctx.print(`client id: ${created.id}`);
+    ctx.print(`secret:    ${created.secret}`);
+    ctx.print('');
+    ctx.print('Give both to the calling system now: the secret is not stored and cannot be shown again.');
+    ctx.print('It signs each request with a JWT (HS256 with the secret; iss = client id; iat = now; a unique jti) in Authorization: Bearer.');
+    return 0;
   },
 });
 
@@ -106,10 +106,10 @@ export const CLIENTS_LIST = defineCommand({
   summary: 'List calling systems: id, name, role, created, revoked.',
   usage: '',
   async run(_input, ctx) {
-  const engine = await ctx.engine();
-  const clients = await listClients(engine.database.db);
-  ctx.print(table(['client id', 'name', 'role', 'created', 'revoked'], clients.map((c) => [c.id, c.name, c.role, c.created_at.toISOString(), c.revoked_at?.toISOString() ?? ''])));
-  return 0;
+    const engine = await ctx.engine();
+    const clients = await listClients(engine.database.db);
+    ctx.print(table(['client id', 'name', 'role', 'created', 'revoked'], clients.map((c) => [c.id, c.name, c.role, c.created_at.toISOString(), c.revoked_at?.toISOString() ?? ''])));
+    return 0;
   },
 });
 
@@ -119,15 +119,15 @@ export const CLIENTS_REVOKE = defineCommand({
   usage: 'CLIENT_ID',
   arguments: '[CLIENT_ID]',
   async run({ args }, ctx) {
-  const id = args[0];
-  if (!id) throw new UsageError(CLIENTS_REVOKE.name, 'CLIENT_ID is required');
-  const engine = await ctx.engine();
-  if (await revokeClient(engine.database.db, id, ctx.actor)) {
-    ctx.print(`client ${id} revoked: its next request is refused`);
-    return 0;
-  }
-  ctx.err(`no client ${id}, or it was already revoked`);
-  return 1;
+    const id = args[0];
+    if (!id) throw new UsageError(CLIENTS_REVOKE.name, 'CLIENT_ID is required');
+    const engine = await ctx.engine();
+    if (await revokeClient(engine.database.db, id, ctx.actor)) {
+      ctx.print(`client ${id} revoked: its next request is refused`);
+      return 0;
+    }
+    ctx.err(`no client ${id}, or it was already revoked`);
+    return 1;
   },
 });
 
