@@ -42,7 +42,6 @@ export const RULES_VALIDATE = defineCommand<{ parameters?: string; templates?: s
 });
 
 async function rulesValidateAction(positionals: string[], values: { parameters?: string; templates?: string }, ctx: CommandContext): Promise<number> {
-  const spec = RULES_VALIDATE;
   const set = loadOrReport(ctx, positionals, { parameters: values.parameters, templates: values.templates });
   if (!set) return 1;
   ctx.print(`✓ ${set.rules.length} rule${set.rules.length === 1 ? '' : 's'} and ${set.parameters.ids().length} parameter${set.parameters.ids().length === 1 ? '' : 's'} are valid`);
@@ -58,7 +57,6 @@ export const RULES_TEST = defineCommand<Record<string, never>>({
 });
 
 async function rulesTestAction(positionals: string[], values: Record<string, never>, ctx: CommandContext): Promise<number> {
-  const spec = RULES_TEST;
   const dir = positionals[0] ?? join(PROJECT_ROOT, 'rules');
   const set = loadOrReport(ctx, [dir]);
   if (!set) return 1;
