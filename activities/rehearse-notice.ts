@@ -3,10 +3,11 @@ import { makePrivateDir, writePrivateFileAt } from '../runtime/private-files';
 import nodemailer from 'nodemailer';
 import { messageIdForToken } from '../channels/email';
 import { checkEmailAddress } from '../channels/email-address';
-import { renderLetterPdf } from '../channels/letter-pdf';
+import { letterReference, renderLetterPdf } from '../channels/letter-pdf';
 import { todayInTokyo } from '../runtime/tokyo-calendar';
 import type { Channel } from '../db/schema';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
+import { htmlLang } from '../db/vocabulary';
 
 // Builds the exact MIME message a real send would, without any network.
 const mimeOnly = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
@@ -33,7 +34,7 @@ export async function rehearseNotice(channel: Channel, { deps, rule, resident, l
       const messageId = messageIdForToken(deps.mail.tokenFor(ledger.idempotency_key));
       const info = await mimeOnly.sendMail({
         from: deps.config.mailFrom, to: address.address, subject: rendered.content.subject, text: rendered.content.text, html: rendered.content.html,
-        messageId, headers: { 'Content-Language': resident.locale === 'en' ? 'en' : 'ja', 'X-Oshirase-Test-Mode': 'rehearsal' },
+        messageId, headers: { 'Content-Language': htmlLang(resident.locale), 'X-Oshirase-Test-Mode': 'rehearsal' },
       });
       const path = `${base}.eml`;
       await writePrivateFileAt(path, info.message as Buffer);
@@ -52,7 +53,7 @@ export async function rehearseNotice(channel: Channel, { deps, rule, resident, l
       if (!resident.postal_code || !resident.address) return { kind: 'unreachable', reason: 'no postal address' };
       const rendered = deps.renderer.render(rule.templates, 'letter', resident.locale, vars, variant);
       if (rendered.channel !== 'letter') throw new Error('renderer returned the wrong channel');
-      const reference = `OSR-${String(ledger.id).padStart(8, '0')}`;
+      const reference = letterReference(ledger.id);
       const pdf = await renderLetterPdf({
         recipient: { postalCode: resident.postal_code, address: resident.address, name: vars.resident.honorificName },
         sender: { name: vars.city.name, department: vars.city.office, postalCode: deps.office.postalCode, address: deps.office.address, phone: deps.office.phone },

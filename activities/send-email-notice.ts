@@ -6,6 +6,7 @@ import { describeAnswer, withoutAddresses } from '../channels/email-answers';
 import { markEmailAddressInvalid } from '../channels/email-bounces';
 import { checkEmailAddress } from '../channels/email-address';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
+import { htmlLang } from '../db/vocabulary';
 
 /**
  * Sends one notice by email and turns the SMTP answers into what the outreach
@@ -32,7 +33,7 @@ export async function sendEmailNotice({ deps, rule, resident, ledger, vars, vari
 
   const result = await sendEmail(
     deps.mail,
-    { from: deps.config.mailFrom, to: address.address, lang: resident.locale === 'en' ? 'en' : 'ja', idempotencyKey: ledger.idempotency_key, deliveryToken, content: rendered.content },
+    { from: deps.config.mailFrom, to: address.address, lang: htmlLang(resident.locale), idempotencyKey: ledger.idempotency_key, deliveryToken, content: rendered.content },
     activity ? { signal: activity.signal } : {},
   );
 

@@ -5,6 +5,7 @@ import { loadPrintConfig, type PrintConfig } from '../channels/print-config';
 import { queuedLetterFor, queueLetter } from '../channels/print-batches';
 import { openCaseworkerTask } from '../db/caseworker-tasks';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
+import { letterReference } from '../channels/letter-pdf';
 
 let printConfig: PrintConfig | undefined;
 
@@ -41,7 +42,7 @@ export async function sendLetterNotice(request: SendRequest): Promise<SendAttemp
 
   const rendered = deps.renderer.render(rule.templates, 'letter', resident.locale, vars, request.variant);
   if (rendered.channel !== 'letter') throw new Error('renderer returned the wrong channel');
-  const reference = `OSR-${String(ledger.id).padStart(8, '0')}`;
+  const reference = letterReference(ledger.id);
   const queued = await queueLetter(
     deps.db,
     {

@@ -3,7 +3,7 @@ import type { Duration, RetryPolicy } from '@temporalio/common';
 import { z } from 'zod';
 import { writeAudit } from '../db/audit';
 import { mergeDeliveryDetail } from '../db/delivery-ledger';
-import type { Locale } from '../db/schema';
+import { htmlLang } from '../db/vocabulary';
 import { pushPolicyFor, retryDelayMs, type PushDeliveryPolicy } from '../channels/push-policy';
 import { PushConfigurationError, sendPush, type PushSendResult } from '../channels/web-push';
 import { checkPushEndpoint } from '../channels/push-endpoint-policy';
@@ -198,9 +198,4 @@ function originOf(endpoint: string): string {
   } catch {
     return '(invalid endpoint)';
   }
-}
-
-/** やさしい日本語 is Japanese to a device's fonts and screen readers. */
-function htmlLang(locale: Locale): string {
-  return locale === 'en' ? 'en' : 'ja';
 }

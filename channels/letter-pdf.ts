@@ -2,8 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
 import { formatJapaneseEraDate } from '../notices/format-dates';
-import { parseIsoDate } from '../runtime/tokyo-calendar';
+import { parseIsoDate, tokyoInstant } from '../runtime/tokyo-calendar';
 import type { Locale } from '../db/vocabulary';
+
+/** The reference (整理番号) printed on a letter and used to find it again (cancel, returned mail): 'OSR-' and the ledger row's id in eight digits. */
+export function letterReference(deliveryId: number): string {
+  return `OSR-${String(deliveryId).padStart(8, '0')}`;
+}
 
 export interface LetterContent {
   recipient: { postalCode: string; address: string; name: string }; // name already with honorific, e.g. '佐藤 花子 様'
@@ -264,7 +269,7 @@ export interface RenderedLetter {
 export async function renderLetter(letter: LetterContent): Promise<RenderedLetter> {
   // Fixed dates keep re-renders of the same letter byte-identical (the file ID hashes them too).
   parseIsoDate(letter.issuedOn);
-  const issuedAt = new Date(`${letter.issuedOn}T00:00:00+09:00`);
+  const issuedAt = tokyoInstant(letter.issuedOn);
   const doc = await newDocument(LABELS[letter.locale].lang, {
     Title: letter.title,
     Author: letter.sender.name,
@@ -302,7 +307,7 @@ export async function renderLetterBatchPdf(
 ): Promise<LetterPageRange[]> {
   parseIsoDate(batch.printDate);
   if (letters.length === 0) throw new Error('a print batch needs at least one letter');
-  const printedAt = new Date(`${batch.printDate}T00:00:00+09:00`);
+  const printedAt = tokyoInstant(batch.printDate);
   const doc = await newDocument('ja-JP', { Title: batch.title, Subject: batch.printDate, CreationDate: printedAt, ModDate: printedAt });
   const finished = new Promise<void>((resolve, reject) => {
     doc.on('error', reject);

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { LOCALES, type Database, type LetterStatus, type PostageClass, type PrintBatch, type PrintBatchStatus } from '../db/schema';
 import { writeAudit } from '../db/audit';
 import { recordBatchLettersPosted, recordBatchLettersPrinted } from '../db/delivery-ledger';
-import { addDays, isIsoDate, todayInTokyo } from '../runtime/tokyo-calendar';
+import { addDays, isIsoDate, todayInTokyo, tokyoInstant } from '../runtime/tokyo-calendar';
 import { renderLetter, renderLetterBatchPdf, type LetterContent } from './letter-pdf';
 import { addToPrintOutbox, csvField, MANIFEST_FILE, writeFileAtomic, writeStreamAtomic } from './print-outbox';
 import type { PrintConfig } from './print-config';
@@ -32,7 +32,7 @@ function requireDate(date: string): string {
 export function cutOffAt(printDate: string, config: PrintConfig): Date {
   const hh = String(config.cutoff.hour).padStart(2, '0');
   const mm = String(config.cutoff.minute).padStart(2, '0');
-  return new Date(`${requireDate(printDate)}T${hh}:${mm}:00+09:00`);
+  return tokyoInstant(requireDate(printDate), `${hh}:${mm}`);
 }
 
 /** The print date a letter queued at `now` belongs to: today in Tokyo, or tomorrow once today's cut-off has passed. */

@@ -24,6 +24,7 @@ import { PROJECT_ROOT } from '../runtime/engine-context';
 import { defineCommand, optionalDateOption, requireOption, UsageError } from './cli-support';
 import type { CommandContext } from './command-context';
 import { makePrivateDir, writePrivateFileAt } from '../runtime/private-files';
+import { htmlLang } from '../db/vocabulary';
 
 export interface TemplateCheckOptions {
   /** Rule files or folders of rules. */
@@ -220,7 +221,7 @@ async function writePreview(
   const paths: string[] = [];
   const notes: string[] = [];
   const { resident, locale } = details;
-  const lang = locale === 'en' ? 'en' : 'ja';
+  const lang = htmlLang(locale);
   switch (rendered.channel) {
     case 'email': {
       const { subject, html, text } = rendered.content;

@@ -21,6 +21,11 @@ export type Channel = (typeof CHANNELS)[number];
 export const LOCALES = ['ja', 'en', 'ja-easy'] as const;
 export type Locale = (typeof LOCALES)[number];
 
+/** The language tag a notice in this locale is written in (HTML lang, Content-Language): やさしい日本語 is Japanese to fonts and screen readers. */
+export function htmlLang(locale: Locale): 'ja' | 'en' {
+  return locale === 'en' ? 'en' : 'ja';
+}
+
 /** A resident's answer to an outreach. */
 export const RESPONSE_KINDS = ['acknowledged', 'applied', 'not-for-me', 'stop'] as const;
 export type ResponseKind = (typeof RESPONSE_KINDS)[number];

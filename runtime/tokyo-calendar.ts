@@ -160,6 +160,11 @@ export function tokyoWallClock(now: Date): { date: string; time: string } {
   return { date: iso.slice(0, 10), time: iso.slice(11, 16) };
 }
 
+/** The instant Tokyo's wall clock shows `time` ('HH:MM') on a date (midnight by default). */
+export function tokyoInstant(isoDate: string, time = '00:00'): Date {
+  return new Date(`${isoDate}T${time}:00+09:00`);
+}
+
 /** Today's date in the Asia/Tokyo calendar, which every rule uses. */
 export function todayInTokyo(now: Date = new Date()): string {
   return tokyoWallClock(now).date;

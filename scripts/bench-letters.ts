@@ -19,6 +19,7 @@ import { postalAddressProblems } from '../channels/postal-address';
 import { closeBatch, queueLetter } from '../channels/print-batches';
 import type { PrintConfig } from '../channels/print-config';
 import { parseCsv } from '../channels/print-outbox';
+import { letterReference } from '../channels/letter-pdf';
 
 const { values } = parseArgs({ options: { letters: { type: 'string', default: '1000' }, keep: { type: 'boolean', default: false } } });
 const letterCount = Number(values.letters);
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
           deliveryKey: key,
           outreachId,
           residentId: r.id,
-          reference: `OSR-${String(deliveryId).padStart(8, '0')}`,
+          reference: letterReference(deliveryId),
           postageClass: 'standard',
           content: {
             recipient: { postalCode: r.postal_code!, address: r.address!, name },
