@@ -26,6 +26,7 @@ const UNIT_TESTS = [
   'tests/rule-example-cases.test.ts',
   'tests/rule-files-generated.test.ts',
   'tests/rule-json-schema.test.ts',
+  'tests/store-ownership.test.ts',
   'tests/templates-accessibility.test.ts',
   'tests/templates-check.test.ts',
   'tests/templates-check-mistakes.test.ts',
