@@ -159,7 +159,6 @@ export const TEMPLATES_CHECK = defineCommand<{ templates?: string; parameters?: 
 });
 
 async function templatesCheckAction(positionals: string[], values: { templates?: string; parameters?: string; strict?: boolean }, ctx: CommandContext): Promise<number> {
-  const spec = TEMPLATES_CHECK;
   const defaults = projectRuleSetOptions(PROJECT_ROOT, positionals.length ? positionals : undefined);
   const report = checkTemplateSets({
     paths: defaults.paths,
