@@ -14,7 +14,7 @@ import { todayInTokyo } from '../runtime/tokyo-calendar';
 import { formatProblem, isRuleFile, parseRuleFile, projectRuleSetOptions, type RuleProblem } from '../rule-language/load-rules';
 import { loadParameters } from '../rule-language/parameters';
 import { scanYamlText } from '../rule-language/author-messages';
-import { readTextFile } from '../runtime/read-text-file';
+import { readSourceFile } from '../runtime/read-text-file';
 import { publishedRules } from '../rule-language/rule-registry';
 import { RuleSchema, type Rule } from '../rule-language/rule-schema';
 import { checkTemplates } from '../rule-language/validate-rule';
@@ -71,13 +71,9 @@ export function checkTemplateSets(options: TemplateCheckOptions): TemplateCheckR
   const used = new Set<string>();
   let rules = 0;
   for (const path of files) {
-    const file = relative(process.cwd(), path) || path;
-    const read = readTextFile(path);
-    if (!read.ok) {
-      problems.push({ file, line: read.problem.line, column: read.problem.column, field: '', message: read.problem.message });
-      continue;
-    }
-    const text = read.text;
+    const source = readSourceFile(path, (p) => problems.push(p));
+    if (!source) continue;
+    const { file, text } = source;
     // parseRuleFile locates every problem but returns no rule when there is one; the
     // rule itself is read again here for the warnings and the sets it uses.
     const found = parseRuleFile(file, text, ctx).problems;

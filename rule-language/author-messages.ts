@@ -1,4 +1,4 @@
-import { isMap, isNode, isPair, isScalar, isSeq, type Document, type LineCounter, type YAMLError } from 'yaml';
+import { isMap, isNode, isPair, isScalar, isSeq, parseDocument, type Document, type LineCounter, type YAMLError } from 'yaml';
 
 /**
  * Messages for the person who wrote a rule or parameter file: what the YAML
@@ -387,4 +387,27 @@ export function describeNotAMap(input: unknown, what: string, fields: string): s
   if (input === null || input === undefined) return `the file is empty (or only comments): it should hold ${what} — ${fields}, one "field: value" per line`;
   if (Array.isArray(input)) return `the file holds a list, not ${what}: write ${fields}, one "field: value" per line (no "- " in front)`;
   return `the file holds a single value (${JSON.stringify(input).slice(0, 40)}), not ${what}: write ${fields}, one "field: value" per line`;
+}
+
+/** A YAML file's content, or its first mistake located by offset and worded for its author. */
+export type YamlDocumentRead = { ok: true; doc: Document; input: unknown } | ({ ok: false } & LocatedMessage);
+
+/**
+ * Parses one YAML document a person wrote (a rule, a parameter, example cases)
+ * after scanYamlText found it shallow enough: the first parser error only — one
+ * slip upsets the parser several times over the lines after it — worded by
+ * describeYamlError; aliases that cannot be resolved (or that multiply the
+ * document) are refused rather than expanded.
+ */
+export function readYamlDocument(text: string, lineCounter: LineCounter, raw: RawScan, holds: string): YamlDocumentRead {
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const first = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0]!;
+    return { ok: false, ...describeYamlError(first, text, doc, lineCounter, raw, holds) };
+  }
+  try {
+    return { ok: true, doc, input: doc.toJS({ maxAliasCount: 50 }) };
+  } catch {
+    return { ok: false, offset: 0, field: '', message: 'uses YAML anchors and aliases (& and *) that cannot be resolved: write the values out' };
+  }
 }

@@ -1,13 +1,13 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { LineCounter, parseDocument, isNode } from 'yaml';
+import { join } from 'node:path';
+import { LineCounter, isNode } from 'yaml';
 import { z } from 'zod';
 import { isoDate, LIFE_EVENT_TYPES } from './rule-schema';
 import { evaluateRule, type Explanation, type ResidentFacts } from './evaluate-rule';
 import type { RuleSet } from './load-rules';
 import type { RuleProblem } from './rule-problems';
-import { describeYamlError, scanYamlText } from './author-messages';
-import { readTextFile } from '../runtime/read-text-file';
+import { readYamlDocument, scanYamlText } from './author-messages';
+import { readSourceFile } from '../runtime/read-text-file';
 
 /**
  * Example cases beside each rule (`rules/<id>.cases.yaml`), like OpenFisca's
@@ -83,41 +83,29 @@ export function runExampleCases(rulesDir: string, ruleSet: RuleSet): { results: 
   const problems: RuleProblem[] = [];
   if (!existsSync(rulesDir)) return { results, problems };
   for (const name of readdirSync(rulesDir).filter((f) => /\.cases\.ya?ml$/i.test(f)).sort()) {
-    const path = join(rulesDir, name);
-    const file = relative(process.cwd(), path) || path;
-    const read = readTextFile(path);
-    if (!read.ok) {
-      problems.push({ file, line: read.problem.line, column: read.problem.column, field: '', message: read.problem.message });
-      continue;
-    }
-    const raw = scanYamlText(read.text, 64);
+    const source = readSourceFile(join(rulesDir, name), (p) => problems.push(p));
+    if (!source) continue;
+    const { file } = source;
+    const raw = scanYamlText(source.text, 64);
     if (raw.tooDeep) {
-      const before = read.text.slice(0, raw.tooDeep.offset).split('\n');
+      const before = source.text.slice(0, raw.tooDeep.offset).split('\n');
       problems.push({ file, line: before.length, column: before[before.length - 1]!.length + 1, field: '', message: 'nested too deep: example cases hold a resident, a household, an event and the expected answer' });
       continue;
     }
     const lineCounter = new LineCounter();
-    const doc = parseDocument(read.text, { lineCounter, prettyErrors: false });
+    const read = readYamlDocument(source.text, lineCounter, raw, "one rule's example cases");
+    if (!read.ok) {
+      const pos = lineCounter.linePos(read.offset);
+      problems.push({ file, line: pos.line, column: pos.col, field: read.field, message: read.message });
+      continue;
+    }
+    const { doc, input } = read;
     const lineOf = (p: Array<string | number>) => {
       let node: unknown;
       for (let n = p.length; n >= 0 && !isNode(node); n--) node = doc.getIn(p.slice(0, n), true);
       const pos = lineCounter.linePos(isNode(node) ? (node.range?.[0] ?? 0) : 0);
       return { line: pos.line, column: pos.col };
     };
-    if (doc.errors.length > 0) {
-      const first = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0]!;
-      const d = describeYamlError(first, read.text, doc, lineCounter, raw, "one rule's example cases");
-      const pos = lineCounter.linePos(d.offset);
-      problems.push({ file, line: pos.line, column: pos.col, field: d.field, message: d.message });
-      continue;
-    }
-    let input: unknown;
-    try {
-      input = doc.toJS({ maxAliasCount: 50 });
-    } catch {
-      problems.push({ file, line: 1, column: 1, field: '', message: 'uses YAML anchors and aliases (& and *) that cannot be resolved: write the values out' });
-      continue;
-    }
     const parsed = casesFileSchema.safeParse(input);
     if (!parsed.success) {
       const issues = parsed.error.issues;

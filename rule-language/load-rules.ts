@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
+import { LineCounter, isMap, isNode, isScalar, type Document } from 'yaml';
 import { COMPARISON_OPERATORS, RULE_TEXT_LIMITS, RuleSchema, type Rule } from './rule-schema';
 import { checkRule, type RuleCheckContext } from './validate-rule';
 import { loadParameters, ParameterSet } from './parameters';
@@ -8,7 +8,7 @@ import { RuleValidationError, type RuleProblem } from './rule-problems';
 import {
   closest,
   describeNotAMap,
-  describeYamlError,
+  readYamlDocument,
   fullWidthKinds,
   fullWidthLineHint,
   fullWidthValueHint,
@@ -21,7 +21,7 @@ import {
   tooDeepMessage,
   TOO_DEEP,
 } from './author-messages';
-import { readTextFile } from '../runtime/read-text-file';
+import { readSourceFile } from '../runtime/read-text-file';
 
 export { RuleValidationError, formatProblem, type RuleProblem } from './rule-problems';
 export { closest } from './author-messages';
@@ -269,20 +269,9 @@ export function parseRuleFile(file: string, text: string, ctx: RuleCheckContext)
     const pos = parsedSoFar.linePos(raw.tooDeep.offset);
     return { rule: null, problems: [{ file, line: pos.line, column: pos.col, field: raw.tooDeep.topKey === 'conditions' ? 'conditions' : '', message: tooDeepMessage(raw.tooDeep.topKey) }] };
   }
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    // One slip upsets the parser several times over the lines after it: report the first, where it was made.
-    const first = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0]!;
-    const d = describeYamlError(first, text, doc, lineCounter, raw);
-    return { rule: null, problems: withFullWidthHints([located(d.offset, d.field, d.message)]) };
-  }
-  let input: unknown;
-  try {
-    input = doc.toJS({ maxAliasCount: 50 });
-  } catch {
-    // An alias to no anchor, or aliases multiplying the document.
-    return { rule: null, problems: [located(0, '', 'uses YAML anchors and aliases (& and *) that cannot be resolved: write the values out')] };
-  }
+  const read = readYamlDocument(text, lineCounter, raw, 'one rule');
+  if (!read.ok) return { rule: null, problems: withFullWidthHints([located(read.offset, read.field, read.message)]) };
+  const { doc, input } = read;
   const firstContent = Math.max(0, lines.findIndex((l) => l.trim() !== '' && !l.trim().startsWith('#') && l.trim() !== '---'));
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     const fields = 'id, version, status, title, purpose, effective, trigger, outreach and templates (conditions, deadline and suppresses if needed)';
@@ -329,15 +318,12 @@ export function loadRuleSet(options: LoadOptions): RuleSet {
   }
   const loaded: LoadedRule[] = [];
   for (const path of files) {
-    const file = relative(process.cwd(), path) || path;
-    const read = readTextFile(path);
-    if (!read.ok) {
-      problems.push({ file, line: read.problem.line, column: read.problem.column, field: '', message: read.problem.message });
-      continue;
-    }
+    const source = readSourceFile(path, (p) => problems.push(p));
+    if (!source) continue;
+    const { file } = source;
     let parsed: { rule: Rule | null; problems: RuleProblem[] };
     try {
-      parsed = parseRuleFile(file, read.text, { parameters, templatesDir: options.templatesDir });
+      parsed = parseRuleFile(file, source.text, { parameters, templatesDir: options.templatesDir });
     } catch (error) {
       // A defect of the checks, not of the file — but the file that met it is named, and nothing starts with it.
       parsed = { rule: null, problems: [{ file, line: 1, column: 1, field: '', message: `could not be checked: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` }] };

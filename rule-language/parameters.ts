@@ -1,11 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { LineCounter, parseDocument, isNode, isMap, isScalar } from 'yaml';
+import { join } from 'node:path';
+import { LineCounter, isNode, isMap, isScalar } from 'yaml';
 import { z } from 'zod';
 import { isoDate } from './rule-schema';
 import type { RuleProblem } from './rule-problems';
-import { describeNotAMap, describeYamlError, fullWidthLineHint, scanYamlText } from './author-messages';
-import { readTextFile } from '../runtime/read-text-file';
+import { describeNotAMap, fullWidthLineHint, readYamlDocument, scanYamlText } from './author-messages';
+import { readSourceFile } from '../runtime/read-text-file';
 
 /**
  * Amounts and thresholds that change by fiscal year live in parameter files,
@@ -78,13 +78,9 @@ export function loadParameters(dir: string): { parameters: ParameterSet; problem
   const definedAt = new Map<string, string>();
   for (const name of readdirSync(dir).filter((f) => /\.ya?ml$/i.test(f)).sort()) {
     const path = join(dir, name);
-    const file = relative(process.cwd(), path) || path;
-    const read = readTextFile(path);
-    if (!read.ok) {
-      problems.push({ file, line: read.problem.line, column: read.problem.column, field: '', message: read.problem.message });
-      continue;
-    }
-    const text = read.text;
+    const source = readSourceFile(path, (p) => problems.push(p));
+    if (!source) continue;
+    const { file, text } = source;
     const lines = text.split('\n');
     const lineCounter = new LineCounter();
     const at = (offset: number | undefined) => {
@@ -102,20 +98,12 @@ export function loadParameters(dir: string): { parameters: ParameterSet; problem
       problems.push({ file, line: before.length, column: before[before.length - 1]!.length + 1, field: '', message: 'nested too deep: a parameter file holds id, description, type and values (dates and values), nothing deeper' });
       continue;
     }
-    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-    if (doc.errors.length > 0) {
-      const first = [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])[0]!;
-      const d = describeYamlError(first, text, doc, lineCounter, raw, 'one parameter');
-      problems.push(hinted({ file, ...at(d.offset), field: d.field, message: d.message }));
+    const read = readYamlDocument(text, lineCounter, raw, 'one parameter');
+    if (!read.ok) {
+      problems.push(hinted({ file, ...at(read.offset), field: read.field, message: read.message }));
       continue;
     }
-    let input: unknown;
-    try {
-      input = doc.toJS({ maxAliasCount: 50 });
-    } catch {
-      problems.push({ file, line: 1, column: 1, field: '', message: 'uses YAML anchors and aliases (& and *) that cannot be resolved: write the values out' });
-      continue;
-    }
+    const { doc, input } = read;
     if (input === null || typeof input !== 'object' || Array.isArray(input)) {
       problems.push({ file, line: 1, column: 1, field: '(file)', message: describeNotAMap(input, 'one parameter', 'id, description, type and values') });
       continue;

@@ -20,7 +20,8 @@ import type { Rule } from './rule-schema';
 
 type Kind = VariableKind | 'group';
 
-const KIND_TEXT: Record<Kind, string> = {
+/** How a variable's kind is named in messages to template authors. */
+export const KIND_TEXT: Record<Kind, string> = {
   isoDate: 'an ISO date (YYYY-MM-DD)',
   number: 'a number',
   text: 'text',

@@ -12,7 +12,7 @@ import { LOCALES } from '../db/schema';
 import { lateNoticeProblems } from '../notices/late-notice-checks';
 import { LATE_REPLACED_PARTS, LATE_VARIANT, latePartName } from '../notices/late-notice';
 import { readTextFile } from '../runtime/read-text-file';
-import { checkPushPayload, checkRendersEmpty, checkScopedPaths, missingTemplateSet, PUSH_PARTS, VariableShapes, type PushPartSource } from './template-checks';
+import { checkPushPayload, checkRendersEmpty, checkScopedPaths, KIND_TEXT, missingTemplateSet, PUSH_PARTS, VariableShapes, type PushPartSource } from './template-checks';
 
 /** A problem found in a rule that parsed: the path of the field, for the loader to locate. */
 export interface RuleIssue {
@@ -315,14 +315,7 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
     if (path.startsWith('content.') && !PARTS_WITH_CONTENT.includes(part)) return `${head} in ${part}: content.* is only given to the layouts ${PARTS_WITH_CONTENT.join(', ')}`;
     return `${head}${suggest(path, [...catalogFor(part).keys()])}`;
   };
-  const kindText: Record<VariableKind | 'group', string> = {
-    isoDate: 'an ISO date (YYYY-MM-DD)',
-    number: 'a number',
-    text: 'text',
-    boolean: 'true or false',
-    list: 'a list',
-    group: 'a group of variables',
-  };
+  const kindText = KIND_TEXT;
   const argumentProblem = (name: string, wanted: ArgumentKind, arg: HelperArgument, part: string): string | null => {
     const usage = NOTICE_HELPERS[name as keyof typeof NOTICE_HELPERS].usage;
     switch (arg.kind) {

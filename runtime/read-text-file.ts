@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 
 /**
  * Every file the engine reads as text (rules, parameters, templates, example
@@ -148,4 +149,29 @@ export function readTextFileOrThrow(path: string, shownAs: string = path): strin
   const result = readTextFile(path);
   if (!result.ok) throw new TextFileError(shownAs, result.problem);
   return result.text;
+}
+
+/** A file that could not be read as text, located for the person who wrote it (the shape of a rule problem). */
+export interface SourceFileProblem {
+  file: string;
+  line: number;
+  column: number;
+  field: string;
+  message: string;
+}
+
+/**
+ * Reads a source file a person wrote (rule, parameters, example cases, template)
+ * as strict UTF-8 and names it relative to the working folder, as every problem
+ * about it is shown; a file that cannot be read is handed to `onProblem` and
+ * null returned, so a loader reports it and goes on to the next file.
+ */
+export function readSourceFile(path: string, onProblem: (problem: SourceFileProblem) => void): { file: string; text: string } | null {
+  const file = relative(process.cwd(), path) || path;
+  const read = readTextFile(path);
+  if (!read.ok) {
+    onProblem({ file, line: read.problem.line, column: read.problem.column, field: '', message: read.problem.message });
+    return null;
+  }
+  return { file, text: read.text };
 }
