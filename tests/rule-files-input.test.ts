@@ -7,7 +7,7 @@
  * renderer and the engine at start with the file, line, column and reason —
  * never mojibake, never a stack trace — or accepted when it is fine.
  */
-import { spawnSync } from 'node:child_process';
+import { runOshirase } from './support/run-cli';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -51,11 +51,9 @@ function problemsOf(paths: string[], templatesDir = join(ROOT, 'templates'), par
 const shown = (file: string) => relative(process.cwd(), file) || file;
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const env: NodeJS.ProcessEnv = { ...process.env, OSHIRASE_DATA_DIR: join(work, 'cli-data') };
-  delete env.DATABASE_URL;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'client.ts', ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 90_000 });
+  const run = runOshirase(args, join(work, 'cli-data'));
   expect(run.error).toBeUndefined();
-  const output = `${run.stdout}\n${run.stderr}`;
+  const output = run.output;
   expect(output).not.toMatch(/^ {4}at /m);
   expect(output).not.toMatch(/Maximum call stack|RangeError|TypeError/);
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };

@@ -5,7 +5,7 @@
  * person who made it — by the loader and by `oshirase rules validate` — and
  * README.md lists each message for the people who will read it.
  */
-import { spawnSync } from 'node:child_process';
+import { runOshirase } from './support/run-cli';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -69,15 +69,8 @@ describe('oshirase rules validate on the corpus', () => {
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('prints exactly the expected line for each file, no stack trace, and exits 1', () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, OSHIRASE_DATA_DIR: dataDir };
-    delete env.DATABASE_URL;
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'client.ts', 'rules', 'validate', ...fixtures.map((f) => `${DIR}/${f}`)], {
-      cwd: ROOT,
-      env,
-      encoding: 'utf8',
-      timeout: 90_000,
-    });
-    const output = `${run.stdout}\n${run.stderr}`;
+    const run = runOshirase(['rules', 'validate', ...fixtures.map((f) => `${DIR}/${f}`)], dataDir);
+    const output = run.output;
     expect(run.error, output).toBeUndefined();
     expect(run.status, output).toBe(1);
     expect(output).not.toMatch(/^ {4}at /m);

@@ -4,7 +4,7 @@
  * reported once, at the file, line, column and field where it was made, by the
  * loader and by the real `oshirase rules validate` command.
  */
-import { spawnSync } from 'node:child_process';
+import { runOshirase } from './support/run-cli';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -96,15 +96,8 @@ describe('oshirase rules validate', () => {
   it('prints one line per mistake, no stack trace, exits non-zero and publishes nothing', () => {
     // The fixture files one by one: the folder also holds expected.yaml, which is not a rule.
     const files = fixtures.map((f) => `${FIXTURES_DIR}/${f}`);
-    const env: NodeJS.ProcessEnv = { ...process.env, OSHIRASE_DATA_DIR: dataDir };
-    delete env.DATABASE_URL;
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'client.ts', 'rules', 'validate', ...files, '--templates', FIXTURE_TEMPLATES_DIR], {
-      cwd: ROOT,
-      env,
-      encoding: 'utf8',
-      timeout: 90_000,
-    });
-    const output = `${run.stdout}\n${run.stderr}`;
+    const run = runOshirase(['rules', 'validate', ...files, '--templates', FIXTURE_TEMPLATES_DIR], dataDir);
+    const output = run.output;
     expect(run.error, output).toBeUndefined();
     expect(run.status, output).toBe(1);
     expect(output).not.toMatch(/^ {4}at /m);
