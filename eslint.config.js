@@ -7,7 +7,9 @@ import tseslint from 'typescript-eslint';
 /**
  * Workflow code runs in Temporal's deterministic sandbox and is bundled on its own: it may import
  * `@temporalio/workflow`, the root of `@temporalio/common` (workflow-safe; its `lib/internal-non-workflow`
- * and other deep paths are not), and other files in `workflows/`. Anything else only as `import type`,
+ * and other deep paths are not), other files in `workflows/` and the outreach contract (outreach/outreach-contract.ts:
+ * the workflows' names, inputs, signals, update and query, which the rest of the engine imports too; it is workflow
+ * code itself and is held to this rule). Anything else only as `import type`,
  * which is erased at compile time (as in temporalio/samples-typescript).
  * The regular expression matches every import source that is NOT one of those; a relative `./x` stays
  * inside `workflows/`. dependency-cruiser checks the same with resolved paths (rule `workflows-import-workflow-code-only`).
@@ -17,10 +19,10 @@ export const WORKFLOW_IMPORTS_RULE = [
   {
     patterns: [
       {
-        regex: '^(?!@temporalio/workflow(/|$)|@temporalio/common$|\\./)',
+        regex: '^(?!@temporalio/workflow(/|$)|@temporalio/common$|\\./|\\.\\./outreach/outreach-contract$)',
         allowTypeImports: true,
         message:
-          'workflows/ may import only @temporalio/workflow, @temporalio/common and other workflow files; ' +
+          'workflows/ may import only @temporalio/workflow, @temporalio/common, other workflow files and the outreach contract; ' +
           'use `import type` for anything else (workflow code runs in a deterministic sandbox).',
       },
     ],
@@ -60,7 +62,9 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    files: ['workflows/**/*.ts'],
+    // The outreach contract is workflow code (workflows/ imports it): the same rule (its `./` imports are checked
+    // on resolved paths by dependency-cruiser, which allows it workflow-safe packages and type-only imports only).
+    files: ['workflows/**/*.ts', 'outreach/outreach-contract.ts'],
     rules: {
       'no-restricted-imports': 'off',
       '@typescript-eslint/no-restricted-imports': WORKFLOW_IMPORTS_RULE,

@@ -3,7 +3,7 @@ import { writeAudit } from '../db/audit';
 import { withdrawConsent } from '../db/consent';
 import { getRuleVersion } from '../rule-language/rule-registry';
 import { cancelLettersOfOutreach } from '../channels/print-cancel';
-import type { OutreachState, ResponseChannel, ResponseKind } from '../workflows/outreach-contract';
+import type { OutreachState, ResponseChannel, ResponseKind } from '../outreach/outreach-contract';
 import type { OutreachRef } from '../db/vocabulary';
 
 export interface OutreachEndInput extends OutreachRef {

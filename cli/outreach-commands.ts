@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { loadEngineConfig } from '../config/engine-config';
 import { RESPONSE_KINDS } from '../db/schema';
 import { respondToOutreach } from '../outreach/respond-to-outreach';
-import { statusQuery, type ResponseKind } from '../workflows/outreach-contract';
+import { statusQuery, type ResponseKind } from '../outreach/outreach-contract';
 import { defineCommand, table, UsageError } from './cli-support';
 
 export const OUTREACH_SHOW = defineCommand<{ resident?: string }>({

@@ -7,7 +7,7 @@ import { describeEvaluation } from '../rule-language/explain-text';
 import { getRuleVersion, publishedRules, registerRules, withdrawRule } from '../rule-language/rule-registry';
 import type { Rule } from '../rule-language/rule-schema';
 import { todayInTokyo } from '../runtime/tokyo-calendar';
-import { stopSignal } from '../workflows/outreach-contract';
+import { stopSignal } from '../outreach/outreach-contract';
 import { PROJECT_ROOT } from '../runtime/engine-context';
 import { defineCommand, optionalDateOption, UsageError } from './cli-support';
 import type { CommandContext } from './command-context';

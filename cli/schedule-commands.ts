@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ensureDailySchedule, DAILY_SCHEDULE_ID } from '../temporal/daily-schedule';
-import type { DailyEvaluationInput, DailyEvaluationResult } from '../workflows/daily-evaluation-workflow';
+import type { DailyEvaluationInput } from '../outreach/outreach-contract';
+import { runDailyEvaluation } from '../outreach/workflow-starts';
 import { defineCommand, optionalDateOption, UsageError } from './cli-support';
 
 const count = (command: string, flag: string, value: unknown, max: number) => {
@@ -53,11 +54,10 @@ export const SCHEDULE_RUN = defineCommand<FanOutOptions & { date?: string }>({
     const engine = await ctx.engine();
     const temporal = await ctx.temporal();
     const input: DailyEvaluationInput = { date, partitions: count(name, 'partitions', opts.partitions, 1024), parallelism: count(name, 'parallelism', opts.parallelism, 64) };
-    const result = (await temporal.workflow.execute('dailyEvaluationWorkflow', {
+    const result = await runDailyEvaluation(temporal, input, {
       taskQueue: engine.config.taskQueue,
       workflowId: `daily-evaluation-manual-${date ?? 'today'}-${Date.now()}`,
-      args: [input],
-    })) as DailyEvaluationResult;
+    });
     ctx.print(`daily evaluation for ${result.date}: ${result.rules} rules over ${result.partitions} partitions`);
     ctx.print(`  matched ${result.matched}; started ${result.started}; already started ${result.alreadyStarted} (residents without consent for a rule's purpose are not evaluated for it)`);
     return 0;

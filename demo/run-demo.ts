@@ -16,7 +16,7 @@ import { DemoNarrator } from './demo-narrator';
 import { clickResponseLink, findLinkInEmail, findLinkInPush } from './simulated-residents';
 import { table } from '../cli/cli-support';
 import { addOffset, todayInTokyo } from '../runtime/tokyo-calendar';
-import type { DailyEvaluationResult } from '../workflows/daily-evaluation-workflow';
+import { runDailyEvaluation } from '../outreach/workflow-starts';
 import { ensurePrivateDir, writePrivateFile } from '../runtime/private-files';
 import { randomBytes } from 'node:crypto';
 
@@ -171,11 +171,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 
     // The daily evaluation of date-driven rules, as the morning Schedule runs it — twice, to show it starts nothing twice.
     for (const run of [1, 2]) {
-      const daily = (await client.workflow.execute('dailyEvaluationWorkflow', {
-        taskQueue: config.taskQueue,
-        workflowId: `demo-daily-evaluation-${run}-${Date.now()}`,
-        args: [{ date: todayInTokyo(), partitions: 2, parallelism: 2 }],
-      })) as DailyEvaluationResult;
+      const daily = await runDailyEvaluation(
+        client,
+        { date: todayInTokyo(), partitions: 2, parallelism: 2 },
+        { taskQueue: config.taskQueue, workflowId: `demo-daily-evaluation-${run}-${Date.now()}` },
+      );
       out(`[daily evaluation ${run}] ${daily.rules} date-driven rules over ${daily.partitions} partitions: started ${daily.started}, already started ${daily.alreadyStarted}`);
     }
     for (const o of await context.database.db.selectFrom('outreach').select('id').where('event_id', 'is', null).execute()) outreachIds.add(o.id);

@@ -1,6 +1,10 @@
 /**
- * The outreach workflow's contract with the rest of the engine: its input, its
- * signals, update and query. Ids and enums only — never personal data.
+ * The outreach engine's contract with the rest of the code: the workflows' names, inputs and results,
+ * the outreach workflow's signals, update and query. Ids and enums only — never personal data.
+ *
+ * Workflow code imports this file (workflows/ implements it), so it is workflow code too: it may import
+ * only @temporalio/workflow and, as `import type`, anything else (the lint rules check it like workflows/).
+ * The names below are recorded in workflow histories (tests/workflow-replay.test.ts): never rename them.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OutreachRef, OutreachState, ResponseKind } from '../db/vocabulary';
@@ -43,3 +47,29 @@ export interface RespondUpdateResult {
 export const respondUpdate = defineUpdate<RespondUpdateResult, [ResponseInput]>('respondAndReport');
 export const stopSignal = defineSignal<[{ reason: StopReason }]>('stop');
 export const statusQuery = defineQuery<OutreachProgress>('status');
+
+/** The workflow type of one outreach; workflows/outreach-workflow.ts implements it. */
+export const OUTREACH_WORKFLOW_TYPE = 'outreachWorkflow';
+export type OutreachWorkflow = (input: OutreachInput) => Promise<OutreachProgress>;
+
+export interface DailyEvaluationInput {
+  /** The evaluation date (YYYY-MM-DD, Asia/Tokyo); null for the day the run starts. */
+  date: string | null;
+  partitions: number;
+  /** How many partitions run at once across the workers. */
+  parallelism: number;
+}
+
+export interface DailyEvaluationResult {
+  date: string;
+  rules: number;
+  partitions: number;
+  matched: number;
+  withoutConsent: number;
+  started: number;
+  alreadyStarted: number;
+}
+
+/** The workflow type of the daily evaluation of date-driven rules; workflows/daily-evaluation-workflow.ts implements it. */
+export const DAILY_EVALUATION_WORKFLOW_TYPE = 'dailyEvaluationWorkflow';
+export type DailyEvaluationWorkflow = (input: DailyEvaluationInput) => Promise<DailyEvaluationResult>;

@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { writeAudit } from '../db/audit';
-import { respondUpdate, type OutreachProgress, type ResponseInput } from '../workflows/outreach-contract';
+import { respondUpdate, type OutreachProgress, type ResponseInput } from './outreach-contract';
 
 export type RespondResult =
   | { outcome: 'accepted'; status: OutreachProgress }

@@ -3,7 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { writeAudit, type AuditRecord } from '../db/audit';
 import { outreachIdFor } from './outreach-ids';
-import type { OutreachInput } from '../workflows/outreach-contract';
+import type { OutreachInput } from './outreach-contract';
+import { startOutreachWorkflow } from './workflow-starts';
 import type { RedactedExplanation } from '../rule-language/redact-explanation';
 
 export interface StartOutreachRequest {
@@ -101,10 +102,8 @@ export async function launchOutreach(
     msPerDay: deps.msPerDay,
   };
   try {
-    await deps.temporal.workflow.start('outreachWorkflow', {
-      workflowId: recorded.outreachId,
+    await startOutreachWorkflow(deps.temporal, input, {
       taskQueue: deps.taskQueue,
-      args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
     });

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import { writeAudit } from '../db/audit';
 import { withdrawConsent } from '../db/consent';
-import { stopSignal } from '../workflows/outreach-contract';
+import { stopSignal } from './outreach-contract';
 
 /**
  * Records a withdrawal of consent and ends, at once, every running outreach

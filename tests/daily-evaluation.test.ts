@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TestEngine } from './support/test-engine';
 import { addOffset, todayInTokyo } from '../runtime/tokyo-calendar';
-import type { DailyEvaluationInput, DailyEvaluationResult } from '../workflows/daily-evaluation-workflow';
+import type { DailyEvaluationResult } from '../outreach/outreach-contract';
+import { runDailyEvaluation } from '../outreach/workflow-starts';
 
 let engine: TestEngine;
 
@@ -17,11 +18,7 @@ afterAll(async () => {
 });
 
 const runDaily = (date: string, workflowId: string) =>
-  engine.client.workflow.execute('dailyEvaluationWorkflow', {
-    taskQueue: engine.taskQueue,
-    workflowId,
-    args: [{ date, partitions: 4, parallelism: 2 } satisfies DailyEvaluationInput],
-  }) as Promise<DailyEvaluationResult>;
+  runDailyEvaluation(engine.client, { date, partitions: 4, parallelism: 2 }, { taskQueue: engine.taskQueue, workflowId });
 
 it('starts each date-driven outreach once when the daily evaluation runs twice for the same day', async () => {
   const today = todayInTokyo();

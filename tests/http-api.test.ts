@@ -7,7 +7,7 @@ import { startTestService, type TestService } from './support/test-service';
 import type { IntakeResult } from '../intake/accept-life-event';
 import type { Locale } from '../db/schema';
 import { newResponseToken } from '../outreach/response-links';
-import type { OutreachProgress } from '../workflows/outreach-contract';
+import type { OutreachProgress } from '../outreach/outreach-contract';
 import { todayInTokyo } from '../runtime/tokyo-calendar';
 import { daysAgoInTokyo } from './support/test-dates';
 import { TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from './support/test-engine';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TestEngine, outreachIdOf, waitFor } from './support/test-engine';
 import { registerRules, withdrawRule, publishedRules } from '../rule-language/rule-registry';
 import { RuleSchema, type Rule } from '../rule-language/rule-schema';
-import { stopSignal } from '../workflows/outreach-contract';
+import { stopSignal } from '../outreach/outreach-contract';
 
 // A rule of its own (on marriage), so publishing and withdrawing it touches no other test.
 const v1: Rule = RuleSchema.parse({

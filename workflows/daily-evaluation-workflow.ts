@@ -1,5 +1,8 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { OutreachActivities } from '../activities';
+import type { DailyEvaluationInput, DailyEvaluationResult } from '../outreach/outreach-contract';
+
+export type { DailyEvaluationInput, DailyEvaluationResult };
 
 const { planDailyEvaluation } = proxyActivities<OutreachActivities>({ startToCloseTimeout: '5 minutes', retry: { maximumAttempts: 5 } });
 const { evaluatePartition } = proxyActivities<OutreachActivities>({
@@ -7,24 +10,6 @@ const { evaluatePartition } = proxyActivities<OutreachActivities>({
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '5 seconds', maximumAttempts: 10 },
 });
-
-export interface DailyEvaluationInput {
-  /** The evaluation date (YYYY-MM-DD, Asia/Tokyo); null for the day the run starts. */
-  date: string | null;
-  partitions: number;
-  /** How many partitions run at once across the workers. */
-  parallelism: number;
-}
-
-export interface DailyEvaluationResult {
-  date: string;
-  rules: number;
-  partitions: number;
-  matched: number;
-  withoutConsent: number;
-  started: number;
-  alreadyStarted: number;
-}
 
 /**
  * Once a day (a Temporal Schedule starts it): evaluate every date-driven rule

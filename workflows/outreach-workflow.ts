@@ -9,7 +9,7 @@ import {
   type OutreachProgress,
   type ResponseInput,
   type StopReason,
-} from './outreach-contract';
+} from '../outreach/outreach-contract';
 
 const BOOKKEEPING = {
   startToCloseTimeout: '1 minute',

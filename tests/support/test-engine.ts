@@ -13,7 +13,7 @@ import { acceptLifeEvent, type IntakeResult } from '../../intake/accept-life-eve
 import { parseLifeEvent } from '../../intake/life-event-schema';
 import { addResident, registerPushSubscription } from '../../db/residents';
 import type { Locale } from '../../db/schema';
-import { statusQuery, type OutreachProgress } from '../../workflows/outreach-contract';
+import { statusQuery, type OutreachProgress } from '../../outreach/outreach-contract';
 import { DEFAULT_EVENT_DAYS_AGO, daysAgoInTokyo } from './test-dates';
 
 /** The delivery token key of the tests' engines (a city sets its own secret DELIVERY_TOKEN_KEY). */
