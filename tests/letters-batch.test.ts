@@ -309,10 +309,13 @@ describe('the letter step in an outreach', () => {
   it('opens an unreachable task instead of queuing a letter to an invalid address', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'], email: false });
     await engine.db.updateTable('residents').set({ address: '丸の内のどこか' }).where('id', '=', resident.id).execute();
-    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 200 }));
-    await engine.result(outreachId);
+    // Long plan days: the deadline (day 12) can never come before the letter step, however slow the
+    // machine; the step is awaited as an event (its ledger row and task), then the outreach is answered.
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 60_000 }));
+    const letter = await waitFor('the letter step', async () => (await engine.tasks(outreachId)).some((t) => t.kind === 'unreachable') && (await engine.ledger(outreachId)).find((d) => d.channel === 'letter' && d.status !== 'pending'));
+    await engine.client.workflow.getHandle(outreachId).signal('respond', { kind: 'applied', via: 'link' });
+    expect((await engine.result(outreachId)).state).toBe('responded');
 
-    const letter = (await engine.ledger(outreachId)).find((d) => d.channel === 'letter')!;
     expect(letter.status).toBe('skipped');
     expect((letter.detail as { reason: string }).reason).toMatch(/^postal address invalid: address: names neither a prefecture nor the city .*; address: has no block number/);
     expect(await engine.db.selectFrom('letters').select('reference').where('outreach_id', '=', outreachId).execute()).toEqual([]);
@@ -324,7 +327,8 @@ describe('the letter step in an outreach', () => {
     const resident = await engine.addResident({ consents: ['child-benefits'], email: false });
     await engine.db.updateTable('residents').set({ address: GOOD_ADDRESS }).where('id', '=', resident.id).execute();
     // No email, no push: the letter is the first send that reaches the resident.
-    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 300 }));
+    // Long plan days: the answer below must come before the deadline (day 12), however slow the machine.
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 60_000 }));
     // Once the letter step is done (ledger 'sent'), not merely once its row is in: the proof is written after the commit.
     await waitFor('the letter step', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'letter' && d.status === 'sent'));
     const queued = await engine.db.selectFrom('letters').selectAll().where('outreach_id', '=', outreachId).executeTakeFirstOrThrow();

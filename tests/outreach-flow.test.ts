@@ -13,8 +13,11 @@ import { addDays } from '../runtime/tokyo-calendar';
 import { daysAgoInTokyo } from './support/test-dates';
 import { withdrawConsentAndStopOutreach } from '../outreach/withdraw-consent';
 
-// Short enough for a quick suite, long enough that a slow first send on a busy machine stays inside the plan.
-const FAST_DAY_MS = 400;
+// A plan day of the tests that run a whole plan to its deadline. The full plan from a birth 2 days ago:
+// email (day 0), push (day 3), letter (day 8), deadline (day 13). The letter goes out only if the email
+// and push steps between them took less than 10 plan days: 15 s here, which load cannot eat (at 400 ms
+// the margin was 4 s, and a busy machine ended the outreach before its letter).
+const FAST_DAY_MS = 1_500;
 let engine: TestEngine;
 
 beforeAll(async () => {
@@ -174,7 +177,8 @@ describe('outreach for a birth', () => {
 
   it('sends nothing more once consent is withdrawn between steps', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
-    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 1_000 }));
+    // The withdrawal must land within the 3-day wait after the email: 9 s here.
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 3_000 }));
     await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'email' && d.status === 'sent'));
     await withdrawConsent(engine.db, resident.id, 'child-benefits');
     const status = await engine.result(outreachId);

@@ -16,7 +16,9 @@ afterAll(async () => {
 
 it('renders and records every notice in test mode, and nothing leaves the machine', async () => {
   const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
-  const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 300, occurredOn: daysAgoInTokyo(3) }));
+  // The plan (email day 0, push day 3, letter day 7) must be through before the deadline (day 12): the
+  // email and push may take 9 plan days between them, 13.5 s here, before the deadline cuts the letter.
+  const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 1_500, occurredOn: daysAgoInTokyo(3) }));
   const status = await engine.result(outreachId);
 
   expect(status.sends.map((s) => [s.channel, s.outcome])).toEqual([['email', 'sent'], ['push', 'sent'], ['letter', 'sent']]);
