@@ -1,12 +1,10 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { writeAudit } from '../db/audit';
 import { markDeliveryFailed, recordDeliveryToken, recordSmtpAnswers } from '../db/delivery-ledger';
-import { sendEmail } from '../channels/email';
 import { describeAnswer, withoutAddresses } from '../channels/email-answers';
 import { markEmailAddressInvalid } from '../channels/email-bounces';
-import { checkEmailAddress } from '../channels/email-address';
+import { emailNoticeMessage } from './notice-messages';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
-import { htmlLang } from '../db/vocabulary';
 
 /**
  * Sends one notice by email and turns the SMTP answers into what the outreach
@@ -16,26 +14,18 @@ import { htmlLang } from '../db/vocabulary';
  * anything temporary (4xx, dropped or refused connections, timeouts, every
  * transport paused) → a retryable failure, for Temporal to retry with backoff.
  */
-export async function sendEmailNotice({ deps, rule, resident, ledger, vars, variant }: SendRequest): Promise<SendAttempt> {
-  if (!resident.email || resident.email_status === 'invalid') return { kind: 'unreachable', reason: 'no valid email address' };
-  // Stored before addresses were checked at the door (or written around addResident): an address with
-  // a comma or a CR/LF would add a recipient or a header, so it never reaches the mail library.
-  const address = checkEmailAddress(resident.email);
-  if (!address.ok) return { kind: 'unreachable', reason: `the stored email address is not usable: it ${address.reason}` };
-  const rendered = deps.renderer.render(rule.templates, 'email', resident.locale, vars, variant);
-  if (rendered.channel !== 'email') throw new Error('renderer returned the wrong channel');
+export async function sendEmailNotice(request: SendRequest): Promise<SendAttempt> {
+  const { deps, resident, ledger } = request;
+  const built = emailNoticeMessage(request);
+  if (built.kind === 'unreachable') return built;
+  const { message, rendered } = built;
   const activity = currentActivity();
 
   // The token is recorded before the first send and reused by every retry, so a bounce finds this
   // row even if the send's outcome never reached the ledger, and after the key is rotated.
-  const deliveryToken = ledger.delivery_token ?? deps.mail.tokenFor(ledger.idempotency_key);
-  if (ledger.delivery_token === null) await recordDeliveryToken(deps.db, ledger.id, deliveryToken);
+  if (ledger.delivery_token === null) await recordDeliveryToken(deps.db, ledger.id, built.token);
 
-  const result = await sendEmail(
-    deps.mail,
-    { from: deps.config.mailFrom, to: address.address, lang: htmlLang(resident.locale), idempotencyKey: ledger.idempotency_key, deliveryToken, content: rendered.content },
-    activity ? { signal: activity.signal } : {},
-  );
+  const result = await deps.mail.sendMessage(message, activity ? { signal: activity.signal } : {});
 
   // Every attempt's answers are appended: the ledger shows the 452, then the 250 of the retry.
   const recorded = result.answers.map((a) => ({ ...a, attempt: activity?.attempt ?? 1 }));
@@ -51,7 +41,7 @@ export async function sendEmailNotice({ deps, rule, resident, ledger, vars, vari
     case 'recipient-invalid': {
       await markEmailAddressInvalid(deps.db, {
         residentId: resident.id,
-        address: resident.email,
+        address: built.storedAddress,
         actor: 'engine',
         source: 'smtp',
         reason: describeAnswer(result.answer),

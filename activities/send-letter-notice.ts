@@ -1,11 +1,11 @@
 import { writeAudit } from '../db/audit';
 import type { PostageClass } from '../db/schema';
-import { describePostalProblems, normalizePostalCode, postalAddressProblems, type PostalAddressProblem } from '../channels/postal-address';
+import { describePostalProblems, postalAddressProblems, type PostalAddressProblem } from '../channels/postal-address';
 import { loadPrintConfig, type PrintConfig } from '../channels/print-config';
 import { queuedLetterFor, queueLetter } from '../channels/print-batches';
 import { openCaseworkerTask } from '../db/caseworker-tasks';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
-import { letterReference } from '../channels/letter-pdf';
+import { letterNoticeMessage } from './notice-messages';
 
 let printConfig: PrintConfig | undefined;
 
@@ -22,7 +22,7 @@ const POSTAGE_CLASS: PostageClass = 'standard';
  * to is not queued; a caseworker gets an 'unreachable' task to fix it.
  */
 export async function sendLetterNotice(request: SendRequest): Promise<SendAttempt> {
-  const { deps, rule, resident, ledger, vars } = request;
+  const { deps, resident, ledger } = request;
   if (!resident.postal_code || !resident.address) return { kind: 'unreachable', reason: 'no postal address' };
   printConfig ??= loadPrintConfig();
 
@@ -40,9 +40,9 @@ export async function sendLetterNotice(request: SendRequest): Promise<SendAttemp
     }
   }
 
-  const rendered = deps.renderer.render(rule.templates, 'letter', resident.locale, vars, request.variant);
-  if (rendered.channel !== 'letter') throw new Error('renderer returned the wrong channel');
-  const reference = letterReference(ledger.id);
+  const built = letterNoticeMessage(request);
+  if (built.kind === 'unreachable') return built;
+  const { message, reference, rendered } = built;
   const queued = await queueLetter(
     deps.db,
     {
@@ -52,19 +52,7 @@ export async function sendLetterNotice(request: SendRequest): Promise<SendAttemp
       residentId: resident.id,
       reference,
       postageClass: POSTAGE_CLASS,
-      content: {
-        recipient: { postalCode: normalizePostalCode(resident.postal_code) ?? resident.postal_code, address: resident.address, name: vars.resident.honorificName },
-        sender: {
-          name: vars.city.name,
-          department: vars.city.office,
-          postalCode: deps.office.postalCode,
-          address: deps.office.address,
-          phone: deps.office.phone,
-        },
-        locale: resident.locale,
-        title: vars.notice.title,
-        body: rendered.content.body,
-      },
+      content: message,
     },
     { outboxDir: deps.printOutboxDir, print: printConfig },
   );

@@ -3,11 +3,11 @@ import type { Duration, RetryPolicy } from '@temporalio/common';
 import { z } from 'zod';
 import { writeAudit } from '../db/audit';
 import { mergeDeliveryDetail } from '../db/delivery-ledger';
-import { htmlLang } from '../db/vocabulary';
-import { pushPolicyFor, retryDelayMs, type PushDeliveryPolicy } from '../channels/push-policy';
+import { retryDelayMs, type PushDeliveryPolicy } from '../channels/push-policy';
 import { PushConfigurationError, sendPush, type PushSendResult } from '../channels/web-push';
 import { checkPushEndpoint } from '../channels/push-endpoint-policy';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
+import { pushNoticeMessage } from './notice-messages';
 
 /** What happened on one device in one attempt; stored in the ledger detail (no endpoint: it is a capability URL). */
 export interface PushDeviceOutcome {
@@ -43,15 +43,12 @@ const ATTEMPTS_KEY = 'pushAttempts';
 export type PushSendRequest = SendRequest & { msPerDay?: number };
 
 export async function sendPushNotice(request: PushSendRequest): Promise<SendAttempt> {
-  const { deps, rule, resident, ledger, vars } = request;
+  const { deps, rule, resident, ledger } = request;
   const subscriptions = await deps.db.selectFrom('push_subscriptions').selectAll().where('resident_id', '=', resident.id).orderBy('id').execute();
   if (subscriptions.length === 0) return { kind: 'unreachable', reason: 'no push subscription' };
-  const rendered = deps.renderer.render(rule.templates, 'push', resident.locale, vars, request.variant);
-  if (rendered.channel !== 'push') throw new Error('renderer returned the wrong channel');
-  const outreach = await deps.db.selectFrom('outreach').select(['started_at', 'trigger_date']).where('id', '=', ledger.outreach_id).executeTakeFirstOrThrow();
   // Recomputed on every attempt, so a retry's TTL still ends when the plan moves on.
-  const policy = pushPolicyFor({ rule, stepIndex: ledger.step_index, outreach, msPerDay: request.msPerDay ?? deps.config.msPerDay, now: new Date() });
-  const notice = { ...rendered.content, tag: ledger.idempotency_key, lang: htmlLang(resident.locale) };
+  const { message, rendered } = await pushNoticeMessage(request);
+  const { notice, policy } = message;
   const { attempt, retryPolicy } = currentAttempt();
 
   const devices: PushDeviceOutcome[] = [];

@@ -5,10 +5,9 @@ import { CircuitBreaker } from './email-breaker';
 import { classifyAccepted, classifyFailure, type SmtpAnswer } from './email-answers';
 import { loadEmailConfig, resolveDeliveryTokenKey, type EmailConfig } from './email-config';
 import { checkEmailAddress, InvalidEmailAddressError } from './email-address';
+import { buildEmailMessage, messageIdForToken, MESSAGE_ID_DOMAIN } from './email-message';
 
-/** The header that names the delivery in every notice, so a bounce can be matched even when a relay rewrote the Message-ID. */
-export const DELIVERY_HEADER = 'X-Oshirase-Delivery';
-export const MESSAGE_ID_DOMAIN = 'oshirase.invalid';
+export { DELIVERY_HEADER, MESSAGE_ID_DOMAIN, messageIdForToken, verpAddress } from './email-message';
 
 /**
  * The key of notices that are only previewed (oshirase templates preview): public,
@@ -28,26 +27,12 @@ export function deliveryTokenFor(idempotencyKey: string, key: string): string {
   return createHmac('sha256', key).update(idempotencyKey).digest('hex').slice(0, 32);
 }
 
-export function messageIdForToken(token: string, domain = MESSAGE_ID_DOMAIN): string {
-  return `<${token}@${domain}>`;
-}
-
 /**
  * A Message-ID derived from the delivery's idempotency key (through its token):
  * if a retried activity ever sends twice, mail systems can still tell the two are one notice.
  */
 export function messageIdFor(idempotencyKey: string, key: string, domain = MESSAGE_ID_DOMAIN): string {
   return messageIdForToken(deliveryTokenFor(idempotencyKey, key), domain);
-}
-
-/**
- * The envelope sender of one notice (VERP): `local+<token>@domain` for a bounce
- * address `local@domain`, so a bounce names its delivery in the address it is
- * returned to even when it returns nothing of the original message.
- */
-export function verpAddress(bounceAddress: string, token: string): string {
-  const at = bounceAddress.lastIndexOf('@');
-  return `${bounceAddress.slice(0, at)}+${token}${bounceAddress.slice(at)}`;
 }
 
 export interface EmailToSend {
@@ -117,31 +102,24 @@ export class MailTransport {
     return deliveryTokenFor(idempotencyKey, this.tokenKey);
   }
 
-  /** Tries the transports in order, skipping paused ones, until one gives an answer that is not temporary. */
+  /** The bounce address of this installation (SMTP_BOUNCE_ADDRESS), whose VERP form is a notice's envelope sender. */
+  get bounceAddress(): string | null {
+    return this.config.bounceAddress ?? null;
+  }
+
+  /** Builds the notice's message (channels/email-message.ts) and sends it. */
   async send(mail: EmailToSend, options: { signal?: AbortSignal } = {}): Promise<EmailSendResult> {
-    // The last line of defence: callers check addresses before (see email-address.ts); nodemailer would split a list.
-    const recipient = checkEmailAddress(mail.to);
-    if (!recipient.ok) throw new InvalidEmailAddressError('to', recipient.reason);
     const token = mail.deliveryToken ?? this.tokenFor(mail.idempotencyKey);
-    const messageId = messageIdForToken(token);
-    const message: SendMailOptions = {
-      from: mail.from,
-      to: mail.to,
-      ...(this.config.bounceAddress ? { envelope: { from: verpAddress(this.config.bounceAddress, token), to: mail.to } } : {}),
-      subject: mail.content.subject,
-      text: mail.content.text,
-      html: mail.content.html,
-      messageId,
-      headers: {
-        'Content-Language': mail.lang,
-        [DELIVERY_HEADER]: token,
-        // RFC 3834: vacation responders and other robots should not answer a notice.
-        'Auto-Submitted': 'auto-generated',
-      },
-      // Where the servers support DSN (RFC 3461): report failures and delays with the headers only,
-      // carrying the token as the envelope id.
-      dsn: { id: token, return: 'headers', notify: ['failure', 'delay'], recipient: mail.to },
-    };
+    const message = buildEmailMessage({ from: mail.from, to: mail.to, lang: mail.lang, token, content: mail.content, bounceAddress: this.bounceAddress });
+    return this.sendMessage(message, options);
+  }
+
+  /** Tries the transports in order, skipping paused ones, until one gives an answer that is not temporary. */
+  async sendMessage(message: SendMailOptions, options: { signal?: AbortSignal } = {}): Promise<EmailSendResult> {
+    // The last line of defence: callers check addresses before (see email-address.ts); nodemailer would split a list.
+    const recipient = checkEmailAddress(typeof message.to === 'string' ? message.to : '');
+    if (!recipient.ok) throw new InvalidEmailAddressError('to', recipient.reason);
+    const messageId = message.messageId ?? '';
 
     const answers: SmtpAnswer[] = [];
     for (const transport of this.transports) {

@@ -7,6 +7,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import webpush from 'web-push';
 import type { CheckedPushEndpoint, ResolvedAddress } from './push-endpoint-policy';
+import { pushPayloadJson } from './push-message';
 
 export interface PushSubscriptionKeys {
   endpoint: string;
@@ -90,7 +91,7 @@ export async function sendPush(
   if (!Number.isInteger(options.ttlSeconds) || options.ttlSeconds < 0) {
     throw new PushConfigurationError('ttlSeconds must be a non-negative integer');
   }
-  const payload = JSON.stringify({ title: notice.title, body: notice.body, url: notice.url, tag: notice.tag, lang: notice.lang, icon: notice.icon });
+  const payload = pushPayloadJson(notice);
   const payloadBytes = Buffer.byteLength(payload, 'utf8');
   if (payloadBytes > MAX_PLAINTEXT_BYTES) {
     throw new PushConfigurationError(`notice is ${payloadBytes} bytes as JSON; at most ${MAX_PLAINTEXT_BYTES} fit in one push message`);

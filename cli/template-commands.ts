@@ -1,13 +1,14 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import nodemailer from 'nodemailer';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_OFFICE } from '../config/engine-config';
 import { CHANNELS, LOCALES, type Locale, type Resident } from '../db/schema';
-import { DELIVERY_HEADER, deliveryTokenFor, messageIdFor, PREVIEW_DELIVERY_TOKEN_KEY } from '../channels/email';
+import { deliveryTokenFor, PREVIEW_DELIVERY_TOKEN_KEY } from '../channels/email';
+import { buildEmailMessage, emailMessageBytes } from '../channels/email-message';
+import { buildPushMessage, pushMessageFile } from '../channels/push-message';
+import { buildLetterMessage, datedLetter } from '../channels/letter-message';
 import { renderLetterPdf } from '../channels/letter-pdf';
-import { pushPolicyFor } from '../channels/push-policy';
 import { noticeVariables } from '../activities/notice-variables';
 import { NoticeRenderer, SHARED_SET, type RenderedNotice } from '../notices/render-notice';
 import { todayInTokyo } from '../runtime/tokyo-calendar';
@@ -207,7 +208,10 @@ export interface PreviewFiles {
   notes: string[];
 }
 
-/** Writes a rendered notice the way its channel would carry it. */
+/** What marks a previewed email as never sent; everything else is the message a real send builds. */
+const PREVIEW_MARKER = { name: 'X-Oshirase-Preview', value: 'not sent' } as const;
+
+/** Writes a rendered notice the way its channel would carry it, built by the channel's own builder (channels/*-message.ts). */
 async function writePreview(
   rendered: RenderedNotice,
   base: string,
@@ -219,21 +223,19 @@ async function writePreview(
   const lang = htmlLang(locale);
   switch (rendered.channel) {
     case 'email': {
-      const { subject, html, text } = rendered.content;
+      const { html, text } = rendered.content;
       await writePrivateFileAt(`${base}.email.html`, html);
       await writePrivateFileAt(`${base}.email.txt`, text);
-      const token = deliveryTokenFor(details.idempotencyKey, PREVIEW_DELIVERY_TOKEN_KEY);
-      const mime = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
-      const info = await mime.sendMail({
+      const message = buildEmailMessage({
         from: details.from,
         to: resident.email ?? 'no-address@resident.invalid',
-        subject,
-        text,
-        html,
-        messageId: messageIdFor(details.idempotencyKey, PREVIEW_DELIVERY_TOKEN_KEY),
-        headers: { 'Content-Language': lang, [DELIVERY_HEADER]: token, 'Auto-Submitted': 'auto-generated', 'X-Oshirase-Preview': 'not sent' },
+        lang,
+        token: deliveryTokenFor(details.idempotencyKey, PREVIEW_DELIVERY_TOKEN_KEY),
+        content: rendered.content,
+        bounceAddress: null,
+        marker: PREVIEW_MARKER,
       });
-      await writePrivateFileAt(`${base}.email.eml`, info.message as Buffer);
+      await writePrivateFileAt(`${base}.email.eml`, await emailMessageBytes(message));
       paths.push(`${base}.email.html`, `${base}.email.txt`, `${base}.email.eml`);
       if (!resident.email || resident.email_status === 'invalid') notes.push('the resident has no valid email address: this email would not be sent (the plan moves on)');
       break;
@@ -241,23 +243,26 @@ async function writePreview(
     case 'push': {
       const now = new Date();
       const stepIndex = Math.max(0, details.rule.outreach.findIndex((s) => 'send' in s && s.send === 'push'));
-      const policy = pushPolicyFor({ rule: details.rule, stepIndex, outreach: { started_at: now, trigger_date: null }, msPerDay: details.msPerDay, now });
-      const payload = { ...rendered.content, tag: details.idempotencyKey, lang };
-      await writePrivateFileAt(`${base}.push.json`, `${JSON.stringify({ payload, delivery: policy }, null, 2)}\n`);
+      const message = buildPushMessage({
+        content: rendered.content,
+        idempotencyKey: details.idempotencyKey,
+        lang,
+        policy: { rule: details.rule, stepIndex, outreach: { started_at: now, trigger_date: null }, msPerDay: details.msPerDay, now },
+      });
+      await writePrivateFileAt(`${base}.push.json`, pushMessageFile(message));
       paths.push(`${base}.push.json`);
       notes.push('push TTL and urgency as for an outreach starting now');
       break;
     }
     case 'letter': {
-      const pdf = await renderLetterPdf({
+      const message = buildLetterMessage({
         recipient: { postalCode: resident.postal_code ?? '', address: resident.address ?? '（住所なし / no postal address）', name: details.recipientName },
         sender: { name: details.office.name, department: details.office.department, postalCode: DEFAULT_OFFICE.postalCode, address: DEFAULT_OFFICE.address, phone: DEFAULT_OFFICE.phone },
-        issuedOn: todayInTokyo(),
         locale,
         title: details.title,
-        body: rendered.content.body,
-        reference: 'OSR-PREVIEW',
+        content: rendered.content,
       });
+      const pdf = await renderLetterPdf(datedLetter(message, todayInTokyo(), 'OSR-PREVIEW'));
       await writePrivateFileAt(`${base}.letter.pdf`, pdf);
       paths.push(`${base}.letter.pdf`);
       if (!resident.postal_code || !resident.address) notes.push('the resident has no postal address: this letter would not be sent (the plan moves on)');

@@ -101,7 +101,9 @@ describe('web push in the outreach plan', () => {
     // The published child-allowance rule itself (child-medical-subsidy pushes too; the tag tells them apart).
     const resident = await pushOnlyResident('child-benefits');
     const born = daysAgoInTokyo(3);
-    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: DAY_MS, occurredOn: born }));
+    // Minute-long plan days: the urgency below ('normal' until 3 plan days before the deadline) must not
+    // turn 'high' because a busy machine was slow to reach the push step (at 1 s a day, after 9 s).
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 60_000, occurredOn: born }));
     const row = await pushRow(outreachId);
 
     expect(row.status).toBe('sent');
