@@ -21,7 +21,9 @@ export const REHEARSAL_MARKER = { name: 'X-Oshirase-Test-Mode', value: 'rehearsa
  */
 export async function rehearseNotice(channel: Channel, request: SendRequest): Promise<SendAttempt> {
   const { deps, resident, ledger } = request;
-  const dir = join(deps.config.dataDir, 'rehearsal', todayInTokyo());
+  // One day for the folder and the letter's date.
+  const today = todayInTokyo();
+  const dir = join(deps.config.dataDir, 'rehearsal', today);
   // Rehearsed notices are the real ones, names and addresses included.
   await makePrivateDir(dir);
   const base = join(dir, ledger.idempotency_key.replace(/[^A-Za-z0-9._-]+/g, '_'));
@@ -44,7 +46,7 @@ export async function rehearseNotice(channel: Channel, request: SendRequest): Pr
     case 'letter': {
       const built = letterNoticeMessage(request);
       if (built.kind === 'unreachable') return built;
-      const pdf = await renderLetterPdf(datedLetter(built.message, todayInTokyo(), built.reference));
+      const pdf = await renderLetterPdf(datedLetter(built.message, today, built.reference));
       const path = `${base}.pdf`;
       await writePrivateFileAt(path, pdf);
       return { kind: 'sent', providerRef: `rehearsal:${built.reference}`, detail: { rehearsal: true, path, ...fallbackDetail(built.rendered) } };
