@@ -1,66 +1,98 @@
 /**
  * Starts a Temporal worker that runs the outreach workflows and their activities.
  *   npm run worker            (TEMPORAL_ADDRESS and DATABASE_URL from the environment)
+ *
+ * With runtime/create-engine.ts, the engine's composition root: createEngine() builds what every process shares,
+ * createWorkerDeps() the activities' dependencies and createOutreachWorker() the worker; the worker process, the
+ * demo, the tests and the benchmarks use these three and assemble nothing by hand.
  */
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
-import { createActivities } from './activities';
-import { ConfigError, DEFAULT_OFFICE } from './config/engine-config';
+import { createActivities, type ActivityDeps } from './activities';
+import { ConfigError, DEFAULT_OFFICE, loadEngineConfig } from './config/engine-config';
 import { createMailTransport } from './channels/email';
 import { NoticeRenderer } from './notices/render-notice';
-import { openEngineContext, PROJECT_ROOT, type EngineContext } from './runtime/engine-context';
-import { loadPrintConfig } from './channels/print-config';
-import { temporalConnectionSettings } from './temporal/connection-options';
+import { PROJECT_ROOT } from './runtime/engine-context';
+import { createEngine, type Engine } from './runtime/create-engine';
+import { loadPrintConfig, printOutboxDirOf } from './channels/print-config';
 
 export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
 
-export interface OutreachWorkerOptions {
-  context: EngineContext;
-  temporalAddress: string;
-  taskQueue?: string;
-  /** A pre-built bundle (tests build one per run); otherwise workflows/ is bundled at start. */
-  workflowBundle?: WorkflowBundleOption;
+export interface WorkerDeps {
+  deps: ActivityDeps;
+  /** Closes what was built here (the mail transport, unless the caller gave its own). */
+  close(): void;
 }
 
-export async function createOutreachWorker(options: OutreachWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; close(): Promise<void> }> {
-  const { context } = options;
-  // TLS, mTLS and API key from the environment (temporal/connection-options.ts), the address as given.
-  const settings = temporalConnectionSettings(process.env, options.temporalAddress);
-  const connection = await NativeConnection.connect(settings.options);
-  // Activities that start workflows (the daily evaluation) need a client of their own.
-  const clientConnection = await Connection.connect(settings.options);
-  const taskQueue = options.taskQueue ?? context.config.taskQueue;
-  const mail = createMailTransport(context.config.email);
-  const activities = createActivities({
+/**
+ * The activities' dependencies, built in one place from an engine. A caller may replace single pieces (a test's
+ * failing mail transport, a shorter plan day, its own task queue) through `overrides`.
+ *
+ * @example
+ *   const { deps, close } = createWorkerDeps(engine, { taskQueue });
+ *   const { evaluatePartition } = createActivities(deps);
+ */
+export function createWorkerDeps(engine: Pick<Engine, 'context' | 'temporal'>, overrides: Partial<ActivityDeps> = {}): WorkerDeps {
+  const { context } = engine;
+  // The transport of the email configuration (SMTP_URL / SMTP_URLS…), unless the caller gives one.
+  const ownMail = overrides.mail ? null : createMailTransport(context.config.email);
+  const base: Omit<ActivityDeps, 'mail'> = {
     db: context.database.db,
     config: context.config,
     renderer: new NoticeRenderer(context.templatesDir),
-    mail,
     vapid: context.vapid,
     links: context.links,
     parameters: context.parameters,
-    temporal: new Client({ connection: clientConnection, namespace: context.config.temporalNamespace }),
-    taskQueue,
-    printOutboxDir: join(context.config.dataDir, 'print-outbox'),
+    // Activities that start outreach (the daily evaluation) use the engine's client.
+    temporal: engine.temporal,
+    taskQueue: context.config.taskQueue,
+    printOutboxDir: printOutboxDirOf(context.config.dataDir),
     office: DEFAULT_OFFICE,
-  });
-  const worker = await Worker.create({
-    connection,
-    namespace: context.config.temporalNamespace,
-    taskQueue,
-    activities,
-    // Waiting outreach needs no cache; the cap bounds the worker's memory (BENCHMARKS.md, benchmark 4).
-    maxCachedWorkflows: context.config.maxCachedWorkflows,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-  });
+  };
+  const mail = overrides.mail ?? ownMail;
+  if (!mail) throw new Error('createWorkerDeps: no mail transport');
+  return { deps: { ...base, ...overrides, mail }, close: () => ownMail?.close() };
+}
+
+export interface OutreachWorkerOptions {
+  engine: Pick<Engine, 'context' | 'temporal' | 'temporalSettings'>;
+  /** The engine's task queue (OSHIRASE_TASK_QUEUE) unless given. */
+  taskQueue?: string;
+  /** A pre-built bundle (tests build one per run); otherwise workflows/ is bundled at start. */
+  workflowBundle?: WorkflowBundleOption;
+  /** Single activity dependencies to use instead of the engine's (createWorkerDeps). */
+  activityDeps?: Partial<ActivityDeps>;
+}
+
+export async function createOutreachWorker(options: OutreachWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; close(): Promise<void> }> {
+  const { engine } = options;
+  const { context } = engine;
+  // TLS, mTLS and API key as the engine's client has them (temporal/connection-options.ts).
+  const connection = await NativeConnection.connect(engine.temporalSettings.options);
+  const taskQueue = options.taskQueue ?? context.config.taskQueue;
+  const { deps, close: closeDeps } = createWorkerDeps(engine, { taskQueue, ...options.activityDeps });
+  let worker: Worker;
+  try {
+    worker = await Worker.create({
+      connection,
+      namespace: engine.temporalSettings.namespace,
+      taskQueue,
+      activities: createActivities(deps),
+      // Waiting outreach needs no cache; the cap bounds the worker's memory (BENCHMARKS.md, benchmark 4).
+      maxCachedWorkflows: context.config.maxCachedWorkflows,
+      ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    });
+  } catch (error) {
+    closeDeps();
+    await connection.close();
+    throw error;
+  }
   return {
     worker,
     connection,
     close: async () => {
-      mail.close();
-      await clientConnection.close();
+      closeDeps();
       await connection.close();
     },
   };
@@ -73,17 +105,18 @@ export async function createOutreachWorker(options: OutreachWorkerOptions): Prom
  */
 export async function runWorker(options: { log?: (line: string) => void } = {}): Promise<void> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const context = await openEngineContext();
+  const config = loadEngineConfig();
+  const address = config.temporalAddress;
+  if (!address) throw new ConfigError('TEMPORAL_ADDRESS is not set (host:port of the Temporal frontend, e.g. 127.0.0.1:7233)');
+  const engine = await createEngine({ config });
+  const { context } = engine;
   try {
     // A bad PRINT_CUTOFF should stop the worker now, not at its first letter.
     loadPrintConfig();
-    const address = context.config.temporalAddress;
-    if (!address) throw new ConfigError('TEMPORAL_ADDRESS is not set (host:port of the Temporal frontend, e.g. 127.0.0.1:7233)');
     // A pre-built bundle skips the webpack step at start (tests and containers build it once).
     const bundlePath = process.env.OSHIRASE_WORKFLOW_BUNDLE;
     const { worker, close } = await createOutreachWorker({
-      context,
-      temporalAddress: address,
+      engine,
       ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
     });
     const stop = (signal: string) => {
@@ -97,7 +130,7 @@ export async function runWorker(options: { log?: (line: string) => void } = {}):
     await close();
     log(JSON.stringify({ level: 'info', msg: 'worker stopped' }));
   } finally {
-    await context.close();
+    await engine.close();
   }
 }
 

@@ -31,9 +31,10 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { sql, InsertQueryNode, SelectQueryNode, UpdateQueryNode, TableNode, type KyselyPlugin, type OperationNode, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
-import { Client, Connection, type WorkflowClientInterceptor } from '@temporalio/client';
+import { Client, type WorkflowClientInterceptor } from '@temporalio/client';
 import { loadEngineConfig } from '../config/engine-config';
-import { openEngineContext, PROJECT_ROOT, type EngineContext } from '../runtime/engine-context';
+import { PROJECT_ROOT, type EngineContext } from '../runtime/engine-context';
+import { createEngine } from '../runtime/create-engine';
 import { generatePopulation } from '../population/generate-population';
 import { startService } from '../api/service';
 import { loadServiceConfig } from '../config/service-config';
@@ -440,8 +441,10 @@ async function main(): Promise<void> {
     cleanups.unshift(() => temporal.stop());
     const baseConfig = loadEngineConfig({ ...process.env, DATABASE_URL: dbUrl });
     const config = { ...baseConfig, databaseUrl: dbUrl, dataDir, temporalAddress: temporal.address, msPerDay: 86_400_000, testMode: true };
-    const context = await openEngineContext({ config });
-    cleanups.unshift(() => context.close());
+    // The composition root every process uses (its own client below adds the timing interceptor).
+    const engine = await createEngine({ config, temporalAddress: temporal.address });
+    cleanups.unshift(() => engine.close());
+    const { context } = engine;
     const residents = await seed(context, residentsWanted);
     log(`${residents.length} consented registered residents; this run needs ${needed}`);
     if (residents.length < needed) throw new Error(`not enough residents (${residents.length} < ${needed}); lower --seconds/--runs or raise --residents (drop ${DATABASE_NAME} first)`);
@@ -458,9 +461,7 @@ async function main(): Promise<void> {
     }
 
     const probe = new Probe();
-    const connection = await Connection.connect({ address: temporal.address });
-    cleanups.unshift(() => connection.close());
-    const client = new Client({ connection, namespace: config.temporalNamespace, interceptors: { workflow: [workflowStartTimer(probe)] } });
+    const client = new Client({ connection: engine.temporal.connection, namespace: config.temporalNamespace, interceptors: { workflow: [workflowStartTimer(probe)] } });
     const timedContext: EngineContext = { ...context, database: { ...context.database, db: context.database.db.withPlugin(new QueryTimingPlugin(probe)) } };
     const pepper = 'bench-pepper';
     const api = await startService(

@@ -96,7 +96,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     out(`Database: ${context.database.kind === 'pglite' ? `PGlite (embedded) in ${join(dataDir, 'pgdata')}` : 'PostgreSQL from DATABASE_URL'}`);
 
     const client = engine.temporal;
-    const worker = await createOutreachWorker({ context, temporalAddress: temporal.address });
+    const worker = await createOutreachWorker({ engine });
     const workerRun = worker.worker.run();
     stops.push(async () => {
       worker.worker.shutdown();

@@ -15,8 +15,11 @@ export interface Engine {
   /** How to reach Temporal (the worker opens its own native connection with the same settings). */
   temporalSettings: TemporalConnectionSettings;
   temporal: Client;
-  /** Derives calling systems' secrets (auth/calling-systems.ts); from CLIENT_SECRET_PEPPER. */
-  clientSecretPepper: string;
+  /**
+   * Derives calling systems' secrets (auth/calling-systems.ts); from CLIENT_SECRET_PEPPER. Read on first use, so a
+   * process that never authenticates a calling system (the worker) neither needs nor generates it.
+   */
+  readonly clientSecretPepper: string;
   close(): Promise<void>;
 }
 
@@ -31,7 +34,6 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
   const env = options.env ?? process.env;
   const config = options.config ?? loadEngineConfig(env);
   const temporalSettings = temporalConnectionSettings(env, options.temporalAddress ?? config.temporalAddress);
-  const clientSecretPepper = readOrCreateLocalSecret(env, 'CLIENT_SECRET_PEPPER', { dataDir: config.dataDir, warn: options.warn });
   const context = await openEngineContext({ ...options, config });
   let connection: Connection;
   try {
@@ -40,12 +42,16 @@ export async function createEngine(options: CreateEngineOptions = {}): Promise<E
     await context.close();
     throw error;
   }
+  let clientSecretPepper: string | undefined;
   return {
     context,
     config,
     temporalSettings,
     temporal: new Client({ connection, namespace: temporalSettings.namespace }),
-    clientSecretPepper,
+    get clientSecretPepper() {
+      clientSecretPepper ??= readOrCreateLocalSecret(env, 'CLIENT_SECRET_PEPPER', { dataDir: config.dataDir, warn: options.warn });
+      return clientSecretPepper;
+    },
     close: async () => {
       await connection.close();
       await context.close();

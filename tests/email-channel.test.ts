@@ -23,10 +23,8 @@ import { startTestService, type TestService } from './support/test-service';
 import type { CreatedClient } from '../auth/calling-systems';
 import { bouncesIngest } from '../cli/bounce-commands';
 import type { CommandContext } from '../cli/command-context';
-import { DEFAULT_OFFICE } from '../config/engine-config';
 import type { Delivery } from '../db/schema';
 import type { IntakeResult } from '../intake/accept-life-event';
-import { NoticeRenderer } from '../notices/render-notice';
 import { spawnService, type RunningService } from '../local-services/spawn-service';
 
 const DAY_MS = 60_000;
@@ -80,20 +78,7 @@ async function endOutreach(engine: TestEngine, ids: string[]): Promise<void> {
 
 /** What worker.ts gives the activities, with a mail transport of the test's choosing. */
 function depsFor(engine: TestEngine, mail: MailTransport): ActivityDeps {
-  const { context } = engine;
-  return {
-    db: engine.db,
-    config: context.config,
-    renderer: new NoticeRenderer(context.templatesDir),
-    mail,
-    vapid: context.vapid,
-    links: context.links,
-    parameters: context.parameters,
-    temporal: engine.client,
-    taskQueue: engine.taskQueue,
-    printOutboxDir: join(context.config.dataDir, 'print-outbox'),
-    office: DEFAULT_OFFICE,
-  };
+  return engine.activityDeps({ mail }).deps;
 }
 
 const answersOf = (row: Delivery) => row.smtp_answers as Array<{ transport: string | null; outcome: string; code: number | null; status: string | null; attempt: number; error: string | null }>;

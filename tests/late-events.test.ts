@@ -10,9 +10,7 @@ import { formatJapaneseEraDate, formatNoticeDate, formatWarekiDate } from '../no
 import { addDays, addOffset } from '../runtime/tokyo-calendar';
 import { registerRules } from '../rule-language/rule-registry';
 import { RuleSchema, type Rule } from '../rule-language/rule-schema';
-import { NoticeRenderer } from '../notices/render-notice';
-import { createActivities, type ActivityDeps } from '../activities';
-import { DEFAULT_OFFICE } from '../config/engine-config';
+import { createActivities } from '../activities';
 import { createMailTransport } from '../channels/email';
 import { loadEmailConfig } from '../channels/email-config';
 import type { Delivery, Locale } from '../db/schema';
@@ -204,19 +202,7 @@ describe('the daily evaluation catching up on a day it missed', () => {
     const { context } = engine;
     // evaluatePartition starts the outreach; the engine's worker runs it and sends.
     const mail = createMailTransport(loadEmailConfig({ SMTP_URL: inject('smtpUrl'), DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY }));
-    const deps: ActivityDeps = {
-      db: engine.db,
-      config: { ...context.config, msPerDay: FAST_DAY_MS },
-      renderer: new NoticeRenderer(context.templatesDir),
-      mail,
-      vapid: context.vapid,
-      links: context.links,
-      parameters: context.parameters,
-      temporal: engine.client,
-      taskQueue: engine.taskQueue,
-      printOutboxDir: join(context.config.dataDir, 'print-outbox'),
-      office: DEFAULT_OFFICE,
-    };
+    const { deps } = engine.activityDeps({ mail, config: { ...context.config, msPerDay: FAST_DAY_MS } });
     const { evaluatePartition } = createActivities(deps);
     // Only this resident's id: the partition the catch-up evaluates holds nobody else.
     const range = { fromId: resident.id, toId: `${resident.id}~` };

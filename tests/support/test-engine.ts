@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { messageIdFor } from '../../channels/email';
 import { loadEngineConfig } from '../../config/engine-config';
-import { openEngineContext, type EngineContext } from '../../runtime/engine-context';
-import { createOutreachWorker } from '../../worker';
+import type { EngineContext } from '../../runtime/engine-context';
+import { createEngine, type Engine } from '../../runtime/create-engine';
+import type { ActivityDeps } from '../../activities';
+import { createOutreachWorker, createWorkerDeps, type WorkerDeps } from '../../worker';
 import { acceptLifeEvent, type IntakeResult } from '../../intake/accept-life-event';
 import { parseLifeEvent } from '../../intake/life-event-schema';
 import { addResident, registerPushSubscription } from '../../db/residents';
@@ -48,9 +50,19 @@ export class TestEngine {
   private worker: { worker: Worker; close(): Promise<void> } | null = null;
   private workerRun: Promise<void> | null = null;
 
-  private constructor(readonly context: EngineContext, readonly client: Client, private readonly connection: Connection) {}
+  readonly context: EngineContext;
+  readonly client: Client;
 
-  static async start(options: { withWorker?: boolean; testMode?: boolean } = {}): Promise<TestEngine> {
+  private constructor(readonly engine: Engine) {
+    this.context = engine.context;
+    this.client = engine.temporal;
+  }
+
+  /**
+   * The engine as every process builds it (runtime/create-engine.ts), on the suite's services. `activityDeps`
+   * replaces single dependencies of this engine's worker (a failing mail transport, say).
+   */
+  static async start(options: { withWorker?: boolean; testMode?: boolean; activityDeps?: Partial<ActivityDeps> } = {}): Promise<TestEngine> {
     quietTemporalRuntime();
     const config = loadEngineConfig({
       OSHIRASE_TEST_MODE: options.testMode ? 'true' : 'false',
@@ -61,23 +73,29 @@ export class TestEngine {
       ...receiverPushSettings(),
       DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY,
     });
-    const context = await openEngineContext({ config });
-    const connection = await Connection.connect({ address: inject('temporalAddress') });
-    const engine = new TestEngine(context, new Client({ connection }), connection);
-    if (options.withWorker !== false) await engine.startWorker();
+    const engine = new TestEngine(await createEngine({ config, temporalAddress: inject('temporalAddress') }));
+    if (options.withWorker !== false) await engine.startWorker(options.activityDeps);
     return engine;
+  }
+
+  /**
+   * The activities' dependencies of this engine, on its task queue, as its worker has them; single pieces
+   * replaced by `overrides` (tests that run one activity by hand, or a worker of their own).
+   */
+  activityDeps(overrides: Partial<ActivityDeps> = {}): WorkerDeps {
+    return createWorkerDeps(this.engine, { taskQueue: this.taskQueue, ...overrides });
   }
 
   get db() {
     return this.context.database.db;
   }
 
-  async startWorker(): Promise<void> {
+  async startWorker(activityDeps: Partial<ActivityDeps> = {}): Promise<void> {
     this.worker = await createOutreachWorker({
-      context: this.context,
-      temporalAddress: inject('temporalAddress'),
+      engine: this.engine,
       taskQueue: this.taskQueue,
       workflowBundle: { codePath: inject('workflowBundlePath') },
+      activityDeps,
     });
     this.workerRun = this.worker.worker.run();
   }
@@ -103,8 +121,7 @@ export class TestEngine {
       await this.workerRun;
       await this.worker.close();
     }
-    await this.connection.close();
-    await this.context.close();
+    await this.engine.close();
   }
 
   /** A resident with a unique id, consent for the given purposes, email, postal address and optionally a push device. */
