@@ -12,6 +12,7 @@ import type { ServiceDeps } from './service-deps';
 import { sessionAuthenticator, staffAuthPlugin } from './staff-auth';
 import { pushPublicRoutes, pushStaffRoutes } from './push-public-routes';
 import { respondRoutes } from './respond-routes';
+import { processEnvironment } from '../config/environment';
 
 export interface EngineServiceOptions {
   env?: NodeJS.ProcessEnv;
@@ -41,7 +42,7 @@ export function staffSignInFromEnvironment(engine: Engine, env: NodeJS.ProcessEn
 }
 
 export async function startEngineService(engine: Engine, options: EngineServiceOptions): Promise<RunningService> {
-  const env = options.env ?? process.env;
+  const env = options.env ?? processEnvironment();
   const loaded = loadServiceConfig(env);
   const config: ServiceConfig = { ...loaded, ...options.config };
   const staff = staffSignInFromEnvironment(engine, env);

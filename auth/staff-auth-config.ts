@@ -5,6 +5,7 @@ import { readSecret } from '../runtime/secrets';
 import { formatIssues } from '../runtime/zod-issues';
 import { loadStaffRoleMapping, type StaffRoleMapping } from './staff-roles';
 import { DEFAULT_SESSION_TIMEOUTS, type StaffSessionTimeouts } from './staff-sessions';
+import { processEnvironment } from '../config/environment';
 
 /**
  * Staff sign-in settings, from the environment:
@@ -53,7 +54,7 @@ function isLoopback(url: URL): boolean {
   return url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
 }
 
-export function loadStaffAuthConfig(env: NodeJS.ProcessEnv = process.env): StaffAuthConfig {
+export function loadStaffAuthConfig(env: NodeJS.ProcessEnv = processEnvironment()): StaffAuthConfig {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(`staff sign-in settings — ${formatIssues(parsed.error.issues, '(environment)').join('; ')}`);
   const e = parsed.data;

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { readYamlConfig } from '../config/wards';
+import { staffRoleMappingFileSetting } from '../config/environment';
 
 /** The roles of the engine (DESIGN.md, "Who may do what"). */
 export const STAFF_ROLES = ['caseworker', 'policy-author', 'policy-approver', 'auditor', 'administrator'] as const;
@@ -30,7 +31,7 @@ const MappingSchema = z
 export type StaffRoleMapping = z.infer<typeof MappingSchema>;
 
 /** The mapping file (`STAFF_ROLE_MAPPING_FILE`, default config/staff-roles.yaml), checked; errors name the file and the field. */
-export function loadStaffRoleMapping(file: string = process.env.STAFF_ROLE_MAPPING_FILE || DEFAULT_STAFF_ROLE_MAPPING_FILE): StaffRoleMapping {
+export function loadStaffRoleMapping(file: string = staffRoleMappingFileSetting() ?? DEFAULT_STAFF_ROLE_MAPPING_FILE): StaffRoleMapping {
   return readYamlConfig(file, MappingSchema);
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { readOrCreateLocalSecret, readSecret } from '../runtime/secrets';
 import { formatIssues } from '../runtime/zod-issues';
+import { processEnvironment } from '../config/environment';
 
 /**
  * Settings of the email channel, read from the environment. A city usually has
@@ -176,7 +177,7 @@ export function parseEmailConfig(env: Record<string, string | undefined>): Email
   };
 }
 
-export function loadEmailConfig(env: Record<string, string | undefined> = process.env): EmailConfig {
+export function loadEmailConfig(env: Record<string, string | undefined> = processEnvironment()): EmailConfig {
   const result = parseEmailConfig(env);
   if (!result.success) throw new EmailConfigError(`invalid email setting — ${result.problems.join('; ')}`);
   return result.config;

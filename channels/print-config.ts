@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../config/engine-config';
 import { formatIssues } from '../runtime/zod-issues';
+import { processEnvironment } from '../config/environment';
 
 /**
  * When the day's print batch closes. Letters queued before the cut-off are
@@ -20,7 +21,7 @@ export interface PrintConfig {
   cutoff: { hour: number; minute: number };
 }
 
-export function loadPrintConfig(env: NodeJS.ProcessEnv = process.env): PrintConfig {
+export function loadPrintConfig(env: NodeJS.ProcessEnv = processEnvironment()): PrintConfig {
   const parsed = PrintEnvSchema.safeParse(env);
   if (!parsed.success) {
     const problems = formatIssues(parsed.error.issues, '').join('; ');

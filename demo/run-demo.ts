@@ -19,6 +19,7 @@ import { addOffset, todayInTokyo } from '../runtime/tokyo-calendar';
 import { runDailyEvaluation } from '../outreach/workflow-starts';
 import { ensurePrivateDir, writePrivateFile } from '../runtime/private-files';
 import { randomBytes } from 'node:crypto';
+import { processEnvironment } from '../config/environment';
 
 export interface DemoOptions {
   /** Length of one plan day in the demo, in ms. */
@@ -78,7 +79,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     stops.push(() => oidc.stop());
     out(`OpenID provider (own process): ${oidc.url}, demo staff accounts from config/demo-staff.json`);
     const demoEnv: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...processEnvironment(),
       OSHIRASE_DATA_DIR: dataDir,
       SMTP_URL: smtp.url,
       OSHIRASE_MS_PER_DAY: String(msPerDay),

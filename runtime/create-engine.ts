@@ -8,6 +8,7 @@ import { loadEngineConfig, type EngineConfig } from '../config/engine-config';
 import { temporalConnectionSettings, type TemporalConnectionSettings } from '../temporal/connection-options';
 import { openEngineContext, type EngineContext, type EngineContextOptions } from './engine-context';
 import { readOrCreateLocalSecret } from './secrets';
+import { processEnvironment } from '../config/environment';
 
 export interface Engine {
   context: EngineContext;
@@ -31,7 +32,7 @@ export interface CreateEngineOptions extends EngineContextOptions {
 }
 
 export async function createEngine(options: CreateEngineOptions = {}): Promise<Engine> {
-  const env = options.env ?? process.env;
+  const env = options.env ?? processEnvironment();
   const config = options.config ?? loadEngineConfig(env);
   const temporalSettings = temporalConnectionSettings(env, options.temporalAddress ?? config.temporalAddress);
   const context = await openEngineContext({ ...options, config });

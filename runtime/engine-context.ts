@@ -9,6 +9,7 @@ import { registerRules } from '../rule-language/rule-registry';
 import type { VapidKeys } from '../channels/web-push';
 import { dropStoredVapidPrivateKey, installationVapidKeys, resolveVapidKeys, vapidEnvironment } from '../channels/push-config';
 import { loadLinkKeys, ResponseLinks } from '../outreach/response-links';
+import { processEnvironment } from '../config/environment';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..');
 
@@ -32,7 +33,7 @@ export interface EngineContextOptions {
   parametersDir?: string;
   /** The PGlite folder used when no DATABASE_URL is set. */
   pgliteDir?: string;
-  /** Where the secrets are read from (`RESPONSE_LINK_KEYS`, `VAPID_PRIVATE_KEY_FILE`…); process.env by default. */
+  /** Where the secrets are read from (`RESPONSE_LINK_KEYS`, `VAPID_PRIVATE_KEY_FILE`…); the process environment by default. */
   env?: NodeJS.ProcessEnv;
   /** Told when a secret is not configured and one is generated for this installation; stderr by default. */
   warn?: (message: string) => void;
@@ -56,7 +57,7 @@ export async function openEngineContext(options: EngineContextOptions = {}): Pro
     // database; where none is configured, one is generated into the data
     // folder (0600) with a warning, and secrets earlier versions kept in
     // engine_settings are moved out.
-    const env = options.env ?? process.env;
+    const env = options.env ?? processEnvironment();
     const warn = options.warn ?? ((message: string) => process.stderr.write(`[oshirase] warning: ${message}\n`));
     const { keys: vapid, source } = await resolveVapidKeys(
       vapidEnvironment({ VAPID_PUBLIC_KEY: config.vapidPublicKey, VAPID_PRIVATE_KEY: config.vapidPrivateKey }, env),

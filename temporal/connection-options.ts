@@ -11,6 +11,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { ConfigError } from '../config/engine-config';
 import { readSecret } from '../runtime/secrets';
+import { processEnvironment } from '../config/environment';
 
 export interface TemporalConnectionSettings {
   /** For `Connection.connect` (client) and `NativeConnection.connect` (worker): same fields. */
@@ -19,7 +20,7 @@ export interface TemporalConnectionSettings {
 }
 
 /** The connection settings from the environment; `address` overrides TEMPORAL_ADDRESS (the demo's own dev server). */
-export function temporalConnectionSettings(env: NodeJS.ProcessEnv = process.env, address?: string): TemporalConnectionSettings {
+export function temporalConnectionSettings(env: NodeJS.ProcessEnv = processEnvironment(), address?: string): TemporalConnectionSettings {
   const vars: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined) vars[key] = value;
   // The API key is a secret: TEMPORAL_API_KEY or a file named by TEMPORAL_API_KEY_FILE.

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processEnvironment, temporalCliSetting } from '../config/environment';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Where the project keeps the Temporal CLI it builds. */
@@ -33,7 +34,7 @@ function which(command: string): string | null {
  */
 export function findTemporalCli(options: { build: boolean; log?: (line: string) => void }): TemporalCli {
   const log = options.log ?? (() => {});
-  const fromEnv = process.env.TEMPORAL_CLI;
+  const fromEnv = temporalCliSetting();
   if (fromEnv) {
     if (!existsSync(fromEnv)) throw new Error(`TEMPORAL_CLI: ${fromEnv} does not exist`);
     return { path: fromEnv, source: 'env', note: 'from TEMPORAL_CLI' };
@@ -51,7 +52,7 @@ export function findTemporalCli(options: { build: boolean; log?: (line: string) 
     log(`building the Temporal CLI ${version} with Go (first run only; takes a few minutes)…`);
     try {
       execFileSync(go, ['install', `github.com/temporalio/cli/cmd/temporal@${version}`], {
-        env: { ...process.env, GOBIN: TOOLS_BIN, GOFLAGS: '-mod=mod' },
+        env: { ...processEnvironment(), GOBIN: TOOLS_BIN, GOFLAGS: '-mod=mod' },
         stdio: ['ignore', 'inherit', 'inherit'],
       });
       const note = version === PINNED_VERSIONS[0] ? `built ${version}` : `built ${version} (fallback: ${failures.join('; ')})`;
