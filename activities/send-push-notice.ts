@@ -42,8 +42,27 @@ const ATTEMPTS_KEY = 'pushAttempts';
 /** The outreach's plan day length; deliverNotice may pass it, otherwise the engine's setting is used. */
 export type PushSendRequest = SendRequest & { msPerDay?: number };
 
+/**
+ * Deletes a subscription that will never work (gone at the push service, or refused by the endpoint
+ * policy) and audits why, together: the audit never names a removal that did not happen.
+ */
+async function removeSubscription({ deps, rule, resident, ledger }: SendRequest, subscriptionId: number, why: Record<string, unknown>): Promise<void> {
+  await deps.db.transaction().execute(async (tx) => {
+    await tx.deleteFrom('push_subscriptions').where('id', '=', subscriptionId).execute();
+    await writeAudit(tx, {
+      actor: 'engine',
+      action: 'push-subscription-removed',
+      residentId: resident.id,
+      ruleId: rule.id,
+      ruleVersion: rule.version,
+      outreachId: ledger.outreach_id,
+      detail: { subscriptionId, ...why, deliveryId: ledger.id },
+    });
+  });
+}
+
 export async function sendPushNotice(request: PushSendRequest): Promise<SendAttempt> {
-  const { deps, rule, resident, ledger } = request;
+  const { deps, resident, ledger } = request;
   const subscriptions = await deps.db.selectFrom('push_subscriptions').selectAll().where('resident_id', '=', resident.id).orderBy('id').execute();
   if (subscriptions.length === 0) return { kind: 'unreachable', reason: 'no push subscription' };
   // Recomputed on every attempt, so a retry's TTL still ends when the plan moves on.
@@ -64,18 +83,7 @@ export async function sendPushNotice(request: PushSendRequest): Promise<SendAtte
     }
     if (!check.ok) {
       // Never acceptable under this policy: treated like a subscription the push service says is gone.
-      await deps.db.transaction().execute(async (tx) => {
-        await tx.deleteFrom('push_subscriptions').where('id', '=', sub.id).execute();
-        await writeAudit(tx, {
-          actor: 'engine',
-          action: 'push-subscription-removed',
-          residentId: resident.id,
-          ruleId: rule.id,
-          ruleVersion: rule.version,
-          outreachId: ledger.outreach_id,
-          detail: { subscriptionId: sub.id, pushService: base.pushService, reason: 'endpoint refused by policy', policy: check.reason, deliveryId: ledger.id },
-        });
-      });
+      await removeSubscription(request, sub.id, { pushService: base.pushService, reason: 'endpoint refused by policy', policy: check.reason });
       devices.push({ ...base, outcome: 'refused-endpoint', statusCode: null, message: check.reason, deleted: true });
       continue;
     }
@@ -91,16 +99,7 @@ export async function sendPushNotice(request: PushSendRequest): Promise<SendAtte
     const outcome: PushDeviceOutcome = { ...base, outcome: result.outcome, statusCode: result.statusCode };
     if (result.outcome === 'gone') {
       // The browser unsubscribed or the push service expired it: it will never work again.
-      await deps.db.deleteFrom('push_subscriptions').where('id', '=', sub.id).execute();
-      await writeAudit(deps.db, {
-        actor: 'engine',
-        action: 'push-subscription-removed',
-        residentId: resident.id,
-        ruleId: rule.id,
-        ruleVersion: rule.version,
-        outreachId: ledger.outreach_id,
-        detail: { subscriptionId: sub.id, pushService: base.pushService, statusCode: result.statusCode, deliveryId: ledger.id },
-      });
+      await removeSubscription(request, sub.id, { pushService: base.pushService, statusCode: result.statusCode });
       outcome.deleted = true;
     } else if (result.outcome === 'temporary-failure') {
       outcome.message = result.message;

@@ -43,6 +43,7 @@ import { startDevServer } from '../temporal/dev-server';
 import { spawnService } from '../local-services/spawn-service';
 import { todayInTokyo } from '../runtime/tokyo-calendar';
 import { BENCH_ID_PREFIX, BENCH_REFERENCE_DATE, DEFAULT_SERVER_URL, databaseUrl } from './prepare-population';
+import { runBenchmark } from './bench-results';
 
 const DATABASE_NAME = 'oshirase_bench_events';
 const PURPOSE = 'child-benefits';
@@ -512,7 +513,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runBenchmark(main);

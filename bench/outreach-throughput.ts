@@ -17,10 +17,8 @@
  *
  *   tsx bench/outreach-throughput.ts [--outreach 2000] [--runs 3] [--concurrency 50] [--residents 20000]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../runtime/engine-context';
+import { runBenchmark, writeBenchReport } from './bench-results';
 import {
   NOOP_TASK_QUEUE,
   workerCacheSize,
@@ -198,17 +196,10 @@ async function main(): Promise<void> {
       ['outreach ÷ no-op', ratios.outreachStartOverNoopStart.toFixed(2), ratios.firstNoticeOverNoopCompleted.toFixed(2)],
     ]);
     process.stdout.write(`${table}\n(concurrency ${concurrency}; target: outreach starts ≥ 0.5 × no-op starts: ${report.target.outreachStartAtLeastHalfOfNoop ? 'met' : 'NOT met'})\n`);
-    const dir = join(PROJECT_ROOT, 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, 'outreach-throughput.json');
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-    log(`wrote ${file}`);
+    log(`wrote ${writeBenchReport('outreach-throughput.json', report)}`);
   } finally {
     await stack.stop();
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runBenchmark(main);

@@ -38,6 +38,7 @@ import type { Condition, Rule } from '../rule-language/rule-schema';
 import { PROJECT_ROOT } from '../runtime/engine-context';
 import { buildPeer, peerFacts, runPeer, type PeerFacts, type PeerRuleSet } from './json-rules-peer';
 import { BENCH_REFERENCE_DATE, DEFAULT_SERVER_URL, preparePopulation } from './prepare-population';
+import { runBenchmark } from './bench-results';
 
 const FACT_CHUNK = 5_000;
 
@@ -495,7 +496,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runBenchmark(main);

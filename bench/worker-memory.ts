@@ -12,11 +12,9 @@
  *
  *   tsx bench/worker-memory.ts [--outreach 10000] [--sample-seconds 30] [--concurrency 50] [--residents 20000]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../runtime/engine-context';
 import { workerCacheSize, formatTable, log, outreachStarter, processUsage, runConcurrently, sentEmails, sleep, startStack } from './outreach-throughput-stack';
+import { runBenchmark, writeBenchReport } from './bench-results';
 
 const MIB = 1024 * 1024;
 const MS_PER_DAY = 86_400_000;
@@ -137,17 +135,10 @@ async function main(): Promise<void> {
         ['waiting in first timer', String(waiting.seconds), String(waiting.peakRssMiB), String(waiting.endRssMiB), String(waiting.cpuPercent)],
       ])}\n(maxCachedWorkflows ${cache.maxCachedWorkflows}, OSHIRASE_MAX_CACHED_WORKFLOWS; target RSS < 1 GiB: ${report.targetRssUnder1GiB ? 'met' : 'NOT met'})\n`,
     );
-    const dir = join(PROJECT_ROOT, 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `worker-memory-${n}.json`);
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-    log(`wrote ${file}`);
+    log(`wrote ${writeBenchReport(`worker-memory-${n}.json`, report)}`);
   } finally {
     await stack.stop();
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runBenchmark(main);

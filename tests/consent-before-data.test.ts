@@ -21,9 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   // The job-loss outreach waits on plan days of a real minute: end it so nothing lingers.
-  for await (const w of engine.client.workflow.list({ query: `TaskQueue = '${engine.taskQueue}' AND ExecutionStatus = 'Running'` })) {
-    await engine.client.workflow.getHandle(w.workflowId).terminate('test finished').catch(() => {});
-  }
+  await engine?.terminateRunningWorkflows();
   await engine?.stop();
 });
 

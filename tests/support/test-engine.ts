@@ -115,6 +115,13 @@ export class TestEngine {
     };
   }
 
+  /** Terminates every workflow still running on this engine's task queue (outreach waiting on long plan days), so nothing lingers after a test file. */
+  async terminateRunningWorkflows(): Promise<void> {
+    for await (const w of this.client.workflow.list({ query: `TaskQueue = '${this.taskQueue}' AND ExecutionStatus = 'Running'` })) {
+      await this.client.workflow.getHandle(w.workflowId).terminate('test finished').catch(() => {});
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.worker) {
       this.worker.worker.shutdown();
