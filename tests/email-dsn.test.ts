@@ -6,6 +6,17 @@ import { DsnParseError, parseDsn } from '../channels/dsn-parser';
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', 'dsn', name));
 const TOKEN = '0123456789abcdef0123456789abcdef';
 
+/** 'parsed', or the one-line reason parseDsn gives for refusing the message. */
+function reason(raw: Buffer | string): string {
+  try {
+    parseDsn(raw);
+    return 'parsed';
+  } catch (error) {
+    expect(error).toBeInstanceOf(DsnParseError);
+    return (error as Error).message;
+  }
+}
+
 describe('delivery status notification parser', () => {
   it('reads a Postfix bounce: recipient, action, status, diagnostic, and what identifies our message', () => {
     const report = parseDsn(fixture('postfix-user-unknown.eml'));
@@ -46,15 +57,6 @@ describe('delivery status notification parser', () => {
   });
 
   it('says in one line why something is not a bounce', () => {
-    const reason = (raw: Buffer | string) => {
-      try {
-        parseDsn(raw);
-        return 'parsed';
-      } catch (error) {
-        expect(error).toBeInstanceOf(DsnParseError);
-        return (error as Error).message;
-      }
-    };
     expect(reason(fixture('not-a-report-auto-reply.eml'))).toBe('not a delivery status notification: the message is text/plain, not multipart/report; report-type=delivery-status');
     expect(reason(fixture('broken-no-status.eml'))).toBe('recipient 1: no Status field');
     const badStatus = fixture('broken-no-status.eml').toString().replace('Action: failed', 'Action: failed\r\nStatus: bounced');
@@ -81,15 +83,6 @@ describe('delivery status notification parser', () => {
   });
 
   it('refuses header lines over 998 characters, header blocks over 64 KB, too many parts and too many recipients', () => {
-    const reason = (raw: string) => {
-      try {
-        parseDsn(raw);
-        return 'parsed';
-      } catch (error) {
-        expect(error).toBeInstanceOf(DsnParseError);
-        return (error as Error).message;
-      }
-    };
     const postfix = fixture('postfix-user-unknown.eml').toString();
     expect(reason(postfix.replace('Subject: Undelivered', `Subject: ${'x'.repeat(999)} Undelivered`))).toBe('the message: a header line is longer than 998 characters (RFC 5322)');
     expect(reason(postfix.replace('Subject: Undelivered Mail Returned to Sender', `Subject: ${'x'.repeat(989)}`))).toBe('parsed');

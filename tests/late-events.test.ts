@@ -9,7 +9,7 @@ import { daysAgoInTokyo } from './support/test-dates';
 import { formatJapaneseEraDate, formatNoticeDate, formatWarekiDate } from '../notices/format-dates';
 import { addDays, addOffset } from '../runtime/tokyo-calendar';
 import { registerRules } from '../rule-language/rule-registry';
-import { RuleSchema, type Rule } from '../rule-language/rule-schema';
+import type { Rule } from '../rule-language/rule-schema';
 import { createActivities } from '../activities';
 import { createMailTransport } from '../channels/email';
 import { loadEmailConfig } from '../channels/email-config';
@@ -17,6 +17,7 @@ import type { Delivery, Locale } from '../db/schema';
 import { lateNoticeProblems } from '../notices/late-notice-checks';
 import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
 import { checkTemplates } from '../rule-language/validate-rule';
+import { probeRule } from './support/probe-rule';
 
 // Short plan days: the whole late plan (email, 3 days, push, letter) runs in a few seconds. Nothing
 // below depends on how long a day is: the checks are on order and state, never on elapsed time.
@@ -174,9 +175,8 @@ describe('the daily evaluation catching up on a day it missed', () => {
   // A date-driven rule with a deadline, stored as a draft: the test evaluates it explicitly, and no
   // other test's daily evaluation (which reads the published rules) ever sees it.
   const probe = (templates: string, id: string): Rule =>
-    RuleSchema.parse({
+    probeRule({
       id,
-      version: 1,
       status: 'draft',
       title: { ja: '期限の確認', en: 'Deadline probe', 'ja-easy': 'きげんの かくにん' },
       purpose: 'elderly-care',

@@ -2,26 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../db/connect';
 import { ParameterSet } from '../rule-language/parameters';
-import { RuleSchema, type Rule } from '../rule-language/rule-schema';
+import type { Rule } from '../rule-language/rule-schema';
 import { evaluateRule, type ResidentFacts } from '../rule-language/evaluate-rule';
 import { matchPopulation } from '../rule-language/compile-sql';
 import { addResident } from '../db/residents';
+import { probeRule } from './support/probe-rule';
 
 // A threshold that changes on 1 April changes who matches on that very day, in both evaluators.
 const parameters = new ParameterSet([
   { id: 'test.income_limit', description: 'income bracket limit', type: 'integer', values: { '2025-04-01': 3, '2026-04-01': 4 } },
 ]);
-const rule: Rule = RuleSchema.parse({
+const rule: Rule = probeRule({
   id: 'parameter-change-probe',
-  version: 1,
-  status: 'published',
-  title: { ja: 'テスト', en: 'Test', 'ja-easy': 'テスト' },
   purpose: 'school-support',
-  effective: { from: '2025-01-01' },
-  trigger: { event: 'birth' },
   conditions: { all: [{ attribute: 'income_bracket', atMost: { parameter: 'test.income_limit' } }] },
-  outreach: [{ send: 'email' }],
-  templates: 'child-allowance',
 });
 
 let handle: DatabaseHandle;

@@ -1,22 +1,19 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TestEngine, outreachIdOf, waitFor } from './support/test-engine';
 import { registerRules, withdrawRule, publishedRules } from '../rule-language/rule-registry';
-import { RuleSchema, type Rule } from '../rule-language/rule-schema';
+import type { Rule } from '../rule-language/rule-schema';
 import { stopSignal } from '../outreach/outreach-contract';
+import { probeRule } from './support/probe-rule';
 
 // A rule of its own (on marriage), so publishing and withdrawing it touches no other test.
-const v1: Rule = RuleSchema.parse({
+const v1: Rule = probeRule({
   id: 'version-probe',
-  version: 1,
-  status: 'published',
   title: { ja: '版のテスト', en: 'Version probe', 'ja-easy': 'テスト' },
   purpose: 'relocation',
-  effective: { from: '2025-01-01' },
   trigger: { event: 'marriage' },
   conditions: { all: [{ attribute: 'residence_status', equals: 'registered' }] },
   deadline: { days: 60 },
   outreach: [{ send: 'email' }, { wait: { days: 5 } }, { send: 'letter' }, { task: 'no-response' }],
-  templates: 'child-allowance',
 });
 const v2: Rule = { ...v1, version: 2, outreach: [{ send: 'letter' }, { wait: { days: 5 } }, { task: 'no-response' }] };
 
