@@ -19,11 +19,8 @@ let engine: TestEngine;
 beforeAll(async () => {
   engine = await TestEngine.start();
 });
-afterAll(async () => {
-  // The job-loss outreach waits on plan days of a real minute: end it so nothing lingers.
-  await engine?.terminateRunningWorkflows();
-  await engine?.stop();
-});
+// The job-loss outreach waits on plan days of a real minute: ended so nothing lingers.
+afterAll(() => engine?.stop({ terminateRunning: true }));
 
 // Values only this file's residents have (fixed past dates: never a date the suite runs on).
 const BIRTH_DATE = '1987-03-19';

@@ -9,11 +9,8 @@ let engine: TestEngine;
 beforeAll(async () => {
   engine = await TestEngine.start();
 });
-afterAll(async () => {
-  // The started outreach waits on plan days of a real day: end them so nothing lingers.
-  await engine?.terminateRunningWorkflows();
-  await engine?.stop();
-});
+// The started outreach waits on plan days of a real day: ended so nothing lingers.
+afterAll(() => engine?.stop({ terminateRunning: true }));
 
 const runDaily = (date: string, workflowId: string) =>
   runDailyEvaluation(engine.client, { date, partitions: 4, parallelism: 2 }, { taskQueue: engine.taskQueue, workflowId });

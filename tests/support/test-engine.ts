@@ -122,7 +122,9 @@ export class TestEngine {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops the worker and closes the connections; `terminateRunning` first ends workflows left waiting on long plan days. */
+  async stop(options: { terminateRunning?: boolean } = {}): Promise<void> {
+    if (options.terminateRunning) await this.terminateRunningWorkflows();
     if (this.worker) {
       this.worker.worker.shutdown();
       await this.workerRun;
