@@ -54,7 +54,9 @@ export function makeBeginOutreach(deps: ActivityDeps) {
       await auditOnce(deps, input, rule, 'deadline-passed-at-start', {
         // No dates: the trigger date may be a birth date.
         reason: `the rule's deadline (${rule.deadline!.days} days from the trigger date) had passed when the outreach began`,
-        plan: late.lateNotice ? 'late-application notice on the plan\'s channels; deadline-passed task at once' : 'no late-application notice in the template set: nothing sent; deadline-passed task at once',
+        plan: late.lateNotice
+          ? "late-application notice on the plan's channels; deadline-passed task at once"
+          : 'no late-application notice in the template set: nothing sent; deadline-passed task at once',
       });
     }
     if (rule.suppresses) {
@@ -65,14 +67,31 @@ export function makeBeginOutreach(deps: ActivityDeps) {
       for (const purpose of purposes) {
         const inserted = await deps.db
           .insertInto('suppressions')
-          .values({ household_id: resident.household_id, purpose, source_outreach_id: input.outreachId, source_purpose: rule.purpose, from_at: from, until_at: until })
+          .values({
+            household_id: resident.household_id,
+            purpose,
+            source_outreach_id: input.outreachId,
+            source_purpose: rule.purpose,
+            from_at: from,
+            until_at: until,
+          })
           .onConflict((oc) => oc.columns(['source_outreach_id', 'purpose']).doNothing())
           .returning('id')
           .executeTakeFirst();
         if (inserted) {
           await writeAudit(deps.db, {
-            actor: 'engine', action: 'suppression-placed', residentId: input.residentId, ruleId: rule.id, ruleVersion: rule.version, outreachId: input.outreachId,
-            detail: { household: resident.household_id, purpose: purpose === '*' ? `every purpose but ${rule.purpose}` : purpose, days: rule.suppresses.days, untilDate: addDays(startDate, rule.suppresses.days) },
+            actor: 'engine',
+            action: 'suppression-placed',
+            residentId: input.residentId,
+            ruleId: rule.id,
+            ruleVersion: rule.version,
+            outreachId: input.outreachId,
+            detail: {
+              household: resident.household_id,
+              purpose: purpose === '*' ? `every purpose but ${rule.purpose}` : purpose,
+              days: rule.suppresses.days,
+              untilDate: addDays(startDate, rule.suppresses.days),
+            },
           });
         }
       }
@@ -83,8 +102,27 @@ export function makeBeginOutreach(deps: ActivityDeps) {
 }
 
 /** An audit record written once per outreach and action, however often the activity is retried. */
-async function auditOnce(deps: ActivityDeps, input: BeginOutreachInput, rule: { id: string; version: number }, action: string, detail: Record<string, unknown>): Promise<void> {
-  const existing = await deps.db.selectFrom('audit_log').select('id').where('outreach_id', '=', input.outreachId).where('action', '=', action).executeTakeFirst();
+async function auditOnce(
+  deps: ActivityDeps,
+  input: BeginOutreachInput,
+  rule: { id: string; version: number },
+  action: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  const existing = await deps.db
+    .selectFrom('audit_log')
+    .select('id')
+    .where('outreach_id', '=', input.outreachId)
+    .where('action', '=', action)
+    .executeTakeFirst();
   if (existing) return;
-  await writeAudit(deps.db, { actor: 'engine', action, residentId: input.residentId, ruleId: rule.id, ruleVersion: rule.version, outreachId: input.outreachId, detail });
+  await writeAudit(deps.db, {
+    actor: 'engine',
+    action,
+    residentId: input.residentId,
+    ruleId: rule.id,
+    ruleVersion: rule.version,
+    outreachId: input.outreachId,
+    detail,
+  });
 }

@@ -46,7 +46,11 @@ export function makePlanDailyEvaluation(deps: ActivityDeps) {
  * of the same day starts nothing.
  */
 export function makeEvaluatePartition(deps: ActivityDeps) {
-  return async function evaluatePartition(input: { date: string; range: IdRange; rules: Array<{ ruleId: string; ruleVersion: number }> }): Promise<PartitionResult> {
+  return async function evaluatePartition(input: {
+    date: string;
+    range: IdRange;
+    rules: Array<{ ruleId: string; ruleVersion: number }>;
+  }): Promise<PartitionResult> {
     const result: PartitionResult = { matched: 0, withoutConsent: 0, started: 0, alreadyStarted: 0 };
     const ctx = { on: input.date, parameters: deps.parameters, event: null };
     const rules: Array<{ rule: Rule; ctx: PopulationContext }> = [];
@@ -60,8 +64,13 @@ export function makeEvaluatePartition(deps: ActivityDeps) {
         const started = await startOutreach(
           { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.config.msPerDay },
           {
-            ruleId: rule.id, ruleVersion: rule.version, residentId: row.resident_id, occurrenceKey: row.occurrence_key, triggerDate: row.trigger_date,
-            memberId: row.member_id, eventId: null,
+            ruleId: rule.id,
+            ruleVersion: rule.version,
+            residentId: row.resident_id,
+            occurrenceKey: row.occurrence_key,
+            triggerDate: row.trigger_date,
+            memberId: row.member_id,
+            eventId: null,
             // No trigger date here: for age and anniversary triggers it is a birthday (the outreach row keeps it).
             reason: { on: input.date, via: 'daily-evaluation' },
           },

@@ -52,7 +52,15 @@ export function idempotencyKeyFor(input: Pick<DeliverNoticeInput, 'outreachId' |
 export function makeDeliverNotice(deps: ActivityDeps) {
   const { db } = deps;
   const audit = (input: DeliverNoticeInput, action: string, detail: Record<string, unknown>) =>
-    writeAudit(db, { actor: 'engine', action, residentId: input.residentId, ruleId: input.ruleId, ruleVersion: input.ruleVersion, outreachId: input.outreachId, detail });
+    writeAudit(db, {
+      actor: 'engine',
+      action,
+      residentId: input.residentId,
+      ruleId: input.ruleId,
+      ruleVersion: input.ruleVersion,
+      outreachId: input.outreachId,
+      detail,
+    });
 
   return async function deliverNotice(input: DeliverNoticeInput): Promise<DeliverNoticeResult> {
     const rule = await getRuleVersion(db, input.ruleId, input.ruleVersion);
@@ -74,7 +82,11 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     // Another rule may hold back this purpose for the household (e.g. after a death in the family).
     const hold = await activeHold(deps, input, rule.purpose);
     if (hold) {
-      await audit(input, 'send-held-back', { channel: input.channel, reason: `held back by ${hold.source} until ${hold.until.toISOString()}`, sourceOutreach: hold.source });
+      await audit(input, 'send-held-back', {
+        channel: input.channel,
+        reason: `held back by ${hold.source} until ${hold.until.toISOString()}`,
+        sourceOutreach: hold.source,
+      });
       return { outcome: 'suppressed', alreadyInLedger: false, resumeInMs: Math.max(1, hold.until.getTime() - Date.now()) };
     }
 
@@ -107,7 +119,14 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     }
     const settle = deps.config.testMode ? markDeliveryRehearsed : markDeliverySent;
     await settle(db, ledger.id, { providerRef: attempt.providerRef, detail: { scheduledFor, ...variantDetail, ...attempt.detail } });
-    await audit(input, deps.config.testMode ? 'notice-rehearsed' : 'notice-sent', { channel: input.channel, deliveryId: ledger.id, locale: resident.locale, providerRef: attempt.providerRef, ...variantDetail, ...attempt.detail });
+    await audit(input, deps.config.testMode ? 'notice-rehearsed' : 'notice-sent', {
+      channel: input.channel,
+      deliveryId: ledger.id,
+      locale: resident.locale,
+      providerRef: attempt.providerRef,
+      ...variantDetail,
+      ...attempt.detail,
+    });
     return { outcome: 'sent', alreadyInLedger: false };
   };
 }

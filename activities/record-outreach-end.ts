@@ -27,12 +27,20 @@ export function makeRecordOutreachEnd(deps: ActivityDeps) {
       // "Stop these notices" is a withdrawal of consent for this purpose, in the resident's own words.
       const rule = await getRuleVersion(deps.db, input.ruleId, input.ruleVersion);
       if (await withdrawConsent(deps.db, input.residentId, rule.purpose)) {
-        await writeAudit(deps.db, { actor: `resident:${input.residentId}`, action: 'consent-withdrawn', ...ids, detail: { purpose: rule.purpose, via: input.via } });
+        await writeAudit(deps.db, {
+          actor: `resident:${input.residentId}`,
+          action: 'consent-withdrawn',
+          ...ids,
+          detail: { purpose: rule.purpose, via: input.via },
+        });
       }
     }
     // A letter still waiting for its print run must not reach someone who answered or may no longer be contacted.
     if (LETTER_CANCELLING_STATES.has(input.state)) {
-      await cancelLettersOfOutreach(deps.db, input.outreachId, { actor: 'engine', reason: input.response ? `outreach ${input.state}: ${input.response}` : `outreach ${input.state}` });
+      await cancelLettersOfOutreach(deps.db, input.outreachId, {
+        actor: 'engine',
+        reason: input.response ? `outreach ${input.state}: ${input.response}` : `outreach ${input.state}`,
+      });
     }
     await writeAudit(deps.db, {
       actor: 'engine',

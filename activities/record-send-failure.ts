@@ -10,7 +10,12 @@ export function makeRecordSendFailure(deps: ActivityDeps) {
   return async function recordSendFailure(input: SendFailureInput): Promise<void> {
     await markPendingDeliveryFailed(deps.db, idempotencyKeyFor(input), input.message);
     await writeAudit(deps.db, {
-      actor: 'engine', action: 'send-failed', residentId: input.residentId, ruleId: input.ruleId, ruleVersion: input.ruleVersion, outreachId: input.outreachId,
+      actor: 'engine',
+      action: 'send-failed',
+      residentId: input.residentId,
+      ruleId: input.ruleId,
+      ruleVersion: input.ruleVersion,
+      outreachId: input.outreachId,
       detail: { channel: input.channel, stepIndex: input.stepIndex, reason: input.message },
     });
   };

@@ -11,8 +11,7 @@ import type { NoticeVariant } from '../notices/late-notice';
  * A temporary failure is thrown instead, for Temporal to retry with backoff.
  */
 export type SendAttempt =
-  | { kind: 'sent'; providerRef: string; detail: Record<string, unknown> }
-  | { kind: 'unreachable'; reason: string; detail?: Record<string, unknown> };
+  { kind: 'sent'; providerRef: string; detail: Record<string, unknown> } | { kind: 'unreachable'; reason: string; detail?: Record<string, unknown> };
 
 /** Everything one channel needs to send one notice; built by deliverNotice. */
 export interface SendRequest {

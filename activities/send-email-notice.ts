@@ -32,11 +32,23 @@ export async function sendEmailNotice(request: SendRequest): Promise<SendAttempt
   await recordSmtpAnswers(deps.db, ledger.id, recorded, result.kind === 'sent' ? result.transport : null);
 
   const audit = (action: string, detail: Record<string, unknown>) =>
-    writeAudit(deps.db, { actor: 'engine', action, residentId: resident.id, ruleId: ledger.rule_id, ruleVersion: ledger.rule_version, outreachId: ledger.outreach_id, detail: { channel: 'email', deliveryId: ledger.id, ...detail } });
+    writeAudit(deps.db, {
+      actor: 'engine',
+      action,
+      residentId: resident.id,
+      ruleId: ledger.rule_id,
+      ruleVersion: ledger.rule_version,
+      outreachId: ledger.outreach_id,
+      detail: { channel: 'email', deliveryId: ledger.id, ...detail },
+    });
 
   switch (result.kind) {
     case 'sent':
-      return { kind: 'sent', providerRef: result.messageId, detail: { transport: result.transport, smtpResponse: result.answer.response, ...fallbackDetail(rendered) } };
+      return {
+        kind: 'sent',
+        providerRef: result.messageId,
+        detail: { transport: result.transport, smtpResponse: result.answer.response, ...fallbackDetail(rendered) },
+      };
 
     case 'recipient-invalid': {
       await markEmailAddressInvalid(deps.db, {
@@ -55,7 +67,11 @@ export async function sendEmailNotice(request: SendRequest): Promise<SendAttempt
       await markDeliveryFailed(deps.db, ledger.id);
       await audit('email-rejected', { transport: result.transport, answer: describeAnswer(result.answer) });
       // Retrying would get the same answer; the workflow records 'failed' and moves to the next channel.
-      throw ApplicationFailure.create({ type: 'EmailRejected', nonRetryable: true, message: historySafe(`the message was refused: ${describeAnswer(result.answer)}`) });
+      throw ApplicationFailure.create({
+        type: 'EmailRejected',
+        nonRetryable: true,
+        message: historySafe(`the message was refused: ${describeAnswer(result.answer)}`),
+      });
     }
 
     case 'temporary': {
@@ -64,7 +80,11 @@ export async function sendEmailNotice(request: SendRequest): Promise<SendAttempt
         await markDeliveryFailed(deps.db, ledger.id);
         await audit('email-send-failed', { attempts: activity.attempt, answers: result.answers.map(describeAnswer) });
       }
-      throw ApplicationFailure.create({ type: 'EmailTemporaryFailure', nonRetryable: false, message: historySafe(`no transport accepted the message: ${result.answers.map(describeAnswer).join('; ')}`) });
+      throw ApplicationFailure.create({
+        type: 'EmailTemporaryFailure',
+        nonRetryable: false,
+        message: historySafe(`no transport accepted the message: ${result.answers.map(describeAnswer).join('; ')}`),
+      });
     }
   }
 }
@@ -88,7 +108,8 @@ function currentActivity(): { attempt: number; maximumAttempts: number | null; s
   }
   const { info } = context;
   const maximum = info.retryPolicy?.maximumAttempts;
-  const remainingMs = info.startToCloseTimeoutMs > 0 ? info.currentAttemptScheduledTimestampMs + info.startToCloseTimeoutMs - Date.now() - DEADLINE_MARGIN_MS : 0;
+  const remainingMs =
+    info.startToCloseTimeoutMs > 0 ? info.currentAttemptScheduledTimestampMs + info.startToCloseTimeoutMs - Date.now() - DEADLINE_MARGIN_MS : 0;
   const signal = remainingMs > 0 ? AbortSignal.any([context.cancellationSignal, AbortSignal.timeout(remainingMs)]) : context.cancellationSignal;
   return { attempt: info.attempt, maximumAttempts: maximum !== undefined && maximum > 0 ? maximum : null, signal };
 }

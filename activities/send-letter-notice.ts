@@ -28,9 +28,13 @@ export async function sendLetterNotice(request: SendRequest): Promise<SendAttemp
 
   // A retried activity whose letter is already queued must not be judged again on an address changed since.
   if (!(await queuedLetterFor(deps.db, ledger.id))) {
-    const problems: PostalAddressProblem[] = resident.postal_status === 'invalid'
-      ? [{ field: 'address', problem: 'a letter to this address came back; a caseworker has to confirm or correct it' }]
-      : postalAddressProblems({ postalCode: resident.postal_code, address: resident.address }, { cityNames: [deps.config.cityName.ja, deps.config.cityName.en] });
+    const problems: PostalAddressProblem[] =
+      resident.postal_status === 'invalid'
+        ? [{ field: 'address', problem: 'a letter to this address came back; a caseworker has to confirm or correct it' }]
+        : postalAddressProblems(
+            { postalCode: resident.postal_code, address: resident.address },
+            { cityNames: [deps.config.cityName.ja, deps.config.cityName.en] },
+          );
     if (problems.length > 0) {
       const reason = `postal address invalid: ${describePostalProblems(problems)}`;
       const ids = { residentId: resident.id, ruleId: ledger.rule_id, ruleVersion: ledger.rule_version, outreachId: ledger.outreach_id };
@@ -62,7 +66,13 @@ export async function sendLetterNotice(request: SendRequest): Promise<SendAttemp
     detail: {
       pdfPath: queued.pdfPath,
       manifestPath: queued.queueManifestPath,
-      letter: { status: queued.status, batchId: queued.batchId, cutOffAt: queued.cutOffAt.toISOString(), postageClass: queued.postageClass, pages: queued.pages },
+      letter: {
+        status: queued.status,
+        batchId: queued.batchId,
+        cutOffAt: queued.cutOffAt.toISOString(),
+        postageClass: queued.postageClass,
+        pages: queued.pages,
+      },
       ...fallbackDetail(rendered),
     },
   };

@@ -106,7 +106,8 @@ export async function sendPushNotice(request: PushSendRequest): Promise<SendAtte
       if (result.retryAfterSeconds !== null) outcome.retryAfterSeconds = result.retryAfterSeconds;
     } else if (result.outcome === 'rejected') {
       // 401/403 usually mean the subscription was made with another VAPID public key (keys replaced).
-      outcome.message = result.statusCode === 401 || result.statusCode === 403 ? `${result.message} (subscription made with another VAPID key?)` : result.message;
+      outcome.message =
+        result.statusCode === 401 || result.statusCode === 403 ? `${result.message} (subscription made with another VAPID key?)` : result.message;
     }
     devices.push(outcome);
   }
@@ -119,7 +120,13 @@ export async function sendPushNotice(request: PushSendRequest): Promise<SendAtte
     return {
       kind: 'sent',
       providerRef: `${accepted}/${devices.length} devices`,
-      detail: { devices: accepted, ...policyDetail(policy), ...fallbackDetail(rendered), deviceOutcomes: devices, ...(earlier.length > 0 ? { [ATTEMPTS_KEY]: [...earlier, thisAttempt] } : {}) },
+      detail: {
+        devices: accepted,
+        ...policyDetail(policy),
+        ...fallbackDetail(rendered),
+        deviceOutcomes: devices,
+        ...(earlier.length > 0 ? { [ATTEMPTS_KEY]: [...earlier, thisAttempt] } : {}),
+      },
     };
   }
 
@@ -143,13 +150,22 @@ export async function sendPushNotice(request: PushSendRequest): Promise<SendAtte
  * A service that asks to wait past the notice's TTL will not take it in time:
  * the failure is final and the plan moves on to its next channel.
  */
-function temporaryFailure(temporary: PushDeviceOutcome[], policy: PushDeliveryPolicy, attempt: number, retryPolicy: RetryPolicy | undefined): ApplicationFailure {
+function temporaryFailure(
+  temporary: PushDeviceOutcome[],
+  policy: PushDeliveryPolicy,
+  attempt: number,
+  retryPolicy: RetryPolicy | undefined,
+): ApplicationFailure {
   const message = `push service temporarily failed: ${temporary.map((d) => d.message ?? describe(d)).join('; ')}`;
   const retryAfters = temporary.map((d) => d.retryAfterSeconds).filter((s): s is number => s !== undefined);
   if (retryAfters.length === 0) return ApplicationFailure.create({ message, type: 'PushTemporaryFailure' });
   const retryAfter = Math.max(...retryAfters);
   if (retryAfter > policy.ttlSeconds) {
-    return ApplicationFailure.create({ message: `${message}; Retry-After ${retryAfter}s exceeds the notice's TTL of ${policy.ttlSeconds}s`, type: 'PushRetryAfterBeyondTtl', nonRetryable: true });
+    return ApplicationFailure.create({
+      message: `${message}; Retry-After ${retryAfter}s exceeds the notice's TTL of ${policy.ttlSeconds}s`,
+      type: 'PushRetryAfterBeyondTtl',
+      nonRetryable: true,
+    });
   }
   const delayMs = retryDelayMs(retryAfter, attempt, {
     initialIntervalMs: milliseconds(retryPolicy?.initialInterval, 1000),

@@ -21,15 +21,10 @@ import type { StaffRole } from '../auth/staff-roles';
 
 export type { StaffRole };
 
-
-export type Access =
-  | { kind: 'public' }
-  | { kind: 'open' }
-  | { kind: 'protected'; clients?: readonly ClientRole[]; staff?: readonly StaffRole[] };
+export type Access = { kind: 'public' } | { kind: 'open' } | { kind: 'protected'; clients?: readonly ClientRole[]; staff?: readonly StaffRole[] };
 
 export type Caller =
-  | { kind: 'client'; id: string; role: ClientRole }
-  | { kind: 'staff'; subject: string; roles: readonly StaffRole[]; wards: readonly string[]; name: string };
+  { kind: 'client'; id: string; role: ClientRole } | { kind: 'staff'; subject: string; roles: readonly StaffRole[]; wards: readonly string[]; name: string };
 
 export type StaffCaller = Extract<Caller, { kind: 'staff' }>;
 

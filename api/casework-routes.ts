@@ -23,8 +23,16 @@ import { HttpError } from './http-error';
 import { API_PREFIX, ErrorBody, JsonObject } from './system-routes';
 import type { ServiceDeps } from './service-deps';
 
-const residentIdParam = z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits and . _ - only');
-const outreachIdParam = z.string().min(1).max(300).regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+const residentIdParam = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits and . _ - only');
+const outreachIdParam = z
+  .string()
+  .min(1)
+  .max(300)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
 
 export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -41,7 +49,17 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
     const row = await db
       .selectFrom('outreach')
       .innerJoin('residents', 'residents.id', 'outreach.resident_id')
-      .select(['outreach.id', 'outreach.rule_id', 'outreach.rule_version', 'outreach.resident_id', 'outreach.status', 'outreach.response', 'outreach.started_at', 'outreach.ended_at', 'residents.ward'])
+      .select([
+        'outreach.id',
+        'outreach.rule_id',
+        'outreach.rule_version',
+        'outreach.resident_id',
+        'outreach.status',
+        'outreach.response',
+        'outreach.started_at',
+        'outreach.ended_at',
+        'residents.ward',
+      ])
       .where('outreach.id', '=', outreachId)
       .executeTakeFirst();
     if (!row || !wardVisible(caller, row.ward)) throw new HttpError(404, { error: 'no such outreach in your wards' });
@@ -53,7 +71,9 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
     schema: {
       summary: "Caseworker follow-up tasks (a caseworker's own wards only)",
       tags: ['casework'],
-      querystring: z.object({ status: z.enum(['open', 'closed', 'all']).default('open'), limit: z.coerce.number().int().min(1).max(1000).default(200) }).strict(),
+      querystring: z
+        .object({ status: z.enum(['open', 'closed', 'all']).default('open'), limit: z.coerce.number().int().min(1).max(1000).default(200) })
+        .strict(),
       response: { 200: z.object({ tasks: z.array(JsonObject) }), 400: ErrorBody },
     },
     handler: async (request) => {
@@ -95,7 +115,11 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
         ? await db
             .selectFrom('deliveries')
             .select(['outreach_id', 'step_index', 'channel', 'status', 'sent_at', 'provider_ref'])
-            .where('outreach_id', 'in', rows.map((r) => r.id))
+            .where(
+              'outreach_id',
+              'in',
+              rows.map((r) => r.id),
+            )
             .orderBy('step_index')
             .execute()
         : [];
@@ -143,7 +167,9 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
     schema: {
       summary: 'The published rule versions',
       tags: ['rules'],
-      response: { 200: z.object({ rules: z.array(z.object({ id: z.string(), version: z.number(), purpose: z.string(), title: z.record(z.string(), z.string()) })) }) },
+      response: {
+        200: z.object({ rules: z.array(z.object({ id: z.string(), version: z.number(), purpose: z.string(), title: z.record(z.string(), z.string()) })) }),
+      },
     },
     handler: async () => ({ rules: (await publishedRules(db)).map((r) => ({ id: r.id, version: r.version, purpose: r.purpose, title: { ...r.title } })) }),
   });
@@ -164,7 +190,10 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
       const rule = (await publishedRules(db)).find((r) => r.id === request.params.ruleId);
       if (!rule) throw new HttpError(404, { error: `no published rule ${request.params.ruleId}` });
       try {
-        const explanation = await explainResident(db, deps.context.parameters, rule, resident.id, { on: request.query.date ?? todayInTokyo(), eventId: request.query.event });
+        const explanation = await explainResident(db, deps.context.parameters, rule, resident.id, {
+          on: request.query.date ?? todayInTokyo(),
+          eventId: request.query.event,
+        });
         return { ...explanation };
       } catch (error) {
         if (error instanceof UnknownResidentError) throw new HttpError(404, { error: 'no such resident in your wards' });

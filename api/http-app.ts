@@ -62,7 +62,14 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   // One line per request, after the answer: ids and outcome only — no bodies, headers or query strings.
   app.addHook('onResponse', async (request: FastifyRequest, reply) => {
     request.log.info(
-      { method: request.method, url: loggedUrl(request.url), route: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), caller: request.caller ? actorOf(request.caller) : undefined },
+      {
+        method: request.method,
+        url: loggedUrl(request.url),
+        route: request.routeOptions.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        caller: request.caller ? actorOf(request.caller) : undefined,
+      },
       'request',
     );
   });
@@ -73,7 +80,16 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
     const aborted = () => {
       if (reply.raw.writableFinished) return;
-      request.log.info({ method: request.method, url: loggedUrl(request.url), route: request.routeOptions.url, ms: Math.round(reply.elapsedTime), caller: request.caller ? actorOf(request.caller) : undefined }, 'client aborted');
+      request.log.info(
+        {
+          method: request.method,
+          url: loggedUrl(request.url),
+          route: request.routeOptions.url,
+          ms: Math.round(reply.elapsedTime),
+          caller: request.caller ? actorOf(request.caller) : undefined,
+        },
+        'client aborted',
+      );
     };
     if (reply.raw.destroyed) aborted();
     else reply.raw.once('close', aborted);
@@ -123,9 +139,17 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
         error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
           ? ['request body too large', '(body): larger than this route accepts']
           : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-            ? ['unsupported Content-Type', `(headers): Content-Type ${JSON.stringify(String(request.headers['content-type'] ?? '').slice(0, 100))} is not accepted here`]
+            ? [
+                'unsupported Content-Type',
+                `(headers): Content-Type ${JSON.stringify(String(request.headers['content-type'] ?? '').slice(0, 100))} is not accepted here`,
+              ]
             : error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
-              ? ['invalid JSON', /prototype property/.test(error.message) ? '(body): a field named __proto__, or constructor with a prototype, is not accepted' : '(body): not valid JSON']
+              ? [
+                  'invalid JSON',
+                  /prototype property/.test(error.message)
+                    ? '(body): a field named __proto__, or constructor with a prototype, is not accepted'
+                    : '(body): not valid JSON',
+                ]
               : [error.message, null];
       return reply.code(status).send(problem ? { error: message, problems: [problem] } : { error: message });
     }

@@ -21,7 +21,14 @@ import { z } from 'zod';
 import type { Database } from '../db/schema';
 import { writeAudit } from '../db/audit';
 import { checkPushEndpoint, type PushSettings } from '../channels/push-endpoint-policy';
-import { enrolmentUrl, issuePushEnrolment, PushEnrolmentRefused, redeemPushEnrolment, removePushSubscription, renewPushSubscription } from '../channels/push-enrolment';
+import {
+  enrolmentUrl,
+  issuePushEnrolment,
+  PushEnrolmentRefused,
+  redeemPushEnrolment,
+  removePushSubscription,
+  renewPushSubscription,
+} from '../channels/push-enrolment';
 import { actorOf, callerOf, wardVisible } from './access';
 import { HttpError } from './http-error';
 import type { ServiceDeps } from './service-deps';
@@ -58,7 +65,11 @@ export const PushSubscriptionSchema = z
   .strict();
 
 /** What the enrolment link carries after `#`: 24 random bytes in base64url (longer accepted for future tokens). */
-const enrolmentToken = z.string().min(22).max(128).regex(/^[A-Za-z0-9_-]+$/, 'the code from the enrolment link (base64url)');
+const enrolmentToken = z
+  .string()
+  .min(22)
+  .max(128)
+  .regex(/^[A-Za-z0-9_-]+$/, 'the code from the enrolment link (base64url)');
 
 /** Strict: a `residentId` (or any other field) is refused; the token alone says whose device this becomes. */
 export const EnrolmentRequestSchema = z.object({ enrolmentToken, subscription: PushSubscriptionSchema }).strict();
@@ -66,7 +77,9 @@ export type EnrolmentRequest = z.infer<typeof EnrolmentRequestSchema>;
 
 export const RenewalRequestSchema = z
   .object({
-    previous: z.object({ endpoint: z.string().min(1).max(2048), auth: base64urlKey(16, 'the previous subscription\'s authentication secret of 16 bytes') }).strict(),
+    previous: z
+      .object({ endpoint: z.string().min(1).max(2048), auth: base64urlKey(16, "the previous subscription's authentication secret of 16 bytes") })
+      .strict(),
     subscription: PushSubscriptionSchema,
   })
   .strict();
@@ -96,14 +109,24 @@ function refusal(error: unknown): never {
  */
 export async function subscribeWithEnrolment(db: Kysely<Database>, settings: PushSettings, body: EnrolmentRequest): Promise<z.infer<typeof SubscribedAnswer>> {
   const checked = await checkedEndpoint(settings, body.subscription.endpoint);
-  const result = await redeemPushEnrolment(db, body.enrolmentToken, { endpoint: checked, ...body.subscription.keys }, { maxDevices: settings.maxDevicesPerResident }).catch(refusal);
+  const result = await redeemPushEnrolment(
+    db,
+    body.enrolmentToken,
+    { endpoint: checked, ...body.subscription.keys },
+    { maxDevices: settings.maxDevicesPerResident },
+  ).catch(refusal);
   return { status: result.refreshed ? 'refreshed' : 'subscribed' };
 }
 
 /** POST /push-subscriptions/renewal: the service worker moves its registration to the subscription the push service replaced it with. */
 export async function renewSubscription(db: Kysely<Database>, settings: PushSettings, body: RenewalRequest): Promise<z.infer<typeof SubscribedAnswer>> {
   const checked = await checkedEndpoint(settings, body.subscription.endpoint);
-  const result = await renewPushSubscription(db, body.previous, { endpoint: checked, ...body.subscription.keys }, { maxDevices: settings.maxDevicesPerResident }).catch(refusal);
+  const result = await renewPushSubscription(
+    db,
+    body.previous,
+    { endpoint: checked, ...body.subscription.keys },
+    { maxDevices: settings.maxDevicesPerResident },
+  ).catch(refusal);
   if (!result) throw new HttpError(410, { error: 'this browser is not subscribed (any more): open an enrolment link again' });
   return { status: result.refreshed ? 'refreshed' : 'subscribed' };
 }
@@ -169,7 +192,8 @@ const ENROL_PAGE = `<!doctype html>
 </html>
 `;
 
-const ENROL_PAGE_CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const ENROL_PAGE_CSP =
+  "default-src 'none'; script-src 'self'; connect-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const IfNoneMatchHeaders = z.looseObject({ 'if-none-match': z.string().max(2000).optional() });
 
@@ -246,7 +270,11 @@ export async function pushPublicRoutes(fastify: FastifyInstance, deps: ServiceDe
   });
 }
 
-const residentIdParam = z.string().min(1).max(100).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits and . _ - only');
+const residentIdParam = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits and . _ - only');
 
 export async function pushStaffRoutes(fastify: FastifyInstance, deps: ServiceDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();

@@ -242,7 +242,10 @@ function renderMultilingualPage(cityName: { ja: string; en: string }, texts: Rec
 
 export function renderNotFoundPage(cityName: { ja: string; en: string }): string {
   return renderMultilingualPage(cityName, {
-    ja: { heading: 'このリンクは使えません', body: 'リンクが正しくないか、途中で切れている可能性があります。お知らせのメールや通知から、もう一度開いてください。' },
+    ja: {
+      heading: 'このリンクは使えません',
+      body: 'リンクが正しくないか、途中で切れている可能性があります。お知らせのメールや通知から、もう一度開いてください。',
+    },
     en: { heading: 'This link is not valid', body: 'The link may be mistyped or cut short. Please open it again from the email or notification you received.' },
     'ja-easy': { heading: 'この リンクは つかえません', body: 'メールや つうちの リンクから、もう いちど ひらいて ください。' },
   });

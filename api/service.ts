@@ -68,7 +68,10 @@ async function healthRoutes(fastify: FastifyInstance, deps: ServiceDeps): Promis
     schema: {
       summary: 'The database and Temporal are reachable',
       tags: ['health'],
-      response: { 200: z.object({ status: z.literal('ready'), database: z.boolean(), temporal: z.boolean() }), 503: z.object({ status: z.literal('not-ready'), database: z.boolean(), temporal: z.boolean() }) },
+      response: {
+        200: z.object({ status: z.literal('ready'), database: z.boolean(), temporal: z.boolean() }),
+        503: z.object({ status: z.literal('not-ready'), database: z.boolean(), temporal: z.boolean() }),
+      },
     },
     handler: async (_request, reply) => {
       const checks = await readiness(deps);
@@ -102,8 +105,18 @@ export async function buildInternalApp(deps: ServiceDeps, options: ServiceOption
       },
       components: {
         securitySchemes: {
-          clientJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A calling system: HS256, iss = client id, iat within 30 s, unique jti' },
-          staffSession: { type: 'apiKey', in: 'cookie', name: 'oshirase_session', description: 'A signed-in staff member (OpenID Connect); x-csrf-token on POST' },
+          clientJwt: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'A calling system: HS256, iss = client id, iat within 30 s, unique jti',
+          },
+          staffSession: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'oshirase_session',
+            description: 'A signed-in staff member (OpenID Connect); x-csrf-token on POST',
+          },
         },
       },
     },
@@ -135,7 +148,11 @@ export async function buildPublicApp(deps: ServiceDeps, options: ServiceOptions)
   await app.register(rateLimit, {
     max: options.config.publicRateLimitPerMinute,
     timeWindow: 60_000,
-    errorResponseBuilder: (_request, context) => ({ statusCode: context.statusCode, error: 'too many requests', problems: [`at most ${context.max} requests a minute; try again in ${Math.ceil(context.ttl / 1000)} s`] }),
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: context.statusCode,
+      error: 'too many requests',
+      problems: [`at most ${context.max} requests a minute; try again in ${Math.ceil(context.ttl / 1000)} s`],
+    }),
   });
   await healthRoutes(app, deps);
   for (const routes of options.publicRoutes) await routes(app, deps);

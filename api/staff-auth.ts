@@ -68,7 +68,10 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** A structured refusal: `{ error, message, ...extra }` with the status. */
 function refuse(reply: FastifyReply, status: number, error: string, message: string, extra: Record<string, unknown> = {}): FastifyReply {
-  return reply.code(status).header('cache-control', 'no-store').send({ error, message, ...extra });
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .send({ error, message, ...extra });
 }
 
 function csrfTokenOf(request: FastifyRequest): string | undefined {
@@ -176,101 +179,127 @@ const staffAuthPlugin: FastifyPluginAsync<StaffAuthOptions> = async (app, option
   app.decorate('staffAuth', { sessions, sessionCookie });
   app.decorateRequest('staff', null);
 
-  app.get('/auth/login', { config: { access: { kind: 'open' } }, schema: { summary: 'Staff sign-in: redirects to the city’s OpenID provider', tags: ['staff sign-in'] } }, async (request, reply) => {
-    const query = LoginQuery.safeParse(request.query);
-    const returnTo = safeReturnTo(query.success ? query.data.returnTo : undefined, config.serviceOrigin);
-    let server: oidc.Configuration;
-    try {
-      server = await discover();
-    } catch {
-      request.log.warn({ event: 'oidc-discovery-failed' }, 'the OpenID provider did not answer discovery');
-      return refuse(reply, 503, 'provider-unavailable', 'the sign-in service is not reachable; try again shortly');
-    }
-    const state = oidc.randomState();
-    const nonce = oidc.randomNonce();
-    const codeVerifier = oidc.randomPKCECodeVerifier();
-    const { cookieValue } = await sessions.beginLogin({ state, nonce, codeVerifier, returnTo });
-    const url = oidc.buildAuthorizationUrl(server, {
-      redirect_uri: config.redirectUri.href,
-      scope: config.scopes,
-      code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
-      code_challenge_method: 'S256',
-      state,
-      nonce,
-    });
-    reply.setCookie(loginCookie, cookieValue, { ...cookieOptions, maxAge: Math.floor(config.timeouts.loginMs / 1000) });
-    return reply.header('cache-control', 'no-store').redirect(url.href, 302);
-  });
-
-  app.get('/auth/callback', { config: { access: { kind: 'open' } }, schema: { summary: 'The OpenID provider’s answer: starts the staff session', tags: ['staff sign-in'] } }, async (request, reply) => {
-    // Whatever happens next, this sign-in attempt is over for the browser.
-    reply.clearCookie(loginCookie, cookieOptions);
-    const query = CallbackQuery.safeParse(request.query);
-    if (!query.success) return refuse(reply, 400, 'bad-callback', 'the answer from the sign-in service lacks code and state');
-    if ('error' in query.data) {
-      if (query.data.state) await sessions.finishLogin(request.cookies[loginCookie], query.data.state);
-      return refuse(reply, 400, 'sign-in-refused', `the sign-in service refused the sign-in: ${query.data.error}`);
-    }
-    const started = await sessions.finishLogin(request.cookies[loginCookie], query.data.state);
-    if (!started.ok) {
-      request.log.info({ event: 'staff-callback-refused', reason: started.reason }, 'sign-in callback refused');
-      return refuse(reply, 400, 'sign-in-state', 'this sign-in was not started here, was already used or has expired; start again at /auth/login', { reason: started.reason });
-    }
-    let claims: Record<string, unknown>;
-    try {
-      const server = await discover();
-      const current = new URL(config.redirectUri.href);
-      current.search = new URL(request.url, config.serviceOrigin).search;
-      const tokens = await oidc.authorizationCodeGrant(server, current, {
-        pkceCodeVerifier: started.login.codeVerifier,
-        expectedState: query.data.state,
-        expectedNonce: started.login.nonce,
-        idTokenExpected: true,
+  app.get(
+    '/auth/login',
+    { config: { access: { kind: 'open' } }, schema: { summary: 'Staff sign-in: redirects to the city’s OpenID provider', tags: ['staff sign-in'] } },
+    async (request, reply) => {
+      const query = LoginQuery.safeParse(request.query);
+      const returnTo = safeReturnTo(query.success ? query.data.returnTo : undefined, config.serviceOrigin);
+      let server: oidc.Configuration;
+      try {
+        server = await discover();
+      } catch {
+        request.log.warn({ event: 'oidc-discovery-failed' }, 'the OpenID provider did not answer discovery');
+        return refuse(reply, 503, 'provider-unavailable', 'the sign-in service is not reachable; try again shortly');
+      }
+      const state = oidc.randomState();
+      const nonce = oidc.randomNonce();
+      const codeVerifier = oidc.randomPKCECodeVerifier();
+      const { cookieValue } = await sessions.beginLogin({ state, nonce, codeVerifier, returnTo });
+      const url = oidc.buildAuthorizationUrl(server, {
+        redirect_uri: config.redirectUri.href,
+        scope: config.scopes,
+        code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+        code_challenge_method: 'S256',
+        state,
+        nonce,
       });
-      const idToken = tokens.claims();
-      if (!idToken) throw new Error('no ID token');
-      claims = idToken as Record<string, unknown>;
-    } catch (error) {
-      // The protocol error's code only: the exchange's content may carry personal data.
-      const code = error instanceof Error ? ((error as { code?: string }).code ?? error.name) : 'error';
-      request.log.warn({ event: 'staff-token-exchange-failed', code }, 'sign-in token exchange failed');
-      return refuse(reply, 400, 'sign-in-failed', 'the sign-in could not be completed; start again at /auth/login');
-    }
-    const subject = typeof claims.sub === 'string' ? claims.sub : '';
-    if (!/^[\x21-\x7e]{1,255}$/.test(subject)) return refuse(reply, 400, 'sign-in-failed', 'the ID token has no usable subject');
-    const mapped = mapStaffClaims(config.mapping, claims, config.wardIds);
-    if (mapped.roles.length === 0) {
-      request.log.info({ event: 'staff-without-role' }, 'signed-in person has no Oshirase role');
-      return refuse(reply, 403, 'no-role', 'your account has no role in Oshirase; ask an administrator');
-    }
-    // A new session id at every sign-in (no fixation); an older session of this browser ends.
-    const previous = request.cookies[sessionCookie];
-    if (previous) await sessions.revoke(previous);
-    const identity: StaffIdentity = { subject, name: mapped.name || subject, roles: mapped.roles, wards: mapped.wards };
-    const { sessionId } = await sessions.create(identity);
-    await writeAudit(db, { actor: staffActor(identity), action: 'staff-signed-in', detail: { roles: identity.roles } });
-    reply.setCookie(sessionCookie, sessionId, { ...cookieOptions, maxAge: Math.floor(config.timeouts.absoluteMs / 1000) });
-    return reply.header('cache-control', 'no-store').redirect(started.login.returnTo, 303);
-  });
+      reply.setCookie(loginCookie, cookieValue, { ...cookieOptions, maxAge: Math.floor(config.timeouts.loginMs / 1000) });
+      return reply.header('cache-control', 'no-store').redirect(url.href, 302);
+    },
+  );
 
-  app.post('/auth/logout', { config: { access: { kind: 'protected', staff: STAFF_ROLES } }, schema: { summary: 'Ends the staff session', tags: ['staff sign-in'] }, preHandler: requireStaff() }, async (request, reply) => {
-    const staff = request.staff!;
-    await sessions.revoke(request.cookies[sessionCookie]!);
-    await writeAudit(db, { actor: staffActor(staff), action: 'staff-signed-out', detail: { roles: staff.roles } });
-    reply.clearCookie(sessionCookie, cookieOptions);
-    return reply.header('cache-control', 'no-store').send({ signedOut: true });
-  });
+  app.get(
+    '/auth/callback',
+    { config: { access: { kind: 'open' } }, schema: { summary: 'The OpenID provider’s answer: starts the staff session', tags: ['staff sign-in'] } },
+    async (request, reply) => {
+      // Whatever happens next, this sign-in attempt is over for the browser.
+      reply.clearCookie(loginCookie, cookieOptions);
+      const query = CallbackQuery.safeParse(request.query);
+      if (!query.success) return refuse(reply, 400, 'bad-callback', 'the answer from the sign-in service lacks code and state');
+      if ('error' in query.data) {
+        if (query.data.state) await sessions.finishLogin(request.cookies[loginCookie], query.data.state);
+        return refuse(reply, 400, 'sign-in-refused', `the sign-in service refused the sign-in: ${query.data.error}`);
+      }
+      const started = await sessions.finishLogin(request.cookies[loginCookie], query.data.state);
+      if (!started.ok) {
+        request.log.info({ event: 'staff-callback-refused', reason: started.reason }, 'sign-in callback refused');
+        return refuse(reply, 400, 'sign-in-state', 'this sign-in was not started here, was already used or has expired; start again at /auth/login', {
+          reason: started.reason,
+        });
+      }
+      let claims: Record<string, unknown>;
+      try {
+        const server = await discover();
+        const current = new URL(config.redirectUri.href);
+        current.search = new URL(request.url, config.serviceOrigin).search;
+        const tokens = await oidc.authorizationCodeGrant(server, current, {
+          pkceCodeVerifier: started.login.codeVerifier,
+          expectedState: query.data.state,
+          expectedNonce: started.login.nonce,
+          idTokenExpected: true,
+        });
+        const idToken = tokens.claims();
+        if (!idToken) throw new Error('no ID token');
+        claims = idToken as Record<string, unknown>;
+      } catch (error) {
+        // The protocol error's code only: the exchange's content may carry personal data.
+        const code = error instanceof Error ? ((error as { code?: string }).code ?? error.name) : 'error';
+        request.log.warn({ event: 'staff-token-exchange-failed', code }, 'sign-in token exchange failed');
+        return refuse(reply, 400, 'sign-in-failed', 'the sign-in could not be completed; start again at /auth/login');
+      }
+      const subject = typeof claims.sub === 'string' ? claims.sub : '';
+      if (!/^[\x21-\x7e]{1,255}$/.test(subject)) return refuse(reply, 400, 'sign-in-failed', 'the ID token has no usable subject');
+      const mapped = mapStaffClaims(config.mapping, claims, config.wardIds);
+      if (mapped.roles.length === 0) {
+        request.log.info({ event: 'staff-without-role' }, 'signed-in person has no Oshirase role');
+        return refuse(reply, 403, 'no-role', 'your account has no role in Oshirase; ask an administrator');
+      }
+      // A new session id at every sign-in (no fixation); an older session of this browser ends.
+      const previous = request.cookies[sessionCookie];
+      if (previous) await sessions.revoke(previous);
+      const identity: StaffIdentity = { subject, name: mapped.name || subject, roles: mapped.roles, wards: mapped.wards };
+      const { sessionId } = await sessions.create(identity);
+      await writeAudit(db, { actor: staffActor(identity), action: 'staff-signed-in', detail: { roles: identity.roles } });
+      reply.setCookie(sessionCookie, sessionId, { ...cookieOptions, maxAge: Math.floor(config.timeouts.absoluteMs / 1000) });
+      return reply.header('cache-control', 'no-store').redirect(started.login.returnTo, 303);
+    },
+  );
 
-  app.get('/auth/me', { config: { access: { kind: 'protected', staff: STAFF_ROLES } }, schema: { summary: 'The signed-in staff member and the CSRF token of the session', tags: ['staff sign-in'] }, preHandler: requireStaff() }, async (request, reply) => {
-    const staff = request.staff!;
-    return reply.header('cache-control', 'no-store').send({
-      subject: staff.subject,
-      name: staff.name,
-      roles: staff.roles,
-      wards: staff.wards,
-      csrfToken: sessions.csrfToken(request.cookies[sessionCookie]!),
-    });
-  });
+  app.post(
+    '/auth/logout',
+    {
+      config: { access: { kind: 'protected', staff: STAFF_ROLES } },
+      schema: { summary: 'Ends the staff session', tags: ['staff sign-in'] },
+      preHandler: requireStaff(),
+    },
+    async (request, reply) => {
+      const staff = request.staff!;
+      await sessions.revoke(request.cookies[sessionCookie]!);
+      await writeAudit(db, { actor: staffActor(staff), action: 'staff-signed-out', detail: { roles: staff.roles } });
+      reply.clearCookie(sessionCookie, cookieOptions);
+      return reply.header('cache-control', 'no-store').send({ signedOut: true });
+    },
+  );
+
+  app.get(
+    '/auth/me',
+    {
+      config: { access: { kind: 'protected', staff: STAFF_ROLES } },
+      schema: { summary: 'The signed-in staff member and the CSRF token of the session', tags: ['staff sign-in'] },
+      preHandler: requireStaff(),
+    },
+    async (request, reply) => {
+      const staff = request.staff!;
+      return reply.header('cache-control', 'no-store').send({
+        subject: staff.subject,
+        name: staff.name,
+        roles: staff.roles,
+        wards: staff.wards,
+        csrfToken: sessions.csrfToken(request.cookies[sessionCookie]!),
+      });
+    },
+  );
 };
 
 // Not encapsulated (what fastify-plugin does): the decorators reach the routes registered beside it.

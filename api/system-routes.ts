@@ -19,7 +19,9 @@ import type { ServiceDeps } from './service-deps';
 
 export const API_PREFIX = '/api/v1';
 
-export const ErrorBody = z.object({ error: z.string(), problems: z.array(z.string()).optional() }).describe('What was wrong, with one "field: reason" line per problem');
+export const ErrorBody = z
+  .object({ error: z.string(), problems: z.array(z.string()).optional() })
+  .describe('What was wrong, with one "field: reason" line per problem');
 /** Documents a JSON answer without restating every nested field of the engine's own types. */
 export const JsonObject = z.record(z.string(), z.unknown());
 const IntakeAnswer = z.object({ eventId: z.string(), duplicate: z.boolean(), matches: z.array(JsonObject) });
@@ -82,7 +84,8 @@ export async function systemRoutes(fastify: FastifyInstance, deps: ServiceDeps):
       bodyLimit: BOUNCE_BODY_LIMIT,
       schema: {
         summary: 'A delivery status notification (bounce), as the inbound mail server received it',
-        description: 'Content-Type: message/rfc822. Marks the address invalid when the report matches a notice the engine sent. The answer says what was done per recipient and never which outreach it concerned.',
+        description:
+          'Content-Type: message/rfc822. Marks the address invalid when the report matches a notice the engine sent. The answer says what was done per recipient and never which outreach it concerned.',
         tags: ['mail'],
         response: { 200: BounceAnswer, 400: ErrorBody },
       },
@@ -91,7 +94,9 @@ export async function systemRoutes(fastify: FastifyInstance, deps: ServiceDeps):
         if (!Buffer.isBuffer(raw) || raw.length === 0) throw new HttpError(400, { error: 'invalid bounce', problems: ['(body): empty'] });
         try {
           const result = await ingestBounce(db, raw, { actor: actorOf(callerOf(request)) });
-          return reply.code(200).send({ reportKey: result.reportKey, recipients: result.recipients.map((r) => ({ recipient: r.recipient, outcome: r.outcome })) });
+          return reply
+            .code(200)
+            .send({ reportKey: result.reportKey, recipients: result.recipients.map((r) => ({ recipient: r.recipient, outcome: r.outcome })) });
         } catch (error) {
           if (error instanceof InvalidBounceError) throw new HttpError(400, { error: 'invalid bounce', problems: [error.message] });
           throw error;

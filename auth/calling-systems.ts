@@ -45,7 +45,10 @@ export async function createClient(db: Kysely<Database>, pepper: string, input: 
   const salt = randomBytes(16).toString('base64url');
   const secret = deriveSecret(pepper, id, salt);
   await db.transaction().execute(async (tx) => {
-    await tx.insertInto('api_clients').values({ id, name, role: input.role, salt, secret_sha256: sha256(secret), created_by: input.actor }).execute();
+    await tx
+      .insertInto('api_clients')
+      .values({ id, name, role: input.role, salt, secret_sha256: sha256(secret), created_by: input.actor })
+      .execute();
     await writeAudit(tx, { actor: input.actor, action: 'client-created', detail: { clientId: id, role: input.role } });
   });
   return { id, name, role: input.role, secret };
@@ -78,7 +81,9 @@ export async function revokeClient(db: Kysely<Database>, clientId: string, actor
 /** Why a request's credentials were refused; every reason is a 401 to the caller. */
 export type ClientAuthFailure = 'malformed' | 'unknown-client' | 'revoked' | 'bad-signature' | 'stale' | 'replayed';
 
-export type ClientAuthResult = { ok: true; client: { id: string; role: ClientRole; name: string }; jti: string; expiresAt: Date } | { ok: false; reason: ClientAuthFailure; message: string };
+export type ClientAuthResult =
+  | { ok: true; client: { id: string; role: ClientRole; name: string }; jti: string; expiresAt: Date }
+  | { ok: false; reason: ClientAuthFailure; message: string };
 
 const FAILURE_MESSAGES: Record<ClientAuthFailure, string> = {
   malformed: 'the bearer token is not a JWT with iss, iat and jti',
@@ -160,7 +165,10 @@ export async function recordRequestId(db: Kysely<Database>, clientId: string, jt
     .returning('jti')
     .executeTakeFirst();
   if (Math.random() < 0.01) {
-    await db.deleteFrom('api_client_request_ids').where('expires_at', '<', sql<Date>`now()`).execute();
+    await db
+      .deleteFrom('api_client_request_ids')
+      .where('expires_at', '<', sql<Date>`now()`)
+      .execute();
   }
   return inserted !== undefined;
 }

@@ -29,8 +29,18 @@ const EnvSchema = z.object({
     .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'space-separated scope names')
     .refine((s) => s.split(' ').includes('openid'), 'must include openid')
     .default('openid profile groups'),
-  STAFF_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(DEFAULT_SESSION_TIMEOUTS.idleMs / 60_000),
-  STAFF_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(24).default(DEFAULT_SESSION_TIMEOUTS.absoluteMs / 3_600_000),
+  STAFF_SESSION_IDLE_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(DEFAULT_SESSION_TIMEOUTS.idleMs / 60_000),
+  STAFF_SESSION_MAX_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24)
+    .default(DEFAULT_SESSION_TIMEOUTS.absoluteMs / 3_600_000),
 });
 
 export interface StaffAuthConfig {
@@ -72,7 +82,8 @@ export function loadStaffAuthConfig(env: NodeJS.ProcessEnv = processEnvironment(
   if (redirectUri.protocol !== 'https:' && !(redirectUri.protocol === 'http:' && isLoopback(redirectUri))) {
     throw new ConfigError('OIDC_REDIRECT_URI: must be an https URL (plain http only on this machine)');
   }
-  if (!redirectUri.pathname.endsWith('/auth/callback')) throw new ConfigError('OIDC_REDIRECT_URI: must end with /auth/callback (the route that receives the answer)');
+  if (!redirectUri.pathname.endsWith('/auth/callback'))
+    throw new ConfigError('OIDC_REDIRECT_URI: must end with /auth/callback (the route that receives the answer)');
 
   const idleMs = e.STAFF_SESSION_IDLE_MINUTES * 60_000;
   const absoluteMs = e.STAFF_SESSION_MAX_HOURS * 3_600_000;

@@ -24,7 +24,11 @@ const MappingSchema = z
         name: ClaimName.default('name'),
       })
       .strict(),
-    roles: z.object(Object.fromEntries(STAFF_ROLES.map((r) => [r, z.array(GroupValue).default([])])) as Record<StaffRole, z.ZodDefault<z.ZodArray<typeof GroupValue>>>).strict(),
+    roles: z
+      .object(
+        Object.fromEntries(STAFF_ROLES.map((r) => [r, z.array(GroupValue).default([])])) as Record<StaffRole, z.ZodDefault<z.ZodArray<typeof GroupValue>>>,
+      )
+      .strict(),
   })
   .strict();
 

@@ -60,7 +60,8 @@ export interface PendingLogin {
   returnTo: string;
 }
 
-export type FinishLoginResult = { ok: true; login: PendingLogin } | { ok: false; reason: 'no-login-cookie' | 'state-mismatch' | 'unknown-or-used-state' | 'expired' };
+export type FinishLoginResult =
+  { ok: true; login: PendingLogin } | { ok: false; reason: 'no-login-cookie' | 'state-mismatch' | 'unknown-or-used-state' | 'expired' };
 
 const LOGIN_COOKIE_FORMAT = /^([A-Za-z0-9_-]{16,200})\.([A-Za-z0-9_-]{43,128})\.([A-Za-z0-9_-]{16,200})$/;
 

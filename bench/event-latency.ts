@@ -30,7 +30,20 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { sql, InsertQueryNode, SelectQueryNode, UpdateQueryNode, TableNode, type KyselyPlugin, type OperationNode, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
+import {
+  sql,
+  InsertQueryNode,
+  SelectQueryNode,
+  UpdateQueryNode,
+  TableNode,
+  type KyselyPlugin,
+  type OperationNode,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  type RootOperationNode,
+  type UnknownRow,
+} from 'kysely';
 import { Client, type WorkflowClientInterceptor } from '@temporalio/client';
 import { loadEngineConfig } from '../config/engine-config';
 import { PROJECT_ROOT, type EngineContext } from '../runtime/engine-context';
@@ -174,7 +187,12 @@ class EventSender {
     const body = JSON.stringify({ id: `bench-${this.runTag}-${index}`, type: 'birth', residentId, occurredOn: this.occurredOn, payload: {} });
     const sentAt = performance.now();
     try {
-      const res = await fetch(`${this.apiUrl}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: await this.authorization() }, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      const res = await fetch(`${this.apiUrl}/api/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: await this.authorization() },
+        body,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
       const doneAt = performance.now();
       const text = await res.text();
       const base = { latency: doneAt - sentAt, fromSchedule: doneAt - scheduledAt, sentAt, doneAt };
@@ -185,7 +203,15 @@ class EventSender {
     } catch (error) {
       const doneAt = performance.now();
       const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
-      return { ok: false, latency: doneAt - sentAt, fromSchedule: doneAt - scheduledAt, sentAt, doneAt, started: 0, error: `${error instanceof Error ? error.message : String(error)}${cause}` };
+      return {
+        ok: false,
+        latency: doneAt - sentAt,
+        fromSchedule: doneAt - scheduledAt,
+        sentAt,
+        doneAt,
+        started: 0,
+        error: `${error instanceof Error ? error.message : String(error)}${cause}`,
+      };
     }
   }
 }
@@ -300,7 +326,14 @@ async function profile(sender: EventSender, probe: Probe, events: number): Promi
   const workflowStart = median(rows.map((r) => r.wf));
   return {
     events,
-    medianMs: { total, db, dbQueries: median(rows.map((r) => r.dbQueries)), workflowStart, workflowStarts: median(rows.map((r) => r.wfStarts)), rest: median(rows.map((r) => r.total - r.db - r.wf)) },
+    medianMs: {
+      total,
+      db,
+      dbQueries: median(rows.map((r) => r.dbQueries)),
+      workflowStart,
+      workflowStarts: median(rows.map((r) => r.wfStarts)),
+      rest: median(rows.map((r) => r.total - r.db - r.wf)),
+    },
     medianEventTimeline: mid.spans.map((s) => ({ kind: s.kind, label: s.label, fromMs: round(s.start - mid.sentAt), toMs: round(s.end - mid.sentAt) })),
   };
 }
@@ -382,22 +415,43 @@ function summarize(rate: number, perRun: RateRun[]): RateSummary {
 
 function printTable(summaries: RateSummary[], prof: ProfileReport | null, seconds: number, withWorker: boolean): void {
   const ms = (x: number): string => x.toFixed(1);
-  const rows: string[][] = [['rate/s', 'achieved/s', 'done/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'p99 from schedule', 'errors', 'wf started (202s)', 'wf counted']];
+  const rows: string[][] = [
+    ['rate/s', 'achieved/s', 'done/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'p99 from schedule', 'errors', 'wf started (202s)', 'wf counted'],
+  ];
   for (const s of summaries) {
     const m = s.medianOfRuns;
-    rows.push([String(s.rate), m.achievedSendRate.toFixed(1), m.completionRate.toFixed(1), ms(m.p50), ms(m.p95), ms(m.p99), ms(m.max), ms(m.fromScheduleP99), String(s.errors), String(s.workflowsStarted), String(s.workflowCountDelta)]);
+    rows.push([
+      String(s.rate),
+      m.achievedSendRate.toFixed(1),
+      m.completionRate.toFixed(1),
+      ms(m.p50),
+      ms(m.p95),
+      ms(m.p99),
+      ms(m.max),
+      ms(m.fromScheduleP99),
+      String(s.errors),
+      String(s.workflowsStarted),
+      String(s.workflowCountDelta),
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]): string => row.map((c, i) => c.padStart(widths[i]!)).join('  ');
-  const out = [`life event → outreach workflow started (POST /api/v1/events → 202), ${seconds} s per rate, median of ${summaries[0]?.runs ?? 0} runs, ${withWorker ? 'worker running the workflows' : 'no worker'}`, line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  ')];
+  const out = [
+    `life event → outreach workflow started (POST /api/v1/events → 202), ${seconds} s per rate, median of ${summaries[0]?.runs ?? 0} runs, ${withWorker ? 'worker running the workflows' : 'no worker'}`,
+    line(rows[0]!),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+  ];
   for (const row of rows.slice(1)) out.push(line(row));
   const at50 = summaries.find((s) => s.rate === 50);
   if (at50) out.push(`target p99 < 100 ms at 50/s: ${at50.medianOfRuns.p99 < 100 ? 'met' : 'NOT met'} (${ms(at50.medianOfRuns.p99)} ms)`);
   if (prof) {
     const p = prof.medianMs;
-    out.push(`profile (${prof.events} sequential events, medians): total ${ms(p.total)} ms = db ${ms(p.db)} ms in ${p.dbQueries} queries + workflow.start ${ms(p.workflowStart)} ms in ${p.workflowStarts} starts + rest ${ms(p.rest)} ms (HTTP, parsing, rule evaluation, JSON)`);
+    out.push(
+      `profile (${prof.events} sequential events, medians): total ${ms(p.total)} ms = db ${ms(p.db)} ms in ${p.dbQueries} queries + workflow.start ${ms(p.workflowStart)} ms in ${p.workflowStarts} starts + rest ${ms(p.rest)} ms (HTTP, parsing, rule evaluation, JSON)`,
+    );
     out.push('  median event, ms from send:');
-    for (const s of prof.medianEventTimeline) out.push(`    ${s.fromMs.toFixed(2).padStart(7)} – ${s.toMs.toFixed(2).padStart(7)}  ${s.kind.padEnd(14)} ${s.label}`);
+    for (const s of prof.medianEventTimeline)
+      out.push(`    ${s.fromMs.toFixed(2).padStart(7)} – ${s.toMs.toFixed(2).padStart(7)}  ${s.kind.padEnd(14)} ${s.label}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }
@@ -428,7 +482,8 @@ async function main(): Promise<void> {
   if (!(seconds > 0 && seconds <= 300) || !(warmup >= 0 && warmup <= 60)) throw new Error('--seconds must be in (0, 300], --warmup in [0, 60]');
   if (!Number.isInteger(runs) || runs < 1 || runs > 10) throw new Error('--runs takes 1..10');
   if (!Number.isInteger(profileEvents) || profileEvents < 0) throw new Error('--profile takes a count ≥ 0');
-  if (values.worker !== 'running' && values.worker !== 'none') throw new Error('--worker takes running (workflows run as they start) or none (they wait in the task queue)');
+  if (values.worker !== 'running' && values.worker !== 'none')
+    throw new Error('--worker takes running (workflows run as they start) or none (they wait in the task queue)');
   const withWorker = values.worker === 'running';
   const needed = profileEvents + runs * rates.reduce((n, r) => n + Math.round(r * warmup) + Math.round(r * seconds), 0);
 
@@ -448,12 +503,20 @@ async function main(): Promise<void> {
     const { context } = engine;
     const residents = await seed(context, residentsWanted);
     log(`${residents.length} consented registered residents; this run needs ${needed}`);
-    if (residents.length < needed) throw new Error(`not enough residents (${residents.length} < ${needed}); lower --seconds/--runs or raise --residents (drop ${DATABASE_NAME} first)`);
+    if (residents.length < needed)
+      throw new Error(`not enough residents (${residents.length} < ${needed}); lower --seconds/--runs or raise --residents (drop ${DATABASE_NAME} first)`);
 
     if (withWorker) {
       log('starting the worker (child process, rehearsal mode)');
       const worker = await spawnService('worker.ts', [], 'WORKER_READY', {
-        env: { ...process.env, DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: temporal.address, OSHIRASE_TEST_MODE: 'true', OSHIRASE_DATA_DIR: dataDir, OSHIRASE_MS_PER_DAY: String(config.msPerDay) },
+        env: {
+          ...process.env,
+          DATABASE_URL: dbUrl,
+          TEMPORAL_ADDRESS: temporal.address,
+          OSHIRASE_TEST_MODE: 'true',
+          OSHIRASE_DATA_DIR: dataDir,
+          OSHIRASE_MS_PER_DAY: String(config.msPerDay),
+        },
         timeoutMs: 180_000,
       });
       cleanups.unshift(() => worker.stop());
@@ -462,7 +525,11 @@ async function main(): Promise<void> {
     }
 
     const probe = new Probe();
-    const client = new Client({ connection: engine.temporal.connection, namespace: config.temporalNamespace, interceptors: { workflow: [workflowStartTimer(probe)] } });
+    const client = new Client({
+      connection: engine.temporal.connection,
+      namespace: config.temporalNamespace,
+      interceptors: { workflow: [workflowStartTimer(probe)] },
+    });
     const timedContext: EngineContext = { ...context, database: { ...context.database, db: context.database.db.withPlugin(new QueryTimingPlugin(probe)) } };
     const pepper = 'bench-pepper';
     const api = await startService(
@@ -473,7 +540,13 @@ async function main(): Promise<void> {
     log(`API at ${api.internalUrl}`);
     const registry = await createClient(context.database.db, pepper, { name: 'bench registry', role: 'event-source', actor: 'bench' });
 
-    const sender = new EventSender(api.internalUrl, residents, `${Date.now().toString(36)}`, todayInTokyo(), async () => `Bearer ${await signClientToken(registry.id, registry.secret)}`);
+    const sender = new EventSender(
+      api.internalUrl,
+      residents,
+      `${Date.now().toString(36)}`,
+      todayInTokyo(),
+      async () => `Bearer ${await signClientToken(registry.id, registry.secret)}`,
+    );
     let prof: ProfileReport | null = null;
     if (profileEvents > 0) {
       log(`profile: ${profileEvents} sequential events`);
@@ -484,7 +557,9 @@ async function main(): Promise<void> {
       for (const rate of rates) {
         log(`run ${run}/${runs}: ${rate}/s for ${seconds} s (after ${warmup} s warm-up)`);
         const r = await measureRate(sender, client, rate, seconds, warmup);
-        log(`  p50 ${r.latencyMs.p50.toFixed(1)} p95 ${r.latencyMs.p95.toFixed(1)} p99 ${r.latencyMs.p99.toFixed(1)} max ${r.latencyMs.max.toFixed(1)} ms, sent ${r.achievedSendRate.toFixed(1)}/s, errors ${r.errors}, workflows ${r.workflowsStartedPerResponses} started / ${r.workflowCountDelta} counted`);
+        log(
+          `  p50 ${r.latencyMs.p50.toFixed(1)} p95 ${r.latencyMs.p95.toFixed(1)} p99 ${r.latencyMs.p99.toFixed(1)} max ${r.latencyMs.max.toFixed(1)} ms, sent ${r.achievedSendRate.toFixed(1)}/s, errors ${r.errors}, workflows ${r.workflowsStartedPerResponses} started / ${r.workflowCountDelta} counted`,
+        );
         perRate.get(rate)!.push(r);
       }
     }
@@ -495,7 +570,14 @@ async function main(): Promise<void> {
     const file = join(resultsDir, values.out.replace(/[^A-Za-z0-9._-]/g, '_'));
     const report = {
       measured: 'POST /api/v1/events (a signed JWT each) → HTTP 202 (sent after workflow.start returned for every matching rule)',
-      setup: { database: DATABASE_NAME, residentsAvailable: residents.length, eventsUsed: sender.used, rules: 'child-allowance, child-medical-subsidy (both on birth, purpose child-benefits)', worker: withWorker ? 'child process, OSHIRASE_TEST_MODE=true, running the workflows as they start' : 'none: workflows wait in the task queue', cpus: (await import('node:os')).cpus().length },
+      setup: {
+        database: DATABASE_NAME,
+        residentsAvailable: residents.length,
+        eventsUsed: sender.used,
+        rules: 'child-allowance, child-medical-subsidy (both on birth, purpose child-benefits)',
+        worker: withWorker ? 'child process, OSHIRASE_TEST_MODE=true, running the workflows as they start' : 'none: workflows wait in the task queue',
+        cpus: (await import('node:os')).cpus().length,
+      },
       options: { rates, seconds, warmup, runs, profileEvents },
       rates: summaries,
       profile: prof,

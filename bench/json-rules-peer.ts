@@ -28,7 +28,15 @@ import { Engine, type RuleProperties, type TopLevelCondition } from 'json-rules-
 import { addOffset, ageOn, daysBetween, nextCalendarDate } from '../runtime/tokyo-calendar';
 import { isEffective, type ResidentFacts } from '../rule-language/evaluate-rule';
 import type { ParameterSet } from '../rule-language/parameters';
-import { COMPARISON_OPERATORS, COUNT_OPERATORS, type Comparison, type Condition, type CountCondition, type Rule, type Value } from '../rule-language/rule-schema';
+import {
+  COMPARISON_OPERATORS,
+  COUNT_OPERATORS,
+  type Comparison,
+  type Condition,
+  type CountCondition,
+  type Rule,
+  type Value,
+} from '../rule-language/rule-schema';
 
 type Scalar = string | number | boolean | null;
 
@@ -84,10 +92,7 @@ export function peerFacts(facts: ResidentFacts, on: string, consents: string[]):
 
 /** A json-rules-engine condition, as its (unexported) ConditionProperties and nesting describe it. */
 type PeerCondition =
-  | { fact: string; operator: string; value: unknown; priority?: number }
-  | { all: PeerCondition[] }
-  | { any: PeerCondition[] }
-  | { not: PeerCondition };
+  { fact: string; operator: string; value: unknown; priority?: number } | { all: PeerCondition[] } | { any: PeerCondition[] } | { not: PeerCondition };
 
 const NEVER: PeerCondition = { fact: 'constant', operator: 'equal', value: false };
 
@@ -143,7 +148,11 @@ export function buildPeer(rules: Rule[], on: string, parameters: ParameterSet): 
     } else if ('reaches' in t) {
       parts.push({ fact: 'birth_date', operator: 'reachesWithin', value: { years: t.reaches.value, from: on, to: horizon(t.reaches.leadDays) } });
     } else {
-      parts.push({ fact: 'members', operator: 'memberAnniversaryWithin', value: { offset: t.anniversary.offset, from: on, to: horizon(t.anniversary.leadDays) } });
+      parts.push({
+        fact: 'members',
+        operator: 'memberAnniversaryWithin',
+        value: { offset: t.anniversary.offset, from: on, to: horizon(t.anniversary.leadDays) },
+      });
     }
     const translator = new Translator(rule, on, parameters, triggerDate, () => `count_${counts++}`, engine);
     if (rule.conditions) parts.push(translator.condition(rule.conditions));
@@ -209,8 +218,15 @@ class Translator {
     }
     const values = operator === 'between' ? c.between!.map(literal) : [literal(c[operator] as Value)];
     if (values.some((v) => v === null)) return NEVER;
-    if (operator !== 'equals' && operator !== 'notEquals' && values.some((v) => typeof v !== 'number')) throw this.fail(`ordering of ${c.attribute} by a non-number`);
-    if (operator === 'between') return { all: [{ fact, operator: 'greaterThanInclusive', value: values[0] }, { fact, operator: 'lessThanInclusive', value: values[1] }] };
+    if (operator !== 'equals' && operator !== 'notEquals' && values.some((v) => typeof v !== 'number'))
+      throw this.fail(`ordering of ${c.attribute} by a non-number`);
+    if (operator === 'between')
+      return {
+        all: [
+          { fact, operator: 'greaterThanInclusive', value: values[0] },
+          { fact, operator: 'lessThanInclusive', value: values[1] },
+        ],
+      };
     const compared: PeerCondition = { fact, operator: JRE_OPERATORS[operator]!, value: values[0] };
     return operator === 'notEquals' ? { all: [set, compared] } : compared;
   }

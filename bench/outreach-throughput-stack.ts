@@ -55,7 +55,10 @@ export function stat(values: number[]): Stat {
 
 /** The sticky cache size the outreach worker runs with (the engine's setting, OSHIRASE_MAX_CACHED_WORKFLOWS, passed on to the worker process). */
 export function workerCacheSize(): { heapLimitMiB: number; maxCachedWorkflows: number } {
-  return { heapLimitMiB: Math.round(v8.getHeapStatistics().heap_size_limit / (1024 * 1024)), maxCachedWorkflows: loadEngineConfig(process.env).maxCachedWorkflows };
+  return {
+    heapLimitMiB: Math.round(v8.getHeapStatistics().heap_size_limit / (1024 * 1024)),
+    maxCachedWorkflows: loadEngineConfig(process.env).maxCachedWorkflows,
+  };
 }
 
 export interface BenchStack {
@@ -255,7 +258,11 @@ function clockTicks(): number {
 
 export function formatTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
-  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 

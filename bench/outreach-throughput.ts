@@ -73,7 +73,14 @@ async function countCompletedNoop(stack: BenchStack): Promise<number> {
   return (await stack.client.workflow.count(`WorkflowType = "noopWorkflow" AND ExecutionStatus = "Completed"`)).count;
 }
 
-async function waitForCount(what: string, probe: () => Promise<number>, target: number, timeoutMs: number, t0: number, curve?: Array<[number, number]>): Promise<number> {
+async function waitForCount(
+  what: string,
+  probe: () => Promise<number>,
+  target: number,
+  timeoutMs: number,
+  t0: number,
+  curve?: Array<[number, number]>,
+): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const n = await probe();
@@ -85,7 +92,12 @@ async function waitForCount(what: string, probe: () => Promise<number>, target: 
   }
 }
 
-async function measureNoop(stack: BenchStack, tag: string, k: number, concurrency: number): Promise<{ startPerSecond: number; completedPerSecond: number; allCompletedSeconds: number }> {
+async function measureNoop(
+  stack: BenchStack,
+  tag: string,
+  k: number,
+  concurrency: number,
+): Promise<{ startPerSecond: number; completedPerSecond: number; allCompletedSeconds: number }> {
   const baseline = await countCompletedNoop(stack);
   const t0 = performance.now();
   let completedAt = 0;
@@ -98,7 +110,12 @@ async function measureNoop(stack: BenchStack, tag: string, k: number, concurrenc
   return { startPerSecond: k / startSeconds, completedPerSecond: k / completedAt, allCompletedSeconds: completedAt };
 }
 
-async function measureOutreach(stack: BenchStack, tag: string, k: number, concurrency: number): Promise<{ startPerSecond: number; sentPerSecond: number; allSentSeconds: number; curve: Array<[number, number]> }> {
+async function measureOutreach(
+  stack: BenchStack,
+  tag: string,
+  k: number,
+  concurrency: number,
+): Promise<{ startPerSecond: number; sentPerSecond: number; allSentSeconds: number; curve: Array<[number, number]> }> {
   const db = stack.database.db;
   const baseline = await sentEmails(db);
   const start = outreachStarter(stack, tag, MS_PER_DAY);
@@ -133,7 +150,12 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   const concurrency = Number(values.concurrency);
   const residents = Number(values.residents);
-  for (const [name, v] of [['--outreach', k], ['--runs', runs], ['--concurrency', concurrency], ['--residents', residents]] as const) {
+  for (const [name, v] of [
+    ['--outreach', k],
+    ['--runs', runs],
+    ['--concurrency', concurrency],
+    ['--residents', residents],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} takes a positive integer`);
   }
   const stack = await startStack({ residents, poolSize: concurrency + 2 });
@@ -195,7 +217,9 @@ async function main(): Promise<void> {
       [`outreach, K=${k}`, statText(median.outreachStartPerSecond), statText(median.firstNoticePerSecond)],
       ['outreach ÷ no-op', ratios.outreachStartOverNoopStart.toFixed(2), ratios.firstNoticeOverNoopCompleted.toFixed(2)],
     ]);
-    process.stdout.write(`${table}\n(concurrency ${concurrency}; target: outreach starts ≥ 0.5 × no-op starts: ${report.target.outreachStartAtLeastHalfOfNoop ? 'met' : 'NOT met'})\n`);
+    process.stdout.write(
+      `${table}\n(concurrency ${concurrency}; target: outreach starts ≥ 0.5 × no-op starts: ${report.target.outreachStartAtLeastHalfOfNoop ? 'met' : 'NOT met'})\n`,
+    );
     log(`wrote ${writeBenchReport('outreach-throughput.json', report)}`);
   } finally {
     await stack.stop();

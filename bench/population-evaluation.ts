@@ -115,13 +115,22 @@ const heapMiB = (): number => Math.round(process.memoryUsage().heapUsed / 2 ** 2
 async function runSqlTogether(db: Kysely<Database>, rules: Rule[], on: string, parameters: ParameterSet): Promise<{ seconds: number; matches: MatchSet }> {
   const matches: MatchSet = new Set();
   const started = performance.now();
-  const results = await matchPopulationTogether(db, rules.map((rule) => ({ rule, ctx: { on, parameters, event: supposedEvent(rule, on) } })), { requireConsent: true });
+  const results = await matchPopulationTogether(
+    db,
+    rules.map((rule) => ({ rule, ctx: { on, parameters, event: supposedEvent(rule, on) } })),
+    { requireConsent: true },
+  );
   const elapsed = seconds(started);
   results.forEach((rows, i) => rows.forEach((r) => matches.add(`${rules[i]!.id}|${r.resident_id}`)));
   return { seconds: elapsed, matches };
 }
 
-async function runSqlPerRule(db: Kysely<Database>, rules: Rule[], on: string, parameters: ParameterSet): Promise<{ seconds: number; perRule: Record<string, number>; matches: MatchSet }> {
+async function runSqlPerRule(
+  db: Kysely<Database>,
+  rules: Rule[],
+  on: string,
+  parameters: ParameterSet,
+): Promise<{ seconds: number; perRule: Record<string, number>; matches: MatchSet }> {
   const perRule: Record<string, number> = {};
   const matches: MatchSet = new Set();
   const started = performance.now();
@@ -232,7 +241,10 @@ async function runLimitOnePass(db: Kysely<Database>, rules: Rule[]): Promise<{ s
       const purposes = [...new Set(rules.map((r) => r.purpose))];
       const started = performance.now();
       await sql`select count(*) from residents r
-        where ${sql.join(columns.map((c) => sql`${sql.ref(`r.${c}`)} is not null`), sql` and `)}
+        where ${sql.join(
+          columns.map((c) => sql`${sql.ref(`r.${c}`)} is not null`),
+          sql` and `,
+        )}
           and exists (select 1 from consents c where c.resident_id = r.id and c.purpose in (${sql.join(purposes)}) and c.withdrawn_at is null)`.execute(conn);
       return { seconds: seconds(started) };
     } finally {
@@ -287,7 +299,12 @@ async function explainSlowest(db: Kysely<Database>, rule: Rule, ctx: PopulationC
   return result.rows.map((r) => r['QUERY PLAN']);
 }
 
-async function benchmarkSize(residents: number, options: { runs: number; on: string; verifyMax: number; serverUrl: string; slowRunSeconds: number; perRuleMax: number }, rules: Rule[], parameters: ParameterSet): Promise<SizeReport> {
+async function benchmarkSize(
+  residents: number,
+  options: { runs: number; on: string; verifyMax: number; serverUrl: string; slowRunSeconds: number; perRuleMax: number },
+  rules: Rule[],
+  parameters: ParameterSet,
+): Promise<SizeReport> {
   const handle = await preparePopulation({ residents, seed: 1, serverUrl: options.serverUrl, log });
   const db = handle.db;
   try {
@@ -368,7 +385,9 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
         prepareRuns.push(prepareSeconds);
         peerRuns.push(peerRun);
       }
-      log(`[${residents}] run ${run}/${runs}: done (b) ${memoryAgain ? memory.seconds.toFixed(1) : '-'} s, (c) ${peerAgain ? peerRun.seconds.toFixed(1) : '-'} s; heap in use ${heapMiB()} MiB`);
+      log(
+        `[${residents}] run ${run}/${runs}: done (b) ${memoryAgain ? memory.seconds.toFixed(1) : '-'} s, (c) ${peerAgain ? peerRun.seconds.toFixed(1) : '-'} s; heap in use ${heapMiB()} MiB`,
+      );
     }
     const figures = (values: number[]): PathFigures => {
       const s = stat(values);
@@ -388,7 +407,14 @@ async function benchmarkSize(residents: number, options: { runs: number; on: str
       rules: rules.length,
       on,
       runs,
-      runsPerPath: { sql: sqlRuns.length, sqlPerRule: perRuleRuns.length, memory: memoryRuns.length, peer: peerRuns.length, limit: onePassRuns.length, limitPerRule: limitRuns.length },
+      runsPerPath: {
+        sql: sqlRuns.length,
+        sqlPerRule: perRuleRuns.length,
+        memory: memoryRuns.length,
+        peer: peerRuns.length,
+        limit: onePassRuns.length,
+        limitPerRule: limitRuns.length,
+      },
       sql: { ...figures(sqlRuns.map((r) => r.seconds)), matches: sqlRuns[0]!.matched },
       sqlPerRule: { ...figures(perRuleRuns.map((r) => r.seconds)), perRuleSeconds, matches: perRuleRuns[0]!.matched },
       memory: { ...figures(memoryRuns.map((r) => r.seconds)), loadSeconds: stat(loadRuns), matches: memoryRuns[0]!.matched },
@@ -438,10 +464,16 @@ function printReport(r: SizeReport): void {
     ["(d') bare seq scan + consent, a rule", formatStat(r.limitPerRule.seconds), formatRate(r.limitPerRule.rate), ''],
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const out: string[] = [];
   const p = r.runsPerPath;
-  out.push(`population ${r.residents.toLocaleString('en')} residents × ${r.rules} rules on ${r.on}; runs: (a) ${p.sql}, (a') ${p.sqlPerRule}, (b) ${p.memory}, (c) ${p.peer}, (d) ${p.limit}, (d') ${p.limitPerRule}`);
+  out.push(
+    `population ${r.residents.toLocaleString('en')} residents × ${r.rules} rules on ${r.on}; runs: (a) ${p.sql}, (a') ${p.sqlPerRule}, (b) ${p.memory}, (c) ${p.peer}, (d) ${p.limit}, (d') ${p.limitPerRule}`,
+  );
   out.push(line(rows[0]!));
   out.push(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows.slice(1)) out.push(line(row));
@@ -457,7 +489,8 @@ function printReport(r: SizeReport): void {
   for (const e of [...v.peerVsSql.examples, ...v.memoryVsSql.examples, ...v.perRuleVsSql.examples]) out.push(`  ${e}`);
   const slowest = r.sqlPerRule.perRuleSeconds[r.slowestRule.id]!;
   out.push("per rule, median seconds: (a') sql / (d') bare scan");
-  for (const [id, s] of Object.entries(r.sqlPerRule.perRuleSeconds)) out.push(`  ${id.padEnd(40)} ${s.median.toFixed(4)} / ${r.limitPerRule.perRuleSeconds[id]!.median.toFixed(4)}`);
+  for (const [id, s] of Object.entries(r.sqlPerRule.perRuleSeconds))
+    out.push(`  ${id.padEnd(40)} ${s.median.toFixed(4)} / ${r.limitPerRule.perRuleSeconds[id]!.median.toFixed(4)}`);
   out.push(`slowest sql rule: ${r.slowestRule.id} (${formatStat(slowest)} s)`);
   process.stdout.write(`${out.join('\n')}\n\n`);
 }
@@ -487,7 +520,12 @@ async function main(): Promise<void> {
   const resultsDir = join(PROJECT_ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
   for (const residents of sizes) {
-    const report = await benchmarkSize(residents, { runs, on: values.on, verifyMax: Number(values['verify-max']), serverUrl: process.env.DATABASE_URL ?? DEFAULT_SERVER_URL, slowRunSeconds, perRuleMax }, rules, parameters);
+    const report = await benchmarkSize(
+      residents,
+      { runs, on: values.on, verifyMax: Number(values['verify-max']), serverUrl: process.env.DATABASE_URL ?? DEFAULT_SERVER_URL, slowRunSeconds, perRuleMax },
+      rules,
+      parameters,
+    );
     printReport(report);
     const file = join(resultsDir, `population-evaluation-${residents}.json`);
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

@@ -63,7 +63,13 @@ async function main(): Promise<void> {
   const concurrency = Number(values.concurrency);
   const residents = Number(values.residents);
   const sendTimeout = Number(values['send-timeout-seconds']);
-  for (const [name, v] of [['--outreach', n], ['--sample-seconds', sampleSeconds], ['--concurrency', concurrency], ['--residents', residents], ['--send-timeout-seconds', sendTimeout]] as const) {
+  for (const [name, v] of [
+    ['--outreach', n],
+    ['--sample-seconds', sampleSeconds],
+    ['--concurrency', concurrency],
+    ['--residents', residents],
+    ['--send-timeout-seconds', sendTimeout],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} takes a positive integer`);
   }
   const stack = await startStack({ residents, poolSize: concurrency + 2 });
@@ -77,7 +83,12 @@ async function main(): Promise<void> {
     const samples: Sample[] = [];
     const take = async (): Promise<Sample> => {
       const usage = processUsage(pid);
-      const s: Sample = { at: Number(((performance.now() - ready) / 1000).toFixed(2)), rssMiB: Math.round(usage.rssBytes / MIB), cpuSeconds: Number(usage.cpuSeconds.toFixed(2)), sent: (await sentEmails(db)) - baseline };
+      const s: Sample = {
+        at: Number(((performance.now() - ready) / 1000).toFixed(2)),
+        rssMiB: Math.round(usage.rssBytes / MIB),
+        cpuSeconds: Number(usage.cpuSeconds.toFixed(2)),
+        sent: (await sentEmails(db)) - baseline,
+      };
       samples.push(s);
       return s;
     };

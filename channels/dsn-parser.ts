@@ -90,7 +90,14 @@ interface MimePart {
   children: MimePart[];
 }
 
-const RETURNED_HEADER_TYPES = new Set(['text/rfc822-headers', 'text/rfc822-header', 'message/rfc822', 'message/rfc822-headers', 'message/global', 'message/global-headers']);
+const RETURNED_HEADER_TYPES = new Set([
+  'text/rfc822-headers',
+  'text/rfc822-header',
+  'message/rfc822',
+  'message/rfc822-headers',
+  'message/global',
+  'message/global-headers',
+]);
 const STATUS_TYPES = new Set(['message/delivery-status', 'message/global-delivery-status']);
 const REPORT_TYPES = new Set(['delivery-status', 'global-delivery-status']);
 /** Header fields of the report that name the address it was sent to: the VERP address, if the relay kept it. */
@@ -116,13 +123,16 @@ export function parseDsn(raw: Buffer | string): DeliveryStatusReport {
 
   const report = findReport(message);
   if (!report) {
-    throw new DsnParseError(`not a delivery status notification: the message is ${shown(message.type, 100)}, not multipart/report; report-type=delivery-status`);
+    throw new DsnParseError(
+      `not a delivery status notification: the message is ${shown(message.type, 100)}, not multipart/report; report-type=delivery-status`,
+    );
   }
   const statusPart = report.children.find((c) => STATUS_TYPES.has(c.type));
   if (!statusPart) throw new DsnParseError('the multipart/report has no message/delivery-status part');
 
   // Checked before decoding as well: base64 and quoted-printable are at most 3 times the size of what they encode.
-  if (statusPart.rawBody.length > 3 * DSN_LIMITS.headerBlockChars) throw new DsnParseError(`the delivery-status part is longer than ${DSN_LIMITS.headerBlockChars} characters`);
+  if (statusPart.rawBody.length > 3 * DSN_LIMITS.headerBlockChars)
+    throw new DsnParseError(`the delivery-status part is longer than ${DSN_LIMITS.headerBlockChars} characters`);
   const groups = readFieldGroups(decodedBody(statusPart));
   const perMessage = groups.filter((g) => !g.has('final-recipient'));
   const recipientGroups = groups.filter((g) => g.has('final-recipient'));
@@ -134,7 +144,11 @@ export function parseDsn(raw: Buffer | string): DeliveryStatusReport {
   const messageLevel = (name: string) => perMessage.flatMap((g) => g.get(name) ?? []);
 
   const originalMessageIds = unique(
-    [...(returnedHeaders.get('message-id') ?? []), ...messageLevel('original-message-id'), ...recipientGroups.flatMap((g) => g.get('original-message-id') ?? [])]
+    [
+      ...(returnedHeaders.get('message-id') ?? []),
+      ...messageLevel('original-message-id'),
+      ...recipientGroups.flatMap((g) => g.get('original-message-id') ?? []),
+    ]
       .map(messageIdIn)
       .filter((id): id is string => id !== null),
   );
@@ -228,7 +242,8 @@ function parsePart(text: string, depth: number, budget: { parts: number }, what:
   const part: MimePart = { type, params, headers, rawBody, encoding, children: [] };
   if (type.startsWith('multipart/') && params.boundary && depth < DSN_LIMITS.depth) {
     const boundary = params.boundary;
-    if (boundary.length > DSN_LIMITS.boundaryChars) throw new DsnParseError(`a multipart boundary is longer than ${DSN_LIMITS.boundaryChars} characters (RFC 2046)`);
+    if (boundary.length > DSN_LIMITS.boundaryChars)
+      throw new DsnParseError(`a multipart boundary is longer than ${DSN_LIMITS.boundaryChars} characters (RFC 2046)`);
     for (const child of splitMultipart(decodedBody(part), boundary, budget)) part.children.push(parsePart(child, depth + 1, budget, 'a MIME part'));
   }
   return part;
@@ -251,7 +266,8 @@ function readHeaderBlock(text: string, start: number, what: string): { headers: 
     const line = lineContent(text, pos, newline < 0 ? text.length : newline, what);
     pos = next;
     if (line.length === 0) break;
-    if (next - start > DSN_LIMITS.headerBlockChars) throw new DsnParseError(`${what}: the header fields are longer than ${DSN_LIMITS.headerBlockChars} characters`);
+    if (next - start > DSN_LIMITS.headerBlockChars)
+      throw new DsnParseError(`${what}: the header fields are longer than ${DSN_LIMITS.headerBlockChars} characters`);
     if (++lines > DSN_LIMITS.headerBlockLines) throw new DsnParseError(`${what}: the header fields have more than ${DSN_LIMITS.headerBlockLines} lines`);
     last = addHeaderLine(fields, last, line);
   }
@@ -271,7 +287,8 @@ function readFieldGroups(body: string): Headers[] {
   const close = () => {
     if (fields.length === 0) return;
     const headers = toHeaders(fields);
-    if (headers.has('final-recipient') && ++recipients > DSN_LIMITS.recipients) throw new DsnParseError(`the report names more than ${DSN_LIMITS.recipients} recipients`);
+    if (headers.has('final-recipient') && ++recipients > DSN_LIMITS.recipients)
+      throw new DsnParseError(`the report names more than ${DSN_LIMITS.recipients} recipients`);
     // One per-message group and one per recipient; blank lines in a row make no group.
     if (groups.length > DSN_LIMITS.recipients) throw new DsnParseError(`the delivery-status part has more than ${DSN_LIMITS.recipients + 1} groups of fields`);
     groups.push(headers);
@@ -295,11 +312,16 @@ function readFieldGroups(body: string): Headers[] {
 /** The line from `start` to its line break at `end`, without a CR before it; refuses one over 998 characters. */
 function lineContent(text: string, start: number, end: number, what: string): string {
   const contentEnd = end > start && text.charCodeAt(end - 1) === CR ? end - 1 : end;
-  if (contentEnd - start > DSN_LIMITS.headerLineChars) throw new DsnParseError(`${what}: a header line is longer than ${DSN_LIMITS.headerLineChars} characters (RFC 5322)`);
+  if (contentEnd - start > DSN_LIMITS.headerLineChars)
+    throw new DsnParseError(`${what}: a header line is longer than ${DSN_LIMITS.headerLineChars} characters (RFC 5322)`);
   return text.slice(start, contentEnd);
 }
 
-function addHeaderLine(fields: Array<{ name: string; parts: string[] }>, last: { name: string; parts: string[] } | null, line: string): { name: string; parts: string[] } | null {
+function addHeaderLine(
+  fields: Array<{ name: string; parts: string[] }>,
+  last: { name: string; parts: string[] } | null,
+  line: string,
+): { name: string; parts: string[] } | null {
   const c = line.charCodeAt(0);
   if (c === SPACE || c === TAB) {
     last?.parts.push(line.trim());

@@ -34,7 +34,8 @@ export function checkEmailAddress(value: string): EmailAddressCheck {
   if (value.includes('\r') || value.includes('\n')) return { ok: false, reason: 'contains a line break (CR or LF): it could add header lines to a notice' };
   if (value.includes('\0')) return { ok: false, reason: 'contains a NUL character' };
   if (value.includes(',') || value.includes(';')) return { ok: false, reason: 'names more than one address (comma or semicolon): give exactly one' };
-  if (value.includes('<') || value.includes('>') || value.includes('"')) return { ok: false, reason: 'has a display name, quotes or angle brackets: give the bare address (name@example.jp)' };
+  if (value.includes('<') || value.includes('>') || value.includes('"'))
+    return { ok: false, reason: 'has a display name, quotes or angle brackets: give the bare address (name@example.jp)' };
   if (/\s/u.test(value)) return { ok: false, reason: 'contains whitespace' };
   for (const char of value) {
     const code = char.codePointAt(0)!;
@@ -48,8 +49,10 @@ export function checkEmailAddress(value: string): EmailAddressCheck {
   const domain = value.slice(at + 1);
 
   if (local.length === 0) return { ok: false, reason: 'has nothing before the "@"' };
-  if (Buffer.byteLength(local, 'utf8') > EMAIL_LOCAL_MAX_OCTETS) return { ok: false, reason: `has a local part (before the "@") longer than ${EMAIL_LOCAL_MAX_OCTETS} octets` };
-  if (local.startsWith('.') || local.endsWith('.') || local.includes('..')) return { ok: false, reason: 'has a local part that starts or ends with a dot, or has two dots in a row' };
+  if (Buffer.byteLength(local, 'utf8') > EMAIL_LOCAL_MAX_OCTETS)
+    return { ok: false, reason: `has a local part (before the "@") longer than ${EMAIL_LOCAL_MAX_OCTETS} octets` };
+  if (local.startsWith('.') || local.endsWith('.') || local.includes('..'))
+    return { ok: false, reason: 'has a local part that starts or ends with a dot, or has two dots in a row' };
   for (const char of local) {
     const code = char.codePointAt(0)!;
     if (char !== '.' && !isLetterOrDigit(code) && !ATEXT_SYMBOLS.has(char) && code < 0x80) {

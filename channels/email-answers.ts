@@ -64,11 +64,33 @@ export function blamesAddress(status: string | null, code = 550): boolean {
 }
 
 /** Commands at which a 5xx is about us and the transport, not about the recipient or the message. */
-const TRANSPORT_COMMANDS = new Set(['CONN', 'GREETING', 'EHLO', 'HELO', 'LHLO', 'STARTTLS', 'AUTH', 'AUTH PLAIN', 'AUTH LOGIN', 'AUTH CRAM-MD5', 'AUTH XOAUTH2', 'MAIL FROM']);
+const TRANSPORT_COMMANDS = new Set([
+  'CONN',
+  'GREETING',
+  'EHLO',
+  'HELO',
+  'LHLO',
+  'STARTTLS',
+  'AUTH',
+  'AUTH PLAIN',
+  'AUTH LOGIN',
+  'AUTH CRAM-MD5',
+  'AUTH XOAUTH2',
+  'MAIL FROM',
+]);
 
 export function classifyAccepted(transport: string, response: string, at = new Date()): SmtpAnswer {
   const code = Number(/^\d{3}/.exec(response)?.[0] ?? NaN);
-  return { at: at.toISOString(), transport, outcome: 'accepted', code: Number.isFinite(code) ? code : null, status: enhancedStatusOf(response), command: 'DATA', response: response.slice(0, MAX_RESPONSE), error: null };
+  return {
+    at: at.toISOString(),
+    transport,
+    outcome: 'accepted',
+    code: Number.isFinite(code) ? code : null,
+    status: enhancedStatusOf(response),
+    command: 'DATA',
+    response: response.slice(0, MAX_RESPONSE),
+    error: null,
+  };
 }
 
 /** Classifies whatever nodemailer threw for one send on one transport. */
@@ -79,7 +101,16 @@ export function classifyFailure(transport: string, failure: unknown, at = new Da
   const command = typeof f.command === 'string' ? f.command.toUpperCase() : null;
   const errorCode = typeof f.originalCode === 'string' ? `${String(f.code)}/${f.originalCode}` : typeof f.code === 'string' ? f.code : null;
   const status = code === null ? null : enhancedStatusOf(response);
-  const answer = (outcome: SmtpOutcome): SmtpAnswer => ({ at: at.toISOString(), transport, outcome, code, status, command, response: response.slice(0, MAX_RESPONSE), error: errorCode });
+  const answer = (outcome: SmtpOutcome): SmtpAnswer => ({
+    at: at.toISOString(),
+    transport,
+    outcome,
+    code,
+    status,
+    command,
+    response: response.slice(0, MAX_RESPONSE),
+    error: errorCode,
+  });
 
   if (code === null) {
     // No reply to judge: the library refused the address before sending (a malformed address), or the

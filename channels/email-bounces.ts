@@ -15,7 +15,15 @@ import { blamesAddress } from './email-answers';
  */
 export async function markEmailAddressInvalid(
   db: Kysely<Database>,
-  change: { residentId: string; address: string; actor: string; source: 'smtp' | 'bounce'; reason: string; delivery?: Pick<Delivery, 'id' | 'outreach_id' | 'rule_id' | 'rule_version'> | null; detail?: Record<string, unknown> },
+  change: {
+    residentId: string;
+    address: string;
+    actor: string;
+    source: 'smtp' | 'bounce';
+    reason: string;
+    delivery?: Pick<Delivery, 'id' | 'outreach_id' | 'rule_id' | 'rule_version'> | null;
+    detail?: Record<string, unknown>;
+  },
 ): Promise<'marked' | 'already-invalid' | 'address-changed'> {
   const updated = await db
     .updateTable('residents')
@@ -165,12 +173,33 @@ async function findDelivery(db: Kysely<Database>, report: DeliveryStatusReport):
 
 const isToken = (value: string) => /^[0-9a-f]{32}$/.test(value);
 
-async function applyBounce(trx: Kysely<Database>, actor: string, report: DeliveryStatusReport, recipient: DsnRecipient, delivery: Delivery | null): Promise<BounceOutcome> {
+async function applyBounce(
+  trx: Kysely<Database>,
+  actor: string,
+  report: DeliveryStatusReport,
+  recipient: DsnRecipient,
+  delivery: Delivery | null,
+): Promise<BounceOutcome> {
   if (recipient.action === 'delivered' || recipient.action === 'relayed' || recipient.action === 'expanded') return 'ignored';
   if (!delivery) return 'unmatched';
-  const bounce = { at: new Date().toISOString(), action: recipient.action, status: recipient.status, diagnostic: recipient.diagnosticCode, reportingMta: report.reportingMta, recipient: recipient.finalRecipient };
+  const bounce = {
+    at: new Date().toISOString(),
+    action: recipient.action,
+    status: recipient.status,
+    diagnostic: recipient.diagnosticCode,
+    reportingMta: report.reportingMta,
+    recipient: recipient.finalRecipient,
+  };
   const audit = (action: string, detail: Record<string, unknown>) =>
-    writeAudit(trx, { actor, action, residentId: delivery.resident_id, ruleId: delivery.rule_id, ruleVersion: delivery.rule_version, outreachId: delivery.outreach_id, detail: { channel: 'email', deliveryId: delivery.id, status: recipient.status, diagnostic: recipient.diagnosticCode, ...detail } });
+    writeAudit(trx, {
+      actor,
+      action,
+      residentId: delivery.resident_id,
+      ruleId: delivery.rule_id,
+      ruleVersion: delivery.rule_version,
+      outreachId: delivery.outreach_id,
+      detail: { channel: 'email', deliveryId: delivery.id, status: recipient.status, diagnostic: recipient.diagnosticCode, ...detail },
+    });
 
   if (recipient.action === 'delayed') {
     await audit('email-delayed', { reportingMta: report.reportingMta });
@@ -196,6 +225,8 @@ async function applyBounce(trx: Kysely<Database>, actor: string, report: Deliver
     await audit('email-bounced', { addressKept: 'the resident has another address by now' });
     return 'address-changed';
   }
-  await audit('email-bounced', { addressKept: recipient.statusClass === 'permanent' ? 'the refusal does not blame the address' : 'the receiving side gave up retrying' });
+  await audit('email-bounced', {
+    addressKept: recipient.statusClass === 'permanent' ? 'the refusal does not blame the address' : 'the receiving side gave up retrying',
+  });
   return 'delivery-failed';
 }

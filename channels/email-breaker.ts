@@ -21,7 +21,10 @@ export class CircuitBreaker {
   private openedAt: number | null = null;
   private probing = false;
 
-  constructor(private readonly settings: BreakerSettings, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly settings: BreakerSettings,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get state(): BreakerState {
     if (this.openedAt === null) return 'closed';

@@ -95,10 +95,12 @@ function parseTransport(entry: string, index: number, requireTLS: boolean | unde
   return { name, url: url.toString(), requireTLS: url.protocol === 'smtp:' && (requireTLS ?? !isLoopbackHost(url.hostname)) };
 }
 
-const smtpUrlList = (requireTLS: boolean | undefined) => z
-  .string()
-  .transform((value, ctx) => {
-    const entries = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+const smtpUrlList = (requireTLS: boolean | undefined) =>
+  z.string().transform((value, ctx) => {
+    const entries = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     if (entries.length === 0) {
       ctx.addIssue({ code: 'custom', message: 'no SMTP URL given' });
       return z.NEVER;

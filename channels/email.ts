@@ -72,7 +72,10 @@ export class MailTransport {
   private readonly transports: PooledTransport[];
   private readonly tokenKey: string;
 
-  constructor(private readonly config: EmailConfig, now: () => number = Date.now) {
+  constructor(
+    private readonly config: EmailConfig,
+    now: () => number = Date.now,
+  ) {
     this.tokenKey = resolveDeliveryTokenKey(config);
     this.transports = config.transports.map((t) => ({
       name: t.name,
@@ -144,7 +147,9 @@ export class MailTransport {
         code: null,
         status: null,
         command: null,
-        response: options.signal?.aborted ? 'the send was cancelled' : `every transport is paused after repeated temporary failures (${this.transportNames.join(', ')})`,
+        response: options.signal?.aborted
+          ? 'the send was cancelled'
+          : `every transport is paused after repeated temporary failures (${this.transportNames.join(', ')})`,
         error: null,
       });
     }

@@ -87,10 +87,7 @@ function loadFonts(): Promise<{ regular: Buffer; bold: Buffer }> {
 // One implementation of the Japanese calendar for notices and letters.
 export { formatJapaneseEraDate };
 
-const EN_MONTHS = [
-  'January', 'February', 'March', 'April', 'May', 'June',
-  'July', 'August', 'September', 'October', 'November', 'December',
-] as const;
+const EN_MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'] as const;
 
 function formatIssuedOn(isoDate: string, locale: LetterContent['locale']): string {
   const { year, month, day } = parseIsoDate(isoDate);
@@ -125,8 +122,7 @@ function drawRecipient(doc: Doc, letter: LetterContent, type: Typography): void 
   let scale = 1;
   const measure = (s: number): number => {
     doc.font(FONT_REGULAR);
-    const a = doc.fontSize(type.address * s).heightOfString(postal, { width }) +
-      doc.heightOfString(letter.recipient.address, { width });
+    const a = doc.fontSize(type.address * s).heightOfString(postal, { width }) + doc.heightOfString(letter.recipient.address, { width });
     doc.font(FONT_BOLD);
     const n = doc.fontSize(type.name * s).heightOfString(letter.recipient.name, { width });
     return a + n + type.address * s * 0.8;

@@ -28,20 +28,104 @@ export const ADDRESS_MIN_LENGTH = 5;
 export const ADDRESS_MAX_LENGTH = 80;
 
 export const PREFECTURES_JA = [
-  '北海道', '青森県', '岩手県', '宮城県', '秋田県', '山形県', '福島県', '茨城県', '栃木県', '群馬県',
-  '埼玉県', '千葉県', '東京都', '神奈川県', '新潟県', '富山県', '石川県', '福井県', '山梨県', '長野県',
-  '岐阜県', '静岡県', '愛知県', '三重県', '滋賀県', '京都府', '大阪府', '兵庫県', '奈良県', '和歌山県',
-  '鳥取県', '島根県', '岡山県', '広島県', '山口県', '徳島県', '香川県', '愛媛県', '高知県', '福岡県',
-  '佐賀県', '長崎県', '熊本県', '大分県', '宮崎県', '鹿児島県', '沖縄県',
+  '北海道',
+  '青森県',
+  '岩手県',
+  '宮城県',
+  '秋田県',
+  '山形県',
+  '福島県',
+  '茨城県',
+  '栃木県',
+  '群馬県',
+  '埼玉県',
+  '千葉県',
+  '東京都',
+  '神奈川県',
+  '新潟県',
+  '富山県',
+  '石川県',
+  '福井県',
+  '山梨県',
+  '長野県',
+  '岐阜県',
+  '静岡県',
+  '愛知県',
+  '三重県',
+  '滋賀県',
+  '京都府',
+  '大阪府',
+  '兵庫県',
+  '奈良県',
+  '和歌山県',
+  '鳥取県',
+  '島根県',
+  '岡山県',
+  '広島県',
+  '山口県',
+  '徳島県',
+  '香川県',
+  '愛媛県',
+  '高知県',
+  '福岡県',
+  '佐賀県',
+  '長崎県',
+  '熊本県',
+  '大分県',
+  '宮崎県',
+  '鹿児島県',
+  '沖縄県',
 ] as const;
 
 // Romanised names, for addresses written in Latin script (residents whose register entry is in English).
 const PREFECTURES_LATIN = [
-  'hokkaido', 'aomori', 'iwate', 'miyagi', 'akita', 'yamagata', 'fukushima', 'ibaraki', 'tochigi', 'gunma',
-  'saitama', 'chiba', 'tokyo', 'kanagawa', 'niigata', 'toyama', 'ishikawa', 'fukui', 'yamanashi', 'nagano',
-  'gifu', 'shizuoka', 'aichi', 'mie', 'shiga', 'kyoto', 'osaka', 'hyogo', 'nara', 'wakayama',
-  'tottori', 'shimane', 'okayama', 'hiroshima', 'yamaguchi', 'tokushima', 'kagawa', 'ehime', 'kochi', 'fukuoka',
-  'saga', 'nagasaki', 'kumamoto', 'oita', 'miyazaki', 'kagoshima', 'okinawa',
+  'hokkaido',
+  'aomori',
+  'iwate',
+  'miyagi',
+  'akita',
+  'yamagata',
+  'fukushima',
+  'ibaraki',
+  'tochigi',
+  'gunma',
+  'saitama',
+  'chiba',
+  'tokyo',
+  'kanagawa',
+  'niigata',
+  'toyama',
+  'ishikawa',
+  'fukui',
+  'yamanashi',
+  'nagano',
+  'gifu',
+  'shizuoka',
+  'aichi',
+  'mie',
+  'shiga',
+  'kyoto',
+  'osaka',
+  'hyogo',
+  'nara',
+  'wakayama',
+  'tottori',
+  'shimane',
+  'okayama',
+  'hiroshima',
+  'yamaguchi',
+  'tokushima',
+  'kagawa',
+  'ehime',
+  'kochi',
+  'fukuoka',
+  'saga',
+  'nagasaki',
+  'kumamoto',
+  'oita',
+  'miyazaki',
+  'kagoshima',
+  'okinawa',
 ] as const;
 const LATIN_PREFECTURE = new RegExp(`\\b(?:${PREFECTURES_LATIN.join('|')})(?:[- ]?(?:to|fu|ken|do|prefecture))?\\b`, 'i');
 
@@ -59,7 +143,12 @@ const POSTAL_CODE = /^〒?\s*([0-9]{3})-?([0-9]{4})$/;
  * null when it is not a Japanese postal code.
  */
 export function normalizePostalCode(postalCode: string): string | null {
-  const m = POSTAL_CODE.exec(postalCode.normalize('NFKC').replace(/[‐‑–—−ー]/g, '-').trim());
+  const m = POSTAL_CODE.exec(
+    postalCode
+      .normalize('NFKC')
+      .replace(/[‐‑–—−ー]/g, '-')
+      .trim(),
+  );
   if (!m || `${m[1]}${m[2]}` === '0000000') return null;
   return `${m[1]}-${m[2]}`;
 }
@@ -91,7 +180,8 @@ export function postalAddressProblems(input: PostalAddressInput, options: Postal
   if (REPLACEMENT.test(raw)) problems.push({ field: 'address', problem: 'contains U+FFFD: the text was garbled by a character-set conversion' });
   const length = [...address].length;
   if (length < ADDRESS_MIN_LENGTH) problems.push({ field: 'address', problem: `too short (${length} characters) to be a full address` });
-  if (length > ADDRESS_MAX_LENGTH) problems.push({ field: 'address', problem: `too long (${length} characters; at most ${ADDRESS_MAX_LENGTH} fit the envelope window)` });
+  if (length > ADDRESS_MAX_LENGTH)
+    problems.push({ field: 'address', problem: `too long (${length} characters; at most ${ADDRESS_MAX_LENGTH} fit the envelope window)` });
 
   const namesCity = options.cityNames.some((name) => name.trim() !== '' && address.toLowerCase().includes(name.normalize('NFKC').toLowerCase()));
   const namesPrefecture = PREFECTURES_JA.some((p) => address.includes(p)) || LATIN_PREFECTURE.test(foldLatin(address));

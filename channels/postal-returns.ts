@@ -25,7 +25,8 @@ export interface ReturnedLetter {
 function checkReason(reason: string): string {
   const trimmed = reason.normalize('NFC').trim();
   if (trimmed === '') throw new LetterOperationError('invalid', 'a reason is required (e.g. 宛所不明)');
-  if ([...trimmed].length > RETURN_REASON_MAX_LENGTH) throw new LetterOperationError('invalid', `the reason is longer than ${RETURN_REASON_MAX_LENGTH} characters`);
+  if ([...trimmed].length > RETURN_REASON_MAX_LENGTH)
+    throw new LetterOperationError('invalid', `the reason is longer than ${RETURN_REASON_MAX_LENGTH} characters`);
   if (/[\p{Cc}\p{Cf}]/u.test(trimmed)) throw new LetterOperationError('invalid', 'the reason contains control characters');
   return trimmed;
 }
@@ -63,11 +64,18 @@ export async function recordReturnedLetter(
     await tx.updateTable('letters').set({ status: 'returned', returned_at: now, return_reason: why }).where('delivery_id', '=', letter.delivery_id).execute();
     // The notice did not reach the resident: the ledger says so, like a bounced email.
     await recordLetterState(tx, [letter.delivery_id], { status: 'returned', returnedAt: now.toISOString(), returnReason: why }, 'failed');
-    await writeAudit(tx, { actor, action: 'letter-returned', ...ids, detail: { channel: 'letter', reference, deliveryId: letter.delivery_id, batchId: letter.batch_id, reason: why } });
+    await writeAudit(tx, {
+      actor,
+      action: 'letter-returned',
+      ...ids,
+      detail: { channel: 'letter', reference, deliveryId: letter.delivery_id, batchId: letter.batch_id, reason: why },
+    });
 
     const flagged = await tx
-      .updateTable('residents').set({ postal_status: 'invalid' })
-      .where('id', '=', letter.resident_id).where('postal_status', '!=', 'invalid')
+      .updateTable('residents')
+      .set({ postal_status: 'invalid' })
+      .where('id', '=', letter.resident_id)
+      .where('postal_status', '!=', 'invalid')
       .executeTakeFirst();
     if (Number(flagged.numUpdatedRows) > 0) {
       await writeAudit(tx, { actor, action: 'postal-address-flagged', ...ids, detail: { postalStatus: 'invalid', reference, reason: why } });

@@ -96,8 +96,14 @@ async function describeQueued(db: Kysely<Database>, deliveryId: number): Promise
     .executeTakeFirst();
   if (!row) return null;
   return {
-    reference: row.reference, batchId: row.batch_id, status: row.status, cutOffAt: row.cut_off_at, postageClass: row.postage_class, pages: row.pages,
-    pdfPath: row.pdf_path, queueManifestPath: join(dirname(row.pdf_path), MANIFEST_FILE),
+    reference: row.reference,
+    batchId: row.batch_id,
+    status: row.status,
+    cutOffAt: row.cut_off_at,
+    postageClass: row.postage_class,
+    pages: row.pages,
+    pdfPath: row.pdf_path,
+    queueManifestPath: join(dirname(row.pdf_path), MANIFEST_FILE),
   };
 }
 
@@ -175,13 +181,28 @@ export async function queueLetter(db: Kysely<Database>, letter: LetterToQueue, o
 
 /** Rewrites a queued letter's proof PDF if it is missing (the worker died between the commit and the write). */
 async function ensureProof(db: Kysely<Database>, deliveryId: number, deliveryKey: string, outboxDir: string): Promise<void> {
-  const row = await db.selectFrom('letters').select(['pdf_path', 'content', 'postage_class', 'batch_id']).where('delivery_id', '=', deliveryId).executeTakeFirst();
+  const row = await db
+    .selectFrom('letters')
+    .select(['pdf_path', 'content', 'postage_class', 'batch_id'])
+    .where('delivery_id', '=', deliveryId)
+    .executeTakeFirst();
   if (!row) return;
-  if (await stat(row.pdf_path).then(() => true, () => false)) return;
+  if (
+    await stat(row.pdf_path).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
   const content = StoredLetterContent.parse(row.content);
   const { pdf } = await renderLetter(content);
   await addToPrintOutbox(queueDir(outboxDir), {
-    deliveryKey, reference: content.reference, postalCode: content.recipient.postalCode, postageClass: row.postage_class, pdf, issuedOn: row.batch_id,
+    deliveryKey,
+    reference: content.reference,
+    postalCode: content.recipient.postalCode,
+    postageClass: row.postage_class,
+    pdf,
+    issuedOn: row.batch_id,
   });
 }
 
@@ -191,9 +212,7 @@ async function sha256Of(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-export const MANIFEST_COLUMNS = [
-  'sequence', 'reference', 'delivery_key', 'postal_code', 'postage_class', 'pages', 'first_page', 'last_page', 'bytes',
-] as const;
+export const MANIFEST_COLUMNS = ['sequence', 'reference', 'delivery_key', 'postal_code', 'postage_class', 'pages', 'first_page', 'last_page', 'bytes'] as const;
 
 export interface ClosedBatch {
   batchId: string;
@@ -209,8 +228,14 @@ export interface ClosedBatch {
 
 function closedBatch(b: PrintBatch, alreadyClosed: boolean): ClosedBatch {
   return {
-    batchId: b.id, status: b.status, letters: b.letter_count, pages: b.page_count,
-    mergedPdfPath: b.merged_pdf_path, manifestPath: b.manifest_path, sha256: b.merged_pdf_sha256, alreadyClosed,
+    batchId: b.id,
+    status: b.status,
+    letters: b.letter_count,
+    pages: b.page_count,
+    mergedPdfPath: b.merged_pdf_path,
+    manifestPath: b.manifest_path,
+    sha256: b.merged_pdf_sha256,
+    alreadyClosed,
   };
 }
 
@@ -232,7 +257,10 @@ export async function closeBatch(db: Kysely<Database>, date: string, options: Pr
     if (!batch || batch.status === 'created' || batch.status === 'closing') {
       const cutOff = batch?.cut_off_at ?? due;
       if (now.getTime() < cutOff.getTime()) {
-        throw new LetterOperationError('not-due', `the batch of ${date} is still open: its cut-off is ${cutOff.toISOString()} and letters may still join or be cancelled`);
+        throw new LetterOperationError(
+          'not-due',
+          `the batch of ${date} is still open: its cut-off is ${cutOff.toISOString()} and letters may still join or be cancelled`,
+        );
       }
     }
     if (!batch) {
@@ -289,8 +317,12 @@ export async function closeBatch(db: Kysely<Database>, date: string, options: Pr
     });
     await writeFileAtomic(manifestPath, `${[MANIFEST_COLUMNS.join(','), ...lines].join('\n')}\n`, dir, `manifest-${date}.csv`);
     files = {
-      pdfPath, manifestPath, sha256: await sha256Of(pdfPath), pages: ranges.at(-1)!.lastPage,
-      firstPages: ranges.map((r) => r.firstPage), lastPages: ranges.map((r) => r.lastPage),
+      pdfPath,
+      manifestPath,
+      sha256: await sha256Of(pdfPath),
+      pages: ranges.at(-1)!.lastPage,
+      firstPages: ranges.map((r) => r.firstPage),
+      lastPages: ranges.map((r) => r.lastPage),
     };
   }
 
@@ -305,7 +337,8 @@ export async function closeBatch(db: Kysely<Database>, date: string, options: Pr
          where l.delivery_id = v.delivery_id and l.batch_id = ${date} and l.status = 'queued'
         returning l.delivery_id`.execute(tx);
       // 'closing' admits no cancellation, so every letter rendered must still be queued.
-      if (updated.rows.length !== rows.length) throw new Error(`batch ${date}: ${rows.length - updated.rows.length} letters changed while the batch was closing`);
+      if (updated.rows.length !== rows.length)
+        throw new Error(`batch ${date}: ${rows.length - updated.rows.length} letters changed while the batch was closing`);
       await recordBatchLettersPrinted(tx, date, now);
       await auditBatchLetters(tx, date, 'printed', 'letter-printed', actor);
     }
@@ -323,14 +356,22 @@ export async function closeBatch(db: Kysely<Database>, date: string, options: Pr
       .where('id', '=', date)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await writeAudit(tx, { actor, action: 'print-batch-closed', detail: { batchId: date, letters: rows.length, pages: files?.pages ?? 0, sha256: files?.sha256 ?? null } });
+    await writeAudit(tx, {
+      actor,
+      action: 'print-batch-closed',
+      detail: { batchId: date, letters: rows.length, pages: files?.pages ?? 0, sha256: files?.sha256 ?? null },
+    });
     return closed;
   });
   return closedBatch(batch, false);
 }
 
 /** Records that a batch's envelopes went to the post office; its printed letters become 'posted'. Idempotent. */
-export async function markBatchPosted(db: Kysely<Database>, batchId: string, options: { now?: Date; actor?: string } = {}): Promise<{ batchId: string; letters: number; alreadyPosted: boolean }> {
+export async function markBatchPosted(
+  db: Kysely<Database>,
+  batchId: string,
+  options: { now?: Date; actor?: string } = {},
+): Promise<{ batchId: string; letters: number; alreadyPosted: boolean }> {
   requireDate(batchId);
   const now = options.now ?? new Date();
   const actor = options.actor ?? 'engine';
@@ -339,7 +380,10 @@ export async function markBatchPosted(db: Kysely<Database>, batchId: string, opt
     if (!batch) throw new LetterOperationError('not-found', `no print batch ${batchId}`);
     if (batch.status === 'posted') return { batchId, letters: batch.letter_count, alreadyPosted: true };
     if (batch.status !== 'handed-to-printer') {
-      throw new LetterOperationError('conflict', `the batch of ${batchId} is ${batch.status}: close it (letters batch close --date ${batchId}) before marking it posted`);
+      throw new LetterOperationError(
+        'conflict',
+        `the batch of ${batchId} is ${batch.status}: close it (letters batch close --date ${batchId}) before marking it posted`,
+      );
     }
     const posted = await tx
       .updateTable('letters')
@@ -376,7 +420,18 @@ export async function listBatches(db: Kysely<Database>, options: { limit?: numbe
   const rows = await db
     .selectFrom('print_batches as b')
     .leftJoin('letters as l', 'l.batch_id', 'b.id')
-    .select(['b.id', 'b.status', 'b.cut_off_at', 'b.letter_count', 'b.page_count', 'b.merged_pdf_path', 'b.manifest_path', 'b.merged_pdf_sha256', 'b.handed_at', 'b.posted_at'])
+    .select([
+      'b.id',
+      'b.status',
+      'b.cut_off_at',
+      'b.letter_count',
+      'b.page_count',
+      'b.merged_pdf_path',
+      'b.manifest_path',
+      'b.merged_pdf_sha256',
+      'b.handed_at',
+      'b.posted_at',
+    ])
     .select([count('queued'), count('cancelled'), count('printed'), count('posted'), count('returned')])
     .groupBy('b.id')
     .orderBy('b.id', 'desc')

@@ -50,16 +50,37 @@ export async function cancelLetter(db: Kysely<Database>, reference: string, opti
     const open = letter.status === 'queued' && batch.status === 'created' && now.getTime() < batch.cut_off_at.getTime();
     if (!open) {
       await writeAudit(tx, {
-        actor, action: 'letter-cancel-too-late', ...ids,
-        detail: { channel: 'letter', reference, deliveryId: letter.delivery_id, batchId: letter.batch_id, cutOffAt: batch.cut_off_at.toISOString(), letterStatus: letter.status, batchStatus: batch.status, explanation: tooLate(letter.status, batch.status), reason: options.reason },
+        actor,
+        action: 'letter-cancel-too-late',
+        ...ids,
+        detail: {
+          channel: 'letter',
+          reference,
+          deliveryId: letter.delivery_id,
+          batchId: letter.batch_id,
+          cutOffAt: batch.cut_off_at.toISOString(),
+          letterStatus: letter.status,
+          batchStatus: batch.status,
+          explanation: tooLate(letter.status, batch.status),
+          reason: options.reason,
+        },
       });
       return { ...base, outcome: 'too-late' as const, status: letter.status };
     }
     await tx.updateTable('letters').set({ status: 'cancelled', cancelled_at: now }).where('delivery_id', '=', letter.delivery_id).execute();
     await recordLetterState(tx, [letter.delivery_id], { status: 'cancelled', cancelledAt: now.toISOString(), reason: options.reason }, 'cancelled');
     await writeAudit(tx, {
-      actor, action: 'letter-cancelled', ...ids,
-      detail: { channel: 'letter', reference, deliveryId: letter.delivery_id, batchId: letter.batch_id, cutOffAt: batch.cut_off_at.toISOString(), reason: options.reason },
+      actor,
+      action: 'letter-cancelled',
+      ...ids,
+      detail: {
+        channel: 'letter',
+        reference,
+        deliveryId: letter.delivery_id,
+        batchId: letter.batch_id,
+        cutOffAt: batch.cut_off_at.toISOString(),
+        reason: options.reason,
+      },
     });
     return { ...base, outcome: 'cancelled' as const, status: 'cancelled' as const };
   });

@@ -7,7 +7,10 @@ import type { Database } from '../db/schema';
  * invalid → 400. Messages name references and dates only, never an address.
  */
 export class LetterOperationError extends Error {
-  constructor(readonly kind: 'not-found' | 'conflict' | 'not-due' | 'invalid', message: string) {
+  constructor(
+    readonly kind: 'not-found' | 'conflict' | 'not-due' | 'invalid',
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -21,16 +21,7 @@ export interface OutboxResult {
 }
 
 export const MANIFEST_FILE = 'manifest.csv';
-const MANIFEST_COLUMNS = [
-  'reference',
-  'delivery_key',
-  'postal_code',
-  'postage_class',
-  'file',
-  'pages',
-  'bytes',
-  'added_at',
-] as const;
+const MANIFEST_COLUMNS = ['reference', 'delivery_key', 'postal_code', 'postage_class', 'file', 'pages', 'bytes', 'added_at'] as const;
 
 // One promise chain per day directory: read-check-write of the manifest must not interleave.
 const queues = new Map<string, Promise<void>>();
@@ -191,9 +182,7 @@ export async function addToPrintOutbox(outboxDir: string, letter: OutboxLetter):
     // Overwriting another delivery's PDF would silently print the wrong letter.
     const sameReference = rows.find((r) => r[refIdx] === letter.reference);
     if (sameReference) {
-      throw new Error(
-        `Reference ${letter.reference} is already in ${manifestPath} for delivery ${sameReference[keyIdx] ?? '?'}`,
-      );
+      throw new Error(`Reference ${letter.reference} is already in ${manifestPath} for delivery ${sameReference[keyIdx] ?? '?'}`);
     }
 
     const pdfPath = join(dayDir, fileName);

@@ -73,7 +73,10 @@ function parseHostEntry(entry: string): PushServiceHost | string {
   return host.startsWith('*.') ? { suffix: host.slice(2), subdomainsOnly: true, port } : { suffix: host, subdomainsOnly: false, port };
 }
 
-const booleanSetting = z.enum(['true', 'false', '1', '0', '']).default('false').transform((v) => v === 'true' || v === '1');
+const booleanSetting = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
 
 const PushEnvSchema = z.object({
   PUSH_SERVICE_HOSTS: z
@@ -210,16 +213,33 @@ function hostMatches(entry: PushServiceHost, hostname: string): boolean {
 // ::ffff:a.b.c.d), so one list with ::/3 in it would refuse every IPv4 address.
 const NON_PUBLIC_V4 = new net.BlockList();
 for (const [network, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
 ] as const) {
   NON_PUBLIC_V4.addSubnet(network, prefix, 'ipv4');
 }
 const NON_PUBLIC_V6 = new net.BlockList();
 for (const [network, prefix] of [
-  ['::', 3], ['4000::', 2], ['8000::', 1], // outside 2000::/3 (covers ::, ::1, fc00::/7, fe80::/10, ff00::/8)
-  ['2001::', 23], ['2001:db8::', 32], ['2002::', 16], ['3fff::', 20],
+  ['::', 3],
+  ['4000::', 2],
+  ['8000::', 1], // outside 2000::/3 (covers ::, ::1, fc00::/7, fe80::/10, ff00::/8)
+  ['2001::', 23],
+  ['2001:db8::', 32],
+  ['2002::', 16],
+  ['3fff::', 20],
 ] as const) {
   NON_PUBLIC_V6.addSubnet(network, prefix, 'ipv6');
 }

@@ -154,7 +154,12 @@ export async function redeemPushEnrolment(
       throw new PushEnrolmentRefused(410, ENROLMENT_NOT_VALID);
     }
     const endpoint = subscription.endpoint.href;
-    const stored = await storePushSubscription(tx, claimed.resident_id, { endpoint, p256dh: subscription.p256dh, auth: subscription.auth }, { maxDevices: options.maxDevices, now });
+    const stored = await storePushSubscription(
+      tx,
+      claimed.resident_id,
+      { endpoint, p256dh: subscription.p256dh, auth: subscription.auth },
+      { maxDevices: options.maxDevices, now },
+    );
     await tx
       .updateTable('push_enrolments')
       .set({ used_at: now, subscription_id: stored.subscriptionId })
@@ -165,7 +170,13 @@ export async function redeemPushEnrolment(
       actor: `resident:${claimed.resident_id}`,
       action: 'push-subscribed',
       residentId: claimed.resident_id,
-      detail: { via: 'enrolment', issuedBy: claimed.issued_by, subscriptionId: stored.subscriptionId, pushService: pushServiceOf(endpoint), refreshed: stored.refreshed },
+      detail: {
+        via: 'enrolment',
+        issuedBy: claimed.issued_by,
+        subscriptionId: stored.subscriptionId,
+        pushService: pushServiceOf(endpoint),
+        refreshed: stored.refreshed,
+      },
     });
     return { residentId: claimed.resident_id, ...stored };
   });
@@ -187,17 +198,31 @@ export async function renewPushSubscription(
 ): Promise<RedeemedEnrolment | null> {
   const now = options.now ?? new Date();
   return db.transaction().execute(async (tx) => {
-    const old = await tx.selectFrom('push_subscriptions').select(['id', 'resident_id', 'auth']).where('endpoint', '=', previous.endpoint).forUpdate().executeTakeFirst();
+    const old = await tx
+      .selectFrom('push_subscriptions')
+      .select(['id', 'resident_id', 'auth'])
+      .where('endpoint', '=', previous.endpoint)
+      .forUpdate()
+      .executeTakeFirst();
     const given = Buffer.from(previous.auth);
     if (!old || old.auth.length !== previous.auth.length || !timingSafeEqual(Buffer.from(old.auth), given)) return null;
     const endpoint = subscription.endpoint.href;
     let stored: StoredSubscription;
     if (endpoint === previous.endpoint) {
-      await tx.updateTable('push_subscriptions').set({ p256dh: subscription.p256dh, auth: subscription.auth, refreshed_at: now }).where('id', '=', old.id).execute();
+      await tx
+        .updateTable('push_subscriptions')
+        .set({ p256dh: subscription.p256dh, auth: subscription.auth, refreshed_at: now })
+        .where('id', '=', old.id)
+        .execute();
       stored = { subscriptionId: old.id, refreshed: true };
     } else {
       await tx.deleteFrom('push_subscriptions').where('id', '=', old.id).execute();
-      stored = await storePushSubscription(tx, old.resident_id, { endpoint, p256dh: subscription.p256dh, auth: subscription.auth }, { maxDevices: options.maxDevices, now });
+      stored = await storePushSubscription(
+        tx,
+        old.resident_id,
+        { endpoint, p256dh: subscription.p256dh, auth: subscription.auth },
+        { maxDevices: options.maxDevices, now },
+      );
     }
     await writeAudit(tx, {
       actor: `resident:${old.resident_id}`,
@@ -214,7 +239,12 @@ export async function removePushSubscription(db: Kysely<Database>, endpoint: str
   return db.transaction().execute(async (tx) => {
     const deleted = await tx.deleteFrom('push_subscriptions').where('endpoint', '=', endpoint).returning(['id', 'resident_id']).executeTakeFirst();
     if (!deleted) return false;
-    await writeAudit(tx, { actor: `resident:${deleted.resident_id}`, action: 'push-unsubscribed', residentId: deleted.resident_id, detail: { subscriptionId: deleted.id } });
+    await writeAudit(tx, {
+      actor: `resident:${deleted.resident_id}`,
+      action: 'push-unsubscribed',
+      residentId: deleted.resident_id,
+      detail: { subscriptionId: deleted.id },
+    });
     return true;
   });
 }

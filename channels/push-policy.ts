@@ -68,7 +68,14 @@ export function pushPolicyFor(input: PushPolicyInput): PushDeliveryPolicy {
  * workflow starts it once this send returns); a deadline-relative wait is a
  * fixed instant and is skipped, as the workflow does, when there is no deadline.
  */
-function nextSendTime(steps: readonly PlanStep[], stepIndex: number, now: number, startedAt: number, deadlineDay: number | null, msPerDay: number): number | null {
+function nextSendTime(
+  steps: readonly PlanStep[],
+  stepIndex: number,
+  now: number,
+  startedAt: number,
+  deadlineDay: number | null,
+  msPerDay: number,
+): number | null {
   let at = now;
   for (const step of steps.slice(stepIndex + 1)) {
     if ('send' in step) return at;
@@ -97,7 +104,11 @@ export function pushTopicFor(ruleId: string): string {
  * push service's Retry-After, and never shorter than the backoff the retry
  * policy would have used anyway (nextRetryDelay replaces that backoff).
  */
-export function retryDelayMs(retryAfterSeconds: number, attempt: number, policy: { initialIntervalMs: number; backoffCoefficient: number; maximumIntervalMs: number }): number {
+export function retryDelayMs(
+  retryAfterSeconds: number,
+  attempt: number,
+  policy: { initialIntervalMs: number; backoffCoefficient: number; maximumIntervalMs: number },
+): number {
   const backoff = Math.min(policy.initialIntervalMs * policy.backoffCoefficient ** Math.max(0, attempt - 1), policy.maximumIntervalMs);
   return Math.max(retryAfterSeconds * 1000, backoff);
 }

@@ -110,11 +110,7 @@ export async function sendPush(
   requestOptions.agent = endpoint.url.protocol === 'http:' ? new PlainHttpAgent(endpoint.addresses) : pinnedHttpsAgent(endpoint.addresses);
 
   try {
-    const response = await webpush.sendNotification(
-      { endpoint: endpoint.href, keys: { p256dh: keys.p256dh, auth: keys.auth } },
-      payload,
-      requestOptions,
-    );
+    const response = await webpush.sendNotification({ endpoint: endpoint.href, keys: { p256dh: keys.p256dh, auth: keys.auth } }, payload, requestOptions);
     return { outcome: 'accepted', statusCode: response.statusCode };
   } catch (error) {
     return classifyError(error);
@@ -205,7 +201,11 @@ function pinnedLookup(addresses: readonly ResolvedAddress[]) {
       callback(Object.assign(new Error('no checked address of the requested family'), { code: 'ENOTFOUND' }), '', 0);
       return;
     }
-    if (options.all) callback(null, usable.map((a) => ({ address: a.address, family: a.family })));
+    if (options.all)
+      callback(
+        null,
+        usable.map((a) => ({ address: a.address, family: a.family })),
+      );
     else callback(null, usable[0]!.address, usable[0]!.family);
   };
 }

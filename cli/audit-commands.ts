@@ -7,7 +7,6 @@ import { verifyAuditChain, type AuditChainAnchor } from '../db/audit-verify';
 import { defineCommand, UsageError } from './cli-support';
 import type { CommandContext } from './command-context';
 
-
 const anchorSchema = z
   .string()
   .regex(/^[1-9][0-9]{0,15}:[0-9a-f]{64}$/, 'expected POSITION:HASH, a position and the 64 hex digits of a record hash, as an earlier verify printed them')
@@ -18,8 +17,7 @@ const anchorSchema = z
 
 export const AUDIT_VERIFY = defineCommand<{ expect?: string; json?: boolean }>({
   name: 'audit verify',
-  summary:
-    'Recompute the audit log\'s hash chain and report the first altered, inserted or deleted record (exit 1), or that the log is intact (exit 0).',
+  summary: "Recompute the audit log's hash chain and report the first altered, inserted or deleted record (exit 1), or that the log is intact (exit 0).",
   usage: '[--expect POSITION:HASH] [--json]   (--expect: a head printed by an earlier verify, kept outside the database)',
   options: (cmd) =>
     cmd.option('--expect <position:hash>', 'a head printed by an earlier verify, kept outside the database').option('--json', 'the report as JSON'),
@@ -60,7 +58,9 @@ async function verify(positionals: string[], values: { expect?: string; json?: b
       return 0;
     }
     const { problem } = report;
-    const at = [problem.recordId === null ? null : `record ${problem.recordId}`, problem.position === null ? null : `position ${problem.position}`].filter(Boolean).join(', ');
+    const at = [problem.recordId === null ? null : `record ${problem.recordId}`, problem.position === null ? null : `position ${problem.position}`]
+      .filter(Boolean)
+      .join(', ');
     ctx.print(`audit log NOT intact: ${problem.kind}${at ? ` (${at})` : ''}: ${problem.reason}`);
     ctx.print(`${report.records} records verified before it`);
     return 1;

@@ -2,7 +2,6 @@ import { readFileSync, statSync } from 'node:fs';
 import { ingestBounceDetailed, InvalidBounceError, type BounceOutcome } from '../channels/email-bounces';
 import { defineCommand, UsageError } from './cli-support';
 
-
 /** Larger than any report with a returned message; refuses to slurp, say, a mailbox file by mistake. */
 const MAX_FILE_BYTES = 20 * 1024 * 1024;
 

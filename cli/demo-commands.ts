@@ -8,10 +8,12 @@ export const DEMO = defineCommand<{ dayMs: string; dataDir?: string }>({
   name: 'demo',
   summary: 'Run the whole flow on this machine: Temporal dev server, database, SMTP server, push receiver, worker, seeded residents.',
   usage: '[--day-ms MS] [--data-dir DIR]',
-  options: (cmd) => cmd.option('--day-ms <ms>', 'milliseconds per simulated day', '1000').option('--data-dir <dir>', 'where the demo keeps its data (default .oshirase/demo)'),
+  options: (cmd) =>
+    cmd.option('--day-ms <ms>', 'milliseconds per simulated day', '1000').option('--data-dir <dir>', 'where the demo keeps its data (default .oshirase/demo)'),
   async run({ opts }, ctx) {
     const msPerDay = Number(opts.dayMs);
-    if (!Number.isInteger(msPerDay) || msPerDay < 50 || msPerDay > 86_400_000) throw new UsageError(DEMO.name, '--day-ms must be a whole number of milliseconds between 50 and 86400000');
+    if (!Number.isInteger(msPerDay) || msPerDay < 50 || msPerDay > 86_400_000)
+      throw new UsageError(DEMO.name, '--day-ms must be a whole number of milliseconds between 50 and 86400000');
     const failures = await runDemo({ msPerDay, dataDir: opts.dataDir ?? '.oshirase/demo', out: (line) => void ctx.print(line) });
     ctx.print(failures === 0 ? '\nDemo finished: every check held.' : `\nDemo finished with ${failures} failed check(s).`);
     return failures === 0 ? 0 : 1;

@@ -45,7 +45,11 @@ export const EVENTS_SEND = defineCommand<EventsSendOptions>({
       body = { id: opts.id ?? `cli-${opts.type ?? 'event'}-${resident}-${date}`, type: opts.type, residentId: resident, occurredOn: date };
     }
     // The same checks as POST /api/v1/events: catalog fields, clean text, the date window of the city's settings.
-    const event = parseLifeEvent(source, body, eventClock(() => new Date(), loadEngineConfig().lifeEvents));
+    const event = parseLifeEvent(
+      source,
+      body,
+      eventClock(() => new Date(), loadEngineConfig().lifeEvents),
+    );
     const temporal = await ctx.temporal();
     const context = await ctx.engine();
     const result = await acceptLifeEvent(
@@ -56,7 +60,12 @@ export const EVENTS_SEND = defineCommand<EventsSendOptions>({
     ctx.print(`event ${result.eventId}${result.duplicate ? ' (already received: nothing new started)' : ''}`);
     for (const m of result.matches) {
       const r = m.result;
-      const what = r.decision === 'outreach' ? `${r.start} ${r.outreachId}` : r.decision === 'no-consent' ? `not contacted: no consent for ${r.purpose}` : 'conditions not met';
+      const what =
+        r.decision === 'outreach'
+          ? `${r.start} ${r.outreachId}`
+          : r.decision === 'no-consent'
+            ? `not contacted: no consent for ${r.purpose}`
+            : 'conditions not met';
       ctx.print(`  ${m.ruleId} v${m.ruleVersion}: ${what}`);
     }
     if (result.matches.length === 0) ctx.print('  no published rule is triggered by this event type');

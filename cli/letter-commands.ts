@@ -22,7 +22,8 @@ function tokyoTime(iso: string): string {
 }
 
 function describeClosed(b: ClosedBatch): string[] {
-  if (b.alreadyClosed) return [`batch ${b.batchId}: already ${b.status} (${b.letters} letters, ${b.pages} pages)${b.mergedPdfPath ? ` — ${b.mergedPdfPath}` : ''}`];
+  if (b.alreadyClosed)
+    return [`batch ${b.batchId}: already ${b.status} (${b.letters} letters, ${b.pages} pages)${b.mergedPdfPath ? ` — ${b.mergedPdfPath}` : ''}`];
   if (b.letters === 0) return [`batch ${b.batchId}: no letters; closed with nothing to print`];
   return [
     `batch ${b.batchId}: ${b.letters} letters, ${b.pages} pages, handed to the printer`,
@@ -36,9 +37,7 @@ export const LETTERS_BATCH_CLOSE = defineCommand<{ date?: string }>({
   name: 'letters batch close',
   summary: 'Close the print batches whose cut-off has passed: one merged PDF and a manifest each, for the print shop.',
   usage: '[--date YYYY-MM-DD]   (without --date: every batch that is due)',
-  options: (cmd) =>
-    cmd
-      .option('--date <date>', 'the batch (print date) to close'),
+  options: (cmd) => cmd.option('--date <date>', 'the batch (print date) to close'),
   run: ({ args: positionals, opts: values }, ctx) => lettersBatchCloseAction(positionals, values, ctx),
 });
 
@@ -72,19 +71,18 @@ async function lettersBatchPostedAction(positionals: string[], values: Record<st
   if (!parsed.success) throw new UsageError(spec.name, 'BATCH (the print date, YYYY-MM-DD) is required');
   const engine = await ctx.engine();
   const result = await markBatchPosted(engine.database.db, parsed.data, { actor: ctx.actor });
-  return ctx.print(result.alreadyPosted
-    ? `batch ${result.batchId} was already recorded as posted (${result.letters} letters)`
-    : `batch ${result.batchId}: ${result.letters} letters posted`);
+  return ctx.print(
+    result.alreadyPosted
+      ? `batch ${result.batchId} was already recorded as posted (${result.letters} letters)`
+      : `batch ${result.batchId}: ${result.letters} letters posted`,
+  );
 }
 
 export const LETTERS_BATCHES = defineCommand<{ limit: string; json?: boolean }>({
   name: 'letters batches',
   summary: 'List the recent print batches and their letters by status.',
   usage: '[--limit 30] [--json]',
-  options: (cmd) =>
-    cmd
-      .option('--limit <n>', 'how many batches (1–1000)', '30')
-      .option('--json', 'the list as JSON'),
+  options: (cmd) => cmd.option('--limit <n>', 'how many batches (1–1000)', '30').option('--json', 'the list as JSON'),
   run: ({ args: positionals, opts: values }, ctx) => lettersBatchesAction(positionals, values, ctx),
 });
 
@@ -96,13 +94,23 @@ async function lettersBatchesAction(positionals: string[], values: { limit: stri
   const batches = await listBatches(engine.database.db, { limit: limit.data });
   if (values.json) return ctx.print(JSON.stringify(batches, null, 2));
   if (batches.length === 0) return ctx.print('no print batches yet');
-  return ctx.print(table(
-    ['batch', 'status', 'cut-off', 'letters', 'pages', 'queued', 'cancelled', 'printed', 'posted', 'returned'],
-    batches.map((b) => [
-      b.batchId, b.status, tokyoTime(b.cutOffAt), String(b.letters), String(b.pages),
-      String(b.byStatus.queued), String(b.byStatus.cancelled), String(b.byStatus.printed), String(b.byStatus.posted), String(b.byStatus.returned),
-    ]),
-  ));
+  return ctx.print(
+    table(
+      ['batch', 'status', 'cut-off', 'letters', 'pages', 'queued', 'cancelled', 'printed', 'posted', 'returned'],
+      batches.map((b) => [
+        b.batchId,
+        b.status,
+        tokyoTime(b.cutOffAt),
+        String(b.letters),
+        String(b.pages),
+        String(b.byStatus.queued),
+        String(b.byStatus.cancelled),
+        String(b.byStatus.printed),
+        String(b.byStatus.posted),
+        String(b.byStatus.returned),
+      ]),
+    ),
+  );
 }
 
 export const LETTERS_RETURN = defineCommand<{ reason?: string }>({
@@ -110,9 +118,7 @@ export const LETTERS_RETURN = defineCommand<{ reason?: string }>({
   summary: 'Record a letter the post office returned (宛所不明 …): flags the address and opens a caseworker task.',
   usage: 'REFERENCE --reason TEXT',
   arguments: '[REFERENCE]',
-  options: (cmd) =>
-    cmd
-      .option('--reason <text>', 'why it came back, as the post office says'),
+  options: (cmd) => cmd.option('--reason <text>', 'why it came back, as the post office says'),
   run: ({ args: positionals, opts: values }, ctx) => lettersReturnAction(positionals, values, ctx),
 });
 
@@ -123,9 +129,11 @@ async function lettersReturnAction(positionals: string[], values: { reason?: str
   const reason = requireOption(spec.name, 'reason', values.reason);
   const engine = await ctx.engine();
   const result = await recordReturnedLetter(engine.database.db, reference, reason, { actor: ctx.actor }).catch((e: unknown) => asUsage(spec.name, e));
-  return ctx.print(result.alreadyRecorded
-    ? `${result.reference}: the return was already recorded (task ${result.taskId})`
-    : `${result.reference}: returned; resident ${result.residentId}'s postal address flagged; caseworker task ${result.taskId}`);
+  return ctx.print(
+    result.alreadyRecorded
+      ? `${result.reference}: the return was already recorded (task ${result.taskId})`
+      : `${result.reference}: returned; resident ${result.residentId}'s postal address flagged; caseworker task ${result.taskId}`,
+  );
 }
 
 export const LETTERS_CANCEL = defineCommand<{ reason?: string }>({
@@ -133,9 +141,7 @@ export const LETTERS_CANCEL = defineCommand<{ reason?: string }>({
   summary: "Take a queued letter out of the print run (only before its batch's cut-off).",
   usage: 'REFERENCE [--reason TEXT]',
   arguments: '[REFERENCE]',
-  options: (cmd) =>
-    cmd
-      .option('--reason <text>', 'why (default: cancelled by staff)'),
+  options: (cmd) => cmd.option('--reason <text>', 'why (default: cancelled by staff)'),
   run: ({ args: positionals, opts: values }, ctx) => lettersCancelAction(positionals, values, ctx),
 });
 
@@ -146,7 +152,9 @@ async function lettersCancelAction(positionals: string[], values: { reason?: str
   const engine = await ctx.engine();
   const result = await cancelLetter(engine.database.db, reference, { actor: ctx.actor, reason: values.reason ?? 'cancelled by staff' });
   if (result.outcome === 'too-late') {
-    ctx.err(`${reference}: too late to cancel — the cut-off of batch ${result.batchId} was ${tokyoTime(result.cutOffAt.toISOString())}; the letter is ${result.status}`);
+    ctx.err(
+      `${reference}: too late to cancel — the cut-off of batch ${result.batchId} was ${tokyoTime(result.cutOffAt.toISOString())}; the letter is ${result.status}`,
+    );
     return 1;
   }
   return ctx.print(result.outcome === 'cancelled' ? `${reference}: cancelled (batch ${result.batchId})` : `${reference}: was already cancelled`);

@@ -14,7 +14,7 @@ export const OUTREACH_SHOW = defineCommand<{ resident?: string }>({
   summary: 'Show an outreach: its rule version, every send in the ledger, tasks and the audit timeline.',
   usage: 'OUTREACH_ID | --resident ID',
   arguments: '[OUTREACH_ID]',
-  options: (cmd) => cmd.option('--resident <id>', "every outreach of this resident"),
+  options: (cmd) => cmd.option('--resident <id>', 'every outreach of this resident'),
   async run({ args, opts }, ctx) {
     const outreachId = args[0];
     if (!outreachId && !opts.resident) throw new UsageError(OUTREACH_SHOW.name, 'give an OUTREACH_ID or --resident ID');
@@ -28,13 +28,23 @@ export const OUTREACH_SHOW = defineCommand<{ resident?: string }>({
       return 1;
     }
     for (const row of rows) {
-      ctx.print(`${row.id}\n  rule ${row.rule_id} v${row.rule_version}, resident ${row.resident_id}, status ${row.status}${row.response ? ` (${row.response})` : ''}`);
+      ctx.print(
+        `${row.id}\n  rule ${row.rule_id} v${row.rule_version}, resident ${row.resident_id}, status ${row.status}${row.response ? ` (${row.response})` : ''}`,
+      );
       if (temporal && row.status === 'active') {
-        const live = await temporal.workflow.getHandle(row.id).query(statusQuery).catch(() => null);
+        const live = await temporal.workflow
+          .getHandle(row.id)
+          .query(statusQuery)
+          .catch(() => null);
         if (live) ctx.print(`  workflow: ${live.state} at plan step ${live.stepIndex}`);
       }
       const ledger = await db.selectFrom('deliveries').selectAll().where('outreach_id', '=', row.id).orderBy('step_index').execute();
-      ctx.print(table(['step', 'channel', 'status', 'sent at', 'reference'], ledger.map((d) => [String(d.step_index), d.channel, d.status, d.sent_at?.toISOString() ?? '', d.provider_ref ?? ''])));
+      ctx.print(
+        table(
+          ['step', 'channel', 'status', 'sent at', 'reference'],
+          ledger.map((d) => [String(d.step_index), d.channel, d.status, d.sent_at?.toISOString() ?? '', d.provider_ref ?? '']),
+        ),
+      );
       const audit = await db.selectFrom('audit_log').selectAll().where('outreach_id', '=', row.id).orderBy('id').execute();
       ctx.print('  timeline:');
       for (const a of audit) ctx.print(`    ${a.at.toISOString()} ${a.actor.padEnd(16)} ${a.action} ${JSON.stringify(a.detail)}`);

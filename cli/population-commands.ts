@@ -144,7 +144,9 @@ async function generateCommand(values: GenerateOptions, deps: PopulationCommandD
   }
   const profile = await describePopulation(deps.db, prefix);
   const share = (n: number) => `${((100 * n) / Math.max(1, profile.residents)).toFixed(1)}%`.padStart(6);
-  deps.out(`generated ${fmt(result.residents)} residents in ${fmt(result.households)} households (${(result.residents / result.households).toFixed(2)} per household) in ${result.seconds.toFixed(1)} s (${fmt(Math.round(result.residents / Math.max(result.seconds, 0.001)))} residents/s)`);
+  deps.out(
+    `generated ${fmt(result.residents)} residents in ${fmt(result.households)} households (${(result.residents / result.households).toFixed(2)} per household) in ${result.seconds.toFixed(1)} s (${fmt(Math.round(result.residents / Math.max(result.seconds, 0.001)))} residents/s)`,
+  );
   deps.out(`  prefix ${prefix}, seed ${seed}, reference date ${referenceDate}`);
   deps.out(`  with email               ${share(profile.withEmail)}`);
   deps.out(`  with web push            ${share(profile.withPush)}`);

@@ -19,7 +19,11 @@ const dateArg = (command: string, value: string | undefined): string => optional
 function loadOrReport(ctx: CommandContext, paths: string[], dirs: { parameters?: string; templates?: string } = {}): RuleSet | null {
   const defaults = projectRuleSetOptions(PROJECT_ROOT, paths.length ? paths : undefined);
   try {
-    return loadRuleSet({ paths: defaults.paths, parametersDir: dirs.parameters ?? defaults.parametersDir, templatesDir: dirs.templates ?? defaults.templatesDir });
+    return loadRuleSet({
+      paths: defaults.paths,
+      parametersDir: dirs.parameters ?? defaults.parametersDir,
+      templatesDir: dirs.templates ?? defaults.templatesDir,
+    });
   } catch (error) {
     if (!(error instanceof RuleValidationError)) throw error;
     for (const p of error.problems) ctx.err(formatProblem(p));
@@ -35,16 +39,16 @@ export const RULES_VALIDATE = defineCommand<{ parameters?: string; templates?: s
   usage: '[RULE_FILE_OR_FOLDER ...] [--parameters DIR] [--templates DIR]',
   arguments: '[RULE_FILE_OR_FOLDER...]',
   options: (cmd) =>
-    cmd
-      .option('--parameters <dir>', 'the parameters folder (default parameters/)')
-      .option('--templates <dir>', 'the templates folder (default templates/)'),
+    cmd.option('--parameters <dir>', 'the parameters folder (default parameters/)').option('--templates <dir>', 'the templates folder (default templates/)'),
   run: ({ args: positionals, opts: values }, ctx) => rulesValidateAction(positionals, values, ctx),
 });
 
 async function rulesValidateAction(positionals: string[], values: { parameters?: string; templates?: string }, ctx: CommandContext): Promise<number> {
   const set = loadOrReport(ctx, positionals, { parameters: values.parameters, templates: values.templates });
   if (!set) return 1;
-  ctx.print(`✓ ${set.rules.length} rule${set.rules.length === 1 ? '' : 's'} and ${set.parameters.ids().length} parameter${set.parameters.ids().length === 1 ? '' : 's'} are valid`);
+  ctx.print(
+    `✓ ${set.rules.length} rule${set.rules.length === 1 ? '' : 's'} and ${set.parameters.ids().length} parameter${set.parameters.ids().length === 1 ? '' : 's'} are valid`,
+  );
   return 0;
 }
 
@@ -70,7 +74,12 @@ async function rulesTestAction(positionals: string[], values: Record<string, nev
   return failed > 0 || problems.length > 0 || withoutCases.length > 0 ? 1 : 0;
 }
 
-async function ruleFromFileOrRegistry(ctx: CommandContext, command: string, ruleId: string, file: string | undefined): Promise<{ rule: Rule; set: RuleSet } | null> {
+async function ruleFromFileOrRegistry(
+  ctx: CommandContext,
+  command: string,
+  ruleId: string,
+  file: string | undefined,
+): Promise<{ rule: Rule; set: RuleSet } | null> {
   if (file) {
     const set = loadOrReport(ctx, [file]);
     if (!set) return null;
@@ -88,7 +97,8 @@ async function ruleFromFileOrRegistry(ctx: CommandContext, command: string, rule
 
 export const RULES_EXPLAIN = defineCommand<{ date?: string; eventId?: string; file?: string; json?: boolean }>({
   name: 'rules explain',
-  summary: 'Why a rule does or does not reach a resident: the consent gate, then (only with consent for the rule\'s purpose) trigger, effective period and every condition with its actual value.',
+  summary:
+    "Why a rule does or does not reach a resident: the consent gate, then (only with consent for the rule's purpose) trigger, effective period and every condition with its actual value.",
   usage: 'RULE_ID RESIDENT_ID [--date YYYY-MM-DD] [--event-id ID] [--file RULE_FILE] [--json]',
   arguments: '[RULE_ID] [RESIDENT_ID]',
   options: (cmd) =>
@@ -100,7 +110,11 @@ export const RULES_EXPLAIN = defineCommand<{ date?: string; eventId?: string; fi
   run: ({ args: positionals, opts: values }, ctx) => rulesExplainAction(positionals, values, ctx),
 });
 
-async function rulesExplainAction(positionals: string[], values: { date?: string; eventId?: string; file?: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+async function rulesExplainAction(
+  positionals: string[],
+  values: { date?: string; eventId?: string; file?: string; json?: boolean },
+  ctx: CommandContext,
+): Promise<number> {
   const spec = RULES_EXPLAIN;
   const [ruleId, residentId] = positionals;
   if (!ruleId || !residentId) throw new UsageError(spec.name, 'RULE_ID and RESIDENT_ID are required');
@@ -113,9 +127,14 @@ async function rulesExplainAction(positionals: string[], values: { date?: string
   ctx.print(`${result.ruleId} v${result.ruleVersion} for resident ${residentId} on ${on}`);
   // Consent first, as the engine checks it: without it nothing else was evaluated.
   const c = result.consent;
-  ctx.print(`  ${c.granted ? '✓' : '✗'} consent for ${c.purpose}${c.granted ? ` (given ${c.grantedAt?.slice(0, 10)})` : c.withdrawnAt ? ` (withdrawn ${c.withdrawnAt.slice(0, 10)})` : ' (never given)'}`);
+  ctx.print(
+    `  ${c.granted ? '✓' : '✗'} consent for ${c.purpose}${c.granted ? ` (given ${c.grantedAt?.slice(0, 10)})` : c.withdrawnAt ? ` (withdrawn ${c.withdrawnAt.slice(0, 10)})` : ' (never given)'}`,
+  );
   if (result.evaluated) {
-    if (result.event) ctx.print(`  event: ${result.event.type} on ${result.event.date}${result.event.supposed ? ' (supposed: the resident has no such event in the register)' : ` (${result.event.id})`}`);
+    if (result.event)
+      ctx.print(
+        `  event: ${result.event.type} on ${result.event.date}${result.event.supposed ? ' (supposed: the resident has no such event in the register)' : ` (${result.event.id})`}`,
+      );
     for (const line of describeEvaluation(result.evaluation, '  ')) ctx.print(line);
   } else {
     ctx.print(`  ${result.notEvaluated}`);
@@ -126,7 +145,8 @@ async function rulesExplainAction(positionals: string[], values: { date?: string
 
 export const RULES_SIMULATE = defineCommand<{ date?: string; sample: string; partitions: string; json?: boolean }>({
   name: 'rules simulate',
-  summary: 'Evaluate a rule file over the whole population without sending anything: how many it would reach, by ward and first channel, with explained samples.',
+  summary:
+    'Evaluate a rule file over the whole population without sending anything: how many it would reach, by ward and first channel, with explained samples.',
   usage: 'RULE_FILE [--date YYYY-MM-DD] [--sample N] [--partitions N] [--json]',
   arguments: '[RULE_FILE]',
   options: (cmd) =>
@@ -138,7 +158,11 @@ export const RULES_SIMULATE = defineCommand<{ date?: string; sample: string; par
   run: ({ args: positionals, opts: values }, ctx) => rulesSimulateAction(positionals, values, ctx),
 });
 
-async function rulesSimulateAction(positionals: string[], values: { date?: string; sample: string; partitions: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+async function rulesSimulateAction(
+  positionals: string[],
+  values: { date?: string; sample: string; partitions: string; json?: boolean },
+  ctx: CommandContext,
+): Promise<number> {
   const spec = RULES_SIMULATE;
   const file = positionals[0];
   if (!file) throw new UsageError(spec.name, 'RULE_FILE is required');
@@ -178,7 +202,12 @@ async function rulesPublishAction(positionals: string[], values: Record<string, 
   const loaded = set.rules[0]!;
   const published = { rule: { ...loaded.rule, status: 'published' as const }, file: relative(process.cwd(), file) || file };
   const engine = await ctx.engine();
-  await registerRules(engine.database.db, [published], { parameters: set.parameters, templatesDir: projectRuleSetOptions(PROJECT_ROOT).templatesDir }, ctx.actor);
+  await registerRules(
+    engine.database.db,
+    [published],
+    { parameters: set.parameters, templatesDir: projectRuleSetOptions(PROJECT_ROOT).templatesDir },
+    ctx.actor,
+  );
   const stored = await getRuleVersion(engine.database.db, loaded.rule.id, loaded.rule.version);
   ctx.print(`published ${stored.id} version ${stored.version} (${stored.purpose}); running outreach keeps the version it started with`);
   return 0;

@@ -53,13 +53,19 @@ export const SCHEDULE_RUN = defineCommand<FanOutOptions & { date?: string }>({
     const date = optionalDateOption(name, opts.date) ?? null;
     const engine = await ctx.engine();
     const temporal = await ctx.temporal();
-    const input: DailyEvaluationInput = { date, partitions: count(name, 'partitions', opts.partitions, 1024), parallelism: count(name, 'parallelism', opts.parallelism, 64) };
+    const input: DailyEvaluationInput = {
+      date,
+      partitions: count(name, 'partitions', opts.partitions, 1024),
+      parallelism: count(name, 'parallelism', opts.parallelism, 64),
+    };
     const result = await runDailyEvaluation(temporal, input, {
       taskQueue: engine.config.taskQueue,
       workflowId: `daily-evaluation-manual-${date ?? 'today'}-${Date.now()}`,
     });
     ctx.print(`daily evaluation for ${result.date}: ${result.rules} rules over ${result.partitions} partitions`);
-    ctx.print(`  matched ${result.matched}; started ${result.started}; already started ${result.alreadyStarted} (residents without consent for a rule's purpose are not evaluated for it)`);
+    ctx.print(
+      `  matched ${result.matched}; started ${result.started}; already started ${result.alreadyStarted} (residents without consent for a rule's purpose are not evaluated for it)`,
+    );
     return 0;
   },
 });

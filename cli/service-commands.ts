@@ -27,7 +27,10 @@ export const SERVE = defineCommand<{ publicPort?: string; internalPort?: string 
   name: 'serve',
   summary: 'Run the HTTP service: the public listener (residents) and the internal one (/api/v1, staff sign-in), until SIGTERM.',
   usage: '[--public-port P] [--internal-port Q]   (PUBLIC_PORT, PUBLIC_HOST, INTERNAL_PORT, INTERNAL_HOST in the environment)',
-  options: (cmd) => cmd.option('--public-port <port>', 'the public listener\'s port (0: any free one)').option('--internal-port <port>', 'the internal listener\'s port (0: any free one)'),
+  options: (cmd) =>
+    cmd
+      .option('--public-port <port>', "the public listener's port (0: any free one)")
+      .option('--internal-port <port>', "the internal listener's port (0: any free one)"),
   async run({ opts }) {
     const publicPort = portOption(SERVE.name, 'public-port', opts.publicPort);
     const internalPort = portOption(SERVE.name, 'internal-port', opts.internalPort);
@@ -83,7 +86,7 @@ export const CLIENTS_CREATE = defineCommand<{ name?: string; role?: string }>({
   name: 'clients create',
   summary: 'Register a calling system; prints its client id and secret once (the secret is not stored and cannot be shown again).',
   usage: `--name NAME --role ${CLIENT_ROLES.join('|')}`,
-  options: (cmd) => cmd.option('--name <name>', 'the calling system\'s name').option('--role <role>', `one of ${CLIENT_ROLES.join(', ')}`),
+  options: (cmd) => cmd.option('--name <name>', "the calling system's name").option('--role <role>', `one of ${CLIENT_ROLES.join(', ')}`),
   async run({ opts: values }, ctx) {
     const spec = CLIENTS_CREATE;
     const name = requireOption(spec.name, 'name', values.name);
@@ -108,7 +111,12 @@ export const CLIENTS_LIST = defineCommand({
   async run(_input, ctx) {
     const engine = await ctx.engine();
     const clients = await listClients(engine.database.db);
-    ctx.print(table(['client id', 'name', 'role', 'created', 'revoked'], clients.map((c) => [c.id, c.name, c.role, c.created_at.toISOString(), c.revoked_at?.toISOString() ?? ''])));
+    ctx.print(
+      table(
+        ['client id', 'name', 'role', 'created', 'revoked'],
+        clients.map((c) => [c.id, c.name, c.role, c.created_at.toISOString(), c.revoked_at?.toISOString() ?? '']),
+      ),
+    );
     return 0;
   },
 });

@@ -44,7 +44,14 @@ export async function simulateRule(
   const started = Date.now();
   const event = 'event' in rule.trigger ? { id: 'simulated', type: rule.trigger.event, date: options.on, payload: {} } : null;
   const ranges = await planPartitions(db, options.partitions);
-  const population = Number((await db.selectFrom('residents').select(({ fn }) => fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+  const population = Number(
+    (
+      await db
+        .selectFrom('residents')
+        .select(({ fn }) => fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
   const consentedPopulation = Number(
     (
       await db
@@ -57,8 +64,19 @@ export async function simulateRule(
   );
   const sendOrder = rule.outreach.flatMap((s) => ('send' in s ? [s.send] : []));
   const result: SimulationResult = {
-    ruleId: rule.id, ruleVersion: rule.version, purpose: rule.purpose, on: options.on, supposedEvent: event ? `${event.type} on ${event.date}` : null,
-    population, consentedPopulation, notEvaluated: population - consentedPopulation, matched: 0, byWard: {}, byFirstChannel: {}, samples: [], seconds: 0,
+    ruleId: rule.id,
+    ruleVersion: rule.version,
+    purpose: rule.purpose,
+    on: options.on,
+    supposedEvent: event ? `${event.type} on ${event.date}` : null,
+    population,
+    consentedPopulation,
+    notEvaluated: population - consentedPopulation,
+    matched: 0,
+    byWard: {},
+    byFirstChannel: {},
+    samples: [],
+    seconds: 0,
   };
   const sampleIds: string[] = [];
   options.onProgress?.(0, ranges.length, `simulating ${rule.id}`);
@@ -70,7 +88,12 @@ export async function simulateRule(
       const reach = await db
         .selectFrom('residents as r')
         .select([
-          'r.id', 'r.ward', 'r.email', 'r.email_status', 'r.postal_code', 'r.address',
+          'r.id',
+          'r.ward',
+          'r.email',
+          'r.email_status',
+          'r.postal_code',
+          'r.address',
           sql<boolean>`exists (select 1 from push_subscriptions p where p.resident_id = r.id)`.as('has_push'),
         ])
         .where('r.id', 'in', ids)
@@ -91,15 +114,31 @@ export async function simulateRule(
 }
 
 export function printSimulation(r: SimulationResult, print: (line: string) => void): void {
-  print(`${r.ruleId} v${r.ruleVersion} over ${r.population.toLocaleString('en')} residents on ${r.on}${r.supposedEvent ? ` (as if each had: ${r.supposedEvent})` : ''} — nothing was sent`);
+  print(
+    `${r.ruleId} v${r.ruleVersion} over ${r.population.toLocaleString('en')} residents on ${r.on}${r.supposedEvent ? ` (as if each had: ${r.supposedEvent})` : ''} — nothing was sent`,
+  );
   print(
     `  would contact ${r.matched.toLocaleString('en')} of the ${r.consentedPopulation.toLocaleString('en')} who consented to ${r.purpose}; ` +
       `${r.notEvaluated.toLocaleString('en')} without that consent were not evaluated  (${r.seconds.toFixed(1)} s)`,
   );
   print('');
-  print(table(['ward', 'residents'], Object.entries(r.byWard).sort().map(([w, n]) => [w, String(n)])));
+  print(
+    table(
+      ['ward', 'residents'],
+      Object.entries(r.byWard)
+        .sort()
+        .map(([w, n]) => [w, String(n)]),
+    ),
+  );
   print('');
-  print(table(['first channel', 'residents'], Object.entries(r.byFirstChannel).sort().map(([c, n]) => [c, String(n)])));
+  print(
+    table(
+      ['first channel', 'residents'],
+      Object.entries(r.byFirstChannel)
+        .sort()
+        .map(([c, n]) => [c, String(n)]),
+    ),
+  );
   for (const s of r.samples) {
     print('');
     print(`sample: resident ${s.residentId}`);

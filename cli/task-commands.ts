@@ -15,7 +15,12 @@ export const TASKS_LIST = defineCommand<{ status: string }>({
     let query = (await ctx.engine()).database.db.selectFrom('caseworker_tasks').selectAll();
     if (status.data !== 'all') query = query.where('status', '=', status.data);
     const tasks = await query.orderBy('id').execute();
-    ctx.print(table(['task', 'status', 'kind', 'resident', 'rule', 'opened', 'outreach'], tasks.map((t) => [`#${t.id}`, t.status, t.kind, t.resident_id, `${t.rule_id} v${t.rule_version}`, t.created_at.toISOString(), t.outreach_id])));
+    ctx.print(
+      table(
+        ['task', 'status', 'kind', 'resident', 'rule', 'opened', 'outreach'],
+        tasks.map((t) => [`#${t.id}`, t.status, t.kind, t.resident_id, `${t.rule_id} v${t.rule_version}`, t.created_at.toISOString(), t.outreach_id]),
+      ),
+    );
     return 0;
   },
 });

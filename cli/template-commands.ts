@@ -64,10 +64,10 @@ export function checkTemplateSets(options: TemplateCheckOptions): TemplateCheckR
     if (!existsSync(path)) problems.push({ file: path, line: 1, column: 1, field: '', message: 'no such file or folder' });
     else if (statSync(path).isDirectory()) {
       const found = readdirSync(path).filter(isRuleFile).sort();
-      if (found.length === 0) problems.push({ file: path, line: 1, column: 1, field: '', message: 'no rule file in this folder (rule files end in .yaml or .yml)' });
+      if (found.length === 0)
+        problems.push({ file: path, line: 1, column: 1, field: '', message: 'no rule file in this folder (rule files end in .yaml or .yml)' });
       files.push(...found.map((f) => join(path, f)));
-    }
-    else files.push(path);
+    } else files.push(path);
   }
   const used = new Set<string>();
   let rules = 0;
@@ -82,7 +82,10 @@ export function checkTemplateSets(options: TemplateCheckOptions): TemplateCheckR
     if (!parsed.success) {
       // Without a rule there is no knowing which variables its templates may use.
       const first = found[0] ?? { file, line: 1, column: 1, field: '', message: 'not a rule' };
-      problems.push({ ...first, message: `${first.message} — the rule does not parse, so its templates were not checked (oshirase rules validate lists every problem)` });
+      problems.push({
+        ...first,
+        message: `${first.message} — the rule does not parse, so its templates were not checked (oshirase rules validate lists every problem)`,
+      });
       continue;
     }
     rules += 1;
@@ -99,7 +102,13 @@ export function checkTemplateSets(options: TemplateCheckOptions): TemplateCheckR
       if (set === SHARED_SET || set.startsWith('.') || !statSync(dir).isDirectory() || used.has(set)) continue;
       unused.push(set);
       const firstFile = firstTemplateFile(dir) ?? dir;
-      warnings.push({ file: relative(process.cwd(), firstFile) || firstFile, line: 1, column: 1, field: 'templates', message: `template set ${set} is not used by any rule` });
+      warnings.push({
+        file: relative(process.cwd(), firstFile) || firstFile,
+        line: 1,
+        column: 1,
+        field: 'templates',
+        message: `template set ${set} is not used by any rule`,
+      });
     }
   }
   const relativeFile = (p: RuleProblem) => ({ ...p, file: relative(process.cwd(), resolve(p.file)) || p.file });
@@ -120,7 +129,9 @@ function firstTemplateFile(dir: string): string | null {
   for (const locale of LOCALES) {
     const localeDir = join(dir, locale);
     if (!existsSync(localeDir)) continue;
-    const hbs = readdirSync(localeDir).filter((f) => f.endsWith('.hbs')).sort()[0];
+    const hbs = readdirSync(localeDir)
+      .filter((f) => f.endsWith('.hbs'))
+      .sort()[0];
     if (hbs) return join(localeDir, hbs);
   }
   return null;
@@ -143,8 +154,8 @@ export function formatWarning(p: RuleProblem): string {
 
 export const TEMPLATES_CHECK = defineCommand<{ templates?: string; parameters?: string; strict?: boolean }>({
   name: 'templates check',
-  summary: 
-    "Check every template set against the variables its rules provide: syntax, variables (inside #each and #with too), helpers, #each over lists only, missing parts and locales, unescaped HTML, parts that can render empty, push notices too large for one push message, misspelt template sets. One line per mistake (file:line:column); warnings for ja-easy parts that fall back to ja and for sets no rule uses.",
+  summary:
+    'Check every template set against the variables its rules provide: syntax, variables (inside #each and #with too), helpers, #each over lists only, missing parts and locales, unescaped HTML, parts that can render empty, push notices too large for one push message, misspelt template sets. One line per mistake (file:line:column); warnings for ja-easy parts that fall back to ja and for sets no rule uses.',
   usage: '[RULE_FILE_OR_FOLDER ...] [--templates DIR] [--parameters DIR] [--strict]',
   arguments: '[RULE_FILE_OR_FOLDER...]',
   options: (cmd) =>
@@ -155,7 +166,11 @@ export const TEMPLATES_CHECK = defineCommand<{ templates?: string; parameters?: 
   run: ({ args: positionals, opts: values }, ctx) => templatesCheckAction(positionals, values, ctx),
 });
 
-async function templatesCheckAction(positionals: string[], values: { templates?: string; parameters?: string; strict?: boolean }, ctx: CommandContext): Promise<number> {
+async function templatesCheckAction(
+  positionals: string[],
+  values: { templates?: string; parameters?: string; strict?: boolean },
+  ctx: CommandContext,
+): Promise<number> {
   const defaults = projectRuleSetOptions(PROJECT_ROOT, positionals.length ? positionals : undefined);
   const report = checkTemplateSets({
     paths: defaults.paths,
@@ -167,10 +182,14 @@ async function templatesCheckAction(positionals: string[], values: { templates?:
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   if (report.problems.length > 0) {
     const files = new Set(report.problems.map((p) => p.file)).size;
-    ctx.err(`${plural(report.problems.length, 'problem')} in ${plural(files, 'file')}${report.warnings.length ? `, ${plural(report.warnings.length, 'warning')}` : ''}`);
+    ctx.err(
+      `${plural(report.problems.length, 'problem')} in ${plural(files, 'file')}${report.warnings.length ? `, ${plural(report.warnings.length, 'warning')}` : ''}`,
+    );
     return 1;
   }
-  ctx.print(`✓ ${plural(report.sets.length, 'template set')} of ${plural(report.rules, 'rule')} checked: no problem${report.warnings.length ? `, ${plural(report.warnings.length, 'warning')}` : ''}`);
+  ctx.print(
+    `✓ ${plural(report.sets.length, 'template set')} of ${plural(report.rules, 'rule')} checked: no problem${report.warnings.length ? `, ${plural(report.warnings.length, 'warning')}` : ''}`,
+  );
   return values.strict && report.warnings.length > 0 ? 1 : 0;
 }
 
@@ -215,7 +234,18 @@ const PREVIEW_MARKER = { name: 'X-Oshirase-Preview', value: 'not sent' } as cons
 async function writePreview(
   rendered: RenderedNotice,
   base: string,
-  details: { rule: Rule; resident: Resident; recipientName: string; locale: Locale; outreachId: string; idempotencyKey: string; from: string; title: string; office: { name: string; department: string }; msPerDay: number },
+  details: {
+    rule: Rule;
+    resident: Resident;
+    recipientName: string;
+    locale: Locale;
+    outreachId: string;
+    idempotencyKey: string;
+    from: string;
+    title: string;
+    office: { name: string; department: string };
+    msPerDay: number;
+  },
 ): Promise<PreviewFiles> {
   const paths: string[] = [];
   const notes: string[] = [];
@@ -237,12 +267,16 @@ async function writePreview(
       });
       await writePrivateFileAt(`${base}.email.eml`, await emailMessageBytes(message));
       paths.push(`${base}.email.html`, `${base}.email.txt`, `${base}.email.eml`);
-      if (!resident.email || resident.email_status === 'invalid') notes.push('the resident has no valid email address: this email would not be sent (the plan moves on)');
+      if (!resident.email || resident.email_status === 'invalid')
+        notes.push('the resident has no valid email address: this email would not be sent (the plan moves on)');
       break;
     }
     case 'push': {
       const now = new Date();
-      const stepIndex = Math.max(0, details.rule.outreach.findIndex((s) => 'send' in s && s.send === 'push'));
+      const stepIndex = Math.max(
+        0,
+        details.rule.outreach.findIndex((s) => 'send' in s && s.send === 'push'),
+      );
       const message = buildPushMessage({
         content: rendered.content,
         idempotencyKey: details.idempotencyKey,
@@ -257,7 +291,13 @@ async function writePreview(
     case 'letter': {
       const message = buildLetterMessage({
         recipient: { postalCode: resident.postal_code ?? '', address: resident.address ?? '（住所なし / no postal address）', name: details.recipientName },
-        sender: { name: details.office.name, department: details.office.department, postalCode: DEFAULT_OFFICE.postalCode, address: DEFAULT_OFFICE.address, phone: DEFAULT_OFFICE.phone },
+        sender: {
+          name: details.office.name,
+          department: details.office.department,
+          postalCode: DEFAULT_OFFICE.postalCode,
+          address: DEFAULT_OFFICE.address,
+          phone: DEFAULT_OFFICE.phone,
+        },
         locale,
         title: details.title,
         content: rendered.content,
@@ -274,7 +314,7 @@ async function writePreview(
 
 export const TEMPLATES_PREVIEW = defineCommand<{ resident?: string; channel?: string; locale?: string; date?: string; out?: string }>({
   name: 'templates preview',
-  summary: 
+  summary:
     'Render exactly what a resident would receive for a rule on one channel (their data from the database, a supposed outreach whose links do nothing) and write it to files: email .html/.txt/.eml, push .json, letter .pdf.',
   usage: 'RULE_ID --resident ID --channel email|push|letter [--locale ja|en|ja-easy] [--date TRIGGER_DATE] [--out DIR]',
   arguments: '[RULE_ID]',
@@ -282,13 +322,17 @@ export const TEMPLATES_PREVIEW = defineCommand<{ resident?: string; channel?: st
     cmd
       .option('--resident <id>', 'whose data to render with')
       .option('--channel <channel>', 'email, push or letter')
-      .option('--locale <locale>', 'ja, en or ja-easy (default: the resident\'s)')
+      .option('--locale <locale>', "ja, en or ja-easy (default: the resident's)")
       .option('--date <date>', 'the trigger date (default: their latest outreach or event of the rule, else today)')
       .option('--out <dir>', 'where to write the files'),
   run: ({ args: positionals, opts: values }, ctx) => templatesPreviewAction(positionals, values, ctx),
 });
 
-async function templatesPreviewAction(positionals: string[], values: { resident?: string; channel?: string; locale?: string; date?: string; out?: string }, ctx: CommandContext): Promise<number> {
+async function templatesPreviewAction(
+  positionals: string[],
+  values: { resident?: string; channel?: string; locale?: string; date?: string; out?: string },
+  ctx: CommandContext,
+): Promise<number> {
   const spec = TEMPLATES_PREVIEW;
   const ruleId = positionals[0];
   if (!ruleId) throw new UsageError(spec.name, 'RULE_ID is required');
@@ -334,7 +378,9 @@ async function templatesPreviewAction(positionals: string[], values: { resident?
     msPerDay: engine.config.msPerDay,
   });
 
-  ctx.print(`${rule.id} v${rule.version}${published ? '' : ' (not published: from the rules folder)'} for ${resident.id}, ${channel.data}, ${locale}; trigger date ${trigger.date} (${trigger.source})`);
+  ctx.print(
+    `${rule.id} v${rule.version}${published ? '' : ' (not published: from the rules folder)'} for ${resident.id}, ${channel.data}, ${locale}; trigger date ${trigger.date} (${trigger.source})`,
+  );
   for (const path of files.paths) ctx.print(`  ${relative(process.cwd(), path) || path}`);
   for (const f of rendered.fallbacks) ctx.print(`  note: ${f.part} rendered from the ${f.used} template (the set has no ${f.requested} version)`);
   if (stepIndex < 0) ctx.print(`  note: the rule's plan never sends on ${channel.data}`);

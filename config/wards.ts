@@ -14,10 +14,12 @@ const WardsFileSchema = z
   .object({
     wards: z
       .array(
-        z.object({
-          id: WardId,
-          name: z.object({ ja: z.string().min(1).max(100), en: z.string().min(1).max(100) }).strict(),
-        }).strict(),
+        z
+          .object({
+            id: WardId,
+            name: z.object({ ja: z.string().min(1).max(100), en: z.string().min(1).max(100) }).strict(),
+          })
+          .strict(),
       )
       .min(1),
   })
@@ -36,7 +38,10 @@ export type Ward = z.infer<typeof WardsFileSchema>['wards'][number];
 export function readYamlConfig<T>(file: string, schema: z.ZodType<T>): T {
   // Strict UTF-8: a file saved as Shift_JIS is refused, never read as mojibake into names residents see.
   const read = readTextFile(file);
-  if (!read.ok) throw new ConfigError(read.problem.kind === 'encoding' ? `${file}:${read.problem.line}:${read.problem.column}: ${read.problem.message}` : `${file}: cannot read the file`);
+  if (!read.ok)
+    throw new ConfigError(
+      read.problem.kind === 'encoding' ? `${file}:${read.problem.line}:${read.problem.column}: ${read.problem.message}` : `${file}: cannot read the file`,
+    );
   const text = read.text;
   let raw: unknown;
   try {

@@ -20,8 +20,7 @@ export interface AuditChainProblem {
 }
 
 export type AuditChainReport =
-  | { ok: true; records: number; headPosition: number; headHash: string }
-  | { ok: false; records: number; problem: AuditChainProblem };
+  { ok: true; records: number; headPosition: number; headHash: string } | { ok: false; records: number; problem: AuditChainProblem };
 
 /**
  * A position and hash noted earlier, outside the database (e.g. the head that
@@ -90,7 +89,7 @@ export async function verifyAuditChain(
       let last = GENESIS;
       let checked = 0;
       options.onProgress?.(0, head.position);
-      for (let from = 0; from < end; ) {
+      for (let from = 0; from < end;) {
         const page = await sql<ChainRow>`
           select a.id::text as id, a.chain_position::text as position, a.prev_hash, a.record_hash, audit_record_hash(a) as computed
           from audit_log a
@@ -109,18 +108,32 @@ export async function verifyAuditChain(
         from += pageSize;
         if (page.rows.length === 0) {
           // Jump over an empty stretch (a forged far position must not mean a billion empty windows).
-          const next = await sql<{ next: string | null }>`select min(chain_position)::text as next from audit_log where chain_position > ${String(from)}::bigint`.execute(tx);
+          const next = await sql<{
+            next: string | null;
+          }>`select min(chain_position)::text as next from audit_log where chain_position > ${String(from)}::bigint`.execute(tx);
           if (next.rows[0]?.next == null) break;
           from = Number(next.rows[0].next) - 1;
         }
       }
 
       if (options.expect && last.position < options.expect.position) {
-        return fail(checked, 'deleted', null, last.position + 1, `the chain ends at position ${last.position}, but a record at position ${options.expect.position} was noted earlier: records were deleted and the chain rewritten`);
+        return fail(
+          checked,
+          'deleted',
+          null,
+          last.position + 1,
+          `the chain ends at position ${last.position}, but a record at position ${options.expect.position} was noted earlier: records were deleted and the chain rewritten`,
+        );
       }
       if (last.position < head.position) {
         const missing = range(last.position + 1, head.position);
-        return fail(checked, 'deleted', null, last.position + 1, `${missing} missing after ${describe(last)}: the newest records were deleted (the chain head is at position ${head.position})`);
+        return fail(
+          checked,
+          'deleted',
+          null,
+          last.position + 1,
+          `${missing} missing after ${describe(last)}: the newest records were deleted (the chain head is at position ${head.position})`,
+        );
       }
       return { ok: true, records: checked, headPosition: head.position, headHash: head.hash };
     });
@@ -130,18 +143,38 @@ export async function verifyAuditChain(
 function checkLink(before: Link | null, last: Link, record: Link, row: ChainRow, head: { position: number; hash: string }): AuditChainProblem | null {
   const expected = last.position + 1;
   if (record.position > expected) {
-    return problem('deleted', record.id, expected, `${range(expected, record.position - 1)} missing between ${describe(last)} and record ${record.id} (position ${record.position}): deleted`);
+    return problem(
+      'deleted',
+      record.id,
+      expected,
+      `${range(expected, record.position - 1)} missing between ${describe(last)} and record ${record.id} (position ${record.position}): deleted`,
+    );
   }
   if (record.position > head.position) {
-    return problem('inserted', record.id, record.position, `record ${record.id} at position ${record.position} lies past the chain head (position ${head.position}): inserted`);
+    return problem(
+      'inserted',
+      record.id,
+      record.position,
+      `record ${record.id} at position ${record.position} lies past the chain head (position ${head.position}): inserted`,
+    );
   }
   if (row.prev_hash !== last.hash) {
     // Chained to the record before the previous one: the previous one was slipped in between.
     if (before && row.prev_hash === before.hash) {
-      return problem('inserted', last.id, last.position, `record ${last.id} at position ${last.position} was inserted: record ${record.id} after it chains to the record before it`);
+      return problem(
+        'inserted',
+        last.id,
+        last.position,
+        `record ${last.id} at position ${last.position} was inserted: record ${record.id} after it chains to the record before it`,
+      );
     }
     if (last.position === 0) {
-      return problem('inserted', record.id, record.position, `record ${record.id} at position ${record.position} does not start from the chain's origin: inserted or altered`);
+      return problem(
+        'inserted',
+        record.id,
+        record.position,
+        `record ${record.id} at position ${record.position} does not start from the chain's origin: inserted or altered`,
+      );
     }
     return problem(
       'altered',
@@ -154,7 +187,12 @@ function checkLink(before: Link | null, last: Link, record: Link, row: ChainRow,
     return problem('altered', record.id, record.position, `record ${record.id} at position ${record.position} does not match its hash: altered`);
   }
   if (record.position === head.position && record.hash !== head.hash) {
-    return problem('altered', record.id, record.position, `record ${record.id} at position ${record.position} is not the record the chain head recorded: altered or replaced`);
+    return problem(
+      'altered',
+      record.id,
+      record.position,
+      `record ${record.id} at position ${record.position} is not the record the chain head recorded: altered or replaced`,
+    );
   }
   return null;
 }

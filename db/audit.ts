@@ -32,5 +32,8 @@ export async function writeAudit(db: Kysely<Database>, record: AuditRecord): Pro
 /** Appends several records in one statement, in the given order. */
 export async function writeAudits(db: Kysely<Database>, records: AuditRecord[]): Promise<void> {
   if (records.length === 0) return;
-  await db.insertInto('audit_log').values(records.map((r) => ({ ...auditColumns(r), detail: JSON.stringify(r.detail ?? {}) }))).execute();
+  await db
+    .insertInto('audit_log')
+    .values(records.map((r) => ({ ...auditColumns(r), detail: JSON.stringify(r.detail ?? {}) })))
+    .execute();
 }

@@ -51,12 +51,7 @@ export async function openCaseworkerTask(db: Kysely<Database>, request: OpenTask
 
 /** The task of one kind for an outreach (there is at most one); throws when there is none. */
 export async function findTaskOfOutreach(db: Kysely<Database>, outreachId: string, kind: TaskKind): Promise<{ id: number }> {
-  return db
-    .selectFrom('caseworker_tasks')
-    .select('id')
-    .where('outreach_id', '=', outreachId)
-    .where('kind', '=', kind)
-    .executeTakeFirstOrThrow();
+  return db.selectFrom('caseworker_tasks').select('id').where('outreach_id', '=', outreachId).where('kind', '=', kind).executeTakeFirstOrThrow();
 }
 
 export interface TaskFilter {
@@ -71,7 +66,10 @@ export async function listCaseworkerTasks(db: Kysely<Database>, filter: TaskFilt
   let query = db.selectFrom('caseworker_tasks').selectAll();
   if (filter.status !== 'all') query = query.where('status', '=', filter.status);
   if (filter.wards) query = query.where('ward', 'in', [...filter.wards]);
-  return query.orderBy('id').limit(filter.limit ?? 1000).execute();
+  return query
+    .orderBy('id')
+    .limit(filter.limit ?? 1000)
+    .execute();
 }
 
 export async function findCaseworkerTask(db: Kysely<Database>, taskId: number): Promise<CaseworkerTask | undefined> {

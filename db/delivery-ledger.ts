@@ -73,7 +73,11 @@ async function settle(db: Kysely<Database>, deliveryId: number, status: 'sent' |
 
 /** The resident has no working address on this channel: the row keeps its detail and adds why. */
 export async function markDeliverySkipped(db: Kysely<Database>, delivery: DeliveryRow, detail: Record<string, unknown>): Promise<void> {
-  await db.updateTable('deliveries').set({ status: 'skipped', detail: JSON.stringify({ ...delivery.detail, ...detail }) }).where('id', '=', delivery.id).execute();
+  await db
+    .updateTable('deliveries')
+    .set({ status: 'skipped', detail: JSON.stringify({ ...delivery.detail, ...detail }) })
+    .where('id', '=', delivery.id)
+    .execute();
 }
 
 /** The send failed for good (refused by the mail server, or its last attempt failed); the detail is left as it is. */
@@ -88,7 +92,11 @@ export async function markDeliveryFailed(db: Kysely<Database>, deliveryId: numbe
 export async function markPendingDeliveryFailed(db: Kysely<Database>, idempotencyKey: string, failure: string): Promise<void> {
   const row = await db.selectFrom('deliveries').select(['id', 'status', 'detail']).where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
   if (row && row.status === 'pending') {
-    await db.updateTable('deliveries').set({ status: 'failed', detail: JSON.stringify({ ...row.detail, failure }) }).where('id', '=', row.id).execute();
+    await db
+      .updateTable('deliveries')
+      .set({ status: 'failed', detail: JSON.stringify({ ...row.detail, failure }) })
+      .where('id', '=', row.id)
+      .execute();
   }
 }
 
@@ -97,7 +105,11 @@ export async function markPendingDeliveryFailed(db: Kysely<Database>, idempotenc
  * that will be retried keeps this attempt's device outcomes for the attempt that settles it.
  */
 export async function mergeDeliveryDetail(db: Kysely<Database>, delivery: DeliveryRow, patch: Record<string, unknown>): Promise<void> {
-  await db.updateTable('deliveries').set({ detail: JSON.stringify({ ...delivery.detail, ...patch }) }).where('id', '=', delivery.id).execute();
+  await db
+    .updateTable('deliveries')
+    .set({ detail: JSON.stringify({ ...delivery.detail, ...patch }) })
+    .where('id', '=', delivery.id)
+    .execute();
 }
 
 /**
@@ -113,12 +125,7 @@ export async function recordDeliveryToken(db: Kysely<Database>, deliveryId: numb
  * attempts are kept: the ledger shows the 452, then the 250 of the retry), and the
  * transport that accepted the message when one did.
  */
-export async function recordSmtpAnswers(
-  db: Kysely<Database>,
-  deliveryId: number,
-  answers: readonly object[],
-  acceptedBy: string | null,
-): Promise<void> {
+export async function recordSmtpAnswers(db: Kysely<Database>, deliveryId: number, answers: readonly object[], acceptedBy: string | null): Promise<void> {
   await db
     .updateTable('deliveries')
     .set({

@@ -17,7 +17,11 @@ export async function loadResidentFacts(db: Kysely<Database>, residentIds: strin
       eb
         .selectFrom('residents as m')
         // DATE as text inside JSON is already 'YYYY-MM-DD'.
-        .select(sql<Array<{ id: string; birth_date: string }>>`coalesce(json_agg(json_build_object('id', m.id, 'birth_date', m.birth_date) order by m.id), '[]'::json)`.as('members'))
+        .select(
+          sql<
+            Array<{ id: string; birth_date: string }>
+          >`coalesce(json_agg(json_build_object('id', m.id, 'birth_date', m.birth_date) order by m.id), '[]'::json)`.as('members'),
+        )
         .whereRef('m.household_id', '=', 'r.household_id')
         .where('m.residence_status', '=', 'registered')
         .as('members'),

@@ -39,6 +39,11 @@ export async function registerPushSubscription(
 ): Promise<void> {
   await db.transaction().execute(async (tx) => {
     const stored = await storePushSubscription(tx, residentId, sub, { maxDevices: options.maxDevices ?? DEFAULT_MAX_DEVICES_PER_RESIDENT });
-    await writeAudit(tx, { actor: `resident:${residentId}`, action: 'push-subscribed', residentId, detail: { via: 'register', subscriptionId: stored.subscriptionId, pushService: pushServiceOf(sub.endpoint), refreshed: stored.refreshed } });
+    await writeAudit(tx, {
+      actor: `resident:${residentId}`,
+      action: 'push-subscribed',
+      residentId,
+      detail: { via: 'register', subscriptionId: stored.subscriptionId, pushService: pushServiceOf(sub.endpoint), refreshed: stored.refreshed },
+    });
   });
 }

@@ -114,12 +114,17 @@ export class DemoNarrator {
       const deviceId = this.o.devices.get(residentId);
       const dir = deviceId ? join(this.o.pushDir, 'received', deviceId) : null;
       if (dir && existsSync(dir)) {
-        const last = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().at(-1);
+        const last = readdirSync(dir)
+          .filter((f) => f.endsWith('.json'))
+          .sort()
+          .at(-1);
         if (last) {
           const path = join(dir, last);
           const record = JSON.parse(readFileSync(path, 'utf8')) as { payload: { title: string; body: string }; vapid: { verified: boolean } };
           this.files.push({ residentId, kind: 'push', path });
-          lines.push(`             receiver decrypted: “${record.payload.title}” — “${record.payload.body}” (VAPID verified: ${record.vapid.verified}) → ${path}`);
+          lines.push(
+            `             receiver decrypted: “${record.payload.title}” — “${record.payload.body}” (VAPID verified: ${record.vapid.verified}) → ${path}`,
+          );
         }
       }
       return lines;

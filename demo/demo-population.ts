@@ -30,14 +30,24 @@ const base = (family: string, given: string, locale: Locale, ward: string) => ({
 export const DEMO_RESIDENTS: DemoResident[] = [
   {
     key: '1001',
-    resident: { ...base('佐藤', '美咲', 'ja', 'chuo'), email: 'misaki.sato@residents.example', postal_code: '100-0005', address: 'おしらせ市丸の内一丁目2番3号 おしらせハイツ101' },
+    resident: {
+      ...base('佐藤', '美咲', 'ja', 'chuo'),
+      email: 'misaki.sato@residents.example',
+      postal_code: '100-0005',
+      address: 'おしらせ市丸の内一丁目2番3号 おしらせハイツ101',
+    },
     consents: ['child-benefits'],
     push: true,
     story: 'consented; email, push and post; never answers → every channel, then a caseworker',
   },
   {
     key: '1002',
-    resident: { ...base('Carter', 'Emily', 'en', 'minato'), email: 'emily.carter@residents.example', postal_code: '105-0011', address: '4-5-6 Shibakoen, Oshirase City' },
+    resident: {
+      ...base('Carter', 'Emily', 'en', 'minato'),
+      email: 'emily.carter@residents.example',
+      postal_code: '105-0011',
+      address: '4-5-6 Shibakoen, Oshirase City',
+    },
     consents: ['child-benefits'],
     push: false,
     story: 'consented, reads English; answers "I have applied" from her email',
@@ -75,7 +85,12 @@ export const DEMO_RESIDENTS: DemoResident[] = [
   },
   {
     key: '1008',
-    resident: { ...base('木村', '誠', 'ja', 'higashi'), email: 'makoto.kimura@residents.example', postal_code: '130-0001', address: 'おしらせ市吾妻橋一丁目4番5号' },
+    resident: {
+      ...base('木村', '誠', 'ja', 'higashi'),
+      email: 'makoto.kimura@residents.example',
+      postal_code: '130-0001',
+      address: 'おしらせ市吾妻橋一丁目4番5号',
+    },
     consents: ['elderly-care'],
     push: false,
     story: 'turns 65 in 12 days; found by the daily evaluation (no event), answers the email',
@@ -84,7 +99,13 @@ export const DEMO_RESIDENTS: DemoResident[] = [
   },
   {
     key: '1007',
-    resident: { ...base('山本', '大輔', 'ja', 'chuo'), email: 'daisuke.yamamoto@residents.example', postal_code: '100-0001', address: 'おしらせ市千代田1番1号', residence_status: 'moved-out' },
+    resident: {
+      ...base('山本', '大輔', 'ja', 'chuo'),
+      email: 'daisuke.yamamoto@residents.example',
+      postal_code: '100-0001',
+      address: 'おしらせ市千代田1番1号',
+      residence_status: 'moved-out',
+    },
     consents: ['child-benefits'],
     push: false,
     story: 'consented but moved out of the city → the rule does not match',

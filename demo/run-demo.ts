@@ -44,7 +44,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 
   try {
     out('Oshirase demo — 児童手当 (child allowance) notices after a birth');
-    out(`Time scale: 1 plan day = ${msPerDay} ms of demo time (--day-ms; the engine setting is OSHIRASE_MS_PER_DAY, 86400000 in production). The rules are not edited.`);
+    out(
+      `Time scale: 1 plan day = ${msPerDay} ms of demo time (--day-ms; the engine setting is OSHIRASE_MS_PER_DAY, 86400000 in production). The rules are not edited.`,
+    );
     out(`Data folder: ${dataDir}`);
 
     let temporal: DevServer | { address: string; uiUrl: null; stop(): Promise<void> };
@@ -73,7 +75,18 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const oidcSecretFile = writePrivateFile(join(dataDir, 'secrets'), 'demo-oidc-client-secret', randomBytes(32).toString('base64url'));
     const oidc: RunningService = await spawnService(
       'local-services/oidc-provider.ts',
-      ['--port', '0', '--client-id', 'oshirase-demo', '--client-secret-file', oidcSecretFile, '--redirect-uri', `${internalBaseUrl}/auth/callback`, '--accounts', 'config/demo-staff.json'],
+      [
+        '--port',
+        '0',
+        '--client-id',
+        'oshirase-demo',
+        '--client-secret-file',
+        oidcSecretFile,
+        '--redirect-uri',
+        `${internalBaseUrl}/auth/callback`,
+        '--accounts',
+        'config/demo-staff.json',
+      ],
       'OIDC_PROVIDER_READY',
     );
     stops.push(() => oidc.stop());
@@ -117,10 +130,18 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       logger: false,
     });
     stops.push(() => service.close());
-    out(`Service (as oshirase serve): public listener ${service.publicUrl} (response links), internal ${service.internalUrl} (/api/v1, OpenAPI at /api/v1/openapi.json)`);
-    out(`Staff sign-in: ${service.internalUrl}/auth/login (caseworker-chuo / demo-chuo-2026; the other accounts in config/demo-staff.json), then ${service.internalUrl}/api/v1/tasks`);
+    out(
+      `Service (as oshirase serve): public listener ${service.publicUrl} (response links), internal ${service.internalUrl} (/api/v1, OpenAPI at /api/v1/openapi.json)`,
+    );
+    out(
+      `Staff sign-in: ${service.internalUrl}/auth/login (caseworker-chuo / demo-chuo-2026; the other accounts in config/demo-staff.json), then ${service.internalUrl}/api/v1/tasks`,
+    );
     // The registry is a calling system: its own client id and secret, a signed JWT on every request.
-    const registry = await createClient(context.database.db, engine.clientSecretPepper, { name: 'demo resident registry', role: 'event-source', actor: 'demo' });
+    const registry = await createClient(context.database.db, engine.clientSecretPepper, {
+      name: 'demo resident registry',
+      role: 'event-source',
+      actor: 'demo',
+    });
     out(`Resident registry: calling system ${registry.id} (role event-source), signing each POST /api/v1/events`);
     const sendEvent = async (body: Record<string, unknown>): Promise<IntakeResult> => {
       const response = await fetch(`${service.internalUrl}/api/v1/events`, {
@@ -167,7 +188,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     }
     // The registry sends one event twice: the engine must start nothing new.
     const duplicate = await sendEvent({ id: `birth-1001${suffix}`, type: 'birth', residentId: `R-1001${suffix}`, occurredOn: born });
-    out(`[duplicate] birth-1001 sent again → ${duplicate.matches.map((m) => `${m.ruleId}: ${m.result.decision === 'outreach' ? m.result.start : m.result.decision}`).join(', ')}`);
+    out(
+      `[duplicate] birth-1001 sent again → ${duplicate.matches.map((m) => `${m.ruleId}: ${m.result.decision === 'outreach' ? m.result.start : m.result.decision}`).join(', ')}`,
+    );
     for (const result of results) for (const m of result.matches) if (m.result.decision === 'outreach') outreachIds.add(m.result.outreachId);
 
     // The daily evaluation of date-driven rules, as the morning Schedule runs it — twice, to show it starts nothing twice.
@@ -177,7 +200,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         { date: todayInTokyo(), partitions: 2, parallelism: 2 },
         { taskQueue: config.taskQueue, workflowId: `demo-daily-evaluation-${run}-${Date.now()}` },
       );
-      out(`[daily evaluation ${run}] ${daily.rules} date-driven rules over ${daily.partitions} partitions: started ${daily.started}, already started ${daily.alreadyStarted}`);
+      out(
+        `[daily evaluation ${run}] ${daily.rules} date-driven rules over ${daily.partitions} partitions: started ${daily.started}, already started ${daily.alreadyStarted}`,
+      );
     }
     for (const o of await context.database.db.selectFrom('outreach').select('id').where('event_id', 'is', null).execute()) outreachIds.add(o.id);
 
@@ -205,7 +230,17 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await Promise.all(responders);
     await narrator.stop();
 
-    return await summarize({ db: context.database.db, out, names, devices, smtpDir, pushDir, idOf, uiUrl: temporal.uiUrl, outbox: join(dataDir, 'print-outbox') });
+    return await summarize({
+      db: context.database.db,
+      out,
+      names,
+      devices,
+      smtpDir,
+      pushDir,
+      idOf,
+      uiUrl: temporal.uiUrl,
+      outbox: join(dataDir, 'print-outbox'),
+    });
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
   }
@@ -223,7 +258,9 @@ async function summarize(s: {
   outbox: string;
 }): Promise<number> {
   const { db, out } = s;
-  const emails = readdirSync(s.smtpDir).filter((f) => f.endsWith('.eml')).map((f) => readFileSync(join(s.smtpDir, f), 'utf8'));
+  const emails = readdirSync(s.smtpDir)
+    .filter((f) => f.endsWith('.eml'))
+    .map((f) => readFileSync(join(s.smtpDir, f), 'utf8'));
   const pushCount = (id: string) => {
     const dir = join(s.pushDir, 'received', s.devices.get(id) ?? '-');
     return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).length : 0;
@@ -240,7 +277,16 @@ async function summarize(s: {
       const deliveries = await db.selectFrom('deliveries').select(['channel', 'status']).where('outreach_id', '=', o.id).execute();
       const sent = (channel: string) => String(deliveries.filter((d) => d.channel === channel && d.status === 'sent').length);
       const tasks = await db.selectFrom('caseworker_tasks').select('kind').where('outreach_id', '=', o.id).execute();
-      rows.push([id, s.names.get(id) ?? '', o.rule_id, sent('email'), sent('push'), sent('letter'), tasks.map((t) => t.kind).join(', ') || '—', `${o.status}${o.response ? `: ${o.response}` : ''}`]);
+      rows.push([
+        id,
+        s.names.get(id) ?? '',
+        o.rule_id,
+        sent('email'),
+        sent('push'),
+        sent('letter'),
+        tasks.map((t) => t.kind).join(', ') || '—',
+        `${o.status}${o.response ? `: ${o.response}` : ''}`,
+      ]);
     }
     if (r.key === '1001') {
       const ok = outreach.length > 0 && received.email === outreach.length;
@@ -250,7 +296,9 @@ async function summarize(s: {
     if (!r.consents.includes('child-benefits') && r.turns65InDays === undefined) {
       const deliveries = await db.selectFrom('deliveries').select('id').where('resident_id', '=', id).execute();
       const nothing = deliveries.length === 0 && received.email === 0 && received.push === 0 && outreach.length === 0;
-      checks.push(`${nothing ? '✓' : '✗'} ${id} (no consent): ${nothing ? 'nothing sent — confirmed in the ledger, the SMTP server and the push receiver' : 'SOMETHING WAS SENT'}`);
+      checks.push(
+        `${nothing ? '✓' : '✗'} ${id} (no consent): ${nothing ? 'nothing sent — confirmed in the ledger, the SMTP server and the push receiver' : 'SOMETHING WAS SENT'}`,
+      );
       if (!nothing) failures += 1;
     }
   }

@@ -23,7 +23,10 @@ export async function findLinkInEmail(smtpDir: string, address: string, label: s
 export function findLinkInPush(pushDir: string, deviceId: string): string | null {
   const dir = join(pushDir, 'received', deviceId);
   if (!existsSync(dir)) return null;
-  const last = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().at(-1);
+  const last = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .at(-1);
   if (!last) return null;
   const record = JSON.parse(readFileSync(join(dir, last), 'utf8')) as { payload: { url: string } };
   return record.payload.url;
@@ -35,6 +38,9 @@ export async function clickResponseLink(url: string): Promise<string> {
   if (!page.ok) throw new Error(`GET ${url} answered ${page.status}`);
   const confirm = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
   const html = await confirm.text();
-  const heading = /<h1[^>]*>([\s\S]*?)<\/h1>/.exec(html)?.[1]?.replace(/<[^>]+>/g, '').trim();
+  const heading = /<h1[^>]*>([\s\S]*?)<\/h1>/
+    .exec(html)?.[1]
+    ?.replace(/<[^>]+>/g, '')
+    .trim();
   return `${confirm.status} ${heading ?? ''}`.trim();
 }

@@ -28,9 +28,7 @@ export interface IntakeDeps {
 }
 
 export type MatchDecision =
-  | { decision: 'outreach'; outreachId: string; start: StartOutcome }
-  | { decision: 'conditions-not-met' }
-  | { decision: 'no-consent'; purpose: string };
+  { decision: 'outreach'; outreachId: string; start: StartOutcome } | { decision: 'conditions-not-met' } | { decision: 'no-consent'; purpose: string };
 
 /**
  * One triggered rule's decision, as returned to the calling system. The
@@ -85,20 +83,35 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
     const granted = consent(rule.purpose);
     if (!granted.granted) {
       const reason = granted.withdrawnAt ? `consent for purpose ${rule.purpose} was withdrawn` : `no consent for purpose ${rule.purpose}`;
-      decided.push({ rule, explanation: null, decision: 'no-consent', audit: { actor: 'engine', action: 'not-contacted', ...ids, detail: { eventId: event.id, reason } } });
+      decided.push({
+        rule,
+        explanation: null,
+        decision: 'no-consent',
+        audit: { actor: 'engine', action: 'not-contacted', ...ids, detail: { eventId: event.id, reason } },
+      });
       continue;
     }
     if (!isEffective(rule, on)) {
       // Not in force: no resident's data is needed to say so.
       const reason = `not in force on ${on} (effective ${rule.effective.from}..${rule.effective.until ?? ''})`;
-      decided.push({ rule, explanation: null, decision: 'conditions-not-met', audit: { actor: 'engine', action: 'rule-not-matched', ...ids, detail: { eventId: event.id, on, explanation: null, reason } } });
+      decided.push({
+        rule,
+        explanation: null,
+        decision: 'conditions-not-met',
+        audit: { actor: 'engine', action: 'rule-not-matched', ...ids, detail: { eventId: event.id, on, explanation: null, reason } },
+      });
       continue;
     }
     const evaluation = evaluateRule(rule, facts, { on, parameters: deps.parameters, event: eventFacts });
     const occurrence = evaluation.occurrences[0]!;
     const explanation = redactedOrNull(occurrence.explanation, rule.conditions);
     if (!evaluation.matched) {
-      decided.push({ rule, explanation, decision: 'conditions-not-met', audit: { actor: 'engine', action: 'rule-not-matched', ...ids, detail: { eventId: event.id, on, explanation } } });
+      decided.push({
+        rule,
+        explanation,
+        decision: 'conditions-not-met',
+        audit: { actor: 'engine', action: 'rule-not-matched', ...ids, detail: { eventId: event.id, on, explanation } },
+      });
       continue;
     }
     decided.push({
@@ -124,7 +137,11 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
     decided.flatMap((d) => (d.decision === 'outreach' ? [d.request] : [])),
   );
   // A correction under the same id is refused, never dropped: the registry sends it under a new id (README, "Life events").
-  if (outcome.kind === 'conflict') throw new EventConflictError(source, outcome.differs.map((field) => `${field}: differs from the event first received under id ${event.id}; a corrected event needs a new id`));
+  if (outcome.kind === 'conflict')
+    throw new EventConflictError(
+      source,
+      outcome.differs.map((field) => `${field}: differs from the event first received under id ${event.id}; a corrected event needs a new id`),
+    );
   const duplicate = outcome.kind === 'duplicate';
 
   const startDeps = { temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay };

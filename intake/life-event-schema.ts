@@ -174,7 +174,10 @@ export function lifeEventSchema(clock: LifeEventClock = SYSTEM_EVENT_CLOCK) {
 }
 
 export class InvalidInputError extends Error {
-  constructor(readonly source: string, readonly problems: string[]) {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
     super(`${source}: ${problems.join('; ')}`);
   }
 }
@@ -213,7 +216,8 @@ export function boundedInputProblems(input: unknown, maxDepth = MAX_EVENT_DEPTH)
     }
     if (value === null || typeof value !== 'object') continue;
     if (depth >= maxDepth) {
-      if (!problems.has(top)) problems.set(top, `nested deeper than ${maxDepth} levels (the limit is ${maxDepth}; the catalog's payload fields are plain values)`);
+      if (!problems.has(top))
+        problems.set(top, `nested deeper than ${maxDepth} levels (the limit is ${maxDepth}; the catalog's payload fields are plain values)`);
       continue;
     }
     // Paths stay short: past the second level a problem is reported at the second level.

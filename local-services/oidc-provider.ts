@@ -224,9 +224,7 @@ async function main(): Promise<void> {
     }
     if (action === 'confirm') {
       if (details.prompt.name !== 'consent' || !details.session?.accountId) return page(res, 400, 'Sign-in error', '<p>Nothing to confirm.</p>');
-      const grant = details.grantId
-        ? (await provider.Grant.find(details.grantId))!
-        : new provider.Grant({ accountId: details.session.accountId, clientId });
+      const grant = details.grantId ? (await provider.Grant.find(details.grantId))! : new provider.Grant({ accountId: details.session.accountId, clientId });
       const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
       if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
       if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);

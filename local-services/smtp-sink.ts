@@ -30,7 +30,10 @@ type ResponseKind = (typeof RESPONSE_KINDS)[number];
 
 const NextResponsesRequest = z.object({
   address: z.string().min(3).max(320).optional(),
-  responses: z.array(z.object({ kind: z.enum(RESPONSE_KINDS) })).min(1).max(10_000),
+  responses: z
+    .array(z.object({ kind: z.enum(RESPONSE_KINDS) }))
+    .min(1)
+    .max(10_000),
 });
 
 interface Transaction {
@@ -197,7 +200,8 @@ async function handleControl(req: IncomingMessage, res: ServerResponse): Promise
   sendJson(res, 200, { queued: kinds.length, address: parsed.data.address ?? null });
 }
 
-const control = controlPort === null ? null : createServer((req, res) => void handleControl(req, res).catch(() => sendJson(res, 500, { error: 'internal error' })));
+const control =
+  controlPort === null ? null : createServer((req, res) => void handleControl(req, res).catch(() => sendJson(res, 500, { error: 'internal error' })));
 
 async function listen(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

@@ -14,7 +14,12 @@ export interface RunningService {
  * Starts one of the project's TypeScript programs as its own process and waits
  * for the line `<READY_WORD> <url>` it prints once it is listening.
  */
-export function spawnService(script: string, args: string[], readyWord: string, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onOutput?: (line: string) => void } = {}): Promise<RunningService> {
+export function spawnService(
+  script: string,
+  args: string[],
+  readyWord: string,
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onOutput?: (line: string) => void } = {},
+): Promise<RunningService> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, script), ...args], {
     cwd: projectRoot,
     env: options.env ?? process.env,

@@ -9,9 +9,7 @@ export interface VapidClaims {
   expiresAt: number;
 }
 
-export type VapidVerification =
-  | { ok: true; claims: VapidClaims }
-  | { ok: false; status: 401 | 403; reason: string };
+export type VapidVerification = { ok: true; claims: VapidClaims } | { ok: false; status: 401 | 403; reason: string };
 
 const MAX_LIFETIME_SECONDS = 24 * 60 * 60;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;

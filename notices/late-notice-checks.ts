@@ -41,12 +41,24 @@ export function lateNoticeProblems(rule: Pick<Rule, 'id' | 'templates' | 'deadli
   const known = Object.keys(LATE_REPLACED_PARTS).map(latePartName);
   for (const { part, file } of lateFiles) {
     if (!known.includes(part)) {
-      problems.push({ file, line: 1, column: 1, field: part, message: `${part} is not a part of a late-application notice: a set may have ${known.join(', ')}` });
+      problems.push({
+        file,
+        line: 1,
+        column: 1,
+        field: part,
+        message: `${part} is not a part of a late-application notice: a set may have ${known.join(', ')}`,
+      });
     }
   }
   if (!rule.deadline) {
     const first = lateFiles[0]!;
-    problems.push({ file: first.file, line: 1, column: 1, field: first.part, message: `rule ${rule.id} has no deadline, so it never sends a late-application notice: remove the late.* parts or give the rule a deadline` });
+    problems.push({
+      file: first.file,
+      line: 1,
+      column: 1,
+      field: first.part,
+      message: `rule ${rule.id} has no deadline, so it never sends a late-application notice: remove the late.* parts or give the rule a deadline`,
+    });
     return problems;
   }
 
@@ -54,7 +66,11 @@ export function lateNoticeProblems(rule: Pick<Rule, 'id' | 'templates' | 'deadli
   const has = (locale: Locale) => (part: string) => resolveTemplatePart(templatesDir, rule.templates, locale, part) !== null;
   const checked = new Set<string>();
   for (const locale of LOCALES) {
-    const missing = channels.flatMap((channel) => requiredLateParts(channel).filter((part) => !has(locale)(part)).map((part) => `${part} (for ${channel})`));
+    const missing = channels.flatMap((channel) =>
+      requiredLateParts(channel)
+        .filter((part) => !has(locale)(part))
+        .map((part) => `${part} (for ${channel})`),
+    );
     if (missing.length > 0) {
       problems.push({
         file: join(setDir, locale, `${missing[0]!.split(' ')[0]}.hbs`),

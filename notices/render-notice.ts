@@ -38,9 +38,19 @@ export interface NoticeVariables {
   param: Record<string, unknown>;
 }
 
-export interface RenderedEmail { subject: string; html: string; text: string }
-export interface RenderedPush { title: string; body: string; url: string }
-export interface RenderedLetter { body: string }
+export interface RenderedEmail {
+  subject: string;
+  html: string;
+  text: string;
+}
+export interface RenderedPush {
+  title: string;
+  body: string;
+  url: string;
+}
+export interface RenderedLetter {
+  body: string;
+}
 /** `fallbacks`: parts rendered from another locale than the resident's (LOCALE_FALLBACK), for the ledger and audit log. */
 export type RenderedNotice =
   | { channel: 'email'; content: RenderedEmail; fallbacks: LocaleFallback[] }
@@ -110,7 +120,15 @@ export class NoticeRenderer {
     const part = (name: string, extra: object = {}) => this.renderPart(templateId, locale, variantPart(name, variant, has), { ...data, ...extra }, fallbacks);
     const body = () => {
       const text = part('body').trim();
-      return { content: { body: text, paragraphs: text.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean) } };
+      return {
+        content: {
+          body: text,
+          paragraphs: text
+            .split(/\n\s*\n/)
+            .map((p) => p.trim())
+            .filter(Boolean),
+        },
+      };
     };
     switch (channel) {
       case 'email': {
@@ -135,7 +153,9 @@ export class NoticeRenderer {
   private renderPart(templateId: string, locale: Locale, name: string, vars: object, fallbacks: LocaleFallback[]): string {
     const resolved = resolveTemplatePart(this.templatesDir, templateId, locale, name);
     if (!resolved) {
-      throw new TemplateError(`${join(this.templatesDir, templateId, locale, `${name}.hbs`)}: template missing (template "${templateId}", locale ${locale}, part ${name}; ${locale} has no fallback locale that has it)`);
+      throw new TemplateError(
+        `${join(this.templatesDir, templateId, locale, `${name}.hbs`)}: template missing (template "${templateId}", locale ${locale}, part ${name}; ${locale} has no fallback locale that has it)`,
+      );
     }
     const { file } = resolved;
     if (resolved.locale !== locale && !fallbacks.some((f) => f.part === name)) fallbacks.push({ part: name, requested: locale, used: resolved.locale });
@@ -168,7 +188,8 @@ export class NoticeRenderer {
     }
     // Validation refuses these too; the renderer does not rely on validation having run.
     const unescaped = html ? analysis.unescaped[0] : undefined;
-    if (unescaped) throw new TemplateError(`${file}:${unescaped.line}:${unescaped.column}: unescaped output {{{${unescaped.expression}}}} is not allowed in HTML`);
+    if (unescaped)
+      throw new TemplateError(`${file}:${unescaped.line}:${unescaped.column}: unescaped output {{{${unescaped.expression}}}} is not allowed in HTML`);
     const unsupported = analysis.unsupported[0];
     if (unsupported) throw new TemplateError(`${file}:${unsupported.line}:${unsupported.column}: ${unsupported.message}`);
     const template = this.handlebars.compile(source, { strict: true, noEscape: !html, knownHelpers: KNOWN_HELPERS, knownHelpersOnly: true });

@@ -118,14 +118,25 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
   const join = (place: string, rest: string[]) => (rest.length === 0 ? place : `${place}.${rest.join('.')}`);
 
   /** `stack`: the context-changing blocks (each, with) that enclose the node. */
-  const pathUse = (p: hbs.AST.PathExpression, stack: Scope[]): { kind: 'root'; path: string } | { kind: 'relative'; path: string; resolved?: string; block?: EnclosingBlock } | null => {
+  const pathUse = (
+    p: hbs.AST.PathExpression,
+    stack: Scope[],
+  ): { kind: 'root'; path: string } | { kind: 'relative'; path: string; resolved?: string; block?: EnclosingBlock } | null => {
     const scopes = stack.length;
     if (p.data) {
       const name = p.parts[0] ?? '';
       if (name === 'root') {
-        result.unsupported.push({ ...at(p), field: p.original, message: `@root is not supported in notices: write ${p.parts.slice(1).join('.') || 'the variable'} (outside #each) instead` });
+        result.unsupported.push({
+          ...at(p),
+          field: p.original,
+          message: `@root is not supported in notices: write ${p.parts.slice(1).join('.') || 'the variable'} (outside #each) instead`,
+        });
       } else if (!DATA_VARIABLES.has(name) || p.parts.length > 1) {
-        result.unsupported.push({ ...at(p), field: p.original, message: `unknown data variable ${p.original} (notices have ${[...DATA_VARIABLES].map((d) => `@${d}`).join(', ')})` });
+        result.unsupported.push({
+          ...at(p),
+          field: p.original,
+          message: `unknown data variable ${p.original} (notices have ${[...DATA_VARIABLES].map((d) => `@${d}`).join(', ')})`,
+        });
       } else if (name !== 'locale' && !stack.some((s) => s.name === 'each')) {
         result.unsupported.push({ ...at(p), field: p.original, message: `${p.original} is only set inside {{#each}}: outside it, every notice would fail` });
       }
@@ -189,7 +200,14 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
     }
   };
 
-  const call = (name: string, path: hbs.AST.Expression, params: hbs.AST.Expression[], hash: hbs.AST.Hash | undefined, block: boolean, stack: Scope[]): HelperArgument[] => {
+  const call = (
+    name: string,
+    path: hbs.AST.Expression,
+    params: hbs.AST.Expression[],
+    hash: hbs.AST.Hash | undefined,
+    block: boolean,
+    stack: Scope[],
+  ): HelperArgument[] => {
     const args = params.map((e) => visitValue(e, stack));
     const hashKeys = hash?.pairs.map((pair) => pair.key) ?? [];
     hash?.pairs.forEach((pair) => visitValue(pair.value, stack));
@@ -213,13 +231,21 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
         result.empty = false;
         if (!m.escaped) result.unescaped.push({ ...at(m), expression: helperName(m.path) });
         const bareName = m.path.type === 'PathExpression' && !(m.path as hbs.AST.PathExpression).data ? (m.path as hbs.AST.PathExpression).original : null;
-        const isCall = m.params.length > 0 || (m.hash?.pairs.length ?? 0) > 0 || (bareName !== null && (isNoticeHelper(bareName) || (BLOCK_HELPERS as readonly string[]).includes(bareName)));
+        const isCall =
+          m.params.length > 0 ||
+          (m.hash?.pairs.length ?? 0) > 0 ||
+          (bareName !== null && (isNoticeHelper(bareName) || (BLOCK_HELPERS as readonly string[]).includes(bareName)));
         if (isCall) call(helperName(m.path), m.path, m.params, m.hash, false, stack);
         else if (m.path.type === 'PathExpression') visitValue(m.path, stack, true);
         else {
           // Handlebars reads {{"x"}}, {{1}}, {{true}} and {{null}} as the variable of that name.
           const literal = m.path as hbs.AST.Literal;
-          const name = literal.type === 'NullLiteral' ? 'null' : literal.type === 'UndefinedLiteral' ? 'undefined' : String((literal as hbs.AST.StringLiteral | hbs.AST.NumberLiteral | hbs.AST.BooleanLiteral).value);
+          const name =
+            literal.type === 'NullLiteral'
+              ? 'null'
+              : literal.type === 'UndefinedLiteral'
+                ? 'undefined'
+                : String((literal as hbs.AST.StringLiteral | hbs.AST.NumberLiteral | hbs.AST.BooleanLiteral).value);
           if (name.includes('.')) result.unsupported.push({ ...at(m.path), field: name, message: dottedName(JSON.stringify(name), name) });
           else result.variables.push({ ...at(m.path), path: name, output: true });
         }
@@ -232,7 +258,8 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
         const args = call(name, b.path, b.params, b.hash, true, stack);
         if (name === 'each' || name === 'with') {
           const target = args[0];
-          const targetPath = args.length !== 1 || !target ? null : target.kind === 'variable' ? target.path : target.kind === 'relative' ? (target.resolved ?? null) : null;
+          const targetPath =
+            args.length !== 1 || !target ? null : target.kind === 'variable' ? target.path : target.kind === 'relative' ? (target.resolved ?? null) : null;
           const place = targetPath === null ? null : name === 'each' ? `${targetPath}${LIST_ITEM}` : targetPath;
           const block: EnclosingBlock | null = targetPath === null ? null : { name, path: targetPath, ...at(b) };
           const params = new Map<string, string | null>();
@@ -250,7 +277,11 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
       case 'PartialStatement':
       case 'PartialBlockStatement':
         result.empty = false;
-        result.unsupported.push({ ...at(node as hbs.AST.PartialStatement), field: 'partial', message: 'partials ({{> name}}) are not supported in notices: each part is one file' });
+        result.unsupported.push({
+          ...at(node as hbs.AST.PartialStatement),
+          field: 'partial',
+          message: 'partials ({{> name}}) are not supported in notices: each part is one file',
+        });
         break;
       case 'Decorator':
       case 'DecoratorBlock':

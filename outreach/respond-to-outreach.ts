@@ -5,9 +5,7 @@ import { writeAudit } from '../db/audit';
 import { respondUpdate, type OutreachProgress, type ResponseInput } from './outreach-contract';
 
 export type RespondResult =
-  | { outcome: 'accepted'; status: OutreachProgress }
-  | { outcome: 'already-ended'; state: string; response: string | null }
-  | { outcome: 'unknown-outreach' };
+  { outcome: 'accepted'; status: OutreachProgress } | { outcome: 'already-ended'; state: string; response: string | null } | { outcome: 'unknown-outreach' };
 
 /**
  * Hands a resident's answer to the running outreach and waits until the

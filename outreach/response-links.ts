@@ -156,7 +156,15 @@ export async function issueResponseTokens(db: Kysely<Database>, keys: LinkKeyRin
   const [key] = keys;
   await db
     .insertInto('response_tokens')
-    .values(RESPONSE_KINDS.map((kind) => ({ token_hash: hashUnder(key, 'link', tokens[kind]), key_id: key.id, outreach_id: outreachId, kind, form: 'link' as const })))
+    .values(
+      RESPONSE_KINDS.map((kind) => ({
+        token_hash: hashUnder(key, 'link', tokens[kind]),
+        key_id: key.id,
+        outreach_id: outreachId,
+        kind,
+        form: 'link' as const,
+      })),
+    )
     .execute();
   return tokens;
 }
@@ -255,7 +263,11 @@ export async function carryOverLegacyLinks(db: Kysely<Database>, keys: LinkKeyRi
       }),
     );
     if (rows.length === 0) continue;
-    await db.insertInto('response_tokens').values(rows).onConflict((oc) => oc.column('token_hash').doNothing()).execute();
+    await db
+      .insertInto('response_tokens')
+      .values(rows)
+      .onConflict((oc) => oc.column('token_hash').doNothing())
+      .execute();
     stored += rows.length;
   }
   return stored;
@@ -290,7 +302,11 @@ export async function loadLinkKeys(
     generate: () => newLinkKeys(`local-${randomBytes(4).toString('hex')}`),
   });
   const ring = parseLinkKeys(value);
-  await db.insertInto('engine_settings').values({ key: KEY_CHECKS_SETTING, value: JSON.stringify({}) }).onConflict((oc) => oc.column('key').doNothing()).execute();
+  await db
+    .insertInto('engine_settings')
+    .values({ key: KEY_CHECKS_SETTING, value: JSON.stringify({}) })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
   const stored = await db.selectFrom('engine_settings').select('value').where('key', '=', KEY_CHECKS_SETTING).executeTakeFirstOrThrow();
   const checks = { ...(stored.value as Record<string, string>) };
   let added = false;
@@ -300,10 +316,17 @@ export async function loadLinkKeys(
       checks[key.id] = check;
       added = true;
     } else if (checks[key.id] !== check) {
-      throw new ConfigError(`RESPONSE_LINK_KEYS: key ${key.id} is not the key ${key.id} this installation's links were made with; give every process the same keys`);
+      throw new ConfigError(
+        `RESPONSE_LINK_KEYS: key ${key.id} is not the key ${key.id} this installation's links were made with; give every process the same keys`,
+      );
     }
   }
-  if (added) await db.updateTable('engine_settings').set({ value: JSON.stringify(checks) }).where('key', '=', KEY_CHECKS_SETTING).execute();
+  if (added)
+    await db
+      .updateTable('engine_settings')
+      .set({ value: JSON.stringify(checks) })
+      .where('key', '=', KEY_CHECKS_SETTING)
+      .execute();
 
   const legacy = await db.selectFrom('engine_settings').select('value').where('key', '=', LEGACY_SECRET_SETTING).executeTakeFirst();
   if (legacy && typeof legacy.value === 'string') {

@@ -21,7 +21,9 @@ export async function withdrawConsentAndStopOutreach(
   if (withdrawn) await writeAudit(deps.db, { actor, action: 'consent-withdrawn', residentId, detail: { purpose } });
   const running = await deps.db
     .selectFrom('outreach')
-    .innerJoin('rule_versions', (join) => join.onRef('rule_versions.rule_id', '=', 'outreach.rule_id').onRef('rule_versions.version', '=', 'outreach.rule_version'))
+    .innerJoin('rule_versions', (join) =>
+      join.onRef('rule_versions.rule_id', '=', 'outreach.rule_id').onRef('rule_versions.version', '=', 'outreach.rule_version'),
+    )
     .select('outreach.id')
     .where('outreach.resident_id', '=', residentId)
     .where('outreach.status', '=', 'active')

@@ -239,36 +239,220 @@ type Name = readonly [kanji: string, romaji: string];
 
 // Common Japanese family names, most frequent first (drawn with a Zipf-like weight).
 const FAMILY_NAMES: readonly Name[] = [
-  ['佐藤', 'sato'], ['鈴木', 'suzuki'], ['高橋', 'takahashi'], ['田中', 'tanaka'], ['伊藤', 'ito'], ['渡辺', 'watanabe'],
-  ['山本', 'yamamoto'], ['中村', 'nakamura'], ['小林', 'kobayashi'], ['加藤', 'kato'], ['吉田', 'yoshida'], ['山田', 'yamada'],
-  ['佐々木', 'sasaki'], ['山口', 'yamaguchi'], ['松本', 'matsumoto'], ['井上', 'inoue'], ['木村', 'kimura'], ['林', 'hayashi'],
-  ['斎藤', 'saito'], ['清水', 'shimizu'], ['山崎', 'yamazaki'], ['森', 'mori'], ['池田', 'ikeda'], ['橋本', 'hashimoto'],
-  ['阿部', 'abe'], ['石川', 'ishikawa'], ['山下', 'yamashita'], ['中島', 'nakajima'], ['石井', 'ishii'], ['小川', 'ogawa'],
-  ['前田', 'maeda'], ['岡田', 'okada'], ['長谷川', 'hasegawa'], ['藤田', 'fujita'], ['後藤', 'goto'], ['近藤', 'kondo'],
+  ['佐藤', 'sato'],
+  ['鈴木', 'suzuki'],
+  ['高橋', 'takahashi'],
+  ['田中', 'tanaka'],
+  ['伊藤', 'ito'],
+  ['渡辺', 'watanabe'],
+  ['山本', 'yamamoto'],
+  ['中村', 'nakamura'],
+  ['小林', 'kobayashi'],
+  ['加藤', 'kato'],
+  ['吉田', 'yoshida'],
+  ['山田', 'yamada'],
+  ['佐々木', 'sasaki'],
+  ['山口', 'yamaguchi'],
+  ['松本', 'matsumoto'],
+  ['井上', 'inoue'],
+  ['木村', 'kimura'],
+  ['林', 'hayashi'],
+  ['斎藤', 'saito'],
+  ['清水', 'shimizu'],
+  ['山崎', 'yamazaki'],
+  ['森', 'mori'],
+  ['池田', 'ikeda'],
+  ['橋本', 'hashimoto'],
+  ['阿部', 'abe'],
+  ['石川', 'ishikawa'],
+  ['山下', 'yamashita'],
+  ['中島', 'nakajima'],
+  ['石井', 'ishii'],
+  ['小川', 'ogawa'],
+  ['前田', 'maeda'],
+  ['岡田', 'okada'],
+  ['長谷川', 'hasegawa'],
+  ['藤田', 'fujita'],
+  ['後藤', 'goto'],
+  ['近藤', 'kondo'],
 ];
 const FOREIGN_FAMILY_NAMES: readonly Name[] = [
-  ['スミス', 'smith'], ['ジョンソン', 'johnson'], ['グエン', 'nguyen'], ['サントス', 'santos'], ['シルバ', 'silva'],
-  ['ガルシア', 'garcia'], ['パテル', 'patel'], ['ブラウン', 'brown'], ['ロペス', 'lopez'], ['チャン', 'tran'],
+  ['スミス', 'smith'],
+  ['ジョンソン', 'johnson'],
+  ['グエン', 'nguyen'],
+  ['サントス', 'santos'],
+  ['シルバ', 'silva'],
+  ['ガルシア', 'garcia'],
+  ['パテル', 'patel'],
+  ['ブラウン', 'brown'],
+  ['ロペス', 'lopez'],
+  ['チャン', 'tran'],
 ];
 
 // Given names by sex and the era people were born in, so a 90-year-old is not called 陽翔.
 const GIVEN_NAMES: Record<'m' | 'f', ReadonlyArray<{ bornUntil: number; names: readonly Name[] }>> = {
   m: [
-    { bornUntil: 1955, names: [['清', 'kiyoshi'], ['茂', 'shigeru'], ['博', 'hiroshi'], ['勇', 'isamu'], ['実', 'minoru'], ['進', 'susumu'], ['正', 'tadashi'], ['武', 'takeshi'], ['昭', 'akira'], ['和夫', 'kazuo'], ['隆', 'takashi'], ['三郎', 'saburo']] },
-    { bornUntil: 1985, names: [['誠', 'makoto'], ['大輔', 'daisuke'], ['浩', 'hiroshi'], ['健一', 'kenichi'], ['哲也', 'tetsuya'], ['直樹', 'naoki'], ['剛', 'tsuyoshi'], ['和也', 'kazuya'], ['拓也', 'takuya'], ['隆之', 'takayuki'], ['修', 'osamu'], ['淳', 'jun']] },
-    { bornUntil: 2005, names: [['翔太', 'shota'], ['大輝', 'daiki'], ['拓海', 'takumi'], ['健太', 'kenta'], ['翔', 'sho'], ['蓮', 'ren'], ['颯太', 'sota'], ['駿', 'shun'], ['涼', 'ryo'], ['悠斗', 'yuto'], ['海斗', 'kaito'], ['大和', 'yamato']] },
-    { bornUntil: 9999, names: [['陽翔', 'haruto'], ['湊', 'minato'], ['蒼', 'aoi'], ['樹', 'itsuki'], ['悠真', 'yuma'], ['朝陽', 'asahi'], ['律', 'ritsu'], ['碧', 'aoi'], ['颯', 'hayate'], ['陽太', 'hinata'], ['蓮', 'ren'], ['結翔', 'yuito']] },
+    {
+      bornUntil: 1955,
+      names: [
+        ['清', 'kiyoshi'],
+        ['茂', 'shigeru'],
+        ['博', 'hiroshi'],
+        ['勇', 'isamu'],
+        ['実', 'minoru'],
+        ['進', 'susumu'],
+        ['正', 'tadashi'],
+        ['武', 'takeshi'],
+        ['昭', 'akira'],
+        ['和夫', 'kazuo'],
+        ['隆', 'takashi'],
+        ['三郎', 'saburo'],
+      ],
+    },
+    {
+      bornUntil: 1985,
+      names: [
+        ['誠', 'makoto'],
+        ['大輔', 'daisuke'],
+        ['浩', 'hiroshi'],
+        ['健一', 'kenichi'],
+        ['哲也', 'tetsuya'],
+        ['直樹', 'naoki'],
+        ['剛', 'tsuyoshi'],
+        ['和也', 'kazuya'],
+        ['拓也', 'takuya'],
+        ['隆之', 'takayuki'],
+        ['修', 'osamu'],
+        ['淳', 'jun'],
+      ],
+    },
+    {
+      bornUntil: 2005,
+      names: [
+        ['翔太', 'shota'],
+        ['大輝', 'daiki'],
+        ['拓海', 'takumi'],
+        ['健太', 'kenta'],
+        ['翔', 'sho'],
+        ['蓮', 'ren'],
+        ['颯太', 'sota'],
+        ['駿', 'shun'],
+        ['涼', 'ryo'],
+        ['悠斗', 'yuto'],
+        ['海斗', 'kaito'],
+        ['大和', 'yamato'],
+      ],
+    },
+    {
+      bornUntil: 9999,
+      names: [
+        ['陽翔', 'haruto'],
+        ['湊', 'minato'],
+        ['蒼', 'aoi'],
+        ['樹', 'itsuki'],
+        ['悠真', 'yuma'],
+        ['朝陽', 'asahi'],
+        ['律', 'ritsu'],
+        ['碧', 'aoi'],
+        ['颯', 'hayate'],
+        ['陽太', 'hinata'],
+        ['蓮', 'ren'],
+        ['結翔', 'yuito'],
+      ],
+    },
   ],
   f: [
-    { bornUntil: 1955, names: [['和子', 'kazuko'], ['幸子', 'sachiko'], ['節子', 'setsuko'], ['洋子', 'yoko'], ['恵子', 'keiko'], ['京子', 'kyoko'], ['久子', 'hisako'], ['美代子', 'miyoko'], ['文子', 'fumiko'], ['弘子', 'hiroko'], ['悦子', 'etsuko'], ['静子', 'shizuko']] },
-    { bornUntil: 1985, names: [['裕子', 'yuko'], ['真由美', 'mayumi'], ['久美子', 'kumiko'], ['恵美', 'emi'], ['由美子', 'yumiko'], ['智子', 'tomoko'], ['直美', 'naomi'], ['明美', 'akemi'], ['美香', 'mika'], ['陽子', 'yoko'], ['香織', 'kaori'], ['愛', 'ai']] },
-    { bornUntil: 2005, names: [['美咲', 'misaki'], ['彩', 'aya'], ['萌', 'moe'], ['陽菜', 'hina'], ['遥', 'haruka'], ['七海', 'nanami'], ['葵', 'aoi'], ['優花', 'yuka'], ['真央', 'mao'], ['明日香', 'asuka'], ['さくら', 'sakura'], ['結衣', 'yui']] },
-    { bornUntil: 9999, names: [['陽葵', 'himari'], ['凛', 'rin'], ['紬', 'tsumugi'], ['結菜', 'yuina'], ['芽依', 'mei'], ['澪', 'mio'], ['詩', 'uta'], ['結愛', 'yua'], ['杏', 'an'], ['咲良', 'sakura'], ['心春', 'koharu'], ['莉子', 'riko']] },
+    {
+      bornUntil: 1955,
+      names: [
+        ['和子', 'kazuko'],
+        ['幸子', 'sachiko'],
+        ['節子', 'setsuko'],
+        ['洋子', 'yoko'],
+        ['恵子', 'keiko'],
+        ['京子', 'kyoko'],
+        ['久子', 'hisako'],
+        ['美代子', 'miyoko'],
+        ['文子', 'fumiko'],
+        ['弘子', 'hiroko'],
+        ['悦子', 'etsuko'],
+        ['静子', 'shizuko'],
+      ],
+    },
+    {
+      bornUntil: 1985,
+      names: [
+        ['裕子', 'yuko'],
+        ['真由美', 'mayumi'],
+        ['久美子', 'kumiko'],
+        ['恵美', 'emi'],
+        ['由美子', 'yumiko'],
+        ['智子', 'tomoko'],
+        ['直美', 'naomi'],
+        ['明美', 'akemi'],
+        ['美香', 'mika'],
+        ['陽子', 'yoko'],
+        ['香織', 'kaori'],
+        ['愛', 'ai'],
+      ],
+    },
+    {
+      bornUntil: 2005,
+      names: [
+        ['美咲', 'misaki'],
+        ['彩', 'aya'],
+        ['萌', 'moe'],
+        ['陽菜', 'hina'],
+        ['遥', 'haruka'],
+        ['七海', 'nanami'],
+        ['葵', 'aoi'],
+        ['優花', 'yuka'],
+        ['真央', 'mao'],
+        ['明日香', 'asuka'],
+        ['さくら', 'sakura'],
+        ['結衣', 'yui'],
+      ],
+    },
+    {
+      bornUntil: 9999,
+      names: [
+        ['陽葵', 'himari'],
+        ['凛', 'rin'],
+        ['紬', 'tsumugi'],
+        ['結菜', 'yuina'],
+        ['芽依', 'mei'],
+        ['澪', 'mio'],
+        ['詩', 'uta'],
+        ['結愛', 'yua'],
+        ['杏', 'an'],
+        ['咲良', 'sakura'],
+        ['心春', 'koharu'],
+        ['莉子', 'riko'],
+      ],
+    },
   ],
 };
 const FOREIGN_GIVEN_NAMES: Record<'m' | 'f', readonly Name[]> = {
-  m: [['ジョン', 'john'], ['マイケル', 'michael'], ['ミン', 'minh'], ['ラファエル', 'rafael'], ['アルジュン', 'arjun'], ['トーマス', 'thomas'], ['ダニエル', 'daniel'], ['ルーカス', 'lucas']],
-  f: [['エミリー', 'emily'], ['サラ', 'sarah'], ['アンナ', 'anna'], ['リン', 'linh'], ['マリア', 'maria'], ['プリヤ', 'priya'], ['ソフィア', 'sofia'], ['ジェシカ', 'jessica']],
+  m: [
+    ['ジョン', 'john'],
+    ['マイケル', 'michael'],
+    ['ミン', 'minh'],
+    ['ラファエル', 'rafael'],
+    ['アルジュン', 'arjun'],
+    ['トーマス', 'thomas'],
+    ['ダニエル', 'daniel'],
+    ['ルーカス', 'lucas'],
+  ],
+  f: [
+    ['エミリー', 'emily'],
+    ['サラ', 'sarah'],
+    ['アンナ', 'anna'],
+    ['リン', 'linh'],
+    ['マリア', 'maria'],
+    ['プリヤ', 'priya'],
+    ['ソフィア', 'sofia'],
+    ['ジェシカ', 'jessica'],
+  ],
 };
 
 const MAIL_DOMAINS = ['mail.example', 'mobile.example', 'web.example', 'net.example', 'post.example'] as const;
@@ -315,11 +499,29 @@ const KINDS: readonly HouseholdKind[] = ['single', 'couple', 'couple-with-childr
  * Japan's pyramid: few children, a bulge at 45–55 and 70–75, ~16% aged 75+.
  */
 const HEAD_AGE_BANDS: ReadonlyArray<readonly [from: number, to: number, weight: number]> = [
-  [18, 19, 1.6], [20, 24, 6.2], [25, 29, 6.3], [30, 34, 5.6], [35, 39, 5.9], [40, 44, 6.2], [45, 49, 7.4],
-  [50, 54, 7.3], [55, 59, 6.3], [60, 64, 5.9], [65, 69, 6.3], [70, 74, 8.0], [75, 79, 6.9], [80, 84, 6.1],
-  [85, 89, 4.6], [90, 94, 2.5], [95, 99, 0.6], [100, 104, 0.045], [105, 108, 0.003],
+  [18, 19, 1.6],
+  [20, 24, 6.2],
+  [25, 29, 6.3],
+  [30, 34, 5.6],
+  [35, 39, 5.9],
+  [40, 44, 6.2],
+  [45, 49, 7.4],
+  [50, 54, 7.3],
+  [55, 59, 6.3],
+  [60, 64, 5.9],
+  [65, 69, 6.3],
+  [70, 74, 8.0],
+  [75, 79, 6.9],
+  [80, 84, 6.1],
+  [85, 89, 4.6],
+  [90, 94, 2.5],
+  [95, 99, 0.6],
+  [100, 104, 0.045],
+  [105, 108, 0.003],
 ];
-const HEAD_AGE = new Weighted(HEAD_AGE_BANDS.flatMap(([from, to, weight]) => Array.from({ length: to - from + 1 }, (_, i) => [from + i, weight / (to - from + 1)] as const)));
+const HEAD_AGE = new Weighted(
+  HEAD_AGE_BANDS.flatMap(([from, to, weight]) => Array.from({ length: to - from + 1 }, (_, i) => [from + i, weight / (to - from + 1)] as const)),
+);
 
 /** Household kind by the reference person's age: [upper age, weights in KINDS order]. */
 const KIND_BY_HEAD_AGE: ReadonlyArray<readonly [number, Weighted<HouseholdKind>]> = (
@@ -417,7 +619,11 @@ function buildHousehold(rng: SeededRandom, ref: number): Household {
   }
   if (kind === 'three-generations') {
     // A parent of the head (or both), at least 18 years older.
-    const elder: Person = { sex: rng.chance(0.7) ? 'f' : 'm', birth: head.birth - Math.floor(Math.max(18, rng.normal(29, 3.5)) * DAYS_PER_YEAR), role: 'grandparent' };
+    const elder: Person = {
+      sex: rng.chance(0.7) ? 'f' : 'm',
+      birth: head.birth - Math.floor(Math.max(18, rng.normal(29, 3.5)) * DAYS_PER_YEAR),
+      role: 'grandparent',
+    };
     if (ageOn(elder.birth, ref) <= 106) {
       members.push(elder);
       if (rng.chance(0.35)) {
@@ -525,8 +731,23 @@ export interface PopulationBatch {
 function emptyBatch(): PopulationBatch {
   return {
     residents: {
-      id: [], household_id: [], family_name: [], given_name: [], birth_date: [], locale: [], email: [], email_status: [], postal_code: [],
-      address: [], ward: [], residence_status: [], income_bracket: [], insurance_type: [], disability_certificate: [], moved_in_on: [], created_at: [],
+      id: [],
+      household_id: [],
+      family_name: [],
+      given_name: [],
+      birth_date: [],
+      locale: [],
+      email: [],
+      email_status: [],
+      postal_code: [],
+      address: [],
+      ward: [],
+      residence_status: [],
+      income_bracket: [],
+      insurance_type: [],
+      disability_certificate: [],
+      moved_in_on: [],
+      created_at: [],
     },
     consents: { resident_id: [], purpose: [], granted_at: [], withdrawn_at: [] },
     subscriptions: { resident_id: [], endpoint: [], p256dh: [], auth: [], created_at: [] },
@@ -641,9 +862,11 @@ export function* synthesizePopulation(options: Omit<PopulationOptions, 'onProgre
       let insurance: InsuranceType | null;
       if (publicAssistance) insurance = 'public-assistance';
       else if (age >= 75) insurance = 'late-elderly';
-      else if (rng.chance(0.003)) insurance = null; // not linked to the insurance register
+      else if (rng.chance(0.003))
+        insurance = null; // not linked to the insurance register
       else if (age >= 65) insurance = disabled && rng.chance(0.3) ? 'late-elderly' : rng.chance(0.17) ? 'employee' : 'national-health';
-      else if (person.role === 'child' && (age < 20 || (age < 23 && rng.chance(0.6)))) insurance = earnerInsurance; // a dependent
+      else if (person.role === 'child' && (age < 20 || (age < 23 && rng.chance(0.6))))
+        insurance = earnerInsurance; // a dependent
       else if (person.role === 'spouse') insurance = earnerInsurance === 'employee' || rng.chance(0.15) ? 'employee' : 'national-health';
       else if (i === 0) insurance = foreign && rng.chance(0.05) ? 'none' : earnerInsurance;
       else insurance = rng.chance(0.7) ? 'employee' : rng.chance(0.98) ? 'national-health' : 'none';

@@ -37,7 +37,7 @@
       throw new Error('oshirase.subscribe: this browser cannot receive web push notifications');
     }
     if (API_BASE.origin !== location.origin) {
-      throw new Error('oshirase.subscribe: the script must be served from this page\'s origin (' + location.origin + '), not ' + API_BASE.origin);
+      throw new Error("oshirase.subscribe: the script must be served from this page's origin (" + location.origin + '), not ' + API_BASE.origin);
     }
     // First, while the click's user activation is still fresh.
     const permission = await Notification.requestPermission();
@@ -150,7 +150,7 @@
         function () {
           // Used up: keep it out of the address bar, bookmarks and history.
           if (window.history && typeof window.history.replaceState === 'function') window.history.replaceState(null, '', location.pathname);
-          say('この端末でお知らせを受け取ります。 / This device will receive the city\'s notices.');
+          say("この端末でお知らせを受け取ります。 / This device will receive the city's notices.");
         },
         function (error) {
           button.disabled = false;

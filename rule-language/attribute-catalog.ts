@@ -65,13 +65,21 @@ export const RESIDENT_ATTRIBUTES = {
     purposes: ['elderly-care', 'late-elderly-medical', 'health-insurance'],
     description: 'holds a physical, intellectual or mental disability certificate',
   },
-  moved_in_on: { type: 'date', purposes: ['relocation', 'child-benefits', 'school-support'], description: 'date the resident moved into the city (empty if born here)' },
+  moved_in_on: {
+    type: 'date',
+    purposes: ['relocation', 'child-benefits', 'school-support'],
+    description: 'date the resident moved into the city (empty if born here)',
+  },
 } as const satisfies Record<string, AttributeSpec>;
 export type ResidentAttribute = keyof typeof RESIDENT_ATTRIBUTES;
 
 /** Attributes of each household member, readable inside `count: { members: … }` and by anniversary triggers. */
 export const MEMBER_ATTRIBUTES = {
-  age: { type: 'integer', purposes: ['child-benefits', 'child-health', 'school-support', 'bereavement'], description: "member's age in whole years on the evaluation date" },
+  age: {
+    type: 'integer',
+    purposes: ['child-benefits', 'child-health', 'school-support', 'bereavement'],
+    description: "member's age in whole years on the evaluation date",
+  },
   birth_date: { type: 'date', purposes: ['child-benefits', 'child-health', 'school-support', 'bereavement'], description: "member's date of birth" },
 } as const satisfies Record<string, AttributeSpec>;
 export type MemberAttribute = keyof typeof MEMBER_ATTRIBUTES;
@@ -87,7 +95,12 @@ export const LIFE_EVENTS = {
   'death-in-household': {
     description: '死亡届: a member of the household died',
     payload: {
-      relationship: { type: 'enum', values: ['spouse', 'parent', 'child', 'sibling', 'other'], purposes: 'all', description: 'who died, seen from the resident' },
+      relationship: {
+        type: 'enum',
+        values: ['spouse', 'parent', 'child', 'sibling', 'other'],
+        purposes: 'all',
+        description: 'who died, seen from the resident',
+      },
     },
   },
   marriage: { description: '婚姻届: the resident married', payload: {} },

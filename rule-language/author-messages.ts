@@ -225,7 +225,9 @@ export function scanYamlText(text: string, limit: number = MAX_YAML_DEPTH): RawS
 
 /** The message for nesting found too deep in the raw text. */
 export function tooDeepMessage(topKey: string | null): string {
-  return topKey === 'conditions' ? TOO_DEEP : `nested deeper than ${MAX_YAML_DEPTH} levels: only conditions nest in a rule, at most ${MAX_CONDITION_DEPTH} levels deep`;
+  return topKey === 'conditions'
+    ? TOO_DEEP
+    : `nested deeper than ${MAX_YAML_DEPTH} levels: only conditions nest in a rule, at most ${MAX_CONDITION_DEPTH} levels deep`;
 }
 
 /** Where conditions first go deeper than MAX_CONDITION_DEPTH (a path into the rule), or null. */
@@ -324,12 +326,16 @@ export function describeYamlError(error: YAMLError, text: string, doc: Document,
       return at(`text with ": " in it reads as a new field: put the text in quotes${example}`);
     }
     case 'MULTILINE_IMPLICIT_KEY':
-      return at('expected "field: value" on this line — a field name, a colon and a space (a value running over several lines must be indented below its field, or quoted)');
+      return at(
+        'expected "field: value" on this line — a field name, a colon and a space (a value running over several lines must be indented below its field, or quoted)',
+      );
     case 'MISSING_CHAR':
       if (/Missing closing/i.test(first)) {
         const q = raw.unclosedQuote;
         const mark = /'quote/.test(first) ? "'" : '"';
-        return q ? at(`the quotation mark ${q.quote} opened here is never closed`, q.offset) : at(`a quotation mark ${mark} is not closed: the text runs on to this point`);
+        return q
+          ? at(`the quotation mark ${q.quote} opened here is never closed`, q.offset)
+          : at(`a quotation mark ${mark} is not closed: the text runs on to this point`);
       }
       if (/followed by map values/.test(first)) return at('expected "field: value" here — a colon and a space after the field name');
       if (/Missing , or :|Missing , between/.test(first)) return at('inside [ ] or { }, items are separated by commas and a field from its value by ": "');
@@ -340,8 +346,10 @@ export function describeYamlError(error: YAMLError, text: string, doc: Document,
       if (/directives-end|doc-start/.test(first)) return at('a line starting with % or --- is out of place here: remove it');
       return at('something is missing here: check the quotes, brackets and ": " on this line');
     case 'BAD_INDENT':
-      if (/mapping items must start at the same column/.test(first)) return at('indented differently from the fields above it: the fields of one group start in the same column');
-      if (/sequence items must start at the same column/.test(first)) return at('indented differently from the list items above it: the items ("- ") of one list start in the same column');
+      if (/mapping items must start at the same column/.test(first))
+        return at('indented differently from the fields above it: the fields of one group start in the same column');
+      if (/sequence items must start at the same column/.test(first))
+        return at('indented differently from the list items above it: the items ("- ") of one list start in the same column');
       if (/Flow (map|sequence)/.test(first)) {
         const close = /Flow map/.test(first) ? '}' : ']';
         return at(`a ${close === '}' ? '{' : '['} is not closed with ${close} (or the lines inside it are not indented below their field)`);
@@ -349,11 +357,16 @@ export function describeYamlError(error: YAMLError, text: string, doc: Document,
       return at('wrong indentation: indent each field two spaces below the one it belongs to');
     case 'UNEXPECTED_TOKEN': {
       const c = text[offset] ?? '';
-      const before = text.slice(Math.max(0, offset - 200), offset).trimEnd().slice(-1);
+      const before = text
+        .slice(Math.max(0, offset - 200), offset)
+        .trimEnd()
+        .slice(-1);
       if (before === '}' || before === ']') return at(`text after the closing ${before}: remove it, or put the whole value in quotes`);
       if (before === '"' || before === "'") return at(`text after the closing quotation mark ${before}: put all of the text inside the quotes`);
       if (/Unexpected , in|Unexpected empty item/.test(first)) return at('a comma with no item before it, inside [ ] or { }');
-      return at(c.trim() ? `unexpected ${JSON.stringify(c)} here${/[\]}]/.test(c) ? ': it closes a bracket that was never opened' : ''}` : 'unexpected text here');
+      return at(
+        c.trim() ? `unexpected ${JSON.stringify(c)} here${/[\]}]/.test(c) ? ': it closes a bracket that was never opened' : ''}` : 'unexpected text here',
+      );
     }
     case 'BAD_SCALAR_START': {
       const c = text[offset] ?? '';

@@ -110,7 +110,12 @@ export async function matchPopulationTogether(
       parts.push(sql<SqlBool>`coalesce(k.purposes & ${String(2n ** BigInt(p))}::bigint <> 0, false)`);
     }
     if (rule.conditions) parts.push(new ConditionCompiler(rule, ctx, trigger.date, 'r', counts).condition(rule.conditions, { kind: 'resident' }));
-    together.push({ index, match: parts.length ? sql<SqlBool>`(${sql.join(parts, sql` and `)})` : TRUE, key: trigger.keyValue, triggerDate: String(trigger.date.value) });
+    together.push({
+      index,
+      match: parts.length ? sql<SqlBool>`(${sql.join(parts, sql` and `)})` : TRUE,
+      key: trigger.keyValue,
+      triggerDate: String(trigger.date.value),
+    });
   });
   if (together.length > 0) {
     const inRange = idRange('x', options);
@@ -125,7 +130,10 @@ export async function matchPopulationTogether(
     const consentRange = idRange('c', options, 'resident_id');
     const consents = purposes.length
       ? sql`left join (
-          select c.resident_id, bit_or(case c.purpose ${sql.join(purposes.map((p, i) => sql`when ${p} then ${String(2n ** BigInt(i))}::bigint`), sql` `)} end) as purposes
+          select c.resident_id, bit_or(case c.purpose ${sql.join(
+            purposes.map((p, i) => sql`when ${p} then ${String(2n ** BigInt(i))}::bigint`),
+            sql` `,
+          )} end) as purposes
           from consents c where c.withdrawn_at is null and c.purpose in (${sql.join(purposes)}) ${consentRange.length ? sql`and ${sql.join(consentRange, sql` and `)}` : sql``}
           group by c.resident_id
         ) k on k.resident_id = r.id`
@@ -140,11 +148,15 @@ export async function matchPopulationTogether(
         ${range.length ? sql`where ${sql.join(range, sql` and `)}` : sql``}
         offset 0
       ) s
-      where ${sql.join(together.map((_, i) => sql.ref(`s.m${i}`)), sql` or `)}`;
+      where ${sql.join(
+        together.map((_, i) => sql.ref(`s.m${i}`)),
+        sql` or `,
+      )}`;
     const rows = await withEvaluationMemory(db, (q) => query.execute(q));
     for (const row of rows.rows) {
       together.forEach((t, i) => {
-        if (row[`m${i}`] === true) results[t.index]!.push({ resident_id: row.resident_id as string, occurrence_key: t.key, trigger_date: t.triggerDate, member_id: null });
+        if (row[`m${i}`] === true)
+          results[t.index]!.push({ resident_id: row.resident_id as string, occurrence_key: t.key, trigger_date: t.triggerDate, member_id: null });
       });
     }
   }
@@ -270,7 +282,15 @@ function planTrigger(rule: Rule, ctx: PopulationContext): TriggerPlan | null {
 
   if ('event' in t) {
     if (!ctx.event || ctx.event.type !== t.event) return null;
-    return { from: residents, where: [], key: sql`${ctx.event.id}::text`, keyValue: ctx.event.id, date: known(ctx.event.date), memberId: noMember, perRow: false };
+    return {
+      from: residents,
+      where: [],
+      key: sql`${ctx.event.id}::text`,
+      keyValue: ctx.event.id,
+      date: known(ctx.event.date),
+      memberId: noMember,
+      perRow: false,
+    };
   }
   if ('calendar' in t) {
     const target = nextCalendarDate(ctx.on, t.calendar.month, t.calendar.day);
@@ -376,7 +396,8 @@ function lateralAggregates(counts: Array<Predicate | null>): Fragment {
  * households of `candidates` (residents on alias x), joined by household.
  */
 function groupedAggregates(counts: Array<Predicate | null>, candidates: Predicate[]): Fragment {
-  const restrict = candidates.length > 0 ? sql`and m.household_id in (select x.household_id from residents x where ${sql.join(candidates, sql` and `)})` : sql``;
+  const restrict =
+    candidates.length > 0 ? sql`and m.household_id in (select x.household_id from residents x where ${sql.join(candidates, sql` and `)})` : sql``;
   return sql`left join (
       select m.household_id, ${aggregateColumns(counts)} from residents m
       where m.residence_status = 'registered' ${restrict}
@@ -410,8 +431,16 @@ class ConditionCompiler {
   ) {}
 
   condition(c: Condition, scope: Scope): Predicate {
-    if ('all' in c) return sql<SqlBool>`(${sql.join(c.all.map((x) => this.condition(x, scope)), sql` and `)})`;
-    if ('any' in c) return sql<SqlBool>`(${sql.join(c.any.map((x) => this.condition(x, scope)), sql` or `)})`;
+    if ('all' in c)
+      return sql<SqlBool>`(${sql.join(
+        c.all.map((x) => this.condition(x, scope)),
+        sql` and `,
+      )})`;
+    if ('any' in c)
+      return sql<SqlBool>`(${sql.join(
+        c.any.map((x) => this.condition(x, scope)),
+        sql` or `,
+      )})`;
     if ('not' in c) return sql<SqlBool>`(not ${this.condition(c.not, scope)})`;
     if ('count' in c) return this.count(c, scope);
     return this.comparison(c, scope);
@@ -488,7 +517,14 @@ class ConditionCompiler {
   private compare(c: Comparison, operator: ComparisonOperator, actual: Operand): Predicate {
     const values = this.values(c, operator);
     if (actual.known && values.every((v) => v.known)) {
-      return foldComparison(c, operator, actual.value, values.map((v) => (v as { value: Scalar }).value)) ? TRUE : FALSE;
+      return foldComparison(
+        c,
+        operator,
+        actual.value,
+        values.map((v) => (v as { value: Scalar }).value),
+      )
+        ? TRUE
+        : FALSE;
     }
     // Only per-row operands carry a type; a known actual (an event field) takes theirs.
     const type = actual.known ? (values.find((v) => !v.known) as { type: SqlType }).type : actual.type;
@@ -628,4 +664,3 @@ function foldComparison(c: Comparison, operator: ComparisonOperator, actual: Sca
   const v = values[0]!;
   return v !== null && order(operator, actual, v);
 }
-

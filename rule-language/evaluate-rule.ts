@@ -1,7 +1,16 @@
 import { MEMBER_ATTRIBUTES } from './attribute-catalog';
 import { addOffset, ageOn, nextCalendarDate } from '../runtime/tokyo-calendar';
 import type { ParameterSet, ParameterValue } from './parameters';
-import { COMPARISON_OPERATORS, COUNT_OPERATORS, type Comparison, type ComparisonOperator, type Condition, type CountCondition, type Rule, type Value } from './rule-schema';
+import {
+  COMPARISON_OPERATORS,
+  COUNT_OPERATORS,
+  type Comparison,
+  type ComparisonOperator,
+  type Condition,
+  type CountCondition,
+  type Rule,
+  type Value,
+} from './rule-schema';
 
 /**
  * The in-memory evaluator: one resident, one rule. Its semantics are the
@@ -45,8 +54,23 @@ export interface EvaluationContext {
 type Scalar = string | number | boolean | null;
 
 export type Explanation =
-  | { kind: 'comparison'; attribute: string; operator: ComparisonOperator; expected: Scalar | Scalar[]; actual: Scalar; passed: boolean; parameters?: Record<string, { value: ParameterValue; since: string } | null> }
-  | { kind: 'count'; operator: string; expected: Scalar; actual: number; passed: boolean; members: Array<{ id: string; passed: boolean; explanation: Explanation | null }> }
+  | {
+      kind: 'comparison';
+      attribute: string;
+      operator: ComparisonOperator;
+      expected: Scalar | Scalar[];
+      actual: Scalar;
+      passed: boolean;
+      parameters?: Record<string, { value: ParameterValue; since: string } | null>;
+    }
+  | {
+      kind: 'count';
+      operator: string;
+      expected: Scalar;
+      actual: number;
+      passed: boolean;
+      members: Array<{ id: string; passed: boolean; explanation: Explanation | null }>;
+    }
   | { kind: 'all' | 'any'; passed: boolean; children: Explanation[] }
   | { kind: 'not'; passed: boolean; child: Explanation };
 
@@ -111,7 +135,11 @@ export function triggerOccurrences(rule: Rule, facts: ResidentFacts, ctx: Evalua
     }
     return {
       occurrences,
-      explanation: { kind: 'anniversary', passed: occurrences.length > 0, detail: details.join('; ') || `no household member reaches ${label} in ${ctx.on}..${horizon(leadDays)}` },
+      explanation: {
+        kind: 'anniversary',
+        passed: occurrences.length > 0,
+        detail: details.join('; ') || `no household member reaches ${label} in ${ctx.on}..${horizon(leadDays)}`,
+      },
     };
   }
   const target = nextCalendarDate(ctx.on, t.calendar.month, t.calendar.day);

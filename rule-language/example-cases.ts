@@ -33,7 +33,10 @@ const caseSchema = z
     resident: residentSchema,
     /** The other registered members of the household. */
     household: z.array(z.object({ birth_date: isoDate }).strict()).default([]),
-    event: z.object({ type: z.enum(LIFE_EVENT_TYPES), date: isoDate, payload: z.record(z.string(), z.unknown()).default({}) }).strict().optional(),
+    event: z
+      .object({ type: z.enum(LIFE_EVENT_TYPES), date: isoDate, payload: z.record(z.string(), z.unknown()).default({}) })
+      .strict()
+      .optional(),
     expect: z
       .object({
         match: z.boolean(),
@@ -82,14 +85,22 @@ export function runExampleCases(rulesDir: string, ruleSet: RuleSet): { results: 
   const results: CaseResult[] = [];
   const problems: RuleProblem[] = [];
   if (!existsSync(rulesDir)) return { results, problems };
-  for (const name of readdirSync(rulesDir).filter((f) => /\.cases\.ya?ml$/i.test(f)).sort()) {
+  for (const name of readdirSync(rulesDir)
+    .filter((f) => /\.cases\.ya?ml$/i.test(f))
+    .sort()) {
     const source = readSourceFile(join(rulesDir, name), (p) => problems.push(p));
     if (!source) continue;
     const { file } = source;
     const raw = scanYamlText(source.text, 64);
     if (raw.tooDeep) {
       const before = source.text.slice(0, raw.tooDeep.offset).split('\n');
-      problems.push({ file, line: before.length, column: before[before.length - 1]!.length + 1, field: '', message: 'nested too deep: example cases hold a resident, a household, an event and the expected answer' });
+      problems.push({
+        file,
+        line: before.length,
+        column: before[before.length - 1]!.length + 1,
+        field: '',
+        message: 'nested too deep: example cases hold a resident, a household, an event and the expected answer',
+      });
       continue;
     }
     const lineCounter = new LineCounter();
@@ -122,16 +133,30 @@ export function runExampleCases(rulesDir: string, ruleSet: RuleSet): { results: 
     }
     parsed.data.cases.forEach((c, index) => {
       const { line } = lineOf(['cases', index]);
-      const members = [{ id: 'resident', birth_date: c.resident.birth_date }, ...c.household.map((m, i) => ({ id: `member-${i + 1}`, birth_date: m.birth_date }))];
+      const members = [
+        { id: 'resident', birth_date: c.resident.birth_date },
+        ...c.household.map((m, i) => ({ id: `member-${i + 1}`, birth_date: m.birth_date })),
+      ];
       const facts: ResidentFacts = { id: 'resident', ...c.resident, members: c.resident.residence_status === 'registered' ? members : members.slice(1) };
       const event = c.event ? { id: 'example-event', type: c.event.type, date: c.event.date, payload: c.event.payload } : null;
       const evaluation = evaluateRule(loaded.rule, facts, { on: c.on, parameters: ruleSet.parameters, event });
       const occurrence = evaluation.occurrences.find((o) => o.passed) ?? evaluation.occurrences[0];
-      const because = !evaluation.effective ? 'effective' : !evaluation.trigger.passed ? 'trigger' : occurrence?.explanation ? decidingCondition(occurrence.explanation) : 'trigger';
+      const because = !evaluation.effective
+        ? 'effective'
+        : !evaluation.trigger.passed
+          ? 'trigger'
+          : occurrence?.explanation
+            ? decidingCondition(occurrence.explanation)
+            : 'trigger';
       const mismatches: string[] = [];
-      if (evaluation.matched !== c.expect.match) mismatches.push(`expected ${c.expect.match ? 'a match' : 'no match'}, got ${evaluation.matched ? 'a match' : 'no match'} (deciding: ${because}; trigger: ${evaluation.trigger.detail})`);
-      else if (c.expect.because && c.expect.because !== because) mismatches.push(`expected the deciding condition to be ${c.expect.because}, it was ${because}`);
-      if (c.expect.triggerDate && occurrence?.triggerDate !== c.expect.triggerDate) mismatches.push(`expected trigger date ${c.expect.triggerDate}, got ${occurrence?.triggerDate ?? 'none'}`);
+      if (evaluation.matched !== c.expect.match)
+        mismatches.push(
+          `expected ${c.expect.match ? 'a match' : 'no match'}, got ${evaluation.matched ? 'a match' : 'no match'} (deciding: ${because}; trigger: ${evaluation.trigger.detail})`,
+        );
+      else if (c.expect.because && c.expect.because !== because)
+        mismatches.push(`expected the deciding condition to be ${c.expect.because}, it was ${because}`);
+      if (c.expect.triggerDate && occurrence?.triggerDate !== c.expect.triggerDate)
+        mismatches.push(`expected trigger date ${c.expect.triggerDate}, got ${occurrence?.triggerDate ?? 'none'}`);
       results.push({ file, line, rule: loaded.rule.id, name: c.name, passed: mismatches.length === 0, message: mismatches.join('; ') });
     });
   }

@@ -67,7 +67,12 @@ export async function explainResident(
     ruleVersion: rule.version,
     residentId,
     on: options.on,
-    consent: { purpose: rule.purpose, granted: consent.granted, grantedAt: consent.grantedAt?.toISOString() ?? null, withdrawnAt: consent.withdrawnAt?.toISOString() ?? null },
+    consent: {
+      purpose: rule.purpose,
+      granted: consent.granted,
+      grantedAt: consent.grantedAt?.toISOString() ?? null,
+      withdrawnAt: consent.withdrawnAt?.toISOString() ?? null,
+    },
   };
   if (!consent.granted) {
     const notEvaluated = `no consent for purpose ${rule.purpose}${consent.withdrawnAt ? ' (withdrawn)' : ''}: not evaluated`;

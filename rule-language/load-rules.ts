@@ -63,10 +63,59 @@ function locator(doc: Document, lineCounter: LineCounter, file: string) {
 
 /** Every field name of the format, for "did you mean" on a misspelt one. */
 const KNOWN_FIELDS = [
-  'id', 'version', 'status', 'title', 'purpose', 'effective', 'trigger', 'conditions', 'deadline', 'suppresses', 'outreach', 'templates',
-  'from', 'until', 'event', 'reaches', 'anniversary', 'calendar', 'attribute', 'value', 'leadDays', 'of', 'offset', 'month', 'day',
-  'years', 'months', 'days', 'all', 'any', 'not', 'count', 'members', 'parameter', 'date', 'purposes', 'send', 'wait', 'waitUntil', 'task',
-  'equals', 'notEquals', 'in', 'notIn', 'lessThan', 'atMost', 'greaterThan', 'atLeast', 'between', 'isSet', 'ja', 'en', 'ja-easy',
+  'id',
+  'version',
+  'status',
+  'title',
+  'purpose',
+  'effective',
+  'trigger',
+  'conditions',
+  'deadline',
+  'suppresses',
+  'outreach',
+  'templates',
+  'from',
+  'until',
+  'event',
+  'reaches',
+  'anniversary',
+  'calendar',
+  'attribute',
+  'value',
+  'leadDays',
+  'of',
+  'offset',
+  'month',
+  'day',
+  'years',
+  'months',
+  'days',
+  'all',
+  'any',
+  'not',
+  'count',
+  'members',
+  'parameter',
+  'date',
+  'purposes',
+  'send',
+  'wait',
+  'waitUntil',
+  'task',
+  'equals',
+  'notEquals',
+  'in',
+  'notIn',
+  'lessThan',
+  'atMost',
+  'greaterThan',
+  'atLeast',
+  'between',
+  'isSet',
+  'ja',
+  'en',
+  'ja-easy',
 ];
 
 interface ZodIssueLike {
@@ -110,7 +159,8 @@ function translateIssues(issues: ZodIssueLike[], input: unknown, base: Array<str
       const keys = value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : [];
       const unknownKeys = (branch: ZodIssueLike[]) =>
         branch.filter((i) => i.code === 'unrecognized_keys' && i.path.length === 0).reduce((n, i) => n + (i.keys?.length ?? 0), 0);
-      const missingKeys = (branch: ZodIssueLike[]) => branch.filter((i) => i.path.length === 1 && i.code === 'invalid_type' && /received undefined/.test(i.message)).length;
+      const missingKeys = (branch: ZodIssueLike[]) =>
+        branch.filter((i) => i.path.length === 1 && i.code === 'invalid_type' && /received undefined/.test(i.message)).length;
       const scored = issue.errors.map((branch) => ({ branch, score: [unknownKeys(branch), missingKeys(branch), branch.length] as const }));
       scored.sort((a, b) => a.score[0] - b.score[0] || a.score[1] - b.score[1] || a.score[2] - b.score[2]);
       const best = scored[0]!;
@@ -120,9 +170,18 @@ function translateIssues(issues: ZodIssueLike[], input: unknown, base: Array<str
         const near = keys.map((k) => ({ k, to: closest(k, forms.keys) })).find((x) => x.to !== null);
         if (near) findings.push({ path: [...path, near.k], message: `unknown field ${near.k} (did you mean ${near.to}?)`, atKey: true });
         else findings.push({ path, message: `has ${keys.map((k) => JSON.stringify(k)).join(', ')}, which is none of the forms: ${forms.text}`, atKey: false });
-      } else if (value === undefined || value === null || typeof value !== 'object' || (Array.isArray(value) && forms.keys.length > 0 && path[path.length - 2] !== 'between')) {
+      } else if (
+        value === undefined ||
+        value === null ||
+        typeof value !== 'object' ||
+        (Array.isArray(value) && forms.keys.length > 0 && path[path.length - 2] !== 'between')
+      ) {
         // A text, number or list where a form belongs.
-        findings.push({ path, message: value === undefined || value === null ? `is empty: ${forms.text}` : `is ${describeValue(value)}, which is none of the forms: ${forms.text}`, atKey: false });
+        findings.push({
+          path,
+          message: value === undefined || value === null ? `is empty: ${forms.text}` : `is ${describeValue(value)}, which is none of the forms: ${forms.text}`,
+          atKey: false,
+        });
       } else {
         findings.push(...translateIssues(best.branch, input, path));
       }
@@ -133,13 +192,23 @@ function translateIssues(issues: ZodIssueLike[], input: unknown, base: Array<str
         if (hasFullWidth(key)) {
           // `years：1` in { … }: one key to YAML, a field and a value to the writer.
           const fixed = toHalfWidth(key).replace(/:(?=\S)/, ': ');
-          findings.push({ path: [...path, key], message: `${showName(key)} is written with ${fullWidthKinds(key).map((k) => `full-width (全角) ${k}`).join(', ')}: write it half-width (半角), ${JSON.stringify(shorten(fixed, 60))}`, atKey: true });
+          findings.push({
+            path: [...path, key],
+            message: `${showName(key)} is written with ${fullWidthKinds(key)
+              .map((k) => `full-width (全角) ${k}`)
+              .join(', ')}: write it half-width (半角), ${JSON.stringify(shorten(fixed, 60))}`,
+            atKey: true,
+          });
           continue;
         }
         const suggestion = closest(toHalfWidth(key), KNOWN_FIELDS);
         // A field of the format in the wrong place: usually its indentation.
         const misplaced = KNOWN_FIELDS.includes(key) ? ` here: ${key} does not belong ${parentName(path)} — is it indented too far, or not far enough?` : '';
-        findings.push({ path: [...path, key], message: `unknown field ${showName(key)}${misplaced}${suggestion ? ` (did you mean ${suggestion}?)` : ''}`, atKey: true });
+        findings.push({
+          path: [...path, key],
+          message: `unknown field ${showName(key)}${misplaced}${suggestion ? ` (did you mean ${suggestion}?)` : ''}`,
+          atKey: true,
+        });
       }
       continue;
     }
@@ -151,7 +220,10 @@ function translateIssues(issues: ZodIssueLike[], input: unknown, base: Array<str
   return findings.filter(
     (f) =>
       !(/^needs one of /.test(f.message) && findings.some((g) => g.atKey && g.path.slice(0, -1).join('.') === f.path.join('.'))) &&
-      !(/^missing field /.test(f.message) && findings.some((g) => sameMap(f, g) && String(g.path[g.path.length - 1]).toLowerCase() === String(f.path[f.path.length - 1]).toLowerCase())),
+      !(
+        /^missing field /.test(f.message) &&
+        findings.some((g) => sameMap(f, g) && String(g.path[g.path.length - 1]).toLowerCase() === String(f.path[f.path.length - 1]).toLowerCase())
+      ),
   );
 }
 
@@ -181,10 +253,16 @@ function acceptedForms(path: Array<string | number>): { keys: string[]; text: st
   const last = path[path.length - 1];
   const parent = path[path.length - 2];
   if (path.length === 1 && last === 'trigger') {
-    return { keys: ['event', 'reaches', 'anniversary', 'calendar'], text: 'a trigger is one of event: <life event>, reaches: {attribute: age, value, leadDays}, anniversary: {of, offset, leadDays} or calendar: {month, day, leadDays}' };
+    return {
+      keys: ['event', 'reaches', 'anniversary', 'calendar'],
+      text: 'a trigger is one of event: <life event>, reaches: {attribute: age, value, leadDays}, anniversary: {of, offset, leadDays} or calendar: {month, day, leadDays}',
+    };
   }
   if (path.length === 2 && path[0] === 'outreach') {
-    return { keys: ['send', 'wait', 'waitUntil', 'task'], text: 'a plan step is one of send: email|push|letter, wait: {days: <n>}, waitUntil: {deadline: <0 or less>} or task: no-response' };
+    return {
+      keys: ['send', 'wait', 'waitUntil', 'task'],
+      text: 'a plan step is one of send: email|push|letter, wait: {days: <n>}, waitUntil: {deadline: <0 or less>} or task: no-response',
+    };
   }
   if (path[0] === 'suppresses' && last === 'purposes') return { keys: [], text: 'all-others, or a list of purposes' };
   const isValue =
@@ -211,19 +289,24 @@ function plainMessage(issue: ZodIssueLike, path: Array<string | number>, given: 
   }
   if (issue.code === 'invalid_type' && issue.expected === 'int') return 'must be a whole number';
   if (issue.code === 'invalid_type' && issue.expected === 'array') return 'must be a list (- item per line, or [a, b])';
-  if (issue.code === 'invalid_type' && issue.expected === 'object') return `must be a map of fields ("field: value" lines indented below ${name}), not ${given === null ? 'empty' : describeValue(given)}`;
-  if (issue.code === 'invalid_type' && issue.expected) return `must be a ${issue.expected}${given === null ? ', not empty' : typeof given === 'string' ? `, not the text ${JSON.stringify(given.length > 40 ? `${given.slice(0, 40)}…` : given)}` : ''}`;
+  if (issue.code === 'invalid_type' && issue.expected === 'object')
+    return `must be a map of fields ("field: value" lines indented below ${name}), not ${given === null ? 'empty' : describeValue(given)}`;
+  if (issue.code === 'invalid_type' && issue.expected)
+    return `must be a ${issue.expected}${given === null ? ', not empty' : typeof given === 'string' ? `, not the text ${JSON.stringify(given.length > 40 ? `${given.slice(0, 40)}…` : given)}` : ''}`;
   if (issue.code === 'invalid_value' && issue.values) {
     const options = issue.values.map((v) => String(v));
     const suggestion = typeof given === 'string' ? closest(given, options) : null;
     const shown = typeof given === 'string' ? JSON.stringify(shorten(given, 40)) : describeValue(given);
-    return suggestion ? `${shown}: did you mean ${suggestion}? It must be one of ${options.join(', ')}` : `is ${shown}; it must be one of ${options.join(', ')}`;
+    return suggestion
+      ? `${shown}: did you mean ${suggestion}? It must be one of ${options.join(', ')}`
+      : `is ${shown}; it must be one of ${options.join(', ')}`;
   }
   if (issue.code === 'invalid_format') {
     // The schema's own words: "lower-case words joined by hyphens", "a date written YYYY-MM-DD".
     return `${typeof given === 'string' ? `${JSON.stringify(shorten(given, 40))} is not ` : 'must be '}${issue.message}${name === 'id' || name === 'templates' ? ' (like child-allowance)' : ''}`;
   }
-  if (issue.code === 'custom' && typeof given === 'string' && /calendar date/.test(issue.message)) return `${JSON.stringify(shorten(given, 40))} is ${issue.message}`;
+  if (issue.code === 'custom' && typeof given === 'string' && /calendar date/.test(issue.message))
+    return `${JSON.stringify(shorten(given, 40))} is ${issue.message}`;
   if (issue.code === 'too_small' && issue.minimum !== undefined) {
     if (issue.origin === 'array') return `needs at least ${String(issue.minimum)} item${Number(issue.minimum) === 1 ? '' : 's'}`;
     if (issue.origin === 'string') return 'must not be empty';
@@ -232,7 +315,8 @@ function plainMessage(issue: ZodIssueLike, path: Array<string | number>, given: 
   if (issue.code === 'too_big' && issue.maximum !== undefined) {
     if (issue.origin === 'array') return `has more than ${String(issue.maximum)} items`;
     if (issue.origin === 'string' && typeof given === 'string') {
-      const limit = path[0] === 'title' ? RULE_TEXT_LIMITS.title : path.length === 1 && (path[0] === 'id' || path[0] === 'templates') ? RULE_TEXT_LIMITS.id : null;
+      const limit =
+        path[0] === 'title' ? RULE_TEXT_LIMITS.title : path.length === 1 && (path[0] === 'id' || path[0] === 'templates') ? RULE_TEXT_LIMITS.id : null;
       return `is ${given.length} characters long; at most ${String(issue.maximum)} are allowed${limit ? ` (${limit.why})` : ''}`;
     }
     return issue.inclusive === false ? `must be less than ${String(issue.maximum)}` : `must be at most ${String(issue.maximum)}`;
@@ -267,15 +351,34 @@ export function parseRuleFile(file: string, text: string, ctx: RuleCheckContext)
     const parsedSoFar = new LineCounter();
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) parsedSoFar.addNewLine(i + 1);
     const pos = parsedSoFar.linePos(raw.tooDeep.offset);
-    return { rule: null, problems: [{ file, line: pos.line, column: pos.col, field: raw.tooDeep.topKey === 'conditions' ? 'conditions' : '', message: tooDeepMessage(raw.tooDeep.topKey) }] };
+    return {
+      rule: null,
+      problems: [
+        { file, line: pos.line, column: pos.col, field: raw.tooDeep.topKey === 'conditions' ? 'conditions' : '', message: tooDeepMessage(raw.tooDeep.topKey) },
+      ],
+    };
   }
   const read = readYamlDocument(text, lineCounter, raw, 'one rule');
   if (!read.ok) return { rule: null, problems: withFullWidthHints([located(read.offset, read.field, read.message)]) };
   const { doc, input } = read;
-  const firstContent = Math.max(0, lines.findIndex((l) => l.trim() !== '' && !l.trim().startsWith('#') && l.trim() !== '---'));
+  const firstContent = Math.max(
+    0,
+    lines.findIndex((l) => l.trim() !== '' && !l.trim().startsWith('#') && l.trim() !== '---'),
+  );
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     const fields = 'id, version, status, title, purpose, effective, trigger, outreach and templates (conditions, deadline and suppresses if needed)';
-    return { rule: null, problems: [{ file, line: input === null || input === undefined ? 1 : firstContent + 1, column: 1, field: '(file)', message: describeNotAMap(input, 'one rule', fields) }] };
+    return {
+      rule: null,
+      problems: [
+        {
+          file,
+          line: input === null || input === undefined ? 1 : firstContent + 1,
+          column: 1,
+          field: '(file)',
+          message: describeNotAMap(input, 'one rule', fields),
+        },
+      ],
+    };
   }
   const at = locator(doc, lineCounter, file);
   const deep = tooDeepCondition((input as Record<string, unknown>).conditions);
@@ -312,7 +415,14 @@ export function loadRuleSet(options: LoadOptions): RuleSet {
     }
     if (statSync(path).isDirectory()) {
       const found = readdirSync(path).filter(isRuleFile).sort();
-      if (found.length === 0) problems.push({ file: shown, line: 1, column: 1, field: '', message: 'no rule file in this folder (rule files end in .yaml or .yml; example cases in .cases.yaml)' });
+      if (found.length === 0)
+        problems.push({
+          file: shown,
+          line: 1,
+          column: 1,
+          field: '',
+          message: 'no rule file in this folder (rule files end in .yaml or .yml; example cases in .cases.yaml)',
+        });
       files.push(...found.map((f) => join(path, f)));
     } else files.push(path);
   }
@@ -326,7 +436,12 @@ export function loadRuleSet(options: LoadOptions): RuleSet {
       parsed = parseRuleFile(file, source.text, { parameters, templatesDir: options.templatesDir });
     } catch (error) {
       // A defect of the checks, not of the file — but the file that met it is named, and nothing starts with it.
-      parsed = { rule: null, problems: [{ file, line: 1, column: 1, field: '', message: `could not be checked: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` }] };
+      parsed = {
+        rule: null,
+        problems: [
+          { file, line: 1, column: 1, field: '', message: `could not be checked: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` },
+        ],
+      };
     }
     problems.push(...parsed.problems);
     if (parsed.rule) loaded.push({ rule: parsed.rule, file });
@@ -345,4 +460,3 @@ export function loadRuleSet(options: LoadOptions): RuleSet {
 export function projectRuleSetOptions(root: string, rulesPaths?: string[]): LoadOptions {
   return { paths: rulesPaths ?? [join(root, 'rules')], parametersDir: join(root, 'parameters'), templatesDir: join(root, 'templates') };
 }
-

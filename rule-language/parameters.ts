@@ -76,7 +76,9 @@ export function loadParameters(dir: string): { parameters: ParameterSet; problem
   if (!existsSync(dir)) return { parameters: new ParameterSet([]), problems };
   /** Where each parameter was defined first, for a second definition to name it. */
   const definedAt = new Map<string, string>();
-  for (const name of readdirSync(dir).filter((f) => /\.ya?ml$/i.test(f)).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => /\.ya?ml$/i.test(f))
+    .sort()) {
     const path = join(dir, name);
     const source = readSourceFile(path, (p) => problems.push(p));
     if (!source) continue;
@@ -95,7 +97,13 @@ export function loadParameters(dir: string): { parameters: ParameterSet; problem
     const raw = scanYamlText(text, 16);
     if (raw.tooDeep) {
       const before = text.slice(0, raw.tooDeep.offset).split('\n');
-      problems.push({ file, line: before.length, column: before[before.length - 1]!.length + 1, field: '', message: 'nested too deep: a parameter file holds id, description, type and values (dates and values), nothing deeper' });
+      problems.push({
+        file,
+        line: before.length,
+        column: before[before.length - 1]!.length + 1,
+        field: '',
+        message: 'nested too deep: a parameter file holds id, description, type and values (dates and values), nothing deeper',
+      });
       continue;
     }
     const read = readYamlDocument(text, lineCounter, raw, 'one parameter');
@@ -116,14 +124,24 @@ export function loadParameters(dir: string): { parameters: ParameterSet; problem
         let node: unknown;
         for (let n = path.length; n >= 0 && !isNode(node); n--) node = doc.getIn(path.slice(0, n), true);
         const missing = path.length === 1 && !(path[0]! in input);
-        problems.push(hinted({ file, ...at(isNode(node) ? node.range?.[0] : 0), field: path.join('.') || '(file)', message: missing ? `missing field ${path[0]}` : issue.message }));
+        problems.push(
+          hinted({
+            file,
+            ...at(isNode(node) ? node.range?.[0] : 0),
+            field: path.join('.') || '(file)',
+            message: missing ? `missing field ${path[0]}` : issue.message,
+          }),
+        );
       }
       continue;
     }
     const p = result.data;
     const values = doc.get('values', true);
     for (const [date, value] of Object.entries(p.values)) {
-      const wrong = (p.type === 'integer' && !Number.isInteger(value)) || (p.type === 'boolean' && typeof value !== 'boolean') || ((p.type === 'string' || p.type === 'date') && typeof value !== 'string');
+      const wrong =
+        (p.type === 'integer' && !Number.isInteger(value)) ||
+        (p.type === 'boolean' && typeof value !== 'boolean') ||
+        ((p.type === 'string' || p.type === 'date') && typeof value !== 'string');
       if (wrong) {
         const item = isMap(values) ? values.items.find((i) => isScalar(i.key) && String(i.key.value) === date) : undefined;
         const offset = item && isNode(item.value) ? item.value.range?.[0] : undefined;
@@ -133,7 +151,13 @@ export function loadParameters(dir: string): { parameters: ParameterSet; problem
     const idNode = doc.get('id', true);
     const here = at(isNode(idNode) ? idNode.range?.[0] : 0);
     const earlier = definedAt.get(p.id);
-    if (earlier) problems.push({ file, ...here, field: 'id', message: `parameter ${p.id} is defined twice: here and in ${earlier} — keep one (add the new dated value to the values of the first)` });
+    if (earlier)
+      problems.push({
+        file,
+        ...here,
+        field: 'id',
+        message: `parameter ${p.id} is defined twice: here and in ${earlier} — keep one (add the new dated value to the values of the first)`,
+      });
     else definedAt.set(p.id, `${file}:${here.line}`);
     parameters.push(p);
   }

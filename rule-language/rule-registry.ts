@@ -35,9 +35,16 @@ export async function registerRules(db: Kysely<Database>, rules: LoadedRule[], c
       const { status: _fileStatus, ...storedRest } = stored.definition as Rule;
       const { status: _newStatus, ...newRest } = JSON.parse(definition) as Rule;
       if (!isDeepStrictEqual(storedRest, newRest)) {
-        conflicts.push(`${file}: version: ${rule.id} version ${rule.version} is already stored with a different definition; give the change a new version number`);
+        conflicts.push(
+          `${file}: version: ${rule.id} version ${rule.version} is already stored with a different definition; give the change a new version number`,
+        );
       } else if (stored.status === 'draft' && rule.status === 'published') {
-        await db.updateTable('rule_versions').set({ status: 'published', definition }).where('rule_id', '=', rule.id).where('version', '=', rule.version).execute();
+        await db
+          .updateTable('rule_versions')
+          .set({ status: 'published', definition })
+          .where('rule_id', '=', rule.id)
+          .where('version', '=', rule.version)
+          .execute();
         await writeAudit(db, { actor, action: 'rule-published', ruleId: rule.id, ruleVersion: rule.version, detail: { file } });
       }
       continue;
@@ -53,12 +60,7 @@ export async function registerRules(db: Kysely<Database>, rules: LoadedRule[], c
 }
 
 export async function getRuleVersion(db: Kysely<Database>, ruleId: string, version: number): Promise<Rule> {
-  const row = await db
-    .selectFrom('rule_versions')
-    .select('definition')
-    .where('rule_id', '=', ruleId)
-    .where('version', '=', version)
-    .executeTakeFirst();
+  const row = await db.selectFrom('rule_versions').select('definition').where('rule_id', '=', ruleId).where('version', '=', version).executeTakeFirst();
   if (!row) throw new Error(`rule ${ruleId} version ${version} is not stored`);
   return RuleSchema.parse(row.definition);
 }
@@ -78,7 +80,13 @@ export async function publishedRules(db: Kysely<Database>): Promise<Rule[]> {
     .selectFrom('rule_versions as v')
     .select(['v.rule_id', 'v.version', 'v.status'])
     .where(({ eb, selectFrom }) =>
-      eb('v.version', '=', selectFrom('rule_versions as w').select(({ fn }) => fn.max<number>('w.version').as('max')).whereRef('w.rule_id', '=', 'v.rule_id')),
+      eb(
+        'v.version',
+        '=',
+        selectFrom('rule_versions as w')
+          .select(({ fn }) => fn.max<number>('w.version').as('max'))
+          .whereRef('w.rule_id', '=', 'v.rule_id'),
+      ),
     )
     .orderBy('v.rule_id')
     .execute();
@@ -101,7 +109,12 @@ export async function publishedRules(db: Kysely<Database>): Promise<Rule[]> {
 
 /** Marks every version of a rule withdrawn; returns the active outreach the caller must stop. */
 export async function withdrawRule(db: Kysely<Database>, ruleId: string, actor: string): Promise<{ versions: number; activeOutreach: string[] }> {
-  const updated = await db.updateTable('rule_versions').set({ status: 'withdrawn' }).where('rule_id', '=', ruleId).where('status', '!=', 'withdrawn').executeTakeFirst();
+  const updated = await db
+    .updateTable('rule_versions')
+    .set({ status: 'withdrawn' })
+    .where('rule_id', '=', ruleId)
+    .where('status', '!=', 'withdrawn')
+    .executeTakeFirst();
   await writeAudit(db, { actor, action: 'rule-withdrawn', ruleId, detail: { versions: Number(updated.numUpdatedRows) } });
   const active = await db.selectFrom('outreach').select('id').where('rule_id', '=', ruleId).where('status', '=', 'active').execute();
   return { versions: Number(updated.numUpdatedRows), activeOutreach: active.map((a) => a.id) };

@@ -20,7 +20,10 @@ export type { LifeEventType } from './attribute-catalog';
  * together); an id names the rule's file and goes into push topics and links.
  */
 export const RULE_TEXT_LIMITS = {
-  title: { max: 100, why: 'a title is the subject of emails and the title of push notifications; a push message holds at most 3993 bytes, title and text together' },
+  title: {
+    max: 100,
+    why: 'a title is the subject of emails and the title of push notifications; a push message holds at most 3993 bytes, title and text together',
+  },
   id: { max: 64, why: 'it names files and goes into links and push topics' },
 } as const;
 
@@ -32,9 +35,7 @@ const slug = z
 export const isoDate = isoDateSchema({ shape: 'a date written YYYY-MM-DD', notADate: 'not a calendar date' });
 
 /** A span of calendar time; negative numbers count backwards. */
-export const OffsetSchema = z
-  .object({ years: z.number().int().optional(), months: z.number().int().optional(), days: z.number().int().optional() })
-  .strict();
+export const OffsetSchema = z.object({ years: z.number().int().optional(), months: z.number().int().optional(), days: z.number().int().optional() }).strict();
 export type Offset = z.infer<typeof OffsetSchema>;
 
 /** A value in a condition: a literal, a parameter in force on the evaluation date, or a date relative to today or to the trigger. */
@@ -43,7 +44,9 @@ export const ValueSchema = z.union([
   z.number(),
   z.boolean(),
   z.object({ parameter: z.string().min(1) }).strict(),
-  z.object({ date: z.enum(['today', 'trigger']), years: z.number().int().optional(), months: z.number().int().optional(), days: z.number().int().optional() }).strict(),
+  z
+    .object({ date: z.enum(['today', 'trigger']), years: z.number().int().optional(), months: z.number().int().optional(), days: z.number().int().optional() })
+    .strict(),
 ]);
 export type Value = z.infer<typeof ValueSchema>;
 
@@ -81,12 +84,7 @@ const comparison = z
 
 export type Comparison = z.infer<typeof comparison>;
 
-export type Condition =
-  | Comparison
-  | { all: Condition[] }
-  | { any: Condition[] }
-  | { not: Condition }
-  | CountCondition;
+export type Condition = Comparison | { all: Condition[] } | { any: Condition[] } | { not: Condition } | CountCondition;
 
 export const COUNT_OPERATORS = ['equals', 'atLeast', 'atMost', 'greaterThan', 'lessThan'] as const;
 export interface CountCondition {
@@ -134,9 +132,7 @@ export const TriggerSchema = z.union([
   z
     .object({
       // A date relative to a household member's birth date comes within leadDays (e.g. a child's 4-month check).
-      anniversary: z
-        .object({ of: z.literal('member.birth_date'), offset: OffsetSchema, leadDays: z.number().int().min(0).max(366) })
-        .strict(),
+      anniversary: z.object({ of: z.literal('member.birth_date'), offset: OffsetSchema, leadDays: z.number().int().min(0).max(366) }).strict(),
     })
     .strict(),
   z
@@ -169,10 +165,16 @@ export const RuleSchema = z
     trigger: TriggerSchema,
     conditions: ConditionSchema.optional(),
     /** Application deadline, counted from the trigger date; the outreach ends there with its own caseworker task. */
-    deadline: z.object({ days: z.number().int().min(-366).max(366) }).strict().optional(),
+    deadline: z
+      .object({ days: z.number().int().min(-366).max(366) })
+      .strict()
+      .optional(),
     /** Hold back other purposes' notices to the same household for a while (e.g. after a death). */
     suppresses: z
-      .object({ days: z.number().int().positive().max(366), purposes: z.union([z.literal('all-others'), z.array(z.enum(PURPOSE_IDS as [string, ...string[]])).min(1)]) })
+      .object({
+        days: z.number().int().positive().max(366),
+        purposes: z.union([z.literal('all-others'), z.array(z.enum(PURPOSE_IDS as [string, ...string[]])).min(1)]),
+      })
       .strict()
       .optional(),
     outreach: z.array(PlanStepSchema).min(1),

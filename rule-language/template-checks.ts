@@ -13,7 +13,14 @@ import { MAX_PLAINTEXT_BYTES } from '../channels/web-push';
 import { formatNoticeDate, formatWarekiDate } from '../notices/format-dates';
 import { SHARED_SET } from '../notices/render-notice';
 import { formatYen, isNoticeHelper, NOTICE_HELPERS } from '../notices/template-helpers';
-import { LIST_ITEM, LIST_ITEM_KINDS, type ScopedVariableUse, type TemplateAnalysis, type TemplatePosition, type VariableKind } from '../notices/template-variables';
+import {
+  LIST_ITEM,
+  LIST_ITEM_KINDS,
+  type ScopedVariableUse,
+  type TemplateAnalysis,
+  type TemplatePosition,
+  type VariableKind,
+} from '../notices/template-variables';
 import type { ParameterSet } from './parameters';
 import type { RuleProblem } from './rule-problems';
 import type { Rule } from './rule-schema';
@@ -79,7 +86,12 @@ const listing = (names: string[]) => (names.length > 6 ? `${names.slice(0, 6).jo
  * narrow to, and helper arguments read inside them. Root variables are
  * checked by checkTemplates; this checks only what lies inside blocks.
  */
-export function checkScopedPaths(file: string, analysis: TemplateAnalysis, shapes: VariableShapes, suggest: (name: string, candidates: string[]) => string): RuleProblem[] {
+export function checkScopedPaths(
+  file: string,
+  analysis: TemplateAnalysis,
+  shapes: VariableShapes,
+  suggest: (name: string, candidates: string[]) => string,
+): RuleProblem[] {
   const problems: RuleProblem[] = [];
   const at = (p: TemplatePosition, field: string) => ({ file, line: p.line, column: p.column, field });
 
@@ -93,7 +105,10 @@ export function checkScopedPaths(file: string, analysis: TemplateAnalysis, shape
       problems.push({ ...at(use, use.written), message: unknownInside(use, blockKind, shapes, suggest) });
     } else if (use.output && (kind === 'group' || kind === 'list')) {
       const parts = kind === 'group' ? ` (${listing(shapes.children(use.path))})` : '';
-      problems.push({ ...at(use, use.written), message: `${use.written} inside ${blockText(use.block)} is ${use.path}, ${KIND_TEXT[kind]}, not one value: print one of its parts${parts}${kind === 'list' ? ' or use #each' : ''}` });
+      problems.push({
+        ...at(use, use.written),
+        message: `${use.written} inside ${blockText(use.block)} is ${use.path}, ${KIND_TEXT[kind]}, not one value: print one of its parts${parts}${kind === 'list' ? ' or use #each' : ''}`,
+      });
     }
   }
 
@@ -109,10 +124,16 @@ export function checkScopedPaths(file: string, analysis: TemplateAnalysis, shape
           kind === 'group'
             ? `it would repeat the block once for each of its parts (${listing(shapes.children(path))}) and print their names and values: print the part you mean, e.g. {{${path}.${shapes.children(path)[0]}}}`
             : 'it would print nothing';
-        problems.push({ ...at(target, target.kind === 'relative' ? target.path : path), message: `#each needs a list, but ${path} is ${KIND_TEXT[kind]}: ${what}` });
+        problems.push({
+          ...at(target, target.kind === 'relative' ? target.path : path),
+          message: `#each needs a list, but ${path} is ${KIND_TEXT[kind]}: ${what}`,
+        });
       }
       if (h.name === 'with' && kind === 'list') {
-        problems.push({ ...at(target, target.kind === 'relative' ? target.path : path), message: `#with needs one value or a group of variables, but ${path} is a list: use {{#each ${path}}}` });
+        problems.push({
+          ...at(target, target.kind === 'relative' ? target.path : path),
+          message: `#with needs one value or a group of variables, but ${path} is a list: use {{#each ${path}}}`,
+        });
       }
     }
     if (!h.block && isNoticeHelper(h.name) && h.args.length === 1 && target?.kind === 'relative' && target.resolved !== undefined) {
@@ -124,7 +145,10 @@ export function checkScopedPaths(file: string, analysis: TemplateAnalysis, shape
           wanted === 'isoDate' && target.path.endsWith('date') && shapes.kindOfResolved(target.resolved.replace(/date$/, 'iso')) === 'isoDate'
             ? `use ${iso}: ${target.path} is already formatted`
             : NOTICE_HELPERS[h.name].usage;
-        problems.push({ ...at(target, h.name), message: `${h.name} needs ${KIND_TEXT[wanted]}, but ${target.path} here is ${target.resolved}, ${KIND_TEXT[kind]} (${hint})` });
+        problems.push({
+          ...at(target, h.name),
+          message: `${h.name} needs ${KIND_TEXT[wanted]}, but ${target.path} here is ${target.resolved}, ${KIND_TEXT[kind]} (${hint})`,
+        });
       }
     }
   }
@@ -141,7 +165,10 @@ function unknownInside(use: ScopedVariableUse, blockKind: Kind, shapes: Variable
   const relative = use.path.slice(use.block.path.length + 1);
   // Suggested as written: `r.name` for `r.nmae` through a block parameter.
   const prefix = use.written.endsWith(relative) ? use.written.slice(0, use.written.length - relative.length) : '';
-  const hint = suggest(use.written, shapes.descendants(use.block.path).map((d) => `${prefix}${d}`));
+  const hint = suggest(
+    use.written,
+    shapes.descendants(use.block.path).map((d) => `${prefix}${d}`),
+  );
   return `no variable ${use.written} inside ${blockText(use.block)}: ${use.block.path} has ${listing(shapes.children(use.block.path))}${hint}`;
 }
 

@@ -12,7 +12,16 @@ import { LOCALES } from '../db/schema';
 import { lateNoticeProblems } from '../notices/late-notice-checks';
 import { LATE_REPLACED_PARTS, LATE_VARIANT, latePartName } from '../notices/late-notice';
 import { readTextFile } from '../runtime/read-text-file';
-import { checkPushPayload, checkRendersEmpty, checkScopedPaths, KIND_TEXT, missingTemplateSet, PUSH_PARTS, VariableShapes, type PushPartSource } from './template-checks';
+import {
+  checkPushPayload,
+  checkRendersEmpty,
+  checkScopedPaths,
+  KIND_TEXT,
+  missingTemplateSet,
+  PUSH_PARTS,
+  VariableShapes,
+  type PushPartSource,
+} from './template-checks';
 
 /** A problem found in a rule that parsed: the path of the field, for the loader to locate. */
 export interface RuleIssue {
@@ -35,15 +44,20 @@ export function checkRule(rule: Rule, ctx: RuleCheckContext): { issues: RuleIssu
   const eventType: LifeEventType | null = 'event' in rule.trigger ? rule.trigger.event : null;
 
   if (rule.effective.until !== undefined && rule.effective.until < rule.effective.from) {
-    issues.push({ path: ['effective', 'until'], message: `ends (${rule.effective.until}) before it starts (${rule.effective.from}): the rule could never apply` });
+    issues.push({
+      path: ['effective', 'until'],
+      message: `ends (${rule.effective.until}) before it starts (${rule.effective.from}): the rule could never apply`,
+    });
   }
   if ('calendar' in rule.trigger && !isValidMonthDay(rule.trigger.calendar.month, rule.trigger.calendar.day)) {
     issues.push({ path: ['trigger', 'calendar', 'day'], message: `month ${rule.trigger.calendar.month} has no day ${rule.trigger.calendar.day}` });
   }
   if ('anniversary' in rule.trigger) {
     const o = rule.trigger.anniversary.offset;
-    if (!o.years && !o.months && !o.days) issues.push({ path: ['trigger', 'anniversary', 'offset'], message: 'an offset of zero is the birth itself; use the birth event' });
-    if (addOffset('2000-01-01', o) <= '2000-01-01') issues.push({ path: ['trigger', 'anniversary', 'offset'], message: 'an anniversary lies after the birth date: the offset cannot be negative' });
+    if (!o.years && !o.months && !o.days)
+      issues.push({ path: ['trigger', 'anniversary', 'offset'], message: 'an offset of zero is the birth itself; use the birth event' });
+    if (addOffset('2000-01-01', o) <= '2000-01-01')
+      issues.push({ path: ['trigger', 'anniversary', 'offset'], message: 'an anniversary lies after the birth date: the offset cannot be negative' });
     if (!covers(MEMBER_ATTRIBUTES.birth_date, rule.purpose)) {
       issues.push({ path: ['trigger', 'anniversary', 'of'], message: `member.birth_date is not covered by purpose ${rule.purpose}` });
     }
@@ -59,7 +73,11 @@ export function checkRule(rule: Rule, ctx: RuleCheckContext): { issues: RuleIssu
     if (!('send' in step)) return;
     const earlier = sentSinceWait.get(step.send);
     if (earlier === undefined) sentSinceWait.set(step.send, i);
-    else issues.push({ path: ['outreach', i], message: `repeats send: ${step.send} of outreach.${earlier} with no wait between: the resident would get the same ${step.send} twice at once (put a wait between them, or remove one)` });
+    else
+      issues.push({
+        path: ['outreach', i],
+        message: `repeats send: ${step.send} of outreach.${earlier} with no wait between: the resident would get the same ${step.send} twice at once (put a wait between them, or remove one)`,
+      });
   });
   if (rule.deadline) {
     // Outreach starts on the event's day, or up to leadDays before the trigger date.
@@ -67,7 +85,10 @@ export function checkRule(rule: Rule, ctx: RuleCheckContext): { issues: RuleIssu
     if (rule.deadline.days <= -lead) {
       issues.push({
         path: ['deadline', 'days'],
-        message: 'event' in rule.trigger ? 'a deadline before the event has passed when the event arrives: it must be at least 1 day after it' : `the deadline passes before the outreach can start (${lead} days before the trigger date)`,
+        message:
+          'event' in rule.trigger
+            ? 'a deadline before the event has passed when the event arrives: it must be at least 1 day after it'
+            : `the deadline passes before the outreach can start (${lead} days before the trigger date)`,
       });
     } else {
       // Waits counted in days from the start must leave each send before the deadline.
@@ -81,7 +102,10 @@ export function checkRule(rule: Rule, ctx: RuleCheckContext): { issues: RuleIssu
         }
         // Steps after `waitUntil: { deadline: 0 }` are reported below, once.
         if ('send' in step && !stoppedAtDeadline && day >= lead + rule.deadline!.days) {
-          issues.push({ path: ['outreach', i], message: `would be sent on day ${day}, after the deadline (day ${lead + rule.deadline!.days}), where the outreach stops` });
+          issues.push({
+            path: ['outreach', i],
+            message: `would be sent on day ${day}, after the deadline (day ${lead + rule.deadline!.days}), where the outreach stops`,
+          });
         }
       });
     }
@@ -92,10 +116,14 @@ export function checkRule(rule: Rule, ctx: RuleCheckContext): { issues: RuleIssu
   rule.outreach.forEach((step, i) => {
     if ('waitUntil' in step) {
       if (!rule.deadline) issues.push({ path: ['outreach', i, 'waitUntil'], message: 'waits relative to a deadline, but the rule declares no deadline' });
-      if (step.waitUntil.deadline <= lastDeadlineOffset) issues.push({ path: ['outreach', i, 'waitUntil', 'deadline'], message: 'lies before an earlier step of the plan: waits must move forwards in time' });
+      if (step.waitUntil.deadline <= lastDeadlineOffset)
+        issues.push({ path: ['outreach', i, 'waitUntil', 'deadline'], message: 'lies before an earlier step of the plan: waits must move forwards in time' });
       lastDeadlineOffset = step.waitUntil.deadline;
       if (step.waitUntil.deadline === 0 && i < rule.outreach.length - 1) {
-        issues.push({ path: ['outreach', i + 1], message: 'comes after the deadline, where the outreach stops: it would never run (the deadline opens its own caseworker task)' });
+        issues.push({
+          path: ['outreach', i + 1],
+          message: 'comes after the deadline, where the outreach stops: it would never run (the deadline opens its own caseworker task)',
+        });
       }
     }
   });
@@ -139,7 +167,8 @@ function checkCondition(
     if (typeof literal === 'number' && (literal < 0 || (op === 'lessThan' && literal === 0))) {
       issues.push({ path: [...path, op], message: `a count is never ${op === 'lessThan' ? 'below 0' : 'negative'}: this can never hold` });
     }
-    if (typeof literal === 'number' && op === 'atLeast' && literal === 0) issues.push({ path: [...path, op], message: 'a count is always at least 0: this always holds' });
+    if (typeof literal === 'number' && op === 'atLeast' && literal === 0)
+      issues.push({ path: [...path, op], message: 'a count is always at least 0: this always holds' });
     return;
   }
 
@@ -151,11 +180,17 @@ function checkCondition(
   if (!spec) return void issues.push({ path: where, message: unknownAttributeMessage(c.attribute, scope, eventType) });
   if (!covers(spec, rule.purpose)) {
     const allowed = spec.purposes === 'all' ? [] : spec.purposes;
-    return void issues.push({ path: where, message: `${c.attribute} is not covered by purpose ${rule.purpose} (only by ${allowed.join(', ')}): a rule may read only what its purpose's consent covers` });
+    return void issues.push({
+      path: where,
+      message: `${c.attribute} is not covered by purpose ${rule.purpose} (only by ${allowed.join(', ')}): a rule may read only what its purpose's consent covers`,
+    });
   }
   const op = COMPARISON_OPERATORS.find((o) => c[o] !== undefined)!;
   if (ORDERING_OPERATORS.includes(op) && !['integer', 'date'].includes(spec.type)) {
-    return void issues.push({ path: [...path, op], message: `${c.attribute} is ${spec.type === 'enum' ? 'one of a set of values' : `a ${spec.type}`}: it has no order, so ${op} cannot apply (use equals or in)` });
+    return void issues.push({
+      path: [...path, op],
+      message: `${c.attribute} is ${spec.type === 'enum' ? 'one of a set of values' : `a ${spec.type}`}: it has no order, so ${op} cannot apply (use equals or in)`,
+    });
   }
   if (op === 'isSet') return;
   const values: Array<[Value, Array<string | number>]> =
@@ -179,7 +214,11 @@ function checkValue(v: Value, spec: AttributeSpec, path: Array<string | number>,
       const p = parameters.get(v.parameter);
       if (!p) return void issues.push({ path: [...path, 'parameter'], message: `unknown parameter ${v.parameter}${suggest(v.parameter, parameters.ids())}` });
       const compatible = p.type === spec.type || (spec.type === 'enum' && p.type === 'string');
-      if (!compatible) issues.push({ path: [...path, 'parameter'], message: `parameter ${v.parameter} is ${article(p.type)}, but the comparison needs ${article(spec.type)}` });
+      if (!compatible)
+        issues.push({
+          path: [...path, 'parameter'],
+          message: `parameter ${v.parameter} is ${article(p.type)}, but the comparison needs ${article(spec.type)}`,
+        });
       return;
     }
     if (spec.type !== 'date') issues.push({ path: [...path, 'date'], message: `a date value cannot be compared with ${article(spec.type)}` });
@@ -212,9 +251,7 @@ function unknownAttributeMessage(attribute: string, scope: 'resident' | 'member'
 }
 
 function suggest(name: string, candidates: string[]): string {
-  const best = candidates
-    .map((c) => ({ c, d: editDistance(name, c) }))
-    .sort((a, b) => a.d - b.d)[0];
+  const best = candidates.map((c) => ({ c, d: editDistance(name, c) })).sort((a, b) => a.d - b.d)[0];
   return best && best.d <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean ${best.c}?)` : '';
 }
 
@@ -312,7 +349,8 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
     const head = `rule ${rule.id} provides no variable ${path}`;
     if (path.startsWith('event.') && !options.event) return `${head}: only rules triggered by a life event have event.*; this rule can use trigger.date`;
     if (path.startsWith('deadline.') && !options.deadline) return `${head}: only rules that declare a deadline have deadline.*`;
-    if (path.startsWith('content.') && !PARTS_WITH_CONTENT.includes(part)) return `${head} in ${part}: content.* is only given to the layouts ${PARTS_WITH_CONTENT.join(', ')}`;
+    if (path.startsWith('content.') && !PARTS_WITH_CONTENT.includes(part))
+      return `${head} in ${part}: content.* is only given to the layouts ${PARTS_WITH_CONTENT.join(', ')}`;
     return `${head}${suggest(path, [...catalogFor(part).keys()])}`;
   };
   const kindText = KIND_TEXT;
@@ -322,11 +360,19 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
       case 'variable': {
         const kind = kindOf(part, arg.path);
         if (kind === undefined || kind === wanted) return null; // an unknown variable is reported once, as such
-        const hint = wanted === 'isoDate' && arg.path.endsWith('.date') && kindOf(part, arg.path.replace(/\.date$/, '.iso')) ? ` (use ${arg.path.replace(/\.date$/, '.iso')}: ${arg.path} is already formatted)` : '';
+        const hint =
+          wanted === 'isoDate' && arg.path.endsWith('.date') && kindOf(part, arg.path.replace(/\.date$/, '.iso'))
+            ? ` (use ${arg.path.replace(/\.date$/, '.iso')}: ${arg.path} is already formatted)`
+            : '';
         return `${name} needs ${kindText[wanted]}, but ${arg.path} is ${kindText[kind]}${hint}`;
       }
       case 'literal': {
-        const ok = wanted === 'isoDate' ? isIsoDate(arg.value) : wanted === 'number' ? typeof arg.value === 'number' && Number.isSafeInteger(arg.value) : typeof arg.value === 'string' && arg.value.trim() !== '';
+        const ok =
+          wanted === 'isoDate'
+            ? isIsoDate(arg.value)
+            : wanted === 'number'
+              ? typeof arg.value === 'number' && Number.isSafeInteger(arg.value)
+              : typeof arg.value === 'string' && arg.value.trim() !== '';
         return ok ? null : `${name} needs ${kindText[wanted]}, got ${JSON.stringify(arg.value) ?? 'nothing'} (${usage})`;
       }
       case 'subexpression':
@@ -382,14 +428,21 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
         problems.push({ file, ...handlebarsErrorPosition(error, source), field: part, message: `not valid Handlebars: ${handlebarsErrorText(error)}` });
         continue;
       }
-      if (analysis.empty) problems.push({ file, line: 1, column: 1, field: part, message: `is empty: the ${part} part of ${neededBy.join(', ')} notices would say nothing` });
+      if (analysis.empty)
+        problems.push({ file, line: 1, column: 1, field: part, message: `is empty: the ${part} part of ${neededBy.join(', ')} notices would say nothing` });
       parsed.set(file, { source, analysis });
       problems.push(...checkScopedPaths(file, analysis, shapesFor(part), suggest));
       const rendersEmpty = analysis.empty ? null : checkRendersEmpty(file, part, neededBy, source, shapesFor(part));
       if (rendersEmpty) problems.push(rendersEmpty);
       if (HTML_PARTS.includes(part)) {
         for (const u of analysis.unescaped) {
-          problems.push({ file, line: u.line, column: u.column, field: part, message: `unescaped output {{{${u.expression}}}} is refused in HTML: write {{${u.expression}}}, so no value can add markup or scripts to the email` });
+          problems.push({
+            file,
+            line: u.line,
+            column: u.column,
+            field: part,
+            message: `unescaped output {{{${u.expression}}}} is refused in HTML: write {{${u.expression}}}, so no value can add markup or scripts to the email`,
+          });
         }
       }
       for (const u of analysis.unsupported) problems.push({ file, line: u.line, column: u.column, field: u.field, message: u.message });
@@ -399,7 +452,13 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
         if (!kind && isLatePart(part) && (use.path === 'deadline' || use.path.startsWith('deadline.'))) continue;
         if (!kind) problems.push({ file, line: use.line, column: use.column, field: use.path, message: notProvided(part, use.path) });
         else if (use.output && (kind === 'group' || kind === 'list')) {
-          problems.push({ file, line: use.line, column: use.column, field: use.path, message: `${use.path} is ${kindText[kind]}, not one value: print one of its parts${kind === 'list' ? ' (or use #each)' : ''}` });
+          problems.push({
+            file,
+            line: use.line,
+            column: use.column,
+            field: use.path,
+            message: `${use.path} is ${kindText[kind]}, not one value: print one of its parts${kind === 'list' ? ' (or use #each)' : ''}`,
+          });
         }
       }
       for (const h of analysis.helpers) {
@@ -415,7 +474,10 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
           continue;
         }
         if (!isNoticeHelper(h.name)) {
-          problems.push({ ...at, message: `unknown helper ${h.name}${suggest(h.name, NOTICE_HELPER_NAMES)}: notices can use ${NOTICE_HELPER_NAMES.join(', ')}` });
+          problems.push({
+            ...at,
+            message: `unknown helper ${h.name}${suggest(h.name, NOTICE_HELPER_NAMES)}: notices can use ${NOTICE_HELPER_NAMES.join(', ')}`,
+          });
           continue;
         }
         const spec = NOTICE_HELPERS[h.name];
@@ -449,7 +511,10 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
       if (tooLarge) problems.push(tooLarge);
     }
     if (missing.length > 0) {
-      issues.push({ path: ['templates'], message: `template set ${rule.templates} has no locale ${locale} version of ${missing.join(', ')} (${locale} has no fallback: residents who read ${LOCALE_NAMES[locale]} would get nothing)` });
+      issues.push({
+        path: ['templates'],
+        message: `template set ${rule.templates} has no locale ${locale} version of ${missing.join(', ')} (${locale} has no fallback: residents who read ${LOCALE_NAMES[locale]} would get nothing)`,
+      });
     }
     if (fellBack.length > 0 && fallback) {
       warnings.push({

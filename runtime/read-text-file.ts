@@ -108,12 +108,22 @@ export function decodeTextFile(bytes: Uint8Array): TextFileResult {
     if (guess) return { ok: false, problem: { kind: 'encoding', line: 1, column: 1, message: `not UTF-8 (saved as ${guess}?) — ${SAVE_AS_UTF8}` } };
     const at = positionOf(bytes, bad);
     const byte = bytes[bad]!.toString(16).toUpperCase().padStart(2, '0');
-    return { ok: false, problem: { kind: 'encoding', ...at, message: `not UTF-8: byte 0x${byte} at byte offset ${bad} (line ${at.line}, column ${at.column}) is not valid UTF-8 — ${SAVE_AS_UTF8}` } };
+    return {
+      ok: false,
+      problem: {
+        kind: 'encoding',
+        ...at,
+        message: `not UTF-8: byte 0x${byte} at byte offset ${bad} (line ${at.line}, column ${at.column}) is not valid UTF-8 — ${SAVE_AS_UTF8}`,
+      },
+    };
   }
   const nul = bytes.indexOf(0);
   if (nul >= 0) {
     const at = positionOf(bytes, nul);
-    return { ok: false, problem: { kind: 'encoding', ...at, message: `holds a NUL byte at byte offset ${nul}: not a text file (saved as UTF-16?) — ${SAVE_AS_UTF8}` } };
+    return {
+      ok: false,
+      problem: { kind: 'encoding', ...at, message: `holds a NUL byte at byte offset ${nul}: not a text file (saved as UTF-16?) — ${SAVE_AS_UTF8}` },
+    };
   }
   // TextDecoder drops a leading BOM (ignoreBOM is false by default).
   const text = utf8.decode(bytes).replace(/\r\n/g, '\n');
@@ -127,7 +137,14 @@ export function readTextFile(path: string): TextFileResult {
     bytes = readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'EACCES' ? 'not allowed to read the file' : 'cannot read the file';
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a folder, not a file'
+          : code === 'EACCES'
+            ? 'not allowed to read the file'
+            : 'cannot read the file';
     return { ok: false, problem: { kind: 'unreadable', line: 1, column: 1, message: why } };
   }
   return decodeTextFile(bytes);

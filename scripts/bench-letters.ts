@@ -90,9 +90,30 @@ async function main(): Promise<void> {
     for (const [i, r] of residents.entries()) {
       if (postalAddressProblems({ postalCode: r.postal_code, address: r.address }, { cityNames: CITY }).length > 0) invalid++;
       const outreachId = `bench:${r.id}`;
-      await db.insertInto('outreach').values({ id: outreachId, rule_id: 'child-allowance', rule_version: 1, resident_id: r.id, occurrence_key: 'bench', event_id: null, status: 'active', response: null }).execute();
+      await db
+        .insertInto('outreach')
+        .values({
+          id: outreachId,
+          rule_id: 'child-allowance',
+          rule_version: 1,
+          resident_id: r.id,
+          occurrence_key: 'bench',
+          event_id: null,
+          status: 'active',
+          response: null,
+        })
+        .execute();
       const key = `${outreachId}#4:letter`;
-      const deliveryId = await insertDelivery(db, { idempotency_key: key, outreach_id: outreachId, resident_id: r.id, rule_id: 'child-allowance', rule_version: 1, step_index: 4, channel: 'letter', status: 'pending' });
+      const deliveryId = await insertDelivery(db, {
+        idempotency_key: key,
+        outreach_id: outreachId,
+        resident_id: r.id,
+        rule_id: 'child-allowance',
+        rule_version: 1,
+        step_index: 4,
+        channel: 'letter',
+        status: 'pending',
+      });
       const text = TEXT[r.locale];
       const name = r.locale === 'en' ? `${r.given_name} ${r.family_name}` : `${r.family_name} ${r.given_name} 様`;
       await queueLetter(
@@ -106,7 +127,13 @@ async function main(): Promise<void> {
           postageClass: 'standard',
           content: {
             recipient: { postalCode: r.postal_code!, address: r.address!, name },
-            sender: { name: 'おしらせ市長', department: r.locale === 'en' ? 'Children and Families Division' : 'こども家庭課', postalCode: '100-0001', address: 'おしらせ市中央1-1-1', phone: '03-1234-5678' },
+            sender: {
+              name: 'おしらせ市長',
+              department: r.locale === 'en' ? 'Children and Families Division' : 'こども家庭課',
+              postalCode: '100-0001',
+              address: 'おしらせ市中央1-1-1',
+              phone: '03-1234-5678',
+            },
             locale: r.locale,
             ...text,
           },
@@ -124,13 +151,17 @@ async function main(): Promise<void> {
     const pdfBytes = (await stat(closed.mergedPdfPath!)).size;
     const manifestLines = parseCsv(await readFile(closed.manifestPath!, 'utf8')).length - 1;
 
-    process.stdout.write([
-      `letters: ${closed.letters} (${invalid} with an address validation would refuse), pages: ${closed.pages}, manifest lines: ${manifestLines}`,
-      `queue (validate, render each proof PDF, insert): ${seconds(queuedMs)} s (${(queuedMs / letterCount).toFixed(0)} ms a letter)`,
-      `close (one merged PDF + manifest + ledger and audit): ${seconds(closeMs)} s`,
-      `merged PDF: ${mb(pdfBytes)} MB (${(pdfBytes / closed.letters / 1024).toFixed(1)} KB a letter)`,
-      values.keep ? `files kept in ${work}` : '',
-    ].filter(Boolean).join('\n') + '\n');
+    process.stdout.write(
+      [
+        `letters: ${closed.letters} (${invalid} with an address validation would refuse), pages: ${closed.pages}, manifest lines: ${manifestLines}`,
+        `queue (validate, render each proof PDF, insert): ${seconds(queuedMs)} s (${(queuedMs / letterCount).toFixed(0)} ms a letter)`,
+        `close (one merged PDF + manifest + ledger and audit): ${seconds(closeMs)} s`,
+        `merged PDF: ${mb(pdfBytes)} MB (${(pdfBytes / closed.letters / 1024).toFixed(1)} KB a letter)`,
+        values.keep ? `files kept in ${work}` : '',
+      ]
+        .filter(Boolean)
+        .join('\n') + '\n',
+    );
   } finally {
     await database.close();
     if (!values.keep) await rm(work, { recursive: true, force: true });

@@ -63,14 +63,18 @@ function ruleMetadata(): z.core.$ZodRegistry<Meta> {
   });
   registry.add(ConditionSchema, {
     id: 'Condition',
-    description: 'A condition: { all: [...] }, { any: [...] }, { not: ... }, a comparison { attribute, <one operator> } or a count { count: { members: ... }, <one operator> }.',
+    description:
+      'A condition: { all: [...] }, { any: [...] }, { not: ... }, a comparison { attribute, <one operator> } or a count { count: { members: ... }, <one operator> }.',
   });
   registry.add(ValueSchema, {
     id: 'Value',
     description:
       'A value: a literal (text, number, true/false, date YYYY-MM-DD), { parameter: <id> } for the value in force on the evaluation date, or { date: today | trigger, years, months, days } for a date relative to today or to the trigger.',
   });
-  registry.add(OffsetSchema, { id: 'Offset', description: 'A span of calendar time: years, months and days (months and years first, clamped to the end of the month).' });
+  registry.add(OffsetSchema, {
+    id: 'Offset',
+    description: 'A span of calendar time: years, months and days (months and years first, clamped to the end of the month).',
+  });
   registry.add(PlanStepSchema, {
     id: 'PlanStep',
     description: 'send: email | push | letter; wait: { days }; waitUntil: { deadline: <days before the deadline, 0 or negative> }; task: no-response.',
@@ -89,7 +93,8 @@ const RULE_FIELDS: Record<keyof typeof RuleSchema.shape, string> = {
   conditions: 'Who among the residents the trigger concerns is reached: all / any / not over comparisons of attributes, and counts of household members.',
   deadline: 'The application deadline in days from the trigger date. The outreach stops there and a caseworker task is opened.',
   suppresses: "Hold back other purposes' notices to the same household for some days (e.g. after a death): all-others, or a list of purposes.",
-  outreach: 'The outreach plan, step by step: send on a channel, wait, wait until a point before the deadline, open a caseworker task. It ends at once when the resident responds.',
+  outreach:
+    'The outreach plan, step by step: send on a channel, wait, wait until a point before the deadline, open a caseworker task. It ends at once when the resident responds.',
   templates: 'The template set: templates/<set>/<locale>/<part>.hbs, for the locales ja, en and ja-easy.',
 };
 
@@ -97,7 +102,8 @@ function parameterMetadata(): z.core.$ZodRegistry<Meta> {
   const registry = z.registry<Meta>();
   registry.add(ParameterSchema, {
     title: 'Oshirase parameter',
-    description: 'An amount or threshold that changes over time (parameters/<id>.yaml), keyed by the date each value comes into force. Rules read it as { parameter: <id> }.',
+    description:
+      'An amount or threshold that changes over time (parameters/<id>.yaml), keyed by the date each value comes into force. Rules read it as { parameter: <id> }.',
   });
   return registry;
 }
@@ -140,9 +146,13 @@ function attributeNames(): { names: string[]; description: string } {
   for (const [name, spec] of Object.entries(MEMBER_ATTRIBUTES)) add(name, `inside count.members, of each household member: ${describeAttribute(spec)}`);
   add('event.date', 'in a rule triggered by a life event: date: the date of the event');
   for (const [type, event] of Object.entries(LIFE_EVENTS)) {
-    for (const [field, spec] of Object.entries(event.payload as Record<string, AttributeSpec>)) add(`event.${field}`, `in a rule triggered by ${type}: ${describeAttribute(spec)}`);
+    for (const [field, spec] of Object.entries(event.payload as Record<string, AttributeSpec>))
+      add(`event.${field}`, `in a rule triggered by ${type}: ${describeAttribute(spec)}`);
   }
-  return { names, description: `The attribute compared. Resident attributes, household-member attributes (inside count.members) and event attributes:\n${lines.join('\n')}` };
+  return {
+    names,
+    description: `The attribute compared. Resident attributes, household-member attributes (inside count.members) and event attributes:\n${lines.join('\n')}`,
+  };
 }
 
 const OPERATOR_DESCRIPTIONS: Record<string, string> = {

@@ -92,7 +92,11 @@ describe('the shared database refuses changes to audit records', () => {
   async function oneRecord(db: Kysely<Database>): Promise<{ id: number; detail: unknown; record_hash: string }> {
     const actor = `test:audit-${randomUUID()}`;
     await writeAudit(db, { actor, action: 'audit-chain-test', detail: { step: 1 } });
-    const row = await db.selectFrom('audit_log').select(['id', 'detail', 'record_hash', 'chain_position', 'prev_hash']).where('actor', '=', actor).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('audit_log')
+      .select(['id', 'detail', 'record_hash', 'chain_position', 'prev_hash'])
+      .where('actor', '=', actor)
+      .executeTakeFirstOrThrow();
     expect(row.record_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(row.prev_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(Number(row.chain_position)).toBeGreaterThan(0);
@@ -101,7 +105,9 @@ describe('the shared database refuses changes to audit records', () => {
 
   it('refuses an UPDATE of an audit row and leaves it as it was', async () => {
     const before = await oneRecord(handle.db);
-    await expect(sql`update audit_log set detail = '{"step": 2}'::jsonb where id = ${before.id}`.execute(handle.db)).rejects.toThrow(/audit_log is append-only: UPDATE refused/);
+    await expect(sql`update audit_log set detail = '{"step": 2}'::jsonb where id = ${before.id}`.execute(handle.db)).rejects.toThrow(
+      /audit_log is append-only: UPDATE refused/,
+    );
     // A writer cannot smuggle chain fields in either: they are the trigger's.
     await expect(sql`update audit_log set record_hash = 'x' where id = ${before.id}`.execute(handle.db)).rejects.toThrow(/append-only/);
     const after = await handle.db.selectFrom('audit_log').select(['detail', 'record_hash']).where('id', '=', before.id).executeTakeFirstOrThrow();
@@ -112,15 +118,23 @@ describe('the shared database refuses changes to audit records', () => {
     const before = await oneRecord(handle.db);
     await expect(sql`delete from audit_log where id = ${before.id}`.execute(handle.db)).rejects.toThrow(/audit_log is append-only: DELETE refused/);
     await expect(sql`truncate audit_log`.execute(handle.db)).rejects.toThrow(/audit_log is append-only: TRUNCATE refused/);
-    await expect(sql`update audit_chain_head set position = 0`.execute(handle.db)).rejects.toThrow(/audit_chain_head is maintained by the audit_log triggers only/);
+    await expect(sql`update audit_chain_head set position = 0`.execute(handle.db)).rejects.toThrow(
+      /audit_chain_head is maintained by the audit_log triggers only/,
+    );
     const still = await handle.db.selectFrom('audit_log').select('id').where('id', '=', before.id).execute();
     expect(still).toHaveLength(1);
   });
 
   it('overwrites chain fields a writer supplies', async () => {
     const actor = `test:audit-${randomUUID()}`;
-    await sql`insert into audit_log (actor, action, chain_position, prev_hash, record_hash) values (${actor}, 'forged', 1, 'forged', 'forged')`.execute(handle.db);
-    const row = await handle.db.selectFrom('audit_log').select(['chain_position', 'prev_hash', 'record_hash']).where('actor', '=', actor).executeTakeFirstOrThrow();
+    await sql`insert into audit_log (actor, action, chain_position, prev_hash, record_hash) values (${actor}, 'forged', 1, 'forged', 'forged')`.execute(
+      handle.db,
+    );
+    const row = await handle.db
+      .selectFrom('audit_log')
+      .select(['chain_position', 'prev_hash', 'record_hash'])
+      .where('actor', '=', actor)
+      .executeTakeFirstOrThrow();
     expect(Number(row.chain_position)).toBeGreaterThan(1);
     expect(row.prev_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(row.record_hash).toMatch(/^[0-9a-f]{64}$/);
@@ -140,7 +154,20 @@ describe('a database of its own: concurrent writers, then tampering', () => {
       for (const id of residents) {
         await addResident(
           handle.db,
-          { id, household_id: `H-${id}`, family_name: 'Test', given_name: 'Audit', birth_date: '1980-02-03', locale: 'ja', email: null, email_status: 'unverified', postal_code: null, address: null, ward: 'chuo', residence_status: 'registered' },
+          {
+            id,
+            household_id: `H-${id}`,
+            family_name: 'Test',
+            given_name: 'Audit',
+            birth_date: '1980-02-03',
+            locale: 'ja',
+            email: null,
+            email_status: 'unverified',
+            postal_code: null,
+            address: null,
+            ward: 'chuo',
+            residence_status: 'registered',
+          },
           [],
         );
       }
@@ -157,7 +184,10 @@ describe('a database of its own: concurrent writers, then tampering', () => {
           handle.db.transaction().execute(async (tx) => {
             await writeAudit(tx, { actor: `test:tx${i}`, action: 'tx-first' });
             await tx.selectFrom('residents').select('id').execute();
-            await writeAudits(tx, [{ actor: `test:tx${i}`, action: 'tx-second' }, { actor: `test:tx${i}`, action: 'tx-third' }]);
+            await writeAudits(tx, [
+              { actor: `test:tx${i}`, action: 'tx-second' },
+              { actor: `test:tx${i}`, action: 'tx-third' },
+            ]);
           }),
         ),
         ...residents.map((residentId, i) =>
@@ -169,7 +199,9 @@ describe('a database of its own: concurrent writers, then tampering', () => {
             [],
           ),
         ),
-        sql`insert into audit_log (actor, action, detail) select 'test:bulk', 'bulk', jsonb_build_object('n', g) from generate_series(1, 25) g`.execute(handle.db),
+        sql`insert into audit_log (actor, action, detail) select 'test:bulk', 'bulk', jsonb_build_object('n', g) from generate_series(1, 25) g`.execute(
+          handle.db,
+        ),
       ]);
       // A transaction that rolls back takes its positions with it: the chain has no gap.
       await handle.db
@@ -180,7 +212,14 @@ describe('a database of its own: concurrent writers, then tampering', () => {
         })
         .catch(() => {});
       await writeAudit(handle.db, { actor: 'test:last', action: 'last' });
-      total = Number((await handle.db.selectFrom('audit_log').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+      total = Number(
+        (
+          await handle.db
+            .selectFrom('audit_log')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     } finally {
       await handle.close();
     }

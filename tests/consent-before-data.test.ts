@@ -60,7 +60,12 @@ describe('a birth for a resident who did not consent to child-benefits', () => {
     const born = daysAgoInTokyo(3);
     const result = await engine.sendBirth(resident, { msPerDay: 60_000, occurredOn: born });
 
-    expect(result.matches).toContainEqual({ ruleId: 'child-allowance', ruleVersion: expect.any(Number), explanation: null, result: { decision: 'no-consent', purpose: 'child-benefits' } });
+    expect(result.matches).toContainEqual({
+      ruleId: 'child-allowance',
+      ruleVersion: expect.any(Number),
+      explanation: null,
+      result: { decision: 'no-consent', purpose: 'child-benefits' },
+    });
     for (const m of result.matches) {
       expect(m.result.decision, m.ruleId).toBe('no-consent');
       expect(m.explanation, m.ruleId).toBeNull();
@@ -82,7 +87,13 @@ describe('a birth for a resident who did not consent to child-benefits', () => {
     const { resident } = await residentWithAttributes(['health-insurance']);
     const rule = (await publishedRules(engine.db)).find((r) => r.id === 'child-allowance')!;
     const explained = await explainResident(engine.db, engine.context.parameters, rule, resident.id, { on: todayInTokyo() });
-    expect(explained).toMatchObject({ evaluated: false, evaluation: null, event: null, wouldContact: false, notEvaluated: 'no consent for purpose child-benefits: not evaluated' });
+    expect(explained).toMatchObject({
+      evaluated: false,
+      evaluation: null,
+      event: null,
+      wouldContact: false,
+      notEvaluated: 'no consent for purpose child-benefits: not evaluated',
+    });
     expect(explained.consent).toEqual({ purpose: 'child-benefits', granted: false, grantedAt: null, withdrawnAt: null });
     expect(valuesIn(JSON.stringify(explained), ['registered'])).toEqual([]);
   });
@@ -117,7 +128,11 @@ describe('a job loss for a resident who consented to health-insurance', () => {
       children: [
         { kind: 'comparison', attribute: 'residence_status', operator: 'equals', expected: 'registered', passed: true },
         { kind: 'comparison', attribute: 'event.previous_insurance', operator: 'equals', expected: 'employee', passed: true },
-        { kind: 'not', passed: true, child: { kind: 'comparison', attribute: 'insurance_type', operator: 'in', expected: ['national-health', 'public-assistance'], passed: false } },
+        {
+          kind: 'not',
+          passed: true,
+          child: { kind: 'comparison', attribute: 'insurance_type', operator: 'in', expected: ['national-health', 'public-assistance'], passed: false },
+        },
       ],
     };
     expect(match.explanation).toEqual(expected);
@@ -133,7 +148,12 @@ describe('a job loss for a resident who consented to health-insurance', () => {
 
   it('records a condition that failed with its threshold, not the value that failed it', async () => {
     const { resident } = await residentWithAttributes(['health-insurance']);
-    const result = await engine.sendEvent(resident, { type: 'job-loss', msPerDay: 60_000, occurredOn: daysAgoInTokyo(5), payload: { previous_insurance: 'none' } });
+    const result = await engine.sendEvent(resident, {
+      type: 'job-loss',
+      msPerDay: 60_000,
+      occurredOn: daysAgoInTokyo(5),
+      payload: { previous_insurance: 'none' },
+    });
     const match = result.matches.find((m) => m.ruleId === 'national-health-insurance-job-loss')!;
     expect(match.result).toEqual({ decision: 'conditions-not-met' });
     const notMatched = (await engine.audit(resident.id)).find((a) => a.action === 'rule-not-matched' && a.rule_id === 'national-health-insurance-job-loss')!;
@@ -151,8 +171,18 @@ describe('redactExplanation', () => {
   const { rules, parameters } = loadRuleSet(projectRuleSetOptions(PROJECT_ROOT));
   const schoolSupport = rules.find((r) => r.rule.id === 'school-support')!.rule;
   const facts: ResidentFacts = {
-    id: 'R-1', birth_date: '1985-05-05', ward: 'kita', residence_status: 'registered', income_bracket: 2, insurance_type: 'employee',
-    disability_certificate: false, moved_in_on: null, members: [{ id: 'R-1', birth_date: '1985-05-05' }, { id: 'R-2', birth_date: '2020-09-09' }],
+    id: 'R-1',
+    birth_date: '1985-05-05',
+    ward: 'kita',
+    residence_status: 'registered',
+    income_bracket: 2,
+    insurance_type: 'employee',
+    disability_certificate: false,
+    moved_in_on: null,
+    members: [
+      { id: 'R-1', birth_date: '1985-05-05' },
+      { id: 'R-2', birth_date: '2020-09-09' },
+    ],
   };
 
   it('keeps structure, operators, thresholds and passed flags; drops actual values, member lists and dates counted from the trigger', () => {
@@ -161,7 +191,8 @@ describe('redactExplanation', () => {
     const full = evaluation.occurrences[0]!.explanation!;
     const redacted = redactExplanation(full, schoolSupport.conditions!);
     const text = JSON.stringify(redacted);
-    for (const value of ['1985-05-05', '2020-09-09', 'R-2', 'kita', '"actual"', '"members"', '2020-04-02', '2021-04-01']) expect(text, value).not.toContain(value);
+    for (const value of ['1985-05-05', '2020-09-09', 'R-2', 'kita', '"actual"', '"members"', '2020-04-02', '2021-04-01'])
+      expect(text, value).not.toContain(value);
     expect(redacted).toMatchObject({
       kind: 'all',
       passed: true,
@@ -169,7 +200,14 @@ describe('redactExplanation', () => {
         { attribute: 'residence_status', operator: 'equals', expected: 'registered', passed: true },
         { attribute: 'age', operator: 'atLeast', expected: 18, passed: true },
         { kind: 'count', operator: 'atLeast', expected: 1, passed: true },
-        { kind: 'any', passed: true, children: [{ attribute: 'income_bracket', operator: 'atMost', passed: true, parameters: expect.any(Object) }, { attribute: 'income_bracket', operator: 'isSet', expected: false, passed: false }] },
+        {
+          kind: 'any',
+          passed: true,
+          children: [
+            { attribute: 'income_bracket', operator: 'atMost', passed: true, parameters: expect.any(Object) },
+            { attribute: 'income_bracket', operator: 'isSet', expected: false, passed: false },
+          ],
+        },
       ],
     });
     // Readable as "income_bracket ≤ 4: held", without the bracket itself.
@@ -181,9 +219,31 @@ describe('redactExplanation', () => {
   });
 
   it('writes a date counted from the trigger date as the rule does', () => {
-    const between = { kind: 'comparison' as const, attribute: 'birth_date', operator: 'between' as const, expected: ['2019-04-02', '2020-04-01'], actual: '2019-09-09', passed: true };
-    const redacted = redactExplanation(between, { attribute: 'birth_date', between: [{ date: 'trigger', years: -7, days: 1 }, { date: 'trigger', years: -6 }] });
-    expect(redacted).toEqual({ kind: 'comparison', attribute: 'birth_date', operator: 'between', expected: [{ date: 'trigger', years: -7, days: 1 }, { date: 'trigger', years: -6 }], passed: true });
+    const between = {
+      kind: 'comparison' as const,
+      attribute: 'birth_date',
+      operator: 'between' as const,
+      expected: ['2019-04-02', '2020-04-01'],
+      actual: '2019-09-09',
+      passed: true,
+    };
+    const redacted = redactExplanation(between, {
+      attribute: 'birth_date',
+      between: [
+        { date: 'trigger', years: -7, days: 1 },
+        { date: 'trigger', years: -6 },
+      ],
+    });
+    expect(redacted).toEqual({
+      kind: 'comparison',
+      attribute: 'birth_date',
+      operator: 'between',
+      expected: [
+        { date: 'trigger', years: -7, days: 1 },
+        { date: 'trigger', years: -6 },
+      ],
+      passed: true,
+    });
     expect(describeExplanation(redacted)).toEqual(['✓ birth_date between [(trigger date -7y+1d),(trigger date -6y)]']);
   });
 });

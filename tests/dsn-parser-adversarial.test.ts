@@ -17,14 +17,19 @@ const CEILING_MS = 200;
 
 /** `unit` repeated to exactly 2 MB. */
 const fill = (unit: string, size = TWO_MB) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
-const reportHead = (boundary = 'b') => `From: postmaster@residents.example\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"\r\n\r\n`;
-const statusPart = 'Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.residents.example\r\n\r\nFinal-Recipient: rfc822; someone@residents.example\r\nAction: failed\r\nStatus: 5.1.1\r\n';
+const reportHead = (boundary = 'b') =>
+  `From: postmaster@residents.example\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"\r\n\r\n`;
+const statusPart =
+  'Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.residents.example\r\n\r\nFinal-Recipient: rfc822; someone@residents.example\r\nAction: failed\r\nStatus: 5.1.1\r\n';
 const validReport = (returned: string) =>
   `${reportHead()}--b\r\n${statusPart}\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nMessage-ID: <0123456789abcdef0123456789abcdef@oshirase.invalid>\r\n\r\n${returned}\r\n--b--\r\n`;
 
 const ADVERSARIAL: Array<[string, string]> = [
   // Folded over 900 lines, the field is 60 KB of "a@" for the Message-ID scan, then 2 MB of returned body.
-  ['a returned Message-ID of "<a@a@a@…" (quadratic for the old pattern)', validReport(fill('x')).replace('Message-ID: <0123', `Message-ID: <${fill(`${fill('a@', 64)}\r\n `, 900 * 67)}a@<0123`)],
+  [
+    'a returned Message-ID of "<a@a@a@…" (quadratic for the old pattern)',
+    validReport(fill('x')).replace('Message-ID: <0123', `Message-ID: <${fill(`${fill('a@', 64)}\r\n `, 900 * 67)}a@<0123`),
+  ],
   ['one header line of spaces and no colon', `a${fill(' ')}`],
   ['one 2 MB header line of letters', fill('a')],
   ['2 MB of line breaks', fill('\n')],
@@ -39,8 +44,14 @@ const ADVERSARIAL: Array<[string, string]> = [
   ['a 70-dash boundary in a body of dashes', `${reportHead('-'.repeat(70))}${fill('-')}`],
   ['a 70-dash boundary, lines of 71 dashes', `${reportHead('-'.repeat(70))}${fill(`${'-'.repeat(71)}\n`)}`],
   ['a body of blank lines of blanks', `${reportHead()}${fill('\n \t')}`],
-  ['a quoted-printable status part of "=4"', `${reportHead()}--b\r\nContent-Type: message/delivery-status\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${fill('=4')}\r\n--b--\r\n`],
-  ['a base64 status part', `${reportHead()}--b\r\nContent-Type: message/delivery-status\r\nContent-Transfer-Encoding: base64\r\n\r\n${fill('QUFB\r\n')}\r\n--b--\r\n`],
+  [
+    'a quoted-printable status part of "=4"',
+    `${reportHead()}--b\r\nContent-Type: message/delivery-status\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${fill('=4')}\r\n--b--\r\n`,
+  ],
+  [
+    'a base64 status part',
+    `${reportHead()}--b\r\nContent-Type: message/delivery-status\r\nContent-Transfer-Encoding: base64\r\n\r\n${fill('QUFB\r\n')}\r\n--b--\r\n`,
+  ],
   ['a status part of empty groups', `${reportHead()}--b\r\nContent-Type: message/delivery-status\r\n\r\n${fill('X: y\r\n\r\n')}`],
   ['multiparts nested in multiparts', fill('Content-Type: multipart/mixed; boundary="b"\n\n--b\n')],
   ['a valid report returning a 2 MB message of "<a@"', validReport(fill('<a@'))],

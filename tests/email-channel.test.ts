@@ -81,7 +81,8 @@ function depsFor(engine: TestEngine, mail: MailTransport): ActivityDeps {
   return engine.activityDeps({ mail }).deps;
 }
 
-const answersOf = (row: Delivery) => row.smtp_answers as Array<{ transport: string | null; outcome: string; code: number | null; status: string | null; attempt: number; error: string | null }>;
+const answersOf = (row: Delivery) =>
+  row.smtp_answers as Array<{ transport: string | null; outcome: string; code: number | null; status: string | null; attempt: number; error: string | null }>;
 
 let engine: TestEngine;
 let controlUrl: string;
@@ -107,12 +108,17 @@ describe('email channel', () => {
     const push = await waitFor('the push', async () => (await engine.ledger(allowance)).find((d) => d.channel === 'push' && d.status === 'sent'), 20_000);
     const email = (await engine.ledger(allowance)).find((d) => d.channel === 'email')!;
     expect(email.status).toBe('skipped');
-    expect(answersOf(email)).toEqual([expect.objectContaining({ transport: transportName, outcome: 'recipient-invalid', code: 550, status: '5.1.1', attempt: 1 })]);
+    expect(answersOf(email)).toEqual([
+      expect.objectContaining({ transport: transportName, outcome: 'recipient-invalid', code: 550, status: '5.1.1', attempt: 1 }),
+    ]);
     expect(email.smtp_transport).toBeNull();
     expect((email.detail as { reason: string }).reason).toMatch(/^the mail server refused the address: .*550 5\.1\.1/);
     // No wait of 3 plan days (3 minutes) between the refused email and the push.
     expect(push.sent_at!.getTime() - email.created_at.getTime()).toBeLessThan(DAY_MS / 2);
-    expect(await engine.sendsSeenByWorkflow(allowance, 2)).toEqual([['email', 'unreachable'], ['push', 'sent']]);
+    expect(await engine.sendsSeenByWorkflow(allowance, 2)).toEqual([
+      ['email', 'unreachable'],
+      ['push', 'sent'],
+    ]);
 
     const row = await engine.db.selectFrom('residents').select('email_status').where('id', '=', resident.id).executeTakeFirstOrThrow();
     expect(row.email_status).toBe('invalid');
@@ -205,7 +211,10 @@ describe('email channel', () => {
     const email = (await engine.ledger(allowance)).find((d) => d.channel === 'email')!;
     expect(email.status).toBe('failed');
     expect(answersOf(email)).toEqual([expect.objectContaining({ outcome: 'rejected', code: 554, status: '5.7.1' })]);
-    expect(await engine.sendsSeenByWorkflow(allowance, 2)).toEqual([['email', 'failed'], ['push', 'sent']]);
+    expect(await engine.sendsSeenByWorkflow(allowance, 2)).toEqual([
+      ['email', 'failed'],
+      ['push', 'sent'],
+    ]);
     const row = await engine.db.selectFrom('residents').select('email_status').where('id', '=', resident.id).executeTakeFirstOrThrow();
     expect(row.email_status).toBe('valid');
     expect((await engine.audit(resident.id)).map((a) => a.action)).toContain('email-rejected');
@@ -230,7 +239,11 @@ describe('bounces received later', () => {
   });
   afterAll(() => service.close());
   const postBounce = async (body: string, type = 'message/rfc822') =>
-    fetch(`${service.service.internalUrl}/api/v1/bounces`, { method: 'POST', headers: { 'Content-Type': type, Authorization: await service.bearer(source) }, body });
+    fetch(`${service.service.internalUrl}/api/v1/bounces`, {
+      method: 'POST',
+      headers: { 'Content-Type': type, Authorization: await service.bearer(source) },
+      body,
+    });
 
   it('a 5.1.1 report marks the address invalid, fails the ledger row and is audited, once', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'] });
@@ -243,7 +256,10 @@ describe('bounces received later', () => {
     const raw = fixture('postfix-user-unknown.eml', resident, email);
     const ingested = await ingestBounce(engine.db, raw);
     // The answer names what was done per recipient, never the notice it matched.
-    expect(ingested).toEqual({ reportKey: expect.any(String), recipients: [{ recipient: resident.email, action: 'failed', status: '5.1.1', outcome: 'address-invalid' }] });
+    expect(ingested).toEqual({
+      reportKey: expect.any(String),
+      recipients: [{ recipient: resident.email, action: 'failed', status: '5.1.1', outcome: 'address-invalid' }],
+    });
     const row = await engine.db.selectFrom('residents').select('email_status').where('id', '=', resident.id).executeTakeFirstOrThrow();
     expect(row.email_status).toBe('invalid');
     const ledger = await engine.db.selectFrom('deliveries').selectAll().where('id', '=', email.id).executeTakeFirstOrThrow();
@@ -266,7 +282,10 @@ describe('bounces received later', () => {
     expect(Object.keys(answer).sort()).toEqual(['recipients', 'reportKey']);
     expect(JSON.stringify(answer)).not.toContain(subsidy);
     expect((await engine.db.selectFrom('deliveries').select('status').where('id', '=', other.id).executeTakeFirstOrThrow()).status).toBe('failed');
-    expect((await engine.audit(resident.id)).find((a) => a.action === 'email-bounced')).toMatchObject({ actor: `client:${source.id}`, detail: { status: '5.2.2' } });
+    expect((await engine.audit(resident.id)).find((a) => a.action === 'email-bounced')).toMatchObject({
+      actor: `client:${source.id}`,
+      detail: { status: '5.2.2' },
+    });
 
     // The next notice skips email without contacting the server.
     const second = await engine.sendEvent(resident, { type: 'birth', msPerDay: DAY_MS });
@@ -323,8 +342,13 @@ describe('bounces received later', () => {
       `${files[0]}: ${resident.email} delayed 4.4.1 → delayed; nothing changed (delivery ${email.id})`,
       `${files[2]}: ${resident.email} failed 5.1.1 → address marked invalid (delivery ${email.id})`,
     ]);
-    expect(err).toEqual([`${files[1]}: cannot read (ENOENT)`, `${files[3]}: not ingested: not a delivery status notification: the message is text/plain, not multipart/report; report-type=delivery-status`]);
-    expect((await engine.audit(resident.id)).filter((a) => ['email-delayed', 'email-address-invalid'].includes(a.action)).map((a) => [a.action, a.actor])).toEqual([
+    expect(err).toEqual([
+      `${files[1]}: cannot read (ENOENT)`,
+      `${files[3]}: not ingested: not a delivery status notification: the message is text/plain, not multipart/report; report-type=delivery-status`,
+    ]);
+    expect(
+      (await engine.audit(resident.id)).filter((a) => ['email-delayed', 'email-address-invalid'].includes(a.action)).map((a) => [a.action, a.actor]),
+    ).toEqual([
       ['email-delayed', 'cli:test'],
       ['email-address-invalid', 'cli:test'],
     ]);
@@ -345,7 +369,12 @@ describe('provider failover', () => {
     failover = await TestEngine.start({ withWorker: false });
     // A worker of its own: two transports, the shared sink first, and a breaker that opens after 2 deferrals.
     const mail = createMailTransport(
-      loadEmailConfig({ SMTP_URLS: `${inject('smtpUrl')}#primary, ${second.url}#secondary`, SMTP_BREAKER_FAILURES: '2', SMTP_BREAKER_COOLDOWN_MS: '600000', DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY }),
+      loadEmailConfig({
+        SMTP_URLS: `${inject('smtpUrl')}#primary, ${second.url}#secondary`,
+        SMTP_BREAKER_FAILURES: '2',
+        SMTP_BREAKER_COOLDOWN_MS: '600000',
+        DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY,
+      }),
     );
     const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
     const w = await Worker.create({
@@ -417,16 +446,40 @@ describe('provider failover', () => {
 describe('retries exhausted', () => {
   it('the last attempt Temporal allows marks the ledger row failed and audits it; earlier ones leave it pending', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'] });
-    const rule = await engine.db.selectFrom('rule_versions').select(['rule_id', 'version']).where('rule_id', '=', 'child-allowance').where('status', '=', 'published').orderBy('version', 'desc').executeTakeFirstOrThrow();
+    const rule = await engine.db
+      .selectFrom('rule_versions')
+      .select(['rule_id', 'version'])
+      .where('rule_id', '=', 'child-allowance')
+      .where('status', '=', 'published')
+      .orderBy('version', 'desc')
+      .executeTakeFirstOrThrow();
     // An outreach as beginOutreach records it; its attempts run here, in a mocked activity context, not in a workflow.
     const outreachId = `outreach:child-allowance:${resident.id}:exhausted`;
     await engine.db
       .insertInto('outreach')
-      .values({ id: outreachId, rule_id: rule.rule_id, rule_version: rule.version, resident_id: resident.id, occurrence_key: 'exhausted', event_id: null, status: 'active', response: null })
+      .values({
+        id: outreachId,
+        rule_id: rule.rule_id,
+        rule_version: rule.version,
+        resident_id: resident.id,
+        occurrence_key: 'exhausted',
+        event_id: null,
+        status: 'active',
+        response: null,
+      })
       .execute();
     const mail = createMailTransport(loadEmailConfig({ SMTP_URL: inject('smtpUrl'), DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY }));
     const deliverNotice = makeDeliverNotice(depsFor(engine, mail));
-    const input = { outreachId, ruleId: rule.rule_id, ruleVersion: rule.version, residentId: resident.id, stepIndex: 0, channel: 'email' as const, msPerDay: DAY_MS, scheduledDay: 0 };
+    const input = {
+      outreachId,
+      ruleId: rule.rule_id,
+      ruleVersion: rule.version,
+      residentId: resident.id,
+      stepIndex: 0,
+      channel: 'email' as const,
+      msPerDay: DAY_MS,
+      scheduledDay: 0,
+    };
     const attempt = (n: number) => new MockActivityEnvironment({ attempt: n, retryPolicy: { maximumAttempts: 8 } }).run(deliverNotice, input);
     await queueAnswers(controlUrl, resident.email, ['defer-452', 'defer-452']);
     try {
@@ -435,7 +488,10 @@ describe('retries exhausted', () => {
       await expect(attempt(8)).rejects.toMatchObject({ type: 'EmailTemporaryFailure', nonRetryable: false });
       const [row] = await engine.ledger(outreachId);
       expect(row!.status).toBe('failed');
-      expect(answersOf(row!).map((a) => [a.attempt, a.code])).toEqual([[7, 452], [8, 452]]);
+      expect(answersOf(row!).map((a) => [a.attempt, a.code])).toEqual([
+        [7, 452],
+        [8, 452],
+      ]);
       const failed = (await engine.audit(resident.id)).filter((a) => a.action === 'email-send-failed');
       expect(failed).toHaveLength(1);
       expect(failed[0]!.detail).toMatchObject({ attempts: 8, deliveryId: row!.id });

@@ -43,7 +43,9 @@ describe('delivery status notification parser', () => {
 
   it('reads an Exchange report: base64 status part, the whole original message returned', () => {
     const report = parseDsn(fixture('exchange-mailbox-full.eml'));
-    expect(report.recipients).toEqual([expect.objectContaining({ finalRecipient: 'Resident@Residents.Example', action: 'failed', status: '5.2.2', statusClass: 'permanent' })]);
+    expect(report.recipients).toEqual([
+      expect.objectContaining({ finalRecipient: 'Resident@Residents.Example', action: 'failed', status: '5.2.2', statusClass: 'permanent' }),
+    ]);
     expect(report.originalMessageIds).toEqual([`<${TOKEN}@oshirase.invalid>`]);
     expect(report.deliveryTokens).toEqual([]);
     expect(report.reportingMta).toBe('EXCH02.residents.example');
@@ -57,14 +59,20 @@ describe('delivery status notification parser', () => {
   });
 
   it('says in one line why something is not a bounce', () => {
-    expect(reason(fixture('not-a-report-auto-reply.eml'))).toBe('not a delivery status notification: the message is text/plain, not multipart/report; report-type=delivery-status');
+    expect(reason(fixture('not-a-report-auto-reply.eml'))).toBe(
+      'not a delivery status notification: the message is text/plain, not multipart/report; report-type=delivery-status',
+    );
     expect(reason(fixture('broken-no-status.eml'))).toBe('recipient 1: no Status field');
     const badStatus = fixture('broken-no-status.eml').toString().replace('Action: failed', 'Action: failed\r\nStatus: bounced');
     expect(reason(badStatus)).toBe('recipient 1: Status "bounced" is not a status code like 5.1.1');
-    expect(reason(badStatus.replace('Action: failed', 'Action: returned'))).toBe('recipient 1: Action "returned" is not one of failed, delayed, delivered, relayed, expanded');
+    expect(reason(badStatus.replace('Action: failed', 'Action: returned'))).toBe(
+      'recipient 1: Action "returned" is not one of failed, delayed, delivered, relayed, expanded',
+    );
     expect(reason('')).toBe('the message is empty');
     expect(reason('just some text\nwithout headers')).toBe('not an email message: no header fields at the start');
-    const noRecipient = fixture('broken-no-status.eml').toString().replace(/Final-Recipient[^\n]*\n/, '');
+    const noRecipient = fixture('broken-no-status.eml')
+      .toString()
+      .replace(/Final-Recipient[^\n]*\n/, '');
     expect(reason(noRecipient)).toBe('the delivery-status part names no recipient (no Final-Recipient field)');
     for (const message of [reason(fixture('broken-no-status.eml')), reason(noRecipient)]) expect(message).not.toContain('\n');
     // Errors name a recipient by its place in the report: no address (personal data) in an error text.
@@ -84,10 +92,16 @@ describe('delivery status notification parser', () => {
 
   it('refuses header lines over 998 characters, header blocks over 64 KB, too many parts and too many recipients', () => {
     const postfix = fixture('postfix-user-unknown.eml').toString();
-    expect(reason(postfix.replace('Subject: Undelivered', `Subject: ${'x'.repeat(999)} Undelivered`))).toBe('the message: a header line is longer than 998 characters (RFC 5322)');
+    expect(reason(postfix.replace('Subject: Undelivered', `Subject: ${'x'.repeat(999)} Undelivered`))).toBe(
+      'the message: a header line is longer than 998 characters (RFC 5322)',
+    );
     expect(reason(postfix.replace('Subject: Undelivered Mail Returned to Sender', `Subject: ${'x'.repeat(989)}`))).toBe('parsed');
-    expect(reason(postfix.replace('Subject: Undelivered', `Subject: x${'\n y'.repeat(1_000)}`))).toBe('the message: the header fields have more than 1000 lines');
-    expect(reason(postfix.replace('Subject: Undelivered', `Subject: x${`\n ${'y'.repeat(900)}`.repeat(80)}`))).toBe('the message: the header fields are longer than 65536 characters');
+    expect(reason(postfix.replace('Subject: Undelivered', `Subject: x${'\n y'.repeat(1_000)}`))).toBe(
+      'the message: the header fields have more than 1000 lines',
+    );
+    expect(reason(postfix.replace('Subject: Undelivered', `Subject: x${`\n ${'y'.repeat(900)}`.repeat(80)}`))).toBe(
+      'the message: the header fields are longer than 65536 characters',
+    );
     const boundary = '4Zk9Q21Lm7z9sWp.1763943243/mx1.city.example.jp';
     const manyParts = postfix.replace(`--${boundary}--`, `--${boundary}\nContent-Type: text/plain\n\nx\n`.repeat(70) + `--${boundary}--`);
     expect(reason(manyParts)).toBe('the message has more than 64 MIME parts');

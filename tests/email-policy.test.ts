@@ -3,7 +3,8 @@ import { classifyFailure, withoutAddresses } from '../channels/email-answers';
 import { CircuitBreaker } from '../channels/email-breaker';
 import { parseEmailConfig } from '../channels/email-config';
 
-const smtpError = (response: string, command: string) => Object.assign(new Error(`failed: ${response}`), { code: 'EENVELOPE', response, responseCode: Number(response.slice(0, 3)), command });
+const smtpError = (response: string, command: string) =>
+  Object.assign(new Error(`failed: ${response}`), { code: 'EENVELOPE', response, responseCode: Number(response.slice(0, 3)), command });
 
 describe('SMTP answers', () => {
   it.each([
@@ -32,7 +33,9 @@ describe('SMTP answers', () => {
     expect(classifyFailure('primary', refused)).toMatchObject({ outcome: 'temporary', code: null, error: 'ESOCKET/ECONNREFUSED' });
     expect(classifyFailure('primary', Object.assign(new Error('Greeting never received'), { code: 'ETIMEDOUT' })).outcome).toBe('temporary');
     expect(classifyFailure('primary', new Error('something odd')).outcome).toBe('temporary');
-    expect(classifyFailure('primary', Object.assign(new Error('Invalid recipient "a@@b"'), { code: 'EENVELOPE', command: 'API' })).outcome).toBe('recipient-invalid');
+    expect(classifyFailure('primary', Object.assign(new Error('Invalid recipient "a@@b"'), { code: 'EENVELOPE', command: 'API' })).outcome).toBe(
+      'recipient-invalid',
+    );
   });
 
   it('keeps addresses out of texts bound for Temporal histories', () => {
@@ -76,7 +79,11 @@ describe('circuit breaker', () => {
 
 describe('email settings', () => {
   it('reads SMTP_URLS in priority order, names transports, and falls back to SMTP_URL', () => {
-    const config = parseEmailConfig({ SMTP_URLS: 'smtps://user:secret@smtp.city.example.jp:465#city-relay, smtp://127.0.0.1:2526', SMTP_RATE_LIMIT: '10', SMTP_RATE_DELTA_MS: '2000' });
+    const config = parseEmailConfig({
+      SMTP_URLS: 'smtps://user:secret@smtp.city.example.jp:465#city-relay, smtp://127.0.0.1:2526',
+      SMTP_RATE_LIMIT: '10',
+      SMTP_RATE_DELTA_MS: '2000',
+    });
     expect(config.success && config.config.transports).toEqual([
       { name: 'city-relay', url: 'smtps://user:secret@smtp.city.example.jp:465', requireTLS: false },
       { name: '127.0.0.1:2526', url: 'smtp://127.0.0.1:2526', requireTLS: false },
@@ -93,8 +100,17 @@ describe('email settings', () => {
       return parsed.success ? parsed.config.transports.map((t) => [t.name, t.requireTLS]) : parsed.problems;
     };
     // smtps:// is TLS from the first byte; STARTTLS is the question for smtp:// only.
-    expect(tls({ SMTP_URLS: 'smtp://relay.city.example.jp:587#relay, smtp://127.0.0.1:25#local, smtp://localhost:25#named, smtp://[::1]:25#v6, smtps://mx.city.example.jp#tls' })).toEqual([
-      ['relay', true], ['local', false], ['named', false], ['v6', false], ['tls', false],
+    expect(
+      tls({
+        SMTP_URLS:
+          'smtp://relay.city.example.jp:587#relay, smtp://127.0.0.1:25#local, smtp://localhost:25#named, smtp://[::1]:25#v6, smtps://mx.city.example.jp#tls',
+      }),
+    ).toEqual([
+      ['relay', true],
+      ['local', false],
+      ['named', false],
+      ['v6', false],
+      ['tls', false],
     ]);
     expect(tls({ SMTP_URL: 'smtp://relay.city.example.jp:587#relay', SMTP_REQUIRE_TLS: 'false' })).toEqual([['relay', false]]);
     expect(tls({ SMTP_URL: 'smtp://127.0.0.1:25#local', SMTP_REQUIRE_TLS: 'true' })).toEqual([['local', true]]);
@@ -106,7 +122,10 @@ describe('email settings', () => {
   });
 
   it('names the variable and the entry that is wrong', () => {
-    expect(parseEmailConfig({ SMTP_URLS: 'smtp://a.example, http://b.example' })).toEqual({ success: false, problems: ['SMTP_URLS: entry 2: scheme http: is not smtp: or smtps:'] });
+    expect(parseEmailConfig({ SMTP_URLS: 'smtp://a.example, http://b.example' })).toEqual({
+      success: false,
+      problems: ['SMTP_URLS: entry 2: scheme http: is not smtp: or smtps:'],
+    });
     expect(parseEmailConfig({ SMTP_URLS: 'smtp://a.example:25, smtp://a.example:25' })).toEqual({
       success: false,
       problems: ['SMTP_URLS: two transports are named "a.example:25" (add #name to tell them apart)'],

@@ -9,7 +9,13 @@ import { SMTPServer } from 'smtp-server';
 import { createMailTransport } from '../channels/email';
 import { loadEmailConfig } from '../channels/email-config';
 
-const mail = { from: 'notices@city.example.jp', to: 'hanako@residents.example', lang: 'ja', idempotencyKey: 'outreach:x#0:email', content: { subject: 's', text: 't', html: '<p>h</p>' } };
+const mail = {
+  from: 'notices@city.example.jp',
+  to: 'hanako@residents.example',
+  lang: 'ja',
+  idempotencyKey: 'outreach:x#0:email',
+  content: { subject: 's', text: 't', html: '<p>h</p>' },
+};
 
 let silent: Server;
 let silentUrl: string;
@@ -35,7 +41,12 @@ afterAll(async () => {
 describe('SMTP transports', () => {
   it('reports a refused connection and a greeting timeout as temporary, per transport, and pauses a transport that keeps failing', async () => {
     const transport = createMailTransport(
-      loadEmailConfig({ SMTP_URLS: `${refusedUrl}#refused, ${silentUrl}#silent`, SMTP_CONNECT_TIMEOUT_MS: '300', SMTP_BREAKER_FAILURES: '2', SMTP_BREAKER_COOLDOWN_MS: '600000' }),
+      loadEmailConfig({
+        SMTP_URLS: `${refusedUrl}#refused, ${silentUrl}#silent`,
+        SMTP_CONNECT_TIMEOUT_MS: '300',
+        SMTP_BREAKER_FAILURES: '2',
+        SMTP_BREAKER_COOLDOWN_MS: '600000',
+      }),
     );
     try {
       const started = Date.now();
@@ -50,7 +61,16 @@ describe('SMTP transports', () => {
       expect((await transport.send(mail)).answers.map((a) => a.transport)).toEqual(['refused', 'silent']);
       // Both breakers are open now: nothing is tried, and the answer says so.
       const third = await transport.send(mail);
-      expect(third).toEqual({ kind: 'temporary', answers: [expect.objectContaining({ transport: null, outcome: 'temporary', response: 'every transport is paused after repeated temporary failures (refused, silent)' })] });
+      expect(third).toEqual({
+        kind: 'temporary',
+        answers: [
+          expect.objectContaining({
+            transport: null,
+            outcome: 'temporary',
+            response: 'every transport is paused after repeated temporary failures (refused, silent)',
+          }),
+        ],
+      });
     } finally {
       transport.close();
     }

@@ -64,7 +64,9 @@ it('keeps names, email addresses, postal addresses, birth dates and event dates 
   // Every history carries the dates it ran on (timestamps, the daily evaluation's date, a Schedule's
   // workflow ids), so test data on such a date would be reported as a leak it is not: a test's data
   // mistake, named as such (tests/support/test-dates.ts has dates that cannot be one).
-  const onRunDates = [...forbidden].filter(([value]) => runDates(earliest, new Date()).has(value)).map(([value, what]) => `${what} is ${value}, a date the suite ran on`);
+  const onRunDates = [...forbidden]
+    .filter(([value]) => runDates(earliest, new Date()).has(value))
+    .map(([value, what]) => `${what} is ${value}, a date the suite ran on`);
   expect.soft(onRunDates, 'test data that coincides with the run dates').toEqual([]);
   expect.soft(leaks, 'personal data in workflow histories').toEqual([]);
   expect(scanned).toContain(ownOutreach);

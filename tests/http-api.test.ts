@@ -39,7 +39,11 @@ function birthEvent(residentId: string): Record<string, unknown> {
 
 /** A life event as the registry sends it: POST /api/v1/events with its signed JWT. */
 async function postEvent(body: unknown, headers: Record<string, string> = { 'Content-Type': 'application/json' }, raw?: string): Promise<Response> {
-  return fetch(`${internalUrl}/api/v1/events`, { method: 'POST', headers: { ...headers, Authorization: await svc.bearer(registry) }, body: raw ?? JSON.stringify(body) });
+  return fetch(`${internalUrl}/api/v1/events`, {
+    method: 'POST',
+    headers: { ...headers, Authorization: await svc.bearer(registry) },
+    body: raw ?? JSON.stringify(body),
+  });
 }
 
 function postForm(path: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
@@ -129,7 +133,9 @@ describe('POST /events', () => {
     expect(first.status).toBe(202);
     const outreachId = outreachIdOf((await first.json()) as IntakeResult);
     const decisions = async () =>
-      (await engine.audit(resident.id)).map((a) => a.action).filter((a) => ['event-received', 'rule-not-matched', 'not-contacted', 'outreach-started'].includes(a));
+      (await engine.audit(resident.id))
+        .map((a) => a.action)
+        .filter((a) => ['event-received', 'rule-not-matched', 'not-contacted', 'outreach-started'].includes(a));
     const trail = await decisions();
     expect(trail[0]).toBe('event-received');
     expect(trail).toContain('outreach-started');
@@ -142,11 +148,20 @@ describe('POST /events', () => {
 
     const reused = await postEvent({ ...event, occurredOn: daysAgoInTokyo(4) });
     expect(reused.status).toBe(409);
-    expect(await reused.json()).toEqual({ error: 'event id already used for a different event', problems: [expect.stringMatching(/^occurredOn: differs from the event first received under id /)] });
+    expect(await reused.json()).toEqual({
+      error: 'event id already used for a different event',
+      problems: [expect.stringMatching(/^occurredOn: differs from the event first received under id /)],
+    });
 
     // Neither the repeat nor the refused reuse left a trace of its own.
     expect(await decisions()).toEqual(trail);
-    expect(await engine.db.selectFrom('life_events').select('occurred_on').where('id', '=', event.id as string).execute()).toEqual([{ occurred_on: event.occurredOn }]);
+    expect(
+      await engine.db
+        .selectFrom('life_events')
+        .select('occurred_on')
+        .where('id', '=', event.id as string)
+        .execute(),
+    ).toEqual([{ occurred_on: event.occurredOn }]);
     await engine.client.workflow.getHandle(outreachId).signal('respond', { kind: 'acknowledged', via: 'cli' });
     await engine.result(outreachId);
   });
@@ -326,9 +341,16 @@ describe('GET /api/v1/rules/:rule/explain/:resident (a caseworker of the residen
   const asCaseworker = async () => ({ Cookie: (await svc.signIn('caseworker-chuo')).cookie });
   it('explains a match and the consent gate as JSON', async () => {
     const consented = await engine.addResident({ consents: ['child-benefits'] });
-    const response = await fetch(`${internalUrl}/api/v1/rules/child-allowance/explain/${consented.id}?date=${todayInTokyo()}`, { headers: await asCaseworker() });
+    const response = await fetch(`${internalUrl}/api/v1/rules/child-allowance/explain/${consented.id}?date=${todayInTokyo()}`, {
+      headers: await asCaseworker(),
+    });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { wouldContact: boolean; evaluation: { matched: boolean; occurrences: Array<{ explanation: { kind: string } }> }; event: { supposed: boolean }; consent: { granted: boolean } };
+    const body = (await response.json()) as {
+      wouldContact: boolean;
+      evaluation: { matched: boolean; occurrences: Array<{ explanation: { kind: string } }> };
+      event: { supposed: boolean };
+      consent: { granted: boolean };
+    };
     expect(body.evaluation.matched).toBe(true);
     expect(body.event.supposed).toBe(true);
     expect(body.consent.granted).toBe(true);

@@ -102,7 +102,11 @@ describe('a birth that reaches the engine 20 days late (child allowance deadline
     // child-allowance provides a late-application notice: the plan's channels carry it, and a caseworker follows up.
     expect(allowanceEnd.state).toBe('deadline-passed');
     expect(allowanceEnd.taskOpened).toBe(true);
-    expect(allowanceEnd.sends.map((s) => [s.channel, s.outcome])).toEqual([['email', 'sent'], ['push', 'sent'], ['letter', 'sent']]);
+    expect(allowanceEnd.sends.map((s) => [s.channel, s.outcome])).toEqual([
+      ['email', 'sent'],
+      ['push', 'sent'],
+      ['letter', 'sent'],
+    ]);
     const ledger = await engine.ledger(allowance);
     expect(ledger.map((d) => [d.channel, d.status, (d.detail as { variant?: string }).variant])).toEqual([
       ['email', 'sent', 'late'],
@@ -150,7 +154,10 @@ describe('a birth that reaches the engine 20 days late (child allowance deadline
     // The audit log says why, without the dates.
     const audit = (await engine.audit(resident.id)).filter((a) => a.action === 'deadline-passed-at-start');
     expect(audit.map((a) => a.outreach_id).sort()).toEqual([allowance, subsidy].sort());
-    expectNoDate(audit.map((a) => JSON.stringify(a.detail)), passedDates);
+    expectNoDate(
+      audit.map((a) => JSON.stringify(a.detail)),
+      passedDates,
+    );
   });
 
   it('a birth whose deadline is still ahead gets the ordinary notice naming it (control)', async () => {
@@ -192,10 +199,18 @@ describe('the daily evaluation catching up on a day it missed', () => {
     const missedDay = daysAgoInTokyo(20);
     const withLate = probe('child-allowance', 'late-catch-up-probe');
     const withoutLate = probe('child-medical-subsidy', 'late-catch-up-probe-no-late');
-    await registerRules(engine.db, [{ rule: withLate, file: 'tests/late-catch-up-probe.yaml' }, { rule: withoutLate, file: 'tests/late-catch-up-probe-no-late.yaml' }], {
-      parameters: engine.context.parameters,
-      templatesDir: engine.context.templatesDir,
-    }, 'test');
+    await registerRules(
+      engine.db,
+      [
+        { rule: withLate, file: 'tests/late-catch-up-probe.yaml' },
+        { rule: withoutLate, file: 'tests/late-catch-up-probe-no-late.yaml' },
+      ],
+      {
+        parameters: engine.context.parameters,
+        templatesDir: engine.context.templatesDir,
+      },
+      'test',
+    );
     // Reached 41 on the missed day: the trigger date is that day, the deadline 5 days later (15 days ago).
     const resident: TestResident = await engine.addResident({ consents: ['elderly-care'], birthDate: addOffset(missedDay, { years: -41 }) });
 
@@ -216,7 +231,10 @@ describe('the daily evaluation catching up on a day it missed', () => {
     const [lateEnd, noneEnd] = await Promise.all([engine.result(late), engine.result(none)]);
 
     expect(lateEnd.state).toBe('deadline-passed');
-    expect(lateEnd.sends.map((s) => [s.channel, s.outcome])).toEqual([['email', 'sent'], ['letter', 'sent']]);
+    expect(lateEnd.sends.map((s) => [s.channel, s.outcome])).toEqual([
+      ['email', 'sent'],
+      ['letter', 'sent'],
+    ]);
     const ledger = await engine.ledger(late);
     expect(ledger.map((d) => (d.detail as { variant?: string }).variant)).toEqual(['late', 'late']);
     const lateTasks = await engine.tasks(late);
@@ -258,7 +276,7 @@ describe('validation of a late-application notice', () => {
     }
   };
 
-  it('passes the project\'s sets: child-allowance has a complete late notice, the others none', () => {
+  it("passes the project's sets: child-allowance has a complete late notice, the others none", () => {
     expect(lateNoticeProblems({ ...rule, templates: 'child-allowance' }, engine.context.templatesDir)).toEqual([]);
     expect(lateNoticeProblems({ ...rule, templates: 'child-medical-subsidy' }, engine.context.templatesDir)).toEqual([]);
   });
@@ -289,7 +307,9 @@ describe('validation of a late-application notice', () => {
       const found = problems.map((p) => `${p.file.slice(dir.length + 1)}: ${p.field}: ${p.message}`);
       expect(found).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/^probe\/ja\/late\.body\.hbs: resident\.nmae: rule child-allowance provides no variable resident\.nmae.*did you mean resident\.name/),
+          expect.stringMatching(
+            /^probe\/ja\/late\.body\.hbs: resident\.nmae: rule child-allowance provides no variable resident\.nmae.*did you mean resident\.name/,
+          ),
           expect.stringMatching(/^probe\/en\/late\.email\.subject\.hbs: late\.email\.subject: renders empty when links\.code is false or empty/),
           expect.stringMatching(/^probe\/ja-easy\/late\.push\.body\.hbs: push\.body: a push notice of rule child-allowance in ja-easy could be \d+ bytes/),
         ]),
@@ -310,7 +330,12 @@ describe('validation of a late-application notice', () => {
       'probe/en/email.subject.hbs:1:12: email.subject names deadline.date, and late-application notices use this part too: they go out after the deadline and are rendered without it',
     ]);
     const { deadline: _none, ...noDeadline } = rule;
-    expect(messages(withProbe(() => {}), noDeadline)).toEqual([
+    expect(
+      messages(
+        withProbe(() => {}),
+        noDeadline,
+      ),
+    ).toEqual([
       'probe/ja/late.body.hbs:1:1: rule probe has no deadline, so it never sends a late-application notice: remove the late.* parts or give the rule a deadline',
     ]);
   });

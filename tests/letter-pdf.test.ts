@@ -148,13 +148,9 @@ describe('addToPrintOutbox', () => {
 
     const manifest = await readFile(first.manifestPath, 'utf8');
     const rows = parseCsv(manifest);
-    expect(rows[0]).toEqual([
-      'reference', 'delivery_key', 'postal_code', 'postage_class', 'file', 'pages', 'bytes', 'added_at',
-    ]);
+    expect(rows[0]).toEqual(['reference', 'delivery_key', 'postal_code', 'postage_class', 'file', 'pages', 'bytes', 'added_at']);
     expect(rows).toHaveLength(2);
-    expect(rows[1]?.slice(0, 7)).toEqual([
-      'OSR-000123', 'outreach-42:letter', '160-0023', 'standard', 'OSR-000123.pdf', '2', String(pdf.length),
-    ]);
+    expect(rows[1]?.slice(0, 7)).toEqual(['OSR-000123', 'outreach-42:letter', '160-0023', 'standard', 'OSR-000123.pdf', '2', String(pdf.length)]);
 
     const second = await addToPrintOutbox(outboxDir, letter);
     expect(second).toEqual({ ...first, alreadyPresent: true });

@@ -34,7 +34,10 @@ afterAll(async () => {
 });
 
 const BODY = '　お子さまのご誕生、おめでとうございます。児童手当の申請をお忘れなく。';
-const LONG_BODY = Array.from({ length: 14 }, () => '　児童手当は、0歳から高校生年代のお子さまを養育している方に支給されます。受け取るためには申請が必要です。').join('\n\n');
+const LONG_BODY = Array.from(
+  { length: 14 },
+  () => '　児童手当は、0歳から高校生年代のお子さまを養育している方に支給されます。受け取るためには申請が必要です。',
+).join('\n\n');
 
 interface TestLetter {
   resident: TestResident;
@@ -48,11 +51,32 @@ async function queue(now: Date, options: { postalCode?: string; body?: string } 
   const resident = await engine.addResident({ consents: ['child-benefits'], email: false });
   const db = engine.db;
   const outreachId = `letters-test:${resident.id}:${randomUUID().slice(0, 8)}`;
-  await db.insertInto('outreach').values({ id: outreachId, rule_id: 'child-allowance', rule_version: 1, resident_id: resident.id, occurrence_key: outreachId, event_id: null, status: 'active', response: null }).execute();
+  await db
+    .insertInto('outreach')
+    .values({
+      id: outreachId,
+      rule_id: 'child-allowance',
+      rule_version: 1,
+      resident_id: resident.id,
+      occurrence_key: outreachId,
+      event_id: null,
+      status: 'active',
+      response: null,
+    })
+    .execute();
   const key = `${outreachId}#4:letter`;
   const ledger = await db
     .insertInto('deliveries')
-    .values({ idempotency_key: key, outreach_id: outreachId, resident_id: resident.id, rule_id: 'child-allowance', rule_version: 1, step_index: 4, channel: 'letter', status: 'pending' })
+    .values({
+      idempotency_key: key,
+      outreach_id: outreachId,
+      resident_id: resident.id,
+      rule_id: 'child-allowance',
+      rule_version: 1,
+      step_index: 4,
+      channel: 'letter',
+      status: 'pending',
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
   const queued = await queueLetter(
@@ -75,26 +99,37 @@ async function queue(now: Date, options: { postalCode?: string; body?: string } 
     { outboxDir, print, now },
   );
   // What deliverNotice does with a 'sent' attempt.
-  await db.updateTable('deliveries').set({ status: 'sent', sent_at: now, provider_ref: queued.reference, detail: JSON.stringify({ letter: { status: 'queued', batchId: queued.batchId } }) }).where('id', '=', ledger.id).execute();
+  await db
+    .updateTable('deliveries')
+    .set({ status: 'sent', sent_at: now, provider_ref: queued.reference, detail: JSON.stringify({ letter: { status: 'queued', batchId: queued.batchId } }) })
+    .where('id', '=', ledger.id)
+    .execute();
   return { resident, outreachId, deliveryId: ledger.id, queued };
 }
 
 const letterRow = (reference: string) => engine.db.selectFrom('letters').selectAll().where('reference', '=', reference).executeTakeFirstOrThrow();
 const ledgerRow = (deliveryId: number) => engine.db.selectFrom('deliveries').selectAll().where('id', '=', deliveryId).executeTakeFirstOrThrow();
 const actions = async (outreachId: string) =>
-  (await engine.db.selectFrom('audit_log').select(['action', 'detail']).where('outreach_id', '=', outreachId).orderBy('id').execute());
+  await engine.db.selectFrom('audit_log').select(['action', 'detail']).where('outreach_id', '=', outreachId).orderBy('id').execute();
 
 describe('postal address validation', () => {
   const cityNames = ['おしらせ市', 'Oshirase City'];
   it('accepts the addresses the city has on file', () => {
-    for (const address of ['おしらせ市丸の内一丁目2番3号 おしらせハイツ101', '東京都新宿区西新宿二丁目8番1号', '4-5-6 Shibakoen, Oshirase City', '1-2-3 Umeda, Kita-ku, Ōsaka', 'おしらせ市王子三丁目7番8号']) {
+    for (const address of [
+      'おしらせ市丸の内一丁目2番3号 おしらせハイツ101',
+      '東京都新宿区西新宿二丁目8番1号',
+      '4-5-6 Shibakoen, Oshirase City',
+      '1-2-3 Umeda, Kita-ku, Ōsaka',
+      'おしらせ市王子三丁目7番8号',
+    ]) {
       expect(postalAddressProblems({ postalCode: '〒100-0005', address }, { cityNames }), address).toEqual([]);
     }
     expect(normalizePostalCode('１００－０００５')).toBe('100-0005');
     expect(normalizePostalCode('1000005')).toBe('100-0005');
   });
   it('names every problem of an address that cannot go on an envelope', () => {
-    const problems = (postalCode: string | null, address: string | null) => postalAddressProblems({ postalCode, address }, { cityNames }).map((p) => `${p.field}: ${p.problem}`);
+    const problems = (postalCode: string | null, address: string | null) =>
+      postalAddressProblems({ postalCode, address }, { cityNames }).map((p) => `${p.field}: ${p.problem}`);
     expect(problems('100-005', 'おしらせ市丸の内1番')).toEqual([expect.stringMatching(/^postalCode: .*〒NNN-NNNN/)]);
     expect(problems('000-0000', 'おしらせ市丸の内1番')).toHaveLength(1);
     expect(problems(null, null)).toEqual(['postalCode: no postal code', 'address: no address']);
@@ -127,9 +162,21 @@ describe('print batches', () => {
 
     // Queuing the same delivery again (a retried activity) changes nothing.
     const row = await letterRow(before.queued.reference);
-    const again = await queueLetter(engine.db, { deliveryId: before.deliveryId, deliveryKey: 'ignored', outreachId: before.outreachId, residentId: before.resident.id, reference: 'OSR-other', postageClass: 'standard', content: JSON.parse(JSON.stringify(row.content)) }, { outboxDir, print, now: at(day, '10:00') });
+    const again = await queueLetter(
+      engine.db,
+      {
+        deliveryId: before.deliveryId,
+        deliveryKey: 'ignored',
+        outreachId: before.outreachId,
+        residentId: before.resident.id,
+        reference: 'OSR-other',
+        postageClass: 'standard',
+        content: JSON.parse(JSON.stringify(row.content)),
+      },
+      { outboxDir, print, now: at(day, '10:00') },
+    );
     expect(again).toMatchObject({ reference: before.queued.reference, batchId: day, alreadyQueued: true });
-    expect((await engine.db.selectFrom('letters').select('reference').where('outreach_id', '=', before.outreachId).execute())).toHaveLength(1);
+    expect(await engine.db.selectFrom('letters').select('reference').where('outreach_id', '=', before.outreachId).execute()).toHaveLength(1);
   });
 
   it('cancels before the cut-off but not after; closes one PDF with a manifest; posted flows back', async () => {
@@ -204,7 +251,7 @@ describe('print batches', () => {
     const posted = await markBatchPosted(engine.db, day, { now: at(day, '17:00') });
     expect(posted).toEqual({ batchId: day, letters: 3, alreadyPosted: false });
     expect((await letterRow(a.queued.reference)).status).toBe('posted');
-    expect((await ledgerRow(a.deliveryId))).toMatchObject({ status: 'sent', detail: { letter: { status: 'posted', firstPage: 4 } } });
+    expect(await ledgerRow(a.deliveryId)).toMatchObject({ status: 'sent', detail: { letter: { status: 'posted', firstPage: 4 } } });
     expect((await actions(a.outreachId)).filter((x) => x.action === 'letter-posted')).toHaveLength(1);
     expect((await markBatchPosted(engine.db, day)).alreadyPosted).toBe(true);
     expect((await actions(a.outreachId)).filter((x) => x.action === 'letter-posted')).toHaveLength(1);
@@ -225,11 +272,17 @@ describe('print batches', () => {
     expect(first.alreadyRecorded).toBe(false);
     expect(second).toEqual({ ...first, alreadyRecorded: true });
     expect(await letterRow(l.queued.reference)).toMatchObject({ status: 'returned', return_reason: '宛所不明' });
-    expect((await engine.db.selectFrom('residents').select('postal_status').where('id', '=', l.resident.id).executeTakeFirstOrThrow()).postal_status).toBe('invalid');
+    expect((await engine.db.selectFrom('residents').select('postal_status').where('id', '=', l.resident.id).executeTakeFirstOrThrow()).postal_status).toBe(
+      'invalid',
+    );
     const tasks = await engine.tasks(l.outreachId);
     expect(tasks.map((t) => [t.kind, t.status, t.id])).toEqual([['letter-returned', 'open', first.taskId]]);
     expect(await ledgerRow(l.deliveryId)).toMatchObject({ status: 'failed', detail: { letter: { status: 'returned', returnReason: '宛所不明' } } });
-    expect((await actions(l.outreachId)).map((x) => x.action).filter((a) => a !== 'letter-printed' && a !== 'letter-posted')).toEqual(['letter-returned', 'postal-address-flagged', 'task-opened']);
+    expect((await actions(l.outreachId)).map((x) => x.action).filter((a) => a !== 'letter-printed' && a !== 'letter-posted')).toEqual([
+      'letter-returned',
+      'postal-address-flagged',
+      'task-opened',
+    ]);
 
     await expect(recordReturnedLetter(engine.db, 'OSR-99999999', '宛所不明')).rejects.toBeInstanceOf(LetterOperationError);
     await expect(recordReturnedLetter(engine.db, l.queued.reference, '  ')).rejects.toMatchObject({ kind: 'invalid' });
@@ -251,7 +304,8 @@ describe('letters over HTTP and the command line', () => {
   });
   const auth = async () => ({ Authorization: await svc.bearer(vendor) });
 
-  const post = async (body: unknown) => fetch(`${base}/letters/returns`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(await auth()) }, body: JSON.stringify(body) });
+  const post = async (body: unknown) =>
+    fetch(`${base}/letters/returns`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(await auth()) }, body: JSON.stringify(body) });
 
   it('POST /letters/returns records a return once; GET /letters/batches lists batches', async () => {
     const day = '2031-03-24';
@@ -312,12 +366,19 @@ describe('the letter step in an outreach', () => {
     // Long plan days: the deadline (day 12) can never come before the letter step, however slow the
     // machine; the step is awaited as an event (its ledger row and task), then the outreach is answered.
     const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 60_000 }));
-    const letter = await waitFor('the letter step', async () => (await engine.tasks(outreachId)).some((t) => t.kind === 'unreachable') && (await engine.ledger(outreachId)).find((d) => d.channel === 'letter' && d.status !== 'pending'));
+    const letter = await waitFor(
+      'the letter step',
+      async () =>
+        (await engine.tasks(outreachId)).some((t) => t.kind === 'unreachable') &&
+        (await engine.ledger(outreachId)).find((d) => d.channel === 'letter' && d.status !== 'pending'),
+    );
     await engine.client.workflow.getHandle(outreachId).signal('respond', { kind: 'applied', via: 'link' });
     expect((await engine.result(outreachId)).state).toBe('responded');
 
     expect(letter.status).toBe('skipped');
-    expect((letter.detail as { reason: string }).reason).toMatch(/^postal address invalid: address: names neither a prefecture nor the city .*; address: has no block number/);
+    expect((letter.detail as { reason: string }).reason).toMatch(
+      /^postal address invalid: address: names neither a prefecture nor the city .*; address: has no block number/,
+    );
     expect(await engine.db.selectFrom('letters').select('reference').where('outreach_id', '=', outreachId).execute()).toEqual([]);
     expect((await engine.tasks(outreachId)).map((t) => t.kind)).toContain('unreachable');
     expect((await engine.audit(resident.id)).map((a) => a.action)).toContain('postal-address-invalid');
@@ -341,7 +402,11 @@ describe('the letter step in an outreach', () => {
 
     expect((await letterRow(queued.reference)).status).toBe('cancelled');
     const ledger = (await engine.ledger(outreachId)).find((d) => d.channel === 'letter')!;
-    expect(ledger).toMatchObject({ status: 'cancelled', provider_ref: queued.reference, detail: { letter: { status: 'cancelled', reason: 'outreach responded: applied' } } });
+    expect(ledger).toMatchObject({
+      status: 'cancelled',
+      provider_ref: queued.reference,
+      detail: { letter: { status: 'cancelled', reason: 'outreach responded: applied' } },
+    });
     const audit = (await engine.audit(resident.id)).map((a) => a.action);
     expect(audit.indexOf('letter-cancelled')).toBeGreaterThan(audit.indexOf('notice-sent'));
     expect(audit.indexOf('letter-cancelled')).toBeLessThan(audit.indexOf('outreach-ended'));

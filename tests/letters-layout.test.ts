@@ -49,7 +49,8 @@ function decodePng(png: Buffer): Gray {
       width = data.readUInt32BE(0);
       height = data.readUInt32BE(4);
       channels = ({ 0: 1, 2: 3, 4: 2, 6: 4 } as Record<number, number>)[data[9]!] ?? 0;
-      if (data[8] !== 8 || channels === 0 || data[12] !== 0) throw new Error(`unsupported PNG: depth ${data[8]}, colour type ${data[9]}, interlace ${data[12]}`);
+      if (data[8] !== 8 || channels === 0 || data[12] !== 0)
+        throw new Error(`unsupported PNG: depth ${data[8]}, colour type ${data[9]}, interlace ${data[12]}`);
     } else if (type === 'IDAT') {
       idat.push(data);
     }
@@ -131,31 +132,61 @@ const SAFE = inset(WINDOW, L.windowPadding - TOLERANCE_MM);
 const AROUND = inset(WINDOW, -RING_MM);
 
 const sender: LetterContent['sender'] = {
-  name: 'おしらせ市長 山田 太郎', department: 'こども家庭部 子育て支援課', postalCode: '100-0001', address: 'おしらせ市中央1-1-1', phone: '03-1234-5678',
+  name: 'おしらせ市長 山田 太郎',
+  department: 'こども家庭部 子育て支援課',
+  postalCode: '100-0001',
+  address: 'おしらせ市中央1-1-1',
+  phone: '03-1234-5678',
 };
-const body = Array.from({ length: 8 }, () => '　お子さまを養育している方は、児童手当を受け取ることができます。受け取るためには、お住まいの市区町村への申請が必要です。').join('\n\n');
+const body = Array.from(
+  { length: 8 },
+  () => '　お子さまを養育している方は、児童手当を受け取ることができます。受け取るためには、お住まいの市区町村への申請が必要です。',
+).join('\n\n');
 
 const LETTERS: Record<string, LetterContent> = {
   japanese: {
     recipient: { postalCode: '160-0023', address: '東京都新宿区西新宿二丁目8番1号', name: '佐藤 花子 様' },
-    sender, issuedOn: '2026-11-26', locale: 'ja', title: '児童手当の申請のご案内', body, reference: 'OSR-00000123',
+    sender,
+    issuedOn: '2026-11-26',
+    locale: 'ja',
+    title: '児童手当の申請のご案内',
+    body,
+    reference: 'OSR-00000123',
   },
   'longest address': {
     recipient: {
       postalCode: '100-0005',
       // 80 characters: the longest address validation lets through.
-      address: 'おしらせ市丸の内一丁目2番3号 おしらせグランドレジデンス東棟1203号室 株式会社おしらせ商事 総務部気付 御中 おしらせ市丸の内一丁目2番3号'.slice(0, 80),
+      address: 'おしらせ市丸の内一丁目2番3号 おしらせグランドレジデンス東棟1203号室 株式会社おしらせ商事 総務部気付 御中 おしらせ市丸の内一丁目2番3号'.slice(
+        0,
+        80,
+      ),
       name: '長谷川 美智子 様',
     },
-    sender, issuedOn: '2026-11-26', locale: 'ja', title: '児童手当の申請のご案内', body, reference: 'OSR-00000124',
+    sender,
+    issuedOn: '2026-11-26',
+    locale: 'ja',
+    title: '児童手当の申請のご案内',
+    body,
+    reference: 'OSR-00000124',
   },
   english: {
     recipient: { postalCode: '105-0011', address: '4-5-6 Shibakoen, Oshirase City', name: 'Ms. Emily Carter' },
-    sender, issuedOn: '2026-11-26', locale: 'en', title: 'How to apply for the child allowance', body: 'You may be eligible for the child allowance.\n\nPlease apply within 15 days.', reference: 'OSR-00000125',
+    sender,
+    issuedOn: '2026-11-26',
+    locale: 'en',
+    title: 'How to apply for the child allowance',
+    body: 'You may be eligible for the child allowance.\n\nPlease apply within 15 days.',
+    reference: 'OSR-00000125',
   },
   'easy Japanese': {
     recipient: { postalCode: '114-0002', address: 'おしらせ市王子三丁目7番8号', name: 'グエン ティ・ラン 様' },
-    sender, issuedOn: '2026-11-26', locale: 'ja-easy', title: 'こどもの ための おかね（児童手当）の もうしこみ', body: '赤（あか）ちゃんが 生（う）まれました。', reference: 'OSR-00000126',
+    sender,
+    issuedOn: '2026-11-26',
+    locale: 'ja-easy',
+    title: 'こどもの ための おかね（児童手当）の もうしこみ',
+    body: '赤（あか）ちゃんが 生（う）まれました。',
+    reference: 'OSR-00000126',
   },
 };
 
@@ -164,7 +195,10 @@ let pdftoppm: string | null = null;
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'oshirase-layout-'));
-  pdftoppm = await run('which', ['pdftoppm']).then((r) => r.stdout.trim() || null, () => null);
+  pdftoppm = await run('which', ['pdftoppm']).then(
+    (r) => r.stdout.trim() || null,
+    () => null,
+  );
 });
 afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
@@ -172,7 +206,9 @@ afterAll(async () => {
 
 async function rasterizeFirstPage(pdf: Buffer, name: string): Promise<Gray> {
   if (!pdftoppm) {
-    throw new Error('pdftoppm is not installed: this test rasterises letters with poppler-utils. Install it with `bash scripts/ensure-poppler.sh` (apt-get install -y poppler-utils).');
+    throw new Error(
+      'pdftoppm is not installed: this test rasterises letters with poppler-utils. Install it with `bash scripts/ensure-poppler.sh` (apt-get install -y poppler-utils).',
+    );
   }
   const base = join(workDir, name.replace(/\W+/g, '-'));
   await writeFile(`${base}.pdf`, pdf);

@@ -100,11 +100,19 @@ describe('occurredOn lies in the window of its event type', () => {
     ['a birth on 2099-01-01', { occurredOn: '2099-01-01' }, /^occurredOn: a birth cannot lie in the future/],
     ['a birth on 1900-01-01', { occurredOn: '1900-01-01' }, /^occurredOn: a birth more than 366 days before today .* is not accepted as a new event/],
     ['the year 0000', { occurredOn: '0000-01-01' }, /^occurredOn: the year must lie between 1900 and 2100$/],
-    ['a birth one day older than the limit', { occurredOn: day(-DEFAULT_LIFE_EVENT_LIMITS.maxAgeDays - 1) }, /^occurredOn: a birth more than 366 days before today/],
+    [
+      'a birth one day older than the limit',
+      { occurredOn: day(-DEFAULT_LIFE_EVENT_LIMITS.maxAgeDays - 1) },
+      /^occurredOn: a birth more than 366 days before today/,
+    ],
     ['a death tomorrow', { type: 'death-in-household', occurredOn: day(1) }, /^occurredOn: a death cannot lie in the future/],
     ['a marriage next week', { type: 'marriage', occurredOn: day(7) }, /^occurredOn: a marriage cannot lie in the future/],
     ['a job loss next month', { type: 'job-loss', occurredOn: day(30) }, /^occurredOn: a job loss cannot lie in the future/],
-    ['a move-out 60 days ahead', { type: 'moved-out', occurredOn: day(60) }, /^occurredOn: a move-out may be registered at most 30 days ahead \(転出予定日\); this one lies 60 days after today/],
+    [
+      'a move-out 60 days ahead',
+      { type: 'moved-out', occurredOn: day(60) },
+      /^occurredOn: a move-out may be registered at most 30 days ahead \(転出予定日\); this one lies 60 days after today/,
+    ],
     ['30 February', { occurredOn: `${TODAY.slice(0, 4)}-02-30` }, /^occurredOn: not a calendar date$/],
   ])('refuses %s with 400 naming occurredOn and why, writing nothing', async (_what, overrides, message) => {
     expect(await refused(event(overrides))).toEqual([expect.stringMatching(message)]);
@@ -116,7 +124,13 @@ describe('occurredOn lies in the window of its event type', () => {
     const moveOut = event({ type: 'moved-out', occurredOn: day(10) });
     const accepted = await post(moveOut);
     expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
-    expect(await engine.db.selectFrom('life_events').select(['type', 'occurred_on']).where('id', '=', moveOut.id as string).execute()).toEqual([{ type: 'moved-out', occurred_on: day(10) }]);
+    expect(
+      await engine.db
+        .selectFrom('life_events')
+        .select(['type', 'occurred_on'])
+        .where('id', '=', moveOut.id as string)
+        .execute(),
+    ).toEqual([{ type: 'moved-out', occurred_on: day(10) }]);
   });
 });
 
@@ -124,7 +138,9 @@ describe('the payload holds the event catalog’s fields of its type, and nothin
   it('refuses a birth carrying a national ID number, naming the field, and keeps it nowhere', async () => {
     const id = `ev-${randomUUID()}`;
     const problems = await refused(event({ id, payload: { mynumber: '123456789012' } }));
-    expect(problems).toEqual(['payload.mynumber: not a field of a birth event; the engine keeps only the fields its event catalog lists (it has no payload fields)']);
+    expect(problems).toEqual([
+      'payload.mynumber: not a field of a birth event; the engine keeps only the fields its event catalog lists (it has no payload fields)',
+    ]);
     expect(await engine.db.selectFrom('life_events').select('id').where('id', '=', id).execute()).toEqual([]);
     expect(JSON.stringify(logLines)).not.toContain('123456789012');
   });
@@ -150,7 +166,10 @@ describe('depth and text no schema should meet', () => {
     const objects = JSON.stringify(event()).replace(/}$/, `,"payload":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`);
     expect(objects.length).toBeLessThan(64 * 1024);
     expect(await refused(null, objects)).toEqual([expect.stringMatching(/^payload: nested deeper than 8 levels \(the limit is 8/)]);
-    const arrays = JSON.stringify(event({ type: 'death-in-household' })).replace(/}$/, `,"payload":{"relationship":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`);
+    const arrays = JSON.stringify(event({ type: 'death-in-household' })).replace(
+      /}$/,
+      `,"payload":{"relationship":${'['.repeat(10_000)}${']'.repeat(10_000)}}}`,
+    );
     expect(await refused(null, arrays)).toEqual([expect.stringMatching(/^payload: nested deeper than 8 levels/)]);
   });
 
@@ -182,7 +201,11 @@ describe('a corrected event under the same id', () => {
     });
     expect(JSON.stringify(corrected.body)).not.toMatch(/parent|spouse|\d{4}-\d{2}-\d{2}/);
     expect(await counts()).toEqual(before);
-    const stored = await engine.db.selectFrom('life_events').select(['occurred_on', 'payload']).where('id', '=', original.id as string).execute();
+    const stored = await engine.db
+      .selectFrom('life_events')
+      .select(['occurred_on', 'payload'])
+      .where('id', '=', original.id as string)
+      .execute();
     expect(stored).toEqual([{ occurred_on: day(-3), payload: { relationship: 'spouse' } }]);
 
     const repeat = await post(original);
@@ -235,14 +258,22 @@ describe('oshirase events send --file', () => {
   }
 
   it('answers the same problems as the service, as a CLI error without a stack trace, exit 2', async () => {
-    const answer = await send(JSON.stringify({ ...event({ type: 'death-in-household', payload: { relationship: 'Spouse', mynumber: '1' } }), occurredOn: '2099-01-01' }));
+    const answer = await send(
+      JSON.stringify({ ...event({ type: 'death-in-household', payload: { relationship: 'Spouse', mynumber: '1' } }), occurredOn: '2099-01-01' }),
+    );
     expect(answer.code).toBe(2);
-    expect(answer.stderr).toMatch(/^oshirase events send: FILE: occurredOn: a death cannot lie in the future .*; payload\.relationship: must be one of spouse, parent, child, sibling, other \(did you mean spouse\?\)/);
+    expect(answer.stderr).toMatch(
+      /^oshirase events send: FILE: occurredOn: a death cannot lie in the future .*; payload\.relationship: must be one of spouse, parent, child, sibling, other \(did you mean spouse\?\)/,
+    );
     expect(answer.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('refuses a file that is not UTF-8, naming the file', async () => {
-    const shiftJis = Buffer.concat([Buffer.from('{"id":"e1","type":"moved-in","residentId":"R-1","occurredOn":"2020-01-01","payload":{"from_prefecture":"'), Buffer.from([0x93, 0x8c, 0x8b, 0x9e]), Buffer.from('"}}')]);
+    const shiftJis = Buffer.concat([
+      Buffer.from('{"id":"e1","type":"moved-in","residentId":"R-1","occurredOn":"2020-01-01","payload":{"from_prefecture":"'),
+      Buffer.from([0x93, 0x8c, 0x8b, 0x9e]),
+      Buffer.from('"}}'),
+    ]);
     const answer = await send(shiftJis);
     expect(answer.code).toBe(2);
     expect(answer.stderr).toBe('oshirase events send: FILE:1:1: not UTF-8 (saved as Shift_JIS?) — save it as UTF-8\n');
@@ -252,12 +283,33 @@ describe('oshirase events send --file', () => {
 describe('generated events', () => {
   it('answer 202 or a structured 4xx, never a 500, and a refusal changes no table', async () => {
     const types = [...LIFE_EVENT_TYPES, 'Birth', 'wedding'];
-    const nasty = fc.constantFrom('', '\u0000', '\ud800', '\udc00x', '\uFFFD', 'Spouse', 'spouse', 'employee', 'x'.repeat(300), '0000-01-01', '２０２６－０１－０１', '__proto__', 'constructor');
+    const nasty = fc.constantFrom(
+      '',
+      '\u0000',
+      '\ud800',
+      '\udc00x',
+      '\uFFFD',
+      'Spouse',
+      'spouse',
+      'employee',
+      'x'.repeat(300),
+      '0000-01-01',
+      '２０２６－０１－０１',
+      '__proto__',
+      'constructor',
+    );
     const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), nasty);
-    const date = fc.oneof(fc.integer({ min: -800, max: 100 }).map(day), fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)), text);
+    const date = fc.oneof(
+      fc.integer({ min: -800, max: 100 }).map(day),
+      fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
+      text,
+    );
     const validPayload: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
       'death-in-household': fc.record({ relationship: fc.constantFrom('spouse', 'parent', 'child', 'sibling', 'other') }, { requiredKeys: [] }),
-      'job-loss': fc.record({ previous_insurance: fc.constantFrom('national-health', 'employee', 'late-elderly', 'public-assistance', 'none') }, { requiredKeys: [] }),
+      'job-loss': fc.record(
+        { previous_insurance: fc.constantFrom('national-health', 'employee', 'late-elderly', 'public-assistance', 'none') },
+        { requiredKeys: [] },
+      ),
       'moved-in': fc.record({ from_prefecture: fc.constantFrom('東京都', '大阪府', 'Hokkaido') }, { requiredKeys: [] }),
     };
     /** A valid event of any type: a new id, the resident, a date in its window, the catalog's fields. */
@@ -266,26 +318,38 @@ describe('generated events', () => {
         id: fc.uuid().map((u) => `gen-${u}`),
         type: fc.constant(type),
         residentId: fc.constant(resident.id),
-        occurredOn: fc.integer({ min: -DEFAULT_LIFE_EVENT_LIMITS.maxAgeDays, max: type === 'moved-out' ? DEFAULT_LIFE_EVENT_LIMITS.moveOutMaxDaysAhead : 0 }).map(day),
+        occurredOn: fc
+          .integer({ min: -DEFAULT_LIFE_EVENT_LIMITS.maxAgeDays, max: type === 'moved-out' ? DEFAULT_LIFE_EVENT_LIMITS.moveOutMaxDaysAhead : 0 })
+          .map(day),
         payload: validPayload[type] ?? fc.constant({}),
       }),
     );
-    const anyPayload = fc.oneof(fc.dictionary(text, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 3 }), fc.jsonValue({ maxDepth: 2 }), fc.record({ relationship: text, previous_insurance: text, from_prefecture: text }, { requiredKeys: [] }));
+    const anyPayload = fc.oneof(
+      fc.dictionary(text, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 3 }),
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.record({ relationship: text, previous_insurance: text, from_prefecture: text }, { requiredKeys: [] }),
+    );
     /** One change to a valid event: a field dropped or replaced, a field added, a payload field added. */
     const mutation: fc.Arbitrary<(e: Record<string, unknown>) => Record<string, unknown>> = fc.oneof(
       fc.constantFrom('id', 'type', 'residentId', 'occurredOn', 'payload').map((field) => (e: Record<string, unknown>) => {
         const { [field]: _dropped, ...rest } = e;
         return rest;
       }),
-      fc.tuple(fc.constantFrom('id', 'residentId', 'occurredOn'), fc.oneof(text, date, fc.jsonValue({ maxDepth: 2 }))).map(([field, value]) => (e: Record<string, unknown>) => ({ ...e, [field]: value })),
+      fc
+        .tuple(fc.constantFrom('id', 'residentId', 'occurredOn'), fc.oneof(text, date, fc.jsonValue({ maxDepth: 2 })))
+        .map(([field, value]) => (e: Record<string, unknown>) => ({ ...e, [field]: value })),
       fc.constantFrom(...types).map((type) => (e: Record<string, unknown>) => ({ ...e, type })),
       date.map((occurredOn) => (e: Record<string, unknown>) => ({ ...e, occurredOn })),
       anyPayload.map((payload) => (e: Record<string, unknown>) => ({ ...e, payload })),
       fc.tuple(text, fc.jsonValue({ maxDepth: 2 })).map(([key, value]) => (e: Record<string, unknown>) => ({ ...e, [key]: value })),
-      fc.tuple(text, fc.oneof(text, fc.jsonValue({ maxDepth: 2 }))).map(([key, value]) => (e: Record<string, unknown>) => ({ ...e, payload: { ...(e.payload as object), [key]: value } })),
+      fc
+        .tuple(text, fc.oneof(text, fc.jsonValue({ maxDepth: 2 })))
+        .map(([key, value]) => (e: Record<string, unknown>) => ({ ...e, payload: { ...(e.payload as object), [key]: value } })),
       fc.constantFrom('gen-fixed-1', 'gen-fixed-2').map((id) => (e: Record<string, unknown>) => ({ ...e, id })),
     );
-    const mutated = fc.tuple(valid, fc.array(mutation, { maxLength: 2 })).map(([e, changes]) => changes.reduce<Record<string, unknown>>((body, change) => change(body), e));
+    const mutated = fc
+      .tuple(valid, fc.array(mutation, { maxLength: 2 }))
+      .map(([e, changes]) => changes.reduce<Record<string, unknown>>((body, change) => change(body), e));
     const bodies = fc.oneof({ arbitrary: mutated, weight: 5 }, { arbitrary: fc.jsonValue({ maxDepth: 4 }), weight: 1 });
 
     let before = await counts();

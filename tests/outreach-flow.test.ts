@@ -39,7 +39,11 @@ describe('outreach for a birth', () => {
     expect(status.state).toBe('deadline-passed');
     expect(status.taskOpened).toBe(true);
     const ledger = await engine.ledger(outreachId);
-    expect(ledger.map((d) => [d.channel, d.status])).toEqual([['email', 'sent'], ['push', 'sent'], ['letter', 'sent']]);
+    expect(ledger.map((d) => [d.channel, d.status])).toEqual([
+      ['email', 'sent'],
+      ['push', 'sent'],
+      ['letter', 'sent'],
+    ]);
     expect(new Set(ledger.map((d) => d.idempotency_key)).size).toBe(3);
     const sentAt = ledger.map((d) => d.sent_at!.getTime());
     expect(sentAt).toEqual([...sentAt].sort((a, b) => a - b));
@@ -140,7 +144,11 @@ describe('outreach for a birth', () => {
       },
     });
     const deps = { db: engine.db, parameters: engine.context.parameters, taskQueue: engine.taskQueue, msPerDay: 60_000 };
-    const started = async () => (await engine.audit(resident.id)).filter((a) => a.action === 'outreach-started').map((a) => a.rule_id).sort();
+    const started = async () =>
+      (await engine.audit(resident.id))
+        .filter((a) => a.action === 'outreach-started')
+        .map((a) => a.rule_id)
+        .sort();
 
     await expect(acceptLifeEvent({ ...deps, temporal: failing }, event, 'test')).rejects.toThrow(/injected/);
     expect(await started()).toEqual(['child-allowance']);
@@ -164,7 +172,9 @@ describe('outreach for a birth', () => {
     const resident = await engine.addResident({ consents: ['elderly-care'], push: true });
     const result = await engine.sendBirth(resident, { msPerDay: FAST_DAY_MS });
 
-    expect(result.matches).toContainEqual(expect.objectContaining({ ruleId: 'child-allowance', result: { decision: 'no-consent', purpose: 'child-benefits' } }));
+    expect(result.matches).toContainEqual(
+      expect.objectContaining({ ruleId: 'child-allowance', result: { decision: 'no-consent', purpose: 'child-benefits' } }),
+    );
     expect(result.matches.every((m) => m.result.decision === 'no-consent')).toBe(true);
     expect(await engine.db.selectFrom('outreach').select('id').where('resident_id', '=', resident.id).execute()).toHaveLength(0);
     expect(await engine.db.selectFrom('deliveries').select('id').where('resident_id', '=', resident.id).execute()).toHaveLength(0);

@@ -199,7 +199,14 @@ function serviceWorker(options: { caches: FakeCaches; windows?: Array<{ url: str
 describe('oshirase-sw.js', () => {
   it('shows a push as a notification with title, body, tag, lang, icon and the link', async () => {
     const sw = serviceWorker({ caches: new FakeCaches() });
-    const notice = { title: '児童手当の申請のご案内', body: '申請をお願いします。', url: 'https://city.example/respond/abc', tag: 'outreach:x#2:push', lang: 'ja', icon: 'https://city.example/icon.png' };
+    const notice = {
+      title: '児童手当の申請のご案内',
+      body: '申請をお願いします。',
+      url: 'https://city.example/respond/abc',
+      tag: 'outreach:x#2:push',
+      lang: 'ja',
+      icon: 'https://city.example/icon.png',
+    };
     await sw.dispatch('push', { data: sw.pushData(JSON.stringify(notice)) });
     expect(sw.shown).toEqual([
       { title: notice.title, options: { body: notice.body, tag: notice.tag, lang: 'ja', icon: notice.icon, data: { url: notice.url } } },
@@ -238,7 +245,9 @@ describe('oshirase-sw.js', () => {
     await registerPushSubscription(engine.db, resident.id, { endpoint: old.endpoint, ...old.json.keys });
     await (await caches.open('oshirase-push')).put(storedKey(), new Response(JSON.stringify({ endpoint: old.endpoint, auth: old.json.keys.auth })));
     const endpoints = async () =>
-      (await engine.db.selectFrom('push_subscriptions').select('endpoint').where('resident_id', '=', resident.id).orderBy('id').execute()).map((r) => r.endpoint);
+      (await engine.db.selectFrom('push_subscriptions').select('endpoint').where('resident_id', '=', resident.id).orderBy('id').execute()).map(
+        (r) => r.endpoint,
+      );
 
     // The browser already made the new subscription.
     const renewed = await newDeviceSubscription(new Uint8Array(key).buffer);
@@ -259,11 +268,15 @@ describe('oshirase-sw.js', () => {
     await registerPushSubscription(engine.db, resident.id, { endpoint: victim.endpoint, ...victim.json.keys });
     const caches = new FakeCaches();
     // Someone who learnt the endpoint, but not the secret only the browser and the engine hold.
-    await (await caches.open('oshirase-push')).put(storedKey(), new Response(JSON.stringify({ endpoint: victim.endpoint, auth: Buffer.alloc(16, 7).toString('base64url') })));
+    await (
+      await caches.open('oshirase-push')
+    ).put(storedKey(), new Response(JSON.stringify({ endpoint: victim.endpoint, auth: Buffer.alloc(16, 7).toString('base64url') })));
     const sw = serviceWorker({ caches });
     const attacker = await newDeviceSubscription(new Uint8Array(key).buffer);
     await sw.dispatch('pushsubscriptionchange', { oldSubscription: null, newSubscription: attacker });
-    expect((await engine.db.selectFrom('push_subscriptions').select('endpoint').where('resident_id', '=', resident.id).execute()).map((r) => r.endpoint)).toEqual([victim.endpoint]);
+    expect(
+      (await engine.db.selectFrom('push_subscriptions').select('endpoint').where('resident_id', '=', resident.id).execute()).map((r) => r.endpoint),
+    ).toEqual([victim.endpoint]);
     expect(caches.entries.size).toBe(0);
   });
 
@@ -280,7 +293,12 @@ function page(options: { scriptOrigin?: string; permission?: NotificationPermiss
   const pushManager = new FakePushManager();
   const registered: string[] = [];
   const worker = { state: 'installing', listeners: [] as Array<() => void>, addEventListener: (_: string, l: () => void) => worker.listeners.push(l) };
-  const registration: Record<string, unknown> = { active: options.installing ? null : {}, installing: options.installing ? worker : null, waiting: null, pushManager };
+  const registration: Record<string, unknown> = {
+    active: options.installing ? null : {},
+    installing: options.installing ? worker : null,
+    waiting: null,
+    pushManager,
+  };
   // The enrolment page's button and status line, when the script runs on /push/enrol.
   const button = { disabled: false, listeners: [] as Array<() => void>, addEventListener: (_: string, l: () => void) => button.listeners.push(l) };
   const status = { textContent: '' };
@@ -384,7 +402,9 @@ describe('oshirase-subscribe.js', () => {
     await waitUntil(() => p.replaced.length > 0 || p.status.textContent.startsWith('登録できません'));
     expect(p.status.textContent).toMatch(/This device will receive/);
     expect(p.replaced).toEqual(['/push/enrol']);
-    expect((await engine.db.selectFrom('push_subscriptions').select('endpoint').where('resident_id', '=', resident.id).execute()).map((r) => r.endpoint)).toEqual([p.pushManager.current!.endpoint]);
+    expect(
+      (await engine.db.selectFrom('push_subscriptions').select('endpoint').where('resident_id', '=', resident.id).execute()).map((r) => r.endpoint),
+    ).toEqual([p.pushManager.current!.endpoint]);
 
     // The same link again, on another browser: refused, and said so on the page.
     const again = page({ enrolPage: { hash: `#${value}` } });

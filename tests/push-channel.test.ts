@@ -44,7 +44,12 @@ beforeAll(async () => {
   const childAllowance = engine.context.rules.find((r) => r.rule.id === 'child-allowance')?.rule;
   if (!childAllowance) throw new Error('rules/child-allowance.yaml not loaded');
   probe = { ...childAllowance, id: 'push-probe', purpose: 'child-health' };
-  await registerRules(engine.db, [{ rule: probe, file: 'tests/push-probe.yaml' }], { parameters: engine.context.parameters, templatesDir: engine.context.templatesDir }, 'test');
+  await registerRules(
+    engine.db,
+    [{ rule: probe, file: 'tests/push-probe.yaml' }],
+    { parameters: engine.context.parameters, templatesDir: engine.context.templatesDir },
+    'test',
+  );
 });
 afterAll(async () => {
   await withdrawRule(engine.db, 'push-probe', 'test').catch(() => {});
@@ -109,7 +114,9 @@ describe('web push in the outreach plan', () => {
     expect(row.status).toBe('sent');
     expect(row.provider_ref).toBe('1/1 devices');
     const detail = row.detail as unknown as PushLedgerDetail;
-    expect(detail.deviceOutcomes).toEqual([expect.objectContaining({ outcome: 'accepted', statusCode: 201, pushService: new URL(inject('pushReceiverUrl')).origin })]);
+    expect(detail.deviceOutcomes).toEqual([
+      expect.objectContaining({ outcome: 'accepted', statusCode: 201, pushService: new URL(inject('pushReceiverUrl')).origin }),
+    ]);
     expect(detail).toMatchObject({ devices: 1, topic: 'child-allowance', urgency: 'normal' });
 
     const records = await received(resident.deviceId!, outreachId);
@@ -147,7 +154,11 @@ describe('web push in the outreach plan', () => {
     expect(await received(resident.deviceId!, outreachId)).toHaveLength(0);
     // child-allowance's letter is the reminder at deadline - 5 days, a fixed date rather than a wait after the push.
     await waitFor('the letter', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'letter' && d.status === 'sent'));
-    expect(await engine.sendsSeenByWorkflow(outreachId, 3)).toEqual([['email', 'unreachable'], ['push', 'unreachable'], ['letter', 'sent']]);
+    expect(await engine.sendsSeenByWorkflow(outreachId, 3)).toEqual([
+      ['email', 'unreachable'],
+      ['push', 'unreachable'],
+      ['letter', 'sent'],
+    ]);
     await endOutreach(outreachId);
   });
 
@@ -243,7 +254,11 @@ describe('an unreachable push escalates at once', () => {
   const LONG_DAY_MS = 5_000;
 
   async function letterAfterPush(outreachId: string): Promise<{ pushSettledAt: number; letterAt: number }> {
-    const letter = await waitFor('the letter', async () => (await engine.ledger(outreachId)).find((d) => d.channel === 'letter' && d.status === 'sent'), 60_000);
+    const letter = await waitFor(
+      'the letter',
+      async () => (await engine.ledger(outreachId)).find((d) => d.channel === 'letter' && d.status === 'sent'),
+      60_000,
+    );
     const push = (await engine.ledger(outreachId)).find((d) => d.channel === 'push')!;
     const audit = await engine.audit(push.resident_id);
     const settled = audit.find((a) => a.outreach_id === outreachId && (a.action === 'channel-unreachable' || a.action === 'push-subscription-removed'));
@@ -272,7 +287,11 @@ describe('an unreachable push escalates at once', () => {
     // The activity failed for good: the ledger row keeps the attempt, and nothing reached the device.
     expect((push.detail as unknown as PushLedgerDetail).pushAttempts?.map((a) => a.devices.map((d) => d.statusCode))).toEqual([[503]]);
     expect(await received(resident.deviceId!, outreachId)).toHaveLength(0);
-    expect(await engine.sendsSeenByWorkflow(outreachId, 3)).toEqual([['email', 'unreachable'], ['push', 'failed'], ['letter', 'sent']]);
+    expect(await engine.sendsSeenByWorkflow(outreachId, 3)).toEqual([
+      ['email', 'unreachable'],
+      ['push', 'failed'],
+      ['letter', 'sent'],
+    ]);
     await endOutreach(outreachId);
   });
 });

@@ -80,7 +80,9 @@ async function enrol(app: FastifyInstance, body: unknown) {
 }
 
 async function endpointsOf(residentId: string): Promise<string[]> {
-  return (await engine.db.selectFrom('push_subscriptions').select('endpoint').where('resident_id', '=', residentId).orderBy('id').execute()).map((r) => r.endpoint);
+  return (await engine.db.selectFrom('push_subscriptions').select('endpoint').where('resident_id', '=', residentId).orderBy('id').execute()).map(
+    (r) => r.endpoint,
+  );
 }
 
 async function rowsAt(endpoint: string): Promise<number> {
@@ -117,8 +119,14 @@ describe('enrolment with a token', () => {
     const check = await checkPushEndpoint(row.endpoint, receiverSettings().endpoints);
     if (!check.ok) throw new Error(check.reason);
     const notice = { title: 'お知らせ', body: 'enrolled', url: 'https://city.example/', tag: `enrol-${randomUUID()}` };
-    expect(await sendPush(check.endpoint, row, notice, engine.context.vapid, { ttlSeconds: 60, urgency: 'normal' })).toEqual({ outcome: 'accepted', statusCode: 201 });
-    const received = (await (await fetch(`${inject('pushReceiverUrl')}/received/${device.deviceId}`)).json()) as Array<{ payload: { tag: string; body: string }; vapid: { verified: boolean } }>;
+    expect(await sendPush(check.endpoint, row, notice, engine.context.vapid, { ttlSeconds: 60, urgency: 'normal' })).toEqual({
+      outcome: 'accepted',
+      statusCode: 201,
+    });
+    const received = (await (await fetch(`${inject('pushReceiverUrl')}/received/${device.deviceId}`)).json()) as Array<{
+      payload: { tag: string; body: string };
+      vapid: { verified: boolean };
+    }>;
     expect(received.map((r) => [r.payload.tag, r.payload.body, r.vapid.verified])).toEqual([[notice.tag, 'enrolled', true]]);
   });
 
@@ -192,7 +200,10 @@ describe('enrolment with a token', () => {
     for (let i = 0; i < 4; i++) await enrol(app, { enrolmentToken: await token(resident), subscription: (await newDevice()).subscription });
     const [a, b] = [await newDevice(), await newDevice()];
     const [ta, tb] = [await token(resident), await token(resident)];
-    const answers = await Promise.all([enrol(app, { enrolmentToken: ta, subscription: a.subscription }), enrol(app, { enrolmentToken: tb, subscription: b.subscription })]);
+    const answers = await Promise.all([
+      enrol(app, { enrolmentToken: ta, subscription: a.subscription }),
+      enrol(app, { enrolmentToken: tb, subscription: b.subscription }),
+    ]);
     expect(answers.map((x) => x.status).sort()).toEqual([201, 409]);
     expect(await endpointsOf(resident.id)).toHaveLength(5);
   });
@@ -201,13 +212,20 @@ describe('enrolment with a token', () => {
     const resident = await engine.addResident({ consents: ['child-benefits'] });
     const value = await token(resident);
     const [a, b] = [await newDevice(), await newDevice()];
-    const answers = await Promise.all([enrol(app, { enrolmentToken: value, subscription: a.subscription }), enrol(app, { enrolmentToken: value, subscription: b.subscription })]);
+    const answers = await Promise.all([
+      enrol(app, { enrolmentToken: value, subscription: a.subscription }),
+      enrol(app, { enrolmentToken: value, subscription: b.subscription }),
+    ]);
     expect(answers.map((x) => x.status).sort()).toEqual([201, 410]);
     expect(await endpointsOf(resident.id)).toHaveLength(1);
   });
 
   it('DELETE answers 204 whether or not the browser was known', async () => {
-    const unknown = await app.inject({ method: 'DELETE', url: '/push-subscriptions', payload: { endpoint: `https://fcm.googleapis.com/fcm/send/${randomUUID()}` } });
+    const unknown = await app.inject({
+      method: 'DELETE',
+      url: '/push-subscriptions',
+      payload: { endpoint: `https://fcm.googleapis.com/fcm/send/${randomUUID()}` },
+    });
     expect([unknown.statusCode, unknown.body]).toEqual([204, '']);
   });
 });
@@ -259,16 +277,38 @@ describe('the push endpoint policy at enrolment', () => {
 
 describe('the endpoint policy itself', () => {
   it.each([
-    ['127.0.0.1', false], ['10.1.2.3', false], ['172.16.0.1', false], ['172.31.255.255', false], ['192.168.1.1', false],
-    ['169.254.169.254', false], ['100.64.0.1', false], ['0.0.0.0', false], ['224.0.0.1', false], ['255.255.255.255', false],
-    ['::1', false], ['::', false], ['fc00::1', false], ['fd12:3456::1', false], ['fe80::1', false], ['ff02::1', false],
-    ['::ffff:127.0.0.1', false], ['::ffff:7f00:1', false], ['::ffff:10.0.0.1', false], ['64:ff9b::a00:1', false], ['2001:db8::1', false],
-    ['8.8.8.8', true], ['172.32.0.1', true], ['100.128.0.1', true], ['142.250.196.10', true], ['2a00:1450:4001::200e', true], ['::ffff:8.8.8.8', true],
+    ['127.0.0.1', false],
+    ['10.1.2.3', false],
+    ['172.16.0.1', false],
+    ['172.31.255.255', false],
+    ['192.168.1.1', false],
+    ['169.254.169.254', false],
+    ['100.64.0.1', false],
+    ['0.0.0.0', false],
+    ['224.0.0.1', false],
+    ['255.255.255.255', false],
+    ['::1', false],
+    ['::', false],
+    ['fc00::1', false],
+    ['fd12:3456::1', false],
+    ['fe80::1', false],
+    ['ff02::1', false],
+    ['::ffff:127.0.0.1', false],
+    ['::ffff:7f00:1', false],
+    ['::ffff:10.0.0.1', false],
+    ['64:ff9b::a00:1', false],
+    ['2001:db8::1', false],
+    ['8.8.8.8', true],
+    ['172.32.0.1', true],
+    ['100.128.0.1', true],
+    ['142.250.196.10', true],
+    ['2a00:1450:4001::200e', true],
+    ['::ffff:8.8.8.8', true],
   ])('%s is public: %s', (address, expected) => {
     expect(isPublicAddress(address)).toBe(expected);
   });
 
-  it('allows the browsers\' push services by default', async () => {
+  it("allows the browsers' push services by default", async () => {
     const policy = defaultSettings().endpoints;
     const publicAnswer = async () => [{ address: '142.250.196.10', family: 4 as const }];
     for (const endpoint of [
@@ -280,7 +320,10 @@ describe('the endpoint policy itself', () => {
       expect(await checkPushEndpoint(endpoint, policy, publicAnswer)).toMatchObject({ ok: true });
     }
     // Every address must be public: one private answer among public ones is refused.
-    const mixed = async () => [{ address: '142.250.196.10', family: 4 as const }, { address: '10.0.0.7', family: 4 as const }];
+    const mixed = async () => [
+      { address: '142.250.196.10', family: 4 as const },
+      { address: '10.0.0.7', family: 4 as const },
+    ];
     expect(await checkPushEndpoint('https://fcm.googleapis.com/x', policy, mixed)).toMatchObject({ ok: false, kind: 'refused' });
     // A name that does not resolve now is not refused for good (the send path retries instead of deleting).
     const failing = async () => Promise.reject(Object.assign(new Error('temporary'), { code: 'EAI_AGAIN' }));
@@ -289,8 +332,14 @@ describe('the endpoint policy itself', () => {
 
   it('names the variable of a bad setting', () => {
     expect(parsePushSettings({ PUSH_SERVICE_HOSTS: 'com' })).toMatchObject({ success: false, problems: [expect.stringMatching(/^PUSH_SERVICE_HOSTS: "com"/)] });
-    expect(parsePushSettings({ PUSH_MAX_DEVICES_PER_RESIDENT: '0' })).toMatchObject({ success: false, problems: [expect.stringMatching(/^PUSH_MAX_DEVICES_PER_RESIDENT/)] });
-    expect(parsePushSettings({ PUSH_ALLOW_INSECURE_HTTP: 'yes' })).toMatchObject({ success: false, problems: [expect.stringMatching(/^PUSH_ALLOW_INSECURE_HTTP/)] });
+    expect(parsePushSettings({ PUSH_MAX_DEVICES_PER_RESIDENT: '0' })).toMatchObject({
+      success: false,
+      problems: [expect.stringMatching(/^PUSH_MAX_DEVICES_PER_RESIDENT/)],
+    });
+    expect(parsePushSettings({ PUSH_ALLOW_INSECURE_HTTP: 'yes' })).toMatchObject({
+      success: false,
+      problems: [expect.stringMatching(/^PUSH_ALLOW_INSECURE_HTTP/)],
+    });
   });
 });
 

@@ -43,7 +43,11 @@ describe('push policy', () => {
 
   it('is low urgency without a deadline when the notice can wait a day, normal when it cannot', () => {
     const plan: PlanStep[] = [{ send: 'push' }, { wait: { days: 4 } }, { send: 'letter' }, { wait: { days: 14 } }, { task: 'no-response' }];
-    expect(pushPolicyFor(input({ rule: { id: 'checkup', outreach: plan }, stepIndex: 0 }))).toEqual({ ttlSeconds: 4 * 86_400, urgency: 'low', topic: 'checkup' });
+    expect(pushPolicyFor(input({ rule: { id: 'checkup', outreach: plan }, stepIndex: 0 }))).toEqual({
+      ttlSeconds: 4 * 86_400,
+      urgency: 'low',
+      topic: 'checkup',
+    });
     const soon: PlanStep[] = [{ send: 'push' }, { wait: { days: 0.5 } }, { send: 'letter' }];
     expect(pushPolicyFor(input({ rule: { id: 'checkup', outreach: soon }, stepIndex: 0 }))).toMatchObject({ ttlSeconds: 43_200, urgency: 'normal' });
   });
@@ -88,7 +92,10 @@ describe('VAPID keys from the environment', () => {
     ecdh.generateKeys();
     // getPrivateKey drops leading zero bytes (one key in 256); key tools such as web-push pad to 32.
     const privateKey = ecdh.getPrivateKey();
-    return { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: Buffer.concat([Buffer.alloc(32 - privateKey.length), privateKey]).toString('base64url') };
+    return {
+      publicKey: ecdh.getPublicKey().toString('base64url'),
+      privateKey: Buffer.concat([Buffer.alloc(32 - privateKey.length), privateKey]).toString('base64url'),
+    };
   };
 
   const envPair = () => {
@@ -104,7 +111,11 @@ describe('VAPID keys from the environment', () => {
   it('prefers a configured key pair and never touches the stored keys then', async () => {
     const keys = pair();
     let loaded = false;
-    const resolved = await resolveVapidKeys({ VAPID_PUBLIC_KEY: `${keys.publicKey}\n`, VAPID_PRIVATE_KEY: keys.privateKey }, async () => ((loaded = true), storedKeys), subject);
+    const resolved = await resolveVapidKeys(
+      { VAPID_PUBLIC_KEY: `${keys.publicKey}\n`, VAPID_PRIVATE_KEY: keys.privateKey },
+      async () => ((loaded = true), storedKeys),
+      subject,
+    );
     expect(resolved).toEqual({ keys: { ...keys, subject }, source: 'environment' });
     expect(loaded).toBe(false);
   });
@@ -118,10 +129,26 @@ describe('VAPID keys from the environment', () => {
   it.each([
     ['only one key', () => ({ VAPID_PUBLIC_KEY: pair().publicKey }), /VAPID_PRIVATE_KEY: missing; set both/],
     ['standard base64', () => ({ ...envPair(), VAPID_PUBLIC_KEY: `${pair().publicKey.slice(0, 80)}+/` }), /VAPID_PUBLIC_KEY: must be base64url/],
-    ['a compressed public key', () => ({ ...envPair(), VAPID_PUBLIC_KEY: Buffer.alloc(33, 2).toString('base64url') }), /VAPID_PUBLIC_KEY: must be an uncompressed P-256 public key \(65 bytes starting 0x04\), got 33 bytes/],
-    ['a short private key', () => ({ ...envPair(), VAPID_PRIVATE_KEY: Buffer.alloc(31, 1).toString('base64url') }), /VAPID_PRIVATE_KEY: must be a P-256 private key of 32 bytes, got 31 bytes/],
-    ['a private key of zero', () => ({ ...envPair(), VAPID_PRIVATE_KEY: Buffer.alloc(32).toString('base64url') }), /VAPID_PRIVATE_KEY: not a valid P-256 private key/],
-    ['keys of two different pairs', () => ({ VAPID_PUBLIC_KEY: pair().publicKey, VAPID_PRIVATE_KEY: pair().privateKey }), /VAPID_PUBLIC_KEY: does not belong to VAPID_PRIVATE_KEY/],
+    [
+      'a compressed public key',
+      () => ({ ...envPair(), VAPID_PUBLIC_KEY: Buffer.alloc(33, 2).toString('base64url') }),
+      /VAPID_PUBLIC_KEY: must be an uncompressed P-256 public key \(65 bytes starting 0x04\), got 33 bytes/,
+    ],
+    [
+      'a short private key',
+      () => ({ ...envPair(), VAPID_PRIVATE_KEY: Buffer.alloc(31, 1).toString('base64url') }),
+      /VAPID_PRIVATE_KEY: must be a P-256 private key of 32 bytes, got 31 bytes/,
+    ],
+    [
+      'a private key of zero',
+      () => ({ ...envPair(), VAPID_PRIVATE_KEY: Buffer.alloc(32).toString('base64url') }),
+      /VAPID_PRIVATE_KEY: not a valid P-256 private key/,
+    ],
+    [
+      'keys of two different pairs',
+      () => ({ VAPID_PUBLIC_KEY: pair().publicKey, VAPID_PRIVATE_KEY: pair().privateKey }),
+      /VAPID_PUBLIC_KEY: does not belong to VAPID_PRIVATE_KEY/,
+    ],
   ])('refuses %s with a ConfigError naming the variable', async (_name, env, message) => {
     const attempt = resolveVapidKeys(env(), stored, subject);
     await expect(attempt).rejects.toThrow(ConfigError);

@@ -101,7 +101,17 @@ it('a rehearsed notice is the real one: email bytes, push payload and policy, le
   const outreachId = `rehearsal-parity:${resident.id}`;
   await engine.db
     .insertInto('outreach')
-    .values({ id: outreachId, rule_id: 'child-allowance', rule_version: 1, resident_id: resident.id, occurrence_key: outreachId, event_id: null, status: 'active', response: null, trigger_date: daysAgoInTokyo(3) })
+    .values({
+      id: outreachId,
+      rule_id: 'child-allowance',
+      rule_version: 1,
+      resident_id: resident.id,
+      occurrence_key: outreachId,
+      event_id: null,
+      status: 'active',
+      response: null,
+      trigger_date: daysAgoInTokyo(3),
+    })
     .execute();
 
   // Email: the sink's file against the rehearsal's .eml.
@@ -110,7 +120,9 @@ it('a rehearsed notice is the real one: email bytes, push payload and policy, le
   const rehearsedEmail = readFileSync(sentDetail(await rehearseNotice('email', email)).path as string);
   const token = deliveryTokenFor(email.ledger.idempotency_key, TEST_DELIVERY_TOKEN_KEY);
   const dir = inject('smtpDir');
-  const sinkFile = readdirSync(dir).filter((f) => f.endsWith('.eml')).find((f) => readFileSync(join(dir, f), 'latin1').includes(`Message-ID: <${token}@`));
+  const sinkFile = readdirSync(dir)
+    .filter((f) => f.endsWith('.eml'))
+    .find((f) => readFileSync(join(dir, f), 'latin1').includes(`Message-ID: <${token}@`));
   expect(sinkFile).toBeDefined();
   const realEmail = readFileSync(join(dir, sinkFile!));
   for (const header of ['X-Oshirase-Delivery: ', 'Auto-Submitted: auto-generated', 'Content-Language: ja', `Message-ID: <${token}@oshirase.invalid>`]) {
@@ -133,7 +145,10 @@ it('a rehearsed notice is the real one: email bytes, push payload and policy, le
   expect(received).toHaveLength(1);
   expect(rehearsedPush.payload).toEqual(received[0]!.payload);
   expect(rehearsedPush.payload).toMatchObject({ tag: push.ledger.idempotency_key, lang: 'ja' });
-  expect({ urgency: rehearsedPush.delivery.urgency, topic: rehearsedPush.delivery.topic }).toEqual({ urgency: received[0]!.urgency, topic: received[0]!.topic });
+  expect({ urgency: rehearsedPush.delivery.urgency, topic: rehearsedPush.delivery.topic }).toEqual({
+    urgency: received[0]!.urgency,
+    topic: received[0]!.topic,
+  });
   // The TTL counts down to the next send: the two were computed moments apart.
   expect(Math.abs(rehearsedPush.delivery.ttlSeconds - received[0]!.ttl)).toBeLessThanOrEqual(60);
 

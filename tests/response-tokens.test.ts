@@ -7,14 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../config/engine-config';
 import { generateVapidKeys } from '../channels/web-push';
 import { openEngineContext } from '../runtime/engine-context';
-import {
-  issueResponseTokens,
-  loadLinkKeys,
-  newLinkKeys,
-  normalizeLetterCode,
-  parseLinkKeys,
-  resolveResponseToken,
-} from '../outreach/response-links';
+import { issueResponseTokens, loadLinkKeys, newLinkKeys, normalizeLetterCode, parseLinkKeys, resolveResponseToken } from '../outreach/response-links';
 import { TestEngine } from './support/test-engine';
 
 let engine: TestEngine;
@@ -89,7 +82,18 @@ describe('response tokens', () => {
     const otherKey = parseLinkKeys(newLinkKeys('elsewhere'));
     const foreign = (await issueResponseTokens(engine.db, otherKey, outreachId)).applied;
     const flipped = `${genuine.slice(0, -1)}${genuine.endsWith('A') ? 'B' : 'A'}`;
-    for (const token of [foreign, flipped, `${genuine}x`, `${genuine}.trailing`, `${genuine} `, genuine.slice(0, 42), '', 'not-a-token', `${'A'.repeat(43)}`, '../etc/passwd']) {
+    for (const token of [
+      foreign,
+      flipped,
+      `${genuine}x`,
+      `${genuine}.trailing`,
+      `${genuine} `,
+      genuine.slice(0, 42),
+      '',
+      'not-a-token',
+      `${'A'.repeat(43)}`,
+      '../etc/passwd',
+    ]) {
       expect(await engine.context.links.resolve(token), JSON.stringify(token)).toBeNull();
     }
     // The earlier signed format, forged with a guessed key, finds nothing either.
@@ -119,7 +123,12 @@ describe('response tokens', () => {
     const later = await engine.context.links.issueTokens(outreachId);
     const { code } = await engine.context.links.issueLetterCode(outreachId);
     await engine.context.links.markUsed(tokens.applied);
-    const used = await engine.db.selectFrom('response_tokens').select(['form', 'used_at']).where('outreach_id', '=', outreachId).where('used_at', 'is not', null).execute();
+    const used = await engine.db
+      .selectFrom('response_tokens')
+      .select(['form', 'used_at'])
+      .where('outreach_id', '=', outreachId)
+      .where('used_at', 'is not', null)
+      .execute();
     expect(used).toHaveLength(1);
     for (const token of [...Object.values(tokens), ...Object.values(later), code]) {
       expect(await engine.context.links.resolve(token)).toMatchObject({ outreachId, state: 'answered' });
@@ -199,15 +208,42 @@ describe('an installation that kept its secrets in engine_settings', () => {
     const outreachId = `outreach:child-allowance:R-UPGRADE:${randomUUID()}`;
     try {
       const db = first.database.db;
-      await db.insertInto('engine_settings').values([
-        { key: 'vapid-keys', value: JSON.stringify(legacyVapid) },
-        { key: 'response-link-secret', value: JSON.stringify(legacySecret) },
-      ]).execute();
-      await db.insertInto('residents').values({
-        id: 'R-UPGRADE', household_id: 'H-UPGRADE', family_name: '試験', given_name: '花子', birth_date: '1994-07-13', locale: 'ja',
-        email: null, email_status: 'unverified', postal_code: null, address: null, ward: 'chuo', residence_status: 'registered',
-      }).execute();
-      await db.insertInto('outreach').values({ id: outreachId, rule_id: 'child-allowance', rule_version: 1, resident_id: 'R-UPGRADE', occurrence_key: 'upgrade', status: 'active', response: null }).execute();
+      await db
+        .insertInto('engine_settings')
+        .values([
+          { key: 'vapid-keys', value: JSON.stringify(legacyVapid) },
+          { key: 'response-link-secret', value: JSON.stringify(legacySecret) },
+        ])
+        .execute();
+      await db
+        .insertInto('residents')
+        .values({
+          id: 'R-UPGRADE',
+          household_id: 'H-UPGRADE',
+          family_name: '試験',
+          given_name: '花子',
+          birth_date: '1994-07-13',
+          locale: 'ja',
+          email: null,
+          email_status: 'unverified',
+          postal_code: null,
+          address: null,
+          ward: 'chuo',
+          residence_status: 'registered',
+        })
+        .execute();
+      await db
+        .insertInto('outreach')
+        .values({
+          id: outreachId,
+          rule_id: 'child-allowance',
+          rule_version: 1,
+          resident_id: 'R-UPGRADE',
+          occurrence_key: 'upgrade',
+          status: 'active',
+          response: null,
+        })
+        .execute();
     } finally {
       await first.close();
     }

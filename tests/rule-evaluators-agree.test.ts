@@ -71,8 +71,25 @@ const EPOCH = '1925-01-01';
 const AGES = [0, 1, 3, 6, 18, 40, 65, 75];
 const dayIn = (from: string, days: number) => fc.integer({ min: 0, max: days }).map((n) => addOffset(from, { days: n }));
 const TRICKY_DATES = [
-  '2020-02-29', '2016-02-29', '2000-02-29', '1964-02-29', '2024-02-29', '2021-02-28', '2023-02-28', '2024-02-28', '2024-03-01',
-  '2025-03-01', '2021-01-31', '2020-01-31', '2019-12-31', '2020-12-31', '1960-08-31', '2019-10-31', '2022-05-31', '1959-03-31', '2025-12-31',
+  '2020-02-29',
+  '2016-02-29',
+  '2000-02-29',
+  '1964-02-29',
+  '2024-02-29',
+  '2021-02-28',
+  '2023-02-28',
+  '2024-02-28',
+  '2024-03-01',
+  '2025-03-01',
+  '2021-01-31',
+  '2020-01-31',
+  '2019-12-31',
+  '2020-12-31',
+  '1960-08-31',
+  '2019-10-31',
+  '2022-05-31',
+  '1959-03-31',
+  '2025-12-31',
 ];
 const anyDate = fc.oneof(fc.constantFrom(...TRICKY_DATES), dayIn(EPOCH, 37_000));
 const onDate = fc.oneof(
@@ -128,7 +145,14 @@ function birthDate(on: string, rule: Rule, edges: { ages: number[]; dates: strin
   const targets: Offset[] = [...AGES, ...edges.ages, ...edges.ages].map((years) => ({ years }));
   if ('reaches' in trigger) targets.push({ years: trigger.reaches.value }, { years: trigger.reaches.value });
   if ('anniversary' in trigger) targets.push(trigger.anniversary.offset, trigger.anniversary.offset);
-  const lead = 'event' in trigger ? 30 : 'reaches' in trigger ? trigger.reaches.leadDays : 'anniversary' in trigger ? trigger.anniversary.leadDays : trigger.calendar.leadDays;
+  const lead =
+    'event' in trigger
+      ? 30
+      : 'reaches' in trigger
+        ? trigger.reaches.leadDays
+        : 'anniversary' in trigger
+          ? trigger.anniversary.leadDays
+          : trigger.calendar.leadDays;
   const near = fc
     .tuple(
       fc.constantFrom(...targets),
@@ -211,7 +235,10 @@ function comparison(attrs: AttrGen[]): fc.Arbitrary<Condition> {
           return fc.array(v, { minLength: 1, maxLength: 3 }).map((list) => ({ attribute: attr.name, [op]: list }));
         case 'between':
           // Mostly a range that is not empty, so that both of its ends matter.
-          return fc.tuple(v, v, fc.nat(4)).map(([lo, hi, n]) => ({ attribute: attr.name, between: n > 0 && typeof lo === typeof hi && typeof lo !== 'object' && lo > hi ? [hi, lo] : [lo, hi] }));
+          return fc.tuple(v, v, fc.nat(4)).map(([lo, hi, n]) => ({
+            attribute: attr.name,
+            between: n > 0 && typeof lo === typeof hi && typeof lo !== 'object' && lo > hi ? [hi, lo] : [lo, hi],
+          }));
         default:
           return v.map((value) => ({ attribute: attr.name, [op]: value }));
       }
@@ -234,10 +261,7 @@ const RESIDENT_ATTRS: AttrGen[] = [
   { name: 'disability_certificate', type: 'boolean', literal: fc.boolean() },
   { name: 'moved_in_on', type: 'date', literal: dateValue },
 ];
-const MEMBER_ATTRS: AttrGen[] = [
-  AGE,
-  { name: 'birth_date', type: 'date', literal: dateValue },
-];
+const MEMBER_ATTRS: AttrGen[] = [AGE, { name: 'birth_date', type: 'date', literal: dateValue }];
 const PREFECTURES = ['tokyo', 'osaka', 'hokkaido'];
 const EVENT_ATTRS: Record<LifeEventType, AttrGen[]> = {
   birth: [],
@@ -258,7 +282,9 @@ function combinators(node: fc.Arbitrary<Condition>, weight: number): Array<fc.We
 
 function countOf(members: fc.Arbitrary<CountMembers>): fc.Arbitrary<Condition> {
   const integer: AttrGen = { name: 'count', type: 'integer', literal: fc.integer({ min: 0, max: 5 }) };
-  return fc.tuple(members, fc.constantFrom(...COUNT_OPERATORS), valueOf(integer)).map(([m, op, value]) => ({ count: { members: m }, [op]: value }) as Condition);
+  return fc
+    .tuple(members, fc.constantFrom(...COUNT_OPERATORS), valueOf(integer))
+    .map(([m, op, value]) => ({ count: { members: m }, [op]: value }) as Condition);
 }
 type CountMembers = Condition | Record<string, never>;
 
@@ -297,9 +323,23 @@ function triggerArb(on: string): fc.Arbitrary<Trigger> {
     fc
       .record({
         offset: fc.oneof(
-          fc.constantFrom<Offset>({ months: 4 }, { months: 18 }, { years: 3 }, { years: 1, months: 6 }, { days: 100 }, { years: 6 }, { months: 1 }, { years: 1 }, { days: 1 }, { months: 11, days: 30 }),
+          fc.constantFrom<Offset>(
+            { months: 4 },
+            { months: 18 },
+            { years: 3 },
+            { years: 1, months: 6 },
+            { days: 100 },
+            { years: 6 },
+            { months: 1 },
+            { years: 1 },
+            { days: 1 },
+            { months: 11, days: 30 },
+          ),
           // Negative parts are refused by validation, but the reference handles them: so must the compiler.
-          fc.record({ years: fc.integer({ min: -1, max: 10 }), months: fc.integer({ min: -3, max: 24 }), days: fc.integer({ min: -40, max: 400 }) }, { requiredKeys: [] }),
+          fc.record(
+            { years: fc.integer({ min: -1, max: 10 }), months: fc.integer({ min: -3, max: 24 }), days: fc.integer({ min: -40, max: 400 }) },
+            { requiredKeys: [] },
+          ),
         ),
         leadDays: fc.oneof(fc.constantFrom(0, 1, 14, 30, 366), fc.integer({ min: 0, max: 366 })),
       })
@@ -339,7 +379,10 @@ function ruleArb(on: string): fc.Arbitrary<Rule> {
         ),
         conditions: fc.option(
           // Often several conditions side by side (every part is probed on its own, so more parts test more).
-          fc.oneof(residentCondition(eventType), fc.array(residentCondition(eventType), { minLength: 2, maxLength: 5 }).map((all) => ({ all }))),
+          fc.oneof(
+            residentCondition(eventType),
+            fc.array(residentCondition(eventType), { minLength: 2, maxLength: 5 }).map((all) => ({ all })),
+          ),
           { freq: 8 },
         ),
       })
@@ -376,7 +419,10 @@ function eventArb(on: string, rule: Rule): fc.Arbitrary<EventFacts | null> {
     date: fc.integer({ min: -40, max: 3 }).map((n) => addOffset(on, { days: n })),
     payload,
   });
-  return fc.option(event.map((e) => ({ id: 'E-agreement', ...e })), { freq: 15 });
+  return fc.option(
+    event.map((e) => ({ id: 'E-agreement', ...e })),
+    { freq: 15 },
+  );
 }
 
 const scenarioArb: fc.Arbitrary<Scenario> = onDate.chain((on) =>
@@ -424,7 +470,16 @@ async function insertPopulation(db: Kysely<Database>, people: PersonSpec[], purp
     )
     .execute();
   const consents = people.flatMap((p, i) =>
-    p.consent === 'none' ? [] : [{ resident_id: residentId(i), purpose, granted_at: new Date('2020-01-01T00:00:00Z'), withdrawn_at: p.consent === 'withdrawn' ? new Date('2021-01-01T00:00:00Z') : null }],
+    p.consent === 'none'
+      ? []
+      : [
+          {
+            resident_id: residentId(i),
+            purpose,
+            granted_at: new Date('2020-01-01T00:00:00Z'),
+            withdrawn_at: p.consent === 'withdrawn' ? new Date('2021-01-01T00:00:00Z') : null,
+          },
+        ],
   );
   if (consents.length > 0) await db.insertInto('consents').values(consents).execute();
 }
@@ -470,7 +525,8 @@ interface Outcome {
   togetherPartitioned: string[];
 }
 
-const rowKey = (residentId: string, key: string, triggerDate: string, memberId: string | null | undefined) => `${residentId} ${key} ${triggerDate} ${memberId ?? '-'}`;
+const rowKey = (residentId: string, key: string, triggerDate: string, memberId: string | null | undefined) =>
+  `${residentId} ${key} ${triggerDate} ${memberId ?? '-'}`;
 const rowKeys = (rows: MatchRow[]) => rows.map((r) => rowKey(r.resident_id, r.occurrence_key, r.trigger_date, r.member_id)).sort();
 
 async function runBoth(db: Kysely<Database>, s: Scenario, rules: Rule[] = [s.rule]): Promise<Outcome> {
@@ -479,13 +535,23 @@ async function runBoth(db: Kysely<Database>, s: Scenario, rules: Rule[] = [s.rul
     await insertPopulation(trx, s.people, s.rule.purpose);
     const ctx: PopulationContext = { on: s.on, parameters, event: s.event };
     const options = { requireConsent: s.requireConsent };
-    const facts = await loadResidentFacts(trx, s.people.map((_, i) => residentId(i)));
+    const facts = await loadResidentFacts(
+      trx,
+      s.people.map((_, i) => residentId(i)),
+    );
     const outcome: Outcome = { disagreements: [], matches: [], sql: [], partitioned: [], togetherDisagreements: [], togetherPartitioned: [] };
-    const together = (await matchPopulationTogether(trx, rules.map((rule) => ({ rule, ctx })), { ...RANGE, ...options })).map(rowKeys);
+    const together = (
+      await matchPopulationTogether(
+        trx,
+        rules.map((rule) => ({ rule, ctx })),
+        { ...RANGE, ...options },
+      )
+    ).map(rowKeys);
 
     for (const [n, rule] of rules.entries()) {
       const sqlKeys = rowKeys(await matchPopulation(trx, rule, ctx, { ...RANGE, ...options }));
-      if (JSON.stringify(together[n]) !== JSON.stringify(sqlKeys)) outcome.togetherDisagreements.push({ conditions: rule.conditions, alone: sqlKeys, together: together[n]! });
+      if (JSON.stringify(together[n]) !== JSON.stringify(sqlKeys))
+        outcome.togetherDisagreements.push({ conditions: rule.conditions, alone: sqlKeys, together: together[n]! });
       const memory: string[] = [];
       s.people.forEach((p, i) => {
         if (s.requireConsent && p.consent !== 'granted') return;
@@ -591,8 +657,22 @@ describe('tricky cases', () => {
     expect(await example(turnsOne, '2025-02-28', born)).toEqual(['ZQ0000 age-1 2025-02-28 -']);
     expect(await example(turnsOne, '2025-03-01', born)).toEqual([]);
     // Age counts whole years by month and day: still 0 on 28 February, 1 on 1 March.
-    expect(await example(rule({ event: 'birth' }, { attribute: 'age', equals: 0 }), '2025-02-28', born, { id: 'E-1', type: 'birth', date: '2025-02-28', payload: {} })).toEqual(['ZQ0000 E-1 2025-02-28 -']);
-    expect(await example(rule({ event: 'birth' }, { attribute: 'age', equals: 1 }), '2025-03-01', born, { id: 'E-1', type: 'birth', date: '2025-03-01', payload: {} })).toEqual(['ZQ0000 E-1 2025-03-01 -']);
+    expect(
+      await example(rule({ event: 'birth' }, { attribute: 'age', equals: 0 }), '2025-02-28', born, {
+        id: 'E-1',
+        type: 'birth',
+        date: '2025-02-28',
+        payload: {},
+      }),
+    ).toEqual(['ZQ0000 E-1 2025-02-28 -']);
+    expect(
+      await example(rule({ event: 'birth' }, { attribute: 'age', equals: 1 }), '2025-03-01', born, {
+        id: 'E-1',
+        type: 'birth',
+        date: '2025-03-01',
+        payload: {},
+      }),
+    ).toEqual(['ZQ0000 E-1 2025-03-01 -']);
   });
 
   it('a 29 February calendar date falls back to 28 February in common years', async () => {
@@ -606,7 +686,10 @@ describe('tricky cases', () => {
     const oneMonth = rule({ anniversary: { of: 'member.birth_date', offset: { months: 1 }, leadDays: 0 } });
     expect(await example(oneMonth, '2024-02-29', family)).toEqual(['ZQ0000 member-ZQ0001-1m 2024-02-29 ZQ0001', 'ZQ0001 member-ZQ0001-1m 2024-02-29 ZQ0001']);
     const monthAndDay = rule({ anniversary: { of: 'member.birth_date', offset: { months: 1, days: 1 }, leadDays: 0 } });
-    expect(await example(monthAndDay, '2024-03-01', family)).toEqual(['ZQ0000 member-ZQ0001-1m1d 2024-03-01 ZQ0001', 'ZQ0001 member-ZQ0001-1m1d 2024-03-01 ZQ0001']);
+    expect(await example(monthAndDay, '2024-03-01', family)).toEqual([
+      'ZQ0000 member-ZQ0001-1m1d 2024-03-01 ZQ0001',
+      'ZQ0001 member-ZQ0001-1m1d 2024-03-01 ZQ0001',
+    ]);
     // 31 December + 2 months = 29 February (2024 is a leap year).
     const twoMonths = rule({ anniversary: { of: 'member.birth_date', offset: { months: 2 }, leadDays: 3 } });
     expect(await example(twoMonths, '2024-02-27', family)).toEqual(['ZQ0002 member-ZQ0002-2m 2024-02-29 ZQ0002']);
@@ -643,7 +726,15 @@ describe('tricky cases', () => {
     const birth: EventFacts = { id: 'E-3', type: 'birth', date: '2025-06-01', payload: {} };
     const nobody = rule({ event: 'birth' }, { count: { members: {} }, equals: 0 });
     expect(await example(nobody, '2025-06-01', population, birth)).toEqual(['ZQ0003 E-3 2025-06-01 -']);
-    const two = rule({ event: 'birth' }, { all: [{ count: { members: {} }, equals: 2 }, { attribute: 'household_size', equals: 2 }] });
+    const two = rule(
+      { event: 'birth' },
+      {
+        all: [
+          { count: { members: {} }, equals: 2 },
+          { attribute: 'household_size', equals: 2 },
+        ],
+      },
+    );
     expect(await example(two, '2025-06-01', population, birth)).toEqual(['ZQ0000 E-3 2025-06-01 -', 'ZQ0001 E-3 2025-06-01 -', 'ZQ0002 E-3 2025-06-01 -']);
     const withChild = rule({ event: 'birth' }, { count: { members: { attribute: 'age', lessThan: 6 } }, atLeast: 1 });
     expect(await example(withChild, '2025-06-01', population, birth)).toHaveLength(3);

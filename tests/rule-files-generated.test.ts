@@ -46,7 +46,42 @@ const deepConditions = (levels: number, style: number) =>
       ? `conditions:\n${Array.from({ length: levels }, (_, i) => `${'  '.repeat(i + 1)}not:`).join('\n')}\n${'  '.repeat(levels + 1)}attribute: age\n${'  '.repeat(levels + 1)}atLeast: 1\n`
       : `conditions:\n${Array.from({ length: levels }, (_, i) => `${'  '.repeat(i)}  - all:`).join('\n')}\n`;
 
-const YAMLISH = ['---\n', '\t', '"', "'", '[', '{', ']', '}', ': ', ':', '- ', '-', '&a ', '*a', '*missing', '!tag ', '%YAML 1.2\n', '? ', '|\n', '>-\n', '#', '\\', '\u0000', '\uFEFF', '\r', '\n', '  ', '<<: *a\n', '~', 'null', '0x1F', '1e400', '2024-02-30', '.inf'];
+const YAMLISH = [
+  '---\n',
+  '\t',
+  '"',
+  "'",
+  '[',
+  '{',
+  ']',
+  '}',
+  ': ',
+  ':',
+  '- ',
+  '-',
+  '&a ',
+  '*a',
+  '*missing',
+  '!tag ',
+  '%YAML 1.2\n',
+  '? ',
+  '|\n',
+  '>-\n',
+  '#',
+  '\\',
+  '\u0000',
+  '\uFEFF',
+  '\r',
+  '\n',
+  '  ',
+  '<<: *a\n',
+  '~',
+  'null',
+  '0x1F',
+  '1e400',
+  '2024-02-30',
+  '.inf',
+];
 const FULL_WIDTH = ['：', '\u3000', '\u3000\u3000', '１', '１５', 'ａ', 'ｅｍａｉｌ', '－', '，', '［', '｛', '＃', '”'];
 
 const textMutation: fc.Arbitrary<TextMutation> = fc.oneof(
@@ -65,7 +100,9 @@ const textMutation: fc.Arbitrary<TextMutation> = fc.oneof(
       return c.join('');
     },
   })),
-  fc.tuple(fc.nat(), fc.constantFrom(...FULL_WIDTH)).map(([n, s]) => ({ name: `insert ${s} at ${n}`, apply: (t: string) => t.slice(0, at(t, n)) + s + t.slice(at(t, n)) })),
+  fc
+    .tuple(fc.nat(), fc.constantFrom(...FULL_WIDTH))
+    .map(([n, s]) => ({ name: `insert ${s} at ${n}`, apply: (t: string) => t.slice(0, at(t, n)) + s + t.slice(at(t, n)) })),
   fc.nat().map((n) => ({
     name: `full-width colon ${n}`,
     apply: (t: string) => {
@@ -75,15 +112,26 @@ const textMutation: fc.Arbitrary<TextMutation> = fc.oneof(
       return `${t.slice(0, i)}：${t.slice(i + 2)}`;
     },
   })),
-  fc.tuple(fc.nat(), fc.constantFrom(...YAMLISH)).map(([n, s]) => ({ name: `insert ${JSON.stringify(s)} at ${n}`, apply: (t: string) => t.slice(0, at(t, n)) + s + t.slice(at(t, n)) })),
-  fc.tuple(fc.nat(), fc.string({ unit: 'binary', maxLength: 12 })).map(([n, s]) => ({ name: `insert ${JSON.stringify(s)} at ${n}`, apply: (t: string) => t.slice(0, at(t, n)) + s + t.slice(at(t, n)) })),
+  fc
+    .tuple(fc.nat(), fc.constantFrom(...YAMLISH))
+    .map(([n, s]) => ({ name: `insert ${JSON.stringify(s)} at ${n}`, apply: (t: string) => t.slice(0, at(t, n)) + s + t.slice(at(t, n)) })),
+  fc
+    .tuple(fc.nat(), fc.string({ unit: 'binary', maxLength: 12 }))
+    .map(([n, s]) => ({ name: `insert ${JSON.stringify(s)} at ${n}`, apply: (t: string) => t.slice(0, at(t, n)) + s + t.slice(at(t, n)) })),
   fc.nat().map((n) => ({ name: `cut at ${n}`, apply: (t: string) => t.slice(0, at(t, n)) })),
-  fc.nat().map((n) => ({ name: `change case on line ${n}`, apply: (t: string) => onLines(t, n, (l, i) => void (l[i] = l[i]!.replace(/[a-z]/, (c) => c.toUpperCase()))) })),
+  fc.nat().map((n) => ({
+    name: `change case on line ${n}`,
+    apply: (t: string) => onLines(t, n, (l, i) => void (l[i] = l[i]!.replace(/[a-z]/, (c) => c.toUpperCase()))),
+  })),
   fc.tuple(fc.integer({ min: 1, max: 4000 }), fc.integer({ min: 0, max: 2 })).map(([levels, style]) => ({
     name: `conditions nested ${levels} levels (style ${style})`,
-    apply: (t: string) => (/^conditions:/m.test(t) ? t.replace(/^conditions:\n(?: {2}.*\n|#.*\n)*/m, deepConditions(levels, style)) : `${t}\n${deepConditions(levels, style)}`),
+    apply: (t: string) =>
+      /^conditions:/m.test(t) ? t.replace(/^conditions:\n(?: {2}.*\n|#.*\n)*/m, deepConditions(levels, style)) : `${t}\n${deepConditions(levels, style)}`,
   })),
-  fc.tuple(fc.nat(), fc.integer({ min: 1, max: 200_000 })).map(([n, length]) => ({ name: `a ${length}-character value on line ${n}`, apply: (t: string) => onLines(t, n, (l, i) => void (l[i] = `${l[i]!} ${'長'.repeat(length)}`)) })),
+  fc.tuple(fc.nat(), fc.integer({ min: 1, max: 200_000 })).map(([n, length]) => ({
+    name: `a ${length}-character value on line ${n}`,
+    apply: (t: string) => onLines(t, n, (l, i) => void (l[i] = `${l[i]!} ${'長'.repeat(length)}`)),
+  })),
 );
 
 type ByteMutation = { name: string; apply: (bytes: Buffer, text: string) => Buffer };
@@ -112,7 +160,17 @@ const byteMutation: fc.Arbitrary<ByteMutation> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ name: 'BOM and CRLF', apply: (_b: Buffer, text: string) => Buffer.from(`\uFEFF${text.replace(/\n/g, '\r\n')}`) }) },
 );
 
-const JARGON = [/Maximum call stack/, /please use/, /Map keys must be unique/, /is not any of the accepted forms/, /Implicit (map )?keys/, /Nested mappings/, /^YAML:/, /could not be checked/, /\bat .*\.(ts|js):\d+/];
+const JARGON = [
+  /Maximum call stack/,
+  /please use/,
+  /Map keys must be unique/,
+  /is not any of the accepted forms/,
+  /Implicit (map )?keys/,
+  /Nested mappings/,
+  /^YAML:/,
+  /could not be checked/,
+  /\bat .*\.(ts|js):\d+/,
+];
 
 function checkProblems(problems: RuleProblem[], lineCount: number, file: string): void {
   expect(problems.length).toBeGreaterThan(0);

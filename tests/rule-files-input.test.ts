@@ -61,7 +61,10 @@ function cli(args: string[]): { status: number | null; stdout: string; stderr: s
 
 describe('strict UTF-8: the text decoder', () => {
   it('refuses Shift_JIS Japanese and names it; refuses a stray byte by offset, line and column; accepts a BOM and CRLF', () => {
-    expect(decodeTextFile(shiftJis('title: 出生のお知らせ\n'))).toEqual({ ok: false, problem: { kind: 'encoding', line: 1, column: 1, message: NOT_UTF8_SJIS } });
+    expect(decodeTextFile(shiftJis('title: 出生のお知らせ\n'))).toEqual({
+      ok: false,
+      problem: { kind: 'encoding', line: 1, column: 1, message: NOT_UTF8_SJIS },
+    });
     const stray = Buffer.concat([Buffer.from('id: x\nja: 出生'), Buffer.from([0xff]), Buffer.from('届\n')]);
     const refused = decodeTextFile(stray);
     expect(refused.ok).toBe(false);
@@ -134,7 +137,14 @@ describe('a template saved as Shift_JIS', () => {
       trigger: { date: '2025年1月1日', iso: '2025-01-01' },
       event: { date: '2025年1月1日', iso: '2025-01-01' },
       deadline: { date: '2025年1月16日', iso: '2025-01-16' },
-      links: { open: 'https://example.test/o', apply: 'https://example.test/a', acknowledge: 'https://example.test/k', notForMe: 'https://example.test/n', stop: 'https://example.test/s', code: '' },
+      links: {
+        open: 'https://example.test/o',
+        apply: 'https://example.test/a',
+        acknowledge: 'https://example.test/k',
+        notForMe: 'https://example.test/n',
+        stop: 'https://example.test/s',
+        code: '',
+      },
       param: {},
     };
     const render = () => new NoticeRenderer(templatesDir).render('child-allowance', 'email', 'ja', vars);
@@ -162,12 +172,18 @@ describe('rule files no one should write', () => {
   };
   const withConditions = (conditions: string) => childAllowance.replace(/conditions:\n(?: {2}.*\n|#.*\n)*/, conditions);
 
-  for (const [style, levels] of [['flow', 5000], ['block', 3000], ['list', 10000]] as const) {
+  for (const [style, levels] of [
+    ['flow', 5000],
+    ['block', 3000],
+    ['list', 10000],
+  ] as const) {
     it(`conditions nested ${levels} levels deep (${style}) are refused with the file, line and column, before the parser recurses`, () => {
       const dir = ruleFolder(`deep-${style}`, withConditions(deep(levels, style)));
       const problems = problemsOf([dir]);
       expect(problems).toHaveLength(1);
-      expect(formatProblem(problems[0]!)).toMatch(new RegExp(`^${shown(join(dir, 'child-allowance.yaml')).replace(/[.]/g, '\\.')}:\\d+:\\d+: conditions: conditions nested deeper than 32 levels$`));
+      expect(formatProblem(problems[0]!)).toMatch(
+        new RegExp(`^${shown(join(dir, 'child-allowance.yaml')).replace(/[.]/g, '\\.')}:\\d+:\\d+: conditions: conditions nested deeper than 32 levels$`),
+      );
     });
   }
 
@@ -177,7 +193,9 @@ describe('rule files no one should write', () => {
     const problems = problemsOf([ruleFolder('depth-33', withConditions(nested(33)))]);
     // At the 33rd `{ not:` (column 13 + 7 × 32) on the conditions line.
     const line = childAllowance.split('\n').indexOf('conditions:') + 1;
-    expect(problems.map((p) => `${p.line}:${p.column}: ${p.field}: ${p.message}`)).toEqual([`${line}:${13 + 7 * 32}: conditions: conditions nested deeper than 32 levels`]);
+    expect(problems.map((p) => `${p.line}:${p.column}: ${p.field}: ${p.message}`)).toEqual([
+      `${line}:${13 + 7 * 32}: conditions: conditions nested deeper than 32 levels`,
+    ]);
   });
 
   it('a deep rule keeps the engine from starting with that message, not a stack overflow', async () => {
@@ -192,16 +210,20 @@ describe('rule files no one should write', () => {
   });
 
   it('a 5 MB title is refused with the field and the limit', () => {
-    const huge = 'あ'.repeat(5 * 1024 * 1024 / 3);
+    const huge = 'あ'.repeat((5 * 1024 * 1024) / 3);
     const problems = problemsOf([ruleFolder('huge-title', childAllowance.replace('児童手当の申請のご案内', huge))]);
-    expect(problems.map((p) => `${p.line}:${p.column}: ${p.field}: ${p.message.split(' (')[0]}`)).toEqual([`9:7: title.ja: is ${huge.length} characters long; at most 100 are allowed`]);
+    expect(problems.map((p) => `${p.line}:${p.column}: ${p.field}: ${p.message.split(' (')[0]}`)).toEqual([
+      `9:7: title.ja: is ${huge.length} characters long; at most 100 are allowed`,
+    ]);
   });
 
   it('a folder with no rule file is an error, not "0 rules are valid"', () => {
     const dir = join(work, 'no-rules');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'child-allowance.yaml.txt'), childAllowance);
-    expect(problemsOf([dir]).map(formatProblem)).toEqual([`${shown(dir)}:1:1: no rule file in this folder (rule files end in .yaml or .yml; example cases in .cases.yaml)`]);
+    expect(problemsOf([dir]).map(formatProblem)).toEqual([
+      `${shown(dir)}:1:1: no rule file in this folder (rule files end in .yaml or .yml; example cases in .cases.yaml)`,
+    ]);
     const validate = cli(['rules', 'validate', dir]);
     expect(validate.status).toBe(1);
     expect(validate.stdout).toBe('');

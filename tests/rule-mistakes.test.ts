@@ -38,7 +38,18 @@ function problemsOf(fixture: string): RuleProblem[] {
 }
 
 /** Words of the YAML library and of zod that must never reach the person who wrote the file. */
-const JARGON = [/YAML\.parse/, /please use/, /Map keys must be unique/, /is not any of the accepted forms/, /Implicit (map )?keys/, /Nested mappings/, /Invalid input/, /expected \w+, received/, /Maximum call stack/, /^YAML:/];
+const JARGON = [
+  /YAML\.parse/,
+  /please use/,
+  /Map keys must be unique/,
+  /is not any of the accepted forms/,
+  /Implicit (map )?keys/,
+  /Nested mappings/,
+  /Invalid input/,
+  /expected \w+, received/,
+  /Maximum call stack/,
+  /^YAML:/,
+];
 
 describe('the corpus of rule mistakes', () => {
   it('has at least 25 fixtures, each listed in expected.yaml and saying in its first line that it is a mistake on purpose', () => {
@@ -46,7 +57,12 @@ describe('the corpus of rule mistakes', () => {
     expect(Object.keys(expected).sort()).toEqual(fixtures);
     for (const fixture of fixtures) {
       // Read as bytes: two fixtures are not UTF-8 on purpose, and their first line is ASCII.
-      expect(readFileSync(join(ROOT, DIR, fixture)).subarray(0, 26).toString('latin1'), fixture).toBe('# A MISTAKE ON PURPOSE (te');
+      expect(
+        readFileSync(join(ROOT, DIR, fixture))
+          .subarray(0, 26)
+          .toString('latin1'),
+        fixture,
+      ).toBe('# A MISTAKE ON PURPOSE (te');
     }
   });
 
@@ -57,7 +73,12 @@ describe('the corpus of rule mistakes', () => {
       const printed = problems.map(formatProblem).join('\n') || '(no problem reported)';
       expect(problems.length, printed).toBe(1);
       const p = problems[0]!;
-      expect({ file: relative(ROOT, resolve(process.cwd(), p.file)), line: p.line, column: p.column, field: p.field }, printed).toEqual({ file: `${DIR}/${fixture}`, line: e.line, column: e.column, field: e.field });
+      expect({ file: relative(ROOT, resolve(process.cwd(), p.file)), line: p.line, column: p.column, field: p.field }, printed).toEqual({
+        file: `${DIR}/${fixture}`,
+        line: e.line,
+        column: e.column,
+        field: e.field,
+      });
       expect(p.message, printed).toContain(e.message);
       for (const word of JARGON) expect(p.message, printed).not.toMatch(word);
     });

@@ -25,10 +25,25 @@ const brackets = [2, 3, 4, 5];
 beforeAll(async () => {
   handle = await openDatabase({ databaseUrl: inject('databaseUrl') });
   for (const bracket of brackets) {
-    await addResident(handle.db, {
-      id: `${tag}-${bracket}`, household_id: `${tag}-H${bracket}`, family_name: '試験', given_name: '一郎', birth_date: '1990-01-01', locale: 'ja',
-      email: null, email_status: 'unverified', postal_code: null, address: null, ward: 'chuo', residence_status: 'registered', income_bracket: bracket,
-    }, ['school-support']);
+    await addResident(
+      handle.db,
+      {
+        id: `${tag}-${bracket}`,
+        household_id: `${tag}-H${bracket}`,
+        family_name: '試験',
+        given_name: '一郎',
+        birth_date: '1990-01-01',
+        locale: 'ja',
+        email: null,
+        email_status: 'unverified',
+        postal_code: null,
+        address: null,
+        ward: 'chuo',
+        residence_status: 'registered',
+        income_bracket: bracket,
+      },
+      ['school-support'],
+    );
   }
 });
 afterAll(async () => {
@@ -39,8 +54,15 @@ function inMemory(on: string): string[] {
   return brackets
     .map((bracket) => {
       const facts: ResidentFacts = {
-        id: `${tag}-${bracket}`, birth_date: '1990-01-01', ward: 'chuo', residence_status: 'registered', income_bracket: bracket,
-        insurance_type: null, disability_certificate: false, moved_in_on: null, members: [{ id: `${tag}-${bracket}`, birth_date: '1990-01-01' }],
+        id: `${tag}-${bracket}`,
+        birth_date: '1990-01-01',
+        ward: 'chuo',
+        residence_status: 'registered',
+        income_bracket: bracket,
+        insurance_type: null,
+        disability_certificate: false,
+        moved_in_on: null,
+        members: [{ id: `${tag}-${bracket}`, birth_date: '1990-01-01' }],
       };
       return evaluateRule(rule, facts, { on, parameters, event: { id: 'e', type: 'birth', date: on, payload: {} } }).matched ? facts.id : null;
     })
@@ -48,7 +70,12 @@ function inMemory(on: string): string[] {
 }
 
 async function inSql(on: string): Promise<string[]> {
-  const rows = await matchPopulation(handle.db, rule, { on, parameters, event: { id: 'e', type: 'birth', date: on, payload: {} } }, { fromId: `${tag}-`, toId: `${tag}-~` });
+  const rows = await matchPopulation(
+    handle.db,
+    rule,
+    { on, parameters, event: { id: 'e', type: 'birth', date: on, payload: {} } },
+    { fromId: `${tag}-`, toId: `${tag}-~` },
+  );
   return rows.map((r) => r.resident_id).sort();
 }
 

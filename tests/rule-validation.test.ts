@@ -27,7 +27,10 @@ const ExpectedSchema = z.record(
       column: z.number().int().positive(),
       field: z.string(),
       message: z.string().min(1),
-      gap: z.object({ problems: z.number().int().min(0).default(1), now: z.string().min(1) }).strict().optional(),
+      gap: z
+        .object({ problems: z.number().int().min(0).default(1), now: z.string().min(1) })
+        .strict()
+        .optional(),
     })
     .strict(),
 );

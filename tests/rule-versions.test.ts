@@ -44,10 +44,14 @@ it('keeps running outreach on its version when a new one is published, and withd
 
   // Nothing invalid is stored: templates using a deadline need a rule that has one.
   const { deadline: _none, ...withoutDeadline } = v2;
-  await expect(registerRules(engine.db, [{ rule: { ...withoutDeadline, version: 3 }, file: 'y.yaml' }], check(), 'test')).rejects.toThrow(/provides no variable deadline.date/);
+  await expect(registerRules(engine.db, [{ rule: { ...withoutDeadline, version: 3 }, file: 'y.yaml' }], check(), 'test')).rejects.toThrow(
+    /provides no variable deadline.date/,
+  );
 
   // A stored version cannot be changed: the same number with another plan is refused.
-  await expect(registerRules(engine.db, [{ rule: { ...v2, outreach: [{ send: 'push' }] }, file: 'x.yaml' }], check(), 'test')).rejects.toThrow(/already stored with a different definition/);
+  await expect(registerRules(engine.db, [{ rule: { ...v2, outreach: [{ send: 'push' }] }, file: 'x.yaml' }], check(), 'test')).rejects.toThrow(
+    /already stored with a different definition/,
+  );
 
   // Withdrawing the rule ends what is running, whatever its version.
   const { activeOutreach } = await withdrawRule(engine.db, 'version-probe', 'test');

@@ -44,7 +44,13 @@ afterAll(async () => {
 
 /** Every operation of the document: [method, OpenAPI path, a concrete URL path, operation]. */
 function operations(): Array<{ method: string; path: string; url: string; op: OpenApiOperation }> {
-  const sample: Record<string, string> = { taskId: '1', residentId: 'R-0000', outreachId: 'outreach:x:R-0000:y', ruleId: 'child-allowance', purpose: 'child-benefits' };
+  const sample: Record<string, string> = {
+    taskId: '1',
+    residentId: 'R-0000',
+    outreachId: 'outreach:x:R-0000:y',
+    ruleId: 'child-allowance',
+    purpose: 'child-benefits',
+  };
   return Object.entries(openapi.paths).flatMap(([path, methods]) =>
     Object.entries(methods)
       .filter(([method]) => ['get', 'post', 'put', 'patch', 'delete'].includes(method))
@@ -166,10 +172,18 @@ describe('refusals change nothing', () => {
     const resident = await engine.addResident({ consents: [] });
     const token = await svc.bearer(clients['event-source']);
     const body = JSON.stringify({ id: `birth-${randomUUID()}`, type: 'birth', residentId: resident.id, occurredOn: addDays(todayInTokyo(), -3) });
-    const first = await fetch(`${svc.service.internalUrl}/api/v1/events`, { method: 'POST', headers: { Authorization: token, 'Content-Type': 'application/json' }, body });
+    const first = await fetch(`${svc.service.internalUrl}/api/v1/events`, {
+      method: 'POST',
+      headers: { Authorization: token, 'Content-Type': 'application/json' },
+      body,
+    });
     expect(first.status).toBe(202);
     const before = await tableCounts(engine);
-    const replay = await fetch(`${svc.service.internalUrl}/api/v1/events`, { method: 'POST', headers: { Authorization: token, 'Content-Type': 'application/json' }, body });
+    const replay = await fetch(`${svc.service.internalUrl}/api/v1/events`, {
+      method: 'POST',
+      headers: { Authorization: token, 'Content-Type': 'application/json' },
+      body,
+    });
     expect(replay.status).toBe(401);
     expect(((await replay.json()) as { problems: string[] }).problems[0]).toMatch(/used before/);
     expect(await tableCounts(engine)).toEqual(before);
@@ -191,7 +205,13 @@ describe('refusals change nothing', () => {
 describe('the attacks of the issue, refused', () => {
   it('refuses a forged death event without a client key, and with the key of another role', async () => {
     const resident = await engine.addResident({ consents: ['bereavement'] });
-    const event = JSON.stringify({ id: `death-${randomUUID()}`, type: 'death-in-household', residentId: resident.id, occurredOn: addDays(todayInTokyo(), -3), payload: { relationship: 'spouse' } });
+    const event = JSON.stringify({
+      id: `death-${randomUUID()}`,
+      type: 'death-in-household',
+      residentId: resident.id,
+      occurredOn: addDays(todayInTokyo(), -3),
+      payload: { relationship: 'spouse' },
+    });
     const before = await tableCounts(engine);
     const anonymous = await fetch(`${svc.service.internalUrl}/api/v1/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: event });
     expect(anonymous.status).toBe(401);
@@ -262,7 +282,14 @@ describe('staff, signed in at the real OpenID provider', () => {
     await engine.db.updateTable('residents').set({ ward }).where('id', '=', resident.id).execute();
     const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 60_000, occurredOn: addDays(todayInTokyo(), -3) }));
     const row = await engine.db.selectFrom('outreach').selectAll().where('id', '=', outreachId).executeTakeFirstOrThrow();
-    const { taskId } = await openCaseworkerTask(engine.db, { outreachId, residentId: resident.id, ruleId: row.rule_id, ruleVersion: row.rule_version, kind: 'no-response', actor: 'engine' });
+    const { taskId } = await openCaseworkerTask(engine.db, {
+      outreachId,
+      residentId: resident.id,
+      ruleId: row.rule_id,
+      ruleVersion: row.rule_version,
+      kind: 'no-response',
+      actor: 'engine',
+    });
     return { resident, outreachId, taskId };
   }
 
@@ -329,7 +356,13 @@ describe('staff, signed in at the real OpenID provider', () => {
     expect(event.status).toBe(403);
     const sessionsAfter = await tableCounts(engine);
     // Sign-ins add a session and an audit record each; nothing else changed.
-    expect({ ...sessionsAfter, audit_log: 0, staff_sessions: 0, staff_logins: 0, audit_chain_head: 0 }).toEqual({ ...before, audit_log: 0, staff_sessions: 0, staff_logins: 0, audit_chain_head: 0 });
+    expect({ ...sessionsAfter, audit_log: 0, staff_sessions: 0, staff_logins: 0, audit_chain_head: 0 }).toEqual({
+      ...before,
+      audit_log: 0,
+      staff_sessions: 0,
+      staff_logins: 0,
+      audit_chain_head: 0,
+    });
   });
 
   it('records an answer given at the counter under the caseworker’s subject, and refuses a signed-out session', async () => {
@@ -340,7 +373,10 @@ describe('staff, signed in at the real OpenID provider', () => {
     const outreach = await call('GET', `/api/v1/residents/${chuo.resident.id}/outreach`, { Cookie: caseworker.cookie });
     expect(((await outreach.json()) as { outreach: Array<{ id: string }> }).outreach.map((o) => o.id)).toContain(chuo.outreachId);
 
-    const loggedOut = await fetch(`${svc.service.internalUrl}/auth/logout`, { method: 'POST', headers: { Cookie: caseworker.cookie, 'x-csrf-token': caseworker.csrfToken } });
+    const loggedOut = await fetch(`${svc.service.internalUrl}/auth/logout`, {
+      method: 'POST',
+      headers: { Cookie: caseworker.cookie, 'x-csrf-token': caseworker.csrfToken },
+    });
     expect(loggedOut.status).toBe(200);
     const before = await tableCounts(engine);
     const afterLogout = await call('GET', '/api/v1/tasks', { Cookie: caseworker.cookie });

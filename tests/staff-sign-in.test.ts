@@ -71,7 +71,18 @@ beforeAll(async () => {
   serviceUrl = `http://127.0.0.1:${port}`;
   provider = await spawnService(
     'local-services/oidc-provider.ts',
-    ['--port', '0', '--client-id', 'oshirase-test', '--client-secret-file', secretFile, '--redirect-uri', `${serviceUrl}/auth/callback`, '--accounts', 'config/demo-staff.json'],
+    [
+      '--port',
+      '0',
+      '--client-id',
+      'oshirase-test',
+      '--client-secret-file',
+      secretFile,
+      '--redirect-uri',
+      `${serviceUrl}/auth/callback`,
+      '--accounts',
+      'config/demo-staff.json',
+    ],
     'OIDC_PROVIDER_READY',
   );
 
@@ -131,7 +142,13 @@ describe('the local OpenID provider', () => {
     expect(jwks.keys[0]!.d).toBeUndefined();
 
     const noPkce = new URL(String(discovery.authorization_endpoint));
-    noPkce.search = new URLSearchParams({ client_id: 'oshirase-test', response_type: 'code', scope: 'openid', redirect_uri: `${serviceUrl}/auth/callback`, state: 'x'.repeat(20) }).toString();
+    noPkce.search = new URLSearchParams({
+      client_id: 'oshirase-test',
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: `${serviceUrl}/auth/callback`,
+      state: 'x'.repeat(20),
+    }).toString();
     const refused = await fetch(noPkce, { redirect: 'manual' });
     // Refused back to the client with the protocol error, never a sign-in page.
     expect(refused.status).toBe(303);
@@ -147,7 +164,10 @@ describe('the local OpenID provider', () => {
 describe('staff sign-in', () => {
   it('signs a caseworker in through the provider and starts a session bound to an HttpOnly, SameSite=Lax cookie', async () => {
     const jar = new CookieJar();
-    const { callbackUrl, formsSubmitted } = await authorizeAtProvider(serviceUrl, provider.url, 'caseworker-chuo', PASSWORDS['caseworker-chuo'], { jar, returnTo: '/cases?page=2' });
+    const { callbackUrl, formsSubmitted } = await authorizeAtProvider(serviceUrl, provider.url, 'caseworker-chuo', PASSWORDS['caseworker-chuo'], {
+      jar,
+      returnTo: '/cases?page=2',
+    });
     // The provider's own login form, then its consent form: the whole protocol, no shortcut.
     expect(formsSubmitted.map((path) => path.split('/').at(-1))).toEqual(['login', 'confirm']);
     expect(callbackUrl.pathname).toBe('/auth/callback');
@@ -237,7 +257,13 @@ describe('staff sign-in', () => {
     expect((await get('/cases', session.cookie)).status).toBe(401);
     expect((await post('/auth/logout', session.cookie, session.csrfToken)).status).toBe(401);
 
-    const audit = await handle.db.selectFrom('audit_log').select(['actor', 'action', 'detail']).where('actor', '=', 'staff:staff-0002').where('action', 'in', ['staff-signed-in', 'staff-signed-out']).orderBy('id').execute();
+    const audit = await handle.db
+      .selectFrom('audit_log')
+      .select(['actor', 'action', 'detail'])
+      .where('actor', '=', 'staff:staff-0002')
+      .where('action', 'in', ['staff-signed-in', 'staff-signed-out'])
+      .orderBy('id')
+      .execute();
     expect(audit.map((a) => a.action)).toContain('staff-signed-in');
     expect(audit.at(-1)).toEqual({ actor: 'staff:staff-0002', action: 'staff-signed-out', detail: { roles: ['caseworker'] } });
     // No personal data beyond the subject and roles.
@@ -287,7 +313,10 @@ describe('staff sign-in', () => {
     const loginCookie = jar.get(serviceUrl, 'oshirase_login')!;
     const first = await send(jar, callbackUrl);
     expect(first.status).toBe(303);
-    const sessionsBefore = await handle.db.selectFrom('staff_sessions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const sessionsBefore = await handle.db
+      .selectFrom('staff_sessions')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
 
     // The same answer again, even with the sign-in cookie it came with.
     const replay = new CookieJar();
@@ -296,7 +325,10 @@ describe('staff sign-in', () => {
     expect(second.status).toBe(400);
     expect(await second.json()).toMatchObject({ error: 'sign-in-state', reason: 'unknown-or-used-state' });
     expect(replay.get(serviceUrl, 'oshirase_session')).toBeUndefined();
-    const sessionsAfter = await handle.db.selectFrom('staff_sessions').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const sessionsAfter = await handle.db
+      .selectFrom('staff_sessions')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(sessionsAfter.n).toBe(sessionsBefore.n);
   });
 
@@ -315,12 +347,18 @@ describe('configuration', () => {
     const mapping = loadStaffRoleMapping();
     const wards = loadWards().map((w) => w.id);
     expect(wards).toEqual(['chuo', 'kita', 'minami', 'higashi', 'nishi', 'minato']);
-    expect(mapStaffClaims(mapping, { groups: ['oshirase-caseworkers', 'oshirase-auditors', 'other'], wards: ['kita', 'atlantis', 'chuo'], name: 'X' }, wards)).toEqual({
+    expect(
+      mapStaffClaims(mapping, { groups: ['oshirase-caseworkers', 'oshirase-auditors', 'other'], wards: ['kita', 'atlantis', 'chuo'], name: 'X' }, wards),
+    ).toEqual({
       roles: ['caseworker', 'auditor'],
       wards: ['chuo', 'kita'],
       name: 'X',
     });
-    expect(mapStaffClaims(mapping, { groups: 'oshirase-policy-approvers city-library', wards: 'minato' }, wards)).toEqual({ roles: ['policy-approver'], wards: ['minato'], name: '' });
+    expect(mapStaffClaims(mapping, { groups: 'oshirase-policy-approvers city-library', wards: 'minato' }, wards)).toEqual({
+      roles: ['policy-approver'],
+      wards: ['minato'],
+      name: '',
+    });
     expect(mapStaffClaims(mapping, {}, wards)).toEqual({ roles: [], wards: [], name: '' });
   });
 
@@ -346,9 +384,13 @@ describe('configuration', () => {
     const config = loadStaffAuthConfig({ ...base, INTERNAL_BASE_URL: 'https://oshirase.city.example' });
     expect(config.secureCookies).toBe(true);
     expect(config.redirectUri.href).toBe('https://oshirase.city.example/auth/callback');
-    expect(() => loadStaffAuthConfig({ ...base, OIDC_ISSUER: 'http://idp.city.example', INTERNAL_BASE_URL: 'https://oshirase.city.example' })).toThrow(/OIDC_ISSUER/);
+    expect(() => loadStaffAuthConfig({ ...base, OIDC_ISSUER: 'http://idp.city.example', INTERNAL_BASE_URL: 'https://oshirase.city.example' })).toThrow(
+      /OIDC_ISSUER/,
+    );
     expect(() => loadStaffAuthConfig({ ...base, INTERNAL_BASE_URL: 'http://oshirase.city.example' })).toThrow(/OIDC_REDIRECT_URI/);
-    expect(() => loadStaffAuthConfig({ ...base, OIDC_CLIENT_SECRET: undefined, INTERNAL_BASE_URL: 'https://oshirase.city.example' })).toThrow(/OIDC_CLIENT_SECRET/);
+    expect(() => loadStaffAuthConfig({ ...base, OIDC_CLIENT_SECRET: undefined, INTERNAL_BASE_URL: 'https://oshirase.city.example' })).toThrow(
+      /OIDC_CLIENT_SECRET/,
+    );
     expect(() => loadStaffAuthConfig({ ...base })).toThrow(/OIDC_REDIRECT_URI/);
   });
 });

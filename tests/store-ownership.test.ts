@@ -85,7 +85,7 @@ describe('store ownership', () => {
       'tx.updateTable("deliveries as d")',
       'db.deleteFrom(`deliveries`)',
       'sql`update deliveries as d set status = ...`',
-      "sql`\n  UPDATE\n    deliveries set x = 1`",
+      'sql`\n  UPDATE\n    deliveries set x = 1`',
       'sql`insert into deliveries (id) values (1)`',
       'sql`delete from deliveries where outreach_id in ...`',
       'sql`truncate deliveries`',

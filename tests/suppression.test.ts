@@ -16,7 +16,10 @@ it('holds back another rule’s notice to a household in mourning, and lets its 
   const parent = await engine.addResident({ consents: ['child-benefits', 'bereavement'], householdId: household });
 
   // A death in the household: the bereavement rule holds every other purpose back for 60 days.
-  const bereavement = outreachIdOf(await engine.sendEvent(parent, { type: 'death-in-household', msPerDay: 60_000, payload: { relationship: 'spouse' } }), 'bereavement-procedures');
+  const bereavement = outreachIdOf(
+    await engine.sendEvent(parent, { type: 'death-in-household', msPerDay: 60_000, payload: { relationship: 'spouse' } }),
+    'bereavement-procedures',
+  );
   await waitFor('the bereavement email', async () => (await engine.ledger(bereavement)).some((d) => d.status === 'sent'));
   // Then a birth in the same household: the child allowance rule matches, but must wait.
   const allowance = outreachIdOf(await engine.sendBirth(parent, { msPerDay: 60_000 }));

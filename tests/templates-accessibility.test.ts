@@ -19,7 +19,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { rules, parameters } = loadRuleSet(projectRuleSetOptions(ROOT));
 const renderer = new NoticeRenderer(join(ROOT, 'templates'));
 const sources = { config: loadEngineConfig({}), office: DEFAULT_OFFICE, parameters };
-const NOTICE_LINKS = tokenNoticeLinks('https://city.example', { acknowledged: 'acknowledged-test-token', applied: 'applied-test-token', 'not-for-me': 'not-for-me-test-token', stop: 'stop-test-token' });
+const NOTICE_LINKS = tokenNoticeLinks('https://city.example', {
+  acknowledged: 'acknowledged-test-token',
+  applied: 'applied-test-token',
+  'not-for-me': 'not-for-me-test-token',
+  stop: 'stop-test-token',
+});
 
 /** Link texts that say nothing out of context, read out alone in a screen reader's list of links. */
 const VAGUE_LINK_TEXT = /^(click here|here|link|more|read more|こちら|ここ|詳細|リンク)$/i;

@@ -64,10 +64,13 @@ function workspace(): { dir: string; templatesDir: string; ruleFile: string } {
   return { dir, templatesDir, ruleFile };
 }
 
-const check = (w: { templatesDir: string; ruleFile: string }) => checkTemplateSets({ paths: [w.ruleFile], templatesDir: w.templatesDir, parametersDir: PARAMETERS_DIR });
+const check = (w: { templatesDir: string; ruleFile: string }) =>
+  checkTemplateSets({ paths: [w.ruleFile], templatesDir: w.templatesDir, parametersDir: PARAMETERS_DIR });
 
 describe('the corpus of template mistakes', () => {
-  const fixtures = readdirSync(MISTAKES).filter((f) => f.endsWith('.hbs')).sort();
+  const fixtures = readdirSync(MISTAKES)
+    .filter((f) => f.endsWith('.hbs'))
+    .sort();
 
   it('lists every mistake in expected.yaml, with at least 8 of them', () => {
     const named = Object.keys(expected).filter((k) => expected[k]!.replaces !== undefined);
@@ -86,7 +89,12 @@ describe('the corpus of template mistakes', () => {
       const p = report.problems[0]!;
       const file = e.at === 'rule' ? w.ruleFile : join(w.templatesDir, e.replaces!);
       expect(resolve(p.file), printed).toBe(file);
-      expect({ line: p.line, column: p.column, field: p.field, message: p.message }, printed).toEqual({ line: e.line, column: e.column, field: e.field, message: e.message });
+      expect({ line: p.line, column: p.column, field: p.field, message: p.message }, printed).toEqual({
+        line: e.line,
+        column: e.column,
+        field: e.field,
+        message: e.message,
+      });
     });
   }
 });
@@ -127,7 +135,9 @@ describe('the defects of issue 10', () => {
     expect(problems[0]).toMatchObject({ line: 1, column: 1, field: 'push.body' });
     expect(resolve(problems[0]!.file)).toBe(join(w.templatesDir, 'child-allowance/en/push.body.hbs'));
     expect(problems[0]!.message).toMatch(
-      new RegExp(`^a push notice of rule child-allowance in en could be \\d+ bytes, more than the ${MAX_PLAINTEXT_BYTES} that fit in one push message, so every push of it would fail \\(.*push\\.body up to \\d+ \\(${Buffer.byteLength(text.trim())} of it fixed text\\)`),
+      new RegExp(
+        `^a push notice of rule child-allowance in en could be \\d+ bytes, more than the ${MAX_PLAINTEXT_BYTES} that fit in one push message, so every push of it would fail \\(.*push\\.body up to \\d+ \\(${Buffer.byteLength(text.trim())} of it fixed text\\)`,
+      ),
     );
   });
 
@@ -164,7 +174,11 @@ describe('the defects of issue 10', () => {
     writeFileSync(subject, ' \n\t\n');
     expect(check(w).problems.map((p) => p.message)).toEqual([expect.stringMatching(/^is empty: /)]);
     // An {{else}} with text, a condition that is always true for this rule, and the same condition both ways all pass.
-    for (const ok of ['{{#if links.code}}{{notice.title}}{{else}}Notice{{/if}}', '{{#if deadline.iso}}{{notice.title}}{{/if}}', '{{#if links.code}}A{{/if}}{{#unless links.code}}B{{/unless}}']) {
+    for (const ok of [
+      '{{#if links.code}}{{notice.title}}{{else}}Notice{{/if}}',
+      '{{#if deadline.iso}}{{notice.title}}{{/if}}',
+      '{{#if links.code}}A{{/if}}{{#unless links.code}}B{{/unless}}',
+    ]) {
       writeFileSync(subject, ok);
       expect(check(w).problems, ok).toEqual([]);
     }
@@ -188,7 +202,9 @@ describe('the defects of issue 10', () => {
   it('a set nothing like any other is named with the sets there are', () => {
     const w = workspace();
     writeFileSync(w.ruleFile, readFileSync(w.ruleFile, 'utf8').replace(/^templates: .*$/m, 'templates: zzz'));
-    expect(check(w).problems.map((p) => p.message)).toEqual([expect.stringMatching(/^no template set zzz: the sets are bereavement-procedures, child-allowance, /)]);
+    expect(check(w).problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(/^no template set zzz: the sets are bereavement-procedures, child-allowance, /),
+    ]);
   });
 
   it('paths that are right inside blocks pass: this, ../, block parameters, @index, nested #with', () => {
@@ -223,13 +239,58 @@ describe('generated and mutated templates', () => {
   });
 
   const snippets = [
-    '{{nmae}}', '{{resident.nmae}}', '{{#with resident}}{{nmae}}{{/with}}', '{{#with resident}}{{name}}{{/with}}', '{{#each resident}}{{this}}{{/each}}',
-    '{{#each content.paragraphs}}{{this}}{{/each}}', '{{#each content.paragraphs as |p i|}}{{p.x}}{{i}}{{/each}}', '{{#with content.paragraphs}}{{this}}{{/with}}',
-    '{{#if', '{{/if}}', '{{else}}', '{{#if links.code}}', '{{#unless deadline.iso}}', '{{/unless}}', '{{#each}}', '{{/each}}', '{{#with}}', '{{/with}}',
-    '{{../x}}', '{{../../resident.name}}', '{{this}}', '{{.}}', '{{@index}}', '{{@root.resident}}', '{{@foo}}', '{{> header}}', '{{{notice.title}}}', '{{& links.open}}',
-    '{{!-- note --}}', '{{! x }}', '{{warekiDate trigger.iso}}', '{{warekiDate deadline.date}}', '{{yen 12}}', '{{honorific (honorific resident.name)}}', '{{lookup resident "name"}}',
-    '{{"resident.name"}}', '{{123}}', '{{true}}', '{{resident.[name]}}', '{{#*inline "x"}}y{{/inline}}', '{{~notice.title~}}', '{{', '}}', '{{{', '}}}', '{{#each city as |c|}}{{c}}{{/each}}',
-    '{{#with deadline as |d|}}{{warekiDate d.date}}{{/with}}', '\u200b', '\u3000', '\r\n', '　　', 'あ'.repeat(1500),
+    '{{nmae}}',
+    '{{resident.nmae}}',
+    '{{#with resident}}{{nmae}}{{/with}}',
+    '{{#with resident}}{{name}}{{/with}}',
+    '{{#each resident}}{{this}}{{/each}}',
+    '{{#each content.paragraphs}}{{this}}{{/each}}',
+    '{{#each content.paragraphs as |p i|}}{{p.x}}{{i}}{{/each}}',
+    '{{#with content.paragraphs}}{{this}}{{/with}}',
+    '{{#if',
+    '{{/if}}',
+    '{{else}}',
+    '{{#if links.code}}',
+    '{{#unless deadline.iso}}',
+    '{{/unless}}',
+    '{{#each}}',
+    '{{/each}}',
+    '{{#with}}',
+    '{{/with}}',
+    '{{../x}}',
+    '{{../../resident.name}}',
+    '{{this}}',
+    '{{.}}',
+    '{{@index}}',
+    '{{@root.resident}}',
+    '{{@foo}}',
+    '{{> header}}',
+    '{{{notice.title}}}',
+    '{{& links.open}}',
+    '{{!-- note --}}',
+    '{{! x }}',
+    '{{warekiDate trigger.iso}}',
+    '{{warekiDate deadline.date}}',
+    '{{yen 12}}',
+    '{{honorific (honorific resident.name)}}',
+    '{{lookup resident "name"}}',
+    '{{"resident.name"}}',
+    '{{123}}',
+    '{{true}}',
+    '{{resident.[name]}}',
+    '{{#*inline "x"}}y{{/inline}}',
+    '{{~notice.title~}}',
+    '{{',
+    '}}',
+    '{{{',
+    '}}}',
+    '{{#each city as |c|}}{{c}}{{/each}}',
+    '{{#with deadline as |d|}}{{warekiDate d.date}}{{/with}}',
+    '\u200b',
+    '\u3000',
+    '\r\n',
+    '　　',
+    'あ'.repeat(1500),
   ];
   const mutation = fc.oneof(
     fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.constantFrom(...snippets) }),
@@ -237,7 +298,11 @@ describe('generated and mutated templates', () => {
     fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.stringMatching(/^\{\{[#/^]?[a-z.@/]{0,12}( [a-z.]{1,10})?\}\}$/) }),
     fc.record({ kind: fc.constant('drop' as const), index: fc.nat() }),
     fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-    fc.record({ kind: fc.constant('rename' as const), index: fc.nat(), to: fc.constantFrom('nmae', 'resident.nmae', 'param.x', 'content.body', 'event.date', 'deadline', 'resident', '../x', 'this') }),
+    fc.record({
+      kind: fc.constant('rename' as const),
+      index: fc.nat(),
+      to: fc.constantFrom('nmae', 'resident.nmae', 'param.x', 'content.body', 'event.date', 'deadline', 'resident', '../x', 'this'),
+    }),
   );
   type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
 
@@ -262,7 +327,16 @@ describe('generated and mutated templates', () => {
   };
 
   const isStructured = (p: RuleProblem) =>
-    typeof p.file === 'string' && p.file.length > 0 && Number.isInteger(p.line) && p.line >= 1 && Number.isInteger(p.column) && p.column >= 1 && typeof p.field === 'string' && typeof p.message === 'string' && p.message.length > 0 && !/\n\s+at /.test(p.message);
+    typeof p.file === 'string' &&
+    p.file.length > 0 &&
+    Number.isInteger(p.line) &&
+    p.line >= 1 &&
+    Number.isInteger(p.column) &&
+    p.column >= 1 &&
+    typeof p.field === 'string' &&
+    typeof p.message === 'string' &&
+    p.message.length > 0 &&
+    !/\n\s+at /.test(p.message);
 
   const sources = () => ({ config: loadEngineConfig({}), office: DEFAULT_OFFICE, parameters: project.parameters });
   const links = tokenNoticeLinks('https://city.example', { acknowledged: 'a-token', applied: 'b-token', 'not-for-me': 'c-token', stop: 'd-token' });
@@ -295,7 +369,12 @@ describe('generated and mutated templates', () => {
         writeFileSync(target, source);
         try {
           const issues: RuleIssue[] = [];
-          const problems = checkTemplates({ ...rule, templates: base.file.startsWith('_shared') ? 'child-allowance' : base.file.split('/')[0]! }, { parameters: project.parameters, templatesDir: w.templatesDir }, issues, []);
+          const problems = checkTemplates(
+            { ...rule, templates: base.file.startsWith('_shared') ? 'child-allowance' : base.file.split('/')[0]! },
+            { parameters: project.parameters, templatesDir: w.templatesDir },
+            issues,
+            [],
+          );
           for (const p of problems) expect(isStructured(p), formatProblem(p)).toBe(true);
           for (const i of issues) expect(i.message.length).toBeGreaterThan(0);
           if (problems.length + issues.length > 0) refused += 1;

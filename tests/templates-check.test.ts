@@ -23,7 +23,16 @@ const PARAMETERS_DIR = join(ROOT, 'parameters');
 
 const Expected = z.record(
   z.string(),
-  z.object({ file: z.string(), line: z.number().int().positive(), column: z.number().int().positive(), field: z.string(), message: z.string().min(1), warning: z.boolean().optional() }).strict(),
+  z
+    .object({
+      file: z.string(),
+      line: z.number().int().positive(),
+      column: z.number().int().positive(),
+      field: z.string(),
+      message: z.string().min(1),
+      warning: z.boolean().optional(),
+    })
+    .strict(),
 );
 const expected = Expected.parse(parse(readFileSync(join(FIXTURES, 'expected.yaml'), 'utf8')));
 const fixtures = readdirSync(RULES_DIR).filter(isRuleFile).sort();
@@ -77,7 +86,12 @@ describe('broken template set fixtures', () => {
       expect(e.warning ? report.problems : report.warnings, printed).toEqual([]);
       expect(found, printed).toHaveLength(1);
       const p = found[0]!;
-      expect({ file: fromRoot(p.file), line: p.line, column: p.column, field: p.field }, printed).toEqual({ file: e.file, line: e.line, column: e.column, field: e.field });
+      expect({ file: fromRoot(p.file), line: p.line, column: p.column, field: p.field }, printed).toEqual({
+        file: e.file,
+        line: e.line,
+        column: e.column,
+        field: e.field,
+      });
       expect(p.message.toLowerCase(), printed).toContain(e.message.toLowerCase());
     });
   }
@@ -97,7 +111,10 @@ describe('broken template set fixtures', () => {
     for (const fixture of broken) {
       const e = expected[fixture]!;
       const prefix = `${relative(process.cwd(), join(ROOT, e.file))}:${e.line}:${e.column}: ${e.field}: `;
-      expect(problems.filter((l) => l.startsWith(prefix)), `${fixture}: one line starting ${prefix}`).toHaveLength(1);
+      expect(
+        problems.filter((l) => l.startsWith(prefix)),
+        `${fixture}: one line starting ${prefix}`,
+      ).toHaveLength(1);
     }
     // The fallback, and the one set no rule uses.
     expect(warnings).toHaveLength(2);
@@ -128,13 +145,25 @@ describe('validation with warnings', () => {
   });
 
   it('still refuses a set with no English version: en has no fallback', () => {
-    expect(() => loadRuleSet({ paths: [join(RULES_DIR, 'missing-locale-en.yaml')], parametersDir: PARAMETERS_DIR, templatesDir: TEMPLATES_DIR })).toThrow(RuleValidationError);
+    expect(() => loadRuleSet({ paths: [join(RULES_DIR, 'missing-locale-en.yaml')], parametersDir: PARAMETERS_DIR, templatesDir: TEMPLATES_DIR })).toThrow(
+      RuleValidationError,
+    );
   });
 
   it('provides raw ISO dates next to the formatted ones, and event/deadline variables only to the rules that have them', () => {
     const set = loadRuleSet({ paths: [RULES_DIR + '/falls-back-to-ja.yaml'], parametersDir: PARAMETERS_DIR, templatesDir: TEMPLATES_DIR });
     const vars = providedVariables(set.rules[0]!.rule, set.parameters);
-    for (const v of ['trigger.date', 'trigger.iso', 'event.date', 'event.iso', 'deadline.date', 'deadline.iso', 'resident.honorificName', 'param.school_support.income_bracket_limit']) expect(vars).toContain(v);
+    for (const v of [
+      'trigger.date',
+      'trigger.iso',
+      'event.date',
+      'event.iso',
+      'deadline.date',
+      'deadline.iso',
+      'resident.honorificName',
+      'param.school_support.income_bracket_limit',
+    ])
+      expect(vars).toContain(v);
     const school = loadRuleSet(projectRuleSetOptions(ROOT, [join(ROOT, 'rules/school-support.yaml')]));
     const dateRule = providedVariables(school.rules[0]!.rule, school.parameters);
     expect([...dateRule].filter((v) => v.startsWith('event.') || v.startsWith('deadline.'))).toEqual([]);

@@ -85,7 +85,11 @@ describe('oshirase templates preview', () => {
     const token = /\/respond\/([A-Za-z0-9_.-]+)/.exec(text)![1]!;
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await engine.links.resolve(token)).toBeNull();
-    const stored = await engine.database.db.selectFrom('response_tokens').select('token_hash').where('outreach_id', '=', `outreach:child-allowance:${residentId}:preview-2026-11-20`).execute();
+    const stored = await engine.database.db
+      .selectFrom('response_tokens')
+      .select('token_hash')
+      .where('outreach_id', '=', `outreach:child-allowance:${residentId}:preview-2026-11-20`)
+      .execute();
     expect(stored).toEqual([]);
     expect(out.join('\n')).toContain('they do nothing');
 
@@ -97,10 +101,18 @@ describe('oshirase templates preview', () => {
 
   it('renders in another locale on request, and writes push as JSON with its delivery settings', async () => {
     const { ctx, out } = contextFor();
-    expect(await templatesPreview(['child-allowance', '--resident', residentId, '--channel', 'push', '--locale', 'en', '--date', '2026-11-20', '--out', outDir], ctx)).toBe(0);
+    expect(
+      await templatesPreview(
+        ['child-allowance', '--resident', residentId, '--channel', 'push', '--locale', 'en', '--date', '2026-11-20', '--out', outDir],
+        ctx,
+      ),
+    ).toBe(0);
     const [path] = pathsIn(out);
     expect(path).toMatch(/child-allowance\.P-[0-9a-f]+\.en\.push\.json$/);
-    const json = JSON.parse(readFileSync(path!, 'utf8')) as { payload: Record<string, string>; delivery: { ttlSeconds: number; urgency: string; topic: string } };
+    const json = JSON.parse(readFileSync(path!, 'utf8')) as {
+      payload: Record<string, string>;
+      delivery: { ttlSeconds: number; urgency: string; topic: string };
+    };
     expect(json.payload.title).toBe('How to apply for the child allowance');
     expect(json.payload.body).toContain('5 December 2026');
     expect(json.payload.url).toMatch(/\/respond\//);
@@ -123,8 +135,14 @@ describe('oshirase templates preview', () => {
   it('says clearly when the rule, the resident or an option is wrong', async () => {
     const { ctx } = contextFor();
     await expect(templatesPreview(['no-such-rule', '--resident', residentId, '--channel', 'email'], ctx)).rejects.toThrow(UsageError);
-    await expect(templatesPreview(['child-allowance', '--resident', 'NOBODY', '--channel', 'email', '--out', outDir], ctx)).rejects.toThrow(UnknownResidentError);
-    await expect(templatesPreview(['child-allowance', '--resident', residentId, '--channel', 'fax'], ctx)).rejects.toThrow(/--channel must be email, push or letter/);
-    await expect(templatesPreview(['child-allowance', '--resident', residentId, '--channel', 'email', '--locale', 'fr'], ctx)).rejects.toThrow(/--locale must be one of/);
+    await expect(templatesPreview(['child-allowance', '--resident', 'NOBODY', '--channel', 'email', '--out', outDir], ctx)).rejects.toThrow(
+      UnknownResidentError,
+    );
+    await expect(templatesPreview(['child-allowance', '--resident', residentId, '--channel', 'fax'], ctx)).rejects.toThrow(
+      /--channel must be email, push or letter/,
+    );
+    await expect(templatesPreview(['child-allowance', '--resident', residentId, '--channel', 'email', '--locale', 'fr'], ctx)).rejects.toThrow(
+      /--locale must be one of/,
+    );
   });
 });

@@ -30,7 +30,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const project = loadRuleSet(projectRuleSetOptions(ROOT));
 const childAllowance = project.rules.find((r) => r.rule.id === 'child-allowance')!.rule;
 const sources = { config: loadEngineConfig({}), office: DEFAULT_OFFICE, parameters: project.parameters };
-const NOTICE_LINKS = tokenNoticeLinks('https://city.example', { acknowledged: 'acknowledged-test-token', applied: 'applied-test-token', 'not-for-me': 'not-for-me-test-token', stop: 'stop-test-token' });
+const NOTICE_LINKS = tokenNoticeLinks('https://city.example', {
+  acknowledged: 'acknowledged-test-token',
+  applied: 'applied-test-token',
+  'not-for-me': 'not-for-me-test-token',
+  stop: 'stop-test-token',
+});
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -134,7 +139,7 @@ describe('notice helpers', () => {
     expect(() => letterBody(dir, 'ja-easy')).toThrow(/honorific takes exactly one value/);
   });
 
-  it('live on the renderer\'s own Handlebars instance, not the global one', () => {
+  it("live on the renderer's own Handlebars instance, not the global one", () => {
     new NoticeRenderer(ROOT + '/templates');
     expect(Handlebars.helpers).not.toHaveProperty('warekiDate');
     expect(Handlebars.helpers).not.toHaveProperty('yen');
@@ -160,10 +165,21 @@ describe('strict mode and prototype access', () => {
   });
 
   it('{{constructor.name}}, {{__proto__}} and friends are refused by validation and render nothing of the object', () => {
-    const probes = ['{{constructor.name}}', '{{__proto__}}', '{{constructor}}', '{{resident.constructor.name}}', '{{resident.__proto__.toString}}', '{{toString}}', '{{resident.hasOwnProperty}}'];
+    const probes = [
+      '{{constructor.name}}',
+      '{{__proto__}}',
+      '{{constructor}}',
+      '{{resident.constructor.name}}',
+      '{{resident.__proto__.toString}}',
+      '{{toString}}',
+      '{{resident.hasOwnProperty}}',
+    ];
     for (const probe of probes) {
       const dir = templatesWith(fullSet({ ja: `前${probe}後`, en: 'x', 'ja-easy': 'x' }));
-      expect(problemsIn(dir).map((p) => p.message), probe).toEqual([expect.stringContaining('provides no variable')]);
+      expect(
+        problemsIn(dir).map((p) => p.message),
+        probe,
+      ).toEqual([expect.stringContaining('provides no variable')]);
       let output: string;
       try {
         output = letterBody(dir, 'ja');
@@ -193,7 +209,9 @@ describe('HTML output', () => {
   it('a {{{triple}}} in an email HTML layout is refused by validation and by the renderer', () => {
     const html = readProjectLayout('ja', 'email.html').replace('<p>{{this}}</p>', '<p>{{{this}}}</p>');
     const dir = templatesWith({ ...fullSet({ ja: 'x', en: 'x', 'ja-easy': 'x' }), 'ja/email.html': html });
-    expect(problemsIn(dir).map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([expect.stringMatching(/^9:4 unescaped output \{\{\{this\}\}\} is refused in HTML/)]);
+    expect(problemsIn(dir).map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([
+      expect.stringMatching(/^9:4 unescaped output \{\{\{this\}\}\} is refused in HTML/),
+    ]);
     expect(() => new NoticeRenderer(dir).render('probe', 'email', 'ja', varsFor('ja'))).toThrow(/unescaped output \{\{\{this\}\}\} is not allowed in HTML/);
   });
 
@@ -234,7 +252,11 @@ describe('locale fallback', () => {
     const issues: RuleIssue[] = [];
     expect(checkTemplates({ ...childAllowance, templates: 'probe' }, { parameters: project.parameters, templatesDir: dir }, issues, warnings)).toEqual([]);
     expect(issues).toEqual([]);
-    expect(warnings.map((w) => w.message)).toEqual([expect.stringMatching(/has no locale ja-easy version of body \(for email, letter\): residents who read やさしい日本語 \(ja-easy\) get the ja version instead/)]);
+    expect(warnings.map((w) => w.message)).toEqual([
+      expect.stringMatching(
+        /has no locale ja-easy version of body \(for email, letter\): residents who read やさしい日本語 \(ja-easy\) get the ja version instead/,
+      ),
+    ]);
 
     const rendered = new NoticeRenderer(dir).render('probe', 'email', 'ja-easy', varsFor('ja-easy'));
     if (rendered.channel !== 'email') throw new Error('wrong channel');
@@ -274,8 +296,16 @@ describe('notice variables', () => {
 
 describe('template analysis', () => {
   it('finds variables in helper calls and subexpressions, not inside #each, and ../ paths back at the top', () => {
-    const a = analyzeTemplate('{{warekiDate deadline.iso}} {{honorific (honorific resident.name)}}\n{{#each content.paragraphs}}{{this}} {{../city.name}}{{/each}}{{#if event.iso}}x{{/if}}');
-    expect(a.variables.map((v) => `${v.path}@${v.line}:${v.column}`)).toEqual(['deadline.iso@1:14', 'resident.name@1:52', 'content.paragraphs@2:9', 'city.name@2:40', 'event.iso@2:69']);
+    const a = analyzeTemplate(
+      '{{warekiDate deadline.iso}} {{honorific (honorific resident.name)}}\n{{#each content.paragraphs}}{{this}} {{../city.name}}{{/each}}{{#if event.iso}}x{{/if}}',
+    );
+    expect(a.variables.map((v) => `${v.path}@${v.line}:${v.column}`)).toEqual([
+      'deadline.iso@1:14',
+      'resident.name@1:52',
+      'content.paragraphs@2:9',
+      'city.name@2:40',
+      'event.iso@2:69',
+    ]);
     expect(a.helpers.map((h) => `${h.name}${h.block ? '#' : ''}(${h.args.map((x) => x.kind).join(',')})`)).toEqual([
       'warekiDate(variable)',
       'honorific(variable)',
@@ -290,7 +320,9 @@ describe('plain text', () => {
   it('puts each link on a line of its own, keeping the closing bracket with it, and leaves prose as written', () => {
     const url = 'https://city.example/respond/eyJvIjoib3V0cmVhY2g6eDp5OnoiLCJrIjoiYWNrbm93bGVkZ2VkIn0.CTGCNlCy7LGj8C4';
     const long = 'ご出産おめでとうございます。2026年11月20日にお届けいただいた出生について、児童手当の申請をご案内します。';
-    const text = isolateLinks([long, `申請は、オンライン（${url}）または窓口でできます。`, `You can apply online (${url}). Or at the counter.`, `■ 申請しました\n${url}`].join('\n\n'));
+    const text = isolateLinks(
+      [long, `申請は、オンライン（${url}）または窓口でできます。`, `You can apply online (${url}). Or at the counter.`, `■ 申請しました\n${url}`].join('\n\n'),
+    );
     expect(text.split('\n')).toEqual([
       long,
       '',

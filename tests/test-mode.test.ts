@@ -21,9 +21,17 @@ it('renders and records every notice in test mode, and nothing leaves the machin
   const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 1_500, occurredOn: daysAgoInTokyo(3) }));
   const status = await engine.result(outreachId);
 
-  expect(status.sends.map((s) => [s.channel, s.outcome])).toEqual([['email', 'sent'], ['push', 'sent'], ['letter', 'sent']]);
+  expect(status.sends.map((s) => [s.channel, s.outcome])).toEqual([
+    ['email', 'sent'],
+    ['push', 'sent'],
+    ['letter', 'sent'],
+  ]);
   const ledger = await engine.ledger(outreachId);
-  expect(ledger.map((d) => [d.channel, d.status])).toEqual([['email', 'rehearsed'], ['push', 'rehearsed'], ['letter', 'rehearsed']]);
+  expect(ledger.map((d) => [d.channel, d.status])).toEqual([
+    ['email', 'rehearsed'],
+    ['push', 'rehearsed'],
+    ['letter', 'rehearsed'],
+  ]);
   // Nothing reached the SMTP server, the push service or the print outbox.
   expect(await mailsTo(resident.email!)).toHaveLength(0);
   expect(await pushesTo(resident.deviceId!)).toHaveLength(0);

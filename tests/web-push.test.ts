@@ -189,20 +189,28 @@ describe('web push channel against the local push receiver', () => {
   it('connects to the address the policy checked, not to a fresh DNS answer', async () => {
     // A name that resolves nowhere: the send reaches the receiver only through the checked address.
     const named = { ...sub, endpoint: sub.endpoint.replace('127.0.0.1', 'receiver.invalid') };
-    const check = await checkPushEndpoint(named.endpoint, pushSettingsFrom({ PUSH_SERVICE_HOSTS: new URL(named.endpoint).host, PUSH_ALLOW_INSECURE_HTTP: 'true', PUSH_ALLOW_PRIVATE_ADDRESSES: 'true' }).endpoints, async () => [{ address: '127.0.0.1', family: 4 }]);
+    const check = await checkPushEndpoint(
+      named.endpoint,
+      pushSettingsFrom({ PUSH_SERVICE_HOSTS: new URL(named.endpoint).host, PUSH_ALLOW_INSECURE_HTTP: 'true', PUSH_ALLOW_PRIVATE_ADDRESSES: 'true' }).endpoints,
+      async () => [{ address: '127.0.0.1', family: 4 }],
+    );
     expect(check.ok).toBe(true);
     if (!check.ok) return;
     // The receiver answered (and refused the token minted for the other name): the connection went to 127.0.0.1.
-    expect(await sendPush(check.endpoint, named, notice, vapid, options)).toMatchObject({ outcome: 'rejected', statusCode: 403, message: expect.stringContaining('aud:') });
+    expect(await sendPush(check.endpoint, named, notice, vapid, options)).toMatchObject({
+      outcome: 'rejected',
+      statusCode: 403,
+      message: expect.stringContaining('aud:'),
+    });
   });
 
   it('refuses a push whose VAPID token is not signed by the key in k', async () => {
     const forger = generateVapidKeys('mailto:forger@evil.example');
-    const details = webpush.generateRequestDetails(
-      { endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } },
-      JSON.stringify(notice),
-      { vapidDetails: { ...forger }, TTL: 60, contentEncoding: 'aes128gcm' },
-    );
+    const details = webpush.generateRequestDetails({ endpoint: sub.endpoint, keys: { p256dh: sub.p256dh, auth: sub.auth } }, JSON.stringify(notice), {
+      vapidDetails: { ...forger },
+      TTL: 60,
+      contentEncoding: 'aes128gcm',
+    });
     // Claim to be the city's key while signing with the forger's.
     const authorization = details.headers['Authorization']!.replace(/k=[A-Za-z0-9_-]+/, `k=${vapid.publicKey}`);
     const response = await fetch(sub.endpoint, {
@@ -264,7 +272,11 @@ describe('VAPID token lifetime and Retry-After parsing', () => {
 
   it('rejects expired tokens and tokens valid for more than 24 hours', () => {
     expect(verifyVapidAuthorization(Authorization, audience, now + 13 * 3600)).toMatchObject({ ok: false, status: 403, reason: 'exp: token expired' });
-    expect(verifyVapidAuthorization(Authorization, audience, now - 13 * 3600)).toMatchObject({ ok: false, status: 403, reason: 'exp: more than 24 hours ahead' });
+    expect(verifyVapidAuthorization(Authorization, audience, now - 13 * 3600)).toMatchObject({
+      ok: false,
+      status: 403,
+      reason: 'exp: more than 24 hours ahead',
+    });
   });
 
   it('asks for credentials when there are none', () => {

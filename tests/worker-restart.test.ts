@@ -47,7 +47,11 @@ it('finishes an outreach with no duplicate send when its worker is killed and re
 
   expect(status.state).toBe('deadline-passed');
   const ledger = await engine.ledger(outreachId);
-  expect(ledger.map((d) => [d.channel, d.status])).toEqual([['email', 'sent'], ['push', 'sent'], ['letter', 'sent']]);
+  expect(ledger.map((d) => [d.channel, d.status])).toEqual([
+    ['email', 'sent'],
+    ['push', 'sent'],
+    ['letter', 'sent'],
+  ]);
   expect(await mailsTo(resident.email!, outreachId)).toHaveLength(1);
   expect(await pushesTo(resident.deviceId!, outreachId)).toHaveLength(1);
   const manifest = readFileSync((ledger[2]!.detail as { manifestPath: string }).manifestPath, 'utf8');

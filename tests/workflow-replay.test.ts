@@ -17,7 +17,9 @@ import { TestEngine, outreachIdOf } from './support/test-engine';
 import { daysAgoInTokyo } from './support/test-dates';
 
 const HISTORIES = join(import.meta.dirname, 'fixtures', 'workflow-histories');
-const recorded = readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).sort();
+const recorded = readdirSync(HISTORIES)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 const replay = (history: unknown, workflowId: string) =>
   Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, workflowId);
@@ -65,7 +67,9 @@ describe('an outreach of the current code', () => {
     const name = process.env.CAPTURE_WORKFLOW_HISTORY;
     if (name) writeFileSync(join(HISTORIES, `${name}-late-event.json`), `${historyToJSON(lateHistory)}\n`);
     // The deadline-passed task first, then the late-application notices.
-    const activities = (lateHistory.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+    const activities = (lateHistory.events ?? []).flatMap((e) =>
+      e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
+    );
     expect(activities).toEqual(['openCaseworkerTask', 'deliverNotice', 'deliverNotice', 'deliverNotice', 'recordOutreachEnd']);
     await replay(lateHistory, lateOutreachId);
   });

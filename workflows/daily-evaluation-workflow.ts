@@ -18,7 +18,15 @@ const { evaluatePartition } = proxyActivities<OutreachActivities>({
  */
 export async function dailyEvaluationWorkflow(input: DailyEvaluationInput): Promise<DailyEvaluationResult> {
   const plan = await planDailyEvaluation({ date: input.date, partitions: input.partitions });
-  const total: DailyEvaluationResult = { date: plan.date, rules: plan.rules.length, partitions: plan.partitions.length, matched: 0, withoutConsent: 0, started: 0, alreadyStarted: 0 };
+  const total: DailyEvaluationResult = {
+    date: plan.date,
+    rules: plan.rules.length,
+    partitions: plan.partitions.length,
+    matched: 0,
+    withoutConsent: 0,
+    started: 0,
+    alreadyStarted: 0,
+  };
   if (plan.rules.length === 0) return total;
   const queue = [...plan.partitions];
   const runner = async () => {

@@ -135,8 +135,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   for (const table of [
-    'engine_settings', 'audit_log', 'caseworker_tasks', 'push_subscriptions', 'deliveries',
-    'outreach', 'rule_versions', 'life_events', 'consents', 'residents',
+    'engine_settings',
+    'audit_log',
+    'caseworker_tasks',
+    'push_subscriptions',
+    'deliveries',
+    'outreach',
+    'rule_versions',
+    'life_events',
+    'consents',
+    'residents',
   ]) {
     await db.schema.dropTable(table).ifExists().execute();
   }

@@ -4,13 +4,23 @@ import { sql, type Kysely } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .alterTable('residents')
-    .addColumn('postal_status', 'text', (c) => c.notNull().defaultTo('unverified').check(sql`postal_status in ('unverified', 'valid', 'invalid')`))
+    .addColumn('postal_status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('unverified')
+        .check(sql`postal_status in ('unverified', 'valid', 'invalid')`),
+    )
     .execute();
 
   await db.schema
     .createTable('print_batches')
     .addColumn('id', 'date', (c) => c.primaryKey())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('created').check(sql`status in ('created', 'closing', 'handed-to-printer', 'posted')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('created')
+        .check(sql`status in ('created', 'closing', 'handed-to-printer', 'posted')`),
+    )
     .addColumn('cut_off_at', 'timestamptz', (c) => c.notNull())
     .addColumn('letter_count', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('page_count', 'integer', (c) => c.notNull().defaultTo(0))
@@ -29,8 +39,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('batch_id', 'date', (c) => c.notNull().references('print_batches.id'))
     .addColumn('outreach_id', 'text', (c) => c.notNull().references('outreach.id'))
     .addColumn('resident_id', 'text', (c) => c.notNull().references('residents.id'))
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('queued').check(sql`status in ('queued', 'cancelled', 'printed', 'posted', 'returned')`))
-    .addColumn('postage_class', 'text', (c) => c.notNull().defaultTo('standard').check(sql`postage_class in ('standard', 'registered')`))
+    .addColumn('status', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('queued')
+        .check(sql`status in ('queued', 'cancelled', 'printed', 'posted', 'returned')`),
+    )
+    .addColumn('postage_class', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('standard')
+        .check(sql`postage_class in ('standard', 'registered')`),
+    )
     .addColumn('postal_code', 'text', (c) => c.notNull())
     .addColumn('pages', 'integer', (c) => c.notNull())
     .addColumn('bytes', 'integer', (c) => c.notNull())

@@ -50,7 +50,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('audit_chain_head')
-    .addColumn('id', 'boolean', (c) => c.primaryKey().defaultTo(true).check(sql`id`))
+    .addColumn('id', 'boolean', (c) =>
+      c
+        .primaryKey()
+        .defaultTo(true)
+        .check(sql`id`),
+    )
     .addColumn('position', 'bigint', (c) => c.notNull())
     .addColumn('hash', 'text', (c) => c.notNull())
     .execute();
@@ -98,7 +103,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     $do$
   `.execute(db);
 
-  await sql`alter table audit_log alter column chain_position set not null, alter column prev_hash set not null, alter column record_hash set not null`.execute(db);
+  await sql`alter table audit_log alter column chain_position set not null, alter column prev_hash set not null, alter column record_hash set not null`.execute(
+    db,
+  );
 
   await sql`
     create function audit_log_chain() returns trigger
@@ -177,9 +184,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await sql`create trigger audit_log_chain before insert on audit_log for each row execute function audit_log_chain()`.execute(db);
   await sql`create trigger audit_log_move_head after insert on audit_log for each statement execute function audit_log_move_head()`.execute(db);
-  await sql`create trigger audit_log_append_only before update or delete or truncate on audit_log for each statement execute function audit_log_refuse_change()`.execute(db);
-  await sql`create trigger audit_chain_head_guard before insert or update or delete on audit_chain_head for each row execute function audit_chain_head_guard()`.execute(db);
-  await sql`create trigger audit_chain_head_no_truncate before truncate on audit_chain_head for each statement execute function audit_chain_head_guard()`.execute(db);
+  await sql`create trigger audit_log_append_only before update or delete or truncate on audit_log for each statement execute function audit_log_refuse_change()`.execute(
+    db,
+  );
+  await sql`create trigger audit_chain_head_guard before insert or update or delete on audit_chain_head for each row execute function audit_chain_head_guard()`.execute(
+    db,
+  );
+  await sql`create trigger audit_chain_head_no_truncate before truncate on audit_chain_head for each statement execute function audit_chain_head_guard()`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

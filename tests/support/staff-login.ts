@@ -71,7 +71,11 @@ function firstForm(html: string, base: URL): { action: URL; inputs: string[] } {
 }
 
 export class SignInError extends Error {
-  constructor(message: string, readonly status: number, readonly body: string) {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly body: string,
+  ) {
     super(message);
   }
 }
@@ -120,7 +124,8 @@ export async function authorizeAtProvider(
     formsSubmitted.push(form.action.pathname);
     const posted = await send(jar, form.action, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     if (posted.status === 401) throw new SignInError('the provider refused the user name or password', 401, await posted.text());
-    if (posted.status < 300 || posted.status >= 400) throw new SignInError(`the provider answered ${posted.status} to ${form.action.pathname}`, posted.status, await posted.text());
+    if (posted.status < 300 || posted.status >= 400)
+      throw new SignInError(`the provider answered ${posted.status} to ${form.action.pathname}`, posted.status, await posted.text());
     url = location(posted, form.action);
   }
   throw new Error('the sign-in did not come back to the service');
@@ -140,7 +145,13 @@ export interface SignedIn {
 }
 
 /** Signs in and returns the session cookie and the CSRF token (from GET /auth/me). */
-export async function signInAs(serviceBaseUrl: string, providerUrl: string, username: string, password: string, options: { returnTo?: string } = {}): Promise<SignedIn> {
+export async function signInAs(
+  serviceBaseUrl: string,
+  providerUrl: string,
+  username: string,
+  password: string,
+  options: { returnTo?: string } = {},
+): Promise<SignedIn> {
   const { callbackUrl, jar } = await authorizeAtProvider(serviceBaseUrl, providerUrl, username, password, options);
   const callback = await send(jar, callbackUrl);
   if (callback.status !== 303) throw new SignInError(`/auth/callback answered ${callback.status}`, callback.status, await callback.text());
@@ -148,5 +159,13 @@ export async function signInAs(serviceBaseUrl: string, providerUrl: string, user
   const me = await send(jar, new URL('/auth/me', serviceBaseUrl));
   if (me.status !== 200) throw new SignInError(`/auth/me answered ${me.status}`, me.status, await me.text());
   const who = (await me.json()) as { subject: string; roles: string[]; wards: string[]; csrfToken: string };
-  return { cookie: jar.header(serviceBaseUrl), csrfToken: who.csrfToken, subject: who.subject, roles: who.roles, wards: who.wards, landedAt: `${landed.pathname}${landed.search}`, jar };
+  return {
+    cookie: jar.header(serviceBaseUrl),
+    csrfToken: who.csrfToken,
+    subject: who.subject,
+    roles: who.roles,
+    wards: who.wards,
+    landedAt: `${landed.pathname}${landed.search}`,
+    jar,
+  };
 }

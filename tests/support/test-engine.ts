@@ -118,7 +118,10 @@ export class TestEngine {
   /** Terminates every workflow still running on this engine's task queue (outreach waiting on long plan days), so nothing lingers after a test file. */
   async terminateRunningWorkflows(): Promise<void> {
     for await (const w of this.client.workflow.list({ query: `TaskQueue = '${this.taskQueue}' AND ExecutionStatus = 'Running'` })) {
-      await this.client.workflow.getHandle(w.workflowId).terminate('test finished').catch(() => {});
+      await this.client.workflow
+        .getHandle(w.workflowId)
+        .terminate('test finished')
+        .catch(() => {});
     }
   }
 
@@ -134,7 +137,15 @@ export class TestEngine {
   }
 
   /** A resident with a unique id, consent for the given purposes, email, postal address and optionally a push device. */
-  async addResident(options: { consents: string[]; locale?: Locale; email?: boolean; push?: boolean; postal?: boolean; householdId?: string; birthDate?: string }): Promise<TestResident> {
+  async addResident(options: {
+    consents: string[];
+    locale?: Locale;
+    email?: boolean;
+    push?: boolean;
+    postal?: boolean;
+    householdId?: string;
+    birthDate?: string;
+  }): Promise<TestResident> {
     const tag = randomUUID().slice(0, 8);
     const resident: TestResident = {
       id: `T-${tag}`,
@@ -178,7 +189,10 @@ export class TestEngine {
     return this.sendEvent(resident, { type: 'birth', ...options });
   }
 
-  async sendEvent(resident: TestResident, options: { type: string; eventId?: string; msPerDay: number; occurredOn?: string; payload?: Record<string, unknown> }): Promise<IntakeResult> {
+  async sendEvent(
+    resident: TestResident,
+    options: { type: string; eventId?: string; msPerDay: number; occurredOn?: string; payload?: Record<string, unknown> },
+  ): Promise<IntakeResult> {
     const event = parseLifeEvent('test', {
       id: options.eventId ?? `${options.type}-${randomUUID()}`,
       type: options.type,
@@ -203,10 +217,14 @@ export class TestEngine {
    * an activity writes its ledger row a moment before the workflow takes the activity's result.
    */
   async sendsSeenByWorkflow(outreachId: string, count: number): Promise<Array<[string, string]>> {
-    const status = await waitFor(`${count} sends in the status of ${outreachId}`, async () => {
-      const current = await this.client.workflow.getHandle(outreachId).query(statusQuery);
-      return current.sends.length >= count ? current : undefined;
-    }, 10_000);
+    const status = await waitFor(
+      `${count} sends in the status of ${outreachId}`,
+      async () => {
+        const current = await this.client.workflow.getHandle(outreachId).query(statusQuery);
+        return current.sends.length >= count ? current : undefined;
+      },
+      10_000,
+    );
     return status.sends.map((s) => [s.channel, s.outcome]);
   }
 
@@ -243,7 +261,9 @@ export async function mailsTo(address: string, outreachId?: string): Promise<Par
   // Message-IDs derive from the ledger key, so a duplicate send would carry the same one.
   const ids = outreachId ? new Set(Array.from({ length: 32 }, (_, step) => messageIdFor(`${outreachId}#${step}:email`, TEST_DELIVERY_TOKEN_KEY))) : null;
   const dir = inject('smtpDir');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.eml'))
+    .sort();
   const mails: ParsedMail[] = [];
   for (const file of files) {
     const raw = readFileSync(join(dir, file));

@@ -61,10 +61,26 @@ export async function startTestService(
     writeFileSync(secretFile, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
     provider = await spawnService(
       'local-services/oidc-provider.ts',
-      ['--port', '0', '--client-id', 'oshirase-test', '--client-secret-file', secretFile, '--redirect-uri', `${internalUrl}/auth/callback`, '--accounts', 'config/demo-staff.json'],
+      [
+        '--port',
+        '0',
+        '--client-id',
+        'oshirase-test',
+        '--client-secret-file',
+        secretFile,
+        '--redirect-uri',
+        `${internalUrl}/auth/callback`,
+        '--accounts',
+        'config/demo-staff.json',
+      ],
       'OIDC_PROVIDER_READY',
     );
-    const staffConfig = loadStaffAuthConfig({ OIDC_ISSUER: provider.url, OIDC_CLIENT_ID: 'oshirase-test', OIDC_CLIENT_SECRET_FILE: secretFile, INTERNAL_BASE_URL: internalUrl });
+    const staffConfig = loadStaffAuthConfig({
+      OIDC_ISSUER: provider.url,
+      OIDC_CLIENT_ID: 'oshirase-test',
+      OIDC_CLIENT_SECRET_FILE: secretFile,
+      INTERNAL_BASE_URL: internalUrl,
+    });
     const db = engine.db;
     staff = { routes: async (app) => app.register(staffAuthPlugin, { db, config: staffConfig }), authenticator: sessionAuthenticator };
   }
@@ -111,7 +127,10 @@ export async function tableCounts(engine: TestEngine): Promise<Record<string, nu
     .execute();
   const counts: Record<string, number> = {};
   for (const { name } of tables as Array<{ name: string }>) {
-    const result = await engine.db.selectFrom(name as never).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const result = await engine.db
+      .selectFrom(name as never)
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     counts[name] = Number((result as { n: string }).n);
   }
   return counts;
