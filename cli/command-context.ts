@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadEngineConfig } from '../config/engine-config';
 import { openEngineContext, type EngineContext } from '../runtime/engine-context';
+import { temporalConnectionSettings } from '../temporal/connection-options';
 import { terminalProgressBar, type ProgressBar } from './progress-bar';
 
 /** What a command may use; the database and Temporal are opened only by commands that need them. */
@@ -18,7 +19,7 @@ export interface CommandContext {
 
 export function createCommandContext(): CommandContext {
   let engine: Promise<EngineContext> | null = null;
-  let connection: Promise<Connection> | null = null;
+  let connection: Promise<{ connection: Connection; namespace: string }> | null = null;
   let bar: { label: string; bar: ProgressBar } | null = null;
   return {
     print(text) {
@@ -45,18 +46,20 @@ export function createCommandContext(): CommandContext {
       return engine;
     },
     temporal() {
+      // The same connection settings as the worker and the service (TLS, mTLS, API key, namespace).
       connection ??= (async () => {
         const config = loadEngineConfig();
         if (!config.temporalAddress) {
           throw new ConfigError('TEMPORAL_ADDRESS is not set: point it at a Temporal frontend (host:port), e.g. one started by `temporal server start-dev`');
         }
-        return Connection.connect({ address: config.temporalAddress });
+        const settings = temporalConnectionSettings(undefined, config.temporalAddress);
+        return { connection: await Connection.connect(settings.options), namespace: settings.namespace };
       })();
-      return connection.then((c) => new Client({ connection: c, namespace: loadEngineConfig().temporalNamespace }));
+      return connection.then(({ connection: c, namespace }) => new Client({ connection: c, namespace }));
     },
     async close() {
       bar?.bar.stop();
-      if (connection) await (await connection).close();
+      if (connection) await (await connection).connection.close();
       if (engine) await (await engine).close();
     },
   };
