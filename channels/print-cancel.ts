@@ -45,6 +45,8 @@ export async function cancelLetter(db: Kysely<Database>, reference: string, opti
     const batch = await tx.selectFrom('print_batches').select(['status', 'cut_off_at']).where('id', '=', letter.batch_id).forShare().executeTakeFirstOrThrow();
     const ids = { residentId: letter.resident_id, ruleId: letter.rule_id, ruleVersion: letter.rule_version, outreachId: letter.outreach_id };
     const base = { reference, batchId: letter.batch_id, cutOffAt: batch.cut_off_at };
+    // What both outcomes' audit records say about the letter.
+    const letterDetail = { channel: 'letter', reference, deliveryId: letter.delivery_id, batchId: letter.batch_id, cutOffAt: batch.cut_off_at.toISOString() };
     if (letter.status === 'cancelled') return { ...base, outcome: 'already-cancelled' as const, status: letter.status };
 
     const open = letter.status === 'queued' && batch.status === 'created' && now.getTime() < batch.cut_off_at.getTime();
@@ -54,11 +56,7 @@ export async function cancelLetter(db: Kysely<Database>, reference: string, opti
         action: 'letter-cancel-too-late',
         ...ids,
         detail: {
-          channel: 'letter',
-          reference,
-          deliveryId: letter.delivery_id,
-          batchId: letter.batch_id,
-          cutOffAt: batch.cut_off_at.toISOString(),
+          ...letterDetail,
           letterStatus: letter.status,
           batchStatus: batch.status,
           explanation: tooLate(letter.status, batch.status),
@@ -73,14 +71,7 @@ export async function cancelLetter(db: Kysely<Database>, reference: string, opti
       actor,
       action: 'letter-cancelled',
       ...ids,
-      detail: {
-        channel: 'letter',
-        reference,
-        deliveryId: letter.delivery_id,
-        batchId: letter.batch_id,
-        cutOffAt: batch.cut_off_at.toISOString(),
-        reason: options.reason,
-      },
+      detail: { ...letterDetail, reason: options.reason },
     });
     return { ...base, outcome: 'cancelled' as const, status: 'cancelled' as const };
   });

@@ -7,7 +7,7 @@ import type { EngineContext } from '../runtime/engine-context';
 import { startEngineService } from '../api/engine-service';
 import { createClient, signClientToken } from '../auth/calling-systems';
 import { startDevServer, freePort, type DevServer } from '../temporal/dev-server';
-import { spawnService, type RunningService } from '../local-services/spawn-service';
+import { spawnLocalOidcProvider, spawnService, type RunningService } from '../local-services/spawn-service';
 import { createOutreachWorker } from '../worker';
 import { addResident, registerPushSubscription } from '../db/residents';
 import type { IntakeResult } from '../intake/accept-life-event';
@@ -73,22 +73,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     // Staff sign in through a real OpenID provider (its own process) with the demo accounts of config/demo-staff.json.
     const internalBaseUrl = `http://127.0.0.1:${internalPort}`;
     const oidcSecretFile = writePrivateFile(join(dataDir, 'secrets'), 'demo-oidc-client-secret', randomBytes(32).toString('base64url'));
-    const oidc: RunningService = await spawnService(
-      'local-services/oidc-provider.ts',
-      [
-        '--port',
-        '0',
-        '--client-id',
-        'oshirase-demo',
-        '--client-secret-file',
-        oidcSecretFile,
-        '--redirect-uri',
-        `${internalBaseUrl}/auth/callback`,
-        '--accounts',
-        'config/demo-staff.json',
-      ],
-      'OIDC_PROVIDER_READY',
-    );
+    const oidc: RunningService = await spawnLocalOidcProvider({
+      clientId: 'oshirase-demo',
+      clientSecretFile: oidcSecretFile,
+      redirectUri: `${internalBaseUrl}/auth/callback`,
+    });
     stops.push(() => oidc.stop());
     out(`OpenID provider (own process): ${oidc.url}, demo staff accounts from config/demo-staff.json`);
     const demoEnv: NodeJS.ProcessEnv = {

@@ -68,3 +68,26 @@ export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM
     child.kill(signal);
   });
 }
+
+/**
+ * The local OpenID provider (local-services/oidc-provider.ts) as its own process, with the demo staff
+ * accounts of config/demo-staff.json and one registered client redirecting to `redirectUri`.
+ */
+export function spawnLocalOidcProvider(client: { clientId: string; clientSecretFile: string; redirectUri: string }): Promise<RunningService> {
+  return spawnService(
+    'local-services/oidc-provider.ts',
+    [
+      '--port',
+      '0',
+      '--client-id',
+      client.clientId,
+      '--client-secret-file',
+      client.clientSecretFile,
+      '--redirect-uri',
+      client.redirectUri,
+      '--accounts',
+      'config/demo-staff.json',
+    ],
+    'OIDC_PROVIDER_READY',
+  );
+}

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { openDatabase, type DatabaseHandle } from '../db/connect';
 import { writeAudit } from '../db/audit';
-import { spawnService, type RunningService } from '../local-services/spawn-service';
+import { spawnLocalOidcProvider, type RunningService } from '../local-services/spawn-service';
 import { loadStaffAuthConfig } from '../auth/staff-auth-config';
 import { mapStaffClaims, loadStaffRoleMapping } from '../auth/staff-roles';
 import { loadWards } from '../config/wards';
@@ -69,22 +69,7 @@ beforeAll(async () => {
 
   const port = await freePort();
   serviceUrl = `http://127.0.0.1:${port}`;
-  provider = await spawnService(
-    'local-services/oidc-provider.ts',
-    [
-      '--port',
-      '0',
-      '--client-id',
-      'oshirase-test',
-      '--client-secret-file',
-      secretFile,
-      '--redirect-uri',
-      `${serviceUrl}/auth/callback`,
-      '--accounts',
-      'config/demo-staff.json',
-    ],
-    'OIDC_PROVIDER_READY',
-  );
+  provider = await spawnLocalOidcProvider({ clientId: 'oshirase-test', clientSecretFile: secretFile, redirectUri: `${serviceUrl}/auth/callback` });
 
   const config = loadStaffAuthConfig({
     OIDC_ISSUER: provider.url,

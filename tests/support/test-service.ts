@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { freePort } from '../../temporal/dev-server';
-import { spawnService, type RunningService as RunningProcess } from '../../local-services/spawn-service';
+import { spawnLocalOidcProvider, type RunningService as RunningProcess } from '../../local-services/spawn-service';
 import { loadStaffAuthConfig } from '../../auth/staff-auth-config';
 import { sessionAuthenticator, staffAuthPlugin } from '../../api/staff-auth';
 import { signInAs, type SignedIn } from './staff-login';
@@ -59,22 +59,7 @@ export async function startTestService(
     secretDir = mkdtempSync(join(tmpdir(), 'oshirase-oidc-'));
     const secretFile = join(secretDir, 'client-secret');
     writeFileSync(secretFile, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
-    provider = await spawnService(
-      'local-services/oidc-provider.ts',
-      [
-        '--port',
-        '0',
-        '--client-id',
-        'oshirase-test',
-        '--client-secret-file',
-        secretFile,
-        '--redirect-uri',
-        `${internalUrl}/auth/callback`,
-        '--accounts',
-        'config/demo-staff.json',
-      ],
-      'OIDC_PROVIDER_READY',
-    );
+    provider = await spawnLocalOidcProvider({ clientId: 'oshirase-test', clientSecretFile: secretFile, redirectUri: `${internalUrl}/auth/callback` });
     const staffConfig = loadStaffAuthConfig({
       OIDC_ISSUER: provider.url,
       OIDC_CLIENT_ID: 'oshirase-test',
