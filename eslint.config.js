@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 /**
  * Workflow code runs in Temporal's deterministic sandbox and is bundled on its own: it may import
  * `@temporalio/workflow`, the root of `@temporalio/common` (workflow-safe; its `lib/internal-non-workflow`
- * and other deep paths are not), other files in `workflows/` and the outreach contract (outreach/outreach-contract.ts:
+ * and other deep paths are not), other files in `workflows/` and the outreach contract (engine/outreach/outreach-contract.ts:
  * the workflows' names, inputs, signals, update and query, which the rest of the engine imports too; it is workflow
  * code itself and is held to this rule). Anything else only as `import type`,
  * which is erased at compile time (as in temporalio/samples-typescript).
@@ -19,7 +19,7 @@ export const WORKFLOW_IMPORTS_RULE = [
   {
     patterns: [
       {
-        regex: '^(?!@temporalio/workflow(/|$)|@temporalio/common$|\\./|\\.\\./outreach/outreach-contract$)',
+        regex: '^(?!@temporalio/workflow(/|$)|@temporalio/common$|\\./|\\.\\./engine/outreach/outreach-contract$)',
         allowTypeImports: true,
         message:
           'workflows/ may import only @temporalio/workflow, @temporalio/common, other workflow files and the outreach contract; ' +
@@ -31,8 +31,8 @@ export const WORKFLOW_IMPORTS_RULE = [
 
 export default tseslint.config(
   {
-    // Browser scripts served as they are (public/*.js), installed tools and generated data are not linted here.
-    ignores: ['node_modules/**', '.tools/**', '.oshirase/**', '.cache/**', 'public/**/*.js', 'tests/fixtures/**/*.js'],
+    // Browser scripts served as they are (service/public/*.js), installed tools and generated data are not linted here.
+    ignores: ['node_modules/**', '.tools/**', '.oshirase/**', '.cache/**', 'service/public/**/*.js', 'tests/fixtures/**/*.js'],
   },
   {
     files: ['**/*.ts', '**/*.js', '**/*.cjs'],
@@ -52,7 +52,7 @@ export default tseslint.config(
   {
     // Migrations are written against `Kysely<any>` on purpose (kysely's own advice): a migration must keep
     // compiling when the current schema type moves on.
-    files: ['db/migrations/**/*.ts'],
+    files: ['store/migrations/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
@@ -64,7 +64,7 @@ export default tseslint.config(
   {
     // The outreach contract is workflow code (workflows/ imports it): the same rule (its `./` imports are checked
     // on resolved paths by dependency-cruiser, which allows it workflow-safe packages and type-only imports only).
-    files: ['workflows/**/*.ts', 'outreach/outreach-contract.ts'],
+    files: ['workflows/**/*.ts', 'engine/outreach/outreach-contract.ts'],
     rules: {
       'no-restricted-imports': 'off',
       '@typescript-eslint/no-restricted-imports': WORKFLOW_IMPORTS_RULE,

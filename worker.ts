@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
 import { ConfigError, DEFAULT_OFFICE, loadEngineConfig } from './config/engine-config';
-import { createMailTransport } from './channels/email';
-import { NoticeRenderer } from './notices/render-notice';
+import { createMailTransport } from './channels/email/email';
+import { NoticeRenderer } from './engine/notices/render-notice';
 import { PROJECT_ROOT } from './runtime/engine-context';
 import { createEngine, type Engine } from './runtime/create-engine';
-import { loadPrintConfig, printOutboxDirOf } from './channels/print-config';
+import { loadPrintConfig, printOutboxDirOf } from './config/print-config';
 
 export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
 
@@ -68,7 +68,7 @@ export interface OutreachWorkerOptions {
 export async function createOutreachWorker(options: OutreachWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection; close(): Promise<void> }> {
   const { engine } = options;
   const { context } = engine;
-  // TLS, mTLS and API key as the engine's client has them (temporal/connection-options.ts).
+  // TLS, mTLS and API key as the engine's client has them (config/temporal-connection.ts).
   const connection = await NativeConnection.connect(engine.temporalSettings.options);
   const taskQueue = options.taskQueue ?? context.config.taskQueue;
   const { deps, close: closeDeps } = createWorkerDeps(engine, { taskQueue, ...options.activityDeps });

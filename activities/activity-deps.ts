@@ -1,12 +1,12 @@
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema';
+import type { Database } from '../store/schema';
 import type { EngineConfig } from '../config/engine-config';
-import type { NoticeRenderer } from '../notices/render-notice';
-import type { MailTransport } from '../channels/email';
-import type { VapidKeys } from '../channels/web-push';
-import type { ResponseLinks } from '../outreach/response-links';
-import type { ParameterSet } from '../rule-language/parameters';
+import type { NoticeRenderer } from '../engine/notices/render-notice';
+import type { MailTransport } from '../channels/email/email';
+import type { VapidKeys } from '../channels/push/web-push';
+import type { ResponseLinks } from '../engine/outreach/response-links';
+import type { ParameterSet } from '../engine/rule-language/parameters';
 
 /** What the activities need from the outside world; the worker builds it once. */
 export interface ActivityDeps {

@@ -1,10 +1,10 @@
 import type { ActivityDeps } from './activity-deps';
-import { writeAudit } from '../db/audit';
-import { getRuleVersion } from '../rule-language/rule-registry';
-import { addDays, daysBetween, todayInTokyo } from '../runtime/tokyo-calendar';
-import type { PlanStep } from '../rule-language/rule-schema';
-import type { Channel } from '../db/schema';
-import type { OutreachRef } from '../db/vocabulary';
+import { writeAudit } from '../store/audit';
+import { getRuleVersion } from '../engine/rule-language/rule-registry';
+import { addDays, daysBetween, todayInTokyo } from '../foundation/tokyo-calendar';
+import type { PlanStep } from '../engine/rule-language/rule-schema';
+import type { Channel } from '../store/schema';
+import type { OutreachRef } from '../store/vocabulary';
 
 export interface BeginOutreachInput extends OutreachRef {
   msPerDay: number;
@@ -18,7 +18,7 @@ export interface OutreachPlan {
    * Set when the rule's deadline had already passed when the outreach began (an
    * event that reached the engine late, a daily evaluation catching up).
    * `lateNotice`: the rule's template set has a late-application notice for the
-   * resident's locale on every channel of the plan (notices/late-notice.ts); the
+   * resident's locale on every channel of the plan (engine/notices/late-notice.ts); the
    * workflow sends it in place of the ordinary notice, which would ask for a
    * date already past. Without one, nothing is sent. Either way the
    * deadline-passed caseworker task opens at once. Absent when the deadline has

@@ -1,12 +1,12 @@
 import { heartbeat } from '@temporalio/activity';
 import type { ActivityDeps } from './activity-deps';
-import { matchPopulationTogether, type PopulationContext } from '../rule-language/compile-sql';
-import type { Rule } from '../rule-language/rule-schema';
-import { planPartitions, type IdRange } from '../rule-language/partitions';
-import { getRuleVersion, publishedRules } from '../rule-language/rule-registry';
-import { isEffective } from '../rule-language/evaluate-rule';
-import { startOutreach } from '../outreach/start-outreach';
-import { todayInTokyo } from '../runtime/tokyo-calendar';
+import { matchPopulationTogether, type PopulationContext } from '../engine/rule-language/compile-sql';
+import type { Rule } from '../engine/rule-language/rule-schema';
+import { planPartitions, type IdRange } from '../engine/rule-language/partitions';
+import { getRuleVersion, publishedRules } from '../engine/rule-language/rule-registry';
+import { isEffective } from '../engine/rule-language/evaluate-rule';
+import { startOutreach } from '../engine/outreach/start-outreach';
+import { todayInTokyo } from '../foundation/tokyo-calendar';
 
 export interface DailyPlan {
   date: string;

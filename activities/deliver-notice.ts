@@ -1,18 +1,18 @@
 import type { ActivityDeps } from './activity-deps';
-import type { Channel } from '../db/schema';
-import { writeAudit } from '../db/audit';
-import { consentFor } from '../db/consent';
-import { claimDelivery, markDeliveryRehearsed, markDeliverySent, markDeliverySkipped } from '../db/delivery-ledger';
-import { getRuleVersion } from '../rule-language/rule-registry';
+import type { Channel } from '../store/schema';
+import { writeAudit } from '../store/audit';
+import { consentFor } from '../store/consent';
+import { claimDelivery, markDeliveryRehearsed, markDeliverySent, markDeliverySkipped } from '../store/delivery-ledger';
+import { getRuleVersion } from '../engine/rule-language/rule-registry';
 import { noticeVariables } from './notice-variables';
 import type { SendAttempt, SendRequest } from './send-attempt';
 import { sendEmailNotice } from './send-email-notice';
 import { sendPushNotice } from './send-push-notice';
 import { sendLetterNotice } from './send-letter-notice';
 import { rehearseNotice } from './rehearse-notice';
-import { addDays, todayInTokyo } from '../runtime/tokyo-calendar';
-import type { NoticeVariant } from '../notices/late-notice';
-import type { OutreachRef } from '../db/vocabulary';
+import { addDays, todayInTokyo } from '../foundation/tokyo-calendar';
+import type { NoticeVariant } from '../engine/notices/late-notice';
+import type { OutreachRef } from '../store/vocabulary';
 
 export interface DeliverNoticeInput extends OutreachRef {
   stepIndex: number;

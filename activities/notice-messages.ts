@@ -1,17 +1,17 @@
 import type { SendMailOptions } from 'nodemailer';
-import { buildEmailMessage, emailRecipient, type EmailNotice } from '../channels/email-message';
-import { buildPushMessage, type PushMessage } from '../channels/push-message';
-import { buildLetterMessage, type LetterMessage } from '../channels/letter-message';
-import { letterReference } from '../channels/letter-pdf';
-import { htmlLang } from '../db/vocabulary';
-import type { RenderedNotice } from '../notices/render-notice';
+import { buildEmailMessage, emailRecipient, type EmailNotice } from '../channels/email/email-message';
+import { buildPushMessage, type PushMessage } from '../channels/push/push-message';
+import { buildLetterMessage, type LetterMessage } from '../channels/letter/letter-message';
+import { letterReference } from '../channels/letter/letter-pdf';
+import { htmlLang } from '../store/vocabulary';
+import type { RenderedNotice } from '../engine/notices/render-notice';
 import type { SendRequest } from './send-attempt';
 
 /**
  * One notice's message per channel, built from a send request: the real send
  * (send-*-notice.ts) and the rehearsal (rehearse-notice.ts) both take it from
  * here, so a rehearsal carries exactly what the send would. The channel
- * builders (channels/*-message.ts) are shared with `templates preview`.
+ * builders (channels/<channel>/<channel>-message.ts) are shared with `templates preview`.
  */
 
 type Rendered<C extends RenderedNotice['channel']> = Extract<RenderedNotice, { channel: C }>;

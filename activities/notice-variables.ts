@@ -1,11 +1,11 @@
 import type { ActivityDeps } from './activity-deps';
-import type { Locale, Resident } from '../db/schema';
-import type { Rule } from '../rule-language/rule-schema';
-import type { NoticeDate, NoticeVariables } from '../notices/render-notice';
-import { formatNoticeDate } from '../notices/format-dates';
-import { addDays, todayInTokyo } from '../runtime/tokyo-calendar';
-import { honorificName } from '../notices/template-helpers';
-import type { NoticeLinks } from '../outreach/response-links';
+import type { Locale, Resident } from '../store/schema';
+import type { Rule } from '../engine/rule-language/rule-schema';
+import type { NoticeDate, NoticeVariables } from '../engine/notices/render-notice';
+import { formatNoticeDate } from '../engine/notices/format-dates';
+import { addDays, todayInTokyo } from '../foundation/tokyo-calendar';
+import { honorificName } from '../engine/notices/template-helpers';
+import type { NoticeLinks } from '../engine/outreach/response-links';
 
 /** What building the variables reads: the activity deps, or the same parts of an engine context (`templates preview`). */
 export type NoticeVariableSources = Pick<ActivityDeps, 'config' | 'office' | 'parameters'>;

@@ -1,6 +1,6 @@
 import type { ActivityDeps } from './activity-deps';
-import { openCaseworkerTask as openTask } from '../db/caseworker-tasks';
-import type { OutreachRef, TaskKind } from '../db/vocabulary';
+import { openCaseworkerTask as openTask } from '../store/caseworker-tasks';
+import type { OutreachRef, TaskKind } from '../store/vocabulary';
 
 export interface OpenTaskInput extends OutreachRef {
   kind: Extract<TaskKind, 'no-response' | 'deadline-passed' | 'unreachable'>;

@@ -1,10 +1,10 @@
 import type { ActivityDeps } from './activity-deps';
-import { writeAudit } from '../db/audit';
-import { withdrawConsent } from '../db/consent';
-import { getRuleVersion } from '../rule-language/rule-registry';
-import { cancelLettersOfOutreach } from '../channels/print-cancel';
-import type { OutreachState, ResponseChannel, ResponseKind } from '../outreach/outreach-contract';
-import type { OutreachRef } from '../db/vocabulary';
+import { writeAudit } from '../store/audit';
+import { withdrawConsent } from '../store/consent';
+import { getRuleVersion } from '../engine/rule-language/rule-registry';
+import { cancelLettersOfOutreach } from '../channels/letter/print-cancel';
+import type { OutreachState, ResponseChannel, ResponseKind } from '../engine/outreach/outreach-contract';
+import type { OutreachRef } from '../store/vocabulary';
 
 export interface OutreachEndInput extends OutreachRef {
   state: Exclude<OutreachState, 'running'>;

@@ -1,6 +1,6 @@
 import type { ActivityDeps } from './activity-deps';
-import { writeAudit } from '../db/audit';
-import { markPendingDeliveryFailed } from '../db/delivery-ledger';
+import { writeAudit } from '../store/audit';
+import { markPendingDeliveryFailed } from '../store/delivery-ledger';
 import { idempotencyKeyFor, type DeliverNoticeInput } from './deliver-notice';
 
 export type SendFailureInput = Pick<DeliverNoticeInput, 'outreachId' | 'ruleId' | 'ruleVersion' | 'residentId' | 'stepIndex' | 'channel'> & { message: string };

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { makePrivateDir, writePrivateFileAt } from '../runtime/private-files';
-import { emailMessageBytes } from '../channels/email-message';
-import { pushMessageFile } from '../channels/push-message';
-import { datedLetter } from '../channels/letter-message';
-import { renderLetterPdf } from '../channels/letter-pdf';
-import { todayInTokyo } from '../runtime/tokyo-calendar';
-import type { Channel } from '../db/schema';
+import { makePrivateDir, writePrivateFileAt } from '../foundation/private-files';
+import { emailMessageBytes } from '../channels/email/email-message';
+import { pushMessageFile } from '../channels/push/push-message';
+import { datedLetter } from '../channels/letter/letter-message';
+import { renderLetterPdf } from '../channels/letter/letter-pdf';
+import { todayInTokyo } from '../foundation/tokyo-calendar';
+import type { Channel } from '../store/schema';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 import { emailNoticeMessage, letterNoticeMessage, pushNoticeMessage } from './notice-messages';
 

@@ -1,8 +1,8 @@
 import type { ActivityDeps } from './activity-deps';
-import type { Delivery, Resident } from '../db/schema';
-import type { Rule } from '../rule-language/rule-schema';
-import type { NoticeVariables } from '../notices/render-notice';
-import type { NoticeVariant } from '../notices/late-notice';
+import type { Delivery, Resident } from '../store/schema';
+import type { Rule } from '../engine/rule-language/rule-schema';
+import type { NoticeVariables } from '../engine/notices/render-notice';
+import type { NoticeVariant } from '../engine/notices/late-notice';
 
 /**
  * What a channel did with one notice. `sent`: accepted (provider reference for

@@ -1,8 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { writeAudit } from '../db/audit';
-import { markDeliveryFailed, recordDeliveryToken, recordSmtpAnswers } from '../db/delivery-ledger';
-import { describeAnswer, withoutAddresses } from '../channels/email-answers';
-import { markEmailAddressInvalid } from '../channels/email-bounces';
+import { writeAudit } from '../store/audit';
+import { markDeliveryFailed, recordDeliveryToken, recordSmtpAnswers } from '../store/delivery-ledger';
+import { describeAnswer, withoutAddresses } from '../channels/email/email-answers';
+import { markEmailAddressInvalid } from '../channels/email/email-bounces';
 import { emailNoticeMessage } from './notice-messages';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 

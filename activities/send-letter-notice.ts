@@ -1,9 +1,9 @@
-import { writeAudit } from '../db/audit';
-import type { PostageClass } from '../db/schema';
-import { describePostalProblems, postalAddressProblems, type PostalAddressProblem } from '../channels/postal-address';
-import { loadPrintConfig, type PrintConfig } from '../channels/print-config';
-import { queuedLetterFor, queueLetter } from '../channels/print-batches';
-import { openCaseworkerTask } from '../db/caseworker-tasks';
+import { writeAudit } from '../store/audit';
+import type { PostageClass } from '../store/schema';
+import { describePostalProblems, postalAddressProblems, type PostalAddressProblem } from '../channels/letter/postal-address';
+import { loadPrintConfig, type PrintConfig } from '../config/print-config';
+import { queuedLetterFor, queueLetter } from '../channels/letter/print-batches';
+import { openCaseworkerTask } from '../store/caseworker-tasks';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 import { letterNoticeMessage } from './notice-messages';
 

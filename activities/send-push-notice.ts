@@ -1,11 +1,11 @@
 import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import type { Duration, RetryPolicy } from '@temporalio/common';
 import { z } from 'zod';
-import { writeAudit } from '../db/audit';
-import { mergeDeliveryDetail } from '../db/delivery-ledger';
-import { retryDelayMs, type PushDeliveryPolicy } from '../channels/push-policy';
-import { PushConfigurationError, sendPush, type PushSendResult } from '../channels/web-push';
-import { checkPushEndpoint } from '../channels/push-endpoint-policy';
+import { writeAudit } from '../store/audit';
+import { mergeDeliveryDetail } from '../store/delivery-ledger';
+import { retryDelayMs, type PushDeliveryPolicy } from '../channels/push/push-policy';
+import { PushConfigurationError, sendPush, type PushSendResult } from '../channels/push/web-push';
+import { checkPushEndpoint } from '../channels/push/push-endpoint-policy';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 import { pushNoticeMessage } from './notice-messages';
 
@@ -14,7 +14,7 @@ export interface PushDeviceOutcome {
   subscriptionId: number;
   /** Origin of the push service (e.g. https://fcm.googleapis.com), to see which vendor misbehaves. */
   pushService: string;
-  /** 'refused-endpoint': the endpoint fails the push endpoint policy (channels/push-endpoint-policy.ts); the row is deleted. */
+  /** 'refused-endpoint': the endpoint fails the push endpoint policy (channels/push/push-endpoint-policy.ts); the row is deleted. */
   outcome: PushSendResult['outcome'] | 'invalid-subscription' | 'refused-endpoint';
   statusCode: number | null;
   retryAfterSeconds?: number;

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { loadEngineConfig } from '../config/engine-config';
-import { openDatabase } from '../db/connect';
-import { verifyAuditChain, type AuditChainAnchor } from '../db/audit-verify';
+import { openDatabase } from '../store/connect';
+import { verifyAuditChain, type AuditChainAnchor } from '../store/audit-verify';
 import { defineCommand, UsageError } from './cli-support';
 import type { CommandContext } from './command-context';
 

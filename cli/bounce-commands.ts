@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { ingestBounceDetailed, InvalidBounceError, type BounceOutcome } from '../channels/email-bounces';
+import { ingestBounceDetailed, InvalidBounceError, type BounceOutcome } from '../channels/email/email-bounces';
 import { defineCommand, UsageError } from './cli-support';
 
 /** Larger than any report with a returned message; refuses to slurp, say, a mailbox file by mistake. */

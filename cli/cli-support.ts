@@ -1,5 +1,5 @@
 import { Command, CommanderError, type OptionValues } from 'commander';
-import { isoDate } from '../rule-language/rule-schema';
+import { isoDate } from '../engine/rule-language/rule-schema';
 import type { CommandContext } from './command-context';
 
 /** A mistake in how a command was called: printed as one line with the command's usage, exit code 2. */
@@ -101,18 +101,6 @@ export function helpText(cmd: Command): string {
 export function requireOption(command: string, name: string, value: string | undefined): string {
   if (value === undefined || value === '') throw new UsageError(command, `--${name} is required`);
   return value;
-}
-
-/** Renders rows as an aligned plain-text table. */
-export function table(headers: string[], rows: string[][]): string {
-  const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u1100-\uffdc]/.test(ch) ? 2 : 1), 0);
-  const widths = headers.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c + ' '.repeat(widths[i]! - width(c)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 /** An optional `--date YYYY-MM-DD`: undefined when absent, a usage error naming the flag when malformed. */

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadEngineConfig } from '../config/engine-config';
 import { openEngineContext, type EngineContext } from '../runtime/engine-context';
-import { temporalConnectionSettings } from '../temporal/connection-options';
+import { temporalConnectionSettings } from '../config/temporal-connection';
 import { terminalProgressBar, type ProgressBar } from './progress-bar';
 
 /** What a command may use; the database and Temporal are opened only by commands that need them. */

@@ -1,7 +1,7 @@
 /**
  *   oshirase consent withdraw --resident R-1001 --purpose child-benefits
  */
-import { withdrawConsentAndStopOutreach } from '../outreach/withdraw-consent';
+import { withdrawConsentAndStopOutreach } from '../engine/outreach/withdraw-consent';
 import { defineCommand, requireOption } from './cli-support';
 
 export const CONSENT_WITHDRAW = defineCommand<{ resident?: string; purpose?: string }>({

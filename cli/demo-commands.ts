@@ -1,7 +1,7 @@
 /**
  *   oshirase demo [--day-ms 1000] [--data-dir DIR]
  */
-import { runDemo } from '../demo/run-demo';
+import { runDemo } from '../dev/demo/run-demo';
 import { defineCommand, UsageError } from './cli-support';
 
 export const DEMO = defineCommand<{ dayMs: string; dataDir?: string }>({

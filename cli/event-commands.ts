@@ -2,9 +2,9 @@
  *   oshirase events send --resident R-1001 --type birth --date 2026-11-20 | --file EVENT.json
  */
 import { loadEngineConfig } from '../config/engine-config';
-import { acceptLifeEvent } from '../intake/accept-life-event';
-import { eventClock, InvalidInputError, parseLifeEvent } from '../intake/life-event-schema';
-import { readTextFile } from '../runtime/read-text-file';
+import { acceptLifeEvent } from '../engine/intake/accept-life-event';
+import { eventClock, InvalidInputError, parseLifeEvent } from '../engine/intake/life-event-schema';
+import { readTextFile } from '../foundation/read-text-file';
 import { defineCommand, requireOption } from './cli-support';
 
 interface EventsSendOptions {

@@ -1,13 +1,14 @@
 import { z } from 'zod';
-import { isoDate } from '../rule-language/rule-schema';
-import { closeBatch, dueBatches, listBatches, markBatchPosted, type ClosedBatch } from '../channels/print-batches';
-import { cancelLetter } from '../channels/print-cancel';
-import { loadPrintConfig, printOutboxDirOf, formatCutoff } from '../channels/print-config';
-import { LetterOperationError } from '../channels/print-ledger';
-import { recordReturnedLetter } from '../channels/postal-returns';
-import { defineCommand, optionalDateOption, requireOption, table, UsageError } from './cli-support';
+import { isoDate } from '../engine/rule-language/rule-schema';
+import { closeBatch, dueBatches, listBatches, markBatchPosted, type ClosedBatch } from '../channels/letter/print-batches';
+import { cancelLetter } from '../channels/letter/print-cancel';
+import { loadPrintConfig, printOutboxDirOf, formatCutoff } from '../config/print-config';
+import { LetterOperationError } from '../channels/letter/print-ledger';
+import { recordReturnedLetter } from '../channels/letter/postal-returns';
+import { defineCommand, optionalDateOption, requireOption, UsageError } from './cli-support';
+import { table } from '../foundation/text-table';
 import type { CommandContext } from './command-context';
-import { tokyoWallClock } from '../runtime/tokyo-calendar';
+import { tokyoWallClock } from '../foundation/tokyo-calendar';
 
 /** A refusal the caller can act on is a usage problem; the rest (not found, too late) are plain failures. */
 function asUsage(command: string, error: unknown): never {

@@ -4,10 +4,11 @@
  */
 import { z } from 'zod';
 import { loadEngineConfig } from '../config/engine-config';
-import { RESPONSE_KINDS } from '../db/schema';
-import { respondToOutreach } from '../outreach/respond-to-outreach';
-import { statusQuery, type ResponseKind } from '../outreach/outreach-contract';
-import { defineCommand, table, UsageError } from './cli-support';
+import { RESPONSE_KINDS } from '../store/schema';
+import { respondToOutreach } from '../engine/outreach/respond-to-outreach';
+import { statusQuery, type ResponseKind } from '../engine/outreach/outreach-contract';
+import { defineCommand, UsageError } from './cli-support';
+import { table } from '../foundation/text-table';
 
 export const OUTREACH_SHOW = defineCommand<{ resident?: string }>({
   name: 'outreach show',

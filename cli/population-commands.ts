@@ -4,9 +4,9 @@
  *   oshirase population clear [--prefix P]
  */
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema';
-import { PURPOSE_IDS } from '../rule-language/attribute-catalog';
-import { isIsoDate, todayInTokyo } from '../runtime/tokyo-calendar';
+import type { Database } from '../store/schema';
+import { PURPOSE_IDS } from '../engine/rule-language/attribute-catalog';
+import { isIsoDate, todayInTokyo } from '../foundation/tokyo-calendar';
 import {
   checkIdPrefix,
   clearPopulation,
@@ -15,7 +15,7 @@ import {
   generatePopulation,
   MAX_RESIDENTS,
   type PopulationResult,
-} from '../population/generate-population';
+} from '../dev/population/generate-population';
 import { defineCommand, UsageError, type CliCommand } from './cli-support';
 import type { CommandContext } from './command-context';
 import { terminalProgressBar, type ProgressStream } from './progress-bar';

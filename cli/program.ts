@@ -5,9 +5,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/engine-config';
-import { InvalidInputError } from '../intake/life-event-schema';
-import { RuleValidationError } from '../rule-language/load-rules';
-import { UnknownResidentError } from '../rule-language/explain-resident';
+import { InvalidInputError } from '../engine/intake/life-event-schema';
+import { RuleValidationError } from '../engine/rule-language/load-rules';
+import { UnknownResidentError } from '../engine/rule-language/explain-resident';
 import { attachCommand, helpText, UsageError, type CliCommand } from './cli-support';
 import { createCommandContext, type CommandContext } from './command-context';
 import { EVENT_COMMANDS } from './event-commands';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ensureDailySchedule, DAILY_SCHEDULE_ID } from '../temporal/daily-schedule';
-import type { DailyEvaluationInput } from '../outreach/outreach-contract';
-import { runDailyEvaluation } from '../outreach/workflow-starts';
+import { ensureDailySchedule, DAILY_SCHEDULE_ID } from '../engine/outreach/daily-schedule';
+import type { DailyEvaluationInput } from '../engine/outreach/outreach-contract';
+import { runDailyEvaluation } from '../engine/outreach/workflow-starts';
 import { defineCommand, optionalDateOption, UsageError } from './cli-support';
 
 const count = (command: string, flag: string, value: unknown, max: number) => {

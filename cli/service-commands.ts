@@ -7,14 +7,15 @@
 import { pino } from 'pino';
 import { z } from 'zod';
 import { createEngine } from '../runtime/create-engine';
-import { startEngineService } from '../api/engine-service';
+import { startEngineService } from '../service/engine-service';
 import { runWorker } from '../worker';
-import { CLIENT_ROLES, createClient, listClients, revokeClient } from '../auth/calling-systems';
-import { readOrCreateLocalSecret } from '../runtime/secrets';
+import { CLIENT_ROLES, createClient, listClients, revokeClient } from '../service/auth/calling-systems';
+import { readOrCreateLocalSecret } from '../config/secrets';
 import { loadEngineConfig } from '../config/engine-config';
 import { loadServiceConfig } from '../config/service-config';
-import type { ClientRole } from '../db/schema';
-import { defineCommand, requireOption, table, UsageError } from './cli-support';
+import type { ClientRole } from '../store/schema';
+import { defineCommand, requireOption, UsageError } from './cli-support';
+import { table } from '../foundation/text-table';
 
 const portOption = (command: string, flag: string, value: string | undefined): number | undefined => {
   if (value === undefined) return undefined;

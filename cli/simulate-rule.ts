@@ -1,12 +1,12 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../db/schema';
-import type { ParameterSet } from '../rule-language/parameters';
-import type { Rule } from '../rule-language/rule-schema';
-import { matchPopulation } from '../rule-language/compile-sql';
-import { explainResident, type ResidentExplanation } from '../rule-language/explain-resident';
-import { describeEvaluation } from '../rule-language/explain-text';
-import { planPartitions } from '../rule-language/partitions';
-import { table } from './cli-support';
+import type { Database } from '../store/schema';
+import type { ParameterSet } from '../engine/rule-language/parameters';
+import type { Rule } from '../engine/rule-language/rule-schema';
+import { matchPopulation } from '../engine/rule-language/compile-sql';
+import { explainResident, type ResidentExplanation } from '../engine/rule-language/explain-resident';
+import { describeEvaluation } from '../engine/rule-language/explain-text';
+import { planPartitions } from '../engine/rule-language/partitions';
+import { table } from '../foundation/text-table';
 
 export interface SimulationResult {
   ruleId: string;

@@ -2,7 +2,8 @@
  *   oshirase tasks list [--status open|closed|all]
  */
 import { z } from 'zod';
-import { defineCommand, table, UsageError } from './cli-support';
+import { defineCommand, UsageError } from './cli-support';
+import { table } from '../foundation/text-table';
 
 export const TASKS_LIST = defineCommand<{ status: string }>({
   name: 'tasks list',

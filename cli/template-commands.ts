@@ -3,29 +3,29 @@ import { join, relative, resolve, sep } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_OFFICE } from '../config/engine-config';
-import { CHANNELS, LOCALES, type Locale, type Resident } from '../db/schema';
-import { deliveryTokenFor, PREVIEW_DELIVERY_TOKEN_KEY } from '../channels/email';
-import { buildEmailMessage, emailMessageBytes } from '../channels/email-message';
-import { buildPushMessage, pushMessageFile } from '../channels/push-message';
-import { buildLetterMessage, datedLetter } from '../channels/letter-message';
-import { renderLetterPdf } from '../channels/letter-pdf';
+import { CHANNELS, LOCALES, type Locale, type Resident } from '../store/schema';
+import { deliveryTokenFor, PREVIEW_DELIVERY_TOKEN_KEY } from '../channels/email/email';
+import { buildEmailMessage, emailMessageBytes } from '../channels/email/email-message';
+import { buildPushMessage, pushMessageFile } from '../channels/push/push-message';
+import { buildLetterMessage, datedLetter } from '../channels/letter/letter-message';
+import { renderLetterPdf } from '../channels/letter/letter-pdf';
 import { noticeVariables } from '../activities/notice-variables';
-import { NoticeRenderer, SHARED_SET, type RenderedNotice } from '../notices/render-notice';
-import { todayInTokyo } from '../runtime/tokyo-calendar';
-import { formatProblem, isRuleFile, parseRuleFile, projectRuleSetOptions, type RuleProblem } from '../rule-language/load-rules';
-import { loadParameters } from '../rule-language/parameters';
-import { scanYamlText } from '../rule-language/author-messages';
-import { readSourceFile } from '../runtime/read-text-file';
-import { publishedRules } from '../rule-language/rule-registry';
-import { RuleSchema, type Rule } from '../rule-language/rule-schema';
-import { checkTemplates } from '../rule-language/validate-rule';
-import { UnknownResidentError } from '../rule-language/explain-resident';
-import { outreachIdFor } from '../outreach/outreach-ids';
+import { NoticeRenderer, SHARED_SET, type RenderedNotice } from '../engine/notices/render-notice';
+import { todayInTokyo } from '../foundation/tokyo-calendar';
+import { formatProblem, isRuleFile, parseRuleFile, projectRuleSetOptions, type RuleProblem } from '../engine/rule-language/load-rules';
+import { loadParameters } from '../engine/rule-language/parameters';
+import { scanYamlText } from '../engine/rule-language/author-messages';
+import { readSourceFile } from '../foundation/read-text-file';
+import { publishedRules } from '../engine/rule-language/rule-registry';
+import { RuleSchema, type Rule } from '../engine/rule-language/rule-schema';
+import { checkTemplates } from '../engine/rule-language/validate-rule';
+import { UnknownResidentError } from '../engine/rule-language/explain-resident';
+import { outreachIdFor } from '../engine/outreach/outreach-ids';
 import { PROJECT_ROOT } from '../runtime/engine-context';
 import { defineCommand, optionalDateOption, requireOption, UsageError } from './cli-support';
 import type { CommandContext } from './command-context';
-import { makePrivateDir, writePrivateFileAt } from '../runtime/private-files';
-import { htmlLang } from '../db/vocabulary';
+import { makePrivateDir, writePrivateFileAt } from '../foundation/private-files';
+import { htmlLang } from '../store/vocabulary';
 
 export interface TemplateCheckOptions {
   /** Rule files or folders of rules. */
@@ -230,7 +230,7 @@ export interface PreviewFiles {
 /** What marks a previewed email as never sent; everything else is the message a real send builds. */
 const PREVIEW_MARKER = { name: 'X-Oshirase-Preview', value: 'not sent' } as const;
 
-/** Writes a rendered notice the way its channel would carry it, built by the channel's own builder (channels/*-message.ts). */
+/** Writes a rendered notice the way its channel would carry it, built by the channel's own builder (channels/<channel>/<channel>-message.ts). */
 async function writePreview(
   rendered: RenderedNotice,
   base: string,

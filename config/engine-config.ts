@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { parseEmailConfig, type EmailConfig } from '../channels/email-config';
-import { parsePushSettings, type PushSettings } from '../channels/push-endpoint-policy';
+import { parseEmailConfig, type EmailConfig } from './email-config';
+import { parsePushSettings, type PushSettings } from './push-settings';
 import { parseLifeEventLimits, type LifeEventLimits } from './life-event-limits';
-import { formatIssues } from '../runtime/zod-issues';
+import { formatIssues } from '../foundation/zod-issues';
 
 /**
  * Engine settings, read once from the environment. Every setting has a

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatIssues } from '../runtime/zod-issues';
+import { formatIssues } from '../foundation/zod-issues';
 
 /**
  * How far from today a life event's `occurredOn` may lie (Asia/Tokyo

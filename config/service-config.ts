@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './engine-config';
-import { formatIssues } from '../runtime/zod-issues';
+import { formatIssues } from '../foundation/zod-issues';
 
 /**
  * Settings of the HTTP service (`oshirase serve`): the two listeners, their

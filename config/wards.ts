@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './engine-config';
-import { formatIssues } from '../runtime/zod-issues';
-import { readTextFile } from '../runtime/read-text-file';
+import { formatIssues } from '../foundation/zod-issues';
+import { readTextFile } from '../foundation/read-text-file';
 
 /** The wards file a city edits; `WARDS_FILE` names another. */
 export const DEFAULT_WARDS_FILE = fileURLToPath(new URL('./wards.yaml', import.meta.url));

@@ -5,9 +5,9 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadEngineConfig, type EngineConfig } from '../config/engine-config';
-import { temporalConnectionSettings, type TemporalConnectionSettings } from '../temporal/connection-options';
+import { temporalConnectionSettings, type TemporalConnectionSettings } from '../config/temporal-connection';
 import { openEngineContext, type EngineContext, type EngineContextOptions } from './engine-context';
-import { readOrCreateLocalSecret } from './secrets';
+import { readOrCreateLocalSecret } from '../config/secrets';
 import { processEnvironment } from '../config/environment';
 
 export interface Engine {
@@ -17,7 +17,7 @@ export interface Engine {
   temporalSettings: TemporalConnectionSettings;
   temporal: Client;
   /**
-   * Derives calling systems' secrets (auth/calling-systems.ts); from CLIENT_SECRET_PEPPER. Read on first use, so a
+   * Derives calling systems' secrets (service/auth/calling-systems.ts); from CLIENT_SECRET_PEPPER. Read on first use, so a
    * process that never authenticates a calling system (the worker) neither needs nor generates it.
    */
   readonly clientSecretPepper: string;

@@ -1,14 +1,14 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadEngineConfig, type EngineConfig } from '../config/engine-config';
-import { openDatabase, type DatabaseHandle } from '../db/connect';
-import { migrateToLatest } from '../db/migrate';
-import { loadRuleSet, projectRuleSetOptions, type LoadedRule } from '../rule-language/load-rules';
-import type { ParameterSet } from '../rule-language/parameters';
-import { registerRules } from '../rule-language/rule-registry';
-import type { VapidKeys } from '../channels/web-push';
-import { dropStoredVapidPrivateKey, installationVapidKeys, resolveVapidKeys, vapidEnvironment } from '../channels/push-config';
-import { loadLinkKeys, ResponseLinks } from '../outreach/response-links';
+import { openDatabase, type DatabaseHandle } from '../store/connect';
+import { migrateToLatest } from '../store/migrate';
+import { loadRuleSet, projectRuleSetOptions, type LoadedRule } from '../engine/rule-language/load-rules';
+import type { ParameterSet } from '../engine/rule-language/parameters';
+import { registerRules } from '../engine/rule-language/rule-registry';
+import type { VapidKeys } from '../channels/push/web-push';
+import { dropStoredVapidPrivateKey, installationVapidKeys, resolveVapidKeys, vapidEnvironment } from '../channels/push/push-config';
+import { loadLinkKeys, ResponseLinks } from '../engine/outreach/response-links';
 import { processEnvironment } from '../config/environment';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..');

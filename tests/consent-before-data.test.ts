@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestEngine, type TestResident } from './support/test-engine';
 import { daysAgoInTokyo } from './support/test-dates';
-import { withdrawConsent } from '../db/consent';
-import { explainResident } from '../rule-language/explain-resident';
-import { publishedRules } from '../rule-language/rule-registry';
-import { evaluateRule, type ResidentFacts } from '../rule-language/evaluate-rule';
-import { redactExplanation, type RedactedExplanation } from '../rule-language/redact-explanation';
-import { describeExplanation } from '../rule-language/explain-text';
-import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
+import { withdrawConsent } from '../store/consent';
+import { explainResident } from '../engine/rule-language/explain-resident';
+import { publishedRules } from '../engine/rule-language/rule-registry';
+import { evaluateRule, type ResidentFacts } from '../engine/rule-language/evaluate-rule';
+import { redactExplanation, type RedactedExplanation } from '../engine/rule-language/redact-explanation';
+import { describeExplanation } from '../engine/rule-language/explain-text';
+import { loadRuleSet, projectRuleSetOptions } from '../engine/rule-language/load-rules';
 import { PROJECT_ROOT } from '../runtime/engine-context';
-import { todayInTokyo } from '../runtime/tokyo-calendar';
+import { todayInTokyo } from '../foundation/tokyo-calendar';
 
 // DESIGN.md: consent is checked before a resident's attributes are evaluated for
 // a purpose, and audit explanations keep which conditions held, not the values.

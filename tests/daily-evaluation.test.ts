@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TestEngine } from './support/test-engine';
-import { addOffset, todayInTokyo } from '../runtime/tokyo-calendar';
-import type { DailyEvaluationResult } from '../outreach/outreach-contract';
-import { runDailyEvaluation } from '../outreach/workflow-starts';
+import { addOffset, todayInTokyo } from '../foundation/tokyo-calendar';
+import type { DailyEvaluationResult } from '../engine/outreach/outreach-contract';
+import { runDailyEvaluation } from '../engine/outreach/workflow-starts';
 
 let engine: TestEngine;
 
@@ -45,7 +45,7 @@ it('starts each date-driven outreach once when the daily evaluation runs twice f
 });
 
 it('runs from the Temporal Schedule, and a second run of the same day starts nothing new', async () => {
-  const { ensureDailySchedule, DAILY_SCHEDULE_ID } = await import('../temporal/daily-schedule');
+  const { ensureDailySchedule, DAILY_SCHEDULE_ID } = await import('../engine/outreach/daily-schedule');
   const { ScheduleOverlapPolicy } = await import('@temporalio/client');
   const resident = await engine.addResident({ consents: ['late-elderly-medical'], birthDate: addOffset(todayInTokyo(), { years: -75, days: 5 }) });
   expect(await ensureDailySchedule(engine.client, { taskQueue: engine.taskQueue, hour: 6, partitions: 2, parallelism: 2 })).toBe('created');

@@ -9,8 +9,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DsnParseError, parseDsn } from '../channels/dsn-parser';
-import { InvalidBounceError, readBounceReport } from '../channels/email-bounces';
+import { DsnParseError, parseDsn } from '../channels/email/dsn-parser';
+import { InvalidBounceError, readBounceReport } from '../channels/email/email-bounces';
 
 const TWO_MB = 2 * 1024 * 1024;
 const CEILING_MS = 200;

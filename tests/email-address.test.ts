@@ -7,8 +7,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkEmailAddress, InvalidEmailAddressError } from '../channels/email-address';
-import { addResident } from '../db/residents';
+import { checkEmailAddress, InvalidEmailAddressError } from '../engine/register/email-address';
+import { addResident } from '../engine/register/residents';
 import { TestEngine, mailsTo, outreachIdOf, waitFor } from './support/test-engine';
 
 describe('checkEmailAddress', () => {

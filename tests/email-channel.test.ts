@@ -16,16 +16,16 @@ import { TEST_DELIVERY_TOKEN_KEY, TestEngine, mailsTo, outreachIdOf, waitFor, ty
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type ActivityDeps } from '../activities';
 import { makeDeliverNotice } from '../activities/deliver-notice';
-import { createMailTransport, deliveryTokenFor, messageIdFor, type MailTransport } from '../channels/email';
-import { loadEmailConfig } from '../channels/email-config';
-import { ingestBounce } from '../channels/email-bounces';
+import { createMailTransport, deliveryTokenFor, messageIdFor, type MailTransport } from '../channels/email/email';
+import { loadEmailConfig } from '../config/email-config';
+import { ingestBounce } from '../channels/email/email-bounces';
 import { startTestService, type TestService } from './support/test-service';
-import type { CreatedClient } from '../auth/calling-systems';
+import type { CreatedClient } from '../service/auth/calling-systems';
 import { bouncesIngest } from '../cli/bounce-commands';
 import type { CommandContext } from '../cli/command-context';
-import type { Delivery } from '../db/schema';
-import type { IntakeResult } from '../intake/accept-life-event';
-import { spawnService, type RunningService } from '../local-services/spawn-service';
+import type { Delivery } from '../store/schema';
+import type { IntakeResult } from '../engine/intake/accept-life-event';
+import { spawnService, type RunningService } from '../dev/local-services/spawn-service';
 
 const DAY_MS = 60_000;
 const TOKEN_IN_FIXTURES = '0123456789abcdef0123456789abcdef';
@@ -365,7 +365,7 @@ describe('provider failover', () => {
 
   beforeAll(async () => {
     secondDir = mkdtempSync(join(tmpdir(), 'oshirase-smtp-b-'));
-    second = await spawnService('local-services/smtp-sink.ts', ['--port', '0', '--dir', secondDir], 'SMTP_SINK_READY');
+    second = await spawnService('dev/local-services/smtp-sink.ts', ['--port', '0', '--dir', secondDir], 'SMTP_SINK_READY');
     failover = await TestEngine.start({ withWorker: false });
     // A worker of its own: two transports, the shared sink first, and a breaker that opens after 2 deferrals.
     const mail = createMailTransport(

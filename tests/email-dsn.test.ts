@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DsnParseError, parseDsn } from '../channels/dsn-parser';
+import { DsnParseError, parseDsn } from '../channels/email/dsn-parser';
 
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, 'fixtures', 'dsn', name));
 const TOKEN = '0123456789abcdef0123456789abcdef';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { classifyFailure, withoutAddresses } from '../channels/email-answers';
-import { CircuitBreaker } from '../channels/email-breaker';
-import { parseEmailConfig } from '../channels/email-config';
+import { classifyFailure, withoutAddresses } from '../channels/email/email-answers';
+import { CircuitBreaker } from '../channels/email/email-breaker';
+import { parseEmailConfig } from '../config/email-config';
 
 const smtpError = (response: string, command: string) =>
   Object.assign(new Error(`failed: ${response}`), { code: 'EENVELOPE', response, responseCode: Number(response.slice(0, 3)), command });

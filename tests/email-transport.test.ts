@@ -6,8 +6,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SMTPServer } from 'smtp-server';
-import { createMailTransport } from '../channels/email';
-import { loadEmailConfig } from '../channels/email-config';
+import { createMailTransport } from '../channels/email/email';
+import { loadEmailConfig } from '../config/email-config';
 
 const mail = {
   from: 'notices@city.example.jp',

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { respondRoutes } from '../api/respond-routes';
-import { pushPublicRoutes } from '../api/push-public-routes';
-import type { CreatedClient } from '../auth/calling-systems';
+import { respondRoutes } from '../service/respond-routes';
+import { pushPublicRoutes } from '../service/push-public-routes';
+import type { CreatedClient } from '../service/auth/calling-systems';
 import { startTestService, type TestService } from './support/test-service';
-import type { IntakeResult } from '../intake/accept-life-event';
-import type { Locale } from '../db/schema';
-import { newResponseToken } from '../outreach/response-links';
-import type { OutreachProgress } from '../outreach/outreach-contract';
-import { todayInTokyo } from '../runtime/tokyo-calendar';
+import type { IntakeResult } from '../engine/intake/accept-life-event';
+import type { Locale } from '../store/schema';
+import { newResponseToken } from '../engine/outreach/response-links';
+import type { OutreachProgress } from '../engine/outreach/outreach-contract';
+import { todayInTokyo } from '../foundation/tokyo-calendar';
 import { daysAgoInTokyo } from './support/test-dates';
 import { TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from './support/test-engine';
 

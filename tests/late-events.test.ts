@@ -6,17 +6,17 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { extractText, getDocumentProxy } from 'unpdf';
 import { TEST_DELIVERY_TOKEN_KEY, TestEngine, mailsTo, outreachIdOf, pushesTo, waitFor, type TestResident } from './support/test-engine';
 import { daysAgoInTokyo } from './support/test-dates';
-import { formatJapaneseEraDate, formatNoticeDate, formatWarekiDate } from '../notices/format-dates';
-import { addDays, addOffset } from '../runtime/tokyo-calendar';
-import { registerRules } from '../rule-language/rule-registry';
-import type { Rule } from '../rule-language/rule-schema';
+import { formatJapaneseEraDate, formatNoticeDate, formatWarekiDate } from '../engine/notices/format-dates';
+import { addDays, addOffset } from '../foundation/tokyo-calendar';
+import { registerRules } from '../engine/rule-language/rule-registry';
+import type { Rule } from '../engine/rule-language/rule-schema';
 import { createActivities } from '../activities';
-import { createMailTransport } from '../channels/email';
-import { loadEmailConfig } from '../channels/email-config';
-import type { Delivery, Locale } from '../db/schema';
-import { lateNoticeProblems } from '../notices/late-notice-checks';
-import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
-import { checkTemplates } from '../rule-language/validate-rule';
+import { createMailTransport } from '../channels/email/email';
+import { loadEmailConfig } from '../config/email-config';
+import type { Delivery, Locale } from '../store/schema';
+import { lateNoticeProblems } from '../engine/rule-language/late-notice-checks';
+import { loadRuleSet, projectRuleSetOptions } from '../engine/rule-language/load-rules';
+import { checkTemplates } from '../engine/rule-language/validate-rule';
 import { probeRule } from './support/probe-rule';
 
 // Short plan days: the whole late plan (email, 3 days, push, letter) runs in a few seconds. Nothing

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractText, getMeta } from 'unpdf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatJapaneseEraDate, renderLetterPdf, type LetterContent } from '../channels/letter-pdf';
-import { addToPrintOutbox, parseCsv } from '../channels/print-outbox';
+import { formatJapaneseEraDate, renderLetterPdf, type LetterContent } from '../channels/letter/letter-pdf';
+import { addToPrintOutbox, parseCsv } from '../channels/letter/print-outbox';
 
 const sender: LetterContent['sender'] = {
   name: 'みどり市長 山田 太郎',

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { inflateSync } from 'node:zlib';
 import { extractText } from 'unpdf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LETTER_LAYOUT_MM, renderLetterPdf, type LetterContent } from '../channels/letter-pdf';
+import { LETTER_LAYOUT_MM, renderLetterPdf, type LetterContent } from '../channels/letter/letter-pdf';
 
 const run = promisify(execFile);
 const DPI = 150;
@@ -207,7 +207,7 @@ afterAll(async () => {
 async function rasterizeFirstPage(pdf: Buffer, name: string): Promise<Gray> {
   if (!pdftoppm) {
     throw new Error(
-      'pdftoppm is not installed: this test rasterises letters with poppler-utils. Install it with `bash scripts/ensure-poppler.sh` (apt-get install -y poppler-utils).',
+      'pdftoppm is not installed: this test rasterises letters with poppler-utils. Install it with `bash dev/scripts/ensure-poppler.sh` (apt-get install -y poppler-utils).',
     );
   }
   const base = join(workDir, name.replace(/\W+/g, '-'));

@@ -1,7 +1,7 @@
 /**
  * The guards bite: ESLint's workflow-import rule (eslint.config.js) on workflow source given as text, and
  * dependency-cruiser's layer rules (.dependency-cruiser.cjs) on the deliberately broken layout in
- * tests/fixtures/layers/, cruised as if it were the project root. Nothing is written into workflows/ or db/.
+ * tests/fixtures/layers/, cruised as if it were the project root. Nothing is written into workflows/ or store/.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -23,8 +23,8 @@ describe('ESLint: workflows/ imports only workflow code', () => {
     ["import pg from 'pg';\nexport const driver = pg;\n", 'pg'],
     ["import { readFileSync } from 'node:fs';\nexport const read = readFileSync;\n", 'node:fs'],
     ["import { Context } from '@temporalio/activity';\nexport const activity = Context;\n", '@temporalio/activity'],
-    ["import { openDatabase } from '../db/connect';\nexport const open = openDatabase;\n", '../db/connect'],
-    ["export { openDatabase } from '../db/connect';\n", '../db/connect'],
+    ["import { openDatabase } from '../store/connect';\nexport const open = openDatabase;\n", '../store/connect'],
+    ["export { openDatabase } from '../store/connect';\n", '../store/connect'],
     ["import { toJSON } from '@temporalio/common/lib/internal-non-workflow';\nexport const j = toJSON;\n", 'internal-non-workflow'],
   ])('a workflow importing %j fails', async (source, name) => {
     const problems = await problemsOf(source);
@@ -50,7 +50,7 @@ describe('ESLint: workflows/ imports only workflow code', () => {
   });
 
   it('the same import outside workflows/ is not restricted by the rule', async () => {
-    expect(await problemsOf("import pg from 'pg';\nexport const driver = pg;\n", 'db/lint-probe.ts')).toEqual([]);
+    expect(await problemsOf("import pg from 'pg';\nexport const driver = pg;\n", 'store/lint-probe.ts')).toEqual([]);
   });
 });
 
@@ -81,20 +81,28 @@ describe('dependency-cruiser: the layer rules', () => {
     ]);
   });
 
-  it('a store module importing the channels is reported, and a known exception holds for its listed file only', () => {
-    expect(found('store-imports-nothing-above-it').sort()).toEqual([
-      'db/borrows-an-exception.ts -> channels/web-push.ts',
-      'db/imports-channels.ts -> channels/fixture-channel.ts',
-    ]);
+  it('a store module importing the channels is reported, its import of foundation/ is not', () => {
+    expect(found('store-imports-nothing-above-it')).toEqual(['store/imports-channels.ts -> channels/fixture-channel.ts']);
+  });
+
+  it('a leaf helper importing a channel, and the configuration importing the store, are reported', () => {
+    expect(found('foundation-imports-nothing-of-ours')).toEqual(['foundation/imports-channels.ts -> channels/fixture-channel.ts']);
+    expect(found('config-imports-only-foundation')).toEqual(['config/imports-store.ts -> store/imports-foundation.ts']);
   });
 
   it('a cycle between two folders is reported from both sides', () => {
-    expect(found('no-cycles-between-folders').sort()).toEqual(['api -> intake', 'intake -> api']);
+    expect(found('no-cycles-between-folders').sort()).toEqual(['engine/intake -> service', 'service -> engine/intake']);
   });
 
   it('nothing else is reported on the fixtures', () => {
-    const rules = new Set(['workflows-import-workflow-code-only', 'store-imports-nothing-above-it', 'no-cycles-between-folders']);
+    const rules = new Set([
+      'workflows-import-workflow-code-only',
+      'store-imports-nothing-above-it',
+      'foundation-imports-nothing-of-ours',
+      'config-imports-only-foundation',
+      'no-cycles-between-folders',
+    ]);
     expect(violations.filter((v) => !rules.has(v.rule.name))).toEqual([]);
-    expect(violations).toHaveLength(6);
+    expect(violations).toHaveLength(7);
   });
 });

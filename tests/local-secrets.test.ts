@@ -8,14 +8,14 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { readOrCreateLocalSecret } from '../runtime/secrets';
+import { readOrCreateLocalSecret } from '../config/secrets';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'oshirase-secrets-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** One process that asks for the secret, as `serve` and `worker` do at start. */
 function secretFromProcess(name: string): Promise<string> {
-  const script = `import { readOrCreateLocalSecret } from './runtime/secrets.ts';
+  const script = `import { readOrCreateLocalSecret } from './config/secrets.ts';
 process.stdout.write(readOrCreateLocalSecret({}, ${JSON.stringify(name)}, { dataDir: ${JSON.stringify(dataDir)} }));`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@temporalio/client';
-import { acceptLifeEvent } from '../intake/accept-life-event';
-import { parseLifeEvent } from '../intake/life-event-schema';
+import { acceptLifeEvent } from '../engine/intake/accept-life-event';
+import { parseLifeEvent } from '../engine/intake/life-event-schema';
 import { extractText, getDocumentProxy } from 'unpdf';
 import { readFileSync } from 'node:fs';
 import { TestEngine, mailsTo, outreachIdOf, pushesTo, waitFor } from './support/test-engine';
-import { withdrawConsent } from '../db/consent';
-import { respondToOutreach } from '../outreach/respond-to-outreach';
-import { formatNoticeDate } from '../notices/format-dates';
-import { addDays } from '../runtime/tokyo-calendar';
+import { withdrawConsent } from '../store/consent';
+import { respondToOutreach } from '../engine/outreach/respond-to-outreach';
+import { formatNoticeDate } from '../engine/notices/format-dates';
+import { addDays } from '../foundation/tokyo-calendar';
 import { daysAgoInTokyo } from './support/test-dates';
-import { withdrawConsentAndStopOutreach } from '../outreach/withdraw-consent';
+import { withdrawConsentAndStopOutreach } from '../engine/outreach/withdraw-consent';
 
 // A plan day of the tests that run a whole plan to its deadline. The full plan from a birth 2 days ago:
 // email (day 0), push (day 3), letter (day 8), deadline (day 13). The letter goes out only if the email

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../db/connect';
-import { migrateToLatest } from '../db/migrate';
-import { addResident } from '../db/residents';
-import { PURPOSE_IDS } from '../rule-language/attribute-catalog';
-import { clearPopulation, describePopulation, generatePopulation } from '../population/generate-population';
+import { openDatabase, type DatabaseHandle } from '../store/connect';
+import { migrateToLatest } from '../store/migrate';
+import { addResident } from '../engine/register/residents';
+import { PURPOSE_IDS } from '../engine/rule-language/attribute-catalog';
+import { clearPopulation, describePopulation, generatePopulation } from '../dev/population/generate-population';
 import { populationCommand } from '../cli/population-commands';
-import { matchPopulation, matchPopulationTogether, type MatchRow } from '../rule-language/compile-sql';
-import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
+import { matchPopulation, matchPopulationTogether, type MatchRow } from '../engine/rule-language/compile-sql';
+import { loadRuleSet, projectRuleSetOptions } from '../engine/rule-language/load-rules';
 import { PROJECT_ROOT } from '../runtime/engine-context';
 
 const REFERENCE_DATE = '2026-05-15';

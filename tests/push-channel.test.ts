@@ -4,11 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { TestEngine, outreachIdOf, pushesTo, waitFor, type TestResident } from './support/test-engine';
-import { registerPushSubscription } from '../db/residents';
-import { registerRules, withdrawRule } from '../rule-language/rule-registry';
-import type { Rule } from '../rule-language/rule-schema';
-import { formatNoticeDate } from '../notices/format-dates';
-import { addDays } from '../runtime/tokyo-calendar';
+import { registerPushSubscription } from '../channels/push/push-enrolment';
+import { registerRules, withdrawRule } from '../engine/rule-language/rule-registry';
+import type { Rule } from '../engine/rule-language/rule-schema';
+import { formatNoticeDate } from '../engine/notices/format-dates';
+import { addDays } from '../foundation/tokyo-calendar';
 import { daysAgoInTokyo } from './support/test-dates';
 import type { PushAttemptRecord, PushDeviceOutcome } from '../activities/send-push-notice';
 

@@ -5,13 +5,14 @@
 import { createECDH, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createHttpApp } from '../api/http-app';
-import { pushPublicRoutes, pushStaffRoutes } from '../api/push-public-routes';
-import type { ServiceDeps } from '../api/service-deps';
-import type { StaffAuthenticator, StaffCaller } from '../api/access';
-import { checkPushEndpoint, isPublicAddress, parsePushSettings, pushSettingsFrom, type PushSettings } from '../channels/push-endpoint-policy';
-import { ENROLMENT_NOT_VALID, hashEnrolmentToken, issuePushEnrolment } from '../channels/push-enrolment';
-import { sendPush } from '../channels/web-push';
+import { createHttpApp } from '../service/http-app';
+import { pushPublicRoutes, pushStaffRoutes } from '../service/push-public-routes';
+import type { ServiceDeps } from '../service/service-deps';
+import type { StaffAuthenticator, StaffCaller } from '../service/access';
+import { checkPushEndpoint, isPublicAddress } from '../channels/push/push-endpoint-policy';
+import { parsePushSettings, pushSettingsFrom, type PushSettings } from '../config/push-settings';
+import { ENROLMENT_NOT_VALID, hashEnrolmentToken, issuePushEnrolment } from '../channels/push/push-enrolment';
+import { sendPush } from '../channels/push/web-push';
 import { receiverPushSettings, TestEngine, type TestResident } from './support/test-engine';
 
 let engine: TestEngine;

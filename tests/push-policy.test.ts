@@ -1,12 +1,12 @@
-// TTL, urgency and topic of a push (channels/push-policy.ts) and VAPID keys
-// from the environment (channels/push-config.ts): pure functions, no services.
+// TTL, urgency and topic of a push (channels/push/push-policy.ts) and VAPID keys
+// from the environment (channels/push/push-config.ts): pure functions, no services.
 import { createECDH } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/engine-config';
-import { resolveVapidKeys } from '../channels/push-config';
-import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, pushPolicyFor, pushTopicFor, retryDelayMs, type PushPolicyInput } from '../channels/push-policy';
-import { generateVapidKeys, type VapidKeys } from '../channels/web-push';
-import type { PlanStep } from '../rule-language/rule-schema';
+import { resolveVapidKeys } from '../channels/push/push-config';
+import { MAX_TTL_SECONDS, MIN_TTL_SECONDS, pushPolicyFor, pushTopicFor, retryDelayMs, type PushPolicyInput } from '../channels/push/push-policy';
+import { generateVapidKeys, type VapidKeys } from '../channels/push/web-push';
+import type { PlanStep } from '../engine/rule-language/rule-schema';
 
 const DAY = 86_400_000;
 const started = new Date('2026-05-10T01:00:00Z'); // 10:00 in Tokyo, 10 May

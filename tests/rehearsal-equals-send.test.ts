@@ -17,15 +17,15 @@ import type { SendAttempt, SendRequest } from '../activities/send-attempt';
 import { sendEmailNotice } from '../activities/send-email-notice';
 import { sendLetterNotice } from '../activities/send-letter-notice';
 import { sendPushNotice } from '../activities/send-push-notice';
-import { createMailTransport, deliveryTokenFor, type MailTransport } from '../channels/email';
-import { loadEmailConfig } from '../channels/email-config';
-import { renderLetterPdf, type LetterContent } from '../channels/letter-pdf';
+import { createMailTransport, deliveryTokenFor, type MailTransport } from '../channels/email/email';
+import { loadEmailConfig } from '../config/email-config';
+import { renderLetterPdf, type LetterContent } from '../channels/letter/letter-pdf';
 import { DEFAULT_OFFICE } from '../config/engine-config';
-import { claimDelivery } from '../db/delivery-ledger';
-import type { Channel } from '../db/schema';
-import { NoticeRenderer } from '../notices/render-notice';
-import { getRuleVersion } from '../rule-language/rule-registry';
-import { todayInTokyo } from '../runtime/tokyo-calendar';
+import { claimDelivery } from '../store/delivery-ledger';
+import type { Channel } from '../store/schema';
+import { NoticeRenderer } from '../engine/notices/render-notice';
+import { getRuleVersion } from '../engine/rule-language/rule-registry';
+import { todayInTokyo } from '../foundation/tokyo-calendar';
 
 const DAY_MS = 86_400_000;
 

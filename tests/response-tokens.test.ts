@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../config/engine-config';
-import { generateVapidKeys } from '../channels/web-push';
+import { generateVapidKeys } from '../channels/push/web-push';
 import { openEngineContext } from '../runtime/engine-context';
-import { issueResponseTokens, loadLinkKeys, newLinkKeys, normalizeLetterCode, parseLinkKeys, resolveResponseToken } from '../outreach/response-links';
+import { issueResponseTokens, loadLinkKeys, newLinkKeys, normalizeLetterCode, parseLinkKeys, resolveResponseToken } from '../engine/outreach/response-links';
 import { TestEngine } from './support/test-engine';
 
 let engine: TestEngine;

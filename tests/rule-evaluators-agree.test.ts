@@ -1,21 +1,21 @@
 /**
  * The two rule evaluators must give the same answer: the SQL compiler
- * (rule-language/compile-sql.ts, population-wide) and the in-memory evaluator
- * (rule-language/evaluate-rule.ts, the reference). Random rules over random
+ * (engine/rule-language/compile-sql.ts, population-wide) and the in-memory evaluator
+ * (engine/rule-language/evaluate-rule.ts, the reference). Random rules over random
  * small populations, each inserted in a transaction that is rolled back.
  */
 import fc from 'fast-check';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../db/connect';
-import { loadResidentFacts } from '../db/resident-facts';
-import type { Database } from '../db/schema';
-import { INSURANCE_TYPES, LIFE_EVENT_TYPES, PURPOSE_IDS, WARDS, type LifeEventType } from '../rule-language/attribute-catalog';
-import { addOffset } from '../runtime/tokyo-calendar';
-import { matchPopulation, matchPopulationTogether, type MatchRow, type PopulationContext } from '../rule-language/compile-sql';
-import { evaluateRule, type EventFacts } from '../rule-language/evaluate-rule';
-import { ParameterSet } from '../rule-language/parameters';
-import { COUNT_OPERATORS, RuleSchema, type Condition, type Offset, type Rule, type Trigger, type Value } from '../rule-language/rule-schema';
+import { openDatabase, type DatabaseHandle } from '../store/connect';
+import { loadResidentFacts } from '../engine/rule-language/resident-facts';
+import type { Database } from '../store/schema';
+import { INSURANCE_TYPES, LIFE_EVENT_TYPES, PURPOSE_IDS, WARDS, type LifeEventType } from '../engine/rule-language/attribute-catalog';
+import { addOffset } from '../foundation/tokyo-calendar';
+import { matchPopulation, matchPopulationTogether, type MatchRow, type PopulationContext } from '../engine/rule-language/compile-sql';
+import { evaluateRule, type EventFacts } from '../engine/rule-language/evaluate-rule';
+import { ParameterSet } from '../engine/rule-language/parameters';
+import { COUNT_OPERATORS, RuleSchema, type Condition, type Offset, type Rule, type Trigger, type Value } from '../engine/rule-language/rule-schema';
 
 // Test residents live in their own id range, apart from what other test files leave in the database.
 const ID_PREFIX = 'ZQ';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
-import { runExampleCases } from '../rule-language/example-cases';
+import { loadRuleSet, projectRuleSetOptions } from '../engine/rule-language/load-rules';
+import { runExampleCases } from '../engine/rule-language/example-cases';
 import { PROJECT_ROOT } from '../runtime/engine-context';
 
 // `oshirase rules test`, inside `npm test`: every rule's example cases must hold.

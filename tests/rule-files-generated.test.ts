@@ -15,9 +15,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isRuleFile, parseRuleFile, type RuleProblem } from '../rule-language/load-rules';
-import { loadParameters } from '../rule-language/parameters';
-import { decodeTextFile } from '../runtime/read-text-file';
+import { isRuleFile, parseRuleFile, type RuleProblem } from '../engine/rule-language/load-rules';
+import { loadParameters } from '../engine/rule-language/parameters';
+import { decodeTextFile } from '../foundation/read-text-file';
 import { shiftJis } from './support/shift-jis';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -16,11 +16,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkTemplateSets } from '../cli/template-commands';
 import { ConfigError, loadEngineConfig } from '../config/engine-config';
 import { loadWards } from '../config/wards';
-import { formatProblem, loadRuleSet, RuleValidationError, type RuleProblem } from '../rule-language/load-rules';
-import { loadParameters } from '../rule-language/parameters';
-import { NoticeRenderer, TemplateError, type NoticeVariables } from '../notices/render-notice';
+import { formatProblem, loadRuleSet, RuleValidationError, type RuleProblem } from '../engine/rule-language/load-rules';
+import { loadParameters } from '../engine/rule-language/parameters';
+import { NoticeRenderer, TemplateError, type NoticeVariables } from '../engine/notices/render-notice';
 import { openEngineContext } from '../runtime/engine-context';
-import { decodeTextFile } from '../runtime/read-text-file';
+import { decodeTextFile } from '../foundation/read-text-file';
 import { shiftJis } from './support/shift-jis';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,6 +1,6 @@
 /**
- * The JSON Schemas editors use for rule and parameter files (schema/*.json):
- * the committed files are what scripts/generate-rule-schema.ts generates now
+ * The JSON Schemas editors use for rule and parameter files (rules/schema/*.json):
+ * the committed files are what dev/scripts/generate-rule-schema.ts generates now
  * (so they cannot go stale), they describe the rule format faithfully, and they
  * agree with the zod schema on the project's rules and on the broken fixtures.
  */
@@ -9,11 +9,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { generatedSchemaFiles, SCHEMA_FILES } from '../scripts/generate-rule-schema';
-import { COMPARISON_OPERATORS, COUNT_OPERATORS, LIFE_EVENT_TYPES, RuleSchema } from '../rule-language/rule-schema';
-import { ParameterSchema } from '../rule-language/parameters';
-import { LIFE_EVENTS, MEMBER_ATTRIBUTES, PURPOSE_IDS, RESIDENT_ATTRIBUTES } from '../rule-language/attribute-catalog';
-import { isRuleFile } from '../rule-language/load-rules';
+import { generatedSchemaFiles, SCHEMA_FILES } from '../dev/scripts/generate-rule-schema';
+import { COMPARISON_OPERATORS, COUNT_OPERATORS, LIFE_EVENT_TYPES, RuleSchema } from '../engine/rule-language/rule-schema';
+import { ParameterSchema } from '../engine/rule-language/parameters';
+import { LIFE_EVENTS, MEMBER_ATTRIBUTES, PURPOSE_IDS, RESIDENT_ATTRIBUTES } from '../engine/rule-language/attribute-catalog';
+import { isRuleFile } from '../engine/rule-language/load-rules';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 type Schema = Record<string, unknown>;
@@ -169,7 +169,7 @@ const catalogNames = [
 ];
 
 describe('generated JSON Schemas', () => {
-  it('are up to date with the zod schemas and the attribute catalog (else: npx tsx scripts/generate-rule-schema.ts)', () => {
+  it('are up to date with the zod schemas and the attribute catalog (else: npx tsx dev/scripts/generate-rule-schema.ts)', () => {
     for (const [file, text] of Object.entries(generatedSchemaFiles())) expect(committed(file), file).toBe(text);
   });
 

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../db/connect';
-import { ParameterSet } from '../rule-language/parameters';
-import type { Rule } from '../rule-language/rule-schema';
-import { evaluateRule, type ResidentFacts } from '../rule-language/evaluate-rule';
-import { matchPopulation } from '../rule-language/compile-sql';
-import { addResident } from '../db/residents';
+import { openDatabase, type DatabaseHandle } from '../store/connect';
+import { ParameterSet } from '../engine/rule-language/parameters';
+import type { Rule } from '../engine/rule-language/rule-schema';
+import { evaluateRule, type ResidentFacts } from '../engine/rule-language/evaluate-rule';
+import { matchPopulation } from '../engine/rule-language/compile-sql';
+import { addResident } from '../engine/register/residents';
 import { probeRule } from './support/probe-rule';
 
 // A threshold that changes on 1 April changes who matches on that very day, in both evaluators.

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { formatProblem, isRuleFile, loadRuleSet, projectRuleSetOptions, RuleValidationError, type RuleProblem } from '../rule-language/load-rules';
+import { formatProblem, isRuleFile, loadRuleSet, projectRuleSetOptions, RuleValidationError, type RuleProblem } from '../engine/rule-language/load-rules';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES_DIR = 'tests/fixtures/broken-rules';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { TestEngine, outreachIdOf, waitFor } from './support/test-engine';
-import { registerRules, withdrawRule, publishedRules } from '../rule-language/rule-registry';
-import type { Rule } from '../rule-language/rule-schema';
-import { stopSignal } from '../outreach/outreach-contract';
+import { registerRules, withdrawRule, publishedRules } from '../engine/rule-language/rule-registry';
+import type { Rule } from '../engine/rule-language/rule-schema';
+import { stopSignal } from '../engine/outreach/outreach-contract';
 import { probeRule } from './support/probe-rule';
 
 // A rule of its own (on marriage), so publishing and withdrawing it touches no other test.

@@ -8,10 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { revokeClient, signClientToken, type CreatedClient } from '../auth/calling-systems';
-import { addDays, todayInTokyo } from '../runtime/tokyo-calendar';
-import type { ClientRole } from '../db/schema';
-import { openCaseworkerTask } from '../db/caseworker-tasks';
+import { revokeClient, signClientToken, type CreatedClient } from '../service/auth/calling-systems';
+import { addDays, todayInTokyo } from '../foundation/tokyo-calendar';
+import type { ClientRole } from '../store/schema';
+import { openCaseworkerTask } from '../store/caseworker-tasks';
 import { TestEngine, outreachIdOf, type TestResident } from './support/test-engine';
 import { startTestService, tableCounts, type TestService } from './support/test-service';
 

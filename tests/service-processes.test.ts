@@ -8,12 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { spawnService, type RunningService } from '../local-services/spawn-service';
-import { createClient, signClientToken, type CreatedClient } from '../auth/calling-systems';
+import { spawnService, type RunningService } from '../dev/local-services/spawn-service';
+import { createClient, signClientToken, type CreatedClient } from '../service/auth/calling-systems';
 import { TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from './support/test-engine';
 import { TEST_CLIENT_PEPPER } from './support/test-service';
 import { daysAgoInTokyo } from './support/test-dates';
-import type { IntakeResult } from '../intake/accept-life-event';
+import type { IntakeResult } from '../engine/intake/accept-life-event';
 
 let engine: TestEngine;
 let worker: RunningService | null = null;

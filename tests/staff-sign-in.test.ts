@@ -1,6 +1,6 @@
 /**
  * Staff sign-in end to end against a real OpenID provider process
- * (local-services/oidc-provider.ts, the certified `oidc-provider`), through
+ * (dev/local-services/oidc-provider.ts, the certified `oidc-provider`), through
  * real HTTP: the plugin on a fastify server, two sample routes guarded by
  * requireStaff, the session in PostgreSQL, the audit log.
  */
@@ -12,14 +12,14 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
-import { openDatabase, type DatabaseHandle } from '../db/connect';
-import { writeAudit } from '../db/audit';
-import { spawnLocalOidcProvider, type RunningService } from '../local-services/spawn-service';
-import { loadStaffAuthConfig } from '../auth/staff-auth-config';
-import { mapStaffClaims, loadStaffRoleMapping } from '../auth/staff-roles';
+import { openDatabase, type DatabaseHandle } from '../store/connect';
+import { writeAudit } from '../store/audit';
+import { spawnLocalOidcProvider, type RunningService } from '../dev/local-services/spawn-service';
+import { loadStaffAuthConfig } from '../config/staff-auth-config';
+import { mapStaffClaims, loadStaffRoleMapping } from '../config/staff-roles';
 import { loadWards } from '../config/wards';
 import { ConfigError } from '../config/engine-config';
-import { requireStaff, safeReturnTo, staffActor, staffAuthPlugin, wardAllowed } from '../api/staff-auth';
+import { requireStaff, safeReturnTo, staffActor, staffAuthPlugin, wardAllowed } from '../service/staff-auth';
 import { authorizeAtProvider, CookieJar, send, signInAs, SignInError } from './support/staff-login';
 
 const PASSWORDS = {

@@ -1,6 +1,6 @@
 /**
  * Each table family has one owner in the store: the delivery ledger is written only by
- * db/delivery-ledger.ts, caseworker tasks only by db/caseworker-tasks.ts. A plain scan
+ * store/delivery-ledger.ts, caseworker tasks only by store/caseworker-tasks.ts. A plain scan
  * of the source (no services): any other file that inserts, updates or deletes those
  * rows — through kysely or in raw SQL — fails here with its file and line.
  * Migrations create the tables and are exempt; tests are not scanned.
@@ -13,8 +13,8 @@ const ROOT = join(import.meta.dirname, '..');
 const SKIPPED_DIRS = new Set(['node_modules', 'tests', '.git', '.tools', '.oshirase', 'dist']);
 
 const OWNERS = {
-  deliveries: 'db/delivery-ledger.ts',
-  caseworker_tasks: 'db/caseworker-tasks.ts',
+  deliveries: 'store/delivery-ledger.ts',
+  caseworker_tasks: 'store/caseworker-tasks.ts',
 } as const;
 type OwnedTable = keyof typeof OWNERS;
 
@@ -58,7 +58,7 @@ function sourceFiles(dir: string): string[] {
 
 const files = sourceFiles(ROOT)
   .map((path) => relative(ROOT, path).split(sep).join('/'))
-  .filter((file) => !file.startsWith('db/migrations/'));
+  .filter((file) => !file.startsWith('store/migrations/'));
 
 describe('store ownership', () => {
   it('finds the source tree', () => {

@@ -9,11 +9,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_OFFICE, loadEngineConfig } from '../config/engine-config';
-import { LOCALES, type Locale } from '../db/schema';
+import { LOCALES, type Locale } from '../store/schema';
 import { noticeVariables } from '../activities/notice-variables';
-import { NoticeRenderer } from '../notices/render-notice';
-import { tokenNoticeLinks } from '../outreach/response-links';
-import { loadRuleSet, projectRuleSetOptions } from '../rule-language/load-rules';
+import { NoticeRenderer } from '../engine/notices/render-notice';
+import { tokenNoticeLinks } from '../engine/outreach/response-links';
+import { loadRuleSet, projectRuleSetOptions } from '../engine/rule-language/load-rules';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { rules, parameters } = loadRuleSet(projectRuleSetOptions(ROOT));

@@ -12,8 +12,8 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { checkTemplateSets, formatWarning, templatesCheck } from '../cli/template-commands';
 import type { CommandContext } from '../cli/command-context';
-import { formatProblem, isRuleFile, loadRuleSet, projectRuleSetOptions, RuleValidationError } from '../rule-language/load-rules';
-import { checkRule, checkTemplates, providedVariables } from '../rule-language/validate-rule';
+import { formatProblem, isRuleFile, loadRuleSet, projectRuleSetOptions, RuleValidationError } from '../engine/rule-language/load-rules';
+import { checkRule, checkTemplates, providedVariables } from '../engine/rule-language/validate-rule';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES = join(ROOT, 'tests/fixtures/broken-template-sets');

@@ -14,8 +14,8 @@ import { templatesPreview } from '../cli/template-commands';
 import type { CommandContext } from '../cli/command-context';
 import { UsageError } from '../cli/cli-support';
 import { loadEngineConfig } from '../config/engine-config';
-import { addResident } from '../db/residents';
-import { UnknownResidentError } from '../rule-language/explain-resident';
+import { addResident } from '../engine/register/residents';
+import { UnknownResidentError } from '../engine/rule-language/explain-resident';
 import { openEngineContext, type EngineContext } from '../runtime/engine-context';
 
 let engine: EngineContext;

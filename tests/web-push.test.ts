@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import webpush from 'web-push';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { verifyVapidAuthorization } from '../local-services/vapid-verify';
+import { verifyVapidAuthorization } from '../dev/local-services/vapid-verify';
 import {
   generateVapidKeys,
   parseRetryAfter,
@@ -18,8 +18,9 @@ import {
   type PushSubscriptionKeys,
   type SendPushOptions,
   type VapidKeys,
-} from '../channels/web-push';
-import { checkPushEndpoint, pushSettingsFrom, type Resolver } from '../channels/push-endpoint-policy';
+} from '../channels/push/web-push';
+import { checkPushEndpoint, type Resolver } from '../channels/push/push-endpoint-policy';
+import { pushSettingsFrom } from '../config/push-settings';
 
 interface Receiver {
   origin: string;
@@ -43,7 +44,7 @@ interface StoredRecord {
 const projectRoot = path.resolve(import.meta.dirname, '..');
 
 function startReceiver(dir: string): Promise<Receiver> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local-services/push-receiver.ts', '--port', '0', '--dir', dir], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'dev/local-services/push-receiver.ts', '--port', '0', '--dir', dir], {
     cwd: projectRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { spawnService, type RunningService } from '../local-services/spawn-service';
+import { spawnService, type RunningService } from '../dev/local-services/spawn-service';
 import { TestEngine, mailsTo, outreachIdOf, pushesTo, waitFor } from './support/test-engine';
 
 let engine: TestEngine;

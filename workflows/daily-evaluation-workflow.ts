@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { OutreachActivities } from '../activities';
-import type { DailyEvaluationInput, DailyEvaluationResult } from '../outreach/outreach-contract';
+import type { DailyEvaluationInput, DailyEvaluationResult } from '../engine/outreach/outreach-contract';
 
 export type { DailyEvaluationInput, DailyEvaluationResult };
 

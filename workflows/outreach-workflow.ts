@@ -9,7 +9,7 @@ import {
   type OutreachProgress,
   type ResponseInput,
   type StopReason,
-} from '../outreach/outreach-contract';
+} from '../engine/outreach/outreach-contract';
 
 const BOOKKEEPING = {
   startToCloseTimeout: '1 minute',

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { startDevServer } from '../../temporal/dev-server';
-import { spawnService } from '../../local-services/spawn-service';
-import { openDatabase } from '../../db/connect';
-import { migrateToLatest } from '../../db/migrate';
+import { startDevServer } from '../../dev/temporal/dev-server';
+import { spawnService } from '../../dev/local-services/spawn-service';
+import { openDatabase } from '../../store/connect';
+import { migrateToLatest } from '../../store/migrate';
 import { WORKFLOWS_PATH } from '../../worker';
 
 declare module 'vitest' {
@@ -20,7 +20,7 @@ declare module 'vitest' {
     temporalAddress: string;
     databaseUrl: string;
     smtpUrl: string;
-    /** The SMTP sink's control port (failure injection), see local-services/smtp-sink.ts. */
+    /** The SMTP sink's control port (failure injection), see dev/local-services/smtp-sink.ts. */
     smtpControlUrl: string;
     smtpDir: string;
     pushReceiverUrl: string;
@@ -69,10 +69,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const temporal = process.env.TEMPORAL_ADDRESS
     ? { address: process.env.TEMPORAL_ADDRESS, stop: async () => {} }
     : await startDevServer({ withUi: false, log: (l) => process.stderr.write(`${l}\n`) });
-  const smtp = await spawnService('local-services/smtp-sink.ts', ['--port', '0', '--dir', smtpDir, '--control-port', '0'], 'SMTP_SINK_READY');
+  const smtp = await spawnService('dev/local-services/smtp-sink.ts', ['--port', '0', '--dir', smtpDir, '--control-port', '0'], 'SMTP_SINK_READY');
   // With --control-port the READY line carries two URLs: SMTP, then control.
   const [smtpUrl, smtpControlUrl] = smtp.url.split(' ') as [string, string];
-  const push = await spawnService('local-services/push-receiver.ts', ['--port', '0', '--dir', join(dataDir, 'push')], 'PUSH_RECEIVER_READY');
+  const push = await spawnService('dev/local-services/push-receiver.ts', ['--port', '0', '--dir', join(dataDir, 'push')], 'PUSH_RECEIVER_READY');
 
   const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } });
   const workflowBundlePath = join(dataDir, 'workflow-bundle.js');

@@ -1,4 +1,4 @@
-import { RuleSchema, type Rule } from '../../rule-language/rule-schema';
+import { RuleSchema, type Rule } from '../../engine/rule-language/rule-schema';
 
 /**
  * A rule of a test's own, checked by the same schema as rule files: a

@@ -1,4 +1,4 @@
-import { addDays, todayInTokyo } from '../../runtime/tokyo-calendar';
+import { addDays, todayInTokyo } from '../../foundation/tokyo-calendar';
 
 /**
  * Dates for test data (event dates, birth dates) that can never be a date at

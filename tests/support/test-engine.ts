@@ -5,17 +5,18 @@ import { inject } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { messageIdFor } from '../../channels/email';
+import { messageIdFor } from '../../channels/email/email';
 import { loadEngineConfig } from '../../config/engine-config';
 import type { EngineContext } from '../../runtime/engine-context';
 import { createEngine, type Engine } from '../../runtime/create-engine';
 import type { ActivityDeps } from '../../activities';
 import { createOutreachWorker, createWorkerDeps, type WorkerDeps } from '../../worker';
-import { acceptLifeEvent, type IntakeResult } from '../../intake/accept-life-event';
-import { parseLifeEvent } from '../../intake/life-event-schema';
-import { addResident, registerPushSubscription } from '../../db/residents';
-import type { Locale } from '../../db/schema';
-import { statusQuery, type OutreachProgress } from '../../outreach/outreach-contract';
+import { acceptLifeEvent, type IntakeResult } from '../../engine/intake/accept-life-event';
+import { parseLifeEvent } from '../../engine/intake/life-event-schema';
+import { addResident } from '../../engine/register/residents';
+import { registerPushSubscription } from '../../channels/push/push-enrolment';
+import type { Locale } from '../../store/schema';
+import { statusQuery, type OutreachProgress } from '../../engine/outreach/outreach-contract';
 import { DEFAULT_EVENT_DAYS_AGO, daysAgoInTokyo } from './test-dates';
 
 /** The delivery token key of the tests' engines (a city sets its own secret DELIVERY_TOKEN_KEY). */

@@ -3,16 +3,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { freePort } from '../../temporal/dev-server';
-import { spawnLocalOidcProvider, type RunningService as RunningProcess } from '../../local-services/spawn-service';
-import { loadStaffAuthConfig } from '../../auth/staff-auth-config';
-import { sessionAuthenticator, staffAuthPlugin } from '../../api/staff-auth';
+import { freePort } from '../../dev/temporal/dev-server';
+import { spawnLocalOidcProvider, type RunningService as RunningProcess } from '../../dev/local-services/spawn-service';
+import { loadStaffAuthConfig } from '../../config/staff-auth-config';
+import { sessionAuthenticator, staffAuthPlugin } from '../../service/staff-auth';
 import { signInAs, type SignedIn } from './staff-login';
 import { loadServiceConfig } from '../../config/service-config';
-import { startService, type RunningService, type ServiceOptions } from '../../api/service';
-import { createClient, signClientToken, type CreatedClient } from '../../auth/calling-systems';
-import type { ClientRole } from '../../db/schema';
-import type { ServiceDeps } from '../../api/service-deps';
+import { startService, type RunningService, type ServiceOptions } from '../../service/service';
+import { createClient, signClientToken, type CreatedClient } from '../../service/auth/calling-systems';
+import type { ClientRole } from '../../store/schema';
+import type { ServiceDeps } from '../../service/service-deps';
 import type { TestEngine } from './test-engine';
 
 /** The pepper of the test service's calling systems (a fixed test value; production reads CLIENT_SECRET_PEPPER). */

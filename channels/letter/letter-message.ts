@@ -1,0 +1,38 @@
+import type { Locale } from '../../store/vocabulary';
+import type { RenderedLetter } from '../../engine/notices/render-notice';
+import type { LetterContent } from './letter-pdf';
+import { normalizePostalCode } from './postal-address';
+
+/** A letter but for its date and reference: it is dated the day it is printed, and referenced by its ledger row. */
+export type LetterMessage = Omit<LetterContent, 'issuedOn' | 'reference'>;
+
+export interface LetterMessageInput {
+  recipient: { postalCode: string; address: string; name: string };
+  /** The city's sender block: the office's name and department as the notice names them, its postal address and phone. */
+  sender: { name: string; department: string; postalCode: string; address: string; phone: string };
+  locale: Locale;
+  title: string;
+  content: RenderedLetter;
+}
+
+/**
+ * What one letter says and where it goes; the real send (queued for printing),
+ * the rehearsal and the preview all build it here. The postal code is printed
+ * in its normal form (〒１００－０００５ → 100-0005); one that is no postal code
+ * stays as stored (the real send checks addresses before it gets here).
+ */
+export function buildLetterMessage(input: LetterMessageInput): LetterMessage {
+  const { recipient } = input;
+  return {
+    recipient: { postalCode: normalizePostalCode(recipient.postalCode) ?? recipient.postalCode, address: recipient.address, name: recipient.name },
+    sender: { ...input.sender },
+    locale: input.locale,
+    title: input.title,
+    body: input.content.body,
+  };
+}
+
+/** The whole letter as it is printed on a given day. */
+export function datedLetter(message: LetterMessage, issuedOn: string, reference: string): LetterContent {
+  return { ...message, issuedOn, reference };
+}

@@ -1,0 +1,272 @@
+/**
+ * The components the outreach benchmarks (outreach-throughput.ts, worker-memory.ts)
+ * run against, started by the benchmark itself on loopback: one headless Temporal
+ * dev server, the PostgreSQL database `oshirase_bench_outreach` (created, migrated,
+ * seeded with a synthetic population once and reused), the SMTP sink as its own
+ * process, the workflow bundles, and workers as their own processes.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import v8 from 'node:v8';
+import { sql, type Kysely } from 'kysely';
+import pg from 'pg';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { openDatabase, type DatabaseHandle } from '../../store/connect';
+import type { Database } from '../../store/schema';
+import { migrateToLatest } from '../../store/migrate';
+import { generatePopulation } from '../population/generate-population';
+import { spawnService, type RunningService } from '../local-services/spawn-service';
+import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { startOutreach } from '../../engine/outreach/start-outreach';
+import { loadRuleSet, projectRuleSetOptions } from '../../engine/rule-language/load-rules';
+import { todayInTokyo } from '../../foundation/tokyo-calendar';
+import { PROJECT_ROOT } from '../../runtime/engine-context';
+import { loadEngineConfig } from '../../config/engine-config';
+import { WORKFLOWS_PATH } from '../../worker';
+import { BENCH_REFERENCE_DATE, DEFAULT_SERVER_URL, databaseUrl } from './prepare-population';
+
+export const OUTREACH_DATABASE = 'oshirase_bench_outreach';
+export const OUTREACH_ID_PREFIX = 'Q';
+export const OUTREACH_TASK_QUEUE = 'bench-outreach';
+export const NOOP_TASK_QUEUE = 'bench-noop';
+/** Email first, then a 3-day wait: the first notice is the email. */
+export const BENCH_RULE_ID = 'child-allowance';
+const BENCH_PURPOSE = 'child-benefits';
+
+export const log = (line: string): void => {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+};
+
+const silentLogger = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} };
+
+export interface Stat {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function stat(values: number[]): Stat {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
+
+/** The sticky cache size the outreach worker runs with (the engine's setting, OSHIRASE_MAX_CACHED_WORKFLOWS, passed on to the worker process). */
+export function workerCacheSize(): { heapLimitMiB: number; maxCachedWorkflows: number } {
+  return {
+    heapLimitMiB: Math.round(v8.getHeapStatistics().heap_size_limit / (1024 * 1024)),
+    maxCachedWorkflows: loadEngineConfig(process.env).maxCachedWorkflows,
+  };
+}
+
+export interface BenchStack {
+  temporal: DevServer;
+  client: Client;
+  databaseUrl: string;
+  database: DatabaseHandle;
+  smtp: RunningService;
+  smtpUrl: string;
+  smtpDir: string;
+  dataDir: string;
+  outreachBundlePath: string;
+  noopBundlePath: string;
+  /** Residents with an email marked valid and consent for the rule's purpose. */
+  eligible: string[];
+  ruleVersion: number;
+  startOutreachWorker(): Promise<RunningService>;
+  startNoopWorker(): Promise<RunningService>;
+  stop(): Promise<void>;
+}
+
+async function ensureDatabase(serverUrl: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    const found = await admin.query('select 1 from pg_database where datname = $1', [OUTREACH_DATABASE]);
+    if (found.rowCount === 0) await admin.query(`create database ${OUTREACH_DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function seedPopulation(db: Kysely<Database>, residents: number): Promise<void> {
+  const count = await sql<{ n: string }>`select count(*) as n from residents where starts_with(id, ${OUTREACH_ID_PREFIX})`.execute(db);
+  const present = Number(count.rows[0]?.n ?? 0);
+  if (present >= residents) return;
+  if (present !== 0) throw new Error(`${OUTREACH_DATABASE} holds ${present} generated residents, fewer than ${residents}; drop the database to regenerate it`);
+  log(`generating ${residents} residents in ${OUTREACH_DATABASE}`);
+  const result = await generatePopulation(db, { residents, seed: 1, idPrefix: OUTREACH_ID_PREFIX, referenceDate: BENCH_REFERENCE_DATE });
+  log(`generated ${result.residents} residents (${result.seconds.toFixed(1)} s); analyzing`);
+  await sql`vacuum analyze`.execute(db);
+}
+
+export async function startStack(options: { residents: number; poolSize: number }): Promise<BenchStack> {
+  const serverUrl = process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
+  await ensureDatabase(serverUrl);
+  const url = databaseUrl(serverUrl, OUTREACH_DATABASE);
+  const database = await openDatabase({ databaseUrl: url, poolSize: options.poolSize });
+  const stops: Array<() => Promise<void>> = [() => database.close()];
+  const stop = async (): Promise<void> => {
+    for (const s of stops.reverse()) await s().catch((e: unknown) => log(`stop: ${String(e)}`));
+  };
+  try {
+    await migrateToLatest(database.db);
+    await seedPopulation(database.db, options.residents);
+    const eligible = (
+      await sql<{ id: string }>`
+        select r.id from residents r
+        where starts_with(r.id, ${OUTREACH_ID_PREFIX}) and r.email is not null and r.email_status = 'valid'
+          and exists (select 1 from consents c where c.resident_id = r.id and c.purpose = ${BENCH_PURPOSE} and c.withdrawn_at is null)
+        order by r.id`.execute(database.db)
+    ).rows.map((r) => r.id);
+    if (eligible.length === 0) throw new Error('no resident with a valid email and consent; raise --residents');
+    const rule = loadRuleSet(projectRuleSetOptions(PROJECT_ROOT)).rules.find((l) => l.rule.id === BENCH_RULE_ID);
+    if (!rule) throw new Error(`rule ${BENCH_RULE_ID} not found`);
+
+    const dataDir = mkdtempSync(join(tmpdir(), 'oshirase-bench-'));
+    stops.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    const smtpDir = join(dataDir, 'smtp');
+    log('building workflow bundles');
+    const outreachBundlePath = join(dataDir, 'outreach-bundle.js');
+    writeFileSync(outreachBundlePath, (await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: silentLogger })).code);
+    const noopBundlePath = join(dataDir, 'noop-bundle.js');
+    writeFileSync(
+      noopBundlePath,
+      (await bundleWorkflowCode({ workflowsPath: join(PROJECT_ROOT, 'dev', 'bench', 'noop-workflow.ts'), logger: silentLogger })).code,
+    );
+
+    log('starting the Temporal dev server (headless)');
+    const temporal = await startDevServer({ withUi: false, log });
+    stops.push(() => temporal.stop());
+    const connection = await Connection.connect({ address: temporal.address });
+    stops.push(() => connection.close());
+    const client = new Client({ connection });
+
+    const smtp = await spawnService('dev/local-services/smtp-sink.ts', ['--port', '0', '--dir', smtpDir], 'SMTP_SINK_READY');
+    stops.push(() => smtp.stop());
+    const smtpUrl = smtp.url.split(' ')[0]!;
+
+    const workers: RunningService[] = [];
+    stops.push(async () => {
+      for (const w of workers) await w.stop();
+    });
+    const baseEnv: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: url };
+    return {
+      temporal,
+      client,
+      databaseUrl: url,
+      database,
+      smtp,
+      smtpUrl,
+      smtpDir,
+      dataDir,
+      outreachBundlePath,
+      noopBundlePath,
+      eligible,
+      ruleVersion: rule.rule.version,
+      startOutreachWorker: async () => {
+        const worker = await spawnService('worker.ts', [], 'WORKER_READY', {
+          env: {
+            ...baseEnv,
+            SMTP_URL: smtpUrl,
+            OSHIRASE_TASK_QUEUE: OUTREACH_TASK_QUEUE,
+            OSHIRASE_DATA_DIR: join(dataDir, 'worker'),
+            OSHIRASE_WORKFLOW_BUNDLE: outreachBundlePath,
+          },
+          timeoutMs: 120_000,
+        });
+        workers.push(worker);
+        return worker;
+      },
+      startNoopWorker: async () => {
+        const worker = await spawnService('dev/bench/outreach-throughput-noop-worker.ts', [], 'NOOP_WORKER_READY', {
+          env: { ...baseEnv, BENCH_TASK_QUEUE: NOOP_TASK_QUEUE, BENCH_NOOP_BUNDLE: noopBundlePath },
+          timeoutMs: 120_000,
+        });
+        workers.push(worker);
+        return worker;
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Runs `count` tasks with at most `concurrency` in flight; returns the seconds it took. */
+export async function runConcurrently(count: number, concurrency: number, task: (index: number) => Promise<void>): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= count) return;
+      await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  return (performance.now() - started) / 1000;
+}
+
+/** Starts `count` outreach workflows of the bench rule, residents taken round-robin from the eligible ones. */
+export function outreachStarter(stack: BenchStack, tag: string, msPerDay: number): (index: number) => Promise<void> {
+  const triggerDate = todayInTokyo();
+  const deps = { db: stack.database.db, temporal: stack.client, taskQueue: OUTREACH_TASK_QUEUE, msPerDay };
+  return async (i) => {
+    const result = await startOutreach(deps, {
+      ruleId: BENCH_RULE_ID,
+      ruleVersion: stack.ruleVersion,
+      residentId: stack.eligible[i % stack.eligible.length]!,
+      occurrenceKey: `bench-${tag}-${i}`,
+      triggerDate,
+      memberId: null,
+      eventId: null,
+      reason: { benchmark: tag },
+    });
+    if (result.outcome !== 'started') throw new Error(`outreach ${result.outreachId} was ${result.outcome}`);
+  };
+}
+
+/** Emails the ledger holds as sent (every run's: subtract a baseline). */
+export async function sentEmails(db: Kysely<Database>): Promise<number> {
+  const r = await sql<{ n: string }>`select count(*) as n from deliveries where channel = 'email' and status = 'sent'`.execute(db);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/** Resident memory (VmRSS, bytes) and CPU seconds (utime + stime) of a process, from /proc. */
+export function processUsage(pid: number): { rssBytes: number; cpuSeconds: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? NaN);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { rssBytes: rssKb * 1024, cpuSeconds: ticks / clockTicks() };
+}
+
+let ticksPerSecond: number | null = null;
+function clockTicks(): number {
+  if (ticksPerSecond === null) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+export function formatTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,306 @@
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadEngineConfig } from '../../config/engine-config';
+import { createEngine } from '../../runtime/create-engine';
+import type { EngineContext } from '../../runtime/engine-context';
+import { startEngineService } from '../../service/engine-service';
+import { createClient, signClientToken } from '../../service/auth/calling-systems';
+import { startDevServer, freePort, type DevServer } from '../temporal/dev-server';
+import { spawnLocalOidcProvider, spawnService, type RunningService } from '../local-services/spawn-service';
+import { createOutreachWorker } from '../../worker';
+import { addResident } from '../../engine/register/residents';
+import { registerPushSubscription } from '../../channels/push/push-enrolment';
+import type { IntakeResult } from '../../engine/intake/accept-life-event';
+import { DEMO_RESIDENTS, type DemoResident } from './demo-population';
+import { DemoNarrator } from './demo-narrator';
+import { clickResponseLink, findLinkInEmail, findLinkInPush } from './simulated-residents';
+import { table } from '../../foundation/text-table';
+import { addOffset, todayInTokyo } from '../../foundation/tokyo-calendar';
+import { runDailyEvaluation } from '../../engine/outreach/workflow-starts';
+import { ensurePrivateDir, writePrivateFile } from '../../foundation/private-files';
+import { randomBytes } from 'node:crypto';
+import { processEnvironment } from '../../config/environment';
+
+export interface DemoOptions {
+  /** Length of one plan day in the demo, in ms. */
+  msPerDay: number;
+  dataDir: string;
+  out: (line: string) => void;
+}
+
+/**
+ * The whole flow on one machine: Temporal dev server, database, SMTP server,
+ * push receiver, worker and HTTP API; a seeded population; birth events; and
+ * an account of everything that happens. Returns the number of failed checks.
+ */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const { out, msPerDay } = options;
+  const dataDir = resolve(options.dataDir);
+  const env = loadEngineConfig();
+  if (!env.databaseUrl) rmSync(dataDir, { recursive: true, force: true });
+  ensurePrivateDir(dataDir);
+  const stops: Array<() => Promise<void>> = [];
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+
+  try {
+    out('Oshirase demo — 児童手当 (child allowance) notices after a birth');
+    out(
+      `Time scale: 1 plan day = ${msPerDay} ms of demo time (--day-ms; the engine setting is OSHIRASE_MS_PER_DAY, 86400000 in production). The rules are not edited.`,
+    );
+    out(`Data folder: ${dataDir}`);
+
+    let temporal: DevServer | { address: string; uiUrl: null; stop(): Promise<void> };
+    if (env.temporalAddress) {
+      temporal = { address: env.temporalAddress, uiUrl: null, stop: async () => {} };
+      out(`Temporal: using TEMPORAL_ADDRESS ${env.temporalAddress}`);
+    } else {
+      out('Temporal: starting the dev server…');
+      temporal = await startDevServer({ withUi: true, log: out });
+      out(`Temporal: dev server at ${temporal.address}; web UI ${temporal.uiUrl ?? '(none)'}`);
+    }
+    stops.push(() => temporal.stop());
+
+    const smtpDir = join(dataDir, 'smtp-received');
+    const pushDir = join(dataDir, 'push-receiver');
+    const smtp: RunningService = await spawnService('dev/local-services/smtp-sink.ts', ['--port', '0', '--dir', smtpDir], 'SMTP_SINK_READY');
+    stops.push(() => smtp.stop());
+    const push: RunningService = await spawnService('dev/local-services/push-receiver.ts', ['--port', '0', '--dir', pushDir], 'PUSH_RECEIVER_READY');
+    stops.push(() => push.stop());
+    out(`SMTP server (own process): ${smtp.url}, stores each message as .eml in ${smtpDir}`);
+    out(`Push receiver (own process): ${push.url}, decrypts each push into ${pushDir}/received`);
+
+    const [publicPort, internalPort] = [await freePort(), await freePort()];
+    // Staff sign in through a real OpenID provider (its own process) with the demo accounts of config/demo-staff.json.
+    const internalBaseUrl = `http://127.0.0.1:${internalPort}`;
+    const oidcSecretFile = writePrivateFile(join(dataDir, 'secrets'), 'demo-oidc-client-secret', randomBytes(32).toString('base64url'));
+    const oidc: RunningService = await spawnLocalOidcProvider({
+      clientId: 'oshirase-demo',
+      clientSecretFile: oidcSecretFile,
+      redirectUri: `${internalBaseUrl}/auth/callback`,
+    });
+    stops.push(() => oidc.stop());
+    out(`OpenID provider (own process): ${oidc.url}, demo staff accounts from config/demo-staff.json`);
+    const demoEnv: NodeJS.ProcessEnv = {
+      ...processEnvironment(),
+      OSHIRASE_DATA_DIR: dataDir,
+      SMTP_URL: smtp.url,
+      OSHIRASE_MS_PER_DAY: String(msPerDay),
+      PUBLIC_BASE_URL: `http://127.0.0.1:${publicPort}`,
+      // The local push receiver (plain http on loopback) is a push service only by this configuration.
+      PUSH_SERVICE_HOSTS: new URL(push.url).host,
+      PUSH_ALLOW_INSECURE_HTTP: 'true',
+      PUSH_ALLOW_PRIVATE_ADDRESSES: 'true',
+    };
+    const config = loadEngineConfig(demoEnv);
+    // The same composition root and service as `oshirase serve` (in this process: PGlite is one process's).
+    const engine = await createEngine({ env: demoEnv, config, temporalAddress: temporal.address, warn: () => {} });
+    stops.push(() => engine.close());
+    const { context } = engine;
+    out(`Database: ${context.database.kind === 'pglite' ? `PGlite (embedded) in ${join(dataDir, 'pgdata')}` : 'PostgreSQL from DATABASE_URL'}`);
+
+    const client = engine.temporal;
+    const worker = await createOutreachWorker({ engine });
+    const workerRun = worker.worker.run();
+    stops.push(async () => {
+      worker.worker.shutdown();
+      await workerRun;
+      await worker.close();
+    });
+    const service = await startEngineService(engine, {
+      env: {
+        ...demoEnv,
+        PUBLIC_PORT: String(publicPort),
+        INTERNAL_PORT: String(internalPort),
+        INTERNAL_BASE_URL: internalBaseUrl,
+        OIDC_ISSUER: oidc.url,
+        OIDC_CLIENT_ID: 'oshirase-demo',
+        OIDC_CLIENT_SECRET_FILE: oidcSecretFile,
+      },
+      logger: false,
+    });
+    stops.push(() => service.close());
+    out(
+      `Service (as oshirase serve): public listener ${service.publicUrl} (response links), internal ${service.internalUrl} (/api/v1, OpenAPI at /api/v1/openapi.json)`,
+    );
+    out(
+      `Staff sign-in: ${service.internalUrl}/auth/login (caseworker-chuo / demo-chuo-2026; the other accounts in config/demo-staff.json), then ${service.internalUrl}/api/v1/tasks`,
+    );
+    // The registry is a calling system: its own client id and secret, a signed JWT on every request.
+    const registry = await createClient(context.database.db, engine.clientSecretPepper, {
+      name: 'demo resident registry',
+      role: 'event-source',
+      actor: 'demo',
+    });
+    out(`Resident registry: calling system ${registry.id} (role event-source), signing each POST /api/v1/events`);
+    const sendEvent = async (body: Record<string, unknown>): Promise<IntakeResult> => {
+      const response = await fetch(`${service.internalUrl}/api/v1/events`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${await signClientToken(registry.id, registry.secret)}` },
+        body: JSON.stringify(body),
+      });
+      if (response.status !== 202) throw new Error(`POST /api/v1/events answered ${response.status}: ${await response.text()}`);
+      return (await response.json()) as IntakeResult;
+    };
+    out(`Worker: polling task queue ${config.taskQueue}`);
+    out('');
+
+    // A shared database may hold an earlier run: give this run's ids a suffix there.
+    const suffix = context.database.kind === 'postgres' ? `-${Date.now().toString(36)}` : '';
+    const idOf = (r: DemoResident) => `R-${r.key}${suffix}`;
+    const names = new Map<string, string>();
+    const devices = new Map<string, string>();
+    out('Seeded population:');
+    for (const r of DEMO_RESIDENTS) {
+      const id = idOf(r);
+      const birthDate = r.turns65InDays === undefined ? r.resident.birth_date : addOffset(todayInTokyo(), { years: -65, days: r.turns65InDays });
+      await addResident(context.database.db, { ...r.resident, birth_date: birthDate, id, household_id: `H-${r.key}${suffix}` }, r.consents);
+      names.set(id, r.resident.locale === 'en' ? `${r.resident.given_name} ${r.resident.family_name}` : `${r.resident.family_name} ${r.resident.given_name}`);
+      if (r.push) {
+        const response = await fetch(`${push.url}/devices`, { method: 'POST' });
+        const device = (await response.json()) as { deviceId: string; subscription: { endpoint: string; keys: { p256dh: string; auth: string } } };
+        await registerPushSubscription(context.database.db, id, { endpoint: device.subscription.endpoint, ...device.subscription.keys });
+        devices.set(id, device.deviceId);
+      }
+      out(`  ${id} ${names.get(id)} [${r.resident.locale}] consents: ${r.consents.join(', ')} — ${r.story}`);
+    }
+    out('');
+
+    const startedAt = Date.now();
+    const narrator = new DemoNarrator({ db: context.database.db, msPerDay, startedAt, smtpDir, pushDir, names, devices, out });
+    narrator.start();
+
+    const outreachIds = new Set<string>();
+    const results: IntakeResult[] = [];
+    const born = addOffset(todayInTokyo(), { days: -3 });
+    for (const r of DEMO_RESIDENTS.filter((d) => d.turns65InDays === undefined)) {
+      results.push(await sendEvent({ id: `birth-${r.key}${suffix}`, type: 'birth', residentId: idOf(r), occurredOn: born }));
+    }
+    // The registry sends one event twice: the engine must start nothing new.
+    const duplicate = await sendEvent({ id: `birth-1001${suffix}`, type: 'birth', residentId: `R-1001${suffix}`, occurredOn: born });
+    out(
+      `[duplicate] birth-1001 sent again → ${duplicate.matches.map((m) => `${m.ruleId}: ${m.result.decision === 'outreach' ? m.result.start : m.result.decision}`).join(', ')}`,
+    );
+    for (const result of results) for (const m of result.matches) if (m.result.decision === 'outreach') outreachIds.add(m.result.outreachId);
+
+    // The daily evaluation of date-driven rules, as the morning Schedule runs it — twice, to show it starts nothing twice.
+    for (const run of [1, 2]) {
+      const daily = await runDailyEvaluation(
+        client,
+        { date: todayInTokyo(), partitions: 2, parallelism: 2 },
+        { taskQueue: config.taskQueue, workflowId: `demo-daily-evaluation-${run}-${Date.now()}` },
+      );
+      out(
+        `[daily evaluation ${run}] ${daily.rules} date-driven rules over ${daily.partitions} partitions: started ${daily.started}, already started ${daily.alreadyStarted}`,
+      );
+    }
+    for (const o of await context.database.db.selectFrom('outreach').select('id').where('event_id', 'is', null).execute()) outreachIds.add(o.id);
+
+    const responders = DEMO_RESIDENTS.filter((r) => r.responds).map(async (r) => {
+      const id = idOf(r);
+      const deadline = Date.now() + 30 * msPerDay + 30_000;
+      for (;;) {
+        const link =
+          r.responds!.after === 'email'
+            ? await findLinkInEmail(smtpDir, String(r.resident.email), r.responds!.click)
+            : findLinkInPush(pushDir, devices.get(id) ?? '');
+        if (link) {
+          // A resident reads a notice some hours after it arrives.
+          await new Promise((res) => setTimeout(res, msPerDay / 4));
+          const page = await clickResponseLink(link);
+          out(`[resident] ${id} ${names.get(id)} clicked “${r.responds!.click}” → page: ${page}`);
+          return;
+        }
+        if (Date.now() > deadline) return out(`[resident] ${id} never received the notice to answer`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    });
+
+    await Promise.all([...outreachIds].map((id) => client.workflow.getHandle(id).result()));
+    await Promise.all(responders);
+    await narrator.stop();
+
+    return await summarize({
+      db: context.database.db,
+      out,
+      names,
+      devices,
+      smtpDir,
+      pushDir,
+      idOf,
+      uiUrl: temporal.uiUrl,
+      outbox: join(dataDir, 'print-outbox'),
+    });
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  }
+}
+
+async function summarize(s: {
+  db: EngineContext['database']['db'];
+  out: (line: string) => void;
+  names: Map<string, string>;
+  devices: Map<string, string>;
+  smtpDir: string;
+  pushDir: string;
+  idOf: (r: DemoResident) => string;
+  uiUrl: string | null;
+  outbox: string;
+}): Promise<number> {
+  const { db, out } = s;
+  const emails = readdirSync(s.smtpDir)
+    .filter((f) => f.endsWith('.eml'))
+    .map((f) => readFileSync(join(s.smtpDir, f), 'utf8'));
+  const pushCount = (id: string) => {
+    const dir = join(s.pushDir, 'received', s.devices.get(id) ?? '-');
+    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).length : 0;
+  };
+  const rows: string[][] = [];
+  let failures = 0;
+  const checks: string[] = [];
+  for (const r of DEMO_RESIDENTS) {
+    const id = s.idOf(r);
+    const outreach = await db.selectFrom('outreach').select(['id', 'rule_id', 'status', 'response']).where('resident_id', '=', id).orderBy('rule_id').execute();
+    const received = { email: r.resident.email ? emails.filter((e) => e.startsWith(`X-Envelope-To: ${r.resident.email}`)).length : 0, push: pushCount(id) };
+    if (outreach.length === 0) rows.push([id, s.names.get(id) ?? '', '—', '', '', '', '', 'not contacted']);
+    for (const o of outreach) {
+      const deliveries = await db.selectFrom('deliveries').select(['channel', 'status']).where('outreach_id', '=', o.id).execute();
+      const sent = (channel: string) => String(deliveries.filter((d) => d.channel === channel && d.status === 'sent').length);
+      const tasks = await db.selectFrom('caseworker_tasks').select('kind').where('outreach_id', '=', o.id).execute();
+      rows.push([
+        id,
+        s.names.get(id) ?? '',
+        o.rule_id,
+        sent('email'),
+        sent('push'),
+        sent('letter'),
+        tasks.map((t) => t.kind).join(', ') || '—',
+        `${o.status}${o.response ? `: ${o.response}` : ''}`,
+      ]);
+    }
+    if (r.key === '1001') {
+      const ok = outreach.length > 0 && received.email === outreach.length;
+      checks.push(`${ok ? '✓' : '✗'} ${id}: birth sent twice, ${received.email} email(s) received for ${outreach.length} rule(s) — one each`);
+      if (!ok) failures += 1;
+    }
+    if (!r.consents.includes('child-benefits') && r.turns65InDays === undefined) {
+      const deliveries = await db.selectFrom('deliveries').select('id').where('resident_id', '=', id).execute();
+      const nothing = deliveries.length === 0 && received.email === 0 && received.push === 0 && outreach.length === 0;
+      checks.push(
+        `${nothing ? '✓' : '✗'} ${id} (no consent): ${nothing ? 'nothing sent — confirmed in the ledger, the SMTP server and the push receiver' : 'SOMETHING WAS SENT'}`,
+      );
+      if (!nothing) failures += 1;
+    }
+  }
+  out('');
+  out('Summary — one row per outreach (sends counted in the delivery ledger):');
+  out(table(['resident', 'name', 'rule', 'email', 'push', 'letter', 'task', 'outcome'], rows));
+  out('');
+  for (const c of checks) out(c);
+  const openTasks = await db.selectFrom('caseworker_tasks').select(['id', 'resident_id', 'kind']).where('status', '=', 'open').execute();
+  out(`Caseworker tasks open: ${openTasks.map((t) => `#${t.id} ${t.resident_id} (${t.kind})`).join(', ') || 'none'}`);
+  out(`Letters and the print manifest: ${s.outbox}`);
+  out(`Emails (.eml): ${s.smtpDir}   Pushes (decrypted JSON): ${join(s.pushDir, 'received')}`);
+  if (s.uiUrl) out(`Temporal UI was at ${s.uiUrl} (stopped with the demo; set TEMPORAL_ADDRESS to keep histories on your own server).`);
+  return failures;
+}

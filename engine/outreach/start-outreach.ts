@@ -1,0 +1,134 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../store/schema';
+import { writeAudit, type AuditRecord } from '../../store/audit';
+import { outreachIdFor } from './outreach-ids';
+import type { OutreachInput } from './outreach-contract';
+import { startOutreachWorkflow } from './workflow-starts';
+import type { RedactedExplanation } from '../rule-language/redact-explanation';
+
+export interface StartOutreachRequest {
+  ruleId: string;
+  ruleVersion: number;
+  residentId: string;
+  occurrenceKey: string;
+  /** The date the trigger refers to; deadlines count from it. */
+  triggerDate: string;
+  /** For anniversary triggers: the household member the date belongs to. */
+  memberId: string | null;
+  eventId: string | null;
+  /** Why the resident matched, kept in the audit log (not in the workflow). */
+  reason: OutreachReason;
+}
+
+/**
+ * Why an outreach started, as the audit log keeps it: the evaluation date,
+ * the consent it relied on, and which conditions held. Never the resident's
+ * attribute values: the explanation must be a redacted one
+ * (engine/rule-language/redact-explanation.ts), which the type enforces, and nothing
+ * else here may carry a value read from the resident.
+ */
+export interface OutreachReason {
+  on?: string;
+  explanation?: RedactedExplanation | null;
+  consent?: { purpose: string; grantedAt: string | null };
+  [key: string]: unknown;
+}
+
+export type StartOutcome = 'started' | 'already-started';
+
+export interface StartOutreachDeps {
+  db: Kysely<Database>;
+  temporal: Client;
+  taskQueue: string;
+  msPerDay: number;
+}
+
+/** An outreach row as stored: the version it holds is the one its workflow runs. */
+export interface RecordedOutreach {
+  outreachId: string;
+  ruleVersion: number;
+}
+
+/** The outreach row a request stores (its id comes from rule, resident and occurrence). */
+export function outreachColumns(request: StartOutreachRequest) {
+  return {
+    id: outreachIdFor(request.ruleId, request.residentId, request.occurrenceKey),
+    rule_id: request.ruleId,
+    rule_version: request.ruleVersion,
+    resident_id: request.residentId,
+    occurrence_key: request.occurrenceKey,
+    event_id: request.eventId,
+    trigger_date: request.triggerDate,
+    member_id: request.memberId,
+  };
+}
+
+/**
+ * Stores the outreach row (once: its id comes from rule, resident and
+ * occurrence). May run inside the caller's transaction; the workflow must be
+ * started only after that transaction commits, since its activities read the row.
+ */
+export async function recordOutreach(db: Kysely<Database>, request: StartOutreachRequest): Promise<RecordedOutreach> {
+  const row = outreachColumns(request);
+  const outreachId = row.id;
+  await db
+    .insertInto('outreach')
+    .values({ ...row, status: 'active' })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  // The row, not this call, fixes the rule version: a duplicate never moves an outreach to a newer version.
+  const stored = await db.selectFrom('outreach').select(['rule_version']).where('id', '=', outreachId).executeTakeFirstOrThrow();
+  return { outreachId, ruleVersion: stored.rule_version };
+}
+
+/**
+ * Starts the workflow of a recorded outreach. Temporal refuses a second
+ * workflow with the same id even after the first has ended, so a repeat
+ * answers 'already-started'. On a start, returns the audit record the caller
+ * must write (callers starting several at once write them together).
+ */
+export async function launchOutreach(
+  deps: Omit<StartOutreachDeps, 'db'>,
+  request: StartOutreachRequest,
+  recorded: RecordedOutreach,
+): Promise<{ outcome: StartOutcome; audit: AuditRecord | null }> {
+  const input: OutreachInput = {
+    outreachId: recorded.outreachId,
+    ruleId: request.ruleId,
+    ruleVersion: recorded.ruleVersion,
+    residentId: request.residentId,
+    occurrenceKey: request.occurrenceKey,
+    msPerDay: deps.msPerDay,
+  };
+  try {
+    await startOutreachWorkflow(deps.temporal, input, {
+      taskQueue: deps.taskQueue,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+    });
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { outcome: 'already-started', audit: null };
+    throw error;
+  }
+  return {
+    outcome: 'started',
+    audit: {
+      actor: 'engine',
+      action: 'outreach-started',
+      residentId: request.residentId,
+      ruleId: request.ruleId,
+      ruleVersion: recorded.ruleVersion,
+      outreachId: recorded.outreachId,
+      detail: { occurrenceKey: request.occurrenceKey, eventId: request.eventId, msPerDay: deps.msPerDay, ...request.reason },
+    },
+  };
+}
+
+/** Records and starts one outreach, idempotently. */
+export async function startOutreach(deps: StartOutreachDeps, request: StartOutreachRequest): Promise<{ outreachId: string; outcome: StartOutcome }> {
+  const recorded = await recordOutreach(deps.db, request);
+  const { outcome, audit } = await launchOutreach(deps, request, recorded);
+  if (audit) await writeAudit(deps.db, audit);
+  return { outreachId: recorded.outreachId, outcome };
+}

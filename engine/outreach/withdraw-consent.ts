@@ -1,0 +1,42 @@
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../store/schema';
+import { writeAudit } from '../../store/audit';
+import { withdrawConsent } from '../../store/consent';
+import { stopSignal } from './outreach-contract';
+
+/**
+ * Records a withdrawal of consent and ends, at once, every running outreach
+ * that relied on it. (The check before each send would stop them too, but only
+ * at their next step.)
+ */
+export async function withdrawConsentAndStopOutreach(
+  deps: { db: Kysely<Database>; temporal: Client },
+  residentId: string,
+  purpose: string,
+  actor: string,
+): Promise<{ withdrawn: boolean; stopped: string[] }> {
+  const withdrawn = await withdrawConsent(deps.db, residentId, purpose);
+  if (withdrawn) await writeAudit(deps.db, { actor, action: 'consent-withdrawn', residentId, detail: { purpose } });
+  const running = await deps.db
+    .selectFrom('outreach')
+    .innerJoin('rule_versions', (join) =>
+      join.onRef('rule_versions.rule_id', '=', 'outreach.rule_id').onRef('rule_versions.version', '=', 'outreach.rule_version'),
+    )
+    .select('outreach.id')
+    .where('outreach.resident_id', '=', residentId)
+    .where('outreach.status', '=', 'active')
+    .where('rule_versions.purpose', '=', purpose)
+    .execute();
+  const stopped: string[] = [];
+  for (const { id } of running) {
+    try {
+      await deps.temporal.workflow.getHandle(id).signal(stopSignal, { reason: 'consent-withdrawn' });
+      stopped.push(id);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  }
+  return { withdrawn, stopped };
+}

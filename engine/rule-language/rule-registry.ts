@@ -1,0 +1,121 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../store/schema';
+import { writeAudit } from '../../store/audit';
+import { RuleSchema, type Rule } from './rule-schema';
+import type { LoadedRule } from './load-rules';
+import { checkRule, type RuleCheckContext } from './validate-rule';
+import { RuleValidationError } from './rule-problems';
+
+export class RuleVersionConflict extends Error {}
+
+/**
+ * Stores each rule version once. A stored version is immutable: the same id and
+ * version with a different definition is refused, so a running outreach always
+ * reads the plan it started with.
+ */
+export async function registerRules(db: Kysely<Database>, rules: LoadedRule[], check: RuleCheckContext, actor = 'rules-loader'): Promise<void> {
+  // Nothing invalid is stored, whoever calls: the same checks as `oshirase rules validate`.
+  const problems = rules.flatMap(({ rule, file }) => {
+    const { issues, templateProblems } = checkRule(rule, check);
+    return [...issues.map((i) => ({ file, line: 1, column: 1, field: i.path.join('.'), message: i.message })), ...templateProblems];
+  });
+  if (problems.length > 0) throw new RuleValidationError(problems);
+  const conflicts: string[] = [];
+  for (const { rule, file } of rules) {
+    const definition = JSON.stringify(rule);
+    const stored = await db
+      .selectFrom('rule_versions')
+      .select(['definition', 'status'])
+      .where('rule_id', '=', rule.id)
+      .where('version', '=', rule.version)
+      .executeTakeFirst();
+    if (stored) {
+      // jsonb does not keep key order, so compare values, not text.
+      const { status: _fileStatus, ...storedRest } = stored.definition as Rule;
+      const { status: _newStatus, ...newRest } = JSON.parse(definition) as Rule;
+      if (!isDeepStrictEqual(storedRest, newRest)) {
+        conflicts.push(
+          `${file}: version: ${rule.id} version ${rule.version} is already stored with a different definition; give the change a new version number`,
+        );
+      } else if (stored.status === 'draft' && rule.status === 'published') {
+        await db
+          .updateTable('rule_versions')
+          .set({ status: 'published', definition })
+          .where('rule_id', '=', rule.id)
+          .where('version', '=', rule.version)
+          .execute();
+        await writeAudit(db, { actor, action: 'rule-published', ruleId: rule.id, ruleVersion: rule.version, detail: { file } });
+      }
+      continue;
+    }
+    await db
+      .insertInto('rule_versions')
+      .values({ rule_id: rule.id, version: rule.version, purpose: rule.purpose, status: rule.status, definition, source_file: file })
+      .onConflict((oc) => oc.columns(['rule_id', 'version']).doNothing())
+      .execute();
+    await writeAudit(db, { actor, action: 'rule-version-stored', ruleId: rule.id, ruleVersion: rule.version, detail: { file, status: rule.status } });
+  }
+  if (conflicts.length > 0) throw new RuleVersionConflict(conflicts.join('\n'));
+}
+
+export async function getRuleVersion(db: Kysely<Database>, ruleId: string, version: number): Promise<Rule> {
+  const row = await db.selectFrom('rule_versions').select('definition').where('rule_id', '=', ruleId).where('version', '=', version).executeTakeFirst();
+  if (!row) throw new Error(`rule ${ruleId} version ${version} is not stored`);
+  return RuleSchema.parse(row.definition);
+}
+
+// Stored versions never change (registerRules refuses that), so a parsed
+// definition can be kept, per database, under (id, version).
+const parsedByDatabase = new WeakMap<Kysely<Database>, Map<string, Rule>>();
+
+/**
+ * The rules in force: for each rule id, its latest stored version, if that
+ * version is published. Reads only ids, versions and statuses on each call —
+ * publishing or withdrawing from another process shows at once — and fetches
+ * and parses a definition only the first time its version is seen.
+ */
+export async function publishedRules(db: Kysely<Database>): Promise<Rule[]> {
+  const latest = await db
+    .selectFrom('rule_versions as v')
+    .select(['v.rule_id', 'v.version', 'v.status'])
+    .where(({ eb, selectFrom }) =>
+      eb(
+        'v.version',
+        '=',
+        selectFrom('rule_versions as w')
+          .select(({ fn }) => fn.max<number>('w.version').as('max'))
+          .whereRef('w.rule_id', '=', 'v.rule_id'),
+      ),
+    )
+    .orderBy('v.rule_id')
+    .execute();
+  const published = latest.filter((r) => r.status === 'published');
+  let parsedDefinitions = parsedByDatabase.get(db);
+  if (!parsedDefinitions) parsedByDatabase.set(db, (parsedDefinitions = new Map()));
+  const key = (ruleId: string, version: number): string => `${ruleId}@${version}`;
+  const missing = published.filter((r) => !parsedDefinitions.has(key(r.rule_id, r.version)));
+  if (missing.length > 0) {
+    const rows = await db
+      .selectFrom('rule_versions')
+      .select(['rule_id', 'version', 'definition'])
+      .where((eb) => eb.or(missing.map((m) => eb.and([eb('rule_id', '=', m.rule_id), eb('version', '=', m.version)]))))
+      .execute();
+    for (const row of rows) parsedDefinitions.set(key(row.rule_id, row.version), RuleSchema.parse(row.definition));
+  }
+  const parsed = parsedDefinitions;
+  return published.map((r) => parsed.get(key(r.rule_id, r.version))!);
+}
+
+/** Marks every version of a rule withdrawn; returns the active outreach the caller must stop. */
+export async function withdrawRule(db: Kysely<Database>, ruleId: string, actor: string): Promise<{ versions: number; activeOutreach: string[] }> {
+  const updated = await db
+    .updateTable('rule_versions')
+    .set({ status: 'withdrawn' })
+    .where('rule_id', '=', ruleId)
+    .where('status', '!=', 'withdrawn')
+    .executeTakeFirst();
+  await writeAudit(db, { actor, action: 'rule-withdrawn', ruleId, detail: { versions: Number(updated.numUpdatedRows) } });
+  const active = await db.selectFrom('outreach').select('id').where('rule_id', '=', ruleId).where('status', '=', 'active').execute();
+  return { versions: Number(updated.numUpdatedRows), activeOutreach: active.map((a) => a.id) };
+}

@@ -1,0 +1,204 @@
+/**
+ * The staff side of the internal listener: caseworkers work their wards'
+ * follow-up tasks, look at a resident's outreach, record answers given at the
+ * counter and withdrawals of consent; policy staff list the published rules
+ * and explain a rule for a resident. A caseworker reaches only residents of
+ * their own wards; another ward's resident is "not found". Every change is
+ * audited under the staff member's subject.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { closeCaseworkerTask, findCaseworkerTask, listCaseworkerTasks } from '../store/caseworker-tasks';
+import { RESPONSE_KINDS } from '../store/schema';
+import { respondToOutreach } from '../engine/outreach/respond-to-outreach';
+import { withdrawConsentAndStopOutreach } from '../engine/outreach/withdraw-consent';
+import { explainResident, UnknownResidentError } from '../engine/rule-language/explain-resident';
+import { publishedRules } from '../engine/rule-language/rule-registry';
+import { isoDate } from '../engine/rule-language/rule-schema';
+import { PURPOSE_IDS } from '../engine/rule-language/attribute-catalog';
+import { todayInTokyo } from '../foundation/tokyo-calendar';
+import { actorOf, callerOf, wardFilter, wardVisible, type Caller } from './access';
+import { HttpError } from './http-error';
+import { API_PREFIX, ErrorBody, JsonObject } from './system-routes';
+import type { ServiceDeps } from './service-deps';
+
+const residentIdParam = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits and . _ - only');
+const outreachIdParam = z
+  .string()
+  .min(1)
+  .max(300)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'letters, digits and . _ : - only');
+
+export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const db = deps.context.database.db;
+
+  /** The resident's ward, or a 404 when the caller may not see them (or they do not exist: the same answer). */
+  async function visibleResident(caller: Caller, residentId: string): Promise<{ id: string; ward: string }> {
+    const resident = await db.selectFrom('residents').select(['id', 'ward']).where('id', '=', residentId).executeTakeFirst();
+    if (!resident || !wardVisible(caller, resident.ward)) throw new HttpError(404, { error: 'no such resident in your wards' });
+    return resident;
+  }
+
+  async function visibleOutreach(caller: Caller, outreachId: string) {
+    const row = await db
+      .selectFrom('outreach')
+      .innerJoin('residents', 'residents.id', 'outreach.resident_id')
+      .select([
+        'outreach.id',
+        'outreach.rule_id',
+        'outreach.rule_version',
+        'outreach.resident_id',
+        'outreach.status',
+        'outreach.response',
+        'outreach.started_at',
+        'outreach.ended_at',
+        'residents.ward',
+      ])
+      .where('outreach.id', '=', outreachId)
+      .executeTakeFirst();
+    if (!row || !wardVisible(caller, row.ward)) throw new HttpError(404, { error: 'no such outreach in your wards' });
+    return row;
+  }
+
+  app.get(`${API_PREFIX}/tasks`, {
+    config: { access: { kind: 'protected', staff: ['caseworker', 'auditor'], clients: ['auditor'] } },
+    schema: {
+      summary: "Caseworker follow-up tasks (a caseworker's own wards only)",
+      tags: ['casework'],
+      querystring: z
+        .object({ status: z.enum(['open', 'closed', 'all']).default('open'), limit: z.coerce.number().int().min(1).max(1000).default(200) })
+        .strict(),
+      response: { 200: z.object({ tasks: z.array(JsonObject) }), 400: ErrorBody },
+    },
+    handler: async (request) => {
+      const tasks = await listCaseworkerTasks(db, { status: request.query.status, wards: wardFilter(callerOf(request)), limit: request.query.limit });
+      return { tasks: tasks.map((t) => ({ ...t })) };
+    },
+  });
+
+  app.post(`${API_PREFIX}/tasks/:taskId/close`, {
+    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    schema: {
+      summary: 'Close a follow-up task, with an optional note',
+      tags: ['casework'],
+      params: z.object({ taskId: z.coerce.number().int().positive() }),
+      body: z.object({ note: z.string().trim().max(2000).optional() }).strict(),
+      response: { 200: z.object({ taskId: z.number(), status: z.literal('closed'), alreadyClosed: z.boolean() }), 400: ErrorBody, 404: ErrorBody },
+    },
+    handler: async (request) => {
+      const caller = callerOf(request);
+      const task = await findCaseworkerTask(db, request.params.taskId);
+      if (!task || !wardVisible(caller, task.ward)) throw new HttpError(404, { error: 'no such task in your wards' });
+      const closed = await closeCaseworkerTask(db, task, actorOf(caller), request.body.note || null);
+      return { taskId: task.id, status: 'closed' as const, alreadyClosed: !closed };
+    },
+  });
+
+  app.get(`${API_PREFIX}/residents/:residentId/outreach`, {
+    config: { access: { kind: 'protected', staff: ['caseworker', 'auditor'] } },
+    schema: {
+      summary: "A resident's outreach with each send in the ledger",
+      tags: ['casework'],
+      params: z.object({ residentId: residentIdParam }),
+      response: { 200: z.object({ outreach: z.array(JsonObject) }), 400: ErrorBody, 404: ErrorBody },
+    },
+    handler: async (request) => {
+      const resident = await visibleResident(callerOf(request), request.params.residentId);
+      const rows = await db.selectFrom('outreach').selectAll().where('resident_id', '=', resident.id).orderBy('started_at').execute();
+      const deliveries = rows.length
+        ? await db
+            .selectFrom('deliveries')
+            .select(['outreach_id', 'step_index', 'channel', 'status', 'sent_at', 'provider_ref'])
+            .where(
+              'outreach_id',
+              'in',
+              rows.map((r) => r.id),
+            )
+            .orderBy('step_index')
+            .execute()
+        : [];
+      return { outreach: rows.map((r) => ({ ...r, sends: deliveries.filter((d) => d.outreach_id === r.id).map(({ outreach_id: _o, ...d }) => d) })) };
+    },
+  });
+
+  app.post(`${API_PREFIX}/outreach/:outreachId/responses`, {
+    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    schema: {
+      summary: "Record a resident's answer given at the counter or by phone; ends the outreach",
+      tags: ['casework'],
+      params: z.object({ outreachId: outreachIdParam }),
+      body: z.object({ kind: z.enum(RESPONSE_KINDS) }).strict(),
+      response: { 200: z.object({ outcome: z.literal('accepted'), response: z.string() }), 400: ErrorBody, 404: ErrorBody, 409: JsonObject },
+    },
+    handler: async (request, reply) => {
+      const caller = callerOf(request);
+      const outreach = await visibleOutreach(caller, request.params.outreachId);
+      const result = await respondToOutreach({ db, temporal: deps.temporal }, outreach.id, { kind: request.body.kind, via: 'console' }, actorOf(caller));
+      if (result.outcome === 'accepted') return reply.code(200).send({ outcome: 'accepted' as const, response: request.body.kind });
+      if (result.outcome === 'unknown-outreach') throw new HttpError(404, { error: 'no such outreach in your wards' });
+      return reply.code(409).send({ outcome: 'already-ended', state: result.state, response: result.response });
+    },
+  });
+
+  app.post(`${API_PREFIX}/residents/:residentId/consents/:purpose/withdrawal`, {
+    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    schema: {
+      summary: "Record a resident's withdrawal of consent for a purpose; their running outreach for it ends at once",
+      tags: ['casework'],
+      params: z.object({ residentId: residentIdParam, purpose: z.enum(PURPOSE_IDS as unknown as [string, ...string[]]) }),
+      response: { 200: z.object({ withdrawn: z.boolean(), stopped: z.number().int() }), 400: ErrorBody, 404: ErrorBody },
+    },
+    handler: async (request) => {
+      const caller = callerOf(request);
+      const resident = await visibleResident(caller, request.params.residentId);
+      const result = await withdrawConsentAndStopOutreach({ db, temporal: deps.temporal }, resident.id, request.params.purpose, actorOf(caller));
+      return { withdrawn: result.withdrawn, stopped: result.stopped.length };
+    },
+  });
+
+  app.get(`${API_PREFIX}/rules`, {
+    config: { access: { kind: 'protected', staff: ['policy-author', 'policy-approver', 'auditor', 'administrator', 'caseworker'], clients: ['auditor'] } },
+    schema: {
+      summary: 'The published rule versions',
+      tags: ['rules'],
+      response: {
+        200: z.object({ rules: z.array(z.object({ id: z.string(), version: z.number(), purpose: z.string(), title: z.record(z.string(), z.string()) })) }),
+      },
+    },
+    handler: async () => ({ rules: (await publishedRules(db)).map((r) => ({ id: r.id, version: r.version, purpose: r.purpose, title: { ...r.title } })) }),
+  });
+
+  app.get(`${API_PREFIX}/rules/:ruleId/explain/:residentId`, {
+    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    schema: {
+      summary: 'Why a published rule matches a resident or not (a caseworker of their ward only)',
+      description: 'Attribute values are shown only for a purpose the resident consented to.',
+      tags: ['rules'],
+      params: z.object({ ruleId: z.string().regex(/^[a-z0-9-]{1,100}$/, 'a rule id'), residentId: residentIdParam }),
+      querystring: z.object({ date: isoDate.optional(), event: z.string().max(200).optional() }).strict(),
+      response: { 200: JsonObject, 400: ErrorBody, 404: ErrorBody },
+    },
+    handler: async (request) => {
+      const caller = callerOf(request);
+      const resident = await visibleResident(caller, request.params.residentId);
+      const rule = (await publishedRules(db)).find((r) => r.id === request.params.ruleId);
+      if (!rule) throw new HttpError(404, { error: `no published rule ${request.params.ruleId}` });
+      try {
+        const explanation = await explainResident(db, deps.context.parameters, rule, resident.id, {
+          on: request.query.date ?? todayInTokyo(),
+          eventId: request.query.event,
+        });
+        return { ...explanation };
+      } catch (error) {
+        if (error instanceof UnknownResidentError) throw new HttpError(404, { error: 'no such resident in your wards' });
+        throw error;
+      }
+    },
+  });
+}

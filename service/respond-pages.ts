@@ -1,0 +1,269 @@
+/**
+ * The pages a resident sees after following a response link, in the
+ * resident's language. Pure functions from ids and enums to HTML: no personal
+ * data goes in (a link may be forwarded), and everything interpolated is escaped.
+ */
+import { createHash } from 'node:crypto';
+import type { Locale, ResponseKind } from '../store/schema';
+import { RESPONSE_KINDS } from '../store/schema';
+
+export interface PageFrame {
+  locale: Locale;
+  /** The city's name in the page's language. */
+  cityName: string;
+  office: { department: string; phone: string };
+}
+
+interface Texts {
+  kind: Record<ResponseKind, string>;
+  answerButton(label: string): string;
+  confirmLead: string;
+  yourAnswer: string;
+  otherAnswers: string;
+  nothingRecorded: string;
+  stopNote: string;
+  thanksHeading: string;
+  thanks: Record<ResponseKind, string>;
+  endedHeading: string;
+  endedAnswered(label: string): string;
+  ended: Record<'no-response' | 'consent-withdrawn' | 'rule-withdrawn' | 'other', string>;
+  badAnswerHeading: string;
+  badAnswer: string;
+  contact: string;
+}
+
+const TEXTS: Record<Locale, Texts> = {
+  ja: {
+    kind: { acknowledged: '確認しました', applied: '申請しました', 'not-for-me': '私には当てはまりません', stop: '今後このお知らせを受け取らない' },
+    answerButton: (label) => `「${label}」と回答する`,
+    confirmLead: 'このお知らせに、次のとおり回答します。',
+    yourAnswer: 'あなたの回答',
+    otherAnswers: 'ほかの回答を選ぶ',
+    nothingRecorded: 'ボタンを押すまで、回答は記録されません。',
+    stopNote: '「今後このお知らせを受け取らない」を選ぶと、この目的での情報の利用への同意を取り消します。',
+    thanksHeading: 'ご回答ありがとうございました',
+    thanks: {
+      acknowledged: '「確認しました」と記録しました。このお知らせの送付はこれで終わります。',
+      applied: '「申請しました」と記録しました。このお知らせの送付はこれで終わります。',
+      'not-for-me': '「当てはまらない」と記録しました。このお知らせの送付はこれで終わります。',
+      stop: '今後、この種類のお知らせはお送りしません。この目的での情報の利用への同意を取り消します。',
+    },
+    endedHeading: 'このお知らせは終了しています',
+    endedAnswered: (label) => `このお知らせには、すでに回答をいただいています（回答：「${label}」）。`,
+    ended: {
+      'no-response': '回答の受付期間は終わりました。手続きについては、下記までお問い合わせください。',
+      'consent-withdrawn': '情報の利用への同意が取り消されたため、このお知らせは終了しました。',
+      'rule-withdrawn': '市がこのお知らせを取り下げたため、終了しました。',
+      other: 'このお知らせは終了しました。',
+    },
+    badAnswerHeading: 'この回答は受け付けられません',
+    badAnswer: '前のページに戻り、ボタンから回答を選んでください。',
+    contact: 'お問い合わせ',
+  },
+  en: {
+    kind: { acknowledged: 'I have read this', applied: 'I have applied', 'not-for-me': 'This does not apply to me', stop: 'Stop these notices' },
+    answerButton: (label) => `Answer: ${label}`,
+    confirmLead: 'You are about to send this answer to the notice.',
+    yourAnswer: 'Your answer',
+    otherAnswers: 'Or choose another answer',
+    nothingRecorded: 'Nothing is recorded until you press a button.',
+    stopNote: 'Choosing “Stop these notices” withdraws your consent to the use of your information for this purpose.',
+    thanksHeading: 'Thank you for your answer',
+    thanks: {
+      acknowledged: 'We recorded “I have read this”. You will receive no more reminders about this notice.',
+      applied: 'We recorded “I have applied”. You will receive no more reminders about this notice.',
+      'not-for-me': 'We recorded that this does not apply to you. You will receive no more reminders about this notice.',
+      stop: 'We will send you no more notices of this kind, and your consent to the use of your information for this purpose is withdrawn.',
+    },
+    endedHeading: 'This notice has already ended',
+    endedAnswered: (label) => `We already have an answer to this notice: “${label}”.`,
+    ended: {
+      'no-response': 'The time to answer this notice has passed. Please contact the office below about the procedure.',
+      'consent-withdrawn': 'This notice ended because consent to the use of your information for this purpose was withdrawn.',
+      'rule-withdrawn': 'This notice ended because the city withdrew it.',
+      other: 'This notice has ended.',
+    },
+    badAnswerHeading: 'This answer cannot be accepted',
+    badAnswer: 'Please go back and choose an answer with one of the buttons.',
+    contact: 'Contact',
+  },
+  'ja-easy': {
+    kind: { acknowledged: 'よみました', applied: 'もうしこみました', 'not-for-me': 'わたしには かんけい ありません', stop: 'この おしらせは もう いりません' },
+    answerButton: (label) => `「${label}」と こたえる`,
+    confirmLead: 'この おしらせに こたえます。',
+    yourAnswer: 'あなたの こたえ',
+    otherAnswers: 'ほかの こたえを えらぶ',
+    nothingRecorded: 'ボタンを おすまで、なにも きろく しません。',
+    stopNote: '「この おしらせは もう いりません」を えらぶと、この しゅるいの おしらせは もう きません。',
+    thanksHeading: 'ありがとう ございました',
+    thanks: {
+      acknowledged: '「よみました」と きろく しました。この おしらせは もう きません。',
+      applied: '「もうしこみました」と きろく しました。この おしらせは もう きません。',
+      'not-for-me': '「かんけい ありません」と きろく しました。この おしらせは もう きません。',
+      stop: 'この しゅるいの おしらせは もう おくりません。',
+    },
+    endedHeading: 'この おしらせは もう おわりました',
+    endedAnswered: (label) => `もう こたえを もらって います（こたえ：「${label}」）。`,
+    ended: {
+      'no-response': 'こたえる きかんが おわりました。わからない ことは、したの まどぐちに きいて ください。',
+      'consent-withdrawn': 'あなたの じょうほうを つかう ことを やめたので、この おしらせは おわりました。',
+      'rule-withdrawn': 'しやくしょが この おしらせを やめました。',
+      other: 'この おしらせは おわりました。',
+    },
+    badAnswerHeading: 'この こたえは うけつけ できません',
+    badAnswer: 'まえの ページに もどって、ボタンで こたえを えらんで ください。',
+    contact: 'といあわせ',
+  },
+};
+
+const STYLE = [
+  'body{font-family:system-ui,"Hiragino Sans","Noto Sans JP",sans-serif;line-height:1.7;margin:0;color:#1a1a1a;background:#fff}',
+  'main,.wrap{max-width:36rem;margin:0 auto;padding:1.5rem 1rem}',
+  '.city{color:#444;margin:0}',
+  'h1{font-size:1.5rem;line-height:1.4}',
+  '.answer{font-size:1.25rem}',
+  'button{font:inherit;display:block;width:100%;min-height:3rem;margin:.75rem 0;padding:.5rem 1rem;border-radius:.5rem;cursor:pointer}',
+  '.primary{background:#0b5394;color:#fff;border:2px solid #0b5394;font-weight:bold}',
+  '.secondary{background:#fff;color:#0b5394;border:2px solid #0b5394}',
+  'button:focus-visible{outline:3px solid #b35c00;outline-offset:2px}',
+  'fieldset{border:0;padding:0;margin:1.5rem 0 0}',
+  'legend{font-weight:bold}',
+  'footer{border-top:1px solid #ccc;color:#444}',
+  'section+section{border-top:1px solid #ccc;margin-top:1.5rem}',
+].join('');
+
+/**
+ * No scripts, no images, no framing, forms only back to this server; the one
+ * inline style block is allowed by its hash rather than 'unsafe-inline'.
+ */
+export const PAGE_CSP = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function layout(lang: string, pageTitle: string, main: string, footer = ''): string {
+  return [
+    '<!doctype html>',
+    `<html lang="${escapeHtml(lang)}">`,
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<meta name="robots" content="noindex, nofollow">',
+    `<title>${escapeHtml(pageTitle)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head>',
+    '<body>',
+    `<main>${main}</main>`,
+    footer,
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
+
+/** The parts every resident page shares: the city above, the office to call below. */
+function frameParts(frame: PageFrame, heading: string, noticeTitle: string) {
+  const t = TEXTS[frame.locale];
+  const header = `<p class="city">${escapeHtml(frame.cityName)}</p>\n<p>${escapeHtml(noticeTitle)}</p>`;
+  const footer =
+    `<footer><div class="wrap"><p>${escapeHtml(t.contact)}: ${escapeHtml(frame.cityName)} ${escapeHtml(frame.office.department)}` +
+    ` <a href="tel:${escapeHtml(frame.office.phone.replace(/[^0-9+]/g, ''))}">${escapeHtml(frame.office.phone)}</a></p></div></footer>`;
+  return { t, header, footer, pageTitle: `${heading} | ${frame.cityName}` };
+}
+
+/**
+ * What a link opens: the notice title, the answer the link stands for with one
+ * primary button to send it, and the other answers as secondary buttons.
+ * The form has no action, so it posts back to the very URL (token included).
+ */
+export function renderConfirmPage(frame: PageFrame, noticeTitle: string, kind: ResponseKind): string {
+  const { t, footer, pageTitle } = frameParts(frame, noticeTitle, noticeTitle);
+  const button = (k: ResponseKind, cls: string) =>
+    `<button type="submit" name="kind" value="${escapeHtml(k)}" class="${cls}"${k === 'stop' ? ' aria-describedby="stop-note"' : ''}>` +
+    `${escapeHtml(t.answerButton(t.kind[k]))}</button>`;
+  const others = RESPONSE_KINDS.filter((k) => k !== kind);
+  const main = [
+    `<p class="city">${escapeHtml(frame.cityName)}</p>`,
+    `<h1>${escapeHtml(noticeTitle)}</h1>`,
+    `<p>${escapeHtml(t.confirmLead)}</p>`,
+    '<form method="post">',
+    `<p>${escapeHtml(t.yourAnswer)}: <strong class="answer">${escapeHtml(t.kind[kind])}</strong></p>`,
+    button(kind, 'primary'),
+    `<p>${escapeHtml(t.nothingRecorded)}</p>`,
+    `<fieldset><legend>${escapeHtml(t.otherAnswers)}</legend>`,
+    ...others.map((k) => button(k, 'secondary')),
+    '</fieldset>',
+    '</form>',
+    `<p id="stop-note">${escapeHtml(t.stopNote)}</p>`,
+  ].join('\n');
+  return layout(frame.locale, pageTitle, main, footer);
+}
+
+export function renderThanksPage(frame: PageFrame, noticeTitle: string, kind: ResponseKind): string {
+  const { t, header, footer, pageTitle } = frameParts(frame, TEXTS[frame.locale].thanksHeading, noticeTitle);
+  const main = `${header}\n<h1>${escapeHtml(t.thanksHeading)}</h1>\n<p>${escapeHtml(t.thanks[kind])}</p>`;
+  return layout(frame.locale, pageTitle, main, footer);
+}
+
+/** The outreach ended before this answer: say how (answered, closed, consent or rule withdrawn). */
+export function renderEndedPage(frame: PageFrame, noticeTitle: string, state: string, response: ResponseKind | null): string {
+  const { t, header, footer, pageTitle } = frameParts(frame, TEXTS[frame.locale].endedHeading, noticeTitle);
+  const how =
+    response !== null
+      ? t.endedAnswered(t.kind[response])
+      : state === 'no-response' || state === 'consent-withdrawn' || state === 'rule-withdrawn'
+        ? t.ended[state]
+        : t.ended.other;
+  const main = `${header}\n<h1>${escapeHtml(t.endedHeading)}</h1>\n<p>${escapeHtml(how)}</p>`;
+  return layout(frame.locale, pageTitle, main, footer);
+}
+
+export function renderBadAnswerPage(frame: PageFrame, noticeTitle: string): string {
+  const { t, header, footer, pageTitle } = frameParts(frame, TEXTS[frame.locale].badAnswerHeading, noticeTitle);
+  const main = `${header}\n<h1>${escapeHtml(t.badAnswerHeading)}</h1>\n<p>${escapeHtml(t.badAnswer)}</p>`;
+  return layout(frame.locale, pageTitle, main, footer);
+}
+
+/** Pages shown before the resident (and so the language) is known: every language, Japanese first. */
+function renderMultilingualPage(cityName: { ja: string; en: string }, texts: Record<Locale, { heading: string; body: string }>): string {
+  const section = (locale: Locale, city: string) =>
+    `<section lang="${locale}"><p class="city">${escapeHtml(city)}</p><h${locale === 'ja' ? 1 : 2}>${escapeHtml(texts[locale].heading)}</h${locale === 'ja' ? 1 : 2}>` +
+    `<p>${escapeHtml(texts[locale].body)}</p></section>`;
+  const main = [section('ja', cityName.ja), section('en', cityName.en), section('ja-easy', cityName.ja)].join('\n');
+  return layout('ja', `${texts.ja.heading} | ${cityName.ja}`, main);
+}
+
+export function renderNotFoundPage(cityName: { ja: string; en: string }): string {
+  return renderMultilingualPage(cityName, {
+    ja: {
+      heading: 'このリンクは使えません',
+      body: 'リンクが正しくないか、途中で切れている可能性があります。お知らせのメールや通知から、もう一度開いてください。',
+    },
+    en: { heading: 'This link is not valid', body: 'The link may be mistyped or cut short. Please open it again from the email or notification you received.' },
+    'ja-easy': { heading: 'この リンクは つかえません', body: 'メールや つうちの リンクから、もう いちど ひらいて ください。' },
+  });
+}
+
+/** A response link past its outreach's end and grace: says nothing of the notice it belonged to. */
+export function renderExpiredPage(cityName: { ja: string; en: string }): string {
+  return renderMultilingualPage(cityName, {
+    ja: { heading: 'このリンクは有効期限が過ぎています', body: 'このお知らせへの回答の受付は終了しました。ご用件は窓口または電話でお問い合わせください。' },
+    en: { heading: 'This link has expired', body: 'Answers to this notice are no longer taken here. Please contact the office by phone or at the counter.' },
+    'ja-easy': { heading: 'この リンクは もう つかえません', body: 'ようじが ある ときは、まどぐちか でんわで きいて ください。' },
+  });
+}
+
+export function renderErrorPage(cityName: { ja: string; en: string }): string {
+  return renderMultilingualPage(cityName, {
+    ja: { heading: 'ただいま処理できません', body: '時間をおいて、もう一度お試しください。回答はまだ記録されていない可能性があります。' },
+    en: { heading: 'We cannot process this right now', body: 'Please try again later. Your answer may not have been recorded yet.' },
+    'ja-easy': { heading: 'いま できません', body: 'すこし まってから、もう いちど ためして ください。' },
+  });
+}

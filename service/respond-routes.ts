@@ -1,0 +1,192 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import formbody from '@fastify/formbody';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Client } from '@temporalio/client';
+import { DEFAULT_OFFICE } from '../config/engine-config';
+import { RESPONSE_KINDS, type Locale, type OutreachRowStatus, type ResponseKind } from '../store/schema';
+import { respondToOutreach } from '../engine/outreach/respond-to-outreach';
+import { getRuleVersion } from '../engine/rule-language/rule-registry';
+import type { EngineContext } from '../runtime/engine-context';
+import {
+  PAGE_CSP,
+  renderBadAnswerPage,
+  renderConfirmPage,
+  renderEndedPage,
+  renderExpiredPage,
+  renderNotFoundPage,
+  renderThanksPage,
+  type PageFrame,
+} from './respond-pages';
+import type { ServiceDeps } from './service-deps';
+
+export interface RespondDeps {
+  context: EngineContext;
+  temporal: Client;
+}
+
+interface LinkView {
+  outreachId: string;
+  residentId: string;
+  /** The answer the link itself stands for. */
+  kind: ResponseKind;
+  /** 'answered': an answer was given through a link of this outreach; every link now only shows it. */
+  answered: boolean;
+  status: OutreachRowStatus;
+  response: ResponseKind | null;
+  title: string;
+  frame: PageFrame;
+}
+
+export function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
+  return reply.code(status).header('Content-Security-Policy', PAGE_CSP).type('text/html; charset=utf-8').send(html);
+}
+
+function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+function sendNotFound(deps: RespondDeps, req: FastifyRequest, res: FastifyReply): FastifyReply {
+  if (wantsJson(req.raw)) return sendJson(res, 404, { error: 'unknown or invalid link' });
+  return sendPage(res, 404, renderNotFoundPage(deps.context.config.cityName));
+}
+
+function isResponseKind(value: string): value is ResponseKind {
+  return (RESPONSE_KINDS as readonly string[]).includes(value);
+}
+
+function sendExpired(deps: RespondDeps, req: FastifyRequest, res: FastifyReply): FastifyReply {
+  if (wantsJson(req.raw)) return sendJson(res, 410, { error: 'link expired' });
+  return sendPage(res, 410, renderExpiredPage(deps.context.config.cityName));
+}
+
+/**
+ * Looks the token (or a letter's code) up and reads what the page needs; null
+ * for an unknown or forged token or an unknown outreach, 'expired' past the
+ * outreach's end and grace (nothing of the outreach is read then).
+ */
+async function loadLinkView(deps: RespondDeps, token: string): Promise<LinkView | 'expired' | null> {
+  const claims = await deps.context.links.resolve(token);
+  if (!claims) return null;
+  if (claims.state === 'expired') return 'expired';
+  const db = deps.context.database.db;
+  const row = await db
+    .selectFrom('outreach')
+    .innerJoin('residents', 'residents.id', 'outreach.resident_id')
+    .select(['outreach.id', 'outreach.resident_id', 'outreach.rule_id', 'outreach.rule_version', 'outreach.status', 'outreach.response', 'residents.locale'])
+    .where('outreach.id', '=', claims.outreachId)
+    .executeTakeFirst();
+  if (!row) return null;
+  const rule = await getRuleVersion(db, row.rule_id, row.rule_version);
+  const locale: Locale = row.locale;
+  const { cityName } = deps.context.config;
+  return {
+    outreachId: row.id,
+    residentId: row.resident_id,
+    kind: claims.kind,
+    answered: claims.state === 'answered',
+    status: row.status,
+    response: row.response,
+    title: rule.title[locale],
+    frame: {
+      locale,
+      cityName: locale === 'en' ? cityName.en : cityName.ja,
+      office: { department: locale === 'en' ? DEFAULT_OFFICE.department.en : DEFAULT_OFFICE.department.ja, phone: DEFAULT_OFFICE.phone },
+    },
+  };
+}
+
+/**
+ * GET /respond/:token — shows the answer and asks for a confirming click.
+ * Records nothing: mail scanners and link previews fetch these URLs too.
+ */
+async function handleRespondGet(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, token: string): Promise<FastifyReply> {
+  const view = await loadLinkView(deps, token);
+  if (!view) return sendNotFound(deps, req, res);
+  if (view === 'expired') return sendExpired(deps, req, res);
+  const state = view.answered ? 'responded' : view.status;
+  if (wantsJson(req.raw)) {
+    return sendJson(res, 200, { title: view.title, kind: view.kind, state, response: view.response });
+  }
+  if (state !== 'active') return sendPage(res, 200, renderEndedPage(view.frame, view.title, state, view.response));
+  return sendPage(res, 200, renderConfirmPage(view.frame, view.title, view.kind));
+}
+
+/** POST /respond/:token — the resident's confirmed answer (the link's own, or another chosen on the page). */
+async function handleRespondPost(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, token: string): Promise<FastifyReply> {
+  const json = wantsJson(req.raw);
+  const view = await loadLinkView(deps, token);
+  if (!view) return sendNotFound(deps, req, res);
+  if (view === 'expired') return sendExpired(deps, req, res);
+
+  let kind: ResponseKind = view.kind;
+  const fields = AnswerForm.safeParse(req.body ?? {});
+  const chosen = fields.success ? fields.data.kind : undefined;
+  if (!fields.success || (chosen !== undefined && !isResponseKind(chosen))) {
+    if (json) return sendJson(res, 400, { error: 'invalid answer', problems: [`kind: expected one of ${RESPONSE_KINDS.join(', ')}`] });
+    return sendPage(res, 400, renderBadAnswerPage(view.frame, view.title));
+  }
+  if (chosen !== undefined && isResponseKind(chosen)) kind = chosen;
+
+  // Answered once: after an answer through any link of the outreach, a link changes nothing.
+  if (view.answered) {
+    if (json) return sendJson(res, 409, { outcome: 'already-ended', state: 'responded', response: view.response });
+    return sendPage(res, 409, renderEndedPage(view.frame, view.title, 'responded', view.response));
+  }
+  const result = await respondToOutreach(
+    { db: deps.context.database.db, temporal: deps.temporal },
+    view.outreachId,
+    { kind, via: 'link' },
+    `resident:${view.residentId}`,
+  );
+  switch (result.outcome) {
+    case 'accepted':
+      await deps.context.links.markUsed(token);
+      if (json) return sendJson(res, 200, { outcome: 'accepted', response: kind });
+      return sendPage(res, 200, renderThanksPage(view.frame, view.title, kind));
+    case 'already-ended': {
+      const response = result.response !== null && isResponseKind(result.response) ? result.response : null;
+      if (json) return sendJson(res, 409, { outcome: 'already-ended', state: result.state, response });
+      return sendPage(res, 409, renderEndedPage(view.frame, view.title, result.state, response));
+    }
+    case 'unknown-outreach':
+      return sendNotFound(deps, req, res);
+  }
+}
+
+/** Scripted clients that ask for JSON get JSON; browsers (which accept text/html) get pages. */
+function wantsJson(req: { headers: Record<string, string | string[] | undefined> }): boolean {
+  const accept = String(req.headers.accept ?? '').toLowerCase();
+  return accept.includes('application/json') && !accept.includes('text/html');
+}
+
+/** The answer form: the button pressed (`kind`), or nothing for the link's own answer; unknown fields are ignored. */
+const AnswerForm = z.object({ kind: z.string().max(40).optional() });
+
+/** A response token (link) or a letter code as typed; anything else is simply not found. */
+const TokenParam = z.object({ token: z.string().min(1).max(200) });
+
+/**
+ * The pages behind residents' links, on the public listener: `/respond/:token`
+ * (links in emails and pushes) and `/r/:code` (the code printed on letters).
+ * GET shows and changes nothing (mail scanners fetch links); POST answers.
+ */
+export async function respondRoutes(fastify: FastifyInstance, deps: ServiceDeps): Promise<void> {
+  await fastify.register(async (scope) => {
+    await scope.register(formbody, { bodyLimit: 8 * 1024 });
+    const app = scope.withTypeProvider<ZodTypeProvider>();
+    for (const prefix of ['/respond', '/r']) {
+      app.get(`${prefix}/:token`, {
+        config: { access: { kind: 'public' } },
+        schema: { params: TokenParam, hide: true },
+        handler: (request, reply) => handleRespondGet(deps, request, reply, request.params.token),
+      });
+      app.post(`${prefix}/:token`, {
+        config: { access: { kind: 'public' } },
+        bodyLimit: 8 * 1024,
+        schema: { params: TokenParam, hide: true },
+        handler: (request, reply) => handleRespondPost(deps, request, reply, request.params.token),
+      });
+    }
+  });
+}

@@ -1,0 +1,327 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Kysely table types. Personal data lives here and only here (never in Temporal history). */
+
+import type { Channel, Locale, OutreachRowStatus, ResponseKind, TaskKind } from './vocabulary';
+
+// The vocabulary (channels, locales, answers, task kinds, outreach states) is written once in ./vocabulary.
+export { CHANNELS, LOCALES, RESPONSE_KINDS, TASK_KINDS } from './vocabulary';
+export type { Channel, Locale, OutreachRowStatus, ResponseKind, TaskKind } from './vocabulary';
+
+export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface ResidentsTable {
+  id: string;
+  household_id: string;
+  family_name: string;
+  given_name: string;
+  birth_date: ColumnType<string, string, string>;
+  locale: Locale;
+  email: string | null;
+  email_status: 'unverified' | 'valid' | 'invalid';
+  postal_code: string | null;
+  address: string | null;
+  /** 'invalid' once a letter to the address came back (宛所不明 etc.); no letter is printed for it until fixed. */
+  postal_status: Generated<PostalStatus>;
+  ward: string;
+  residence_status: 'registered' | 'moved-out' | 'deceased';
+  income_bracket: ColumnType<number | null, number | null | undefined, number | null>;
+  insurance_type: ColumnType<string | null, string | null | undefined, string | null>;
+  disability_certificate: ColumnType<boolean, boolean | undefined, boolean>;
+  moved_in_on: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Timestamp;
+}
+
+export interface ConsentsTable {
+  resident_id: string;
+  purpose: string;
+  granted_at: Timestamp;
+  withdrawn_at: NullableTimestamp;
+}
+
+export interface LifeEventsTable {
+  id: string;
+  type: string;
+  resident_id: string;
+  occurred_on: ColumnType<string, string, string>;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  received_at: Timestamp;
+}
+
+export interface RuleVersionsTable {
+  rule_id: string;
+  version: number;
+  purpose: string;
+  status: 'draft' | 'published' | 'withdrawn';
+  definition: ColumnType<unknown, string, string>;
+  source_file: string;
+  published_at: Timestamp;
+}
+
+export interface OutreachTable {
+  id: string;
+  rule_id: string;
+  rule_version: number;
+  resident_id: string;
+  occurrence_key: string;
+  event_id: string | null;
+  trigger_date: ColumnType<string | null, string | null | undefined, string | null>;
+  member_id: ColumnType<string | null, string | null | undefined, string | null>;
+  status: OutreachRowStatus;
+  response: ResponseKind | null;
+  started_at: Timestamp;
+  ended_at: NullableTimestamp;
+}
+
+/** 'rehearsed': rendered and recorded in test mode; nothing left the machine. */
+export type DeliveryStatus = 'pending' | 'sent' | 'rehearsed' | 'skipped' | 'failed' | 'cancelled';
+
+export interface DeliveriesTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  outreach_id: string;
+  resident_id: string;
+  rule_id: string;
+  rule_version: number;
+  step_index: number;
+  channel: Channel;
+  status: DeliveryStatus;
+  provider_ref: string | null;
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: Timestamp;
+  sent_at: NullableTimestamp;
+  /** Email: the SMTP transport (by name) that accepted the notice. */
+  smtp_transport: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Email: every answer of every transport to every attempt (channels/email/email-answers SmtpAnswer), oldest first. */
+  smtp_answers: ColumnType<Record<string, unknown>[], string | undefined, string>;
+  /** Email: the delivery token (channels/email/email.ts deliveryTokenFor), recorded before the first send; bounces are matched by it. */
+  delivery_token: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** One recipient of one delivery status notification (bounce) received; see channels/email/email-bounces. */
+export interface EmailBouncesTable {
+  id: Generated<number>;
+  report_key: string;
+  recipient: string;
+  action: string;
+  status: string;
+  diagnostic: string | null;
+  reporting_mta: string | null;
+  delivery_id: number | null;
+  resident_id: string | null;
+  outcome: string;
+  received_at: Timestamp;
+}
+
+export interface PushSubscriptionsTable {
+  id: Generated<number>;
+  resident_id: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  created_at: Timestamp;
+  refreshed_at: NullableTimestamp;
+}
+
+export interface CaseworkerTasksTable {
+  id: Generated<number>;
+  outreach_id: string;
+  resident_id: string;
+  rule_id: string;
+  rule_version: number;
+  kind: TaskKind;
+  status: 'open' | 'closed';
+  created_at: Timestamp;
+  closed_at: NullableTimestamp;
+  closed_by: string | null;
+  note: string | null;
+  /** The resident's ward when the task was opened: caseworkers see their wards' tasks. */
+  ward: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Timestamp;
+  actor: string;
+  action: string;
+  resident_id: string | null;
+  rule_id: string | null;
+  rule_version: number | null;
+  outreach_id: string | null;
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+  /** Set by the database's chain trigger (migration 0007), never by a writer. int8: pg gives a string, PGlite a number. */
+  chain_position: ColumnType<string | number, never, never>;
+  prev_hash: ColumnType<string, never, never>;
+  record_hash: ColumnType<string, never, never>;
+}
+
+export interface SuppressionsTable {
+  id: Generated<number>;
+  household_id: string;
+  purpose: string;
+  source_outreach_id: string;
+  source_purpose: string;
+  from_at: Timestamp;
+  until_at: Timestamp;
+}
+
+export interface EngineSettingsTable {
+  key: string;
+  value: ColumnType<unknown, string, string>;
+}
+
+export interface Database {
+  residents: ResidentsTable;
+  consents: ConsentsTable;
+  life_events: LifeEventsTable;
+  rule_versions: RuleVersionsTable;
+  outreach: OutreachTable;
+  deliveries: DeliveriesTable;
+  push_subscriptions: PushSubscriptionsTable;
+  caseworker_tasks: CaseworkerTasksTable;
+  audit_log: AuditLogTable;
+  engine_settings: EngineSettingsTable;
+  suppressions: SuppressionsTable;
+  email_bounces: EmailBouncesTable;
+  print_batches: PrintBatchesTable;
+  letters: LettersTable;
+  push_enrolments: PushEnrolmentsTable;
+  staff_sessions: StaffSessionsTable;
+  staff_login_states: StaffLoginStatesTable;
+  response_tokens: ResponseTokensTable;
+  api_clients: ApiClientsTable;
+  api_client_request_ids: ApiClientRequestIdsTable;
+}
+
+export type Resident = Selectable<ResidentsTable>;
+export type NewResident = Insertable<ResidentsTable>;
+export type Delivery = Selectable<DeliveriesTable>;
+export type CaseworkerTask = Selectable<CaseworkerTasksTable>;
+export type AuditEntry = Selectable<AuditLogTable>;
+
+export type PostalStatus = 'unverified' | 'valid' | 'invalid';
+
+/** One print run a day; the id is its print date. 'closing' only while closeBatch renders it. */
+export type PrintBatchStatus = 'created' | 'closing' | 'handed-to-printer' | 'posted';
+
+export interface PrintBatchesTable {
+  id: ColumnType<string, string, string>;
+  status: PrintBatchStatus;
+  cut_off_at: Timestamp;
+  letter_count: Generated<number>;
+  page_count: Generated<number>;
+  merged_pdf_path: string | null;
+  merged_pdf_sha256: string | null;
+  manifest_path: string | null;
+  created_at: Timestamp;
+  handed_at: NullableTimestamp;
+  posted_at: NullableTimestamp;
+}
+
+export type LetterStatus = 'queued' | 'cancelled' | 'printed' | 'posted' | 'returned';
+export type PostageClass = 'standard' | 'registered';
+
+/** A letter from the moment the letter step queues it until it is posted or comes back. */
+export interface LettersTable {
+  delivery_id: number;
+  reference: string;
+  batch_id: string;
+  outreach_id: string;
+  resident_id: string;
+  status: LetterStatus;
+  postage_class: PostageClass;
+  postal_code: string;
+  pages: number;
+  bytes: number;
+  /** The letter's own PDF (a proof copy); the printer gets the batch file. */
+  pdf_path: string;
+  /** What was rendered (channels/letter/letter-pdf LetterContent), so the batch file prints exactly the queued letter. */
+  content: ColumnType<unknown, string, string>;
+  /** Pages of the letter in its batch file, once printed. */
+  first_page: number | null;
+  last_page: number | null;
+  created_at: Timestamp;
+  cancelled_at: NullableTimestamp;
+  printed_at: NullableTimestamp;
+  posted_at: NullableTimestamp;
+  returned_at: NullableTimestamp;
+  return_reason: string | null;
+}
+
+export type Letter = Selectable<LettersTable>;
+export type PrintBatch = Selectable<PrintBatchesTable>;
+
+export type ClientRole = 'event-source' | 'bounce-source' | 'print-vendor' | 'auditor';
+
+/** A calling system; its secret is derived from `salt` with a pepper kept outside the database. */
+export interface ApiClientsTable {
+  id: string;
+  name: string;
+  role: ClientRole;
+  salt: string;
+  secret_sha256: string;
+  created_at: Timestamp;
+  created_by: string;
+  revoked_at: NullableTimestamp;
+  revoked_by: string | null;
+}
+
+export interface ApiClientRequestIdsTable {
+  client_id: string;
+  jti: string;
+  expires_at: Timestamp;
+}
+
+export type ApiClient = Selectable<ApiClientsTable>;
+
+/** A resident's response link or letter code, stored only as its keyed hash (engine/outreach/response-links.ts). */
+export interface ResponseTokensTable {
+  token_hash: string;
+  key_id: string;
+  outreach_id: string;
+  kind: ResponseKind;
+  form: 'link' | 'code' | 'legacy';
+  created_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+/** A signed-in staff member's server-side session; the id itself lives only in their cookie. */
+export interface StaffSessionsTable {
+  /** sha256 (hex) of the session id. */
+  id_hash: string;
+  /** The IdP's `sub`: what audit records name (`staff:<sub>`). */
+  subject: string;
+  display_name: string;
+  roles: ColumnType<string[], string, string>;
+  wards: ColumnType<string[], string, string>;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  /** Absolute end of the session; the idle limit runs from last_seen_at. */
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+/** A sign-in in progress (single use, minutes long); the browser's sign-in cookie holds the verifier and nonce. */
+export interface StaffLoginStatesTable {
+  /** sha256 (hex) of the OAuth `state`. */
+  state_hash: string;
+  /** sha256 (hex) of the sign-in cookie's PKCE verifier and nonce. */
+  cookie_hash: string;
+  return_to: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+/** A single-use push enrolment token (channels/push/push-enrolment.ts), stored only as its sha256. */
+export interface PushEnrolmentsTable {
+  /** sha256 (hex) of the token. */
+  token_hash: string;
+  resident_id: string;
+  /** `notice:<outreach id>` or `staff:<subject>`. */
+  issued_by: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  subscription_id: number | null;
+}

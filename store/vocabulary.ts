@@ -1,0 +1,51 @@
+/**
+ * The engine's vocabulary: each closed set of words written once, as an
+ * `as const` list, with its type derived from the list. The database types
+ * (store/schema.ts), the rule schema (engine/rule-language/rule-schema.ts), the HTTP
+ * routes and the command line all take their lists and types from here.
+ *
+ * It lives in the store because the store may import nothing above it, and
+ * everything above may import the store. Types only from here may be used by
+ * workflow code (`import type`).
+ *
+ * @example
+ *   z.enum(CHANNELS).parse('push'); // 'push'
+ *   const channel: Channel = 'letter';
+ */
+
+/** How a notice reaches a resident. */
+export const CHANNELS = ['email', 'push', 'letter'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/** The languages a resident reads notices in; 'ja-easy' is やさしい日本語 (easy Japanese). */
+export const LOCALES = ['ja', 'en', 'ja-easy'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+/** The language tag a notice in this locale is written in (HTML lang, Content-Language): やさしい日本語 is Japanese to fonts and screen readers. */
+export function htmlLang(locale: Locale): 'ja' | 'en' {
+  return locale === 'en' ? 'en' : 'ja';
+}
+
+/** A resident's answer to an outreach. */
+export const RESPONSE_KINDS = ['acknowledged', 'applied', 'not-for-me', 'stop'] as const;
+export type ResponseKind = (typeof RESPONSE_KINDS)[number];
+
+/** Why a caseworker follow-up task was opened. */
+export const TASK_KINDS = ['no-response', 'deadline-passed', 'unreachable', 'asked-for-help', 'letter-returned'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
+/** The `outreach.status` column: 'active' while the outreach runs, then how it ended. */
+export const OUTREACH_ROW_STATUSES = ['active', 'responded', 'no-response', 'deadline-passed', 'consent-withdrawn', 'rule-withdrawn'] as const;
+export type OutreachRowStatus = (typeof OUTREACH_ROW_STATUSES)[number];
+
+/** Where a running outreach workflow stands (its status query): 'running', then how it ended. */
+export const OUTREACH_STATES = ['running', 'responded', 'no-response', 'deadline-passed', 'consent-withdrawn', 'rule-withdrawn'] as const;
+export type OutreachState = (typeof OUTREACH_STATES)[number];
+
+/** Which outreach something belongs to: ids only, never personal data (these travel through Temporal). */
+export interface OutreachRef {
+  outreachId: string;
+  ruleId: string;
+  ruleVersion: number;
+  residentId: string;
+}
