@@ -8,6 +8,18 @@
 const PACKAGE_OR_BUILT_IN = ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-bundled', 'npm-no-pkg', 'npm-unknown'];
 const NODE_MODULES = '(^|/)node_modules/';
 
+/** A layer rule: files in `folder`/ import only that folder, the `allowed` folders below it, packages and built-ins. */
+function onlyFrom(name, comment, folder, allowed) {
+  const inside = [folder, ...allowed].map((f) => `^${f}/`);
+  return {
+    name,
+    comment,
+    severity: 'error',
+    from: { path: `^${folder}/` },
+    to: { dependencyTypesNot: PACKAGE_OR_BUILT_IN, pathNot: [...inside, NODE_MODULES] },
+  };
+}
+
 /**
  * The engine's API (workflow names, inputs, signals, update, query) lives next to the outreach code but is workflow
  * code: workflows/ implements it and imports it, so it may import only what workflow code may.
@@ -33,33 +45,27 @@ module.exports = {
         dependencyTypesNot: ['type-only'],
       },
     },
-    {
-      name: 'foundation-imports-nothing-of-ours',
-      comment:
-        'foundation/ holds the leaf helpers every layer may use (the Tokyo calendar, text files, private files, zod issues, text tables): ' +
+    onlyFrom(
+      'foundation-imports-nothing-of-ours',
+      'foundation/ holds the leaf helpers every layer may use (the Tokyo calendar, text files, private files, zod issues, text tables): ' +
         'they import packages and Node built-ins only, so using one never drags a layer in.',
-      severity: 'error',
-      from: { path: '^foundation/' },
-      to: { dependencyTypesNot: PACKAGE_OR_BUILT_IN, pathNot: ['^foundation/', NODE_MODULES] },
-    },
-    {
-      name: 'config-imports-only-foundation',
-      comment:
-        'config/ parses the environment and the configuration files into settings; it knows no table, channel or route, ' +
+      'foundation',
+      [],
+    ),
+    onlyFrom(
+      'config-imports-only-foundation',
+      'config/ parses the environment and the configuration files into settings; it knows no table, channel or route, ' +
         'so every layer can read its settings without importing the layers above.',
-      severity: 'error',
-      from: { path: '^config/' },
-      to: { dependencyTypesNot: PACKAGE_OR_BUILT_IN, pathNot: ['^config/', '^foundation/', NODE_MODULES] },
-    },
-    {
-      name: 'store-imports-nothing-above-it',
-      comment:
-        'store/ (schema, migrations, vocabulary, one module per table family) is the bottom layer of the engine: it may import ' +
+      'config',
+      ['foundation'],
+    ),
+    onlyFrom(
+      'store-imports-nothing-above-it',
+      'store/ (schema, migrations, vocabulary, one module per table family) is the bottom layer of the engine: it may import ' +
         'packages, Node built-ins and foundation/, never the configuration, the engine, channels, workflows, activities, service or CLI above it.',
-      severity: 'error',
-      from: { path: '^store/' },
-      to: { dependencyTypesNot: PACKAGE_OR_BUILT_IN, pathNot: ['^store/', '^foundation/', NODE_MODULES] },
-    },
+      'store',
+      ['foundation'],
+    ),
     {
       name: 'no-cycles-between-folders',
       comment:
