@@ -3,7 +3,7 @@ import type { Locale, Resident } from '../store/schema';
 import type { Rule } from '../engine/rule-language/rule-schema';
 import type { NoticeDate, NoticeVariables } from '../engine/notices/render-notice';
 import { formatNoticeDate } from '../engine/notices/format-dates';
-import { addDays, todayInTokyo } from '../foundation/tokyo-calendar';
+import { addDays } from '../foundation/tokyo-calendar';
 import { honorificName } from '../engine/notices/template-helpers';
 import type { NoticeLinks } from '../engine/outreach/response-links';
 
@@ -11,7 +11,7 @@ import type { NoticeLinks } from '../engine/outreach/response-links';
 export type NoticeVariableSources = Pick<ActivityDeps, 'config' | 'office' | 'parameters'>;
 
 export interface NoticeVariableOptions {
-  /** The day whose parameter values apply (the send date; default today in Tokyo). */
+  /** The day whose parameter values apply (default the trigger date, as the rule's conditions read them). */
   on?: string;
 }
 
@@ -41,7 +41,7 @@ export function noticeVariables(
     notice: { title: rule.title[locale] },
     trigger: noticeDate(triggerDate, locale),
     links: { ...links },
-    param: deps.parameters.nestedValuesOn(options.on ?? todayInTokyo()),
+    param: deps.parameters.nestedValuesOn(options.on ?? triggerDate),
   };
   if ('event' in rule.trigger) vars.event = noticeDate(triggerDate, locale);
   if (rule.deadline) vars.deadline = noticeDate(addDays(triggerDate, rule.deadline.days), locale);

@@ -194,7 +194,11 @@ class Translator {
   /** A value as the peer compares it: dates as day numbers. */
   private value(v: Value): Scalar {
     if (typeof v !== 'object') return v;
-    if ('parameter' in v) return this.parameters.valueOn(v.parameter, this.on)?.value ?? null;
+    if ('parameter' in v) {
+      // In force on the trigger date, as the reference evaluator reads it.
+      if (this.triggerDate === null) throw this.fail('a parameter under a per-resident trigger date');
+      return this.parameters.valueOn(v.parameter, this.triggerDate)?.value ?? null;
+    }
     const base = v.date === 'today' ? this.on : this.triggerDate;
     if (base === null) throw this.fail('a {date: trigger} value under a per-resident trigger date');
     return toDays(addOffset(base, { years: v.years, months: v.months, days: v.days }));

@@ -69,7 +69,7 @@ function ruleMetadata(): z.core.$ZodRegistry<Meta> {
   registry.add(ValueSchema, {
     id: 'Value',
     description:
-      'A value: a literal (text, number, true/false, date YYYY-MM-DD), { parameter: <id> } for the value in force on the evaluation date, or { date: today | trigger, years, months, days } for a date relative to today or to the trigger.',
+      'A value: a literal (text, number, true/false, date YYYY-MM-DD), { parameter: <id> } for the value in force on the trigger date, or { date: today | trigger, years, months, days } for a date relative to today or to the trigger.',
   });
   registry.add(OffsetSchema, {
     id: 'Offset',
@@ -114,7 +114,7 @@ const PARAMETER_FIELDS: Record<keyof typeof ParameterSchema.shape, string> = {
   type: 'The type of every value: integer, date, boolean or string.',
   unit: 'The unit of the values (e.g. yen, income bracket).',
   reference: 'The law, ordinance or decision the values come from.',
-  values: 'Each value, keyed by the date (YYYY-MM-DD) it comes into force; a rule uses the latest one in force on its evaluation date.',
+  values: 'Each value, keyed by the date (YYYY-MM-DD) it comes into force; a rule uses the latest one in force on its trigger date.',
 };
 
 /** Describes each top-level property; a property the schema lacks is an error (the zod schema changed). */

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Database } from '../../store/schema';
+import { consentInForceSql } from '../../store/consent';
 import { MEMBER_ATTRIBUTES } from './attribute-catalog';
 import { addOffset, daysInMonth, formatIsoDate as isoDate, isIsoDate, nextCalendarDate } from '../../foundation/tokyo-calendar';
 import { isEffective, offsetLabel, order, type EventFacts } from './evaluate-rule';
@@ -31,7 +32,8 @@ import {
  *    of reaches/anniversary triggers]
  *   where <trigger window> and <id range> and <consent> and <conditions>
  *
- * Everything that is the same for every resident (evaluation date, parameters,
+ * Everything that is the same for every resident (evaluation date, parameters
+ * read on a trigger date shared by everyone,
  * the event, calendar dates, `{date: today}`) is resolved here and bound as a
  * parameter; only what depends on the row (birth dates, trigger dates of
  * reaches/anniversary triggers) is computed by PostgreSQL.
@@ -89,7 +91,8 @@ export async function matchPopulationTogether(
 ): Promise<MatchRow[][]> {
   const results: MatchRow[][] = rules.map(() => []);
   const counts: Array<Predicate | null> = [];
-  const purposes: string[] = [];
+  // One bit per (purpose, day): a consent is looked up once a resident for every rule, and counts only when in force on the rule's day.
+  const purposes: Array<{ purpose: string; on: string }> = [];
   const together: Array<{ index: number; match: Predicate; key: string; triggerDate: string }> = [];
   const own: number[] = [];
   rules.forEach(({ rule, ctx }, index) => {
@@ -104,8 +107,8 @@ export async function matchPopulationTogether(
     // and stops at the first false, so a resident's conditions are not evaluated
     // under a purpose they did not consent to.
     if (options.requireConsent) {
-      let p = purposes.indexOf(rule.purpose);
-      if (p < 0) p = purposes.push(rule.purpose) - 1;
+      let p = purposes.findIndex((k) => k.purpose === rule.purpose && k.on === ctx.on);
+      if (p < 0) p = purposes.push({ purpose: rule.purpose, on: ctx.on }) - 1;
       if (p > 62) throw new Error('matchPopulationTogether: more than 63 purposes in one query');
       parts.push(sql<SqlBool>`coalesce(k.purposes & ${String(2n ** BigInt(p))}::bigint <> 0, false)`);
     }
@@ -130,11 +133,11 @@ export async function matchPopulationTogether(
     const consentRange = idRange('c', options, 'resident_id');
     const consents = purposes.length
       ? sql`left join (
-          select c.resident_id, bit_or(case c.purpose ${sql.join(
-            purposes.map((p, i) => sql`when ${p} then ${String(2n ** BigInt(i))}::bigint`),
+          select c.resident_id, bit_or(case ${sql.join(
+            purposes.map((k, i) => sql`when c.purpose = ${k.purpose} and ${consentInForceSql('c', k.on)} then ${String(2n ** BigInt(i))}::bigint`),
             sql` `,
-          )} end) as purposes
-          from consents c where c.withdrawn_at is null and c.purpose in (${sql.join(purposes)}) ${consentRange.length ? sql`and ${sql.join(consentRange, sql` and `)}` : sql``}
+          )} else 0::bigint end) as purposes
+          from consents c where c.withdrawn_at is null and c.purpose in (${sql.join([...new Set(purposes.map((k) => k.purpose))])}) ${consentRange.length ? sql`and ${sql.join(consentRange, sql` and `)}` : sql``}
           group by c.resident_id
         ) k on k.resident_id = r.id`
       : sql``;
@@ -192,8 +195,12 @@ type SqlType = 'integer' | 'date' | 'boolean' | 'text';
 type Fragment = RawBuilder<unknown>;
 type Predicate = RawBuilder<SqlBool>;
 
-/** A value known when compiling, or one PostgreSQL computes per row (only trigger dates are). */
-type Operand = { known: true; value: Scalar } | { known: false; expr: Fragment; type: SqlType };
+/**
+ * A value known when compiling, or one PostgreSQL computes per row (only trigger dates are).
+ * A per-row trigger date carries the window it lies in (the evaluation date to the horizon), so
+ * parameters read on it can be split into the stretches where their value holds.
+ */
+type Operand = { known: true; value: Scalar } | { known: false; expr: Fragment; type: SqlType; window?: { from: string; to: string } };
 
 const TRUE: Predicate = sql<SqlBool>`true`;
 const FALSE: Predicate = sql<SqlBool>`false`;
@@ -227,7 +234,7 @@ function compileRuleBody(rule: Rule, ctx: PopulationContext, options: Population
   const compiler = new ConditionCompiler(rule, ctx, trigger.date, 'r');
   const filters: Predicate[] = [...trigger.where, ...idRange('r', options)];
   if (options.requireConsent) {
-    filters.push(sql<SqlBool>`exists (select 1 from consents c where c.resident_id = r.id and c.purpose = ${rule.purpose} and c.withdrawn_at is null)`);
+    filters.push(sql<SqlBool>`exists (select 1 from consents c where c.resident_id = r.id and c.purpose = ${rule.purpose} and ${consentInForceSql('c', ctx.on)})`);
   }
   if (rule.conditions) filters.push(compiler.condition(rule.conditions, { kind: 'resident' }));
 
@@ -305,7 +312,7 @@ function planTrigger(rule: Rule, ctx: PopulationContext): TriggerPlan | null {
       where: [birthDateWindow(sql.ref('r.birth_date'), date, offset, ctx.on, horizon(t.reaches.leadDays))],
       key: sql`${`age-${t.reaches.value}`}::text`,
       keyValue: null,
-      date: { known: false, expr: date, type: 'date' },
+      date: { known: false, expr: date, type: 'date', window: { from: ctx.on, to: horizon(t.reaches.leadDays) } },
       memberId: noMember,
       perRow: true,
     };
@@ -318,7 +325,7 @@ function planTrigger(rule: Rule, ctx: PopulationContext): TriggerPlan | null {
     where: [sql<SqlBool>`a.residence_status = 'registered'`, birthDateWindow(sql.ref('a.birth_date'), date, offset, ctx.on, horizon(leadDays))],
     key: sql`${'member-'}::text || a.id || ${`-${offsetLabel(offset)}`}::text`,
     keyValue: null,
-    date: { known: false, expr: date, type: 'date' },
+    date: { known: false, expr: date, type: 'date', window: { from: ctx.on, to: horizon(leadDays) } },
     memberId: sql`a.id`,
     perRow: true,
   };
@@ -416,6 +423,8 @@ type Scope = { kind: 'resident' } | { kind: 'member'; alias: string };
 
 class ConditionCompiler {
   private aliases = 0;
+  /** The date parameters are read on while compiling one stretch of a per-row trigger date (byParameterDate). */
+  private parameterDate: string | null = null;
 
   constructor(
     private readonly rule: Rule,
@@ -448,6 +457,10 @@ class ConditionCompiler {
 
   private count(c: CountCondition, scope: Scope): Predicate {
     const operator = COUNT_OPERATORS.find((op) => c[op] !== undefined)!;
+    return this.byParameterDate([c[operator]!], () => this.countFor(c, operator, scope));
+  }
+
+  private countFor(c: CountCondition, operator: (typeof COUNT_OPERATORS)[number], scope: Scope): Predicate {
     const members = c.count.members;
     const everyone = Object.keys(members).length === 0;
     let actual: Fragment;
@@ -476,6 +489,43 @@ class ConditionCompiler {
 
   private comparison(c: Comparison, scope: Scope): Predicate {
     const operator = COMPARISON_OPERATORS.find((op) => c[op] !== undefined)!;
+    const values = operator === 'isSet' ? [] : ([] as Value[]).concat(c[operator] as Value | Value[]);
+    return this.byParameterDate(values, () => this.comparisonFor(c, operator, scope));
+  }
+
+  /**
+   * Parameters are read on the trigger date. When it is the same for everyone
+   * that is one value; when it is per row (reaches, anniversary), the window
+   * the trigger dates lie in is cut where a parameter the values read changes,
+   * and the condition is compiled once per stretch, guarded by the stretch:
+   * (trigger < d1 and c[v0]) or (trigger >= d1 and c[v1]) … Each part is
+   * two-valued, and the stretches cover every date, so the whole is too.
+   */
+  private byParameterDate(values: Value[], build: () => Predicate): Predicate {
+    const ids = values.flatMap((v) => (typeof v === 'object' && 'parameter' in v ? [v.parameter] : []));
+    const trigger = this.triggerDate;
+    if (ids.length === 0 || trigger.known || this.parameterDate !== null) return build();
+    const window = trigger.window;
+    if (!window) throw new Error(`rule ${this.rule.id}: a per-row trigger date without its window`);
+    const changes = [
+      ...new Set(ids.flatMap((id) => Object.keys(this.ctx.parameters.get(id)?.values ?? {}).filter((d) => d > window.from && d <= window.to))),
+    ].sort();
+    const starts = [window.from, ...changes];
+    const parts = starts.map((start, i) => {
+      this.parameterDate = start;
+      try {
+        const guards: Predicate[] = [];
+        if (i > 0) guards.push(sql<SqlBool>`${trigger.expr} >= ${start}::date`);
+        if (i < starts.length - 1) guards.push(sql<SqlBool>`${trigger.expr} < ${starts[i + 1]!}::date`);
+        return guards.length === 0 ? build() : sql<SqlBool>`(${sql.join([...guards, build()], sql` and `)})`;
+      } finally {
+        this.parameterDate = null;
+      }
+    });
+    return parts.length === 1 ? parts[0]! : sql<SqlBool>`(${sql.join(parts, sql` or `)})`;
+  }
+
+  private comparisonFor(c: Comparison, operator: ComparisonOperator, scope: Scope): Predicate {
     if (scope.kind === 'member') {
       if (!(c.attribute in MEMBER_ATTRIBUTES)) throw new Error(`rule ${this.rule.id}: member attribute ${c.attribute} is not in the catalog`);
       const birth = sql.ref(`${scope.alias}.birth_date`);
@@ -507,7 +557,12 @@ class ConditionCompiler {
 
   private operand(v: Value): Operand {
     if (typeof v !== 'object') return known(v);
-    if ('parameter' in v) return known(this.ctx.parameters.valueOn(v.parameter, this.ctx.on)?.value ?? null);
+    if ('parameter' in v) {
+      // In force on the trigger date (one stretch of it when it is per row: byParameterDate).
+      const on = this.triggerDate.known ? String(this.triggerDate.value) : this.parameterDate;
+      if (on === null) throw new Error(`rule ${this.rule.id}: parameter ${v.parameter} read outside a stretch of the trigger date`);
+      return known(this.ctx.parameters.valueOn(v.parameter, on)?.value ?? null);
+    }
     const offset = { years: v.years, months: v.months, days: v.days };
     if (v.date === 'today') return known(addOffset(this.ctx.on, offset));
     if (this.triggerDate.known) return known(addOffset(this.triggerDate.value as string, offset));

@@ -273,7 +273,8 @@ export function order(operator: string, a: Scalar, b: Scalar): boolean {
 function resolve(v: Value, ctx: ConditionContext): { value: Scalar; parameter?: { id: string; found: { value: ParameterValue; since: string } | null } } {
   if (typeof v !== 'object') return { value: v };
   if ('parameter' in v) {
-    const found = ctx.parameters.valueOn(v.parameter, ctx.on);
+    // In force on the trigger date: the threshold of the April (or birth, or birthday) the notice is about.
+    const found = ctx.parameters.valueOn(v.parameter, ctx.triggerDate);
     return { value: found?.value ?? null, parameter: { id: v.parameter, found } };
   }
   const base = v.date === 'today' ? ctx.on : ctx.triggerDate;

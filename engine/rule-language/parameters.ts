@@ -10,7 +10,8 @@ import { readSourceFile } from '../../foundation/read-text-file';
 /**
  * Amounts and thresholds that change by fiscal year live in parameter files,
  * keyed by the date each value comes into force (as OpenFisca does). A rule
- * reads the value in force on its evaluation date.
+ * reads the value in force on its trigger date (the 1 April, birth or birthday
+ * the notice is about), not on the day it is evaluated.
  */
 export const ParameterSchema = z
   .object({

@@ -38,7 +38,7 @@ export const isoDate = isoDateSchema({ shape: 'a date written YYYY-MM-DD', notAD
 export const OffsetSchema = z.object({ years: z.number().int().optional(), months: z.number().int().optional(), days: z.number().int().optional() }).strict();
 export type Offset = z.infer<typeof OffsetSchema>;
 
-/** A value in a condition: a literal, a parameter in force on the evaluation date, or a date relative to today or to the trigger. */
+/** A value in a condition: a literal, a parameter in force on the trigger date, or a date relative to today or to the trigger. */
 export const ValueSchema = z.union([
   z.string(),
   z.number(),
