@@ -20,6 +20,7 @@ import { verifyAuditChain, type AuditChainReport } from '../store/audit-verify';
 import { recordLifeEvent } from '../engine/intake/record-life-event';
 import { PROJECT_ROOT } from '../runtime/engine-context';
 import type { Database } from '../store/schema';
+import { residentRow } from './support/rows';
 
 const run = randomUUID().slice(0, 8);
 const BASE = `oshirase_audit_${run}`;
@@ -152,24 +153,7 @@ describe('a database of its own: concurrent writers, then tampering', () => {
       await migrateToLatest(handle.db);
       const residents = Array.from({ length: 4 }, (_, i) => `AUD-${run}-${i}`);
       for (const id of residents) {
-        await addResident(
-          handle.db,
-          {
-            id,
-            household_id: `H-${id}`,
-            family_name: 'Test',
-            given_name: 'Audit',
-            birth_date: '1980-02-03',
-            locale: 'ja',
-            email: null,
-            email_status: 'unverified',
-            postal_code: null,
-            address: null,
-            ward: 'chuo',
-            residence_status: 'registered',
-          },
-          [],
-        );
+        await addResident(handle.db, residentRow(id, { family_name: 'Test', given_name: 'Audit', birth_date: '1980-02-03' }), []);
       }
       // Every kind of writer at once: single records, batches, transactions of several statements,
       // the intake's single-statement CTE, and a set-based insert.

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { extractText, getDocumentProxy } from 'unpdf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestEngine, outreachIdOf, waitFor, type TestResident } from './support/test-engine';
+import { outreachRow } from './support/rows';
 import { closeBatch, cutOffAt, listBatches, markBatchPosted, printDayFor, queueLetter, type QueuedLetter } from '../channels/letter/print-batches';
 import { cancelLetter, cancelLettersOfOutreach } from '../channels/letter/print-cancel';
 import { loadPrintConfig } from '../config/print-config';
@@ -51,19 +52,7 @@ async function queue(now: Date, options: { postalCode?: string; body?: string } 
   const resident = await engine.addResident({ consents: ['child-benefits'], email: false });
   const db = engine.db;
   const outreachId = `letters-test:${resident.id}:${randomUUID().slice(0, 8)}`;
-  await db
-    .insertInto('outreach')
-    .values({
-      id: outreachId,
-      rule_id: 'child-allowance',
-      rule_version: 1,
-      resident_id: resident.id,
-      occurrence_key: outreachId,
-      event_id: null,
-      status: 'active',
-      response: null,
-    })
-    .execute();
+  await db.insertInto('outreach').values(outreachRow(outreachId, resident.id)).execute();
   const key = `${outreachId}#4:letter`;
   const ledger = await db
     .insertInto('deliveries')

@@ -18,7 +18,7 @@ import { sendPush } from '../channels/push/web-push';
 import { registerPushSubscription } from '../channels/push/push-enrolment';
 import { receiverPushSettings, TestEngine, type TestResident } from './support/test-engine';
 
-const PUBLIC_DIR = join(import.meta.dirname, '..', 'public');
+const PUBLIC_DIR = join(import.meta.dirname, '..', 'service', 'public');
 const SW_SOURCE = readFileSync(join(PUBLIC_DIR, 'oshirase-sw.js'), 'utf8');
 const SUBSCRIBE_SOURCE = readFileSync(join(PUBLIC_DIR, 'oshirase-subscribe.js'), 'utf8');
 

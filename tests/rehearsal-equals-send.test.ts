@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { TEST_DELIVERY_TOKEN_KEY, TestEngine, pushesTo, type TestResident } from './support/test-engine';
+import { outreachRow } from './support/rows';
 import { daysAgoInTokyo } from './support/test-dates';
 import type { ActivityDeps } from '../activities';
 import { noticeVariables } from '../activities/notice-variables';
@@ -101,17 +102,7 @@ it('a rehearsed notice is the real one: email bytes, push payload and policy, le
   const outreachId = `rehearsal-parity:${resident.id}`;
   await engine.db
     .insertInto('outreach')
-    .values({
-      id: outreachId,
-      rule_id: 'child-allowance',
-      rule_version: 1,
-      resident_id: resident.id,
-      occurrence_key: outreachId,
-      event_id: null,
-      status: 'active',
-      response: null,
-      trigger_date: daysAgoInTokyo(3),
-    })
+    .values(outreachRow(outreachId, resident.id, { trigger_date: daysAgoInTokyo(3) }))
     .execute();
 
   // Email: the sink's file against the rehearsal's .eml.

@@ -9,6 +9,7 @@ import { generateVapidKeys } from '../channels/push/web-push';
 import { openEngineContext } from '../runtime/engine-context';
 import { issueResponseTokens, loadLinkKeys, newLinkKeys, normalizeLetterCode, parseLinkKeys, resolveResponseToken } from '../engine/outreach/response-links';
 import { TestEngine } from './support/test-engine';
+import { outreachRow, residentRow } from './support/rows';
 
 let engine: TestEngine;
 
@@ -217,32 +218,11 @@ describe('an installation that kept its secrets in engine_settings', () => {
         .execute();
       await db
         .insertInto('residents')
-        .values({
-          id: 'R-UPGRADE',
-          household_id: 'H-UPGRADE',
-          family_name: '試験',
-          given_name: '花子',
-          birth_date: '1994-07-13',
-          locale: 'ja',
-          email: null,
-          email_status: 'unverified',
-          postal_code: null,
-          address: null,
-          ward: 'chuo',
-          residence_status: 'registered',
-        })
+        .values(residentRow('R-UPGRADE', { given_name: '花子', birth_date: '1994-07-13' }))
         .execute();
       await db
         .insertInto('outreach')
-        .values({
-          id: outreachId,
-          rule_id: 'child-allowance',
-          rule_version: 1,
-          resident_id: 'R-UPGRADE',
-          occurrence_key: 'upgrade',
-          status: 'active',
-          response: null,
-        })
+        .values(outreachRow(outreachId, 'R-UPGRADE', { occurrence_key: 'upgrade' }))
         .execute();
     } finally {
       await first.close();
