@@ -1,7 +1,7 @@
 import type { ActivityDeps } from './activity-deps';
 import type { Channel } from '../store/schema';
 import { writeAudit } from '../store/audit';
-import { consentFor } from '../store/consent';
+import { channelWanted, consentFor, consentGap } from '../store/consent';
 import { claimDelivery, markDeliveryRehearsed, markDeliverySent, markDeliverySkipped } from '../store/delivery-ledger';
 import { getRuleVersion } from '../engine/rule-language/rule-registry';
 import { noticeVariables } from './notice-variables';
@@ -69,13 +69,9 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     const scheduledFor = addDays(todayInTokyo(outreachRow.started_at), input.scheduledDay);
 
     // Consent is checked again immediately before every send, not only when matching.
-    const consent = await consentFor(db, input.residentId, rule.purpose);
-    if (!consent.granted) {
-      await audit(input, 'send-blocked', {
-        channel: input.channel,
-        reason: consent.withdrawnAt ? `consent for purpose ${rule.purpose} was withdrawn` : `no consent for purpose ${rule.purpose}`,
-        idempotencyKey: key,
-      });
+    const gap = consentGap(await consentFor(db, input.residentId, rule.purpose, todayInTokyo()), rule.purpose);
+    if (gap !== null) {
+      await audit(input, 'send-blocked', { channel: input.channel, reason: gap, idempotencyKey: key });
       return { outcome: 'no-consent', alreadyInLedger: false };
     }
 
@@ -104,6 +100,13 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     if (ledger.status === 'skipped') return { outcome: 'unreachable', alreadyInLedger: true };
 
     const resident = await db.selectFrom('residents').selectAll().where('id', '=', input.residentId).executeTakeFirstOrThrow();
+    // The resident's contact preferences (an email unsubscribe takes email off them): not wanted is unreachable, the plan moves on.
+    if (!channelWanted(resident, input.channel)) {
+      const reason = `the resident does not want notices by ${input.channel} (contact preferences)`;
+      await markDeliverySkipped(db, ledger, { scheduledFor, reason });
+      await audit(input, 'channel-unreachable', { channel: input.channel, reason, deliveryId: ledger.id });
+      return { outcome: 'unreachable', alreadyInLedger: false };
+    }
     const outreach = await db.selectFrom('outreach').selectAll().where('id', '=', input.outreachId).executeTakeFirstOrThrow();
     // Each attempt issues its own links (only their hashes are kept); links of earlier attempts stay valid.
     const links = await deps.links.forNotice(input.outreachId, input.channel);

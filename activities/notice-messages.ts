@@ -47,6 +47,7 @@ export function emailNoticeMessage(request: SendRequest, marker?: EmailNotice['m
     token,
     content: rendered.content,
     bounceAddress: deps.mail.bounceAddress,
+    ...(request.vars.links.unsubscribe ? { unsubscribeUrl: request.vars.links.unsubscribe } : {}),
     ...(marker ? { marker } : {}),
   });
   return { kind: 'message', message, token, storedAddress: resident.email, rendered };

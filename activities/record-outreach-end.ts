@@ -1,6 +1,6 @@
 import type { ActivityDeps } from './activity-deps';
 import { writeAudit } from '../store/audit';
-import { withdrawConsent } from '../store/consent';
+import { recordConsentWithdrawal } from '../store/consent';
 import { getRuleVersion } from '../engine/rule-language/rule-registry';
 import { cancelLettersOfOutreach } from '../channels/letter/print-cancel';
 import type { OutreachState, ResponseChannel, ResponseKind } from '../engine/outreach/outreach-contract';
@@ -26,14 +26,12 @@ export function makeRecordOutreachEnd(deps: ActivityDeps) {
     if (input.response === 'stop') {
       // "Stop these notices" is a withdrawal of consent for this purpose, in the resident's own words.
       const rule = await getRuleVersion(deps.db, input.ruleId, input.ruleVersion);
-      if (await withdrawConsent(deps.db, input.residentId, rule.purpose)) {
-        await writeAudit(deps.db, {
-          actor: `resident:${input.residentId}`,
-          action: 'consent-withdrawn',
-          ...ids,
-          detail: { purpose: rule.purpose, via: input.via },
-        });
-      }
+      // Through a link: the resident's own act; at the counter or by phone: recorded by the caseworker who took the answer.
+      await recordConsentWithdrawal(deps.db, input.residentId, rule.purpose, {
+        channel: input.via === 'link' || input.via === null ? 'link' : 'counter',
+        recordedBy: input.via === 'link' || input.via === null ? 'resident' : 'caseworker',
+        auditRefs: { via: input.via, ruleId: input.ruleId, ruleVersion: input.ruleVersion, outreachId: input.outreachId },
+      });
     }
     // A letter still waiting for its print run must not reach someone who answered or may no longer be contacted.
     if (LETTER_CANCELLING_STATES.has(input.state)) {

@@ -7,6 +7,7 @@ import { explainResident, type ResidentExplanation } from '../engine/rule-langua
 import { describeEvaluation } from '../engine/rule-language/explain-text';
 import { planPartitions } from '../engine/rule-language/partitions';
 import { table } from '../foundation/text-table';
+import { consentInForceSql } from '../store/consent';
 
 export interface SimulationResult {
   ruleId: string;
@@ -58,7 +59,7 @@ export async function simulateRule(
         .selectFrom('consents')
         .select(sql<string>`count(distinct resident_id)`.as('n'))
         .where('purpose', '=', rule.purpose)
-        .where('withdrawn_at', 'is', null)
+        .where(consentInForceSql('consents', options.on))
         .executeTakeFirstOrThrow()
     ).n,
   );

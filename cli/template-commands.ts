@@ -244,6 +244,8 @@ async function writePreview(
     from: string;
     title: string;
     office: { name: string; department: string };
+    /** The (preview) one-click unsubscribe URL of an email's List-Unsubscribe header. */
+    unsubscribeUrl?: string;
     msPerDay: number;
   },
 ): Promise<PreviewFiles> {
@@ -263,6 +265,7 @@ async function writePreview(
         token: deliveryTokenFor(details.idempotencyKey, PREVIEW_DELIVERY_TOKEN_KEY),
         content: rendered.content,
         bounceAddress: null,
+        ...(details.unsubscribeUrl ? { unsubscribeUrl: details.unsubscribeUrl } : {}),
         marker: PREVIEW_MARKER,
       });
       await writePrivateFileAt(`${base}.email.eml`, await emailMessageBytes(message));
@@ -375,6 +378,7 @@ async function templatesPreviewAction(
     from: engine.config.mailFrom,
     title: vars.notice.title,
     office: { name: vars.city.name, department: vars.city.office },
+    ...(vars.links.unsubscribe ? { unsubscribeUrl: vars.links.unsubscribe } : {}),
     msPerDay: engine.config.msPerDay,
   });
 

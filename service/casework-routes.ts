@@ -10,7 +10,10 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { closeCaseworkerTask, findCaseworkerTask, listCaseworkerTasks } from '../store/caseworker-tasks';
-import { RESPONSE_KINDS } from '../store/schema';
+import { LOCALES, RESPONSE_KINDS } from '../store/schema';
+import { consentRecordOf, contactPreferencesOf } from '../store/consent';
+import { CONSENT_ACTIONS, CONSENT_CHANNELS, RECORDABLE_CONSENT_CHANNELS } from '../store/vocabulary';
+import { ConsentInputError, changeContactPreferences, grantConsent, preferencesChangeSchema } from '../engine/register/consent-records';
 import { respondToOutreach } from '../engine/outreach/respond-to-outreach';
 import { withdrawConsentAndStopOutreach } from '../engine/outreach/withdraw-consent';
 import { explainResident, UnknownResidentError } from '../engine/rule-language/explain-resident';
@@ -18,6 +21,7 @@ import { publishedRules } from '../engine/rule-language/rule-registry';
 import { isoDate } from '../engine/rule-language/rule-schema';
 import { PURPOSE_IDS } from '../engine/rule-language/attribute-catalog';
 import { todayInTokyo } from '../foundation/tokyo-calendar';
+import { formatIssues } from '../foundation/zod-issues';
 import { actorOf, callerOf, wardFilter, wardVisible, type Caller } from './access';
 import { HttpError } from './http-error';
 import { API_PREFIX, ErrorBody, JsonObject } from './system-routes';
@@ -146,19 +150,137 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
     },
   });
 
+  const purposeParam = z.enum(PURPOSE_IDS as unknown as [string, ...string[]]);
+  const recordableChannel = z.enum(RECORDABLE_CONSENT_CHANNELS);
+
   app.post(`${API_PREFIX}/residents/:residentId/consents/:purpose/withdrawal`, {
     config: { access: { kind: 'protected', staff: ['caseworker'] } },
     schema: {
       summary: "Record a resident's withdrawal of consent for a purpose; their running outreach for it ends at once",
+      description: 'The body may name how the withdrawal reached the city (`channel`, default counter); it is kept in the consent history.',
       tags: ['casework'],
-      params: z.object({ residentId: residentIdParam, purpose: z.enum(PURPOSE_IDS as unknown as [string, ...string[]]) }),
+      params: z.object({ residentId: residentIdParam, purpose: purposeParam }),
+      body: z
+        .object({ channel: recordableChannel.default('counter') })
+        .strict()
+        .optional(),
       response: { 200: z.object({ withdrawn: z.boolean(), stopped: z.number().int() }), 400: ErrorBody, 404: ErrorBody },
     },
     handler: async (request) => {
       const caller = callerOf(request);
       const resident = await visibleResident(caller, request.params.residentId);
-      const result = await withdrawConsentAndStopOutreach({ db, temporal: deps.temporal }, resident.id, request.params.purpose, actorOf(caller));
+      const result = await withdrawConsentAndStopOutreach({ db, temporal: deps.temporal }, resident.id, request.params.purpose, {
+        channel: request.body?.channel ?? 'counter',
+        recordedBy: actorOf(caller),
+      });
       return { withdrawn: result.withdrawn, stopped: result.stopped.length };
+    },
+  });
+
+  app.post(`${API_PREFIX}/residents/:residentId/consents/:purpose`, {
+    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    schema: {
+      summary: "Record a resident's consent to a purpose (or a change of it: another wording version or expiry)",
+      description:
+        "`wordingVersion` is the version of the purpose's wording the resident saw (engine/rule-language/attribute-catalog.ts PURPOSE_WORDINGS); `expiresOn` the last day it holds. Kept in the consent history under the caller.",
+      tags: ['casework'],
+      params: z.object({ residentId: residentIdParam, purpose: purposeParam }),
+      body: z
+        .object({
+          channel: recordableChannel,
+          wordingVersion: z.number().int().positive(),
+          expiresOn: isoDate.nullable().default(null),
+        })
+        .strict(),
+      response: { 200: z.object({ recorded: z.enum(['grant', 'change', 'unchanged']) }), 400: ErrorBody, 404: ErrorBody },
+    },
+    handler: async (request) => {
+      const caller = callerOf(request);
+      const resident = await visibleResident(caller, request.params.residentId);
+      try {
+        const recorded = await grantConsent(db, { residentId: resident.id, purpose: request.params.purpose, ...request.body, recordedBy: actorOf(caller) });
+        return { recorded };
+      } catch (error) {
+        if (error instanceof ConsentInputError) throw new HttpError(400, { error: 'consent not recorded', problems: error.problems });
+        throw error;
+      }
+    },
+  });
+
+  app.get(`${API_PREFIX}/residents/:residentId/consents`, {
+    config: { access: { kind: 'protected', staff: ['caseworker', 'auditor'] } },
+    schema: {
+      summary: "A resident's consent history (oldest first), the consent in force per purpose today, and their contact preferences",
+      tags: ['casework'],
+      params: z.object({ residentId: residentIdParam }),
+      response: {
+        200: z.object({
+          history: z.array(
+            z.object({
+              at: z.string(),
+              purpose: z.string().nullable(),
+              action: z.enum(CONSENT_ACTIONS),
+              channel: z.enum(CONSENT_CHANNELS),
+              wordingVersion: z.number().nullable(),
+              expiresOn: z.string().nullable(),
+              recordedBy: z.string(),
+              detail: JsonObject,
+            }),
+          ),
+          current: z.array(
+            z.object({
+              purpose: z.string(),
+              granted: z.boolean(),
+              expired: z.boolean(),
+              grantedAt: z.string().nullable(),
+              withdrawnAt: z.string().nullable(),
+              expiresOn: z.string().nullable(),
+              wordingVersion: z.number().nullable(),
+            }),
+          ),
+          preferences: JsonObject,
+        }),
+        400: ErrorBody,
+        404: ErrorBody,
+      },
+    },
+    handler: async (request) => {
+      const resident = await visibleResident(callerOf(request), request.params.residentId);
+      const [record, preferences] = await Promise.all([consentRecordOf(db, resident.id), contactPreferencesOf(db, resident.id)]);
+      return {
+        history: record.history.map((h) => ({ ...h, at: h.at.toISOString() })),
+        current: record.current.map((c) => ({
+          ...c,
+          grantedAt: c.grantedAt?.toISOString() ?? null,
+          withdrawnAt: c.withdrawnAt?.toISOString() ?? null,
+        })),
+        preferences: { ...preferences },
+      };
+    },
+  });
+
+  app.put(`${API_PREFIX}/residents/:residentId/preferences`, {
+    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    schema: {
+      summary: "Record a change of a resident's contact preferences: channels wanted in order, locale, quiet hours (HH:MM-HH:MM Tokyo time, or none)",
+      tags: ['casework'],
+      params: z.object({ residentId: residentIdParam }),
+      body: z.object({
+        channel: recordableChannel.default('counter'),
+        channels: preferencesChangeSchema.shape.channels,
+        locale: z.enum(LOCALES).optional(),
+        quietHours: z.string().max(20).optional(),
+      }),
+      response: { 200: z.object({ changed: z.boolean(), preferences: JsonObject }), 400: ErrorBody, 404: ErrorBody },
+    },
+    handler: async (request) => {
+      const caller = callerOf(request);
+      const resident = await visibleResident(caller, request.params.residentId);
+      const { channel, ...fields } = request.body;
+      const parsed = preferencesChangeSchema.safeParse(Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)));
+      if (!parsed.success) throw new HttpError(400, { error: 'preferences not recorded', problems: formatIssues(parsed.error.issues) });
+      const result = await changeContactPreferences(db, resident.id, parsed.data, { channel, recordedBy: actorOf(caller) });
+      return { changed: result.changed, preferences: { ...result.preferences } };
     },
   });
 

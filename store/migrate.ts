@@ -11,6 +11,7 @@ import * as responseTokens from './migrations/0009-response-tokens';
 import * as apiClients from './migrations/0010-api-clients';
 import * as pushEnrolment from './migrations/0011-push-enrolment';
 import * as deliveryTokens from './migrations/0012-delivery-tokens';
+import * as consentRecords from './migrations/0013-consent-records';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010-api-clients': apiClients,
   '0011-push-enrolment': pushEnrolment,
   '0012-delivery-tokens': deliveryTokens,
+  '0013-consent-records': consentRecords,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

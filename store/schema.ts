@@ -2,7 +2,7 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /** Kysely table types. Personal data lives here and only here (never in Temporal history). */
 
-import type { Channel, Locale, OutreachRowStatus, ResponseKind, TaskKind } from './vocabulary';
+import type { Channel, ConsentAction, ConsentChannel, Locale, OutreachRowStatus, ResponseKind, TaskKind } from './vocabulary';
 
 // The vocabulary (channels, locales, answers, task kinds, outreach states) is written once in ./vocabulary.
 export { CHANNELS, LOCALES, RESPONSE_KINDS, TASK_KINDS } from './vocabulary';
@@ -31,13 +31,54 @@ export interface ResidentsTable {
   disability_certificate: ColumnType<boolean, boolean | undefined, boolean>;
   moved_in_on: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
+  /** Contact preferences (migration 0013): the channels the resident wants, in order; null = no preference (every channel of the plan). */
+  contact_channels: ColumnType<Channel[] | null, string | null | undefined, string | null>;
+  /** Quiet hours, local Asia/Tokyo time `HH:MM`; both or neither (null = the engine's default). */
+  quiet_hours_start: ColumnType<string | null, string | null | undefined, string | null>;
+  quiet_hours_end: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
+/**
+ * The current consent per resident and purpose, kept by store/consent.ts in the same transaction as
+ * each consent_history row (the population SQL reads this table, not the history). In force on a day D
+ * when not withdrawn and not expired: consentInForce / consentInForceSql in store/consent.ts.
+ */
 export interface ConsentsTable {
   resident_id: string;
   purpose: string;
   granted_at: Timestamp;
   withdrawn_at: NullableTimestamp;
+  /** The last day (Asia/Tokyo) the consent holds; null = no expiry. */
+  expires_on: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The version of the purpose's wording the resident agreed to (null: carried over from before versions were recorded). */
+  wording_version: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** Append-only: every grant, change and withdrawal of consent and every change of contact preferences, as recorded. */
+export interface ConsentHistoryTable {
+  id: Generated<number>;
+  resident_id: string;
+  /** Null for a change of contact preferences. */
+  purpose: string | null;
+  action: ConsentAction;
+  channel: ConsentChannel;
+  wording_version: number | null;
+  expires_on: ColumnType<string | null, string | null | undefined, string | null>;
+  /** `staff:<subject>`, `client:<id>`, `resident`, `caseworker:cli`, `migration`, … */
+  recorded_by: string;
+  recorded_at: Timestamp;
+  /** For 'preferences': the preferences after the change (channels, locale, quiet hours). */
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
+/** A one-click unsubscribe token of a notice email (engine/outreach/response-links.ts), stored only as its keyed hash. */
+export interface UnsubscribeTokensTable {
+  token_hash: string;
+  key_id: string;
+  resident_id: string;
+  outreach_id: string;
+  created_at: Timestamp;
+  used_at: NullableTimestamp;
 }
 
 export interface LifeEventsTable {
@@ -174,6 +215,8 @@ export interface EngineSettingsTable {
 export interface Database {
   residents: ResidentsTable;
   consents: ConsentsTable;
+  consent_history: ConsentHistoryTable;
+  unsubscribe_tokens: UnsubscribeTokensTable;
   life_events: LifeEventsTable;
   rule_versions: RuleVersionsTable;
   outreach: OutreachTable;

@@ -49,3 +49,18 @@ export interface OutreachRef {
   ruleVersion: number;
   residentId: string;
 }
+
+/**
+ * How a consent or a contact preference reached the city: the resident's own portal, the counter, a paper
+ * form, a proxy acting for them, a link in a notice (one-click unsubscribe). 'migrated': carried over from
+ * before consents were recorded as history (migration 0013), or from the register's own import.
+ */
+export const CONSENT_CHANNELS = ['portal', 'counter', 'paper', 'proxy', 'link', 'migrated'] as const;
+export type ConsentChannel = (typeof CONSENT_CHANNELS)[number];
+
+/** The channels a staff member or a calling system may record now ('migrated' is written by the engine only). */
+export const RECORDABLE_CONSENT_CHANNELS = ['portal', 'counter', 'paper', 'proxy', 'link'] as const satisfies readonly ConsentChannel[];
+
+/** One entry of a resident's consent history: a purpose granted, changed (new wording, new expiry) or withdrawn; or their contact preferences changed. */
+export const CONSENT_ACTIONS = ['grant', 'change', 'withdraw', 'preferences'] as const;
+export type ConsentAction = (typeof CONSENT_ACTIONS)[number];

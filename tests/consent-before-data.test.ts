@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestEngine, type TestResident } from './support/test-engine';
 import { daysAgoInTokyo } from './support/test-dates';
-import { withdrawConsent } from '../store/consent';
+import { recordConsentWithdrawal } from '../store/consent';
 import { explainResident } from '../engine/rule-language/explain-resident';
 import { publishedRules } from '../engine/rule-language/rule-registry';
 import { evaluateRule, type ResidentFacts } from '../engine/rule-language/evaluate-rule';
@@ -107,7 +107,7 @@ describe('a birth for a resident who did not consent to child-benefits', () => {
     expect(consented.evaluated).toBe(true);
     expect(JSON.stringify(consented.evaluation)).toContain(`"actual":"${INSURANCE}"`);
 
-    await withdrawConsent(engine.db, resident.id, 'health-insurance');
+    await recordConsentWithdrawal(engine.db, resident.id, 'health-insurance', { channel: 'counter', recordedBy: 'caseworker:test' });
     const withdrawn = await explainResident(engine.db, engine.context.parameters, rule, resident.id, { on });
     expect(withdrawn).toMatchObject({ evaluated: false, evaluation: null, notEvaluated: 'no consent for purpose health-insurance (withdrawn): not evaluated' });
     expect(valuesIn(JSON.stringify(withdrawn), ['registered'])).toEqual([]);

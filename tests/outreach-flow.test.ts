@@ -6,7 +6,7 @@ import { parseLifeEvent } from '../engine/intake/life-event-schema';
 import { extractText, getDocumentProxy } from 'unpdf';
 import { readFileSync } from 'node:fs';
 import { TestEngine, mailsTo, outreachIdOf, pushesTo, waitFor } from './support/test-engine';
-import { withdrawConsent } from '../store/consent';
+import { recordConsentWithdrawal } from '../store/consent';
 import { respondToOutreach } from '../engine/outreach/respond-to-outreach';
 import { formatNoticeDate } from '../engine/notices/format-dates';
 import { addDays } from '../foundation/tokyo-calendar';
@@ -190,7 +190,7 @@ describe('outreach for a birth', () => {
     // The withdrawal must land within the 3-day wait after the email: 9 s here.
     const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 3_000 }));
     await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'email' && d.status === 'sent'));
-    await withdrawConsent(engine.db, resident.id, 'child-benefits');
+    await recordConsentWithdrawal(engine.db, resident.id, 'child-benefits', { channel: 'counter', recordedBy: 'caseworker:test' });
     const status = await engine.result(outreachId);
 
     expect(status.state).toBe('consent-withdrawn');
@@ -222,7 +222,7 @@ describe('outreach for a birth', () => {
     // A 3-day wait of 3 minutes: only the stop signal can end this outreach within the test.
     const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 60_000 }));
     await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.status === 'sent'));
-    const result = await withdrawConsentAndStopOutreach({ db: engine.db, temporal: engine.client }, resident.id, 'child-benefits', 'caseworker:test');
+    const result = await withdrawConsentAndStopOutreach({ db: engine.db, temporal: engine.client }, resident.id, 'child-benefits', { channel: 'counter', recordedBy: 'caseworker:test' });
 
     expect(result.withdrawn).toBe(true);
     expect(result.stopped).toContain(outreachId);

@@ -31,6 +31,8 @@ export interface EmailNotice {
   content: RenderedEmail;
   /** The installation's bounce address (SMTP_BOUNCE_ADDRESS): the envelope sender becomes its VERP form. */
   bounceAddress: string | null;
+  /** The one-click unsubscribe URL (engine/outreach/response-links.ts): List-Unsubscribe and List-Unsubscribe-Post (RFC 8058). */
+  unsubscribeUrl?: string;
   /**
    * A header that says the message was never sent (X-Oshirase-Test-Mode for a rehearsal,
    * X-Oshirase-Preview for a preview); absent on a real send.
@@ -59,6 +61,8 @@ export function buildEmailMessage(notice: EmailNotice): SendMailOptions {
       [DELIVERY_HEADER]: notice.token,
       // RFC 3834: vacation responders and other robots should not answer a notice.
       'Auto-Submitted': 'auto-generated',
+      // RFC 8058 one-click unsubscribe: mailbox providers offer it, and POST `List-Unsubscribe=One-Click` to the URL.
+      ...(notice.unsubscribeUrl ? { 'List-Unsubscribe': `<${notice.unsubscribeUrl}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {}),
       ...(notice.marker ? { [notice.marker.name]: notice.marker.value } : {}),
     },
     // Where the servers support DSN (RFC 3461): report failures and delays with the headers only,

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema';
 import { writeAudits, type AuditRecord } from '../../store/audit';
-import { consentsOf } from '../../store/consent';
+import { consentGap, consentsOf } from '../../store/consent';
 import { loadResidentFacts } from '../rule-language/resident-facts';
 import type { ParameterSet } from '../rule-language/parameters';
 import { publishedRules } from '../rule-language/rule-registry';
@@ -80,9 +80,9 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
   for (const rule of rules) {
     if (!('event' in rule.trigger) || rule.trigger.event !== event.type) continue;
     const ids = { residentId: facts.id, ruleId: rule.id, ruleVersion: rule.version };
-    const granted = consent(rule.purpose);
-    if (!granted.granted) {
-      const reason = granted.withdrawnAt ? `consent for purpose ${rule.purpose} was withdrawn` : `no consent for purpose ${rule.purpose}`;
+    const granted = consent(rule.purpose, on);
+    const reason = consentGap(granted, rule.purpose);
+    if (reason !== null) {
       decided.push({
         rule,
         explanation: null,

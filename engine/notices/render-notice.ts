@@ -33,7 +33,7 @@ export interface NoticeVariables {
   /** Only for rules that declare a deadline. */
   deadline?: NoticeDate;
   /** `code`: on letters, the code a resident types (the links are then `<base>/r/<code>`); empty on other channels. */
-  links: { open: string; apply: string; acknowledge: string; notForMe: string; stop: string; code: string };
+  links: { open: string; apply: string; acknowledge: string; notForMe: string; stop: string; code: string; unsubscribe?: string };
   /** Parameters in force on the evaluation date, nested by their dotted ids. */
   param: Record<string, unknown>;
 }

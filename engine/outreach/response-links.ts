@@ -45,6 +45,8 @@ export interface NoticeLinks {
   stop: string;
   /** Letters only: the code to type, `XXXX-XXXX-XX`; empty on other channels. */
   code: string;
+  /** Email only: the one-click unsubscribe URL of the List-Unsubscribe header (RFC 8058); absent on other channels. */
+  unsubscribe?: string;
 }
 
 export const DEFAULT_LINK_GRACE_DAYS = 30;
@@ -90,7 +92,10 @@ export function newLinkKeys(id = `k${new Date().toISOString().slice(0, 10).repla
   return `${id}:${randomBytes(32).toString('base64url')}`;
 }
 
-function hashUnder(key: LinkKey, form: TokenForm, value: string): string {
+/** Unsubscribe tokens are hashed under their own form, so a response link can never unsubscribe anyone, nor the reverse. */
+type HashForm = TokenForm | 'unsubscribe';
+
+function hashUnder(key: LinkKey, form: HashForm, value: string): string {
   // The form is part of the hashed text, so a code can never be taken for a link or back.
   return createHmac('sha256', key.key).update(`${form}:${value}`).digest('base64url');
 }
@@ -185,7 +190,7 @@ export interface ResolveOptions {
   now?: Date;
 }
 
-function hashesUnderRing(keys: LinkKeyRing, form: TokenForm, value: string): string[] {
+function hashesUnderRing(keys: LinkKeyRing, form: HashForm, value: string): string[] {
   return keys.map((key) => hashUnder(key, form, value));
 }
 
@@ -235,6 +240,54 @@ export async function markResponseTokenUsed(db: Kysely<Database>, keys: LinkKeyR
     .updateTable('response_tokens')
     .set({ used_at: at })
     .where('token_hash', 'in', hashesUnderRing(keys, presented.form, presented.value))
+    .where('used_at', 'is', null)
+    .execute();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One-click unsubscribe (RFC 8058): every notice email carries `List-Unsubscribe: <base/unsubscribe/TOKEN>`.
+// The token is random like a response link and stored only as its HMAC (form 'unsubscribe') with the
+// resident it stands for; it does not expire with the outreach (mail clients keep offering it), and
+// using it again changes nothing more.
+
+/** A new unsubscribe token for the resident of an outreach; null when the outreach is unknown. */
+export async function issueUnsubscribeToken(db: Kysely<Database>, keys: LinkKeyRing, outreachId: string): Promise<string | null> {
+  const token = newResponseToken();
+  const [key] = keys;
+  const inserted = await db
+    .insertInto('unsubscribe_tokens')
+    .columns(['token_hash', 'key_id', 'resident_id', 'outreach_id'])
+    .expression((eb) =>
+      eb
+        .selectFrom('outreach')
+        .select((o) => [o.val(hashUnder(key, 'unsubscribe', token)).as('token_hash'), o.val(key.id).as('key_id'), 'resident_id', 'id'])
+        .where('id', '=', outreachId),
+    )
+    .executeTakeFirst();
+  return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1 ? token : null;
+}
+
+/** The resident an unsubscribe token stands for, or null when it is unknown, forged or malformed (shape checked before any query). */
+export async function resolveUnsubscribeToken(
+  db: Kysely<Database>,
+  keys: LinkKeyRing,
+  token: string,
+): Promise<{ residentId: string; outreachId: string; used: boolean } | null> {
+  if (!TOKEN_PATTERN.test(token)) return null;
+  const row = await db
+    .selectFrom('unsubscribe_tokens')
+    .select(['resident_id', 'outreach_id', 'used_at'])
+    .where('token_hash', 'in', hashesUnderRing(keys, 'unsubscribe', token))
+    .executeTakeFirst();
+  return row ? { residentId: row.resident_id, outreachId: row.outreach_id, used: row.used_at !== null } : null;
+}
+
+export async function markUnsubscribeTokenUsed(db: Kysely<Database>, keys: LinkKeyRing, token: string, at = new Date()): Promise<void> {
+  if (!TOKEN_PATTERN.test(token)) return;
+  await db
+    .updateTable('unsubscribe_tokens')
+    .set({ used_at: at })
+    .where('token_hash', 'in', hashesUnderRing(keys, 'unsubscribe', token))
     .where('used_at', 'is', null)
     .execute();
 }
@@ -352,13 +405,29 @@ export class ResponseLinks {
    */
   async forNotice(outreachId: string, channel: Channel): Promise<NoticeLinks> {
     if (channel === 'letter') return this.letterLinks(formatLetterCode(await issueLetterCode(this.db, this.keys, outreachId)));
-    return this.tokenLinks(await issueResponseTokens(this.db, this.keys, outreachId));
+    const links = this.tokenLinks(await issueResponseTokens(this.db, this.keys, outreachId));
+    if (channel !== 'email') return links;
+    const unsubscribe = await issueUnsubscribeToken(this.db, this.keys, outreachId);
+    return unsubscribe ? { ...links, unsubscribe: this.unsubscribeUrl(unsubscribe) } : links;
+  }
+
+  resolveUnsubscribe(token: string): Promise<{ residentId: string; outreachId: string; used: boolean } | null> {
+    return resolveUnsubscribeToken(this.db, this.keys, token);
+  }
+
+  markUnsubscribeUsed(token: string): Promise<void> {
+    return markUnsubscribeTokenUsed(this.db, this.keys, token);
+  }
+
+  unsubscribeUrl(token: string): string {
+    return `${this.baseUrl}/unsubscribe/${token}`;
   }
 
   /** Links of the same shape that are stored nowhere, so they answer nothing (`templates preview`). */
   preview(channel: Channel): NoticeLinks {
     if (channel === 'letter') return this.letterLinks(formatLetterCode(newLetterCode()));
-    return this.tokenLinks(Object.fromEntries(RESPONSE_KINDS.map((kind) => [kind, newResponseToken()])) as Record<ResponseKind, string>);
+    const links = this.tokenLinks(Object.fromEntries(RESPONSE_KINDS.map((kind) => [kind, newResponseToken()])) as Record<ResponseKind, string>);
+    return channel === 'email' ? { ...links, unsubscribe: this.unsubscribeUrl(newResponseToken()) } : links;
   }
 
   /** One new token per answer for the outreach (raw, unformatted); forNotice builds the links from these. */

@@ -2,8 +2,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema';
-import { writeAudit } from '../../store/audit';
-import { withdrawConsent } from '../../store/consent';
+import { recordConsentWithdrawal, type ConsentRecording } from '../../store/consent';
 import { stopSignal } from './outreach-contract';
 
 /**
@@ -15,10 +14,10 @@ export async function withdrawConsentAndStopOutreach(
   deps: { db: Kysely<Database>; temporal: Client },
   residentId: string,
   purpose: string,
-  actor: string,
+  recording: ConsentRecording,
 ): Promise<{ withdrawn: boolean; stopped: string[] }> {
-  const withdrawn = await withdrawConsent(deps.db, residentId, purpose);
-  if (withdrawn) await writeAudit(deps.db, { actor, action: 'consent-withdrawn', residentId, detail: { purpose } });
+  // The history entry, the current state and the audit record in one transaction (store/consent.ts).
+  const withdrawn = await recordConsentWithdrawal(deps.db, residentId, purpose, recording);
   const running = await deps.db
     .selectFrom('outreach')
     .innerJoin('rule_versions', (join) =>

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, NewResident } from '../../store/schema';
+import { recordImportedConsents } from '../../store/consent';
 import { checkEmailAddress, InvalidEmailAddressError } from './email-address';
 
 /**
@@ -14,8 +15,12 @@ export async function addResident(db: Kysely<Database>, resident: NewResident, c
   }
   await db.transaction().execute(async (tx) => {
     await tx.insertInto('residents').values(resident).execute();
-    for (const purpose of consentedPurposes) {
-      await tx.insertInto('consents').values({ resident_id: resident.id, purpose, granted_at: at, withdrawn_at: null }).execute();
-    }
+    // Consent given before the engine recorded it: a 'grant' entry through the channel 'migrated', wording version unknown.
+    await recordImportedConsents(
+      tx,
+      resident.id,
+      consentedPurposes.map((purpose) => ({ purpose, wordingVersion: null })),
+      at,
+    );
   });
 }

@@ -19,6 +19,106 @@ export type Purpose = keyof typeof PURPOSES;
 export const PURPOSE_IDS = Object.keys(PURPOSES) as Purpose[];
 
 export type AttributeType = 'integer' | 'date' | 'boolean' | 'enum' | 'string';
+/** One version of the text a resident agrees to when consenting to a purpose. A published version never changes: new text → new version. */
+export interface PurposeWording {
+  version: number;
+  /** The day this wording was first shown. */
+  from: string;
+  text: { ja: string; en: string };
+}
+
+const USE_JA = '市が保有するあなたの情報（住民登録・世帯・所得区分など、この目的に必要なものに限ります）を使い、';
+const USE_EN = 'The city may use the information it holds about you (register, household, income bracket: only what this purpose needs) to ';
+
+/**
+ * The versioned wording of each purpose's consent. A consent records the version the resident saw
+ * (`oshirase consent grant --wording-version N`); a version not listed here is refused.
+ */
+export const PURPOSE_WORDINGS: Record<Purpose, readonly PurposeWording[]> = {
+  'child-benefits': [
+    {
+      version: 1,
+      from: '2025-04-01',
+      text: {
+        ja: `${USE_JA}児童手当・子ども医療費助成の対象になるときにお知らせすることに同意します。`,
+        en: `${USE_EN}tell you when child allowance or the child medical subsidy applies to you.`,
+      },
+    },
+  ],
+  'child-health': [
+    {
+      version: 1,
+      from: '2025-04-01',
+      text: { ja: `${USE_JA}乳幼児健診の時期をお知らせすることに同意します。`, en: `${USE_EN}tell you when your child's health checks are due.` },
+    },
+  ],
+  'school-support': [
+    {
+      version: 1,
+      from: '2025-04-01',
+      text: { ja: `${USE_JA}就学援助の対象になるときにお知らせすることに同意します。`, en: `${USE_EN}tell you when help with school costs applies to you.` },
+    },
+  ],
+  'elderly-care': [
+    {
+      version: 1,
+      from: '2025-04-01',
+      text: { ja: `${USE_JA}介護保険の手続をお知らせすることに同意します。`, en: `${USE_EN}tell you about long-term care insurance procedures.` },
+    },
+  ],
+  'late-elderly-medical': [
+    {
+      version: 1,
+      from: '2025-04-01',
+      text: {
+        ja: `${USE_JA}後期高齢者医療への切り替えをお知らせすることに同意します。`,
+        en: `${USE_EN}tell you about the change to medical care for people 75 and over.`,
+      },
+    },
+  ],
+  'health-insurance': [
+    {
+      version: 1,
+      from: '2025-04-01',
+      text: { ja: `${USE_JA}国民健康保険の手続をお知らせすることに同意します。`, en: `${USE_EN}tell you about national health insurance procedures.` },
+    },
+  ],
+  relocation: [
+    {
+      version: 1,
+      from: '2025-04-01',
+      text: {
+        ja: `${USE_JA}転入・転出に伴う手続をお知らせすることに同意します。`,
+        en: `${USE_EN}tell you about the procedures that come with moving in or out.`,
+      },
+    },
+  ],
+  bereavement: [
+    {
+      version: 1,
+      from: '2025-04-01',
+      text: {
+        ja: `${USE_JA}ご家族が亡くなられた後の手続をお知らせすることに同意します。`,
+        en: `${USE_EN}tell you about the procedures after a death in your family.`,
+      },
+    },
+  ],
+};
+
+export function isPurpose(value: string): value is Purpose {
+  return Object.hasOwn(PURPOSES, value);
+}
+
+/** The wording of a purpose in the given version, or undefined when there is no such version. */
+export function purposeWording(purpose: Purpose, version: number): PurposeWording | undefined {
+  return PURPOSE_WORDINGS[purpose].find((w) => w.version === version);
+}
+
+/** The newest wording of a purpose: what a resident is shown today. */
+export function currentPurposeWording(purpose: Purpose): PurposeWording {
+  const versions = PURPOSE_WORDINGS[purpose];
+  return versions.reduce((a, b) => (b.version > a.version ? b : a), versions[0]!);
+}
 
 export interface AttributeSpec {
   type: AttributeType;

@@ -61,7 +61,7 @@ export async function explainResident(
 ): Promise<ResidentExplanation> {
   const exists = await db.selectFrom('residents').select('id').where('id', '=', residentId).executeTakeFirst();
   if (!exists) throw new UnknownResidentError(`no resident ${residentId} in the register`);
-  const consent = await consentFor(db, residentId, rule.purpose);
+  const consent = await consentFor(db, residentId, rule.purpose, options.on);
   const head: ExplanationHead = {
     ruleId: rule.id,
     ruleVersion: rule.version,
@@ -75,7 +75,7 @@ export async function explainResident(
     },
   };
   if (!consent.granted) {
-    const notEvaluated = `no consent for purpose ${rule.purpose}${consent.withdrawnAt ? ' (withdrawn)' : ''}: not evaluated`;
+    const notEvaluated = `no consent for purpose ${rule.purpose}${consent.withdrawnAt ? ' (withdrawn)' : consent.expired ? ` (expired on ${consent.expiresOn})` : ''}: not evaluated`;
     return { ...head, evaluated: false, event: null, evaluation: null, notEvaluated, wouldContact: false };
   }
 
