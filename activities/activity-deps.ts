@@ -22,5 +22,5 @@ export interface ActivityDeps {
   taskQueue: string;
   printOutboxDir: string;
   /** City sender block for letters and contact lines for every notice. */
-  office: { department: { ja: string; en: string }; phone: string; postalCode: string; address: string };
+  office: { department: { ja: string; en: string }; phone: string; postalCode: string; address: string; hours?: { ja: string; en: string } };
 }

@@ -87,7 +87,15 @@ export function letterNoticeMessage(request: SendRequest): LetterNoticeMessage |
   const rendered = render(request, 'letter');
   const message = buildLetterMessage({
     recipient: { postalCode: resident.postal_code, address: resident.address, name: vars.resident.honorificName },
-    sender: { name: vars.city.name, department: vars.city.office, postalCode: deps.office.postalCode, address: deps.office.address, phone: deps.office.phone },
+    sender: {
+      name: vars.city.name,
+      department: vars.city.office,
+      postalCode: deps.office.postalCode,
+      address: deps.office.address,
+      phone: deps.office.phone,
+      ...(deps.office.hours ? { hours: resident.locale === 'en' ? deps.office.hours.en : deps.office.hours.ja } : {}),
+    },
+    answer: { baseUrl: deps.config.publicBaseUrl, code: vars.links.code },
     locale: resident.locale,
     title: vars.notice.title,
     content: rendered.content,

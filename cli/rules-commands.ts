@@ -8,6 +8,8 @@ import { getRuleVersion, publishedRules, registerRules, withdrawRule } from '../
 import type { Rule } from '../engine/rule-language/rule-schema';
 import { todayInTokyo } from '../foundation/tokyo-calendar';
 import { stopSignal } from '../engine/outreach/outreach-contract';
+import { letterAddressProblem } from '../engine/outreach/response-links';
+import { loadEngineConfig } from '../config/engine-config';
 import { PROJECT_ROOT } from '../runtime/engine-context';
 import { defineCommand, optionalDateOption, UsageError } from './cli-support';
 import type { CommandContext } from './command-context';
@@ -46,6 +48,17 @@ export const RULES_VALIDATE = defineCommand<{ parameters?: string; templates?: s
 async function rulesValidateAction(positionals: string[], values: { parameters?: string; templates?: string }, ctx: CommandContext): Promise<number> {
   const set = loadOrReport(ctx, positionals, { parameters: values.parameters, templates: values.templates });
   if (!set) return 1;
+  // The letters' answer address comes from PUBLIC_BASE_URL, not from the rules: a warning, not a mistake of these files.
+  // (An environment the engine would refuse is reported by the engine at start, not here.)
+  const publicBaseUrl = (() => {
+    try {
+      return loadEngineConfig().publicBaseUrl;
+    } catch {
+      return null;
+    }
+  })();
+  const addressProblem = publicBaseUrl === null ? null : letterAddressProblem(publicBaseUrl);
+  if (addressProblem) ctx.err(`warning: ${addressProblem}`);
   ctx.print(
     `✓ ${set.rules.length} rule${set.rules.length === 1 ? '' : 's'} and ${set.parameters.ids().length} parameter${set.parameters.ids().length === 1 ? '' : 's'} are valid`,
   );

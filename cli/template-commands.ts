@@ -244,6 +244,8 @@ async function writePreview(
     from: string;
     title: string;
     office: { name: string; department: string };
+    /** PUBLIC_BASE_URL and the (preview) letter code, for the letter's answer block. */
+    answer: { baseUrl: string; code: string };
     /** The (preview) one-click unsubscribe URL of an email's List-Unsubscribe header. */
     unsubscribeUrl?: string;
     msPerDay: number;
@@ -300,7 +302,9 @@ async function writePreview(
           postalCode: DEFAULT_OFFICE.postalCode,
           address: DEFAULT_OFFICE.address,
           phone: DEFAULT_OFFICE.phone,
+          hours: locale === 'en' ? DEFAULT_OFFICE.hours.en : DEFAULT_OFFICE.hours.ja,
         },
+        answer: details.answer,
         locale,
         title: details.title,
         content: rendered.content,
@@ -378,6 +382,7 @@ async function templatesPreviewAction(
     from: engine.config.mailFrom,
     title: vars.notice.title,
     office: { name: vars.city.name, department: vars.city.office },
+    answer: { baseUrl: engine.config.publicBaseUrl, code: vars.links.code },
     ...(vars.links.unsubscribe ? { unsubscribeUrl: vars.links.unsubscribe } : {}),
     msPerDay: engine.config.msPerDay,
   });

@@ -107,4 +107,6 @@ export const DEFAULT_OFFICE = {
   phone: '03-1234-5678',
   postalCode: '100-0001',
   address: 'おしらせ市中央1-1-1',
+  /** The counter's opening hours, printed under the phone number on letters. */
+  hours: { ja: '窓口 平日 8:30〜17:15', en: 'Counter: weekdays 8:30–17:15' },
 };

@@ -8,7 +8,7 @@ import type { ParameterSet } from '../engine/rule-language/parameters';
 import { registerRules } from '../engine/rule-language/rule-registry';
 import type { VapidKeys } from '../channels/push/web-push';
 import { dropStoredVapidPrivateKey, installationVapidKeys, resolveVapidKeys, vapidEnvironment } from '../channels/push/push-config';
-import { loadLinkKeys, ResponseLinks } from '../engine/outreach/response-links';
+import { letterAddressProblem, loadLinkKeys, ResponseLinks } from '../engine/outreach/response-links';
 import { processEnvironment } from '../config/environment';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..');
@@ -66,6 +66,8 @@ export async function openEngineContext(options: EngineContextOptions = {}): Pro
     );
     if (source === 'environment') await dropStoredVapidPrivateKey(database.db);
     const linkKeys = await loadLinkKeys(database.db, env, { dataDir: config.dataDir, graceDays: config.responseLinkGraceDays, warn });
+    const addressProblem = letterAddressProblem(config.publicBaseUrl);
+    if (addressProblem) warn(addressProblem);
     return {
       config,
       database,

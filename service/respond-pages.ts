@@ -130,6 +130,9 @@ const STYLE = [
   'legend{font-weight:bold}',
   'footer{border-top:1px solid #ccc;color:#444}',
   'section+section{border-top:1px solid #ccc;margin-top:1.5rem}',
+  'input{font:inherit;font-size:1.5rem;letter-spacing:.1em;text-transform:uppercase;width:100%;box-sizing:border-box;padding:.5rem;border:2px solid #444;border-radius:.5rem}',
+  'label{font-weight:bold;display:block}',
+  '.problem{color:#a00000;font-weight:bold}',
 ].join('');
 
 /**
@@ -266,4 +269,67 @@ export function renderErrorPage(cityName: { ja: string; en: string }): string {
     en: { heading: 'We cannot process this right now', body: 'Please try again later. Your answer may not have been recorded yet.' },
     'ja-easy': { heading: 'いま できません', body: 'すこし まってから、もう いちど ためして ください。' },
   });
+}
+
+/** Why a typed letter code was not taken: its check symbol does not match (a typing slip), or no letter has it. */
+export type LetterCodeProblem = 'check' | 'shape' | 'unknown';
+
+const CODE_TEXTS: Record<Locale, { heading: string; lead: string; label: string; submit: string; problem: Record<LetterCodeProblem, string> }> = {
+  ja: {
+    heading: 'お知らせの回答コードを入力',
+    lead: 'お手紙に印刷された回答コード（例：4K7-P9M-Q2X）を入力してください。ハイフンや大文字・小文字は区別しません。',
+    label: '回答コード',
+    submit: '次へ',
+    problem: {
+      check: 'この回答コードは正しくありません。どこかの文字が違っている可能性があります。お手紙のコードをもう一度確かめて入力してください。',
+      shape: '回答コードは、数字と英字の9文字です（例：4K7-P9M-Q2X）。お手紙のコードをもう一度確かめて入力してください。',
+      unknown: 'この回答コードのお知らせは見つかりません。お手紙のコードを確かめるか、窓口または電話でお問い合わせください。',
+    },
+  },
+  en: {
+    heading: 'Enter the answer code of your letter',
+    lead: 'Type the answer code printed on your letter (for example 4K7-P9M-Q2X). Hyphens and upper or lower case do not matter.',
+    label: 'Answer code',
+    submit: 'Continue',
+    problem: {
+      check: 'This answer code is not correct: a character seems to be mistyped. Please check the code on your letter and type it again.',
+      shape: 'An answer code has 9 letters and digits (for example 4K7-P9M-Q2X). Please check the code on your letter and type it again.',
+      unknown: 'No notice has this answer code. Please check the code on your letter, or contact the office by phone or at the counter.',
+    },
+  },
+  'ja-easy': {
+    heading: 'てがみの コードを いれて ください',
+    lead: 'てがみに ある コード（れい：4K7-P9M-Q2X）を いれて ください。',
+    label: 'コード',
+    submit: 'つぎへ',
+    problem: {
+      check: 'この コードは ちがいます。てがみの コードを よく みて、もう いちど いれて ください。',
+      shape: 'コードは 9もじです（れい：4K7-P9M-Q2X）。てがみの コードを よく みて、もう いちど いれて ください。',
+      unknown: 'この コードの おしらせは ありません。まどぐちか でんわで きいて ください。',
+    },
+  },
+};
+
+/**
+ * The page behind the short address on letters (`/r`): a field for the
+ * letter's answer code, and why a code typed before was not taken. It asks
+ * with GET (`/r?code=…`), which only leads to the code's page and changes nothing.
+ * The language is not known yet, so every language is on the page.
+ */
+export function renderLetterCodePage(cityName: { ja: string; en: string }, problem?: LetterCodeProblem): string {
+  const section = (locale: Locale, city: string) => {
+    const t = CODE_TEXTS[locale];
+    const h = locale === 'ja' ? 'h1' : 'h2';
+    const id = `code-${locale}`;
+    return [
+      `<section lang="${locale}"><p class="city">${escapeHtml(city)}</p><${h}>${escapeHtml(t.heading)}</${h}>`,
+      problem ? `<p class="problem" role="alert">${escapeHtml(t.problem[problem])}</p>` : '',
+      `<p>${escapeHtml(t.lead)}</p>`,
+      `<form method="get" action="/r"><label for="${id}">${escapeHtml(t.label)}</label>`,
+      `<input id="${id}" name="code" autocomplete="off" autocapitalize="characters" spellcheck="false" maxlength="40" required>`,
+      `<button type="submit" class="primary">${escapeHtml(t.submit)}</button></form></section>`,
+    ].join('\n');
+  };
+  const main = [section('ja', cityName.ja), section('en', cityName.en), section('ja-easy', cityName.ja)].join('\n');
+  return layout('ja', `${CODE_TEXTS.ja.heading} | ${cityName.ja}`, main);
 }

@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { DEFAULT_OFFICE } from '../config/engine-config';
 import { RESPONSE_KINDS, type Locale, type OutreachRowStatus, type ResponseKind } from '../store/schema';
 import { respondToOutreach } from '../engine/outreach/respond-to-outreach';
+import { formatLetterCode, readLetterCode } from '../engine/outreach/response-links';
 import { getRuleVersion } from '../engine/rule-language/rule-registry';
 import type { EngineContext } from '../runtime/engine-context';
 import {
@@ -14,6 +15,7 @@ import {
   renderConfirmPage,
   renderEndedPage,
   renderExpiredPage,
+  renderLetterCodePage,
   renderNotFoundPage,
   renderThanksPage,
   type PageFrame,
@@ -46,9 +48,31 @@ function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyRe
   return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
-function sendNotFound(deps: RespondDeps, req: FastifyRequest, res: FastifyReply): FastifyReply {
-  if (wantsJson(req.raw)) return sendJson(res, 404, { error: 'unknown or invalid link' });
+/** How the page was reached: a link (`/respond/…`) or a letter's code (`/r/…`), which says so when it is not found. */
+type Via = 'link' | 'code';
+
+function sendNotFound(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, via: Via = 'link'): FastifyReply {
+  if (wantsJson(req.raw)) return sendJson(res, 404, { error: via === 'code' ? 'unknown letter code' : 'unknown or invalid link' });
+  if (via === 'code') return sendPage(res, 404, renderLetterCodePage(deps.context.config.cityName, 'unknown'));
   return sendPage(res, 404, renderNotFoundPage(deps.context.config.cityName));
+}
+
+const CODE_PROBLEMS = {
+  check: 'code: the check symbol (the last character) does not match the others: a character is mistyped; check the code on the letter',
+  shape: 'code: expected the 9 letters and digits printed on the letter, like 4K7-P9M-Q2X',
+} as const;
+
+/**
+ * A typed letter code whose check symbol does not match is refused here,
+ * before anything is looked up, with a page that says so and asks again.
+ * Returns null when the value goes on to the lookup (a code, an earlier
+ * letter's code, or a link token).
+ */
+function refuseMistypedCode(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, typed: string): FastifyReply | null {
+  const read = readLetterCode(typed);
+  if (read.ok || read.problem !== 'check') return null;
+  if (wantsJson(req.raw)) return sendJson(res, 400, { error: 'invalid letter code', problems: [CODE_PROBLEMS.check] });
+  return sendPage(res, 400, renderLetterCodePage(deps.context.config.cityName, 'check'));
 }
 
 function isResponseKind(value: string): value is ResponseKind {
@@ -100,9 +124,13 @@ async function loadLinkView(deps: RespondDeps, token: string): Promise<LinkView 
  * GET /respond/:token — shows the answer and asks for a confirming click.
  * Records nothing: mail scanners and link previews fetch these URLs too.
  */
-async function handleRespondGet(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, token: string): Promise<FastifyReply> {
+async function handleRespondGet(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, token: string, via: Via): Promise<FastifyReply> {
+  if (via === 'code') {
+    const refused = refuseMistypedCode(deps, req, res, token);
+    if (refused) return refused;
+  }
   const view = await loadLinkView(deps, token);
-  if (!view) return sendNotFound(deps, req, res);
+  if (!view) return sendNotFound(deps, req, res, via);
   if (view === 'expired') return sendExpired(deps, req, res);
   const state = view.answered ? 'responded' : view.status;
   if (wantsJson(req.raw)) {
@@ -113,10 +141,14 @@ async function handleRespondGet(deps: RespondDeps, req: FastifyRequest, res: Fas
 }
 
 /** POST /respond/:token — the resident's confirmed answer (the link's own, or another chosen on the page). */
-async function handleRespondPost(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, token: string): Promise<FastifyReply> {
+async function handleRespondPost(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, token: string, via: Via): Promise<FastifyReply> {
   const json = wantsJson(req.raw);
+  if (via === 'code') {
+    const refused = refuseMistypedCode(deps, req, res, token);
+    if (refused) return refused;
+  }
   const view = await loadLinkView(deps, token);
-  if (!view) return sendNotFound(deps, req, res);
+  if (!view) return sendNotFound(deps, req, res, via);
   if (view === 'expired') return sendExpired(deps, req, res);
 
   let kind: ResponseKind = view.kind;
@@ -150,7 +182,7 @@ async function handleRespondPost(deps: RespondDeps, req: FastifyRequest, res: Fa
       return sendPage(res, 409, renderEndedPage(view.frame, view.title, result.state, response));
     }
     case 'unknown-outreach':
-      return sendNotFound(deps, req, res);
+      return sendNotFound(deps, req, res, via);
   }
 }
 
@@ -166,26 +198,62 @@ const AnswerForm = z.object({ kind: z.string().max(40).optional() });
 /** A response token (link) or a letter code as typed; anything else is simply not found. */
 const TokenParam = z.object({ token: z.string().min(1).max(200) });
 
+/** `/r?code=…`: the code typed into the page behind the short address. */
+const CodeQuery = z.object({ code: z.string().max(200).optional() });
+
+/**
+ * GET /r — the short address printed on letters: a field for the code; with
+ * `?code=` a well-formed code leads (303) to its page `/r/<code>`, a mistyped
+ * one is refused by its check symbol and asked again. Changes nothing.
+ */
+function handleCodeEntry(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, typed: string | undefined): FastifyReply {
+  const { cityName } = deps.context.config;
+  if (typed === undefined || typed.trim() === '') {
+    if (wantsJson(req.raw)) return sendJson(res, 400, { error: 'invalid letter code', problems: ['code: required'] });
+    return sendPage(res, 200, renderLetterCodePage(cityName));
+  }
+  const read = readLetterCode(typed);
+  if (!read.ok) {
+    if (wantsJson(req.raw)) return sendJson(res, 400, { error: 'invalid letter code', problems: [CODE_PROBLEMS[read.problem]] });
+    return sendPage(res, 400, renderLetterCodePage(cityName, read.problem));
+  }
+  return res
+    .code(303)
+    .header('Location', `/r/${formatLetterCode(read.code)}`)
+    .header('Cache-Control', 'no-store')
+    .send();
+}
+
 /**
  * The pages behind residents' links, on the public listener: `/respond/:token`
- * (links in emails and pushes) and `/r/:code` (the code printed on letters).
+ * (links in emails and pushes) and `/r/:code` (the code printed on letters,
+ * and what their QR code opens; `/r` itself asks for a code).
  * GET shows and changes nothing (mail scanners fetch links); POST answers.
+ * The public listener's rate limit bounds guessing on every one of them.
  */
 export async function respondRoutes(fastify: FastifyInstance, deps: ServiceDeps): Promise<void> {
   await fastify.register(async (scope) => {
     await scope.register(formbody, { bodyLimit: 8 * 1024 });
     const app = scope.withTypeProvider<ZodTypeProvider>();
-    for (const prefix of ['/respond', '/r']) {
+    app.get('/r', {
+      config: { access: { kind: 'public' } },
+      schema: { querystring: CodeQuery, hide: true },
+      handler: (request, reply) => handleCodeEntry(deps, request, reply, request.query.code),
+    });
+    for (const [prefix, via] of [
+      ['/respond', 'link'],
+      ['/r', 'code'],
+    ] as const) {
       app.get(`${prefix}/:token`, {
         config: { access: { kind: 'public' } },
         schema: { params: TokenParam, hide: true },
-        handler: (request, reply) => handleRespondGet(deps, request, reply, request.params.token),
+        handler: (request, reply) => handleRespondGet(deps, request, reply, request.params.token, via),
       });
       app.post(`${prefix}/:token`, {
         config: { access: { kind: 'public' } },
         bodyLimit: 8 * 1024,
         schema: { params: TokenParam, hide: true },
-        handler: (request, reply) => handleRespondPost(deps, request, reply, request.params.token),
+        handler: (request, reply) => handleRespondPost(deps, request, reply, request.params.token, via),
       });
     }
   });

@@ -1,10 +1,11 @@
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extractText, getMeta } from 'unpdf';
+import { extractText, getDocumentProxy, getMeta } from 'unpdf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatJapaneseEraDate, renderLetterPdf, type LetterContent } from '../channels/letter/letter-pdf';
 import { addToPrintOutbox, parseCsv } from '../channels/letter/print-outbox';
+import { letterAnswer } from '../engine/outreach/response-links';
 
 const sender: LetterContent['sender'] = {
   name: 'みどり市長 山田 太郎',
@@ -189,5 +190,44 @@ describe('addToPrintOutbox', () => {
         issuedOn: '2026-11-26',
       }),
     ).rejects.toThrow(/file name/);
+  });
+});
+
+describe('what a resident needs to act on a letter', () => {
+  /** Each piece of text on page 1 with the size it is set in (pt). */
+  async function textSizes(pdf: Buffer): Promise<Array<{ text: string; size: number }>> {
+    const doc = await getDocumentProxy(new Uint8Array(pdf));
+    const content = await (await doc.getPage(1)).getTextContent();
+    return content.items.flatMap((item) =>
+      'str' in item && item.str.trim() ? [{ text: item.str, size: Math.hypot(item.transform[0], item.transform[1]) }] : [],
+    );
+  }
+
+  for (const locale of ['ja', 'en', 'ja-easy'] as const) {
+    it(`${locale}: the phone number, counter hours, answer code and address are at least 11 pt`, async () => {
+      const letter: LetterContent = {
+        ...japaneseLetter,
+        locale,
+        sender: { ...sender, hours: '窓口 平日 8:30〜17:15' },
+        answer: letterAnswer('https://oshirase.city.example.jp', '4K7-P9M-Q2X'),
+        body: 'short',
+      };
+      const sizes = await textSizes(await renderLetterPdf(letter));
+      const sizeOf = (needle: string, whole = false) => {
+        const found = sizes.filter((s) => (whole ? s.text.trim() === needle : s.text.replace(/\s+/g, '').includes(needle)));
+        expect(found.length, `${needle} is printed`).toBeGreaterThan(0);
+        return Math.min(...found.map((s) => s.size));
+      };
+      expect(sizeOf('03-1234-5678')).toBeGreaterThanOrEqual(11);
+      expect(sizeOf('8:30〜17:15')).toBeGreaterThanOrEqual(11);
+      // The code on its own line, large; it is in the address too.
+      expect(sizeOf('4K7-P9M-Q2X', true)).toBeGreaterThanOrEqual(16);
+      expect(sizeOf('oshirase.city.example.jp/r/4K7-P9M-Q2X')).toBeGreaterThanOrEqual(11);
+    });
+  }
+
+  it('a letter queued before answer blocks existed renders as before, without one', async () => {
+    const { text } = await extractText(new Uint8Array(await renderLetterPdf({ ...japaneseLetter, body: 'short' })), { mergePages: true });
+    expect(text).not.toContain('回答コード');
   });
 });

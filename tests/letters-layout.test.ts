@@ -13,6 +13,7 @@ import { inflateSync } from 'node:zlib';
 import { extractText } from 'unpdf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LETTER_LAYOUT_MM, renderLetterPdf, type LetterContent } from '../channels/letter/letter-pdf';
+import { letterAnswer } from '../engine/outreach/response-links';
 
 const run = promisify(execFile);
 const DPI = 150;
@@ -137,7 +138,10 @@ const sender: LetterContent['sender'] = {
   postalCode: '100-0001',
   address: 'おしらせ市中央1-1-1',
   phone: '03-1234-5678',
+  hours: '窓口 平日 8:30〜17:15',
 };
+/** Every letter carries its answer block (QR code, code, short address), as the send builds it. */
+const answer = letterAnswer('https://oshirase.city.example.jp', '4K7-P9M-Q2X');
 const body = Array.from(
   { length: 8 },
   () => '　お子さまを養育している方は、児童手当を受け取ることができます。受け取るためには、お住まいの市区町村への申請が必要です。',
@@ -147,6 +151,7 @@ const LETTERS: Record<string, LetterContent> = {
   japanese: {
     recipient: { postalCode: '160-0023', address: '東京都新宿区西新宿二丁目8番1号', name: '佐藤 花子 様' },
     sender,
+    answer,
     issuedOn: '2026-11-26',
     locale: 'ja',
     title: '児童手当の申請のご案内',
@@ -164,6 +169,7 @@ const LETTERS: Record<string, LetterContent> = {
       name: '長谷川 美智子 様',
     },
     sender,
+    answer,
     issuedOn: '2026-11-26',
     locale: 'ja',
     title: '児童手当の申請のご案内',
@@ -173,6 +179,7 @@ const LETTERS: Record<string, LetterContent> = {
   english: {
     recipient: { postalCode: '105-0011', address: '4-5-6 Shibakoen, Oshirase City', name: 'Ms. Emily Carter' },
     sender,
+    answer,
     issuedOn: '2026-11-26',
     locale: 'en',
     title: 'How to apply for the child allowance',
@@ -182,6 +189,7 @@ const LETTERS: Record<string, LetterContent> = {
   'easy Japanese': {
     recipient: { postalCode: '114-0002', address: 'おしらせ市王子三丁目7番8号', name: 'グエン ティ・ラン 様' },
     sender,
+    answer,
     issuedOn: '2026-11-26',
     locale: 'ja-easy',
     title: 'こどもの ための おかね（児童手当）の もうしこみ',
@@ -263,5 +271,27 @@ describe('the recipient block and the envelope window', () => {
     // More lines, yet still inside: the long block is taller but bounded by the safe area (checked above).
     expect(long.bottom - long.top).toBeGreaterThan(regular.bottom - regular.top);
     expect(long.bottom).toBeLessThanOrEqual(SAFE.bottom);
+  });
+
+  it('prints the QR code of the answer page at least 20 mm wide, in its block below the window', async () => {
+    const letter: LetterContent = { ...LETTERS.japanese!, body: '本文。' };
+    const image = await rasterizeFirstPage(await renderLetterPdf(letter), 'qr-size');
+    // The QR code's column of the answer block: right of the margin, left of the block's text.
+    const column = { left: L.margin.left + 1, right: L.margin.left + 33 };
+    const px = (mm: number) => Math.round(mm * PX_PER_MM);
+    // The block's frame: the rows of the column inked from edge to edge.
+    const frameRows: number[] = [];
+    for (let y = 0; y < image.height; y++) {
+      let inked = 0;
+      for (let x = px(column.left); x < px(column.right); x++) if (image.pixels[y * image.width + x]! < INK) inked++;
+      if (inked > 0.9 * (px(column.right) - px(column.left))) frameRows.push(y / PX_PER_MM);
+    }
+    expect(frameRows.length, 'the answer block has a frame').toBeGreaterThan(1);
+    const top = Math.min(...frameRows);
+    const bottom = Math.max(...frameRows);
+    expect(top, 'the answer block is below the window and its ring').toBeGreaterThan(AROUND.bottom);
+    const qr = ink(image, { ...column, top: top + 1, bottom: bottom - 1 }).box!;
+    expect(qr.right - qr.left, 'QR code width').toBeGreaterThanOrEqual(20);
+    expect(qr.bottom - qr.top, 'QR code height').toBeGreaterThanOrEqual(20);
   });
 });

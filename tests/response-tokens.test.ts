@@ -7,7 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngineConfig } from '../config/engine-config';
 import { generateVapidKeys } from '../channels/push/web-push';
 import { openEngineContext } from '../runtime/engine-context';
-import { issueResponseTokens, loadLinkKeys, newLinkKeys, normalizeLetterCode, parseLinkKeys, resolveResponseToken } from '../engine/outreach/response-links';
+import {
+  issueResponseTokens,
+  letterAnswerAddress,
+  loadLinkKeys,
+  newLinkKeys,
+  normalizeLetterCode,
+  parseLinkKeys,
+  readLetterCode,
+  resolveResponseToken,
+} from '../engine/outreach/response-links';
 import { TestEngine } from './support/test-engine';
 import { outreachRow, residentRow } from './support/rows';
 
@@ -159,11 +168,12 @@ describe('response tokens', () => {
 });
 
 describe('letter codes', () => {
-  it('are 10 unambiguous characters grouped XXXX-XXXX-XX, printed with a short address', async () => {
+  it('are 8 unambiguous characters and a check symbol grouped XXX-XXX-XXX, printed with a short address', async () => {
     const outreachId = await newOutreach();
     const links = await engine.context.links.forNotice(outreachId, 'letter');
-    expect(links.code).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{2}$/);
-    const short = `${engine.context.config.publicBaseUrl}/r/${links.code}`;
+    expect(links.code).toMatch(/^[0-9A-HJKMNP-TV-Z]{3}-[0-9A-HJKMNP-TV-Z]{3}-[0-9A-HJKMNP-TV-Z]{3}$/);
+    const short = letterAnswerAddress(engine.context.config.publicBaseUrl, links.code);
+    expect(short.length).toBeLessThanOrEqual(40);
     expect(links).toEqual({ open: short, apply: short, acknowledge: short, notForMe: short, stop: short, code: links.code });
     const other = await engine.context.links.issueLetterCode(outreachId);
     expect(other.code).not.toBe(links.code);
@@ -178,7 +188,7 @@ describe('letter codes', () => {
       code,
       plain,
       plain.toLowerCase(),
-      `${plain.slice(0, 4).toLowerCase()} ${plain.slice(4, 8)} ${plain.slice(8).toLowerCase()}`,
+      `${plain.slice(0, 4).toLowerCase()} ${plain.slice(4, 7)} ${plain.slice(7).toLowerCase()}`,
       ` ${code.toLowerCase()} `,
       plain.replace(/[0-9A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)),
       plain.replaceAll('0', 'o').replaceAll('1', 'l'),
@@ -186,9 +196,53 @@ describe('letter codes', () => {
     for (const t of typed) expect(await engine.context.links.resolve(t), t).toEqual({ outreachId, kind: 'acknowledged', state: 'valid' });
     // One character off, one too few or too many, a letter outside the alphabet: nothing.
     const changed = plain.replace(/^./, (c) => (c === 'Z' ? 'Y' : 'Z'));
-    for (const t of [changed, plain.slice(0, 9), `${plain}A`, `${plain.slice(0, 9)}U`]) expect(await engine.context.links.resolve(t), t).toBeNull();
-    expect(normalizeLetterCode('abcd-efgh-jk')).toBe('ABCDEFGHJK');
+    for (const t of [changed, plain.slice(0, 8), `${plain}A`, `${plain.slice(0, 8)}U`]) expect(await engine.context.links.resolve(t), t).toBeNull();
+  });
+
+  it('refuse a mistyped code by its check symbol, before any lookup: every single wrong character and every swap', () => {
+    const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+    for (const code of ['4K7P9MQ2', '00000000', 'ZZZZZZZZ', 'A1B2C3D4']) {
+      // The check symbol of these eight: the one that makes the code read.
+      const valid = [...alphabet].map((c) => code + c).filter((c) => readLetterCode(c).ok);
+      expect(valid, code).toHaveLength(1);
+      const full = valid[0]!;
+      for (let i = 0; i < full.length; i++) {
+        for (const c of alphabet) {
+          if (c === full[i]) continue;
+          const typo = full.slice(0, i) + c + full.slice(i + 1);
+          expect(readLetterCode(typo), typo).toEqual({ ok: false, problem: 'check' });
+        }
+        for (let j = i + 1; j < full.length; j++) {
+          if (full[i] === full[j]) continue;
+          const chars = [...full];
+          [chars[i], chars[j]] = [chars[j]!, chars[i]!];
+          expect(readLetterCode(chars.join('')), chars.join('')).toEqual({ ok: false, problem: 'check' });
+        }
+      }
+    }
+    expect(readLetterCode('abc')).toEqual({ ok: false, problem: 'shape' });
     expect(normalizeLetterCode('abcd-efgh-ju')).toBeNull();
+  });
+
+  it('of letters printed before the check symbol (10 characters, XXXX-XXXX-XX) still work', async () => {
+    const outreachId = await newOutreach();
+    const keys = parseLinkKeys(newLinkKeys('earlier'));
+    // Stored as the earlier version stored them: HMAC of "code:<10 characters>".
+    const old = 'ABCDEFGHJK'.replace(/./g, () => '0123456789ABCDEFGHJKMNPQRSTVWXYZ'[Math.floor(Math.random() * 32)]!);
+    await engine.db
+      .insertInto('response_tokens')
+      .values({
+        token_hash: createHmac('sha256', keys[0].key).update(`code:${old}`).digest('base64url'),
+        key_id: 'earlier',
+        outreach_id: outreachId,
+        kind: 'acknowledged',
+        form: 'code',
+      })
+      .execute();
+    const printed = `${old.slice(0, 4)}-${old.slice(4, 8)}-${old.slice(8)}`;
+    expect(readLetterCode(printed)).toEqual({ ok: true, code: old, form: 'earlier' });
+    for (const t of [printed, printed.toLowerCase(), old])
+      expect(await resolveResponseToken(engine.db, keys, t), t).toEqual({ outreachId, kind: 'acknowledged', state: 'valid' });
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Locale } from '../../store/vocabulary';
 import type { RenderedLetter } from '../../engine/notices/render-notice';
 import type { LetterContent } from './letter-pdf';
+import { letterAnswer } from '../../engine/outreach/response-links';
 import { normalizePostalCode } from './postal-address';
 
 /** A letter but for its date and reference: it is dated the day it is printed, and referenced by its ledger row. */
@@ -8,8 +9,10 @@ export type LetterMessage = Omit<LetterContent, 'issuedOn' | 'reference'>;
 
 export interface LetterMessageInput {
   recipient: { postalCode: string; address: string; name: string };
-  /** The city's sender block: the office's name and department as the notice names them, its postal address and phone. */
-  sender: { name: string; department: string; postalCode: string; address: string; phone: string };
+  /** The city's sender block: the office's name and department as the notice names them, its postal address, phone and counter hours. */
+  sender: { name: string; department: string; postalCode: string; address: string; phone: string; hours?: string };
+  /** PUBLIC_BASE_URL and the letter's formatted code (`links.code`): the answer block with the QR code is built from them. */
+  answer: { baseUrl: string; code: string };
   locale: Locale;
   title: string;
   content: RenderedLetter;
@@ -26,6 +29,7 @@ export function buildLetterMessage(input: LetterMessageInput): LetterMessage {
   return {
     recipient: { postalCode: normalizePostalCode(recipient.postalCode) ?? recipient.postalCode, address: recipient.address, name: recipient.name },
     sender: { ...input.sender },
+    answer: letterAnswer(input.answer.baseUrl, input.answer.code),
     locale: input.locale,
     title: input.title,
     body: input.content.body,

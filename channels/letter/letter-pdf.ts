@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
+import QRCode from 'qrcode';
 import { formatJapaneseEraDate } from '../../engine/notices/format-dates';
 import { parseIsoDate, tokyoInstant } from '../../foundation/tokyo-calendar';
 import type { Locale } from '../../store/vocabulary';
@@ -10,9 +11,19 @@ export function letterReference(deliveryId: number): string {
   return `OSR-${String(deliveryId).padStart(8, '0')}`;
 }
 
+/** How a letter is answered: the code to type, the short address to type it at, and the answer page's URL for the QR code. */
+export interface LetterAnswerBlock {
+  code: string; // formatted, e.g. '4K7-P9M-Q2X'
+  address: string; // printed for typing, at most 40 characters, e.g. 'oshirase.city.example.jp/r/4K7-P9M-Q2X'
+  url: string; // what the QR code holds, e.g. 'https://oshirase.city.example.jp/r/4K7-P9M-Q2X'
+}
+
 export interface LetterContent {
   recipient: { postalCode: string; address: string; name: string }; // name already with honorific, e.g. '佐藤 花子 様'
-  sender: { name: string; department: string; postalCode: string; address: string; phone: string };
+  /** `hours`: the counter's opening hours as printed under the phone number (letters queued by earlier versions have none). */
+  sender: { name: string; department: string; postalCode: string; address: string; phone: string; hours?: string };
+  /** The answer block with its QR code (letters queued by earlier versions have none: their code is in the body). */
+  answer?: LetterAnswerBlock;
   issuedOn: string; // ISO date 'YYYY-MM-DD' (Asia/Tokyo calendar date)
   locale: Locale;
   title: string;
@@ -49,17 +60,41 @@ const FONT_BOLD = 'NotoSansJP-Bold';
 interface Typography {
   body: number;
   title: number;
+  /** The sender block, the phone number and counter hours included: at least 11 pt, so a resident with poor sight can call. */
   sender: number;
+  /** The answer code in the answer block. */
+  code: number;
   address: number;
   name: number;
   footer: number;
 }
 
 const TYPOGRAPHY: Record<LetterContent['locale'], Typography> = {
-  ja: { body: 11, title: 16, sender: 9.5, address: 11, name: 14, footer: 8.5 },
-  en: { body: 11, title: 16, sender: 9.5, address: 11, name: 14, footer: 8.5 },
+  ja: { body: 11, title: 16, sender: 11, code: 20, address: 11, name: 14, footer: 8.5 },
+  en: { body: 11, title: 16, sender: 11, code: 20, address: 11, name: 14, footer: 8.5 },
   // やさしい日本語 guidance: larger type, more air between lines.
-  'ja-easy': { body: 12, title: 17, sender: 10, address: 11, name: 14, footer: 9 },
+  'ja-easy': { body: 12, title: 17, sender: 12, code: 20, address: 11, name: 14, footer: 9 },
+};
+
+/** The QR code's side, quiet zone included: phones read it from about 20 mm up. */
+export const LETTER_QR_MM = 28;
+
+const ANSWER_LABELS: Record<LetterContent['locale'], { code: string; address: string; how: string }> = {
+  ja: {
+    code: '回答コード',
+    address: '回答ページ',
+    how: 'スマートフォンで左のQRコードを読み取るか、回答ページのアドレスを入力してください。回答コードは窓口やお電話でもお伝えいただけます。',
+  },
+  en: {
+    code: 'Answer code',
+    address: 'Answer page',
+    how: 'Scan the QR code on the left with your phone, or type the answer page address. You can also give the answer code at the counter or by phone.',
+  },
+  'ja-easy': {
+    code: 'こたえる ための コード',
+    address: 'こたえる ページ',
+    how: 'スマートフォンで ひだりの QRコードを よみとるか、ページの アドレスを いれて ください。',
+  },
 };
 
 const LABELS: Record<LetterContent['locale'], { phone: string; reference: string; lang: string }> = {
@@ -149,7 +184,9 @@ function drawSender(doc: Doc, letter: LetterContent, type: Typography): number {
   doc.text(sender.name, { width, align: 'right' });
   doc.text(formatPostalCode(sender.postalCode), { width, align: 'right' });
   doc.text(sender.address, { width, align: 'right' });
-  doc.text(`${labels.phone} ${sender.phone}`, { width, align: 'right' });
+  doc.font(FONT_BOLD).text(`${labels.phone} ${sender.phone}`, { width, align: 'right' });
+  doc.font(FONT_REGULAR);
+  if (sender.hours) doc.text(sender.hours, { width, align: 'right' });
   doc.moveDown(0.8);
   doc.fontSize(type.sender + 0.5).text(formatIssuedOn(letter.issuedOn, letter.locale), { width, align: 'right' });
   return doc.y;
@@ -200,6 +237,77 @@ function drawLetterBody(doc: Doc, letter: LetterContent, type: Typography): void
     doc.text(paragraph, contentLeft, doc.y, { width: contentWidth, lineGap });
     doc.y += type.body * 0.8;
   }
+  if (letter.answer) drawAnswer(doc, letter.answer, letter.locale, type);
+}
+
+/** The QR code as vector squares (one rectangle per run of dark modules in a row), crisp at any print resolution. */
+function drawQrCode(doc: Doc, text: string, x: number, y: number, size: number): void {
+  const { modules } = QRCode.create(text, { errorCorrectionLevel: 'M' });
+  // A quiet zone of 4 modules on every side, as the standard asks; the block around it is white.
+  const quiet = 4;
+  const module = size / (modules.size + 2 * quiet);
+  for (let row = 0; row < modules.size; row++) {
+    let col = 0;
+    while (col < modules.size) {
+      if (!modules.get(row, col)) {
+        col++;
+        continue;
+      }
+      const start = col;
+      while (col < modules.size && modules.get(row, col)) col++;
+      // A hair of overlap keeps rasterisers from leaving white seams between adjacent squares.
+      doc.rect(x + (quiet + start) * module, y + (quiet + row) * module, (col - start) * module + 0.05, module + 0.05);
+    }
+  }
+  doc.fillColor('#000000').fill();
+}
+
+/**
+ * The answer block after the body, kept whole on one page: the QR code of the
+ * answer page and, beside it, the code to type and the short address to type it at.
+ */
+function drawAnswer(doc: Doc, answer: LetterAnswerBlock, locale: LetterContent['locale'], type: Typography): void {
+  const L = LETTER_LAYOUT_MM;
+  const labels = ANSWER_LABELS[locale];
+  const left = L.margin.left * MM;
+  const width = (L.page.width - L.margin.left - L.margin.right) * MM;
+  const padding = 3 * MM;
+  const qr = LETTER_QR_MM * MM;
+  const textLeft = left + padding + qr + 4 * MM;
+  const textWidth = left + width - padding - textLeft;
+  const small = Math.max(11, type.sender);
+
+  const measure = (): number => {
+    doc.font(FONT_REGULAR).fontSize(small);
+    let h = doc.heightOfString(labels.code, { width: textWidth });
+    doc.font(FONT_BOLD).fontSize(type.code);
+    h += doc.heightOfString(answer.code, { width: textWidth, characterSpacing: 2 });
+    doc.font(FONT_REGULAR).fontSize(small);
+    h += doc.heightOfString(`${labels.address}  ${answer.address}`, { width: textWidth });
+    h += 2 + doc.heightOfString(labels.how, { width: textWidth });
+    return h;
+  };
+  const height = Math.max(qr, measure()) + 2 * padding;
+  if (doc.y + 2 * MM + height > doc.page.maxY()) doc.addPage();
+  const top = doc.y + 2 * MM;
+
+  doc.save();
+  doc.lineWidth(0.8).strokeColor('#000000').rect(left, top, width, height).stroke();
+  doc.restore();
+  drawQrCode(doc, answer.url, left + padding, top + (height - qr) / 2, qr);
+
+  doc.fillColor('#000000');
+  doc
+    .font(FONT_REGULAR)
+    .fontSize(small)
+    .text(labels.code, textLeft, top + padding, { width: textWidth });
+  doc.font(FONT_BOLD).fontSize(type.code).text(answer.code, textLeft, doc.y, { width: textWidth, characterSpacing: 2 });
+  doc.font(FONT_REGULAR).fontSize(small).text(`${labels.address}  `, textLeft, doc.y, { width: textWidth, continued: true });
+  doc.font(FONT_BOLD).text(answer.address, { width: textWidth });
+  doc.y += 2;
+  doc.font(FONT_REGULAR).fontSize(small).text(labels.how, textLeft, doc.y, { width: textWidth });
+  doc.x = left;
+  doc.y = top + height + 4 * MM;
 }
 
 /**

@@ -44,7 +44,8 @@ export function printDayFor(now: Date, config: PrintConfig): string {
 // The stored content is read back when the batch is rendered; a row written by another version must still parse.
 const StoredLetterContent = z.object({
   recipient: z.object({ postalCode: z.string(), address: z.string(), name: z.string() }),
-  sender: z.object({ name: z.string(), department: z.string(), postalCode: z.string(), address: z.string(), phone: z.string() }),
+  sender: z.object({ name: z.string(), department: z.string(), postalCode: z.string(), address: z.string(), phone: z.string(), hours: z.string().optional() }),
+  answer: z.object({ code: z.string(), address: z.string(), url: z.string() }).optional(),
   issuedOn: z.iso.date(),
   locale: z.enum(LOCALES),
   title: z.string(),

@@ -1,7 +1,9 @@
 // Residents' response links: the one home for how they are made, stored and checked.
 //
 // A link carries an opaque random token (256 bits, base64url); a letter carries a
-// shorter code a resident can type (10 Crockford base32 characters, ~50 bits). The
+// shorter code a resident can type: 8 random Crockford base32 symbols (40 bits)
+// and a check symbol, printed `4K7-P9M-Q2X` (letters of an earlier version carry
+// 10 symbols without a check, `ABCD-EFGH-JK`; both are accepted). The
 // database keeps only HMAC-SHA256 of either under a link key that lives outside
 // the database (RESPONSE_LINK_KEYS or its file), so whoever reads the table can
 // neither use a row nor test guesses offline. Every key of the ring is tried on
@@ -43,7 +45,7 @@ export interface NoticeLinks {
   acknowledge: string;
   notForMe: string;
   stop: string;
-  /** Letters only: the code to type, `XXXX-XXXX-XX`; empty on other channels. */
+  /** Letters only: the code to type, `XXX-XXX-XXX`; empty on other channels. */
   code: string;
   /** Email only: the one-click unsubscribe URL of the List-Unsubscribe header (RFC 8058); absent on other channels. */
   unsubscribe?: string;
@@ -55,8 +57,13 @@ const TOKEN_BYTES = 32;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 /** Crockford's base32: no I, L, O or U, so what is printed cannot be misread. */
 const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const CODE_LENGTH = 10;
-const CODE_PATTERN = /^[0-9A-HJKMNP-TV-Z]{10}$/;
+/** Random symbols of a letter code (40 bits); the check symbol follows them. */
+const CODE_RANDOM_SYMBOLS = 8;
+const CODE_PATTERN = /^[0-9A-HJKMNP-TV-Z]{9}$/;
+/** The codes of earlier letters: 10 random symbols, no check symbol (still accepted). */
+const OLD_CODE_PATTERN = /^[0-9A-HJKMNP-TV-Z]{10}$/;
+/** What a typed code may be: the wrong length or a letter outside the alphabet is refused before the check. */
+const TYPED_MAX = 40;
 /** The signed links of the earlier format (body.signature), carried over on upgrade. */
 const LEGACY_PATTERN = /^[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{43}$/;
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
@@ -104,40 +111,123 @@ export function newResponseToken(): string {
   return randomBytes(TOKEN_BYTES).toString('base64url');
 }
 
-export function newLetterCode(): string {
-  // 32 symbols: 5 bits of each random byte, so every symbol is equally likely.
-  const bytes = randomBytes(CODE_LENGTH);
-  let code = '';
-  for (const byte of bytes) code += CODE_ALPHABET[byte & 31];
-  return code;
-}
-
-/** `ABCDEFGHJK` → `ABCD-EFGH-JK`, as printed. */
-export function formatLetterCode(code: string): string {
-  return `${code.slice(0, 4)}-${code.slice(4, 8)}-${code.slice(8)}`;
+/** GF(32) with x^5 + x^2 + 1: multiplying by x (the generator). */
+function timesX(v: number): number {
+  const shifted = v << 1;
+  return shifted & 32 ? (shifted ^ 0b100101) & 31 : shifted;
 }
 
 /**
- * A code as a resident may type it — lower case, full-width characters,
- * spaces, hyphens, O for 0 and I or L for 1 — in its canonical form, or null.
+ * The check symbol of a code's random symbols: their weighted sum in GF(32),
+ * symbol i weighted x^(i+1). It is one of the same 32 letters and digits (a
+ * resident never has to type Crockford's mod-37 extras * ~ $ =), and it
+ * catches every single wrong symbol and every two swapped symbols: a changed
+ * symbol adds e·x^(i+1) ≠ 0, a swap (a+b)(x^(i+1)+x^(j+1)) ≠ 0 since x has
+ * order 31 and a code is shorter than that.
  */
-export function normalizeLetterCode(typed: string): string | null {
-  if (typed.length > 40) return null;
+function checkSymbol(symbols: string): string {
+  let sum = 0;
+  let weight = 1;
+  for (const symbol of symbols) {
+    weight = timesX(weight);
+    let term = 0;
+    // term = value · weight in GF(32), by shift and add.
+    let a = CODE_ALPHABET.indexOf(symbol);
+    let b = weight;
+    while (a > 0) {
+      if (a & 1) term ^= b;
+      a >>= 1;
+      b = timesX(b);
+    }
+    sum ^= term;
+  }
+  return CODE_ALPHABET[sum]!;
+}
+
+/** A new letter code, canonical (9 symbols: 8 random and the check symbol), unformatted. */
+export function newLetterCode(): string {
+  // 32 symbols: 5 bits of each random byte, so every symbol is equally likely.
+  const bytes = randomBytes(CODE_RANDOM_SYMBOLS);
+  let code = '';
+  for (const byte of bytes) code += CODE_ALPHABET[byte & 31];
+  return code + checkSymbol(code);
+}
+
+/** `4K7P9MQ2X` → `4K7-P9M-Q2X`, as printed; a code of the earlier form `ABCDEFGHJK` → `ABCD-EFGH-JK`. */
+export function formatLetterCode(code: string): string {
+  if (code.length === 10) return `${code.slice(0, 4)}-${code.slice(4, 8)}-${code.slice(8)}`;
+  return `${code.slice(0, 3)}-${code.slice(3, 6)}-${code.slice(6)}`;
+}
+
+/** What a typed letter code is: a code to look up (of the current or the earlier form), or why it is refused before any lookup. */
+export type TypedLetterCode = { ok: true; code: string; form: 'current' | 'earlier' } | { ok: false; problem: 'shape' | 'check' };
+
+/**
+ * Reads a code as a resident may type it — lower case, full-width characters,
+ * spaces, hyphens, O for 0 and I or L for 1. A 9-symbol code whose check
+ * symbol does not match (one symbol mistyped, two swapped) is refused here,
+ * before any lookup; a 10-symbol code is one of an earlier letter (no check).
+ */
+export function readLetterCode(typed: string): TypedLetterCode {
+  if (typed.length > TYPED_MAX) return { ok: false, problem: 'shape' };
   const plain = typed
     .normalize('NFKC')
     .replace(/[\s\-‐‑‒–—―ー−]/g, '')
     .toUpperCase()
     .replace(/O/g, '0')
     .replace(/[IL]/g, '1');
-  return CODE_PATTERN.test(plain) ? plain : null;
+  if (OLD_CODE_PATTERN.test(plain)) return { ok: true, code: plain, form: 'earlier' };
+  if (!CODE_PATTERN.test(plain)) return { ok: false, problem: 'shape' };
+  if (checkSymbol(plain.slice(0, CODE_RANDOM_SYMBOLS)) !== plain[CODE_RANDOM_SYMBOLS]) return { ok: false, problem: 'check' };
+  return { ok: true, code: plain, form: 'current' };
+}
+
+/** A typed code in its canonical form, or null when it cannot be one (wrong shape or check symbol). */
+export function normalizeLetterCode(typed: string): string | null {
+  const read = readLetterCode(typed);
+  return read.ok ? read.code : null;
+}
+
+/** The answer page of a letter code: what its QR code holds (`<PUBLIC_BASE_URL>/r/<code>`). */
+export function letterAnswerUrl(baseUrl: string, code: string): string {
+  return `${baseUrl}/r/${code}`;
+}
+
+/**
+ * The answer address printed on a letter for typing: the answer page's URL
+ * without `https://` (browsers add it), so `oshirase.city.example.jp/r/4K7-P9M-Q2X`.
+ * A plain-http base (a local installation) keeps its scheme, which a browser would not guess.
+ */
+export function letterAnswerAddress(baseUrl: string, code: string): string {
+  return letterAnswerUrl(baseUrl, code).replace(/^https:\/\//i, '');
+}
+
+/** The longest a URL printed on a letter may be: a resident types it from paper. */
+export const LETTER_ADDRESS_MAX = 40;
+
+/**
+ * Why PUBLIC_BASE_URL makes the address printed on letters too long to type
+ * (over 40 characters with a code), or null. Checked at start and by `rules validate`.
+ */
+export function letterAddressProblem(baseUrl: string): string | null {
+  const code = formatLetterCode('0'.repeat(CODE_RANDOM_SYMBOLS + 1));
+  const address = letterAnswerAddress(baseUrl, code);
+  if (address.length <= LETTER_ADDRESS_MAX) return null;
+  const printedBase = letterAnswerAddress(baseUrl, '').slice(0, -'/r/'.length);
+  const room = LETTER_ADDRESS_MAX - '/r/'.length - code.length;
+  return (
+    `PUBLIC_BASE_URL: letters would print the answer address ${printedBase}/r/${'X'.repeat(3)}-${'X'.repeat(3)}-${'X'.repeat(3)} ` +
+    `(${address.length} characters), longer than the ${LETTER_ADDRESS_MAX} a resident can be expected to type from paper: ` +
+    `give the public service an address of at most ${room} characters without https:// (now ${printedBase.length}: ${printedBase})`
+  );
 }
 
 /** What a presented value can be, from its shape alone; null when it cannot be any (no query is made). */
 function classify(presented: string): { form: TokenForm; value: string } | null {
   if (TOKEN_PATTERN.test(presented)) return { form: 'link', value: presented };
   if (LEGACY_PATTERN.test(presented)) return { form: 'legacy', value: presented };
-  const code = normalizeLetterCode(presented);
-  return code ? { form: 'code', value: code } : null;
+  const code = readLetterCode(presented);
+  return code.ok ? { form: 'code', value: code.code } : null;
 }
 
 async function storeHash(db: Kysely<Database>, keys: LinkKeyRing, outreachId: string, kind: ResponseKind, form: TokenForm, value: string): Promise<boolean> {
@@ -176,7 +266,7 @@ export async function issueResponseTokens(db: Kysely<Database>, keys: LinkKeyRin
 
 /** A new code for a letter of the outreach (canonical form, unformatted). */
 export async function issueLetterCode(db: Kysely<Database>, keys: LinkKeyRing, outreachId: string): Promise<string> {
-  // 50 bits: a collision with a code in use is rare but possible, so a taken one is drawn again.
+  // 40 bits: a collision with a code in use is rare but possible, so a taken one is drawn again.
   for (let attempt = 0; attempt < 5; attempt++) {
     const code = newLetterCode();
     if (await storeHash(db, keys, outreachId, 'acknowledged', 'code', code)) return code;
@@ -448,12 +538,17 @@ export class ResponseLinks {
     return { code, url: this.codeUrl(code) };
   }
 
+  /** Why PUBLIC_BASE_URL makes the address printed on letters too long to type, or null. */
+  letterAddressProblem(): string | null {
+    return letterAddressProblem(this.baseUrl);
+  }
+
   url(token: string): string {
     return `${this.baseUrl}/respond/${token}`;
   }
 
   codeUrl(code: string): string {
-    return `${this.baseUrl}/r/${code}`;
+    return letterAnswerUrl(this.baseUrl, code);
   }
 
   private tokenLinks(tokens: Record<ResponseKind, string>): NoticeLinks {
@@ -478,8 +573,24 @@ export function tokenNoticeLinks(baseUrl: string, tokens: Record<ResponseKind, s
   };
 }
 
-/** The links of a letter: every one is the short address of its code (the page offers every answer). */
+/**
+ * The links of a letter, from its formatted code: every one is the short
+ * address printed for typing (the page it opens offers every answer; the
+ * QR code beside it holds letterAnswerUrl).
+ */
 export function letterNoticeLinks(baseUrl: string, code: string): NoticeLinks {
-  const url = `${baseUrl}/r/${code}`;
-  return { open: url, apply: url, acknowledge: url, notForMe: url, stop: url, code };
+  const printed = letterAnswerAddress(baseUrl, code);
+  return { open: printed, apply: printed, acknowledge: printed, notForMe: printed, stop: printed, code };
+}
+
+/** What a letter prints to be answered: the code, the address to type and the URL of its QR code. */
+export interface LetterAnswer {
+  code: string;
+  address: string;
+  url: string;
+}
+
+/** The answer block of a letter whose (formatted) code is `code`. */
+export function letterAnswer(baseUrl: string, code: string): LetterAnswer {
+  return { code, address: letterAnswerAddress(baseUrl, code), url: letterAnswerUrl(baseUrl, code) };
 }
