@@ -31,6 +31,7 @@ const UNIT_TESTS = [
   'tests/templates-check.test.ts',
   'tests/templates-check-mistakes.test.ts',
   'tests/templates-rendering.test.ts',
+  'tests/send-timing.test.ts',
   'tests/why-you-got-this.test.ts',
 ];
 
