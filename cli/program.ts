@@ -13,6 +13,7 @@ import { createCommandContext, type CommandContext } from './command-context';
 import { EVENT_COMMANDS } from './event-commands';
 import { OUTREACH_COMMANDS } from './outreach-commands';
 import { CONSENT_COMMANDS } from './consent-commands';
+import { RESIDENT_COMMANDS } from './resident-commands';
 import { TASK_COMMANDS } from './task-commands';
 import { POPULATION_COMMANDS } from './population-commands';
 import { DEMO_COMMANDS } from './demo-commands';
@@ -29,6 +30,7 @@ export const ALL_COMMANDS: readonly CliCommand[] = [
   ...EVENT_COMMANDS,
   ...OUTREACH_COMMANDS,
   ...CONSENT_COMMANDS,
+  ...RESIDENT_COMMANDS,
   ...TASK_COMMANDS,
   ...POPULATION_COMMANDS,
   ...DEMO_COMMANDS,

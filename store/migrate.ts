@@ -12,6 +12,7 @@ import * as apiClients from './migrations/0010-api-clients';
 import * as pushEnrolment from './migrations/0011-push-enrolment';
 import * as deliveryTokens from './migrations/0012-delivery-tokens';
 import * as consentRecords from './migrations/0013-consent-records';
+import * as registerIntake from './migrations/0014-register-intake';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-push-enrolment': pushEnrolment,
   '0012-delivery-tokens': deliveryTokens,
   '0013-consent-records': consentRecords,
+  '0014-register-intake': registerIntake,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

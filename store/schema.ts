@@ -2,7 +2,18 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /** Kysely table types. Personal data lives here and only here (never in Temporal history). */
 
-import type { Channel, ConsentAction, ConsentChannel, Locale, OutreachRowStatus, ResponseKind, TaskKind } from './vocabulary';
+import type {
+  Channel,
+  ConsentAction,
+  ConsentChannel,
+  Locale,
+  OutreachRowStatus,
+  RelationshipKind,
+  ResidenceStatus,
+  ResponseKind,
+  TaskKind,
+} from './vocabulary';
+export type { RelationshipKind, ResidenceStatus } from './vocabulary';
 
 // The vocabulary (channels, locales, answers, task kinds, outreach states) is written once in ./vocabulary.
 export { CHANNELS, LOCALES, RESPONSE_KINDS, TASK_KINDS } from './vocabulary';
@@ -25,11 +36,18 @@ export interface ResidentsTable {
   /** 'invalid' once a letter to the address came back (宛所不明 etc.); no letter is printed for it until fixed. */
   postal_status: Generated<PostalStatus>;
   ward: string;
-  residence_status: 'registered' | 'moved-out' | 'deceased';
+  residence_status: ResidenceStatus;
   income_bracket: ColumnType<number | null, number | null | undefined, number | null>;
   insurance_type: ColumnType<string | null, string | null | undefined, string | null>;
   disability_certificate: ColumnType<boolean, boolean | undefined, boolean>;
   moved_in_on: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Names in kana (フリガナ) as the register holds them (migration 0014). */
+  family_name_kana: ColumnType<string | null, string | null | undefined, string | null>;
+  given_name_kana: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The day residence_status last changed (a move-out, a death); null while registered from the start. */
+  residence_status_on: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the register's import or a life event last changed the row. */
+  updated_at: NullableTimestamp;
   created_at: Timestamp;
   /** Contact preferences (migration 0013): the channels the resident wants, in order; null = no preference (every channel of the plan). */
   contact_channels: ColumnType<Channel[] | null, string | null | undefined, string | null>;
@@ -79,6 +97,24 @@ export interface UnsubscribeTokensTable {
   outreach_id: string;
   created_at: Timestamp;
   used_at: NullableTimestamp;
+}
+
+/**
+ * One resident acting for another (migration 0014): `from` is the parent or guardian of, the family
+ * carer of, or the legal representative of `to`. One row per kind and pair; `until` ends it.
+ * Written only by store/register.ts.
+ */
+export interface ResidentRelationshipsTable {
+  id: Generated<number>;
+  kind: RelationshipKind;
+  from_resident_id: string;
+  to_resident_id: string;
+  since: ColumnType<string | null, string | null | undefined, string | null>;
+  until: ColumnType<string | null, string | null | undefined, string | null>;
+  /** `import:<actor>`, `event:<life event id>`. */
+  recorded_by: string;
+  created_at: Timestamp;
+  updated_at: NullableTimestamp;
 }
 
 export interface LifeEventsTable {
@@ -214,6 +250,7 @@ export interface EngineSettingsTable {
 
 export interface Database {
   residents: ResidentsTable;
+  resident_relationships: ResidentRelationshipsTable;
   consents: ConsentsTable;
   consent_history: ConsentHistoryTable;
   unsubscribe_tokens: UnsubscribeTokensTable;
@@ -239,6 +276,7 @@ export interface Database {
 
 export type Resident = Selectable<ResidentsTable>;
 export type NewResident = Insertable<ResidentsTable>;
+export type ResidentRelationship = Selectable<ResidentRelationshipsTable>;
 export type Delivery = Selectable<DeliveriesTable>;
 export type CaseworkerTask = Selectable<CaseworkerTasksTable>;
 export type AuditEntry = Selectable<AuditLogTable>;

@@ -35,12 +35,39 @@ export const TASK_KINDS = ['no-response', 'deadline-passed', 'unreachable', 'ask
 export type TaskKind = (typeof TASK_KINDS)[number];
 
 /** The `outreach.status` column: 'active' while the outreach runs, then how it ended. */
-export const OUTREACH_ROW_STATUSES = ['active', 'responded', 'no-response', 'deadline-passed', 'consent-withdrawn', 'rule-withdrawn'] as const;
+export const OUTREACH_ROW_STATUSES = [
+  'active',
+  'responded',
+  'no-response',
+  'deadline-passed',
+  'consent-withdrawn',
+  'rule-withdrawn',
+  'moved-out',
+  'deceased',
+] as const;
 export type OutreachRowStatus = (typeof OUTREACH_ROW_STATUSES)[number];
 
 /** Where a running outreach workflow stands (its status query): 'running', then how it ended. */
-export const OUTREACH_STATES = ['running', 'responded', 'no-response', 'deadline-passed', 'consent-withdrawn', 'rule-withdrawn'] as const;
+/** 'moved-out' and 'deceased': the register says the resident moved away or died, and the outreach ended then. */
+export const OUTREACH_STATES = [
+  'running',
+  'responded',
+  'no-response',
+  'deadline-passed',
+  'consent-withdrawn',
+  'rule-withdrawn',
+  'moved-out',
+  'deceased',
+] as const;
 export type OutreachState = (typeof OUTREACH_STATES)[number];
+
+/** Where a resident stands in the register. */
+export const RESIDENCE_STATUSES = ['registered', 'moved-out', 'deceased'] as const;
+export type ResidenceStatus = (typeof RESIDENCE_STATUSES)[number];
+
+/** How one resident acts for another: parent or guardian of a child, family carer, legal representative (代理人). */
+export const RELATIONSHIP_KINDS = ['guardian_of', 'carer_of', 'legal_representative_of'] as const;
+export type RelationshipKind = (typeof RELATIONSHIP_KINDS)[number];
 
 /** Which outreach something belongs to: ids only, never personal data (these travel through Temporal). */
 export interface OutreachRef {

@@ -12,6 +12,8 @@ import { todayInTokyo } from '../../foundation/tokyo-calendar';
 import { launchOutreach, type StartOutcome, type StartOutreachRequest } from '../outreach/start-outreach';
 import { outreachIdFor } from '../outreach/outreach-ids';
 import { recordLifeEvent } from './record-life-event';
+import { applyLifeEventToRegister, changesRegister, statusEndsOf } from './life-event-register';
+import { endOutreachOnStatus } from '../register/register-changes';
 import type { Rule } from '../rule-language/rule-schema';
 import { EventConflictError, InvalidInputError, type LifeEvent } from './life-event-schema';
 
@@ -129,13 +131,17 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
     });
   }
 
-  const outcome = await recordLifeEvent(
-    db,
-    event,
-    source,
-    decided.flatMap((d) => (d.decision === 'outreach' ? [] : [d.audit])),
-    decided.flatMap((d) => (d.decision === 'outreach' ? [d.request] : [])),
-  );
+  const decisions = decided.flatMap((d) => (d.decision === 'outreach' ? [] : [d.audit]));
+  const requests = decided.flatMap((d) => (d.decision === 'outreach' ? [d.request] : []));
+  // An event that changes the register (a birth with its child, a move-out, a death) changes it in the
+  // transaction that stores the event: both or neither. Others keep the single statement.
+  const outcome = changesRegister(event)
+    ? await db.transaction().execute(async (tx) => {
+        const recorded = await recordLifeEvent(tx, event, source, decisions, requests);
+        if (recorded.kind === 'new') await applyLifeEventToRegister(tx, event, source);
+        return recorded;
+      })
+    : await recordLifeEvent(db, event, source, decisions, requests);
   // A correction under the same id is refused, never dropped: the registry sends it under a new id (README, "Life events").
   if (outcome.kind === 'conflict')
     throw new EventConflictError(
@@ -165,6 +171,9 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
   await writeAudits(db, started);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+  // A resident who moved out or died is told nothing more: their running outreach ends with that reason
+  // (again on a repeat of the event, in case the first one's stops never happened).
+  await endOutreachOnStatus({ db, temporal: async () => deps.temporal }, statusEndsOf(event));
   const matches = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   return { eventId: event.id, duplicate, matches: matches.map(({ audit: _audit, ...match }) => match) };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIFE_EVENTS, LIFE_EVENT_TYPES, type AttributeSpec, type LifeEventType } from '../rule-language/attribute-catalog';
+import { LIFE_EVENTS, LIFE_EVENT_TYPES, type AttributeSpec, type LifeEventType, type RegisterFieldSpec } from '../rule-language/attribute-catalog';
 import { closest } from '../rule-language/load-rules';
 import { daysBetween, hasIsoDateShape, isIsoDate, isoDateSchema, todayInTokyo } from '../../foundation/tokyo-calendar';
 import { DEFAULT_LIFE_EVENT_LIMITS, type LifeEventLimits } from '../../config/life-event-limits';
@@ -107,19 +107,51 @@ function closedObject<Shape extends z.ZodRawShape>(shape: Shape, unknownKey: (ke
   });
 }
 
-/** The payload of one event type: the catalog's fields, each optional, and nothing else. */
+function registerFieldSchema(spec: RegisterFieldSpec): z.ZodType {
+  const text = z.string({ error: 'expected text' }).min(1, 'must not be empty').max(MAX_PAYLOAD_TEXT, `at most ${MAX_PAYLOAD_TEXT} characters`);
+  return spec.id ? text.regex(/^[A-Za-z0-9._-]{1,100}$/, 'a resident id: letters, digits and . _ - only, at most 100 characters') : text;
+}
+
+/**
+ * The payload of one event type: the catalog's fields and the fields it gives
+ * the register (a birth's child, a death's deceased resident), each optional,
+ * and nothing else. A birth that names its child names the child's given name too.
+ */
 function payloadSchema(type: LifeEventType) {
-  const fields = LIFE_EVENTS[type].payload as Record<string, AttributeSpec>;
-  const names = Object.keys(fields);
-  const shape = Object.fromEntries(Object.entries(fields).map(([name, spec]) => [name, payloadFieldSchema(spec).optional()]));
+  const event: { description: string; payload: Record<string, AttributeSpec>; register?: Record<string, RegisterFieldSpec> } = LIFE_EVENTS[type];
+  const fields = event.payload;
+  const registerFields = event.register ?? {};
+  const names = [...Object.keys(fields), ...Object.keys(registerFields)];
+  const shape = Object.fromEntries([
+    ...Object.entries(fields).map(([name, spec]) => [name, payloadFieldSchema(spec).optional()]),
+    ...Object.entries(registerFields).map(([name, spec]) => [name, registerFieldSchema(spec).optional()]),
+  ]);
   const known = names.length > 0 ? `its fields are ${names.join(', ')}` : 'it has no payload fields';
   return closedObject(
     shape,
     (key) => `not a field of ${EVENT_NAMES[type]} event${suggestion(key, names)}; the engine keeps only the fields its event catalog lists (${known})`,
     'expected an object of fields',
   )
+    .check((ctx) => {
+      if (type !== 'birth') return;
+      const payload = ctx.value as Record<string, unknown>;
+      const childFields = Object.keys(registerFields).filter((f) => f !== 'child_id' && payload[f] !== undefined);
+      if (payload.child_id !== undefined && payload.child_given_name === undefined) {
+        ctx.issues.push({
+          code: 'custom',
+          input: payload,
+          path: ['child_given_name'],
+          message: 'required with child_id (the child is added to the register)',
+          continue: true,
+        });
+      }
+      if (payload.child_id === undefined) {
+        for (const f of childFields)
+          ctx.issues.push({ code: 'custom', input: payload, path: [f], message: "only with child_id (the child's resident id)", continue: true });
+      }
+    })
     .default({})
-    .describe(`${LIFE_EVENTS[type].description}. Only the catalog's fields: ${names.join(', ') || 'none'}.`);
+    .describe(`${event.description}. Only the catalog's fields: ${names.join(', ') || 'none'}.`);
 }
 
 const TOP_FIELDS = ['id', 'type', 'residentId', 'occurredOn', 'payload'];

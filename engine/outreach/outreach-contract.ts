@@ -11,7 +11,8 @@ import type { OutreachRef, OutreachState, ResponseKind } from '../../store/vocab
 
 export type { OutreachRef, OutreachState, ResponseKind };
 export type ResponseChannel = 'link' | 'console' | 'cli';
-export type StopReason = 'consent-withdrawn' | 'rule-withdrawn';
+/** Why an outreach was stopped from outside; the workflow ends in the state of the same name. 'moved-out'/'deceased': the register says so. */
+export type StopReason = 'consent-withdrawn' | 'rule-withdrawn' | 'moved-out' | 'deceased';
 
 /** `outreachId` is also the workflow id: derived from (rule, resident, occurrence). */
 export interface OutreachInput extends OutreachRef {

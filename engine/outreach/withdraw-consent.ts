@@ -1,9 +1,8 @@
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema';
 import { recordConsentWithdrawal, type ConsentRecording } from '../../store/consent';
-import { stopSignal } from './outreach-contract';
+import { stopOutreach } from './stop-outreach';
 
 /**
  * Records a withdrawal of consent and ends, at once, every running outreach
@@ -28,14 +27,10 @@ export async function withdrawConsentAndStopOutreach(
     .where('outreach.status', '=', 'active')
     .where('rule_versions.purpose', '=', purpose)
     .execute();
-  const stopped: string[] = [];
-  for (const { id } of running) {
-    try {
-      await deps.temporal.workflow.getHandle(id).signal(stopSignal, { reason: 'consent-withdrawn' });
-      stopped.push(id);
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-    }
-  }
+  const stopped = await stopOutreach(
+    deps.temporal,
+    running.map((r) => r.id),
+    'consent-withdrawn',
+  );
   return { withdrawn, stopped };
 }

@@ -4,6 +4,7 @@
  * is among them (data minimisation, enforced by validation).
  */
 import { loadWards } from '../../config/wards';
+import { RESIDENCE_STATUSES } from '../../store/vocabulary';
 
 export const PURPOSES = {
   'child-benefits': '児童手当・子ども医療費助成 (child allowance and child medical subsidy)',
@@ -18,7 +19,6 @@ export const PURPOSES = {
 export type Purpose = keyof typeof PURPOSES;
 export const PURPOSE_IDS = Object.keys(PURPOSES) as Purpose[];
 
-export type AttributeType = 'integer' | 'date' | 'boolean' | 'enum' | 'string';
 /** One version of the text a resident agrees to when consenting to a purpose. A published version never changes: new text → new version. */
 export interface PurposeWording {
   version: number;
@@ -120,6 +120,8 @@ export function currentPurposeWording(purpose: Purpose): PurposeWording {
   return versions.reduce((a, b) => (b.version > a.version ? b : a), versions[0]!);
 }
 
+export type AttributeType = 'integer' | 'date' | 'boolean' | 'enum' | 'string';
+
 export interface AttributeSpec {
   type: AttributeType;
   /** Allowed values of an enum. */
@@ -136,7 +138,8 @@ export interface AttributeSpec {
  */
 export const WARDS: readonly string[] = loadWards().map((ward) => ward.id);
 export const INSURANCE_TYPES = ['national-health', 'employee', 'late-elderly', 'public-assistance', 'none'] as const;
-export const RESIDENCE_STATUSES = ['registered', 'moved-out', 'deceased'] as const;
+// The register's statuses are the store's vocabulary (store/vocabulary.ts): one list for the rules, the table and the import.
+export { RESIDENCE_STATUSES } from '../../store/vocabulary';
 
 /** Attributes of the resident a rule is about. */
 export const RESIDENT_ATTRIBUTES = {
@@ -184,9 +187,34 @@ export const MEMBER_ATTRIBUTES = {
 } as const satisfies Record<string, AttributeSpec>;
 export type MemberAttribute = keyof typeof MEMBER_ATTRIBUTES;
 
-/** Life events, with the payload fields each carries (readable as `event.<field>`). `event.date` is always there. */
+/**
+ * What an event tells the register (engine/intake/life-event-register.ts): fields the event may carry
+ * for the register's sake only. No rule can read them (they are not `event.<field>` attributes), and
+ * problems never quote them.
+ */
+export interface RegisterFieldSpec {
+  type: 'string';
+  /** Resident ids: the register's id form (letters, digits and . _ -). */
+  id?: true;
+  description: string;
+}
+
+/**
+ * Life events, with the payload fields each carries (readable as `event.<field>`). `event.date` is always there.
+ * `register`: further fields the event may carry for the register only (not readable by rules).
+ */
 export const LIFE_EVENTS = {
-  birth: { description: '出生届: a child was born to the resident', payload: {} },
+  birth: {
+    description: '出生届: a child was born to the resident',
+    payload: {},
+    register: {
+      child_id: { type: 'string', id: true, description: "the child's resident id: with it, the child is added to the household, the resident as guardian" },
+      child_family_name: { type: 'string', description: "the child's family name (default: the resident's)" },
+      child_given_name: { type: 'string', description: "the child's given name (required with child_id)" },
+      child_family_name_kana: { type: 'string', description: "the child's family name in kana" },
+      child_given_name_kana: { type: 'string', description: "the child's given name in kana" },
+    },
+  },
   'moved-in': {
     description: '転入届: the resident moved into the city',
     payload: { from_prefecture: { type: 'string', purposes: 'all', description: 'prefecture moved from' } },
@@ -202,13 +230,20 @@ export const LIFE_EVENTS = {
         description: 'who died, seen from the resident',
       },
     },
+    register: {
+      deceased_resident_id: {
+        type: 'string',
+        id: true,
+        description: "the resident id of who died, a member of the resident's household: their status becomes deceased",
+      },
+    },
   },
   marriage: { description: '婚姻届: the resident married', payload: {} },
   'job-loss': {
     description: '離職: the resident left employment (from the employment office)',
     payload: { previous_insurance: { type: 'enum', values: INSURANCE_TYPES, purposes: 'all', description: 'insurance before leaving the job' } },
   },
-} as const satisfies Record<string, { description: string; payload: Record<string, AttributeSpec> }>;
+} as const satisfies Record<string, { description: string; payload: Record<string, AttributeSpec>; register?: Record<string, RegisterFieldSpec> }>;
 export type LifeEventType = keyof typeof LIFE_EVENTS;
 export const LIFE_EVENT_TYPES = Object.keys(LIFE_EVENTS) as [LifeEventType, ...LifeEventType[]];
 
