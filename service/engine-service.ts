@@ -12,6 +12,7 @@ import type { ServiceDeps } from './service-deps';
 import { sessionAuthenticator, staffAuthPlugin } from './staff-auth';
 import { pushPublicRoutes, pushStaffRoutes } from './push-public-routes';
 import { respondRoutes } from './respond-routes';
+import { unsubscribeRoutes } from './unsubscribe-routes';
 import { processEnvironment } from '../config/environment';
 
 export interface EngineServiceOptions {
@@ -51,7 +52,7 @@ export async function startEngineService(engine: Engine, options: EngineServiceO
     config,
     logger: options.logger,
     staff,
-    publicRoutes: [respondRoutes, pushPublicRoutes],
+    publicRoutes: [respondRoutes, unsubscribeRoutes, pushPublicRoutes],
     internalRoutes: [pushStaffRoutes],
   });
 }

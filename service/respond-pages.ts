@@ -333,3 +333,61 @@ export function renderLetterCodePage(cityName: { ja: string; en: string }, probl
   const main = [section('ja', cityName.ja), section('en', cityName.en), section('ja-easy', cityName.ja)].join('\n');
   return layout('ja', `${CODE_TEXTS.ja.heading} | ${cityName.ja}`, main);
 }
+
+/** The texts of the one-click unsubscribe page (List-Unsubscribe, RFC 8058), per language. */
+const UNSUBSCRIBE_TEXTS: Record<Locale, { heading: string; lead: string; keeps: string; button: string; doneHeading: string; done: string; already: string }> =
+  {
+    ja: {
+      heading: 'メールでのお知らせを停止する',
+      lead: 'ボタンを押すと、市からのお知らせをメールでお送りすることを停止します。ボタンを押すまで、何も変わりません。',
+      keeps: '郵便でのお知らせは、これまでどおりお送りします。情報の利用への同意は取り消されません。再開や変更は、窓口でお申し出ください。',
+      button: 'メールでのお知らせを停止する',
+      doneHeading: 'メールでのお知らせを停止しました',
+      done: '今後、お知らせをメールではお送りしません。郵便でのお知らせは、これまでどおりお送りします。',
+      already: 'メールでのお知らせは、すでに停止しています。',
+    },
+    en: {
+      heading: 'Stop notices by email',
+      lead: 'Press the button to stop receiving the city’s notices by email. Nothing changes until you press it.',
+      keeps:
+        'Notices by post continue as before, and your consent to the use of your information is not withdrawn. To resume or change this, please contact the office.',
+      button: 'Stop notices by email',
+      doneHeading: 'Notices by email are stopped',
+      done: 'We will no longer send you notices by email. Notices by post continue as before.',
+      already: 'Notices by email were already stopped.',
+    },
+    'ja-easy': {
+      heading: 'メールの おしらせを とめる',
+      lead: 'ボタンを おすと、メールの おしらせが とまります。ボタンを おすまで、なにも かわりません。',
+      keeps: 'ゆうびんの おしらせは、これからも とどきます。もう いちど メールが ほしい ときは、まどぐちに いって ください。',
+      button: 'メールの おしらせを とめる',
+      doneHeading: 'メールの おしらせを とめました',
+      done: 'これから、メールの おしらせは おくりません。ゆうびんの おしらせは とどきます。',
+      already: 'メールの おしらせは、もう とまって います。',
+    },
+  };
+
+/** What the List-Unsubscribe URL shows on GET: what the button does, and the button (a form posting `List-Unsubscribe=One-Click` back to the URL). */
+export function renderUnsubscribePage(frame: PageFrame): string {
+  const t = UNSUBSCRIBE_TEXTS[frame.locale];
+  const { footer, pageTitle } = frameParts(frame, t.heading, t.heading);
+  const main = [
+    `<p class="city">${escapeHtml(frame.cityName)}</p>`,
+    `<h1>${escapeHtml(t.heading)}</h1>`,
+    `<p>${escapeHtml(t.lead)}</p>`,
+    '<form method="post">',
+    '<input type="hidden" name="List-Unsubscribe" value="One-Click">',
+    `<button type="submit" class="primary">${escapeHtml(t.button)}</button>`,
+    '</form>',
+    `<p>${escapeHtml(t.keeps)}</p>`,
+  ].join('\n');
+  return layout(frame.locale, pageTitle, main, footer);
+}
+
+/** After the one-click POST: email stopped (or already stopped), post continues. */
+export function renderUnsubscribedPage(frame: PageFrame, alreadyStopped: boolean): string {
+  const t = UNSUBSCRIBE_TEXTS[frame.locale];
+  const { footer, pageTitle } = frameParts(frame, t.doneHeading, t.doneHeading);
+  const main = `<p class="city">${escapeHtml(frame.cityName)}</p>\n<h1>${escapeHtml(t.doneHeading)}</h1>\n<p>${escapeHtml(alreadyStopped ? t.already : t.done)}</p>`;
+  return layout(frame.locale, pageTitle, main, footer);
+}
