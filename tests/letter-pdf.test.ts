@@ -5,7 +5,7 @@ import { extractText, getDocumentProxy, getMeta } from 'unpdf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatJapaneseEraDate, renderLetterPdf, type LetterContent } from '../channels/letter/letter-pdf';
 import { addToPrintOutbox, parseCsv } from '../channels/letter/print-outbox';
-import { letterAnswer } from '../engine/outreach/response-links';
+import { letterAddressProblem, letterAnswer } from '../engine/outreach/response-links';
 
 const sender: LetterContent['sender'] = {
   name: 'みどり市長 山田 太郎',
@@ -225,6 +225,21 @@ describe('what a resident needs to act on a letter', () => {
       expect(sizeOf('oshirase.city.example.jp/r/4K7-P9M-Q2X')).toBeGreaterThanOrEqual(11);
     });
   }
+
+  it('the short answer address drops https:// and stays within 40 characters, or PUBLIC_BASE_URL is warned about', () => {
+    expect(letterAnswer('https://oshirase.city.example.jp', '4K7-P9M-Q2X')).toEqual({
+      code: '4K7-P9M-Q2X',
+      address: 'oshirase.city.example.jp/r/4K7-P9M-Q2X',
+      url: 'https://oshirase.city.example.jp/r/4K7-P9M-Q2X',
+    });
+    // Plain http keeps its scheme: a browser would try https.
+    expect(letterAnswer('http://127.0.0.1:8080', '4K7-P9M-Q2X').address).toBe('http://127.0.0.1:8080/r/4K7-P9M-Q2X');
+    expect(letterAddressProblem('https://oshirase.city.example.jp')).toBeNull();
+    expect(letterAddressProblem('https://abcdefghijklmnopqrstuvwxyz')).toBeNull();
+    expect(letterAddressProblem('https://oshirase-notices.city.example.lg.jp')).toBe(
+      'PUBLIC_BASE_URL: letters would print the answer address oshirase-notices.city.example.lg.jp/r/XXX-XXX-XXX (49 characters), longer than the 40 a resident can be expected to type from paper: give the public service an address of at most 26 characters without https:// (now 35: oshirase-notices.city.example.lg.jp)',
+    );
+  });
 
   it('a letter queued before answer blocks existed renders as before, without one', async () => {
     const { text } = await extractText(new Uint8Array(await renderLetterPdf({ ...japaneseLetter, body: 'short' })), { mergePages: true });
