@@ -87,13 +87,14 @@ export function letterNoticeMessage(request: SendRequest): LetterNoticeMessage |
   const rendered = render(request, 'letter');
   const message = buildLetterMessage({
     recipient: { postalCode: resident.postal_code, address: resident.address, name: vars.resident.honorificName },
+    // The rule's office (notice variables): its section, address, phone and counter hours.
     sender: {
       name: vars.city.name,
-      department: vars.city.office,
-      postalCode: deps.office.postalCode,
-      address: deps.office.address,
-      phone: deps.office.phone,
-      ...(deps.office.hours ? { hours: resident.locale === 'en' ? deps.office.hours.en : deps.office.hours.ja } : {}),
+      department: vars.office.name,
+      postalCode: vars.office.postalCode,
+      address: vars.office.address,
+      phone: vars.office.phone,
+      hours: vars.office.hours,
     },
     answer: { baseUrl: deps.config.publicBaseUrl, code: vars.links.code },
     locale: resident.locale,

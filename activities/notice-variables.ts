@@ -6,9 +6,13 @@ import { formatNoticeDate } from '../engine/notices/format-dates';
 import { addDays } from '../foundation/tokyo-calendar';
 import { honorificName } from '../engine/notices/template-helpers';
 import type { NoticeLinks } from '../engine/outreach/response-links';
+import { configuredOffices, type OfficeDirectory } from '../config/offices';
 
-/** What building the variables reads: the activity deps, or the same parts of an engine context (`templates preview`). */
-export type NoticeVariableSources = Pick<ActivityDeps, 'config' | 'office' | 'parameters'>;
+/**
+ * What building the variables reads: the activity deps, or the same parts of an engine context
+ * (`templates preview`). `offices`: default the configured ones (config/offices.ts).
+ */
+export type NoticeVariableSources = Pick<ActivityDeps, 'config' | 'parameters'> & { offices?: OfficeDirectory };
 
 export interface NoticeVariableOptions {
   /** The day whose parameter values apply (default the trigger date, as the rule's conditions read them). */
@@ -31,13 +35,25 @@ export function noticeVariables(
 ): NoticeVariables {
   const locale = resident.locale;
   const name = locale === 'en' ? `${resident.given_name} ${resident.family_name}` : `${resident.family_name} ${resident.given_name}`;
+  // The rule's own office; a version stored before rules named one gets the default office.
+  const office = (deps.offices ?? configuredOffices()).forRule(rule);
   const vars: NoticeVariables = {
     resident: { name, honorificName: honorificName(name, locale) },
     city: {
       name: locale === 'en' ? deps.config.cityName.en : deps.config.cityName.ja,
-      office: locale === 'en' ? deps.office.department.en : deps.office.department.ja,
-      phone: deps.office.phone,
+      office: office.name[locale],
+      phone: office.phone,
     },
+    office: {
+      name: office.name[locale],
+      phone: office.phone,
+      postalCode: office.postalCode,
+      address: office.address,
+      hours: office.hours[locale],
+      email: office.email ?? '',
+      web: office.web ?? '',
+    },
+    application: { url: rule.application?.url ?? '', name: rule.application?.name?.[locale] ?? '' },
     notice: { title: rule.title[locale] },
     trigger: noticeDate(triggerDate, locale),
     links: { ...links },

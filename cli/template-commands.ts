@@ -2,7 +2,6 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_OFFICE } from '../config/engine-config';
 import { CHANNELS, LOCALES, type Locale, type Resident } from '../store/schema';
 import { deliveryTokenFor, PREVIEW_DELIVERY_TOKEN_KEY } from '../channels/email/email';
 import { buildEmailMessage, emailMessageBytes } from '../channels/email/email-message';
@@ -243,7 +242,8 @@ async function writePreview(
     idempotencyKey: string;
     from: string;
     title: string;
-    office: { name: string; department: string };
+    /** The letter's sender block: the city and the rule's office. */
+    office: { name: string; department: string; postalCode: string; address: string; phone: string; hours: string };
     /** PUBLIC_BASE_URL and the (preview) letter code, for the letter's answer block. */
     answer: { baseUrl: string; code: string };
     /** The (preview) one-click unsubscribe URL of an email's List-Unsubscribe header. */
@@ -296,14 +296,7 @@ async function writePreview(
     case 'letter': {
       const message = buildLetterMessage({
         recipient: { postalCode: resident.postal_code ?? '', address: resident.address ?? '（住所なし / no postal address）', name: details.recipientName },
-        sender: {
-          name: details.office.name,
-          department: details.office.department,
-          postalCode: DEFAULT_OFFICE.postalCode,
-          address: DEFAULT_OFFICE.address,
-          phone: DEFAULT_OFFICE.phone,
-          hours: locale === 'en' ? DEFAULT_OFFICE.hours.en : DEFAULT_OFFICE.hours.ja,
-        },
+        sender: details.office,
         answer: details.answer,
         locale,
         title: details.title,
@@ -364,7 +357,7 @@ async function templatesPreviewAction(
   const outreachId = outreachIdFor(rule.id, resident.id, `preview-${trigger.date}`);
   const stepIndex = rule.outreach.findIndex((s) => 'send' in s && s.send === channel.data);
   const idempotencyKey = `${outreachId}#${Math.max(0, stepIndex)}:${channel.data}`;
-  const sources = { config: engine.config, office: DEFAULT_OFFICE, parameters: engine.parameters };
+  const sources = { config: engine.config, parameters: engine.parameters };
   const vars = noticeVariables(sources, rule, { ...resident, locale }, engine.links.preview(channel.data), trigger.date);
   const rendered = new NoticeRenderer(engine.templatesDir).render(rule.templates, channel.data, locale, vars);
 
@@ -381,7 +374,14 @@ async function templatesPreviewAction(
     idempotencyKey,
     from: engine.config.mailFrom,
     title: vars.notice.title,
-    office: { name: vars.city.name, department: vars.city.office },
+    office: {
+      name: vars.city.name,
+      department: vars.office.name,
+      postalCode: vars.office.postalCode,
+      address: vars.office.address,
+      phone: vars.office.phone,
+      hours: vars.office.hours,
+    },
     answer: { baseUrl: engine.config.publicBaseUrl, code: vars.links.code },
     ...(vars.links.unsubscribe ? { unsubscribeUrl: vars.links.unsubscribe } : {}),
     msPerDay: engine.config.msPerDay,

@@ -133,6 +133,8 @@ describe('a template saved as Shift_JIS', () => {
     const vars: NoticeVariables = {
       resident: { name: '佐藤 美咲', honorificName: '佐藤 美咲 様' },
       city: { name: 'Sample City', office: 'City Office', phone: '000-0000-0000' },
+      office: { name: 'City Office', phone: '000-0000-0000', postalCode: '000-0000', address: 'Sample City 1-1', hours: 'Weekdays', email: '', web: '' },
+      application: { url: '', name: '' },
       notice: { title: '児童手当の申請のご案内' },
       trigger: { date: '2025年1月1日', iso: '2025-01-01' },
       event: { date: '2025年1月1日', iso: '2025-01-01' },

@@ -88,8 +88,15 @@ describe('a parameter with effective dates', () => {
  * (resident, trigger date) that matches. In memory through the facts the
  * engine loads, in SQL through the population query.
  */
-async function matchesBoth(r: Rule, on: string, prefix: string, event: { id: string; type: 'birth'; date: string; payload: Record<string, never> } | null = null) {
-  const ids = (await handle.db.selectFrom('residents').select('id').where('id', '>=', prefix).where('id', '<', `${prefix}~`).orderBy('id').execute()).map((x) => x.id);
+async function matchesBoth(
+  r: Rule,
+  on: string,
+  prefix: string,
+  event: { id: string; type: 'birth'; date: string; payload: Record<string, never> } | null = null,
+) {
+  const ids = (await handle.db.selectFrom('residents').select('id').where('id', '>=', prefix).where('id', '<', `${prefix}~`).orderBy('id').execute()).map(
+    (x) => x.id,
+  );
   const facts = await loadResidentFacts(handle.db, ids);
   const memory = ids.flatMap((id) =>
     evaluateRule(r, facts.get(id)!, { on, parameters, event })
@@ -106,8 +113,7 @@ describe('parameters are read on the trigger date, not on the evaluation date', 
 
   it('a rule about 1 April, evaluated in January, uses the threshold of that April (school support)', async () => {
     const prefix = `${tag}-CAL`;
-    for (const bracket of [3, 4, 5])
-      await addResident(handle.db, residentRow(`${prefix}-${bracket}`, { income_bracket: bracket }), ['school-support']);
+    for (const bracket of [3, 4, 5]) await addResident(handle.db, residentRow(`${prefix}-${bracket}`, { income_bracket: bracket }), ['school-support']);
     const april = withLimit({ id: 'parameter-on-trigger-calendar', trigger: { calendar: { month: 4, day: 1, leadDays: 75 } } });
     // On 2026-01-20 the limit in force is 3; on the trigger date, 2026-04-01, it is 4.
     const inJanuary = await matchesBoth(april, '2026-01-20', prefix);

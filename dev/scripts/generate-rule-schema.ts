@@ -96,6 +96,10 @@ const RULE_FIELDS: Record<keyof typeof RuleSchema.shape, string> = {
   outreach:
     'The outreach plan, step by step: send on a channel, wait, wait until a point before the deadline, open a caseworker task. It ends at once when the resident responds.',
   templates: 'The template set: templates/<set>/<locale>/<part>.hbs, for the locales ja, en and ja-easy.',
+  office:
+    "The office named on the notices as the contact (section, phone, address, opening hours): an id of config/offices.yaml. Without it, the offices file's default.",
+  application:
+    'Where the resident applies online, when there is such a service: { url: https://…, name: { ja, en, ja-easy } }. Notices link to it as application.url.',
 };
 
 function parameterMetadata(): z.core.$ZodRegistry<Meta> {

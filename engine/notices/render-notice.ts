@@ -24,7 +24,12 @@ export interface NoticeDate {
  */
 export interface NoticeVariables {
   resident: { name: string; honorificName: string };
+  /** `office` and `phone`: the rule's office (the same as office.name and office.phone). */
   city: { name: string; office: string; phone: string };
+  /** The rule's office (config/offices.yaml), in the resident's language; `email` and `web` are '' when it has none. */
+  office: { name: string; phone: string; postalCode: string; address: string; hours: string; email: string; web: string };
+  /** The rule's online application: `url` and `name` are '' when the rule names none. */
+  application: { url: string; name: string };
   notice: { title: string };
   /** The date the rule's trigger refers to (the event's date, the birthday, the check-up date, 1 April…). */
   trigger: NoticeDate;
@@ -34,7 +39,7 @@ export interface NoticeVariables {
   deadline?: NoticeDate;
   /** `code`: on letters, the code a resident types (the links are then `<base>/r/<code>`); empty on other channels. */
   links: { open: string; apply: string; acknowledge: string; notForMe: string; stop: string; code: string; unsubscribe?: string };
-  /** Parameters in force on the evaluation date, nested by their dotted ids. */
+  /** Parameters in force on the trigger date (as the rule's conditions read them), nested by their dotted ids. */
   param: Record<string, unknown>;
 }
 

@@ -346,6 +346,17 @@ export function noticeVariableCatalog(options: VariableCatalogOptions): Map<stri
     ['city.name', 'text'],
     ['city.office', 'text'],
     ['city.phone', 'text'],
+    // The rule's office (config/offices.yaml); email and web are empty when the office has none.
+    ['office.name', 'text'],
+    ['office.phone', 'text'],
+    ['office.postalCode', 'text'],
+    ['office.address', 'text'],
+    ['office.hours', 'text'],
+    ['office.email', 'text'],
+    ['office.web', 'text'],
+    // The rule's online application; both empty when the rule names none (test with {{#if application.url}}).
+    ['application.url', 'text'],
+    ['application.name', 'text'],
     ['notice.title', 'text'],
     ['trigger.date', 'text'],
     ['trigger.iso', 'isoDate'],

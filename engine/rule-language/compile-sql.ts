@@ -234,7 +234,9 @@ function compileRuleBody(rule: Rule, ctx: PopulationContext, options: Population
   const compiler = new ConditionCompiler(rule, ctx, trigger.date, 'r');
   const filters: Predicate[] = [...trigger.where, ...idRange('r', options)];
   if (options.requireConsent) {
-    filters.push(sql<SqlBool>`exists (select 1 from consents c where c.resident_id = r.id and c.purpose = ${rule.purpose} and ${consentInForceSql('c', ctx.on)})`);
+    filters.push(
+      sql<SqlBool>`exists (select 1 from consents c where c.resident_id = r.id and c.purpose = ${rule.purpose} and ${consentInForceSql('c', ctx.on)})`,
+    );
   }
   if (rule.conditions) filters.push(compiler.condition(rule.conditions, { kind: 'resident' }));
 

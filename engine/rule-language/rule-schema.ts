@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { LIFE_EVENT_TYPES, PURPOSE_IDS } from './attribute-catalog';
 import { isoDateSchema } from '../../foundation/tokyo-calendar';
 import { CHANNELS, TASK_KINDS } from '../../store/vocabulary';
+import { HttpsUrl } from '../../config/offices';
 
 /**
  * The rule file format. Policy staff write one YAML file a rule; this schema is
@@ -179,6 +180,20 @@ export const RuleSchema = z
       .optional(),
     outreach: z.array(PlanStepSchema).min(1),
     templates: slug,
+    /**
+     * The office named on the notices as the contact (an id of config/offices.yaml, checked by
+     * validate-rule.ts). Optional only so that versions stored before rules named their office
+     * still read: they get the offices file's default.
+     */
+    office: slug.optional(),
+    /** Where the resident applies online, when there is such a service (notices link to it). */
+    application: z
+      .object({
+        url: HttpsUrl,
+        name: z.object({ ja: title, en: title, 'ja-easy': title }).strict().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -23,6 +23,7 @@ import {
 } from '../notices/template-variables';
 import type { ParameterSet } from './parameters';
 import type { RuleProblem } from './rule-problems';
+import { OFFICE_TEXT_LIMITS } from '../../config/offices';
 import type { Rule } from './rule-schema';
 
 type Kind = VariableKind | 'group';
@@ -337,7 +338,15 @@ export function longestValueBytes(path: string, rule: Rule, locale: Locale, para
       return jsonBytes(rule.title[locale]);
     case 'links.code':
       return LONGEST_VALUE_BYTES.code;
+    case 'application.url':
+      return rule.application ? jsonBytes(rule.application.url) : 0;
+    case 'application.name':
+      return rule.application?.name ? jsonBytes(rule.application.name[locale]) : 0;
   }
+  // The office's texts: up to the offices file's limits, in characters of up to 3 bytes.
+  const officeField = /^office\.(\w+)$/.exec(path)?.[1];
+  if (officeField === 'postalCode' || officeField === 'phone') return OFFICE_TEXT_LIMITS[officeField];
+  if (officeField !== undefined && officeField in OFFICE_TEXT_LIMITS) return OFFICE_TEXT_LIMITS[officeField as keyof typeof OFFICE_TEXT_LIMITS] * 3;
   if (path.startsWith('links.')) return LONGEST_VALUE_BYTES.link;
   if (/^(trigger|event|deadline)\.date$/.test(path)) return longestDateBytes(locale, 'notice');
   if (/^(trigger|event|deadline)\.iso$/.test(path)) return 10;

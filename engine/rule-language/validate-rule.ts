@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { covers, lookupAttribute, MEMBER_ATTRIBUTES, RESIDENT_ATTRIBUTES, type AttributeSpec, type LifeEventType } from './attribute-catalog';
 import { addOffset, isIsoDate, isValidMonthDay } from '../../foundation/tokyo-calendar';
 import type { ParameterSet } from './parameters';
@@ -12,6 +12,7 @@ import { LOCALES } from '../../store/schema';
 import { lateNoticeProblems } from './late-notice-checks';
 import { LATE_REPLACED_PARTS, LATE_VARIANT, latePartName } from '../notices/late-notice';
 import { readTextFile } from '../../foundation/read-text-file';
+import { configuredOffices, type OfficeDirectory } from '../../config/offices';
 import {
   checkPushPayload,
   checkRendersEmpty,
@@ -32,6 +33,8 @@ export interface RuleIssue {
 export interface RuleCheckContext {
   parameters: ParameterSet;
   templatesDir: string;
+  /** The offices a rule may name; default the configured ones (OFFICES_FILE, else config/offices.yaml). */
+  offices?: OfficeDirectory;
 }
 
 /**
@@ -64,6 +67,15 @@ export function checkRule(rule: Rule, ctx: RuleCheckContext): { issues: RuleIssu
   }
 
   if (rule.conditions) checkCondition(rule.conditions, ['conditions'], 'resident', rule, eventType, ctx.parameters, issues);
+
+  if (rule.office !== undefined) {
+    const offices = ctx.offices ?? configuredOffices();
+    if (!offices.has(rule.office))
+      issues.push({
+        path: ['office'],
+        message: `no office ${rule.office} in ${offices.file}${suggest(rule.office, offices.ids())}: the offices are ${offices.ids().join(', ')} (add it to the offices file, or name one of them)`,
+      });
+  }
 
   if (!rule.outreach.some((step) => 'send' in step)) issues.push({ path: ['outreach'], message: 'the plan never sends a notice' });
   // The same channel twice with no wait between: the resident would get the same notice twice at once.
@@ -446,7 +458,19 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
         }
       }
       for (const u of analysis.unsupported) problems.push({ file, line: u.line, column: u.column, field: u.field, message: u.message });
+      const ownPart = file.startsWith(join(ctx.templatesDir, rule.templates) + sep);
       for (const use of analysis.variables) {
+        // application.* is empty for a rule without one: its own set must not print it (shared layouts test it with #if).
+        if (ownPart && !rule.application && (use.path === 'application' || use.path.startsWith('application.'))) {
+          problems.push({
+            file,
+            line: use.line,
+            column: use.column,
+            field: use.path,
+            message: `rule ${rule.id} names no application, so ${use.path} is empty: add \`application: { url: https://… }\` to the rule, or write the text without it`,
+          });
+          continue;
+        }
         const kind = kindOf(part, use.path);
         // A late part naming the passed deadline is lateNoticeProblems' to report, once and in its words.
         if (!kind && isLatePart(part) && (use.path === 'deadline' || use.path.startsWith('deadline.'))) continue;
