@@ -71,6 +71,7 @@ function allowedClientRoles(op: OpenApiOperation, method: string, path: string):
 /** Which client roles each route admits (the declaration in api/*-routes.ts, restated as the expectation). */
 const ROLE_TABLE: Record<string, ClientRole[]> = {
   'POST /api/v1/events': ['event-source'],
+  'POST /api/v1/residents/import': ['event-source'],
   'POST /api/v1/bounces': ['bounce-source'],
   'POST /api/v1/letters/returns': ['print-vendor'],
   'GET /api/v1/letters/batches': ['print-vendor', 'auditor'],
@@ -275,6 +276,14 @@ describe('the attacks of the issue, refused', () => {
   });
 });
 
+/** A valid body for each state-changing casework route, so a refusal is about access, not the body. */
+function bodyFor(url: string): Record<string, unknown> {
+  if (url.endsWith('/responses')) return { kind: 'applied' };
+  if (url.endsWith('/preferences')) return { channels: ['letter'] };
+  if (/\/consents\/[a-z-]+$/.test(url)) return { channel: 'counter', wordingVersion: 1 };
+  return {};
+}
+
 describe('staff, signed in at the real OpenID provider', () => {
   /** A resident of a ward with an outreach (its workflow waits: no worker here) and an open no-response task. */
   async function taskInWard(ward: string): Promise<{ resident: TestResident; outreachId: string; taskId: number }> {
@@ -335,11 +344,14 @@ describe('staff, signed in at the real OpenID provider', () => {
       ['GET', `/api/v1/residents/${kita.resident.id}/outreach`],
       ['POST', `/api/v1/outreach/${kita.outreachId}/responses`],
       ['POST', `/api/v1/residents/${kita.resident.id}/consents/child-benefits/withdrawal`],
+      ['POST', `/api/v1/residents/${kita.resident.id}/consents/child-benefits`],
+      ['GET', `/api/v1/residents/${kita.resident.id}/consents`],
+      ['PUT', `/api/v1/residents/${kita.resident.id}/preferences`],
     ] as const) {
       const response = await fetch(`${svc.service.internalUrl}${url}`, {
         method,
-        headers: { Cookie: caseworker.cookie, 'x-csrf-token': caseworker.csrfToken, ...(method === 'POST' ? { 'Content-Type': 'application/json' } : {}) },
-        body: method === 'POST' ? JSON.stringify(url.endsWith('/responses') ? { kind: 'applied' } : {}) : undefined,
+        headers: { Cookie: caseworker.cookie, 'x-csrf-token': caseworker.csrfToken, ...(method !== 'GET' ? { 'Content-Type': 'application/json' } : {}) },
+        body: method !== 'GET' ? JSON.stringify(bodyFor(url)) : undefined,
       });
       expect(response.status, url).toBe(404);
       expect(JSON.stringify(await response.json())).not.toContain(kita.resident.familyName);
@@ -349,6 +361,15 @@ describe('staff, signed in at the real OpenID provider', () => {
     expect(tasks.status).toBe(403);
     const explain = await call('GET', `/api/v1/rules/child-allowance/explain/${kita.resident.id}`, { Cookie: author.cookie });
     expect(explain.status).toBe(403);
+    // Consent and contact preferences: caseworkers record them (auditors may read); a policy author may do neither.
+    for (const [method, url] of [
+      ['GET', `/api/v1/residents/${kita.resident.id}/consents`],
+      ['POST', `/api/v1/residents/${kita.resident.id}/consents/child-benefits`],
+      ['PUT', `/api/v1/residents/${kita.resident.id}/preferences`],
+    ] as const) {
+      const refused = await call(method, url, { Cookie: author.cookie, 'x-csrf-token': author.csrfToken });
+      expect(refused.status, `${method} ${url}`).toBe(403);
+    }
     const rules = await call('GET', '/api/v1/rules', { Cookie: author.cookie });
     expect(rules.status).toBe(200);
     // A staff session may not call a calling system's route either.
@@ -363,6 +384,42 @@ describe('staff, signed in at the real OpenID provider', () => {
       staff_logins: 0,
       audit_chain_head: 0,
     });
+  });
+
+  it('lets a caseworker record consent and contact preferences of their ward under their subject, and shows the history', async () => {
+    const chuo = await taskInWard('chuo');
+    const caseworker = await svc.signIn('caseworker-chuo');
+    const headers = { Cookie: caseworker.cookie, 'x-csrf-token': caseworker.csrfToken, 'Content-Type': 'application/json' };
+    const base = `${svc.service.internalUrl}/api/v1/residents/${chuo.resident.id}`;
+    const granted = await fetch(`${base}/consents/elderly-care`, { method: 'POST', headers, body: JSON.stringify({ channel: 'paper', wordingVersion: 1 }) });
+    expect(granted.status).toBe(200);
+    expect(await granted.json()).toEqual({ recorded: 'grant' });
+    const noSuchVersion = await fetch(`${base}/consents/elderly-care`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ channel: 'paper', wordingVersion: 9 }),
+    });
+    expect(noSuchVersion.status).toBe(400);
+    expect(JSON.stringify(await noSuchVersion.json())).toContain('wordingVersion');
+    const badQuiet = await fetch(`${base}/preferences`, { method: 'PUT', headers, body: JSON.stringify({ quietHours: '25:00-08:00' }) });
+    expect(badQuiet.status).toBe(400);
+    const prefs = await fetch(`${base}/preferences`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ channels: ['letter', 'email'], quietHours: '22:00-07:00' }),
+    });
+    expect(prefs.status).toBe(200);
+    const shown = await fetch(`${base}/consents`, { headers: { Cookie: caseworker.cookie } });
+    expect(shown.status).toBe(200);
+    const body = (await shown.json()) as {
+      history: Array<{ purpose: string | null; action: string; channel: string; recordedBy: string }>;
+      preferences: unknown;
+    };
+    expect(body.history.slice(-2)).toEqual([
+      expect.objectContaining({ purpose: 'elderly-care', action: 'grant', channel: 'paper', recordedBy: `staff:${caseworker.subject}` }),
+      expect.objectContaining({ purpose: null, action: 'preferences', channel: 'counter', recordedBy: `staff:${caseworker.subject}` }),
+    ]);
+    expect(body.preferences).toMatchObject({ channels: ['letter', 'email'], quietHours: { start: '22:00', end: '07:00' } });
   });
 
   it('records an answer given at the counter under the caseworker’s subject, and refuses a signed-out session', async () => {
