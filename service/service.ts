@@ -22,6 +22,7 @@ import { createHttpApp } from './http-app';
 import type { ServiceDeps } from './service-deps';
 import { systemRoutes } from './system-routes';
 import { caseworkRoutes } from './casework-routes';
+import { registerRoutes } from './register-routes';
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -132,6 +133,7 @@ export async function buildInternalApp(deps: ServiceDeps, options: ServiceOption
   if (options.staff) await options.staff.routes(app);
   await systemRoutes(app, deps);
   await caseworkRoutes(app, deps);
+  await registerRoutes(app, deps);
   for (const routes of options.internalRoutes) await routes(app, deps);
   return app;
 }

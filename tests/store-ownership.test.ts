@@ -15,6 +15,7 @@ const SKIPPED_DIRS = new Set(['node_modules', 'tests', '.git', '.tools', '.oshir
 const OWNERS = {
   deliveries: 'store/delivery-ledger.ts',
   caseworker_tasks: 'store/caseworker-tasks.ts',
+  resident_relationships: 'store/register.ts',
 } as const;
 type OwnedTable = keyof typeof OWNERS;
 

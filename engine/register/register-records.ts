@@ -76,8 +76,8 @@ const MAX_TEXT = 100;
 const INCOME_BRACKETS = { min: 1, max: 8 } as const;
 const ID = /^[A-Za-z0-9._-]{1,100}$/;
 const ID_RULE = 'letters, digits and . _ - only, at most 100 characters';
-const KANA = /^[\p{Script=Katakana}\p{Script=Hiragana}ー・ 　]+$/u;
-const INVISIBLE = /[\p{Cc}\p{Cf}\u2028\u2029\uFFFD]/u;
+const KANA = /^[\p{Script=Katakana}\p{Script=Hiragana}ー・ \u3000]+$/u;
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\u2028\u2029\uFFFD]/u;
 
 function suggestion(value: string, candidates: readonly string[]): string {
   const near = candidates.find((c) => c.toLowerCase() === value.toLowerCase()) ?? closest(value, candidates);
