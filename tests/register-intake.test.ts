@@ -353,6 +353,34 @@ describe('life events change the register', () => {
     expect(timeline).toContainEqual(['outreach-ended', 'moved-out']);
   });
 
+  it('an import that says a resident moved out ends their running outreach the same way', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'] });
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: HOUR_DAYS }));
+    await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'email' && d.status === 'sent'));
+    const row = await engine.db.selectFrom('residents').selectAll().where('id', '=', resident.id).executeTakeFirstOrThrow();
+    const path = join(dir, `${resident.id}.jsonl`);
+    const record = {
+      resident_id: row.id,
+      household_id: row.household_id,
+      family_name: row.family_name,
+      given_name: row.given_name,
+      birth_date: row.birth_date,
+      email: row.email,
+      postal_code: row.postal_code,
+      address: row.address,
+      ward: row.ward,
+      residence_status: 'moved-out',
+      residence_status_on: '2020-01-31',
+    };
+    writeFileSync(path, `${JSON.stringify(record)}\n`);
+    const run = await importCommand([path]);
+    expect(run.err).toEqual([]);
+    expect(run.out[0]).toBe('created 0, updated 1, unchanged 0, refused 0');
+    expect(run.out[1]).toMatch(/^ended \d+ running outreach of residents who moved out or died$/);
+    expect((await engine.result(outreachId)).state).toBe('moved-out');
+    expect((await engine.ledger(outreachId)).map((d) => d.channel)).toEqual(['email']);
+  });
+
   it('a death in the household ends the outreach of who died, and their relationships', async () => {
     const household = `H-${randomUUID().slice(0, 8)}`;
     const deceased = await engine.addResident({ consents: ['child-benefits'], householdId: household });
