@@ -23,6 +23,7 @@ const UNIT_TESTS = [
   'tests/letter-pdf.test.ts',
   'tests/lint-rules.test.ts',
   'tests/push-policy.test.ts',
+  'tests/register-records.test.ts',
   'tests/rule-example-cases.test.ts',
   'tests/rule-files-generated.test.ts',
   'tests/rule-json-schema.test.ts',

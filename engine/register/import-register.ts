@@ -100,7 +100,10 @@ export async function importRegister(deps: ImportDeps, sources: readonly ImportS
   }
   const candidates = checked.filter((r): r is Checked & { kind: 'relationship' } => r.kind === 'relationship');
   const referenced = [...new Set(candidates.flatMap((r) => [r.relationship.from_resident_id, r.relationship.to_resident_id]))].filter((id) => !firstOf.has(id));
-  const inRegister = new Set((await registerResidents(deps.db, referenced)).keys());
+  const inRegister = new Set<string>();
+  for (let i = 0; i < referenced.length; i += CHUNK) {
+    for (const id of (await registerResidents(deps.db, referenced.slice(i, i + CHUNK))).keys()) inRegister.add(id);
+  }
   const relationships: Array<Checked & { kind: 'relationship' }> = [];
   const firstRelationship = new Map<string, string>();
   for (const r of candidates) {

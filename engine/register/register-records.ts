@@ -68,8 +68,6 @@ export const RESIDENT_FIELDS = [
 export const RELATIONSHIP_FIELDS = ['kind', 'from_resident_id', 'to_resident_id', 'since', 'until'] as const;
 const REQUIRED_RESIDENT_FIELDS = ['resident_id', 'household_id', 'family_name', 'given_name', 'birth_date', 'ward'] as const;
 
-/** Most records one import takes (a city's whole register is imported in several files). */
-export const MAX_IMPORT_RECORDS = 200_000;
 /** Longest name, kana or address text. */
 const MAX_TEXT = 100;
 /** The income brackets of the municipal tax assessment (the catalog's income_bracket: 1 lowest to 8). */
