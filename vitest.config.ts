@@ -27,6 +27,7 @@ const UNIT_TESTS = [
   'tests/rule-example-cases.test.ts',
   'tests/rule-files-generated.test.ts',
   'tests/rule-json-schema.test.ts',
+  'tests/rule-offices.test.ts',
   'tests/store-ownership.test.ts',
   'tests/templates-accessibility.test.ts',
   'tests/templates-check.test.ts',

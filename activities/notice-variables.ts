@@ -53,7 +53,8 @@ export function noticeVariables(
       email: office.email ?? '',
       web: office.web ?? '',
     },
-    application: { url: rule.application?.url ?? '', name: rule.application?.name?.[locale] ?? '' },
+    // Without an application (and in versions stored before rules named one) the notice's own page, as before.
+    application: { url: rule.application?.url ?? links.open, name: rule.application?.name[locale] ?? '' },
     notice: { title: rule.title[locale] },
     trigger: noticeDate(triggerDate, locale),
     links: { ...links },

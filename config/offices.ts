@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { readYamlConfig } from './wards';
@@ -22,10 +23,15 @@ export function httpsUrlProblem(value: string): string | null {
   return null;
 }
 
+const HTTPS_SHAPE = /^https:\/\/\S+$/;
+
+/** The pattern is what editors' JSON Schemas check too; the rest (a host name, no credentials) after it. */
 export const HttpsUrl = z
   .string()
   .max(500)
+  .regex(HTTPS_SHAPE, 'must be a full https:// address without spaces (residents are sent only to encrypted pages)')
   .superRefine((value, ctx) => {
+    if (!HTTPS_SHAPE.test(value)) return;
     const problem = httpsUrlProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
@@ -111,7 +117,7 @@ export class OfficeDirectory {
 /** Reads and checks an offices file; every error names the file and the field. */
 export function loadOffices(file: string = process.env.OFFICES_FILE || DEFAULT_OFFICES_FILE): OfficeDirectory {
   const parsed = readYamlConfig(file, OfficesFileSchema);
-  return new OfficeDirectory(parsed.offices, parsed.default, file);
+  return new OfficeDirectory(parsed.offices, parsed.default, relative(process.cwd(), file) || file);
 }
 
 let configured: OfficeDirectory | undefined;

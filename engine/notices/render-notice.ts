@@ -28,7 +28,7 @@ export interface NoticeVariables {
   city: { name: string; office: string; phone: string };
   /** The rule's office (config/offices.yaml), in the resident's language; `email` and `web` are '' when it has none. */
   office: { name: string; phone: string; postalCode: string; address: string; hours: string; email: string; web: string };
-  /** The rule's online application: `url` and `name` are '' when the rule names none. */
+  /** The rule's online application; without one, `url` is the notice's own page (links.open) and `name` is ''. */
   application: { url: string; name: string };
   notice: { title: string };
   /** The date the rule's trigger refers to (the event's date, the birthday, the check-up date, 1 April…). */

@@ -354,7 +354,7 @@ export function noticeVariableCatalog(options: VariableCatalogOptions): Map<stri
     ['office.hours', 'text'],
     ['office.email', 'text'],
     ['office.web', 'text'],
-    // The rule's online application; both empty when the rule names none (test with {{#if application.url}}).
+    // The rule's online application; without one, url is the notice's own page and name is '' (test with {{#if application.name}}).
     ['application.url', 'text'],
     ['application.name', 'text'],
     ['notice.title', 'text'],

@@ -190,7 +190,8 @@ export const RuleSchema = z
     application: z
       .object({
         url: HttpsUrl,
-        name: z.object({ ja: title, en: title, 'ja-easy': title }).strict().optional(),
+        /** What the service is called, as the link's text. */
+        name: z.object({ ja: title, en: title, 'ja-easy': title }).strict(),
       })
       .strict()
       .optional(),

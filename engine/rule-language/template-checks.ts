@@ -339,9 +339,9 @@ export function longestValueBytes(path: string, rule: Rule, locale: Locale, para
     case 'links.code':
       return LONGEST_VALUE_BYTES.code;
     case 'application.url':
-      return rule.application ? jsonBytes(rule.application.url) : 0;
+      return rule.application ? jsonBytes(rule.application.url) : LONGEST_VALUE_BYTES.link;
     case 'application.name':
-      return rule.application?.name ? jsonBytes(rule.application.name[locale]) : 0;
+      return rule.application ? jsonBytes(rule.application.name[locale]) : 0;
   }
   // The office's texts: up to the offices file's limits, in characters of up to 3 bytes.
   const officeField = /^office\.(\w+)$/.exec(path)?.[1];

@@ -1,4 +1,4 @@
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import { covers, lookupAttribute, MEMBER_ATTRIBUTES, RESIDENT_ATTRIBUTES, type AttributeSpec, type LifeEventType } from './attribute-catalog';
 import { addOffset, isIsoDate, isValidMonthDay } from '../../foundation/tokyo-calendar';
 import type { ParameterSet } from './parameters';
@@ -458,19 +458,7 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
         }
       }
       for (const u of analysis.unsupported) problems.push({ file, line: u.line, column: u.column, field: u.field, message: u.message });
-      const ownPart = file.startsWith(join(ctx.templatesDir, rule.templates) + sep);
       for (const use of analysis.variables) {
-        // application.* is empty for a rule without one: its own set must not print it (shared layouts test it with #if).
-        if (ownPart && !rule.application && (use.path === 'application' || use.path.startsWith('application.'))) {
-          problems.push({
-            file,
-            line: use.line,
-            column: use.column,
-            field: use.path,
-            message: `rule ${rule.id} names no application, so ${use.path} is empty: add \`application: { url: https://… }\` to the rule, or write the text without it`,
-          });
-          continue;
-        }
         const kind = kindOf(part, use.path);
         // A late part naming the passed deadline is lateNoticeProblems' to report, once and in its words.
         if (!kind && isLatePart(part) && (use.path === 'deadline' || use.path.startsWith('deadline.'))) continue;
