@@ -3,7 +3,7 @@ import formbody from '@fastify/formbody';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
-import { DEFAULT_OFFICE } from '../config/engine-config';
+import { configuredOffices } from '../config/offices';
 import { RESPONSE_KINDS, type Locale, type OutreachRowStatus, type ResponseKind } from '../store/schema';
 import { respondToOutreach } from '../engine/outreach/respond-to-outreach';
 import { formatLetterCode, readLetterCode } from '../engine/outreach/response-links';
@@ -104,6 +104,8 @@ async function loadLinkView(deps: RespondDeps, token: string): Promise<LinkView 
   const rule = await getRuleVersion(db, row.rule_id, row.rule_version);
   const locale: Locale = row.locale;
   const { cityName } = deps.context.config;
+  // The rule's office, as its notices named it (the default office for versions stored before rules named one).
+  const office = configuredOffices().forRule(rule);
   return {
     outreachId: row.id,
     residentId: row.resident_id,
@@ -115,7 +117,7 @@ async function loadLinkView(deps: RespondDeps, token: string): Promise<LinkView 
     frame: {
       locale,
       cityName: locale === 'en' ? cityName.en : cityName.ja,
-      office: { department: locale === 'en' ? DEFAULT_OFFICE.department.en : DEFAULT_OFFICE.department.ja, phone: DEFAULT_OFFICE.phone },
+      office: { department: office.name[locale], phone: office.phone },
     },
   };
 }
