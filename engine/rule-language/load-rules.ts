@@ -22,6 +22,7 @@ import {
   TOO_DEEP,
 } from './author-messages';
 import { readSourceFile } from '../../foundation/read-text-file';
+import { configuredOffices } from '../../config/offices';
 
 export { RuleValidationError, formatProblem, type RuleProblem } from './rule-problems';
 export { closest } from './author-messages';
@@ -409,6 +410,8 @@ export interface LoadOptions {
 
 /** Loads rules and parameters; all problems of all files are reported together, and nothing is returned if there is one. */
 export function loadRuleSet(options: LoadOptions): RuleSet {
+  // A broken offices file is one error naming it (ConfigError), not one per rule that names an office.
+  const offices = configuredOffices();
   const { parameters, problems } = loadParameters(options.parametersDir);
   const files: string[] = [];
   for (const path of options.paths) {
@@ -437,7 +440,7 @@ export function loadRuleSet(options: LoadOptions): RuleSet {
     const { file } = source;
     let parsed: { rule: Rule | null; problems: RuleProblem[] };
     try {
-      parsed = parseRuleFile(file, source.text, { parameters, templatesDir: options.templatesDir });
+      parsed = parseRuleFile(file, source.text, { parameters, templatesDir: options.templatesDir, offices });
     } catch (error) {
       // A defect of the checks, not of the file — but the file that met it is named, and nothing starts with it.
       parsed = {
