@@ -5,7 +5,7 @@ import type { Rule } from '../engine/rule-language/rule-schema';
 import { planPartitions, type IdRange } from '../engine/rule-language/partitions';
 import { getRuleVersion, publishedRules } from '../engine/rule-language/rule-registry';
 import { isEffective } from '../engine/rule-language/evaluate-rule';
-import { startOutreach } from '../engine/outreach/start-outreach';
+import { outreachStartSettings, startOutreach } from '../engine/outreach/start-outreach';
 import { todayInTokyo } from '../foundation/tokyo-calendar';
 
 export interface DailyPlan {
@@ -62,7 +62,7 @@ export function makeEvaluatePartition(deps: ActivityDeps) {
       result.matched += consented[i]!.length;
       for (const row of consented[i]!) {
         const started = await startOutreach(
-          { db: deps.db, temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.config.msPerDay },
+          { db: deps.db, temporal: deps.temporal, ...outreachStartSettings(deps.config), taskQueue: deps.taskQueue },
           {
             ruleId: rule.id,
             ruleVersion: rule.version,

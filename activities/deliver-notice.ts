@@ -2,7 +2,18 @@ import type { ActivityDeps } from './activity-deps';
 import type { Channel } from '../store/schema';
 import { writeAudit } from '../store/audit';
 import { channelWanted, consentFor, consentGap } from '../store/consent';
-import { claimDelivery, markDeliveryRehearsed, markDeliverySent, markDeliverySkipped } from '../store/delivery-ledger';
+import {
+  claimDelivery,
+  markDeliveryRehearsed,
+  markDeliverySent,
+  markDeliverySkipped,
+  noticesSentToResidentSince,
+  settledDeliveryStatus,
+} from '../store/delivery-ledger';
+import { checkStillApplies } from '../engine/outreach/still-applies';
+import { sendTiming, type PlanClock } from '../engine/outreach/send-timing';
+import type { StopReason } from '../engine/outreach/outreach-contract';
+import type { Resident } from '../store/schema';
 import { getRuleVersion } from '../engine/rule-language/rule-registry';
 import { noticeVariables } from './notice-variables';
 import type { SendAttempt, SendRequest } from './send-attempt';
@@ -27,21 +38,30 @@ export interface DeliverNoticeInput extends OutreachRef {
    * histories from before late events were told apart.
    */
   variant?: NoticeVariant;
+  /** The plan instant (ISO 8601) the outreach's plan clock starts at; absent, its real start. */
+  planClockOrigin?: string;
+  /** The real instant (ms) of the outreach's deadline, if it has one: the fatigue cap never holds a notice past it. */
+  deadlineAt?: number;
 }
 
 /**
  * sent: the channel accepted the notice (now or in an earlier attempt).
  * unreachable: the resident has no working address on this channel.
  * no-consent: the purpose is no longer consented; nothing may be sent.
+ * suppressed: another rule holds this purpose back for the household; try again in resumeInMs.
+ * deferred: quiet hours or the fatigue cap; the same step again in resumeInMs.
+ * stopped: checked again, the outreach no longer applies (stopReason says why); nothing more is sent.
  */
-export type DeliveryOutcome = 'sent' | 'unreachable' | 'no-consent' | 'suppressed';
+export type DeliveryOutcome = 'sent' | 'unreachable' | 'no-consent' | 'suppressed' | 'deferred' | 'stopped';
 
 export interface DeliverNoticeResult {
   outcome: DeliveryOutcome;
   /** True when the ledger already held this send: a retry or a restarted worker sent nothing new. */
   alreadyInLedger: boolean;
-  /** For 'suppressed': how long until the household's hold ends. */
+  /** For 'suppressed' and 'deferred': how long until the step may be tried again. */
   resumeInMs?: number;
+  /** For 'stopped': the state the outreach ends in. */
+  stopReason?: StopReason;
 }
 
 /** The ledger key of one send: one outreach, one plan step, one channel. */
@@ -65,8 +85,8 @@ export function makeDeliverNotice(deps: ActivityDeps) {
   return async function deliverNotice(input: DeliverNoticeInput): Promise<DeliverNoticeResult> {
     const rule = await getRuleVersion(db, input.ruleId, input.ruleVersion);
     const key = idempotencyKeyFor(input);
-    const outreachRow = await db.selectFrom('outreach').select(['started_at']).where('id', '=', input.outreachId).executeTakeFirstOrThrow();
-    const scheduledFor = addDays(todayInTokyo(outreachRow.started_at), input.scheduledDay);
+    const outreach = await db.selectFrom('outreach').selectAll().where('id', '=', input.outreachId).executeTakeFirstOrThrow();
+    const scheduledFor = addDays(todayInTokyo(outreach.started_at), input.scheduledDay);
 
     // Consent is checked again immediately before every send, not only when matching.
     const gap = consentGap(await consentFor(db, input.residentId, rule.purpose, todayInTokyo()), rule.purpose);
@@ -86,6 +106,31 @@ export function makeDeliverNotice(deps: ActivityDeps) {
       return { outcome: 'suppressed', alreadyInLedger: false, resumeInMs: Math.max(1, hold.until.getTime() - Date.now()) };
     }
 
+    // A retry after the send went out: nothing below may hold it back or stop it now.
+    const settled = await settledDeliveryStatus(db, key);
+    if (settled) return { outcome: settled === 'skipped' ? 'unreachable' : 'sent', alreadyInLedger: true };
+
+    // Still true? The resident may have left the register, or their facts no longer meet the rule.
+    const still = await checkStillApplies(db, deps.parameters, rule, outreach);
+    if (!still.applies) {
+      const stopReason: StopReason = still.reason === 'left-the-register' && still.status !== 'unknown' ? still.status : 'no-longer-applies';
+      await audit(input, 'send-stopped', {
+        channel: input.channel,
+        reason: stopReason,
+        idempotencyKey: key,
+        ...(still.reason === 'conditions-no-longer-hold' ? { explanation: still.explanation } : {}),
+      });
+      return { outcome: 'stopped', alreadyInLedger: false, stopReason };
+    }
+
+    const resident = await db.selectFrom('residents').selectAll().where('id', '=', input.residentId).executeTakeFirstOrThrow();
+    // Quiet hours and the fatigue cap: the same step, later.
+    const timing = await pacing(deps, input, resident, outreach.started_at);
+    if (timing.kind === 'wait') {
+      await audit(input, 'send-deferred', { channel: input.channel, reason: timing.reason, resumeInMs: timing.realMs, idempotencyKey: key });
+      return { outcome: 'deferred', alreadyInLedger: false, resumeInMs: timing.realMs };
+    }
+
     const ledger = await claimDelivery(db, {
       idempotencyKey: key,
       outreachId: input.outreachId,
@@ -99,7 +144,6 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     if (ledger.status === 'sent' || ledger.status === 'rehearsed') return { outcome: 'sent', alreadyInLedger: true };
     if (ledger.status === 'skipped') return { outcome: 'unreachable', alreadyInLedger: true };
 
-    const resident = await db.selectFrom('residents').selectAll().where('id', '=', input.residentId).executeTakeFirstOrThrow();
     // The resident's contact preferences (an email unsubscribe takes email off them): not wanted is unreachable, the plan moves on.
     if (!channelWanted(resident, input.channel)) {
       const reason = `the resident does not want notices by ${input.channel} (contact preferences)`;
@@ -107,7 +151,6 @@ export function makeDeliverNotice(deps: ActivityDeps) {
       await audit(input, 'channel-unreachable', { channel: input.channel, reason, deliveryId: ledger.id });
       return { outcome: 'unreachable', alreadyInLedger: false };
     }
-    const outreach = await db.selectFrom('outreach').selectAll().where('id', '=', input.outreachId).executeTakeFirstOrThrow();
     // Each attempt issues its own links (only their hashes are kept); links of earlier attempts stay valid.
     const links = await deps.links.forNotice(input.outreachId, input.channel);
     const vars = noticeVariables(deps, rule, resident, links, outreach.trigger_date ?? todayInTokyo(outreach.started_at));
@@ -132,6 +175,25 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     });
     return { outcome: 'sent', alreadyInLedger: false };
   };
+}
+
+/** When this send may go: the recipient's quiet hours (theirs, else the city's) on the plan clock, and the fatigue cap. */
+async function pacing(deps: ActivityDeps, input: DeliverNoticeInput, resident: Resident, startedAt: Date) {
+  const { pacing: settings } = deps.config;
+  const realNow = new Date();
+  const clock: PlanClock = { origin: input.planClockOrigin ? new Date(input.planClockOrigin) : startedAt, realStart: startedAt, msPerDay: input.msPerDay };
+  const own =
+    resident.quiet_hours_start !== null && resident.quiet_hours_end !== null ? { start: resident.quiet_hours_start, end: resident.quiet_hours_end } : null;
+  const since = new Date(realNow.getTime() - settings.cap.windowDays * input.msPerDay);
+  return sendTiming({
+    channel: input.channel,
+    clock,
+    realNow,
+    quietHours: own ?? settings.quietHours,
+    cap: settings.cap,
+    sentToRecipient: await noticesSentToResidentSince(deps.db, input.residentId, since),
+    deadlineAt: input.deadlineAt === undefined ? null : new Date(input.deadlineAt),
+  });
 }
 
 async function activeHold(deps: ActivityDeps, input: DeliverNoticeInput, purpose: string): Promise<{ source: string; until: Date } | null> {

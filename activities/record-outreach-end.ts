@@ -13,7 +13,14 @@ export interface OutreachEndInput extends OutreachRef {
 }
 
 // A plan that simply ran out (no response, deadline passed) keeps its letter: it is the last attempt to reach the resident.
-const LETTER_CANCELLING_STATES: ReadonlySet<OutreachEndInput['state']> = new Set(['responded', 'consent-withdrawn', 'rule-withdrawn', 'moved-out', 'deceased']);
+const LETTER_CANCELLING_STATES: ReadonlySet<OutreachEndInput['state']> = new Set([
+  'responded',
+  'consent-withdrawn',
+  'rule-withdrawn',
+  'moved-out',
+  'deceased',
+  'no-longer-applies',
+]);
 
 export function makeRecordOutreachEnd(deps: ActivityDeps) {
   return async function recordOutreachEnd(input: OutreachEndInput): Promise<void> {

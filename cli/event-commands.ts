@@ -6,6 +6,7 @@ import { acceptLifeEvent } from '../engine/intake/accept-life-event';
 import { eventClock, InvalidInputError, parseLifeEvent } from '../engine/intake/life-event-schema';
 import { readTextFile } from '../foundation/read-text-file';
 import { defineCommand, requireOption } from './cli-support';
+import { outreachStartSettings } from '../engine/outreach/start-outreach';
 
 interface EventsSendOptions {
   resident?: string;
@@ -53,7 +54,7 @@ export const EVENTS_SEND = defineCommand<EventsSendOptions>({
     const temporal = await ctx.temporal();
     const context = await ctx.engine();
     const result = await acceptLifeEvent(
-      { db: context.database.db, temporal, parameters: context.parameters, taskQueue: context.config.taskQueue, msPerDay: context.config.msPerDay },
+      { db: context.database.db, temporal, parameters: context.parameters, ...outreachStartSettings(context.config) },
       event,
       'cli',
     );

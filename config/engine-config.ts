@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseEmailConfig, type EmailConfig } from './email-config';
 import { parsePushSettings, type PushSettings } from './push-settings';
 import { parseLifeEventLimits, type LifeEventLimits } from './life-event-limits';
+import { parseNoticePacing, type NoticePacing } from './notice-pacing';
 import { formatIssues } from '../foundation/zod-issues';
 
 /**
@@ -16,6 +17,11 @@ const EnvSchema = z.object({
   OSHIRASE_TASK_QUEUE: z.string().default('oshirase-outreach'),
   /** Length of one plan "day" in milliseconds. Production: 86400000. The demo shortens it. */
   OSHIRASE_MS_PER_DAY: z.coerce.number().int().positive().default(86_400_000),
+  /**
+   * The plan instant (ISO 8601 with offset) every outreach's plan clock starts at, for the demo and tests
+   * with short plan days, so quiet hours fall the same way whatever the time of day; unset in production.
+   */
+  OSHIRASE_PLAN_CLOCK_ORIGIN: z.string().datetime({ offset: true }).optional(),
   SMTP_URL: z.string().default('smtp://127.0.0.1:2525'),
   MAIL_FROM: z.string().default('"Oshirase City Office" <notices@city.example.jp>'),
   VAPID_SUBJECT: z.string().default('mailto:notices@city.example.jp'),
@@ -44,6 +50,8 @@ export interface EngineConfig {
   temporalNamespace: string;
   taskQueue: string;
   msPerDay: number;
+  /** The plan instant every outreach's plan clock starts at (demo, tests); undefined: each outreach's real start. */
+  planClockOrigin: string | undefined;
   smtpUrl: string;
   mailFrom: string;
   vapidSubject: string;
@@ -61,6 +69,8 @@ export interface EngineConfig {
   push: PushSettings;
   /** How far before (and, for a move-out, after) today a life event's date may lie. */
   lifeEvents: LifeEventLimits;
+  /** Quiet hours and the fatigue cap: when a notice may go out. */
+  pacing: NoticePacing;
 }
 
 export class ConfigError extends Error {}
@@ -78,6 +88,8 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
   if (!push.success) throw new ConfigError(`invalid environment setting — ${push.problems.join('; ')}`);
   const lifeEvents = parseLifeEventLimits(env);
   if (!lifeEvents.success) throw new ConfigError(`invalid environment setting — ${lifeEvents.problems.join('; ')}`);
+  const pacing = parseNoticePacing(env);
+  if (!pacing.success) throw new ConfigError(`invalid environment setting — ${pacing.problems.join('; ')}`);
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.OSHIRASE_DATA_DIR,
@@ -85,6 +97,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     temporalNamespace: e.TEMPORAL_NAMESPACE,
     taskQueue: e.OSHIRASE_TASK_QUEUE,
     msPerDay: e.OSHIRASE_MS_PER_DAY,
+    planClockOrigin: e.OSHIRASE_PLAN_CLOCK_ORIGIN,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     vapidSubject: e.VAPID_SUBJECT,
@@ -97,6 +110,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     email: email.config,
     push: push.settings,
     lifeEvents: lifeEvents.limits,
+    pacing: pacing.pacing,
     maxCachedWorkflows: e.OSHIRASE_MAX_CACHED_WORKFLOWS,
   };
 }

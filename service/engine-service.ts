@@ -14,6 +14,7 @@ import { pushPublicRoutes, pushStaffRoutes } from './push-public-routes';
 import { respondRoutes } from './respond-routes';
 import { unsubscribeRoutes } from './unsubscribe-routes';
 import { processEnvironment } from '../config/environment';
+import { outreachStartSettings } from '../engine/outreach/start-outreach';
 
 export interface EngineServiceOptions {
   env?: NodeJS.ProcessEnv;
@@ -28,8 +29,7 @@ export function serviceDepsOf(engine: Engine): ServiceDeps {
   return {
     context: engine.context,
     temporal: engine.temporal,
-    taskQueue: engine.config.taskQueue,
-    msPerDay: engine.config.msPerDay,
+    ...outreachStartSettings(engine.config),
     clientSecretPepper: engine.clientSecretPepper,
   };
 }

@@ -7,6 +7,8 @@ export interface ServiceDeps {
   temporal: Client;
   taskQueue: string;
   msPerDay: number;
+  /** The plan instant outreach plan clocks start at (demo, tests); undefined in production. */
+  planClockOrigin?: string | undefined;
   /** Derives calling systems' secrets (service/auth/calling-systems.ts). */
   clientSecretPepper: string;
   /** The clock events are checked and evaluated against; the system clock unless a test fixes it. */

@@ -59,7 +59,15 @@ export async function systemRoutes(fastify: FastifyInstance, deps: ServiceDeps):
       const event = request.body as LifeEvent;
       try {
         const result = await acceptLifeEvent(
-          { db, temporal: deps.temporal, parameters: deps.context.parameters, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay, now },
+          {
+            db,
+            temporal: deps.temporal,
+            parameters: deps.context.parameters,
+            taskQueue: deps.taskQueue,
+            msPerDay: deps.msPerDay,
+            planClockOrigin: deps.planClockOrigin,
+            now,
+          },
           event,
           source,
         );

@@ -208,3 +208,24 @@ export async function insertDelivery(db: Kysely<Database>, row: Insertable<Deliv
 export async function deleteDeliveriesOfOutreach(db: Kysely<Database>, outreachIds: RawBuilder<unknown>): Promise<void> {
   await sql`delete from deliveries where outreach_id in ${outreachIds}`.execute(db);
 }
+
+/**
+ * When notices reached a resident since an instant, across rules and channels (sent, or rehearsed in test
+ * mode): what the fatigue cap counts. A read, beside the writes, so "what counts as sent" has one home.
+ */
+export async function noticesSentToResidentSince(db: Kysely<Database>, residentId: string, since: Date): Promise<Date[]> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .select('sent_at')
+    .where('resident_id', '=', residentId)
+    .where('status', 'in', ['sent', 'rehearsed'])
+    .where('sent_at', '>', since)
+    .execute();
+  return rows.flatMap((r) => (r.sent_at ? [r.sent_at] : []));
+}
+
+/** Whether one send is already settled (sent, rehearsed, skipped), without claiming it: a retry after the send skips the checks before it. */
+export async function settledDeliveryStatus(db: Kysely<Database>, idempotencyKey: string): Promise<'sent' | 'rehearsed' | 'skipped' | null> {
+  const row = await db.selectFrom('deliveries').select('status').where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
+  return row?.status === 'sent' || row?.status === 'rehearsed' || row?.status === 'skipped' ? row.status : null;
+}

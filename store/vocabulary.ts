@@ -44,11 +44,15 @@ export const OUTREACH_ROW_STATUSES = [
   'rule-withdrawn',
   'moved-out',
   'deceased',
+  'no-longer-applies',
 ] as const;
 export type OutreachRowStatus = (typeof OUTREACH_ROW_STATUSES)[number];
 
 /** Where a running outreach workflow stands (its status query): 'running', then how it ended. */
-/** 'moved-out' and 'deceased': the register says the resident moved away or died, and the outreach ended then. */
+/**
+ * 'moved-out' and 'deceased': the register says the resident moved away or died, and the outreach ended then.
+ * 'no-longer-applies': checked again before a send, the rule's conditions no longer held on the resident's facts.
+ */
 export const OUTREACH_STATES = [
   'running',
   'responded',
@@ -58,6 +62,7 @@ export const OUTREACH_STATES = [
   'rule-withdrawn',
   'moved-out',
   'deceased',
+  'no-longer-applies',
 ] as const;
 export type OutreachState = (typeof OUTREACH_STATES)[number];
 

@@ -4,17 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  DAY_MS,
-  DEFAULT_FATIGUE_CAP,
-  DEFAULT_QUIET_HOURS,
-  msUntilQuietHoursEnd,
-  msUntilUnderCap,
-  planInstant,
-  realMsFor,
-  sendTiming,
-  type PlanClock,
-} from '../engine/outreach/send-timing';
+import { DEFAULT_FATIGUE_CAP, DEFAULT_QUIET_HOURS, parseNoticePacing } from '../config/notice-pacing';
+import { DAY_MS, msUntilQuietHoursEnd, msUntilUnderCap, planInstant, realMsFor, sendTiming, type PlanClock } from '../engine/outreach/send-timing';
 import { tokyoInstant, tokyoWallClock } from '../foundation/tokyo-calendar';
 
 const HOUR = 3_600_000;
@@ -50,6 +41,24 @@ describe('quiet hours (21:00–08:00 Tokyo by default)', () => {
         expect(msUntilQuietHoursEnd(new Date(instant.getTime() + wait), quiet)).toBe(0);
       }),
     );
+  });
+});
+
+describe('the settings', () => {
+  it('default to 21:00–08:00 and 3 notices in 7 days, take "none", and name a bad value', () => {
+    expect(parseNoticePacing({})).toEqual({ success: true, pacing: { quietHours: DEFAULT_QUIET_HOURS, cap: DEFAULT_FATIGUE_CAP } });
+    expect(parseNoticePacing({ NOTICE_QUIET_HOURS: 'none', NOTICE_FATIGUE_MAX: '5' })).toEqual({
+      success: true,
+      pacing: { quietHours: null, cap: { max: 5, windowDays: 7 } },
+    });
+    const bad = parseNoticePacing({ NOTICE_QUIET_HOURS: '25:00-08:00', NOTICE_FATIGUE_MAX: '0' });
+    expect(bad.success).toBe(false);
+    if (!bad.success) {
+      expect(bad.problems).toEqual([
+        expect.stringMatching(/^NOTICE_QUIET_HOURS: expected two different times HH:MM-HH:MM/),
+        expect.stringMatching(/^NOTICE_FATIGUE_MAX: /),
+      ]);
+    }
   });
 });
 

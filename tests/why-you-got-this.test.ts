@@ -1,5 +1,5 @@
 /**
- * The why-section of notices (engine/notices/why-you-got-this.ts), generated from real rules evaluated
+ * The why-section of notices (engine/rule-language/why-you-got-this.ts), generated from real rules evaluated
  * on made-up residents: every attribute and value a rule may read has words in every locale; a private
  * notice says what happened, when, which conditions held and which consent covers it; a shared one
  * (push preview, a letter's outer page) names the scheme, the kind of event and the consent only.
@@ -10,7 +10,7 @@ import { INSURANCE_TYPES, LIFE_EVENTS, MEMBER_ATTRIBUTES, PURPOSE_IDS, RESIDENT_
 import { evaluateRule, type ResidentFacts } from '../engine/rule-language/evaluate-rule';
 import { loadRuleSet, projectRuleSetOptions } from '../engine/rule-language/load-rules';
 import { redactedOrNull } from '../engine/rule-language/redact-explanation';
-import { ATTRIBUTE_LABELS, PURPOSE_LABELS, whyYouGotThis, type WhyInput } from '../engine/notices/why-you-got-this';
+import { ATTRIBUTE_LABELS, PURPOSE_LABELS, whyYouGotThis, type WhyInput } from '../engine/rule-language/why-you-got-this';
 import { LOCALES, RESIDENCE_STATUSES } from '../store/vocabulary';
 
 const { rules } = loadRuleSet(projectRuleSetOptions(join(import.meta.dirname, '..')));

@@ -87,6 +87,8 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachPr
   }
   const steps = late && !late.lateNotice ? [] : plan.steps;
   const variant = late ? { variant: 'late' as const } : {};
+  // What the send decides its timing by (quiet hours on the plan clock; the cap never holds a notice past the deadline).
+  const pacing = { ...(input.planClockOrigin ? { planClockOrigin: input.planClockOrigin } : {}), ...(deadlineAt === null ? {} : { deadlineAt }) };
 
   let lastSendReached = true;
   let anyReached = false;
@@ -99,9 +101,10 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachPr
       let outcome: string;
       let resumeInMs: number | undefined;
       try {
-        const result = await deliverNotice({ ...ids, stepIndex: i, channel: step.send, msPerDay: input.msPerDay, scheduledDay, ...variant });
+        const result = await deliverNotice({ ...ids, stepIndex: i, channel: step.send, msPerDay: input.msPerDay, scheduledDay, ...variant, ...pacing });
         outcome = result.outcome;
         resumeInMs = result.resumeInMs;
+        if (result.stopReason) stopReason ??= result.stopReason;
       } catch (error) {
         // Retries exhausted: this channel is down for this resident; the plan moves on to the next one.
         if (!(error instanceof ActivityFailure)) throw error;
@@ -113,8 +116,16 @@ export async function outreachWorkflow(input: OutreachInput): Promise<OutreachPr
         if (await waitUntil(Date.now() + (resumeInMs ?? input.msPerDay))) i -= 1; // try the same step again
         continue;
       }
+      // Quiet hours or the fatigue cap: the same step, when the send says it may go. A new outcome, which
+      // histories from before it never hold, so they replay unchanged.
+      if (outcome === 'deferred') {
+        if (await waitUntil(Date.now() + (resumeInMs ?? input.msPerDay))) i -= 1;
+        continue;
+      }
       holds = 0;
       status.sends.push({ stepIndex: i, channel: step.send, outcome });
+      // Checked again before the send, the outreach no longer applies (the resident left the register, the facts changed).
+      if (outcome === 'stopped') break;
       if (outcome === 'no-consent') {
         stopReason = 'consent-withdrawn';
         break;

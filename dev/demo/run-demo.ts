@@ -86,6 +86,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       OSHIRASE_DATA_DIR: dataDir,
       SMTP_URL: smtp.url,
       OSHIRASE_MS_PER_DAY: String(msPerDay),
+      // Plan days of milliseconds: every outreach's plan clock starts at 09:00 today in Tokyo, so the quiet
+      // hours (21:00–08:00) hold sends back the same way at whatever time of day the demo runs.
+      OSHIRASE_PLAN_CLOCK_ORIGIN: `${todayInTokyo()}T09:00:00+09:00`,
       PUBLIC_BASE_URL: `http://127.0.0.1:${publicPort}`,
       // The local push receiver (plain http on loopback) is a push service only by this configuration.
       PUSH_SERVICE_HOSTS: new URL(push.url).host,

@@ -23,6 +23,8 @@ export interface IntakeDeps {
   parameters: ParameterSet;
   taskQueue: string;
   msPerDay: number;
+  /** The plan instant each outreach's plan clock starts at (tests and the demo); absent, its real start. */
+  planClockOrigin?: string;
   /** The evaluation date; today in Asia/Tokyo (of `now`) unless a test or a replay says otherwise. */
   today?: () => string;
   /** The intake's clock; the system clock unless a test fixes it. Checked events were parsed with the same clock. */
@@ -150,7 +152,7 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
     );
   const duplicate = outcome.kind === 'duplicate';
 
-  const startDeps = { temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay };
+  const startDeps = { temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay, planClockOrigin: deps.planClockOrigin };
   const settled = await Promise.allSettled(
     decided.map(async (d): Promise<RuleMatch & { audit: AuditRecord | null }> => {
       const base = { ruleId: d.rule.id, ruleVersion: d.rule.version, explanation: d.explanation };

@@ -12,13 +12,18 @@ import type { OutreachRef, OutreachState, ResponseKind } from '../../store/vocab
 export type { OutreachRef, OutreachState, ResponseKind };
 export type ResponseChannel = 'link' | 'console' | 'cli';
 /** Why an outreach was stopped from outside; the workflow ends in the state of the same name. 'moved-out'/'deceased': the register says so. */
-export type StopReason = 'consent-withdrawn' | 'rule-withdrawn' | 'moved-out' | 'deceased';
+export type StopReason = 'consent-withdrawn' | 'rule-withdrawn' | 'moved-out' | 'deceased' | 'no-longer-applies';
 
 /** `outreachId` is also the workflow id: derived from (rule, resident, occurrence). */
 export interface OutreachInput extends OutreachRef {
   occurrenceKey: string;
   /** Length of one plan day in ms (86,400,000 in production; shorter in the demo and tests). */
   msPerDay: number;
+  /**
+   * The plan instant (ISO 8601) at which this outreach's plan clock starts; absent, the real start. Tests
+   * and the demo set it so that quiet hours fall where they mean to, on a clock that runs fast.
+   */
+  planClockOrigin?: string;
 }
 
 /** What the status query answers: where the outreach stands (not the `outreach.status` column, which is OutreachRowStatus). */

@@ -11,24 +11,9 @@
  */
 import { tokyoWallClock } from '../../foundation/tokyo-calendar';
 import type { Channel } from '../../store/vocabulary';
+import type { FatigueCap, QuietHours } from '../../config/notice-pacing';
 
 export const DAY_MS = 86_400_000;
-
-/** Quiet hours as Tokyo wall-clock times 'HH:MM'; a span that starts later than it ends runs over midnight. */
-export interface QuietHours {
-  start: string;
-  end: string;
-}
-
-export const DEFAULT_QUIET_HOURS: QuietHours = { start: '21:00', end: '08:00' };
-
-export interface FatigueCap {
-  /** Notices one recipient may receive in the window, across all rules. */
-  max: number;
-  windowDays: number;
-}
-
-export const DEFAULT_FATIGUE_CAP: FatigueCap = { max: 3, windowDays: 7 };
 
 /**
  * The outreach's plan clock. `origin` is the plan instant at the real instant `realStart` (the outreach's
@@ -52,7 +37,7 @@ export function realMsFor(planMs: number, msPerDay: number): number {
 }
 
 const minutesOf = (hhmm: string): number => {
-  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
+  const match = /^(\d\d):(\d\d)$/.exec(hhmm);
   if (!match) throw new Error(`not a time of day (HH:MM): ${JSON.stringify(hhmm)}`);
   return Number(match[1]) * 60 + Number(match[2]);
 };
@@ -93,7 +78,8 @@ export interface SendTimingInput {
   channel: Channel;
   clock: PlanClock;
   realNow: Date;
-  quietHours: QuietHours;
+  /** Null: no quiet hours for this recipient. */
+  quietHours: QuietHours | null;
   cap: FatigueCap;
   /** Real instants of the notices already sent to this recipient (any rule). */
   sentToRecipient: readonly Date[];
@@ -103,7 +89,7 @@ export interface SendTimingInput {
 
 /** Whether a notice goes out now, or how long it waits and why. Quiet hours first: they hold for every notice. */
 export function sendTiming(input: SendTimingInput): SendTiming {
-  if (input.channel !== 'letter') {
+  if (input.channel !== 'letter' && input.quietHours !== null) {
     const quietPlanMs = msUntilQuietHoursEnd(planInstant(input.clock, input.realNow), input.quietHours);
     if (quietPlanMs > 0) return { kind: 'wait', realMs: realMsFor(quietPlanMs, input.clock.msPerDay), reason: 'quiet-hours' };
   }

@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
+import type { EngineConfig } from '../../config/engine-config';
 import type { Database } from '../../store/schema';
 import { writeAudit, type AuditRecord } from '../../store/audit';
 import { outreachIdFor } from './outreach-ids';
@@ -42,6 +43,13 @@ export interface StartOutreachDeps {
   temporal: Client;
   taskQueue: string;
   msPerDay: number;
+  /** The plan instant every outreach started here begins at (tests and the demo); absent, each one's real start. */
+  planClockOrigin?: string | undefined;
+}
+
+/** The engine settings every start of an outreach carries (the service, the CLI, the daily evaluation alike). */
+export function outreachStartSettings(config: Pick<EngineConfig, 'taskQueue' | 'msPerDay' | 'planClockOrigin'>): Omit<StartOutreachDeps, 'db' | 'temporal'> {
+  return { taskQueue: config.taskQueue, msPerDay: config.msPerDay, ...(config.planClockOrigin ? { planClockOrigin: config.planClockOrigin } : {}) };
 }
 
 /** An outreach row as stored: the version it holds is the one its workflow runs. */
@@ -100,6 +108,7 @@ export async function launchOutreach(
     residentId: request.residentId,
     occurrenceKey: request.occurrenceKey,
     msPerDay: deps.msPerDay,
+    ...(deps.planClockOrigin ? { planClockOrigin: deps.planClockOrigin } : {}),
   };
   try {
     await startOutreachWorkflow(deps.temporal, input, {

@@ -11,10 +11,10 @@
  */
 import { loadWards } from '../../config/wards';
 import type { Locale } from '../../store/vocabulary';
-import type { LifeEventType, Purpose } from '../rule-language/attribute-catalog';
-import type { RedactedExpected, RedactedExplanation } from '../rule-language/redact-explanation';
-import type { Trigger } from '../rule-language/rule-schema';
-import { formatWarekiDate } from './format-dates';
+import type { LifeEventType, Purpose } from './attribute-catalog';
+import type { RedactedExpected, RedactedExplanation } from './redact-explanation';
+import type { Trigger } from './rule-schema';
+import { formatWarekiDate } from '../notices/format-dates';
 
 export type WhyAudience = 'private' | 'shared';
 

@@ -22,6 +22,13 @@ import { DEFAULT_EVENT_DAYS_AGO, daysAgoInTokyo } from './test-dates';
 /** The delivery token key of the tests' engines (a city sets its own secret DELIVERY_TOKEN_KEY). */
 export const TEST_DELIVERY_TOKEN_KEY = 'test-delivery-token-key-0123456789abcdef';
 
+/**
+ * Pacing off for the tests that are not about it: with plan days of seconds and the plan clock starting at
+ * the real start, quiet hours would make a test depend on the time of day it runs, and the fatigue cap on
+ * how many notices an earlier test sent. tests/notice-pacing.test.ts turns them on with a fixed plan clock.
+ */
+export const PACING_OFF = { NOTICE_QUIET_HOURS: 'none', NOTICE_FATIGUE_MAX: '100' } as const;
+
 let runtimeInstalled = false;
 function quietTemporalRuntime(): void {
   if (runtimeInstalled) return;
@@ -63,7 +70,9 @@ export class TestEngine {
    * The engine as every process builds it (runtime/create-engine.ts), on the suite's services. `activityDeps`
    * replaces single dependencies of this engine's worker (a failing mail transport, say).
    */
-  static async start(options: { withWorker?: boolean; testMode?: boolean; activityDeps?: Partial<ActivityDeps> } = {}): Promise<TestEngine> {
+  static async start(
+    options: { withWorker?: boolean; testMode?: boolean; activityDeps?: Partial<ActivityDeps>; env?: Record<string, string> } = {},
+  ): Promise<TestEngine> {
     quietTemporalRuntime();
     const config = loadEngineConfig({
       OSHIRASE_TEST_MODE: options.testMode ? 'true' : 'false',
@@ -73,6 +82,8 @@ export class TestEngine {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       ...receiverPushSettings(),
       DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY,
+      ...PACING_OFF,
+      ...options.env,
     });
     const engine = new TestEngine(await createEngine({ config, temporalAddress: inject('temporalAddress') }));
     if (options.withWorker !== false) await engine.startWorker(options.activityDeps);
@@ -113,6 +124,7 @@ export class TestEngine {
       OSHIRASE_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
       ...receiverPushSettings(),
       DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY,
+      ...PACING_OFF,
     };
   }
 
@@ -186,13 +198,16 @@ export class TestEngine {
     return resident;
   }
 
-  async sendBirth(resident: TestResident, options: { eventId?: string; msPerDay: number; occurredOn?: string }): Promise<IntakeResult> {
+  async sendBirth(
+    resident: TestResident,
+    options: { eventId?: string; msPerDay: number; occurredOn?: string; planClockOrigin?: string },
+  ): Promise<IntakeResult> {
     return this.sendEvent(resident, { type: 'birth', ...options });
   }
 
   async sendEvent(
     resident: TestResident,
-    options: { type: string; eventId?: string; msPerDay: number; occurredOn?: string; payload?: Record<string, unknown> },
+    options: { type: string; eventId?: string; msPerDay: number; occurredOn?: string; payload?: Record<string, unknown>; planClockOrigin?: string },
   ): Promise<IntakeResult> {
     const event = parseLifeEvent('test', {
       id: options.eventId ?? `${options.type}-${randomUUID()}`,
@@ -203,7 +218,14 @@ export class TestEngine {
       payload: options.payload ?? {},
     });
     return acceptLifeEvent(
-      { db: this.db, temporal: this.client, parameters: this.context.parameters, taskQueue: this.taskQueue, msPerDay: options.msPerDay },
+      {
+        db: this.db,
+        temporal: this.client,
+        parameters: this.context.parameters,
+        taskQueue: this.taskQueue,
+        msPerDay: options.msPerDay,
+        ...(options.planClockOrigin ? { planClockOrigin: options.planClockOrigin } : {}),
+      },
       event,
       'test',
     );
