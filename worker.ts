@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
-import { ConfigError, DEFAULT_OFFICE, loadEngineConfig } from './config/engine-config';
+import { ConfigError, loadEngineConfig } from './config/engine-config';
+import { configuredOffices } from './config/offices';
 import { createMailTransport } from './channels/email/email';
 import { NoticeRenderer } from './engine/notices/render-notice';
 import { PROJECT_ROOT } from './runtime/engine-context';
@@ -48,7 +49,8 @@ export function createWorkerDeps(engine: Pick<Engine, 'context' | 'temporal'>, o
     temporal: engine.temporal,
     taskQueue: context.config.taskQueue,
     printOutboxDir: printOutboxDirOf(context.config.dataDir),
-    office: DEFAULT_OFFICE,
+    // Read at start: a broken offices file stops the worker with the file and field named.
+    offices: configuredOffices(),
   };
   const mail = overrides.mail ?? ownMail;
   if (!mail) throw new Error('createWorkerDeps: no mail transport');

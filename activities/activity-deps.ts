@@ -7,6 +7,7 @@ import type { MailTransport } from '../channels/email/email';
 import type { VapidKeys } from '../channels/push/web-push';
 import type { ResponseLinks } from '../engine/outreach/response-links';
 import type { ParameterSet } from '../engine/rule-language/parameters';
+import type { OfficeDirectory } from '../config/offices';
 
 /** What the activities need from the outside world; the worker builds it once. */
 export interface ActivityDeps {
@@ -21,6 +22,6 @@ export interface ActivityDeps {
   temporal: Client;
   taskQueue: string;
   printOutboxDir: string;
-  /** City sender block for letters and contact lines for every notice. */
-  office: { department: { ja: string; en: string }; phone: string; postalCode: string; address: string; hours?: { ja: string; en: string } };
+  /** The city's offices (config/offices.yaml): each notice, letter sender block included, names its rule's office. */
+  offices: OfficeDirectory;
 }

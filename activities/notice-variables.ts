@@ -6,13 +6,13 @@ import { formatNoticeDate } from '../engine/notices/format-dates';
 import { addDays } from '../foundation/tokyo-calendar';
 import { honorificName } from '../engine/notices/template-helpers';
 import type { NoticeLinks } from '../engine/outreach/response-links';
-import { configuredOffices, type OfficeDirectory } from '../config/offices';
+import { configuredOffices } from '../config/offices';
 
 /**
  * What building the variables reads: the activity deps, or the same parts of an engine context
  * (`templates preview`). `offices`: default the configured ones (config/offices.ts).
  */
-export type NoticeVariableSources = Pick<ActivityDeps, 'config' | 'parameters'> & { offices?: OfficeDirectory };
+export type NoticeVariableSources = Pick<ActivityDeps, 'config' | 'parameters'> & Partial<Pick<ActivityDeps, 'offices'>>;
 
 export interface NoticeVariableOptions {
   /** The day whose parameter values apply (default the trigger date, as the rule's conditions read them). */

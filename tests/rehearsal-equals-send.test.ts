@@ -21,7 +21,7 @@ import { sendPushNotice } from '../activities/send-push-notice';
 import { createMailTransport, deliveryTokenFor, type MailTransport } from '../channels/email/email';
 import { loadEmailConfig } from '../config/email-config';
 import { renderLetterPdf, type LetterContent } from '../channels/letter/letter-pdf';
-import { DEFAULT_OFFICE } from '../config/engine-config';
+import { configuredOffices } from '../config/offices';
 import { claimDelivery } from '../store/delivery-ledger';
 import type { Channel } from '../store/schema';
 import { NoticeRenderer } from '../engine/notices/render-notice';
@@ -56,7 +56,7 @@ function deps(): ActivityDeps {
     temporal: engine.client,
     taskQueue: engine.taskQueue,
     printOutboxDir: join(context.config.dataDir, 'print-outbox'),
-    office: DEFAULT_OFFICE,
+    offices: configuredOffices(),
   };
 }
 

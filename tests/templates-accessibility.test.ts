@@ -8,7 +8,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_OFFICE, loadEngineConfig } from '../config/engine-config';
+import { loadEngineConfig } from '../config/engine-config';
 import { LOCALES, type Locale } from '../store/schema';
 import { noticeVariables } from '../activities/notice-variables';
 import { NoticeRenderer } from '../engine/notices/render-notice';
@@ -18,7 +18,7 @@ import { loadRuleSet, projectRuleSetOptions } from '../engine/rule-language/load
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { rules, parameters } = loadRuleSet(projectRuleSetOptions(ROOT));
 const renderer = new NoticeRenderer(join(ROOT, 'templates'));
-const sources = { config: loadEngineConfig({}), office: DEFAULT_OFFICE, parameters };
+const sources = { config: loadEngineConfig({}), parameters };
 const NOTICE_LINKS = tokenNoticeLinks('https://city.example', {
   acknowledged: 'acknowledged-test-token',
   applied: 'applied-test-token',

@@ -17,7 +17,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { noticeVariables } from '../activities/notice-variables';
 import { checkTemplateSets } from '../cli/template-commands';
-import { DEFAULT_OFFICE, loadEngineConfig } from '../config/engine-config';
+import { loadEngineConfig } from '../config/engine-config';
 import { LOCALES, type Channel } from '../store/schema';
 import { NoticeRenderer } from '../engine/notices/render-notice';
 import { tokenNoticeLinks } from '../engine/outreach/response-links';
@@ -338,7 +338,7 @@ describe('generated and mutated templates', () => {
     p.message.length > 0 &&
     !/\n\s+at /.test(p.message);
 
-  const sources = () => ({ config: loadEngineConfig({}), office: DEFAULT_OFFICE, parameters: project.parameters });
+  const sources = () => ({ config: loadEngineConfig({}), parameters: project.parameters });
   const links = tokenNoticeLinks('https://city.example', { acknowledged: 'a-token', applied: 'b-token', 'not-for-me': 'c-token', stop: 'd-token' });
   /** What passes the check renders for a resident on every channel: the check found what would fail at send time. */
   const renders = (templateFile: string) => {

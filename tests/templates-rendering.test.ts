@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatJapaneseEraDate as letterEraDate } from '../channels/letter/letter-pdf';
-import { DEFAULT_OFFICE, loadEngineConfig } from '../config/engine-config';
+import { loadEngineConfig } from '../config/engine-config';
 import type { Locale } from '../store/schema';
 import { noticeVariables } from '../activities/notice-variables';
 import { formatJapaneseEraDate, formatWarekiDate } from '../engine/notices/format-dates';
@@ -29,7 +29,7 @@ import type { RuleIssue } from '../engine/rule-language/validate-rule';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const project = loadRuleSet(projectRuleSetOptions(ROOT));
 const childAllowance = project.rules.find((r) => r.rule.id === 'child-allowance')!.rule;
-const sources = { config: loadEngineConfig({}), office: DEFAULT_OFFICE, parameters: project.parameters };
+const sources = { config: loadEngineConfig({}), parameters: project.parameters };
 const NOTICE_LINKS = tokenNoticeLinks('https://city.example', {
   acknowledged: 'acknowledged-test-token',
   applied: 'applied-test-token',
