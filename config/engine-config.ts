@@ -114,13 +114,3 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     maxCachedWorkflows: e.OSHIRASE_MAX_CACHED_WORKFLOWS,
   };
 }
-
-/** The office named on notices and letters. One office for now; rules may name their own later. */
-export const DEFAULT_OFFICE = {
-  department: { ja: 'こども家庭課', en: 'Children and Families Division' },
-  phone: '03-1234-5678',
-  postalCode: '100-0001',
-  address: 'おしらせ市中央1-1-1',
-  /** The counter's opening hours, printed under the phone number on letters. */
-  hours: { ja: '窓口 平日 8:30〜17:15', en: 'Counter: weekdays 8:30–17:15' },
-};

@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DEFAULT_OFFICE } from '../config/engine-config';
+import { configuredOffices } from '../config/offices';
 import { optOutOfChannel } from '../store/consent';
 import type { Locale } from '../store/schema';
 import { renderNotFoundPage, renderUnsubscribedPage, renderUnsubscribePage, type PageFrame } from './respond-pages';
@@ -44,7 +44,8 @@ export async function unsubscribeRoutes(fastify: FastifyInstance, deps: ServiceD
       frame: {
         locale,
         cityName: locale === 'en' ? config.cityName.en : config.cityName.ja,
-        office: { department: locale === 'en' ? DEFAULT_OFFICE.department.en : DEFAULT_OFFICE.department.ja, phone: DEFAULT_OFFICE.phone },
+        // A page of no one rule: the offices file's default office.
+        office: { department: configuredOffices().defaultOffice.name[locale], phone: configuredOffices().defaultOffice.phone },
       },
     };
   }
