@@ -3,6 +3,7 @@ import { parseEmailConfig, type EmailConfig } from './email-config';
 import { parsePushSettings, type PushSettings } from './push-settings';
 import { parseLifeEventLimits, type LifeEventLimits } from './life-event-limits';
 import { parseNoticePacing, type NoticePacing } from './notice-pacing';
+import { parseRetentionConfig, type RetentionConfig } from './retention';
 import { formatIssues } from '../foundation/zod-issues';
 
 /**
@@ -71,6 +72,8 @@ export interface EngineConfig {
   lifeEvents: LifeEventLimits;
   /** Quiet hours and the fatigue cap: when a notice may go out. */
   pacing: NoticePacing;
+  /** How long personal data is kept after an outreach ended, per purpose. */
+  retention: RetentionConfig;
 }
 
 export class ConfigError extends Error {}
@@ -90,6 +93,8 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
   if (!lifeEvents.success) throw new ConfigError(`invalid environment setting — ${lifeEvents.problems.join('; ')}`);
   const pacing = parseNoticePacing(env);
   if (!pacing.success) throw new ConfigError(`invalid environment setting — ${pacing.problems.join('; ')}`);
+  const retention = parseRetentionConfig(env);
+  if (!retention.success) throw new ConfigError(`invalid environment setting — ${retention.problems.join('; ')}`);
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.OSHIRASE_DATA_DIR,
@@ -111,6 +116,7 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     push: push.settings,
     lifeEvents: lifeEvents.limits,
     pacing: pacing.pacing,
+    retention: retention.retention,
     maxCachedWorkflows: e.OSHIRASE_MAX_CACHED_WORKFLOWS,
   };
 }

@@ -106,3 +106,18 @@ export async function closeCaseworkerTask(db: Kysely<Database>, task: Caseworker
 export async function deleteCaseworkerTasksOfOutreach(db: Kysely<Database>, outreachIds: RawBuilder<unknown>): Promise<void> {
   await sql`delete from caseworker_tasks where outreach_id in ${outreachIds}`.execute(db);
 }
+
+/**
+ * Retention and erasure: the free-text notes caseworkers wrote when closing the tasks of these outreach
+ * (they may name the resident) are removed; the task, its kind, who closed it and when stay.
+ */
+export async function removeTaskNotesOfOutreach(db: Kysely<Database>, outreachIds: readonly string[]): Promise<number> {
+  if (outreachIds.length === 0) return 0;
+  const result = await db
+    .updateTable('caseworker_tasks')
+    .set({ note: null })
+    .where('outreach_id', 'in', [...outreachIds])
+    .where('note', 'is not', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

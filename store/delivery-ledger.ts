@@ -229,3 +229,32 @@ export async function settledDeliveryStatus(db: Kysely<Database>, idempotencyKey
   const row = await db.selectFrom('deliveries').select('status').where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
   return row?.status === 'sent' || row?.status === 'rehearsed' || row?.status === 'skipped' ? row.status : null;
 }
+
+/**
+ * Retention and erasure: removes the contact data of these ledger rows — SMTP replies (they quote the
+ * address), the bounce's recipient and diagnostic, file paths, rendered fallbacks and every other detail
+ * — keeping what the row is about: channel, status, times, scheduledFor, the transport, SMTP codes and
+ * outcomes, what became of a letter. The row is marked (`detail.personalDataRemovedAt`), so a second run
+ * finds nothing more to do. Returns the rows changed.
+ */
+export async function removeDeliveryContactData(db: Kysely<Database>, deliveryIds: readonly number[], at: Date): Promise<number> {
+  if (deliveryIds.length === 0) return 0;
+  const result = await sql`
+    update deliveries
+       set detail = jsonb_strip_nulls(jsonb_build_object(
+             'scheduledFor', detail -> 'scheduledFor',
+             'transport', detail -> 'transport',
+             'code', detail -> 'code',
+             'status', detail -> 'status',
+             'rehearsal', detail -> 'rehearsal',
+             'letter', (detail -> 'letter') - 'returnReason' - 'reason',
+             'bounce', case when detail ? 'bounce' then jsonb_build_object('status', detail -> 'bounce' -> 'status', 'action', detail -> 'bounce' -> 'action') end,
+             'personalDataRemovedAt', ${at.toISOString()}::text)),
+           smtp_answers = coalesce((select jsonb_agg(jsonb_build_object(
+                 'at', a -> 'at', 'transport', a -> 'transport', 'outcome', a -> 'outcome', 'code', a -> 'code',
+                 'status', a -> 'status', 'command', a -> 'command', 'error', a -> 'error') order by n)
+               from jsonb_array_elements(smtp_answers) with ordinality as e(a, n)), '[]'::jsonb)
+     where id = any(${[...deliveryIds]}::int[])
+       and not (detail ? 'personalDataRemovedAt')`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
