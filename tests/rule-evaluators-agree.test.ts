@@ -15,6 +15,7 @@ import { addOffset } from '../foundation/tokyo-calendar';
 import { matchPopulation, matchPopulationTogether, type MatchRow, type PopulationContext } from '../engine/rule-language/compile-sql';
 import { evaluateRule, type EventFacts } from '../engine/rule-language/evaluate-rule';
 import { ParameterSet } from '../engine/rule-language/parameters';
+import { RELATIONSHIP_KINDS, type RelationshipKind } from '../store/vocabulary';
 import { COUNT_OPERATORS, RuleSchema, type Condition, type Offset, type Rule, type Trigger, type Value } from '../engine/rule-language/rule-schema';
 
 // Test residents live in their own id range, apart from what other test files leave in the database.
@@ -64,6 +65,16 @@ interface Scenario {
   requireConsent: boolean;
   /** Where the id range is cut in two, to check that partitions add up. */
   split: number;
+  /** Relationships between the people (by index): guardians for `recipients: guardians-of-member`, and other kinds that must not count. */
+  relationships?: RelationshipSpec[];
+}
+
+interface RelationshipSpec {
+  kind: RelationshipKind;
+  from: number;
+  to: number;
+  since: string | null;
+  until: string | null;
 }
 
 const EPOCH = '1925-01-01';
@@ -357,8 +368,9 @@ function triggerArb(on: string): fc.Arbitrary<Trigger> {
   );
 }
 
-function ruleArb(on: string): fc.Arbitrary<Rule> {
-  return triggerArb(on).chain((trigger) => {
+/** `guardians`: only anniversary rules addressing the member's guardians (their own property, so that enough of them match). */
+function ruleArb(on: string, guardians = false): fc.Arbitrary<Rule> {
+  return (guardians ? triggerArb(on).filter((t) => 'anniversary' in t) : triggerArb(on)).chain((trigger) => {
     const eventType = 'event' in trigger ? trigger.event : null;
     return fc
       .record({
@@ -383,10 +395,14 @@ function ruleArb(on: string): fc.Arbitrary<Rule> {
             residentCondition(eventType),
             fc.array(residentCondition(eventType), { minLength: 2, maxLength: 5 }).map((all) => ({ all })),
           ),
-          { freq: 8 },
+          { freq: guardians ? 2 : 8 },
         ),
       })
-      .map(({ purpose, from, until, conditions }) =>
+      .chain((r) =>
+        // Anniversary rules often address only the member's guardians.
+        (guardians ? fc.constant(true) : 'anniversary' in trigger ? fc.boolean() : fc.constant(false)).map((addressed) => ({ ...r, addressed })),
+      )
+      .map(({ purpose, from, until, conditions, addressed }) =>
         RuleSchema.parse({
           id: 'agreement-rule',
           version: 1,
@@ -395,6 +411,7 @@ function ruleArb(on: string): fc.Arbitrary<Rule> {
           purpose,
           effective: until === null ? { from } : { from, until },
           trigger,
+          ...(addressed ? { recipients: 'guardians-of-member' } : {}),
           ...(conditions === null ? {} : { conditions }),
           outreach: [{ send: 'email' }],
           templates: 'agreement',
@@ -425,27 +442,73 @@ function eventArb(on: string, rule: Rule): fc.Arbitrary<EventFacts | null> {
   );
 }
 
-const scenarioArb: fc.Arbitrary<Scenario> = onDate.chain((on) =>
-  ruleArb(on).chain((rule) =>
-    fc.integer({ min: 1, max: 4 }).chain((households) =>
-      fc.record({
-        rule: fc.constant(rule),
-        on: fc.constant(on),
-        event: eventArb(on, rule),
-        people: fc.array(person(on, rule, households), { minLength: 5, maxLength: 25 }),
-        requireConsent: fc.boolean(),
-        split: fc.nat(),
-      }),
+/**
+ * Relationships between the people: mostly guardianships, with dates around the trigger window
+ * (a since or until on the trigger date itself is the edge), some of other kinds that never count.
+ */
+function relationshipsArb(on: string, rule: Rule, people: PersonSpec[]): fc.Arbitrary<RelationshipSpec[]> {
+  const count = people.length;
+  const t = rule.trigger;
+  const lead = 'anniversary' in t ? t.anniversary.leadDays : 30;
+  // Mostly about the people whose anniversary falls in the window, from someone of their household.
+  const due = people.flatMap((p, i) => {
+    if (!('anniversary' in t)) return [];
+    const target = addOffset(p.birth_date, t.anniversary.offset);
+    return on <= target && target <= addOffset(on, { days: lead }) ? [i] : [];
+  });
+  const housemates = (i: number) => people.flatMap((p, j) => (j !== i && p.household === people[i]!.household ? [j] : []));
+  const pair = fc.oneof(
+    fc.tuple(fc.nat(count - 1), fc.nat(count - 1)),
+    ...(due.length > 0
+      ? [
+          fc
+            .constantFrom(...due)
+            .chain((to) => (housemates(to).length > 0 ? fc.constantFrom(...housemates(to)) : fc.nat(count - 1)).map((from) => [from, to] as [number, number])),
+        ]
+      : []),
+  );
+  const date = fc.option(fc.oneof(dayIn(addOffset(on, { days: -5 }), lead + 10), fc.constant(on)), { freq: 3 });
+  const one = fc
+    .record({
+      kind: fc.constantFrom<RelationshipKind>('guardian_of', 'guardian_of', 'guardian_of', ...RELATIONSHIP_KINDS),
+      pair,
+      a: date,
+      b: date,
+    })
+    .map(({ pair: [from, to], ...r }) => ({ ...r, from, to }))
+    .filter((r) => r.from !== r.to)
+    .map(({ kind, from, to, a, b }) => {
+      const [since, until] = a !== null && b !== null && a > b ? [b, a] : [a, b];
+      return { kind, from, to, since, until };
+    });
+  return fc.uniqueArray(one, { maxLength: 2 * count, selector: (r) => `${r.kind} ${r.from} ${r.to}` });
+}
+
+const scenarioArb = (guardians = false): fc.Arbitrary<Scenario> =>
+  onDate.chain((on) =>
+    ruleArb(on, guardians).chain((rule) =>
+      fc.integer({ min: 1, max: 4 }).chain((households) =>
+        fc.array(person(on, rule, households), { minLength: 5, maxLength: 25 }).chain((people) =>
+          fc.record({
+            rule: fc.constant(rule),
+            on: fc.constant(on),
+            event: eventArb(on, rule),
+            people: fc.constant(people),
+            requireConsent: fc.boolean(),
+            split: fc.nat(),
+            relationships: rule.recipients ? relationshipsArb(on, rule, people) : fc.constant([]),
+          }),
+        ),
+      ),
     ),
-  ),
-);
+  );
 
 // ---------------------------------------------------------------------------
 // Running both evaluators
 
 const residentId = (i: number) => `${ID_PREFIX}${String(i).padStart(4, '0')}`;
 
-async function insertPopulation(db: Kysely<Database>, people: PersonSpec[], purpose: string): Promise<void> {
+async function insertPopulation(db: Kysely<Database>, people: PersonSpec[], purpose: string, relationships: RelationshipSpec[] = []): Promise<void> {
   await db
     .insertInto('residents')
     .values(
@@ -482,6 +545,20 @@ async function insertPopulation(db: Kysely<Database>, people: PersonSpec[], purp
         ],
   );
   if (consents.length > 0) await db.insertInto('consents').values(consents).execute();
+  if (relationships.length > 0)
+    await db
+      .insertInto('resident_relationships')
+      .values(
+        relationships.map((r) => ({
+          kind: r.kind,
+          from_resident_id: residentId(r.from),
+          to_resident_id: residentId(r.to),
+          since: r.since,
+          until: r.until,
+          recorded_by: 'test',
+        })),
+      )
+      .execute();
 }
 
 /**
@@ -532,7 +609,7 @@ const rowKeys = (rows: MatchRow[]) => rows.map((r) => rowKey(r.resident_id, r.oc
 async function runBoth(db: Kysely<Database>, s: Scenario, rules: Rule[] = [s.rule]): Promise<Outcome> {
   const trx = await db.startTransaction().execute();
   try {
-    await insertPopulation(trx, s.people, s.rule.purpose);
+    await insertPopulation(trx, s.people, s.rule.purpose, s.relationships);
     const ctx: PopulationContext = { on: s.on, parameters, event: s.event };
     const options = { requireConsent: s.requireConsent };
     const facts = await loadResidentFacts(
@@ -593,7 +670,7 @@ describe('the SQL compiler and the in-memory evaluator', () => {
   it(`agree on random rules and populations (${NUM_RUNS} runs)`, async () => {
     let runsWithMatches = 0;
     await fc.assert(
-      fc.asyncProperty(scenarioArb, async (s) => {
+      fc.asyncProperty(scenarioArb(), async (s) => {
         const outcome = await runBoth(handle.db, s, probes(s.rule));
         expect(outcome.disagreements).toEqual([]);
         expect(outcome.partitioned).toEqual(outcome.sql);
@@ -606,6 +683,28 @@ describe('the SQL compiler and the in-memory evaluator', () => {
     // Guards against a generator that only ever produces rules matching nobody.
     // (About a fifth of the runs match someone; a tenth leaves room for other seeds.)
     expect(runsWithMatches).toBeGreaterThan(NUM_RUNS / 10);
+  });
+
+  it(`agree on rules addressing the guardians of the member (${Math.ceil(NUM_RUNS / 3)} runs)`, async () => {
+    // Relationships of every kind, with since/until around the trigger window: only guardianships in force on the trigger date count.
+    let runsWithMatches = 0;
+    let runsWithExcluded = 0;
+    await fc.assert(
+      fc.asyncProperty(scenarioArb(true), async (s) => {
+        const outcome = await runBoth(handle.db, s, probes(s.rule));
+        expect(outcome.disagreements).toEqual([]);
+        expect(outcome.partitioned).toEqual(outcome.sql);
+        expect(outcome.togetherDisagreements).toEqual([]);
+        expect(outcome.togetherPartitioned).toEqual(outcome.sql);
+        if (outcome.matches.length > 0) runsWithMatches++;
+        // The same rule without `recipients` matches someone the guardians' rule leaves out.
+        const everyone = await runBoth(handle.db, { ...s, rule: { ...s.rule, recipients: undefined } });
+        if (everyone.matches.length > outcome.matches.length) runsWithExcluded++;
+      }),
+      { numRuns: Math.ceil(NUM_RUNS / 3), seed: SEED },
+    );
+    expect(runsWithMatches).toBeGreaterThan(NUM_RUNS / 30);
+    expect(runsWithExcluded).toBeGreaterThan(NUM_RUNS / 30);
   });
 });
 
@@ -641,8 +740,14 @@ function people(...specs: Array<Partial<PersonSpec> & { birth_date: string }>): 
   }));
 }
 
-async function example(r: Rule, on: string, population: PersonSpec[], event: EventFacts | null = null): Promise<string[]> {
-  const outcome = await runBoth(handle.db, { rule: r, on, event, people: population, requireConsent: false, split: 1 });
+async function example(
+  r: Rule,
+  on: string,
+  population: PersonSpec[],
+  event: EventFacts | null = null,
+  relationships: RelationshipSpec[] = [],
+): Promise<string[]> {
+  const outcome = await runBoth(handle.db, { rule: r, on, event, people: population, requireConsent: false, split: 1, relationships });
   expect(outcome.disagreements).toEqual([]);
   expect(outcome.partitioned).toEqual(outcome.sql);
   expect(outcome.togetherDisagreements).toEqual([]);
@@ -699,6 +804,33 @@ describe('tricky cases', () => {
     const family = people({ birth_date: '2024-01-31', residence_status: 'moved-out' }, { birth_date: '2023-10-15' });
     const r = rule({ anniversary: { of: 'member.birth_date', offset: { months: 4 }, leadDays: 30 } });
     expect(await example(r, '2024-02-10', family)).toEqual(['ZQ0000 member-ZQ0001-4m 2024-02-15 ZQ0001', 'ZQ0001 member-ZQ0001-4m 2024-02-15 ZQ0001']);
+  });
+
+  it('guardians-of-member addresses the guardians in force on the trigger date, and no other relationship', async () => {
+    // 0 and 1 parents, 2 a grandparent, 3 the child (4 months on 2024-02-15), 4 a carer in another household.
+    const family = people(
+      { birth_date: '1990-05-05' },
+      { birth_date: '1991-06-06' },
+      { birth_date: '1960-07-07' },
+      { birth_date: '2023-10-15' },
+      { birth_date: '1970-01-01', household: 1 },
+    );
+    const guardians = RuleSchema.parse({
+      ...baseRule,
+      trigger: { anniversary: { of: 'member.birth_date', offset: { months: 4 }, leadDays: 30 } },
+      recipients: 'guardians-of-member',
+    });
+    const relationships: RelationshipSpec[] = [
+      { kind: 'guardian_of', from: 0, to: 3, since: '2023-10-15', until: null },
+      // Ends on the trigger date: no longer in force on it.
+      { kind: 'guardian_of', from: 1, to: 3, since: null, until: '2024-02-15' },
+      { kind: 'carer_of', from: 2, to: 3, since: null, until: null },
+      { kind: 'guardian_of', from: 4, to: 3, since: null, until: null },
+    ];
+    // The guardian in another household is not told: the rule addresses the household's members' guardians.
+    expect(await example(guardians, '2024-02-10', family, null, relationships)).toEqual(['ZQ0000 member-ZQ0003-4m 2024-02-15 ZQ0003']);
+    // Begins the day after the trigger date: not yet in force.
+    expect(await example(guardians, '2024-02-10', family, null, [{ kind: 'guardian_of', from: 1, to: 3, since: '2024-02-16', until: null }])).toEqual([]);
   });
 
   it('not over a missing attribute is true: a comparison on nothing is false, never unknown', async () => {

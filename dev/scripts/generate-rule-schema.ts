@@ -91,6 +91,8 @@ const RULE_FIELDS: Record<keyof typeof RuleSchema.shape, string> = {
   effective: 'The period the rule applies in: from (and optionally until) a date written YYYY-MM-DD.',
   trigger: 'What makes the rule fire: { event: <life event> }, or a date coming due: reaches, anniversary or calendar.',
   conditions: 'Who among the residents the trigger concerns is reached: all / any / not over comparisons of attributes, and counts of household members.',
+  recipients:
+    'Whom the rule addresses. Without it, every resident the trigger and the conditions match. guardians-of-member (anniversary triggers only): only the guardians of the household member whose date it is, as the register records them on the trigger date (e.g. the parents of a child due for a check-up, not every adult of the household).',
   deadline: 'The application deadline in days from the trigger date. The outreach stops there and a caseworker task is opened.',
   suppresses: "Hold back other purposes' notices to the same household for some days (e.g. after a death): all-others, or a list of purposes.",
   outreach:

@@ -324,13 +324,29 @@ function planTrigger(rule: Rule, ctx: PopulationContext): TriggerPlan | null {
   return {
     // Every resident of the household (whatever their own status) hears about each registered member's date.
     from: sql`residents a join residents r on r.household_id = a.household_id`,
-    where: [sql<SqlBool>`a.residence_status = 'registered'`, birthDateWindow(sql.ref('a.birth_date'), date, offset, ctx.on, horizon(leadDays))],
+    where: [
+      sql<SqlBool>`a.residence_status = 'registered'`,
+      birthDateWindow(sql.ref('a.birth_date'), date, offset, ctx.on, horizon(leadDays)),
+      // `recipients: guardians-of-member`: only the member's guardians on the trigger date.
+      ...(rule.recipients === 'guardians-of-member'
+        ? [
+            sql<SqlBool>`exists (select 1 from resident_relationships g where g.kind = 'guardian_of' and g.from_resident_id = r.id and g.to_resident_id = a.id and ${relationshipInForceSql('g', date)})`,
+          ]
+        : []),
+    ],
     key: sql`${'member-'}::text || a.id || ${`-${offsetLabel(offset)}`}::text`,
     keyValue: null,
     date: { known: false, expr: date, type: 'date', window: { from: ctx.on, to: horizon(leadDays) } },
     memberId: sql`a.id`,
     perRow: true,
   };
+}
+
+/** relationshipInForce (evaluate-rule.ts) in SQL: the relationship `alias` holds on the date. */
+function relationshipInForceSql(alias: string, date: Fragment): Predicate {
+  const since = sql.ref(`${alias}.since`);
+  const until = sql.ref(`${alias}.until`);
+  return sql<SqlBool>`(${since} is null or ${since} <= ${date}) and (${until} is null or ${until} > ${date})`;
 }
 
 function interval(offset: Offset): Fragment {

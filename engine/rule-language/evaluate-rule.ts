@@ -35,6 +35,29 @@ export interface ResidentFacts {
   moved_in_on: string | null;
   /** Registered members of the household, the resident included. */
   members: MemberFacts[];
+  /**
+   * The residents this one is recorded as a guardian of (guardian_of relationships, whatever their
+   * dates; relationshipInForce says on which days each counts). Read by rules with
+   * `recipients: guardians-of-member`; absent = none.
+   */
+  guardianOf?: RelationshipFacts[];
+}
+
+/** A relationship from the resident to another (resident_relationships), with its dates. */
+export interface RelationshipFacts {
+  /** The other resident. */
+  id: string;
+  since: string | null;
+  until: string | null;
+}
+
+/**
+ * Whether a relationship holds on a date: since on or before it (none recorded = always had),
+ * until after it (none = open; `until` is the first day it no longer holds, as a death sets it).
+ * The SQL compiler reproduces this (compile-sql.ts relationshipInForceSql).
+ */
+export function relationshipInForce(r: Pick<RelationshipFacts, 'since' | 'until'>, date: string): boolean {
+  return (r.since === null || r.since <= date) && (r.until === null || r.until > date);
 }
 
 export interface EventFacts {
@@ -86,6 +109,8 @@ export interface TriggerExplanation {
   kind: 'event' | 'reaches' | 'anniversary' | 'calendar';
   passed: boolean;
   detail: string;
+  /** The trigger fired for the household, but the rule's `recipients` leave this resident out (not a guardian of the member). */
+  excludedBy?: 'recipients';
 }
 
 export interface RuleEvaluation {
@@ -126,11 +151,17 @@ export function triggerOccurrences(rule: Rule, facts: ResidentFacts, ctx: Evalua
     const label = offsetLabel(offset);
     const occurrences: Occurrence[] = [];
     const details: string[] = [];
+    let excluded = 0;
     for (const m of facts.members) {
       const target = addOffset(m.birth_date, offset);
       if (ctx.on <= target && target <= horizon(leadDays)) {
+        if (rule.recipients === 'guardians-of-member' && !isGuardianOn(facts, m.id, target)) {
+          excluded++;
+          details.push(`${m.id} reaches ${label} on ${target}, but the resident is not their guardian on that day`);
+          continue;
+        }
         occurrences.push({ key: `member-${m.id}-${label}`, triggerDate: target, memberId: m.id });
-        details.push(`${m.id} reaches ${label} on ${target}`);
+        details.push(`${m.id} reaches ${label} on ${target}${rule.recipients === 'guardians-of-member' ? ' (the resident is their guardian)' : ''}`);
       }
     }
     return {
@@ -139,6 +170,7 @@ export function triggerOccurrences(rule: Rule, facts: ResidentFacts, ctx: Evalua
         kind: 'anniversary',
         passed: occurrences.length > 0,
         detail: details.join('; ') || `no household member reaches ${label} in ${ctx.on}..${horizon(leadDays)}`,
+        ...(occurrences.length === 0 && excluded > 0 ? { excludedBy: 'recipients' as const } : {}),
       },
     };
   }
@@ -148,6 +180,11 @@ export function triggerOccurrences(rule: Rule, facts: ResidentFacts, ctx: Evalua
     occurrences: fired ? [{ key: target, triggerDate: target }] : [],
     explanation: { kind: 'calendar', passed: fired, detail: `next ${target}; window ${ctx.on}..${horizon(t.calendar.leadDays)}` },
   };
+}
+
+/** Whether the resident is recorded as a guardian of the member on the date. */
+export function isGuardianOn(facts: ResidentFacts, memberId: string, date: string): boolean {
+  return (facts.guardianOf ?? []).some((g) => g.id === memberId && relationshipInForce(g, date));
 }
 
 export function offsetLabel(offset: { years?: number; months?: number; days?: number }): string {

@@ -31,8 +31,20 @@ const caseSchema = z
     name: z.string().min(1),
     on: isoDate,
     resident: residentSchema,
-    /** The other registered members of the household. */
-    household: z.array(z.object({ birth_date: isoDate }).strict()).default([]),
+    /**
+     * The other registered members of the household. `guardian`: the resident is this member's
+     * guardian (a guardian_of relationship; `true` = with no dates, or its `since`/`until`).
+     */
+    household: z
+      .array(
+        z
+          .object({
+            birth_date: isoDate,
+            guardian: z.union([z.literal(true), z.object({ since: isoDate.optional(), until: isoDate.optional() }).strict()]).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
     event: z
       .object({ type: z.enum(LIFE_EVENT_TYPES), date: isoDate, payload: z.record(z.string(), z.unknown()).default({}) })
       .strict()
@@ -40,7 +52,7 @@ const caseSchema = z
     expect: z
       .object({
         match: z.boolean(),
-        /** The deciding condition: an attribute (e.g. income_bracket), `count`, `trigger` or `effective`. */
+        /** The deciding condition: an attribute (e.g. income_bracket), `count`, `trigger`, `recipients` or `effective`. */
         because: z.string().optional(),
         /** For date triggers: the trigger date of the occurrence that matched. */
         triggerDate: isoDate.optional(),
@@ -137,14 +149,30 @@ export function runExampleCases(rulesDir: string, ruleSet: RuleSet): { results: 
         { id: 'resident', birth_date: c.resident.birth_date },
         ...c.household.map((m, i) => ({ id: `member-${i + 1}`, birth_date: m.birth_date })),
       ];
-      const facts: ResidentFacts = { id: 'resident', ...c.resident, members: c.resident.residence_status === 'registered' ? members : members.slice(1) };
+      const guardianOf = c.household.flatMap((m, i) =>
+        m.guardian === undefined
+          ? []
+          : [
+              {
+                id: `member-${i + 1}`,
+                since: m.guardian === true ? null : (m.guardian.since ?? null),
+                until: m.guardian === true ? null : (m.guardian.until ?? null),
+              },
+            ],
+      );
+      const facts: ResidentFacts = {
+        id: 'resident',
+        ...c.resident,
+        members: c.resident.residence_status === 'registered' ? members : members.slice(1),
+        guardianOf,
+      };
       const event = c.event ? { id: 'example-event', type: c.event.type, date: c.event.date, payload: c.event.payload } : null;
       const evaluation = evaluateRule(loaded.rule, facts, { on: c.on, parameters: ruleSet.parameters, event });
       const occurrence = evaluation.occurrences.find((o) => o.passed) ?? evaluation.occurrences[0];
       const because = !evaluation.effective
         ? 'effective'
         : !evaluation.trigger.passed
-          ? 'trigger'
+          ? (evaluation.trigger.excludedBy ?? 'trigger')
           : occurrence?.explanation
             ? decidingCondition(occurrence.explanation)
             : 'trigger';

@@ -3,8 +3,9 @@ import type { Database } from '../../store/schema';
 import type { ResidentFacts } from './evaluate-rule';
 
 /**
- * Reads what the rule evaluator may know about residents — catalog attributes
- * and household members' birth dates, never names or addresses — in one query
+ * Reads what the rule evaluator may know about residents — catalog attributes,
+ * household members' birth dates and whom the resident is a guardian of, never
+ * names or addresses — in one query
  * (it is on every life event's path).
  */
 export async function loadResidentFacts(db: Kysely<Database>, residentIds: string[]): Promise<Map<string, ResidentFacts>> {
@@ -26,8 +27,22 @@ export async function loadResidentFacts(db: Kysely<Database>, residentIds: strin
         .where('m.residence_status', '=', 'registered')
         .as('members'),
     )
+    .select((eb) =>
+      eb
+        .selectFrom('resident_relationships as g')
+        .select(
+          sql<
+            Array<{ id: string; since: string | null; until: string | null }>
+          >`coalesce(json_agg(json_build_object('id', g.to_resident_id, 'since', g.since, 'until', g.until) order by g.to_resident_id), '[]'::json)`.as(
+            'guardian_of',
+          ),
+        )
+        .whereRef('g.from_resident_id', '=', 'r.id')
+        .where('g.kind', '=', 'guardian_of')
+        .as('guardian_of'),
+    )
     .where('r.id', 'in', residentIds)
     .execute();
-  for (const { members, ...r } of residents) result.set(r.id, { ...r, members: members ?? [] });
+  for (const { members, guardian_of, ...r } of residents) result.set(r.id, { ...r, members: members ?? [], guardianOf: guardian_of ?? [] });
   return result;
 }

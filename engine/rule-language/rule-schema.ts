@@ -145,6 +145,10 @@ export const TriggerSchema = z.union([
 ]);
 export type Trigger = z.infer<typeof TriggerSchema>;
 
+/** Whom a rule addresses besides "every resident matched" (rule field `recipients`). */
+export const RECIPIENTS = ['guardians-of-member'] as const;
+export type Recipients = (typeof RECIPIENTS)[number];
+
 /** When a wait ends: after a number of days, or at a point relative to the deadline (days before it are negative). */
 export const PlanStepSchema = z.union([
   z.object({ send: z.enum(CHANNELS) }).strict(),
@@ -165,6 +169,13 @@ export const RuleSchema = z
     effective: z.object({ from: isoDate, until: isoDate.optional() }).strict(),
     trigger: TriggerSchema,
     conditions: ConditionSchema.optional(),
+    /**
+     * Whom the rule addresses. Without it: every resident the trigger and the conditions
+     * match. `guardians-of-member` (anniversary triggers of member.birth_date only, checked by
+     * validate-rule.ts): only residents with a guardian_of relationship to the member whose date
+     * it is, in force on the trigger date — the parents of the child, not every adult of the household.
+     */
+    recipients: z.enum(RECIPIENTS).optional(),
     /** Application deadline, counted from the trigger date; the outreach ends there with its own caseworker task. */
     deadline: z
       .object({ days: z.number().int().min(-366).max(366) })

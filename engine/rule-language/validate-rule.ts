@@ -66,6 +66,14 @@ export function checkRule(rule: Rule, ctx: RuleCheckContext): { issues: RuleIssu
     }
   }
 
+  if (rule.recipients === 'guardians-of-member' && !('anniversary' in rule.trigger)) {
+    issues.push({
+      path: ['recipients'],
+      message:
+        'guardians-of-member addresses the guardians of the household member whose date it is: only an anniversary trigger of member.birth_date names such a member',
+    });
+  }
+
   if (rule.conditions) checkCondition(rule.conditions, ['conditions'], 'resident', rule, eventType, ctx.parameters, issues);
 
   if (rule.office !== undefined) {
