@@ -5,6 +5,7 @@ import { makeEvaluatePartition, makePlanDailyEvaluation } from './daily-evaluati
 import { makeOpenCaseworkerTask } from './open-caseworker-task';
 import { makeRecordOutreachEnd } from './record-outreach-end';
 import { makeRecordSendFailure } from './record-send-failure';
+import { makeApplyRetentionPeriods } from './retention';
 
 export type { ActivityDeps } from './activity-deps';
 
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     recordSendFailure: makeRecordSendFailure(deps),
     planDailyEvaluation: makePlanDailyEvaluation(deps),
     evaluatePartition: makeEvaluatePartition(deps),
+    applyRetentionPeriods: makeApplyRetentionPeriods(deps),
   };
 }
 

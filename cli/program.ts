@@ -19,6 +19,7 @@ import { POPULATION_COMMANDS } from './population-commands';
 import { DEMO_COMMANDS } from './demo-commands';
 import { RULES_COMMANDS } from './rules-commands';
 import { SCHEDULE_COMMANDS } from './schedule-commands';
+import { RETENTION_COMMANDS } from './retention-commands';
 import { TEMPLATE_COMMANDS } from './template-commands';
 import { BOUNCE_COMMANDS } from './bounce-commands';
 import { LETTER_COMMANDS } from './letter-commands';
@@ -36,6 +37,7 @@ export const ALL_COMMANDS: readonly CliCommand[] = [
   ...DEMO_COMMANDS,
   ...RULES_COMMANDS,
   ...SCHEDULE_COMMANDS,
+  ...RETENTION_COMMANDS,
   ...TEMPLATE_COMMANDS,
   ...BOUNCE_COMMANDS,
   ...LETTER_COMMANDS,

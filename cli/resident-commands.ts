@@ -1,6 +1,7 @@
 /**
  * `oshirase residents …`: the register, as the city's resident registry gives it.
  *   oshirase residents import FILE [--relationships FILE] [--format csv|jsonl] [--all-or-nothing]
+ *   oshirase residents erase R
  */
 import { loadEngineConfig } from '../config/engine-config';
 import { readTextFile } from '../foundation/read-text-file';
@@ -15,6 +16,7 @@ import {
   type RecordFormat,
 } from '../engine/register/register-records';
 import { registerAddressCheck } from '../channels/letter/register-address-check';
+import { eraseResident, UnknownResidentToEraseError } from '../engine/retention/erase-resident';
 import { defineCommand, UsageError } from './cli-support';
 
 interface ImportOptions {
@@ -83,4 +85,28 @@ export const RESIDENTS_IMPORT = defineCommand<ImportOptions>({
   },
 });
 
-export const RESIDENT_COMMANDS = [RESIDENTS_IMPORT];
+export const RESIDENTS_ERASE = defineCommand({
+  name: 'residents erase',
+  summary: "Remove a resident's personal data everywhere it is kept (running outreach ended first); the audit chain stays verifiable.",
+  usage: 'RESIDENT_ID',
+  arguments: '[RESIDENT_ID]',
+  async run({ args }, ctx) {
+    const [residentId, ...extra] = args;
+    if (!residentId) throw new UsageError(RESIDENTS_ERASE.name, 'a RESIDENT_ID is required');
+    if (extra.length > 0) throw new UsageError(RESIDENTS_ERASE.name, `one RESIDENT_ID at a time (got also ${extra.join(' ')})`);
+    const context = await ctx.engine();
+    try {
+      const erased = await eraseResident({ db: context.database.db, temporal: () => ctx.temporal() }, residentId, { actor: ctx.actor });
+      ctx.print(`erased ${residentId}: consents withdrawn ${erased.consentsWithdrawn}, outreach ended ${erased.outreachStopped}`);
+      return ctx.print(
+        `  removed ledger rows ${erased.deliveries}, letters ${erased.letters}, bounces ${erased.bounces}, task notes ${erased.taskNotes}, event payloads ${erased.eventPayloads}, files ${erased.files}, push devices ${erased.pushSubscriptions}`,
+      );
+    } catch (error) {
+      if (!(error instanceof UnknownResidentToEraseError)) throw error;
+      ctx.err(`residents erase: ${error.message}`);
+      return 1;
+    }
+  },
+});
+
+export const RESIDENT_COMMANDS = [RESIDENTS_IMPORT, RESIDENTS_ERASE];

@@ -6,7 +6,7 @@
  * nothing, and the audit chain verifies. `residents erase` of a resident with a running outreach ends it, and
  * afterwards none of their values is anywhere in the dump, residents table included.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { applyRetention, emptyCounts } from '../engine/retention/apply-retention
 import { eraseResident } from '../engine/retention/erase-resident';
 import { verifyAuditChain } from '../store/audit-verify';
 import { parseRetentionConfig } from '../config/retention';
+import { RETENTION_WORKFLOW_TYPE } from '../engine/retention/retention-contract';
 
 const DAY_MS = 86_400_000;
 let engine: TestEngine;
@@ -132,6 +133,35 @@ describe('retention', () => {
     const problems = bad.success ? [] : bad.problems;
     expect(problems.some((p) => p.startsWith('RETENTION_DAYS:'))).toBe(true);
     expect(problems.some((p) => p.startsWith('RETENTION_DAYS_BY_PURPOSE:'))).toBe(true);
+  });
+});
+
+describe('the daily retention run', () => {
+  it("runs as a Temporal workflow (the Schedule's action) and from the command line, dry: counts only", async () => {
+    const now = '2030-01-15T06:30:00+09:00';
+    const counts = await engine.client.workflow.execute(RETENTION_WORKFLOW_TYPE, {
+      taskQueue: engine.taskQueue,
+      workflowId: `retention-test-${randomUUID()}`,
+      args: [{ now, dryRun: true }],
+    });
+    expect(Object.keys(counts as object).sort()).toEqual(Object.keys(emptyCounts()).sort());
+
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'client.ts', 'retention', 'run', '--dry-run', '--now', now], {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, DATABASE_URL: inject('databaseUrl'), OSHIRASE_DATA_DIR: engine.context.config.dataDir },
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^would remove: ledger rows \d+, letters \d+/);
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'client.ts', 'retention', 'run', '--now', 'tomorrow'], {
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, DATABASE_URL: inject('databaseUrl'), OSHIRASE_DATA_DIR: engine.context.config.dataDir },
+      encoding: 'utf8',
+      timeout: 90_000,
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--now');
   });
 });
 

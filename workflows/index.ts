@@ -2,8 +2,9 @@
 import type { DailyEvaluationWorkflow, OutreachWorkflow } from '../engine/outreach/outreach-contract';
 import { outreachWorkflow } from './outreach-workflow';
 import { dailyEvaluationWorkflow } from './daily-evaluation-workflow';
+import { retentionWorkflow } from './retention-workflow';
 
-export { outreachWorkflow, dailyEvaluationWorkflow };
+export { outreachWorkflow, dailyEvaluationWorkflow, retentionWorkflow };
 
 // Compile-time only: the workflows have the signatures the contract promises the code that starts them
 // (engine/outreach/workflow-starts.ts); a change on either side fails to compile.
