@@ -14,6 +14,7 @@ import { checkStillApplies } from '../engine/outreach/still-applies';
 import { sendTiming, type PlanClock } from '../engine/outreach/send-timing';
 import type { StopReason } from '../engine/outreach/outreach-contract';
 import type { Resident } from '../store/schema';
+import { audienceOf } from '../engine/rule-language/why-you-got-this';
 import { getRuleVersion } from '../engine/rule-language/rule-registry';
 import { noticeVariables } from './notice-variables';
 import type { SendAttempt, SendRequest } from './send-attempt';
@@ -89,7 +90,8 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     const scheduledFor = addDays(todayInTokyo(outreach.started_at), input.scheduledDay);
 
     // Consent is checked again immediately before every send, not only when matching.
-    const gap = consentGap(await consentFor(db, input.residentId, rule.purpose, todayInTokyo()), rule.purpose);
+    const consent = await consentFor(db, input.residentId, rule.purpose, todayInTokyo());
+    const gap = consentGap(consent, rule.purpose);
     if (gap !== null) {
       await audit(input, 'send-blocked', { channel: input.channel, reason: gap, idempotencyKey: key });
       return { outcome: 'no-consent', alreadyInLedger: false };
@@ -153,7 +155,20 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     }
     // Each attempt issues its own links (only their hashes are kept); links of earlier attempts stay valid.
     const links = await deps.links.forNotice(input.outreachId, input.channel);
-    const vars = noticeVariables(deps, rule, resident, links, outreach.trigger_date ?? todayInTokyo(outreach.started_at));
+    // The household member the outreach is about (a check-up's child), named in the notice.
+    const member =
+      outreach.member_id === null
+        ? null
+        : ((await db.selectFrom('residents').select('given_name').where('id', '=', outreach.member_id).executeTakeFirst()) ?? null);
+    const vars = noticeVariables(deps, rule, resident, links, outreach.trigger_date ?? todayInTokyo(outreach.started_at), {
+      member,
+      why: {
+        explanation: still.explanation,
+        consentGrantedOn: consent.grantedAt ? todayInTokyo(consent.grantedAt) : null,
+        // A late notice names no date (its tests check that no passed date appears anywhere): the shared form.
+        audience: input.variant === 'late' ? 'shared' : audienceOf(input.channel),
+      },
+    });
 
     const request = { deps, rule, resident, ledger, vars, msPerDay: input.msPerDay, ...(input.variant ? { variant: input.variant } : {}) };
     const variantDetail = input.variant ? { variant: input.variant } : {};

@@ -7,6 +7,8 @@ import { addDays } from '../foundation/tokyo-calendar';
 import { honorificName } from '../engine/notices/template-helpers';
 import type { NoticeLinks } from '../engine/outreach/response-links';
 import { configuredOffices } from '../config/offices';
+import { whyYouGotThis, type WhyAudience, type WhyInput } from '../engine/rule-language/why-you-got-this';
+import type { Purpose } from '../engine/rule-language/attribute-catalog';
 
 /**
  * What building the variables reads: the activity deps, or the same parts of an engine context
@@ -17,6 +19,16 @@ export type NoticeVariableSources = Pick<ActivityDeps, 'config' | 'parameters'> 
 export interface NoticeVariableOptions {
   /** The day whose parameter values apply (default the trigger date, as the rule's conditions read them). */
   on?: string;
+  /**
+   * For rules triggered by a household member's date (anniversary): the member the outreach is about
+   * (outreach.member_id), named in the notice as `member.givenName`. Without it (a rendering test), ''.
+   */
+  member?: Pick<Resident, 'given_name'> | null;
+  /**
+   * What the why-section tells: the match's explanation and the consent (the send has them); without it, the
+   * scheme, the trigger and the purpose only (a preview, a rendering test). `audience` 'shared' for a push.
+   */
+  why?: { explanation: WhyInput['explanation']; consentGrantedOn: string | null; audience: WhyAudience };
 }
 
 /**
@@ -56,11 +68,23 @@ export function noticeVariables(
     // Without an application (and in versions stored before rules named one) the notice's own page, as before.
     application: { url: rule.application?.url ?? links.open, name: rule.application?.name[locale] ?? '' },
     notice: { title: rule.title[locale] },
+    why: whyYouGotThis(
+      {
+        title: rule.title,
+        trigger: rule.trigger,
+        triggerDate,
+        explanation: options.why?.explanation ?? null,
+        consent: { purpose: rule.purpose as Purpose, grantedOn: options.why?.consentGrantedOn ?? null },
+      },
+      locale,
+      options.why?.audience ?? 'private',
+    ),
     trigger: noticeDate(triggerDate, locale),
     links: { ...links },
     param: deps.parameters.nestedValuesOn(options.on ?? triggerDate),
   };
   if ('event' in rule.trigger) vars.event = noticeDate(triggerDate, locale);
+  if ('anniversary' in rule.trigger) vars.member = { givenName: options.member?.given_name ?? '' };
   if (rule.deadline) vars.deadline = noticeDate(addDays(triggerDate, rule.deadline.days), locale);
   return vars;
 }

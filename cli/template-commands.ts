@@ -25,6 +25,7 @@ import { defineCommand, optionalDateOption, requireOption, UsageError } from './
 import type { CommandContext } from './command-context';
 import { makePrivateDir, writePrivateFileAt } from '../foundation/private-files';
 import { htmlLang } from '../store/vocabulary';
+import { audienceOf } from '../engine/rule-language/why-you-got-this';
 
 export interface TemplateCheckOptions {
   /** Rule files or folders of rules. */
@@ -196,18 +197,24 @@ const ChannelArg = z.enum(CHANNELS);
 const LocaleArg = z.enum(LOCALES);
 
 /** The trigger date a preview uses: given, else that of the resident's latest outreach of the rule, else of their latest such event, else today. */
-async function previewTriggerDate(ctx: CommandContext, rule: Rule, residentId: string, given: string | undefined): Promise<{ date: string; source: string }> {
-  if (given) return { date: given, source: '--date' };
+/** The trigger date of a preview, and (anniversary rules) the household member of their latest outreach of the rule. */
+async function previewTriggerDate(
+  ctx: CommandContext,
+  rule: Rule,
+  residentId: string,
+  given: string | undefined,
+): Promise<{ date: string; source: string; memberId?: string | null }> {
   const db = (await ctx.engine()).database.db;
   const outreach = await db
     .selectFrom('outreach')
-    .select(['trigger_date', 'id'])
+    .select(['trigger_date', 'id', 'member_id'])
     .where('rule_id', '=', rule.id)
     .where('resident_id', '=', residentId)
     .where('trigger_date', 'is not', null)
     .orderBy('started_at', 'desc')
     .executeTakeFirst();
-  if (outreach?.trigger_date) return { date: outreach.trigger_date, source: `their outreach ${outreach.id}` };
+  if (given) return { date: given, source: '--date', memberId: outreach?.member_id ?? null };
+  if (outreach?.trigger_date) return { date: outreach.trigger_date, source: `their outreach ${outreach.id}`, memberId: outreach.member_id };
   if ('event' in rule.trigger) {
     const event = await db
       .selectFrom('life_events')
@@ -358,7 +365,12 @@ async function templatesPreviewAction(
   const stepIndex = rule.outreach.findIndex((s) => 'send' in s && s.send === channel.data);
   const idempotencyKey = `${outreachId}#${Math.max(0, stepIndex)}:${channel.data}`;
   const sources = { config: engine.config, parameters: engine.parameters };
-  const vars = noticeVariables(sources, rule, { ...resident, locale }, engine.links.preview(channel.data), trigger.date);
+  // The why-section as the channel shows it; a preview names no conditions (it has no match to explain).
+  const member = trigger.memberId ? ((await db.selectFrom('residents').select('given_name').where('id', '=', trigger.memberId).executeTakeFirst()) ?? null) : null;
+  const vars = noticeVariables(sources, rule, { ...resident, locale }, engine.links.preview(channel.data), trigger.date, {
+    member,
+    why: { explanation: null, consentGrantedOn: null, audience: audienceOf(channel.data) },
+  });
   const rendered = new NoticeRenderer(engine.templatesDir).render(rule.templates, channel.data, locale, vars);
 
   const outDir = values.out ?? join(engine.config.dataDir, 'preview');

@@ -15,6 +15,7 @@
  *   isIsoDate('2023-02-29');                // false
  */
 
+import holidayJp from '@holiday-jp/holiday_jp';
 import { z } from 'zod';
 
 /** A calendar date as numbers (month 1–12). */
@@ -192,4 +193,31 @@ export function japaneseEraOf(isoDate: string): { era: JapaneseEra; eraYear: num
   const era = ERAS.find((e) => dateKey(date) >= dateKey(e.start));
   if (!era) throw new Error(`Date '${isoDate}' is before the supported eras (昭和 onwards)`);
   return { era, eraYear: date.year - era.start.year + 1, date };
+}
+
+/** Days of the week of a date: 0 Sunday … 6 Saturday. */
+export function dayOfWeek(isoDate: string): number {
+  const { year, month, day } = parseIsoDate(isoDate);
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+}
+
+/**
+ * Whether a date is a working day of the city's offices (行政機関の休日に関する法律): not a Saturday or Sunday,
+ * not a national holiday (国民の祝日, substitute and citizens' holidays included, from @holiday-jp/holiday_jp's
+ * list), and not the year-end closure from 29 December to 3 January. Letters are printed and posted on these days.
+ */
+export function isOfficeWorkingDay(isoDate: string): boolean {
+  const weekday = dayOfWeek(isoDate);
+  if (weekday === 0 || weekday === 6) return false;
+  const monthDay = isoDate.slice(5);
+  if (monthDay >= '12-29' || monthDay <= '01-03') return false;
+  return !(isoDate in holidayJp.holidays);
+}
+
+/** The first office working day on or after a date. */
+export function nextOfficeWorkingDay(isoDate: string): string {
+  let day = isoDate;
+  // The longest run of closed days (New Year, or Golden Week with a weekend) is well under a fortnight.
+  for (let i = 0; i < 14 && !isOfficeWorkingDay(day); i++) day = addDays(day, 1);
+  return day;
 }

@@ -71,19 +71,19 @@ const LATE_WORDING: Record<Locale, { subject: string; text: string; push: string
   ja: {
     subject: '【おしらせ市】児童手当の申請のご案内（お早めに申請してください）',
     text: '児童手当の通常の申請期限は、すでに過ぎています。それでも、今からでも申請できます。',
-    push: '児童手当の通常の申請期限は過ぎていますが、今からでも申請できます。お早めに申請してください。タップして手続きを確認できます。',
+    push: '児童手当の通常の申請期限は過ぎていますが、今からでも申請できます。お早めに申請してください。タップして手続きを確認できます。 出生の届出にもとづくお知らせです。 あなたが同意された「児童手当・子ども医療費助成」のための情報の利用にもとづいています。',
     letter: '今からでも申請できます',
   },
   en: {
     subject: '[Oshirase City] How to apply for the child allowance: please apply as soon as possible',
     text: 'The usual deadline for applying has already passed, but you can still apply.',
-    push: 'The usual deadline for the child allowance has passed, but you can still apply. Please apply as soon as possible. Tap to see how.',
+    push: 'The usual deadline for the child allowance has passed, but you can still apply. Please apply as soon as possible. Tap to see how. It is based on a registered birth. The city used your information under your consent for: child allowance and child medical subsidy.',
     letter: 'you can still apply',
   },
   'ja-easy': {
     subject: '【おしらせ市】こどもの ための おかね（児童手当）の もうしこみ（はやく もうしこんで ください）',
     text: 'もうしこみの きげんは、もう すぎました。でも、いまからでも もうしこむ ことが できます。',
-    push: 'もうしこみの きげんは すぎましたが、いまからでも もうしこめます。はやく もうしこんで ください。ここを おすと、やりかたが わかります。',
+    push: 'もうしこみの きげんは すぎましたが、いまからでも もうしこめます。はやく もうしこんで ください。ここを おすと、やりかたが わかります。 赤ちゃんが 生まれた 届けが あったので おくりました。 あなたが「子どもの 手当と 医療費の たすけ」のために 情報を 使って よいと 言ったので、おくりました。',
     letter: 'いまからでももうしこむことができます',
   },
 };

@@ -18,6 +18,7 @@ import { startTestService, type TestService } from './support/test-service';
 import type { CreatedClient } from '../service/auth/calling-systems';
 import { LETTER_HANDLERS } from '../cli/letter-commands';
 import type { CommandContext } from '../cli/command-context';
+import { isOfficeWorkingDay } from '../foundation/tokyo-calendar';
 
 const print = loadPrintConfig({ PRINT_CUTOFF: '15:00' });
 const at = (date: string, time: string) => new Date(`${date}T${time}:00+09:00`);
@@ -139,6 +140,14 @@ describe('print batches', () => {
     expect(printDayFor(at(day, '15:00'), print)).toBe('2031-03-04');
     expect(printDayFor(at(day, '23:30'), print)).toBe('2031-03-04');
     expect(printDayFor(at(day, '00:10'), print)).toBe(day);
+
+    // Print days are office working days: not after a Friday's cut-off until Monday, not on a holiday, not over New Year.
+    expect(printDayFor(at('2031-03-07', '15:00'), print)).toBe('2031-03-10');
+    expect(printDayFor(at('2031-03-08', '10:00'), print)).toBe('2031-03-10');
+    expect(printDayFor(at('2031-05-02', '16:00'), print)).toBe('2031-05-07');
+    expect(printDayFor(at('2030-12-27', '15:30'), print)).toBe('2031-01-06');
+    expect(isOfficeWorkingDay('2031-05-06')).toBe(false);
+    expect(isOfficeWorkingDay('2031-01-03')).toBe(false);
 
     const before = await queue(at(day, '09:00'));
     const after = await queue(at(day, '15:00'));

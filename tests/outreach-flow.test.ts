@@ -71,7 +71,10 @@ describe('outreach for a birth', () => {
     expect(pushes).toHaveLength(1);
     expect(pushes[0]!.vapid.verified).toBe(true);
     expect(pushes[0]!.payload.title).toBe('児童手当の申請のご案内');
-    expect(pushes[0]!.payload.body).toBe(`${deadline}までに児童手当の申請をお願いします。タップして手続きを確認できます。`);
+    // The body, then its why-section in the form a lock screen may show: the kind of event and the consent, no date or value.
+    expect(pushes[0]!.payload.body).toBe(
+      `${deadline}までに児童手当の申請をお願いします。タップして手続きを確認できます。 出生の届出にもとづくお知らせです。 あなたが同意された「児童手当・子ども医療費助成」のための情報の利用にもとづいています。`,
+    );
     expect(pushes[0]!.payload.url).toMatch(/\/respond\//);
 
     // The letter, as a PDF in the print outbox.
@@ -222,7 +225,10 @@ describe('outreach for a birth', () => {
     // A 3-day wait of 3 minutes: only the stop signal can end this outreach within the test.
     const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 60_000 }));
     await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.status === 'sent'));
-    const result = await withdrawConsentAndStopOutreach({ db: engine.db, temporal: engine.client }, resident.id, 'child-benefits', { channel: 'counter', recordedBy: 'caseworker:test' });
+    const result = await withdrawConsentAndStopOutreach({ db: engine.db, temporal: engine.client }, resident.id, 'child-benefits', {
+      channel: 'counter',
+      recordedBy: 'caseworker:test',
+    });
 
     expect(result.withdrawn).toBe(true);
     expect(result.stopped).toContain(outreachId);

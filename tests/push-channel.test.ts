@@ -124,7 +124,7 @@ describe('web push in the outreach plan', () => {
     const record = records[0]!;
     expect(record.payload).toEqual({
       title: '児童手当の申請のご案内',
-      body: `${formatNoticeDate(addDays(born, 15), 'ja')}までに児童手当の申請をお願いします。タップして手続きを確認できます。`,
+      body: `${formatNoticeDate(addDays(born, 15), 'ja')}までに児童手当の申請をお願いします。タップして手続きを確認できます。 出生の届出にもとづくお知らせです。 あなたが同意された「児童手当・子ども医療費助成」のための情報の利用にもとづいています。`,
       url: expect.stringMatching(/\/respond\/[A-Za-z0-9_-]{43}$/),
       tag: row.idempotency_key,
       lang: 'ja',

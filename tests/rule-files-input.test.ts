@@ -136,6 +136,7 @@ describe('a template saved as Shift_JIS', () => {
       office: { name: 'City Office', phone: '000-0000-0000', postalCode: '000-0000', address: 'Sample City 1-1', hours: 'Weekdays', email: '', web: '' },
       application: { url: '', name: '' },
       notice: { title: '児童手当の申請のご案内' },
+      why: { heading: 'このお知らせをお送りした理由', lines: [] },
       trigger: { date: '2025年1月1日', iso: '2025-01-01' },
       event: { date: '2025年1月1日', iso: '2025-01-01' },
       deadline: { date: '2025年1月16日', iso: '2025-01-16' },

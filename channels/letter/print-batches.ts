@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { LOCALES, type Database, type LetterStatus, type PostageClass, type PrintBatch, type PrintBatchStatus } from '../../store/schema';
 import { writeAudit } from '../../store/audit';
 import { recordBatchLettersPosted, recordBatchLettersPrinted } from '../../store/delivery-ledger';
-import { addDays, isIsoDate, todayInTokyo, tokyoInstant } from '../../foundation/tokyo-calendar';
+import { addDays, isIsoDate, isOfficeWorkingDay, nextOfficeWorkingDay, todayInTokyo, tokyoInstant } from '../../foundation/tokyo-calendar';
 import { renderLetter, renderLetterBatchPdf, type LetterContent } from './letter-pdf';
 import { addToPrintOutbox, csvField, MANIFEST_FILE, writeFileAtomic, writeStreamAtomic } from './print-outbox';
 import type { PrintConfig } from '../../config/print-config';
@@ -35,10 +35,15 @@ export function cutOffAt(printDate: string, config: PrintConfig): Date {
   return tokyoInstant(requireDate(printDate), `${hh}:${mm}`);
 }
 
-/** The print date a letter queued at `now` belongs to: today in Tokyo, or tomorrow once today's cut-off has passed. */
+/**
+ * The print date a letter queued at `now` belongs to: today in Tokyo, or the next day once today's cut-off has
+ * passed — and then the first office working day from there (no print run or posting on weekends, national
+ * holidays or over the New Year closure).
+ */
 export function printDayFor(now: Date, config: PrintConfig): string {
   const today = todayInTokyo(now);
-  return now.getTime() >= cutOffAt(today, config).getTime() ? addDays(today, 1) : today;
+  const earliest = isOfficeWorkingDay(today) && now.getTime() < cutOffAt(today, config).getTime() ? today : addDays(today, 1);
+  return nextOfficeWorkingDay(earliest);
 }
 
 // The stored content is read back when the batch is rendered; a row written by another version must still parse.
@@ -127,8 +132,8 @@ export async function queueLetter(db: Kysely<Database>, letter: LetterToQueue, o
   }
   const now = options.now ?? new Date();
   let day = printDayFor(now, options.print);
-  // A closed batch for today pushes the letter to tomorrow; a week of closed batches means something else is wrong.
-  for (let attempt = 0; attempt < 7; attempt++, day = addDays(day, 1)) {
+  // A closed batch pushes the letter to the next print day; a week of closed batches means something else is wrong.
+  for (let attempt = 0; attempt < 7; attempt++, day = nextOfficeWorkingDay(addDays(day, 1))) {
     const content: LetterContent = { ...letter.content, issuedOn: day, reference: letter.reference };
     // Rendered outside the transaction: a batch row lock must not wait on PDF layout.
     const rendered = await renderLetter(content);
@@ -177,7 +182,7 @@ export async function queueLetter(db: Kysely<Database>, letter: LetterToQueue, o
     });
     return { ...(await describeQueued(db, letter.deliveryId))!, alreadyQueued: false };
   }
-  throw new Error(`no open print batch in the 7 days from ${printDayFor(now, options.print)}`);
+  throw new Error(`no open print batch in the 7 print days from ${printDayFor(now, options.print)}`);
 }
 
 /** Rewrites a queued letter's proof PDF if it is missing (the worker died between the commit and the write). */

@@ -21,6 +21,8 @@ import { runDailyEvaluation } from '../../engine/outreach/workflow-starts';
 import { ensurePrivateDir, writePrivateFile } from '../../foundation/private-files';
 import { randomBytes } from 'node:crypto';
 import { processEnvironment } from '../../config/environment';
+import { simpleParser } from 'mailparser';
+import { PURPOSE_LABELS, WHY_HEADING } from '../../engine/rule-language/why-you-got-this';
 
 export interface DemoOptions {
   /** Length of one plan day in the demo, in ms. */
@@ -295,6 +297,32 @@ async function summarize(s: {
       if (!nothing) failures += 1;
     }
   }
+  // Every notice carries its why-section, generated from the match (not written per template): emails and letters
+  // under its heading, pushes in the shared form that names the consent's purpose.
+  const headings = Object.values(WHY_HEADING);
+  const purposes = Object.values(PURPOSE_LABELS).flatMap((words) => Object.values(words));
+  const mailTexts = await Promise.all(emails.map(async (e) => (await simpleParser(e)).text ?? ''));
+  const pushBodies = existsSync(join(s.pushDir, 'received'))
+    ? readdirSync(join(s.pushDir, 'received')).flatMap((device) =>
+        readdirSync(join(s.pushDir, 'received', device))
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => (JSON.parse(readFileSync(join(s.pushDir, 'received', device, f), 'utf8')) as { payload?: { body?: string } }).payload?.body ?? ''),
+      )
+    : [];
+  const letterBodies = (await db.selectFrom('letters').select('content').execute()).map((l) => JSON.stringify(l.content));
+  const without = [
+    ...mailTexts.filter((t) => !headings.some((h) => t.includes(h))).map(() => 'an email'),
+    ...pushBodies.filter((b) => !purposes.some((p) => b.includes(p))).map(() => 'a push'),
+    ...letterBodies.filter((b) => !headings.some((h) => b.includes(h))).map(() => 'a letter'),
+  ];
+  const notices = mailTexts.length + pushBodies.length + letterBodies.length;
+  checks.push(
+    without.length === 0
+      ? `✓ every notice says why it was sent: ${mailTexts.length} emails, ${pushBodies.length} pushes, ${letterBodies.length} letters`
+      : `✗ ${without.length} of ${notices} notices without their why-section (${[...new Set(without)].join(', ')})`,
+  );
+  if (without.length > 0) failures += 1;
+
   out('');
   out('Summary — one row per outreach (sends counted in the delivery ledger):');
   out(table(['resident', 'name', 'rule', 'email', 'push', 'letter', 'task', 'outcome'], rows));

@@ -31,12 +31,19 @@ export interface NoticeVariables {
   /** The rule's online application; without one, `url` is the notice's own page (links.open) and `name` is ''. */
   application: { url: string; name: string };
   notice: { title: string };
+  /**
+   * Why the resident got this notice, generated from the match (engine/rule-language/why-you-got-this.ts): the scheme,
+   * what happened and when, the conditions that held, the consent. A push carries the shared form (no dates or values).
+   */
+  why: { heading: string; lines: string[] };
   /** The date the rule's trigger refers to (the event's date, the birthday, the check-up date, 1 April…). */
   trigger: NoticeDate;
   /** Only for rules triggered by a life event. */
   event?: NoticeDate;
   /** Only for rules that declare a deadline. */
   deadline?: NoticeDate;
+  /** Only for rules triggered by a household member's date (anniversary): the member it is about, by given name. */
+  member?: { givenName: string };
   /** `code`: on letters, the code a resident types (the links are then `<base>/r/<code>`); empty on other channels. */
   links: { open: string; apply: string; acknowledge: string; notForMe: string; stop: string; code: string; unsubscribe?: string };
   /** Parameters in force on the trigger date (as the rule's conditions read them), nested by their dotted ids. */
@@ -144,7 +151,11 @@ export class NoticeRenderer {
         return { channel, content: { subject, html, text }, fallbacks };
       }
       case 'push':
-        return { channel, content: { title: oneLine(part('push.title')), body: oneLine(part('push.body')), url: oneLine(part('push.link')) }, fallbacks };
+        return {
+          channel,
+          content: { title: oneLine(part('push.title')), body: pushBody(oneLine(part('push.body')), data.why), url: oneLine(part('push.link')) },
+          fallbacks,
+        };
       case 'letter':
         return { channel, content: { body: part('letter', body()).trim() }, fallbacks };
     }
@@ -210,4 +221,12 @@ function withoutDeadline(vars: NoticeVariables): NoticeVariables {
 
 function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/**
+ * A push is one line: its why-section follows the body after the scheme's name, which the title already
+ * says (a lock screen shows the shared form: the kind of event and the consent, no date or value).
+ */
+export function pushBody(body: string, why: NoticeVariables['why']): string {
+  return [body, ...why.lines.slice(1)].join(' ');
 }

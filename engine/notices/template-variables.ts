@@ -318,7 +318,10 @@ export function templateVariables(source: string): VariableUse[] {
 export type VariableKind = ArgumentKind | 'boolean' | 'list';
 
 /** What each item of a list variable is (`{{#each content.paragraphs}}{{this}}{{/each}}`): no item has parts. */
-export const LIST_ITEM_KINDS: ReadonlyMap<string, VariableKind> = new Map<string, VariableKind>([['content.paragraphs', 'text']]);
+export const LIST_ITEM_KINDS: ReadonlyMap<string, VariableKind> = new Map<string, VariableKind>([
+  ['content.paragraphs', 'text'],
+  ['why.lines', 'text'],
+]);
 
 /** The layout parts that get the rendered body as `content.body` and `content.paragraphs`. */
 export const PARTS_WITH_CONTENT: readonly string[] = ['email.html', 'email.text', 'letter'];
@@ -328,6 +331,8 @@ export interface VariableCatalogOptions {
   event: boolean;
   /** The rule declares a deadline (`deadline.*`). */
   deadline: boolean;
+  /** The rule's trigger is a household member's date (anniversary): `member.*` names that member (the child of a check-up). */
+  member?: boolean;
   parameters: ReadonlyArray<{ id: string; type: 'integer' | 'date' | 'boolean' | 'string' }>;
   /** Include `content.*` (only the layouts of PARTS_WITH_CONTENT have it). */
   content?: boolean;
@@ -358,6 +363,9 @@ export function noticeVariableCatalog(options: VariableCatalogOptions): Map<stri
     ['application.url', 'text'],
     ['application.name', 'text'],
     ['notice.title', 'text'],
+    // Why the resident got this notice (engine/rule-language/why-you-got-this.ts): the layouts show it on every channel.
+    ['why.heading', 'text'],
+    ['why.lines', 'list'],
     ['trigger.date', 'text'],
     ['trigger.iso', 'isoDate'],
     ['links.open', 'text'],
@@ -375,6 +383,7 @@ export function noticeVariableCatalog(options: VariableCatalogOptions): Map<stri
     vars.set('event.date', 'text');
     vars.set('event.iso', 'isoDate');
   }
+  if (options.member) vars.set('member.givenName', 'text');
   if (options.deadline) {
     vars.set('deadline.date', 'text');
     vars.set('deadline.iso', 'isoDate');

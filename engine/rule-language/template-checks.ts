@@ -11,7 +11,7 @@ import Handlebars from 'handlebars';
 import type { Locale } from '../../store/schema';
 import { MAX_PLAINTEXT_BYTES } from '../notices/channel-limits';
 import { formatNoticeDate, formatWarekiDate } from '../notices/format-dates';
-import { SHARED_SET } from '../notices/render-notice';
+import { pushBody, SHARED_SET } from '../notices/render-notice';
 import { formatYen, isNoticeHelper, NOTICE_HELPERS } from '../notices/template-helpers';
 import {
   LIST_ITEM,
@@ -25,6 +25,8 @@ import type { ParameterSet } from './parameters';
 import type { RuleProblem } from './rule-problems';
 import { OFFICE_TEXT_LIMITS } from '../../config/offices';
 import type { Rule } from './rule-schema';
+import { whyYouGotThis } from './why-you-got-this';
+import type { Purpose } from './attribute-catalog';
 
 type Kind = VariableKind | 'group';
 
@@ -460,11 +462,13 @@ export function checkPushPayload(rule: Rule, locale: Locale, parts: PushPartSour
   const envelope = Buffer.byteLength(JSON.stringify({ title: '', body: '', url: '', tag: '', lang: '' }));
   const tag = LONGEST_VALUE_BYTES.tagFixed + jsonBytes(rule.id) + String(Math.max(0, stepIndexes - 1)).length;
   const lang = 2;
-  const total = envelope + tag + lang + sizes.reduce((sum, s) => sum + s.total, 0);
+  // The why-section a push carries after its body: the shared form, the same for every resident of the rule.
+  const why = Buffer.byteLength(pushBody('', sharedWhy(rule, locale)));
+  const total = envelope + tag + lang + why + sizes.reduce((sum, s) => sum + s.total, 0);
   if (total <= MAX_PLAINTEXT_BYTES) return null;
   const biggest = sizes.reduce((a, b) => (b.total > a.total ? b : a));
   const titleBytes = jsonBytes(rule.title[locale]);
-  const breakdown = sizes.map((s) => `${s.part} up to ${s.total}${s.staticText > 0 ? ` (${s.staticText} of it fixed text)` : ''}`).join(', ');
+  const breakdown = [...sizes.map((s) => `${s.part} up to ${s.total}${s.staticText > 0 ? ` (${s.staticText} of it fixed text)` : ''}`), `the why-section ${why}`].join(', ');
   const titleNote = parts.some((p) => p.analysis.variables.some((v) => v.path === 'notice.title')) ? `; the rule's ${locale} title alone is ${titleBytes}` : '';
   return {
     file: biggest.file,
@@ -473,6 +477,12 @@ export function checkPushPayload(rule: Rule, locale: Locale, parts: PushPartSour
     field: biggest.part,
     message: `a push notice of rule ${rule.id} in ${locale} could be ${total} bytes, more than the ${MAX_PLAINTEXT_BYTES} that fit in one push message, so every push of it would fail (${breakdown}, with the longest names and links; tag and language ${tag + lang + envelope}${titleNote}): shorten the text`,
   };
+}
+
+/** The why-section of a push of `rule`: the shared audience names no date or value, so it is one text per locale. */
+function sharedWhy(rule: Rule, locale: Locale) {
+  const consent = { purpose: rule.purpose as Purpose, grantedOn: null };
+  return whyYouGotThis({ title: rule.title, trigger: rule.trigger, triggerDate: '2000-01-01', explanation: null, consent }, locale, 'shared');
 }
 
 /** The template sets in a folder (every folder but the shared layouts and hidden ones). */

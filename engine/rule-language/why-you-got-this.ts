@@ -10,13 +10,18 @@
  * kind of event and the consent only: no threshold, date or value someone else could read there.
  */
 import { loadWards } from '../../config/wards';
-import type { Locale } from '../../store/vocabulary';
+import type { Channel, Locale } from '../../store/vocabulary';
 import type { LifeEventType, Purpose } from './attribute-catalog';
 import type { RedactedExpected, RedactedExplanation } from './redact-explanation';
 import type { Trigger } from './rule-schema';
 import { formatWarekiDate } from '../notices/format-dates';
 
 export type WhyAudience = 'private' | 'shared';
+
+/** Who may see a notice besides the resident: a push on a lock screen, yes; an email or a sealed letter, no. */
+export function audienceOf(channel: Channel): WhyAudience {
+  return channel === 'push' ? 'shared' : 'private';
+}
 
 export interface WhyInput {
   /** The scheme's name in each locale (the rule's title). */
@@ -40,7 +45,8 @@ export interface WhySection {
 type Words = Readonly<Record<Locale, string>>;
 const fill = (template: string, values: Record<string, string>) => template.replace(/\{(\w+)\}/g, (_, k: string) => values[k] ?? '');
 
-const HEADING: Words = { ja: 'このお知らせをお送りした理由', en: 'Why you received this notice', 'ja-easy': 'この おしらせを おくった りゆう' };
+/** The why-section's heading per locale (the demo and the tests look for it). */
+export const WHY_HEADING: Words = { ja: 'このお知らせをお送りした理由', en: 'Why you received this notice', 'ja-easy': 'この おしらせを おくった りゆう' };
 
 const SCHEME: Words = { ja: '「{title}」についてのお知らせです。', en: 'This notice is about: {title}.', 'ja-easy': '「{title}」の おしらせです。' };
 
@@ -250,7 +256,7 @@ export function whyYouGotThis(input: WhyInput, locale: Locale, audience: WhyAudi
       : fill(CONSENT_WORDS[locale], { purpose, date: formatWarekiDate(input.consent.grantedOn, locale) }),
   );
   if (input.consentUrl) lines.push(fill(CONSENT_LINK_WORDS[locale], { url: input.consentUrl }));
-  return { heading: HEADING[locale], lines };
+  return { heading: WHY_HEADING[locale], lines };
 }
 
 function triggerSentence(input: WhyInput, locale: Locale, audience: WhyAudience): string {
