@@ -8,12 +8,16 @@
  * within the last 14 days" asks about the moment of the match, and must not end an outreach three weeks
  * later merely because time passed. The explanation of a match that still holds is what the notice's
  * why-section tells (redacted: what the rule asked for, never the resident's values).
+ *
+ * A rule that addresses the guardians of the member (`recipients: guardians-of-member`) asks too whether
+ * the resident is still recorded as that member's guardian on the trigger date: a guardianship ended or
+ * corrected in the register since the match stops the outreach.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema';
 import type { ResidenceStatus } from '../../store/vocabulary';
 import { todayInTokyo } from '../../foundation/tokyo-calendar';
-import { evaluateCondition, type EventFacts } from '../rule-language/evaluate-rule';
+import { evaluateCondition, isGuardianOn, type EventFacts } from '../rule-language/evaluate-rule';
 import type { ParameterSet } from '../rule-language/parameters';
 import { redactExplanation, type RedactedExplanation } from '../rule-language/redact-explanation';
 import { loadResidentFacts } from '../rule-language/resident-facts';
@@ -22,7 +26,8 @@ import type { Rule } from '../rule-language/rule-schema';
 export type StillApplies =
   | { applies: true; explanation: RedactedExplanation | null }
   | { applies: false; reason: 'left-the-register'; status: Exclude<ResidenceStatus, 'registered'> | 'unknown' }
-  | { applies: false; reason: 'conditions-no-longer-hold'; explanation: RedactedExplanation };
+  | { applies: false; reason: 'conditions-no-longer-hold'; explanation: RedactedExplanation }
+  | { applies: false; reason: 'no-longer-a-guardian' };
 
 export interface OutreachToCheck {
   id: string;
@@ -30,6 +35,8 @@ export interface OutreachToCheck {
   event_id: string | null;
   trigger_date: string | null;
   started_at: Date;
+  /** The household member of an anniversary rule's outreach. */
+  member_id?: string | null;
 }
 
 export async function checkStillApplies(db: Kysely<Database>, parameters: ParameterSet, rule: Rule, outreach: OutreachToCheck): Promise<StillApplies> {
@@ -38,8 +45,11 @@ export async function checkStillApplies(db: Kysely<Database>, parameters: Parame
   if (facts.residence_status !== 'registered') {
     return { applies: false, reason: 'left-the-register', status: facts.residence_status as Exclude<ResidenceStatus, 'registered'> };
   }
-  if (!rule.conditions) return { applies: true, explanation: null };
   const on = todayInTokyo(outreach.started_at);
+  if (rule.recipients === 'guardians-of-member' && outreach.member_id && !isGuardianOn(facts, outreach.member_id, outreach.trigger_date ?? on)) {
+    return { applies: false, reason: 'no-longer-a-guardian' };
+  }
+  if (!rule.conditions) return { applies: true, explanation: null };
   const event = outreach.event_id === null ? null : await eventFacts(db, outreach.event_id);
   const explanation = evaluateCondition(rule.conditions, facts, { on, parameters, event, triggerDate: outreach.trigger_date ?? on });
   const redacted = redactExplanation(explanation, rule.conditions);
