@@ -323,6 +323,7 @@ function handlebarsErrorText(error: unknown): string {
 export function providedVariables(rule: Rule, parameters: ParameterSet): Set<string> {
   const catalog = noticeVariableCatalog({
     event: 'event' in rule.trigger,
+    member: 'anniversary' in rule.trigger,
     deadline: rule.deadline !== undefined,
     parameters: parameters.ids().map((id) => ({ id, type: parameters.get(id)!.type })),
   });
@@ -347,6 +348,7 @@ export function checkTemplates(rule: Rule, ctx: RuleCheckContext, issues: RuleIs
   }
   const options = {
     event: 'event' in rule.trigger,
+    member: 'anniversary' in rule.trigger,
     deadline: rule.deadline !== undefined,
     parameters: ctx.parameters.ids().map((id) => ({ id, type: ctx.parameters.get(id)!.type })),
   };
