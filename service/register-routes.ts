@@ -11,6 +11,7 @@ import { todayInTokyo } from '../foundation/tokyo-calendar';
 import { importRegister } from '../engine/register/import-register';
 import { readJsonArrayRecords, readJsonLinesRecords, type RawRecord, type RecordProblem } from '../engine/register/register-records';
 import { registerAddressCheck } from '../channels/letter/register-address-check';
+import { eraseResident, UnknownResidentToEraseError } from '../engine/retention/erase-resident';
 import { actorOf, callerOf } from './access';
 import { HttpError } from './http-error';
 import { API_PREFIX, ErrorBody } from './system-routes';
@@ -34,10 +35,43 @@ const ImportAnswer = z.object({
 
 type ParsedBody = { records: RawRecord[]; problems: RecordProblem[] };
 
+const ErasureAnswer = z.object({
+  consentsWithdrawn: z.number().int(),
+  outreachStopped: z.number().int(),
+  deliveries: z.number().int().describe('ledger rows whose contact data was removed'),
+  letters: z.number().int(),
+  bounces: z.number().int(),
+  taskNotes: z.number().int(),
+  eventPayloads: z.number().int(),
+  files: z.number().int().describe('letter PDFs, rehearsal files and print files removed'),
+  printBatches: z.number().int(),
+  pushSubscriptions: z.number().int(),
+});
+
 export async function registerRoutes(fastify: FastifyInstance, deps: ServiceDeps): Promise<void> {
   const db = deps.context.database.db;
   const now = deps.now ?? (() => new Date());
   const postalAddress = registerAddressCheck(deps.context.config.cityName);
+  // Erasure (as `oshirase residents erase`): administrators only; no calling system and no other staff role.
+  fastify.withTypeProvider<ZodTypeProvider>().post(`${API_PREFIX}/residents/:residentId/erasure`, {
+    config: { access: { kind: 'protected', staff: ['administrator'] } },
+    schema: {
+      summary: "Erase a resident's personal data everywhere it is kept",
+      description:
+        "Withdraws the resident's consents, ends their running outreach, removes their contact data, letters, event payloads and devices, and replaces the personal fields of their register row (the id stays, so the audit chain still verifies). Answers with counts only.",
+      tags: ['registry'],
+      params: z.object({ residentId: z.string().min(1).max(64) }),
+      response: { 200: ErasureAnswer, 404: ErrorBody },
+    },
+    handler: async (request) => {
+      try {
+        return await eraseResident({ db, temporal: async () => deps.temporal }, request.params.residentId, { actor: actorOf(callerOf(request)) });
+      } catch (error) {
+        if (error instanceof UnknownResidentToEraseError) throw new HttpError(404, { error: 'no such resident' });
+        throw error;
+      }
+    },
+  });
   await fastify.register(async (scope) => {
     // The body is read here as text, so its records keep their line numbers; nothing else is parsed.
     scope.removeAllContentTypeParsers();

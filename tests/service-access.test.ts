@@ -441,3 +441,42 @@ describe('staff, signed in at the real OpenID provider', () => {
     expect(await tableCounts(engine)).toEqual(before);
   });
 });
+
+describe('erasure', () => {
+  it('erases a resident for an administrator only: every calling system and every other staff role is refused and nothing changes', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'] });
+    const url = `/api/v1/residents/${resident.id}/erasure`;
+    const before = await tableCounts(engine);
+    for (const role of Object.keys(clients) as ClientRole[]) {
+      const refused = await call('POST', url, { Authorization: await svc.bearer(clients[role]) });
+      expect(refused.status, role).toBe(403);
+    }
+    for (const account of ['caseworker-chuo', 'policy-author', 'auditor'] as const) {
+      const staff = await svc.signIn(account);
+      const refused = await call('POST', url, { Cookie: staff.cookie, 'x-csrf-token': staff.csrfToken });
+      expect(refused.status, account).toBe(403);
+    }
+    const after = await tableCounts(engine);
+    // Sign-ins add a session and an audit record each; nothing else changed.
+    expect({ ...after, audit_log: 0, staff_sessions: 0, staff_logins: 0, audit_chain_head: 0 }).toEqual({
+      ...before,
+      audit_log: 0,
+      staff_sessions: 0,
+      staff_logins: 0,
+      audit_chain_head: 0,
+    });
+    const row = await engine.db.selectFrom('residents').select(['family_name', 'email']).where('id', '=', resident.id).executeTakeFirstOrThrow();
+    expect(row).toEqual({ family_name: resident.familyName, email: resident.email });
+
+    const admin = await svc.signIn('administrator');
+    const erased = await call('POST', url, { Cookie: admin.cookie, 'x-csrf-token': admin.csrfToken });
+    expect(erased.status).toBe(200);
+    expect(await erased.json()).toMatchObject({ consentsWithdrawn: 1, outreachStopped: 0 });
+    const gone = await engine.db.selectFrom('residents').select(['family_name', 'email']).where('id', '=', resident.id).executeTakeFirstOrThrow();
+    expect(gone).toEqual({ family_name: '', email: null });
+    const audit = await engine.audit(resident.id);
+    expect(audit.at(-1)).toMatchObject({ action: 'resident-erased', actor: expect.stringMatching(/^staff:/) });
+    const unknown = await call('POST', '/api/v1/residents/R-no-such-resident/erasure', { Cookie: admin.cookie, 'x-csrf-token': admin.csrfToken });
+    expect(unknown.status).toBe(404);
+  });
+});

@@ -5,7 +5,7 @@ import { writeAudit } from '../../store/audit';
 import { markDeliveryBounced } from '../../store/delivery-ledger';
 import { parseDsn, DsnParseError, type DeliveryStatusReport, type DsnRecipient } from './dsn-parser';
 import { messageIdForToken } from './email';
-import { blamesAddress } from './email-answers';
+import { blamesAddress, withoutAddresses } from './email-answers';
 
 /**
  * Marks a resident's email address invalid — after a synchronous 5xx from our
@@ -198,7 +198,14 @@ async function applyBounce(
       ruleId: delivery.rule_id,
       ruleVersion: delivery.rule_version,
       outreachId: delivery.outreach_id,
-      detail: { channel: 'email', deliveryId: delivery.id, status: recipient.status, diagnostic: recipient.diagnosticCode, ...detail },
+      // The audit log is never erased: a diagnostic quotes the address, which stays in email_bounces (removed by retention).
+      detail: {
+        channel: 'email',
+        deliveryId: delivery.id,
+        status: recipient.status,
+        diagnostic: recipient.diagnosticCode === null ? null : withoutAddresses(recipient.diagnosticCode),
+        ...detail,
+      },
     });
 
   if (recipient.action === 'delayed') {
