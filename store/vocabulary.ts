@@ -34,27 +34,12 @@ export type ResponseKind = (typeof RESPONSE_KINDS)[number];
 export const TASK_KINDS = ['no-response', 'deadline-passed', 'unreachable', 'asked-for-help', 'letter-returned'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
-/** The `outreach.status` column: 'active' while the outreach runs, then how it ended. */
-export const OUTREACH_ROW_STATUSES = [
-  'active',
-  'responded',
-  'no-response',
-  'deadline-passed',
-  'consent-withdrawn',
-  'rule-withdrawn',
-  'moved-out',
-  'deceased',
-  'no-longer-applies',
-] as const;
-export type OutreachRowStatus = (typeof OUTREACH_ROW_STATUSES)[number];
-
-/** Where a running outreach workflow stands (its status query): 'running', then how it ended. */
 /**
+ * How an outreach ends: one list for the `outreach.status` column and the workflow's status query.
  * 'moved-out' and 'deceased': the register says the resident moved away or died, and the outreach ended then.
  * 'no-longer-applies': checked again before a send, the rule's conditions no longer held on the resident's facts.
  */
-export const OUTREACH_STATES = [
-  'running',
+export const OUTREACH_END_STATES = [
   'responded',
   'no-response',
   'deadline-passed',
@@ -64,6 +49,13 @@ export const OUTREACH_STATES = [
   'deceased',
   'no-longer-applies',
 ] as const;
+
+/** The `outreach.status` column: 'active' while the outreach runs, then how it ended. */
+export const OUTREACH_ROW_STATUSES = ['active', ...OUTREACH_END_STATES] as const;
+export type OutreachRowStatus = (typeof OUTREACH_ROW_STATUSES)[number];
+
+/** Where a running outreach workflow stands (its status query): 'running', then how it ended. */
+export const OUTREACH_STATES = ['running', ...OUTREACH_END_STATES] as const;
 export type OutreachState = (typeof OUTREACH_STATES)[number];
 
 /** Where a resident stands in the register. */
@@ -73,6 +65,15 @@ export type ResidenceStatus = (typeof RESIDENCE_STATUSES)[number];
 /** How one resident acts for another: parent or guardian of a child, family carer, legal representative (代理人). */
 export const RELATIONSHIP_KINDS = ['guardian_of', 'carer_of', 'legal_representative_of'] as const;
 export type RelationshipKind = (typeof RELATIONSHIP_KINDS)[number];
+
+/**
+ * How a proxy (a carer_of or legal_representative_of relationship) receives the notices of the resident they act
+ * for: `instead` of the resident, or a `copy` besides them (migration 0015).
+ */
+export const PROXY_MODES = ['instead', 'copy'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
+/** The relationships that can make a proxy for notices. */
+export const PROXY_KINDS = ['carer_of', 'legal_representative_of'] as const satisfies readonly RelationshipKind[];
 
 /** Which outreach something belongs to: ids only, never personal data (these travel through Temporal). */
 export interface OutreachRef {

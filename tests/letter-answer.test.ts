@@ -78,9 +78,9 @@ function printedAddresses(text: string): string[] {
 describe('a letter residents can act on', () => {
   it('prints a QR code of its answer page, the code with its check symbol and no URL over 40 characters; the QR code opens that outreach and changes nothing', async () => {
     const [pdftoppm, pdftotext, zbarimg] = [
-      await tool('pdftoppm', 'dev/scripts/ensure-poppler.sh'),
-      await tool('pdftotext', 'dev/scripts/ensure-poppler.sh'),
-      await tool('zbarimg', 'dev/scripts/ensure-zbar.sh'),
+      await tool('pdftoppm', 'dev/scripts/ensure-test-tools.sh'),
+      await tool('pdftotext', 'dev/scripts/ensure-test-tools.sh'),
+      await tool('zbarimg', 'dev/scripts/ensure-test-tools.sh'),
     ];
     const { outreachId, pdfPath } = await sendLetter();
     const pdf = join(workDir, 'letter.pdf');

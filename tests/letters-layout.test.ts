@@ -215,7 +215,7 @@ afterAll(async () => {
 async function rasterizeFirstPage(pdf: Buffer, name: string): Promise<Gray> {
   if (!pdftoppm) {
     throw new Error(
-      'pdftoppm is not installed: this test rasterises letters with poppler-utils. Install it with `bash dev/scripts/ensure-poppler.sh` (apt-get install -y poppler-utils).',
+      'pdftoppm is not installed: this test rasterises letters with poppler-utils. Install it with `bash dev/scripts/ensure-test-tools.sh` (apt-get install -y poppler-utils).',
     );
   }
   const base = join(workDir, name.replace(/\W+/g, '-'));

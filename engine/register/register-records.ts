@@ -18,7 +18,7 @@ import { closest } from '../rule-language/load-rules';
 import { checkEmailAddress } from './email-address';
 import { hasIsoDateShape, isIsoDate } from '../../foundation/tokyo-calendar';
 import { LOCALES, RELATIONSHIP_KINDS, RESIDENCE_STATUSES } from '../../store/vocabulary';
-import type { RegisterRelationship, RegisterResident } from '../../store/register';
+import { REGISTER_RESIDENT_COLUMNS, type RegisterRelationship, type RegisterResident } from '../../store/register';
 
 /** One problem of one record: where (line of the file, or record number of a body), which field, why. */
 export interface RecordProblem {
@@ -45,26 +45,9 @@ export interface RecordChecks {
   postalAddress?: PostalAddressCheck;
 }
 
-export const RESIDENT_FIELDS = [
-  'resident_id',
-  'household_id',
-  'family_name',
-  'given_name',
-  'family_name_kana',
-  'given_name_kana',
-  'birth_date',
-  'locale',
-  'email',
-  'postal_code',
-  'address',
-  'ward',
-  'residence_status',
-  'residence_status_on',
-  'income_bracket',
-  'insurance_type',
-  'disability_certificate',
-  'moved_in_on',
-] as const;
+// The register's columns as a file names them: the resident's id is `resident_id` there (`id` in the table).
+const [, ...columnsAfterId] = REGISTER_RESIDENT_COLUMNS;
+export const RESIDENT_FIELDS = ['resident_id', ...columnsAfterId] as const;
 export const RELATIONSHIP_FIELDS = ['kind', 'from_resident_id', 'to_resident_id', 'since', 'until'] as const;
 const REQUIRED_RESIDENT_FIELDS = ['resident_id', 'household_id', 'family_name', 'given_name', 'birth_date', 'ward'] as const;
 
