@@ -1,7 +1,7 @@
 import type { SendMailOptions } from 'nodemailer';
 import { buildEmailMessage, emailRecipient, type EmailNotice } from '../channels/email/email-message';
 import { buildPushMessage, type PushMessage } from '../channels/push/push-message';
-import { buildLetterMessage, type LetterMessage } from '../channels/letter/letter-message';
+import { buildLetterMessage, letterSenderOf, type LetterMessage } from '../channels/letter/letter-message';
 import { letterReference } from '../channels/letter/letter-pdf';
 import { htmlLang } from '../store/vocabulary';
 import type { RenderedNotice } from '../engine/notices/render-notice';
@@ -87,15 +87,7 @@ export function letterNoticeMessage(request: SendRequest): LetterNoticeMessage |
   const rendered = render(request, 'letter');
   const message = buildLetterMessage({
     recipient: { postalCode: resident.postal_code, address: resident.address, name: vars.resident.honorificName },
-    // The rule's office (notice variables): its section, address, phone and counter hours.
-    sender: {
-      name: vars.city.name,
-      department: vars.office.name,
-      postalCode: vars.office.postalCode,
-      address: vars.office.address,
-      phone: vars.office.phone,
-      hours: vars.office.hours,
-    },
+    sender: letterSenderOf(vars),
     answer: { baseUrl: deps.config.publicBaseUrl, code: vars.links.code },
     locale: resident.locale,
     title: vars.notice.title,

@@ -6,7 +6,7 @@ import { CHANNELS, LOCALES, type Locale, type Resident } from '../store/schema';
 import { deliveryTokenFor, PREVIEW_DELIVERY_TOKEN_KEY } from '../channels/email/email';
 import { buildEmailMessage, emailMessageBytes } from '../channels/email/email-message';
 import { buildPushMessage, pushMessageFile } from '../channels/push/push-message';
-import { buildLetterMessage, datedLetter } from '../channels/letter/letter-message';
+import { buildLetterMessage, datedLetter, letterSenderOf, type LetterMessageInput } from '../channels/letter/letter-message';
 import { renderLetterPdf } from '../channels/letter/letter-pdf';
 import { noticeVariables } from '../activities/notice-variables';
 import { NoticeRenderer, SHARED_SET, type RenderedNotice } from '../engine/notices/render-notice';
@@ -250,7 +250,7 @@ async function writePreview(
     from: string;
     title: string;
     /** The letter's sender block: the city and the rule's office. */
-    office: { name: string; department: string; postalCode: string; address: string; phone: string; hours: string };
+    office: LetterMessageInput['sender'];
     /** PUBLIC_BASE_URL and the (preview) letter code, for the letter's answer block. */
     answer: { baseUrl: string; code: string };
     /** The (preview) one-click unsubscribe URL of an email's List-Unsubscribe header. */
@@ -366,7 +366,9 @@ async function templatesPreviewAction(
   const idempotencyKey = `${outreachId}#${Math.max(0, stepIndex)}:${channel.data}`;
   const sources = { config: engine.config, parameters: engine.parameters };
   // The why-section as the channel shows it; a preview names no conditions (it has no match to explain).
-  const member = trigger.memberId ? ((await db.selectFrom('residents').select('given_name').where('id', '=', trigger.memberId).executeTakeFirst()) ?? null) : null;
+  const member = trigger.memberId
+    ? ((await db.selectFrom('residents').select('given_name').where('id', '=', trigger.memberId).executeTakeFirst()) ?? null)
+    : null;
   const vars = noticeVariables(sources, rule, { ...resident, locale }, engine.links.preview(channel.data), trigger.date, {
     member,
     why: { explanation: null, consentGrantedOn: null, audience: audienceOf(channel.data) },
@@ -386,14 +388,7 @@ async function templatesPreviewAction(
     idempotencyKey,
     from: engine.config.mailFrom,
     title: vars.notice.title,
-    office: {
-      name: vars.city.name,
-      department: vars.office.name,
-      postalCode: vars.office.postalCode,
-      address: vars.office.address,
-      phone: vars.office.phone,
-      hours: vars.office.hours,
-    },
+    office: letterSenderOf(vars),
     answer: { baseUrl: engine.config.publicBaseUrl, code: vars.links.code },
     ...(vars.links.unsubscribe ? { unsubscribeUrl: vars.links.unsubscribe } : {}),
     msPerDay: engine.config.msPerDay,

@@ -122,18 +122,32 @@ async function loadLinkView(deps: RespondDeps, token: string): Promise<LinkView 
   };
 }
 
+/** The link a request names, or the reply already sent: a mistyped letter code, an unknown or an expired link. */
+async function linkViewOrReply(
+  deps: RespondDeps,
+  req: FastifyRequest,
+  res: FastifyReply,
+  token: string,
+  via: Via,
+): Promise<{ view: LinkView } | { reply: FastifyReply }> {
+  if (via === 'code') {
+    const refused = refuseMistypedCode(deps, req, res, token);
+    if (refused) return { reply: refused };
+  }
+  const view = await loadLinkView(deps, token);
+  if (!view) return { reply: await sendNotFound(deps, req, res, via) };
+  if (view === 'expired') return { reply: await sendExpired(deps, req, res) };
+  return { view };
+}
+
 /**
  * GET /respond/:token — shows the answer and asks for a confirming click.
  * Records nothing: mail scanners and link previews fetch these URLs too.
  */
 async function handleRespondGet(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, token: string, via: Via): Promise<FastifyReply> {
-  if (via === 'code') {
-    const refused = refuseMistypedCode(deps, req, res, token);
-    if (refused) return refused;
-  }
-  const view = await loadLinkView(deps, token);
-  if (!view) return sendNotFound(deps, req, res, via);
-  if (view === 'expired') return sendExpired(deps, req, res);
+  const found = await linkViewOrReply(deps, req, res, token, via);
+  if ('reply' in found) return found.reply;
+  const { view } = found;
   const state = view.answered ? 'responded' : view.status;
   if (wantsJson(req.raw)) {
     return sendJson(res, 200, { title: view.title, kind: view.kind, state, response: view.response });
@@ -145,13 +159,9 @@ async function handleRespondGet(deps: RespondDeps, req: FastifyRequest, res: Fas
 /** POST /respond/:token — the resident's confirmed answer (the link's own, or another chosen on the page). */
 async function handleRespondPost(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, token: string, via: Via): Promise<FastifyReply> {
   const json = wantsJson(req.raw);
-  if (via === 'code') {
-    const refused = refuseMistypedCode(deps, req, res, token);
-    if (refused) return refused;
-  }
-  const view = await loadLinkView(deps, token);
-  if (!view) return sendNotFound(deps, req, res, via);
-  if (view === 'expired') return sendExpired(deps, req, res);
+  const found = await linkViewOrReply(deps, req, res, token, via);
+  if ('reply' in found) return found.reply;
+  const { view } = found;
 
   let kind: ResponseKind = view.kind;
   const fields = AnswerForm.safeParse(req.body ?? {});

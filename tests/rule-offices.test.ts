@@ -14,9 +14,9 @@ import { loadOffices } from '../config/offices';
 import type { Locale } from '../store/schema';
 import { noticeVariables } from '../activities/notice-variables';
 import { NoticeRenderer, type RenderedNotice } from '../engine/notices/render-notice';
-import { tokenNoticeLinks } from '../engine/outreach/response-links';
 import { loadRuleSet, projectRuleSetOptions } from '../engine/rule-language/load-rules';
 import type { Rule } from '../engine/rule-language/rule-schema';
+import { TEST_NOTICE_LINKS } from './support/notice-links';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const project = loadRuleSet(projectRuleSetOptions(ROOT));
@@ -24,18 +24,12 @@ const ruleOf = (id: string): Rule => project.rules.find((r) => r.rule.id === id)
 const offices = loadOffices(join(ROOT, 'config', 'offices.yaml'));
 const sources = { config: loadEngineConfig({}), parameters: project.parameters, offices };
 const renderer = new NoticeRenderer(join(ROOT, 'templates'));
-const LINKS = tokenNoticeLinks('https://city.example', {
-  acknowledged: 'acknowledged-test-token',
-  applied: 'applied-test-token',
-  'not-for-me': 'not-for-me-test-token',
-  stop: 'stop-test-token',
-});
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function varsFor(rule: Rule, locale: Locale) {
-  return noticeVariables(sources, rule, { family_name: '山田', given_name: '花子', locale }, LINKS, '2026-11-20');
+  return noticeVariables(sources, rule, { family_name: '山田', given_name: '花子', locale }, TEST_NOTICE_LINKS, '2026-11-20');
 }
 
 function email(rule: Rule, locale: Locale): Extract<RenderedNotice, { channel: 'email' }>['content'] {

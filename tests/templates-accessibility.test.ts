@@ -12,19 +12,13 @@ import { loadEngineConfig } from '../config/engine-config';
 import { LOCALES, type Locale } from '../store/schema';
 import { noticeVariables } from '../activities/notice-variables';
 import { NoticeRenderer } from '../engine/notices/render-notice';
-import { tokenNoticeLinks } from '../engine/outreach/response-links';
 import { loadRuleSet, projectRuleSetOptions } from '../engine/rule-language/load-rules';
+import { TEST_NOTICE_LINKS } from './support/notice-links';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { rules, parameters } = loadRuleSet(projectRuleSetOptions(ROOT));
 const renderer = new NoticeRenderer(join(ROOT, 'templates'));
 const sources = { config: loadEngineConfig({}), parameters };
-const NOTICE_LINKS = tokenNoticeLinks('https://city.example', {
-  acknowledged: 'acknowledged-test-token',
-  applied: 'applied-test-token',
-  'not-for-me': 'not-for-me-test-token',
-  stop: 'stop-test-token',
-});
 
 /** Link texts that say nothing out of context, read out alone in a screen reader's list of links. */
 const VAGUE_LINK_TEXT = /^(click here|here|link|more|read more|こちら|ここ|詳細|リンク)$/i;
@@ -62,7 +56,7 @@ describe('email notices of every rule in every locale', () => {
   for (const { rule } of emailRules) {
     for (const locale of LOCALES) {
       it(`${rule.id} (${locale})`, () => {
-        const vars = noticeVariables(sources, rule, { family_name: '山田', given_name: '花子', locale }, NOTICE_LINKS, '2026-11-20', { on: '2026-11-21' });
+        const vars = noticeVariables(sources, rule, { family_name: '山田', given_name: '花子', locale }, TEST_NOTICE_LINKS, '2026-11-20', { on: '2026-11-21' });
         const rendered = renderer.render(rule.templates, 'email', locale as Locale, vars);
         if (rendered.channel !== 'email') throw new Error('wrong channel');
         const { html, text, subject } = rendered.content;

@@ -20,22 +20,16 @@ import { isolateLinks } from '../engine/notices/plain-text';
 import { NoticeRenderer, TemplateError, type NoticeVariables } from '../engine/notices/render-notice';
 import { formatYen, honorificName } from '../engine/notices/template-helpers';
 import { analyzeTemplate } from '../engine/notices/template-variables';
-import { tokenNoticeLinks } from '../engine/outreach/response-links';
 import { loadRuleSet, projectRuleSetOptions } from '../engine/rule-language/load-rules';
 import { checkTemplates } from '../engine/rule-language/validate-rule';
 import type { RuleProblem } from '../engine/rule-language/rule-problems';
 import type { RuleIssue } from '../engine/rule-language/validate-rule';
+import { TEST_NOTICE_LINKS } from './support/notice-links';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const project = loadRuleSet(projectRuleSetOptions(ROOT));
 const childAllowance = project.rules.find((r) => r.rule.id === 'child-allowance')!.rule;
 const sources = { config: loadEngineConfig({}), parameters: project.parameters };
-const NOTICE_LINKS = tokenNoticeLinks('https://city.example', {
-  acknowledged: 'acknowledged-test-token',
-  applied: 'applied-test-token',
-  'not-for-me': 'not-for-me-test-token',
-  stop: 'stop-test-token',
-});
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -60,7 +54,7 @@ function templatesWith(parts: Record<string, string>, set = 'probe'): string {
 const readProjectLayout = (locale: string, layout: string) => readFileSync(join(ROOT, 'templates', '_shared', locale, `${layout}.hbs`), 'utf8');
 
 function varsFor(locale: Locale, trigger = '2026-11-20'): NoticeVariables {
-  return noticeVariables(sources, childAllowance, { family_name: '山田', given_name: '花子', locale }, NOTICE_LINKS, trigger, { on: '2026-11-21' });
+  return noticeVariables(sources, childAllowance, { family_name: '山田', given_name: '花子', locale }, TEST_NOTICE_LINKS, trigger, { on: '2026-11-21' });
 }
 
 const fullSet = (body: Record<Locale, string>) => ({

@@ -1,5 +1,5 @@
 import type { Locale } from '../../store/vocabulary';
-import type { RenderedLetter } from '../../engine/notices/render-notice';
+import type { NoticeVariables, RenderedLetter } from '../../engine/notices/render-notice';
 import type { LetterContent } from './letter-pdf';
 import { letterAnswer } from '../../engine/outreach/response-links';
 import { normalizePostalCode } from './postal-address';
@@ -16,6 +16,12 @@ export interface LetterMessageInput {
   locale: Locale;
   title: string;
   content: RenderedLetter;
+}
+
+/** The sender block of a letter: the rule's office as the notice's variables name it (section, address, phone, counter hours). */
+export function letterSenderOf(vars: Pick<NoticeVariables, 'city' | 'office'>): LetterMessageInput['sender'] {
+  const { office } = vars;
+  return { name: vars.city.name, department: office.name, postalCode: office.postalCode, address: office.address, phone: office.phone, hours: office.hours };
 }
 
 /**

@@ -468,7 +468,10 @@ export function checkPushPayload(rule: Rule, locale: Locale, parts: PushPartSour
   if (total <= MAX_PLAINTEXT_BYTES) return null;
   const biggest = sizes.reduce((a, b) => (b.total > a.total ? b : a));
   const titleBytes = jsonBytes(rule.title[locale]);
-  const breakdown = [...sizes.map((s) => `${s.part} up to ${s.total}${s.staticText > 0 ? ` (${s.staticText} of it fixed text)` : ''}`), `the why-section ${why}`].join(', ');
+  const breakdown = [
+    ...sizes.map((s) => `${s.part} up to ${s.total}${s.staticText > 0 ? ` (${s.staticText} of it fixed text)` : ''}`),
+    `the why-section ${why}`,
+  ].join(', ');
   const titleNote = parts.some((p) => p.analysis.variables.some((v) => v.path === 'notice.title')) ? `; the rule's ${locale} title alone is ${titleBytes}` : '';
   return {
     file: biggest.file,
