@@ -122,6 +122,29 @@ describe('retention', () => {
     expect(await verifyAuditChain(engine.db)).toMatchObject({ ok: true });
   });
 
+  it('removes the rehearsal files of test mode with their ledger rows', async () => {
+    const rehearsing = await TestEngine.start({ testMode: true });
+    try {
+      const resident = await rehearsing.addResident({ consents: ['child-benefits'] });
+      const started = await rehearsing.sendBirth(resident, { msPerDay: 300, occurredOn: daysAgoInTokyo(2) });
+      // Every outreach the birth started (child allowance and child medical subsidy) runs to its end.
+      const outreachIds = started.matches.flatMap((m) => (m.result.decision === 'outreach' ? [m.result.outreachId] : []));
+      for (const id of outreachIds) await rehearsing.result(id);
+      const ledger = (await Promise.all(outreachIds.map((id) => rehearsing.ledger(id)))).flat();
+      const files = ledger.flatMap((d) => ((d.detail as { path?: string }).path ? [(d.detail as { path: string }).path] : []));
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) expect(existsSync(file)).toBe(true);
+      const ended = await rehearsing.db.selectFrom('outreach').select('ended_at').where('id', 'in', outreachIds).execute();
+      const lastEnd = Math.max(...ended.map((o) => o.ended_at!.getTime()));
+      const counts = await applyRetention(rehearsing.db, { days: 1, byPurpose: {} }, { now: new Date(lastEnd + 2 * DAY_MS), actor: 'test:retention' });
+      expect(counts.files).toBeGreaterThanOrEqual(files.length);
+      for (const file of files) expect(existsSync(file)).toBe(false);
+      expect(tablesHolding(dumpByTable(), personalValues(resident)).filter((t) => t !== 'residents')).toEqual([]);
+    } finally {
+      await rehearsing.stop({ terminateRunning: true });
+    }
+  });
+
   it('reads RETENTION_DAYS and per-purpose overrides, and names a bad setting', () => {
     expect(parseRetentionConfig({})).toEqual({ success: true, retention: { days: 90, byPurpose: {} } });
     expect(parseRetentionConfig({ RETENTION_DAYS: '30', RETENTION_DAYS_BY_PURPOSE: 'child-benefits=7, elderly-care=365' })).toEqual({
