@@ -22,10 +22,10 @@ import { ingestBounce } from '../channels/email/email-bounces';
 import { startTestService, type TestService } from './support/test-service';
 import type { CreatedClient } from '../service/auth/calling-systems';
 import { bouncesIngest } from '../cli/bounce-commands';
-import type { CommandContext } from '../cli/command-context';
 import type { Delivery } from '../store/schema';
 import type { IntakeResult } from '../engine/intake/accept-life-event';
 import { spawnService, type RunningService } from '../dev/local-services/spawn-service';
+import { capturingContext } from './support/command-context';
 
 const DAY_MS = 60_000;
 const TOKEN_IN_FIXTURES = '0123456789abcdef0123456789abcdef';
@@ -317,22 +317,7 @@ describe('bounces received later', () => {
     writeFileSync(join(dir, 'delayed.eml'), fixture('sendmail-delayed.eml', resident, email));
     writeFileSync(join(dir, 'unknown.eml'), fixture('postfix-user-unknown.eml', resident, email));
 
-    const out: string[] = [];
-    const err: string[] = [];
-    const ctx: CommandContext = {
-      print: (text) => {
-        out.push(text);
-        return 0;
-      },
-      err: (text) => {
-        err.push(text);
-      },
-      progress: () => {},
-      actor: 'cli:test',
-      engine: async () => engine.context,
-      temporal: async () => engine.client,
-      close: async () => {},
-    };
+    const { ctx, out, err } = capturingContext({ engine: async () => engine.context, temporal: async () => engine.client });
     const files = ['delayed.eml', 'missing.eml', 'unknown.eml', 'auto-reply.eml'].map((f) => join(dir, f));
     writeFileSync(files[3]!, readFileSync(join(import.meta.dirname, 'fixtures', 'dsn', 'not-a-report-auto-reply.eml')));
     const code = await bouncesIngest(files, ctx);

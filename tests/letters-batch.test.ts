@@ -17,8 +17,8 @@ import { postalAddressProblems, normalizePostalCode } from '../channels/letter/p
 import { startTestService, type TestService } from './support/test-service';
 import type { CreatedClient } from '../service/auth/calling-systems';
 import { LETTER_HANDLERS } from '../cli/letter-commands';
-import type { CommandContext } from '../cli/command-context';
 import { isOfficeWorkingDay } from '../foundation/tokyo-calendar';
+import { capturingContext } from './support/command-context';
 
 const print = loadPrintConfig({ PRINT_CUTOFF: '15:00' });
 const at = (date: string, time: string) => new Date(`${date}T${time}:00+09:00`);
@@ -329,17 +329,7 @@ describe('letters over HTTP and the command line', () => {
   });
 
   it('oshirase letters cancel / batches / return / batch posted', async () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const ctx: CommandContext = {
-      print: (t) => (out.push(t), 0),
-      err: (t) => void err.push(t),
-      progress: () => {},
-      actor: 'cli:test',
-      engine: async () => engine.context,
-      temporal: async () => engine.client,
-      close: async () => {},
-    };
+    const { ctx, out } = capturingContext({ engine: async () => engine.context, temporal: async () => engine.client });
     const now = new Date();
     const l = await queue(now);
     expect(await LETTER_HANDLERS['letters cancel']([l.queued.reference, '--reason', 'asked at the counter'], ctx)).toBe(0);

@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESIDENTS_IMPORT } from '../cli/resident-commands';
-import type { CommandContext } from '../cli/command-context';
 import { TestEngine, mailsTo, outreachIdOf, waitFor } from './support/test-engine';
 import { startTestService, type TestService } from './support/test-service';
 import { daysAgoInTokyo } from './support/test-dates';
 import { runOshirase } from './support/run-cli';
+import { capturingContext } from './support/command-context';
 
 /** Long plan days: the plan's second step is an hour away, so a stop always comes before it. */
 const HOUR_DAYS = 3_600_000;
@@ -90,17 +90,7 @@ function registerFile(prefix: string): { path: string; bad: Array<{ line: number
 
 /** Runs `oshirase residents import ARGS` with the command's own code on this engine's database. */
 async function importCommand(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ctx: CommandContext = {
-    print: (text) => (out.push(text), 0),
-    err: (text) => void err.push(text),
-    progress: () => {},
-    actor: 'cli:test',
-    engine: async () => engine.context,
-    temporal: async () => engine.client,
-    close: async () => {},
-  };
+  const { ctx, out, err } = capturingContext({ engine: async () => engine.context, temporal: async () => engine.client });
   const code = await RESIDENTS_IMPORT.invoke(args, ctx);
   return { code, out, err };
 }

@@ -11,9 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { checkTemplateSets, formatWarning, templatesCheck } from '../cli/template-commands';
-import type { CommandContext } from '../cli/command-context';
 import { formatProblem, isRuleFile, loadRuleSet, projectRuleSetOptions, RuleValidationError } from '../engine/rule-language/load-rules';
 import { checkRule, checkTemplates, providedVariables } from '../engine/rule-language/validate-rule';
+import { capturingContext } from './support/command-context';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES = join(ROOT, 'tests/fixtures/broken-template-sets');
@@ -38,20 +38,7 @@ const expected = Expected.parse(parse(readFileSync(join(FIXTURES, 'expected.yaml
 const fixtures = readdirSync(RULES_DIR).filter(isRuleFile).sort();
 const fromRoot = (file: string) => relative(ROOT, resolve(process.cwd(), file));
 
-function fakeContext(): { ctx: CommandContext; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ctx: CommandContext = {
-    print: (text) => (out.push(text), 0),
-    err: (text) => void err.push(text),
-    progress: () => {},
-    actor: 'test',
-    engine: () => Promise.reject(new Error('templates check must not open the database')),
-    temporal: () => Promise.reject(new Error('templates check must not connect to Temporal')),
-    close: async () => {},
-  };
-  return { ctx, out, err };
-}
+const fakeContext = () => capturingContext({ actor: 'test', what: 'templates check' });
 
 describe('the project templates', () => {
   it('pass templates check: no problem, no warning, every set used by a rule', () => {

@@ -17,6 +17,7 @@ import { loadEngineConfig } from '../config/engine-config';
 import { addResident } from '../engine/register/residents';
 import { UnknownResidentError } from '../engine/rule-language/explain-resident';
 import { openEngineContext, type EngineContext } from '../runtime/engine-context';
+import { capturingContext } from './support/command-context';
 
 let engine: EngineContext;
 const outDir = mkdtempSync(join(tmpdir(), 'oshirase-preview-'));
@@ -51,18 +52,11 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** What the command prints and its errors, in one list as a terminal shows them. */
 function contextFor(): { ctx: CommandContext; out: string[] } {
-  const out: string[] = [];
-  const ctx: CommandContext = {
-    print: (text) => (out.push(text), 0),
-    err: (text) => void out.push(text),
-    progress: () => {},
-    actor: 'test',
-    engine: async () => engine,
-    temporal: () => Promise.reject(new Error('a preview must not need Temporal')),
-    close: async () => {},
-  };
-  return { ctx, out };
+  const captured = capturingContext({ actor: 'test', engine: async () => engine, what: 'a preview' });
+  const ctx: CommandContext = { ...captured.ctx, err: (text) => void captured.out.push(text) };
+  return { ctx, out: captured.out };
 }
 
 const pathsIn = (out: string[]) => out.filter((l) => l.startsWith('  ') && !l.startsWith('  note') && !l.startsWith('  links')).map((l) => l.trim());
