@@ -56,7 +56,7 @@ import { startDevServer } from '../temporal/dev-server';
 import { spawnService } from '../local-services/spawn-service';
 import { todayInTokyo } from '../../foundation/tokyo-calendar';
 import { BENCH_ID_PREFIX, BENCH_REFERENCE_DATE, DEFAULT_SERVER_URL, databaseUrl } from './prepare-population';
-import { runBenchmark } from './bench-results';
+import { BENCH_PACING_OFF, runBenchmark } from './bench-results';
 
 const DATABASE_NAME = 'oshirase_bench_events';
 const PURPOSE = 'child-benefits';
@@ -516,6 +516,7 @@ async function main(): Promise<void> {
           OSHIRASE_TEST_MODE: 'true',
           OSHIRASE_DATA_DIR: dataDir,
           OSHIRASE_MS_PER_DAY: String(config.msPerDay),
+          ...BENCH_PACING_OFF,
         },
         timeoutMs: 180_000,
       });

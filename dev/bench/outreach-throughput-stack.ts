@@ -27,6 +27,7 @@ import { PROJECT_ROOT } from '../../runtime/engine-context';
 import { loadEngineConfig } from '../../config/engine-config';
 import { WORKFLOWS_PATH } from '../../worker';
 import { BENCH_REFERENCE_DATE, DEFAULT_SERVER_URL, databaseUrl } from './prepare-population';
+import { BENCH_PACING_OFF } from './bench-results';
 
 export const OUTREACH_DATABASE = 'oshirase_bench_outreach';
 export const OUTREACH_ID_PREFIX = 'Q';
@@ -152,7 +153,7 @@ export async function startStack(options: { residents: number; poolSize: number 
     stops.push(async () => {
       for (const w of workers) await w.stop();
     });
-    const baseEnv: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: url };
+    const baseEnv: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporal.address, DATABASE_URL: url, ...BENCH_PACING_OFF };
     return {
       temporal,
       client,
