@@ -13,6 +13,7 @@ import * as pushEnrolment from './migrations/0011-push-enrolment';
 import * as deliveryTokens from './migrations/0012-delivery-tokens';
 import * as consentRecords from './migrations/0013-consent-records';
 import * as registerIntake from './migrations/0014-register-intake';
+import * as relationshipProxyMode from './migrations/0015-relationship-proxy-mode';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0012-delivery-tokens': deliveryTokens,
   '0013-consent-records': consentRecords,
   '0014-register-intake': registerIntake,
+  '0015-relationship-proxy-mode': relationshipProxyMode,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -8,7 +8,7 @@
  * The store layer: imports only the schema types and kysely.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Database, NewResident, RelationshipKind, ResidenceStatus } from './schema';
+import type { Database, NewResident, ProxyMode, RelationshipKind, ResidenceStatus } from './schema';
 
 /** The columns of a resident the register's import sets (everything else — consent, contact state — is kept). */
 export interface RegisterResident {
@@ -59,6 +59,8 @@ export interface RegisterRelationship {
   to_resident_id: string;
   since: string | null;
   until: string | null;
+  /** A carer or legal representative who receives the notices `instead` of the resident or as a `copy` (absent = none). */
+  proxy_mode?: ProxyMode | null;
 }
 
 /** A date column as YYYY-MM-DD whichever driver read it (pg keeps the text; PGlite may give a Date). */
@@ -144,7 +146,7 @@ export async function relationshipsBetween(
   if (pairs.length === 0) return found;
   const rows = await db
     .selectFrom('resident_relationships')
-    .select(['kind', 'from_resident_id', 'to_resident_id', 'since', 'until'])
+    .select(['kind', 'from_resident_id', 'to_resident_id', 'since', 'until', 'proxy_mode'])
     .where('from_resident_id', 'in', [...new Set(pairs.map((p) => p.from_resident_id))])
     .execute();
   for (const row of rows) found.set(relationshipKey(row), normalised(row));
@@ -160,11 +162,12 @@ export async function upsertRelationships(db: Kysely<Database>, relationships: r
   if (relationships.length === 0) return;
   await db
     .insertInto('resident_relationships')
-    .values(relationships.map((r) => ({ ...r, recorded_by: recordedBy })))
+    .values(relationships.map((r) => ({ ...r, proxy_mode: r.proxy_mode ?? null, recorded_by: recordedBy })))
     .onConflict((oc) =>
       oc.columns(['kind', 'from_resident_id', 'to_resident_id']).doUpdateSet({
         since: sql`excluded.since`,
         until: sql`excluded.until`,
+        proxy_mode: sql`excluded.proxy_mode`,
         recorded_by: sql`excluded.recorded_by`,
         updated_at: new Date(),
       }),

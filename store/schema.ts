@@ -8,12 +8,13 @@ import type {
   ConsentChannel,
   Locale,
   OutreachRowStatus,
+  ProxyMode,
   RelationshipKind,
   ResidenceStatus,
   ResponseKind,
   TaskKind,
 } from './vocabulary';
-export type { RelationshipKind, ResidenceStatus } from './vocabulary';
+export type { ProxyMode, RelationshipKind, ResidenceStatus } from './vocabulary';
 
 // The vocabulary (channels, locales, answers, task kinds, outreach states) is written once in ./vocabulary.
 export { CHANNELS, LOCALES, RESPONSE_KINDS, TASK_KINDS } from './vocabulary';
@@ -111,6 +112,11 @@ export interface ResidentRelationshipsTable {
   to_resident_id: string;
   since: ColumnType<string | null, string | null | undefined, string | null>;
   until: ColumnType<string | null, string | null | undefined, string | null>;
+  /**
+   * A carer or legal representative who receives the resident's notices: `instead` of them or as a `copy`
+   * (migration 0015); null for a relationship that makes no proxy (every guardianship).
+   */
+  proxy_mode: ColumnType<ProxyMode | null, ProxyMode | null | undefined, ProxyMode | null>;
   /** `import:<actor>`, `event:<life event id>`. */
   recorded_by: string;
   created_at: Timestamp;

@@ -172,7 +172,7 @@ export async function importRegister(deps: ImportDeps, sources: readonly ImportS
       const changed: RegisterRelationship[] = [];
       for (const rel of chunk) {
         const before = stored.get(relationshipKey(rel));
-        if (before && before.since === rel.since && before.until === rel.until) {
+        if (before && before.since === rel.since && before.until === rel.until && (before.proxy_mode ?? null) === (rel.proxy_mode ?? null)) {
           summary.unchanged += 1;
           continue;
         }

@@ -7,7 +7,8 @@
  * never the value, which is the resident's.
  *
  * Two kinds of record: a resident (one a line, the register's columns) and a
- * relationship (`kind`, `from_resident_id`, `to_resident_id`, `since`, `until`).
+ * relationship (`kind`, `from_resident_id`, `to_resident_id`, `since`, `until`, and for a
+ * carer or legal representative who receives the notices, `proxy`: `instead` or `copy`).
  * A CSV file holds one kind (its header says which); a JSON Lines file or an
  * API body may mix them (a record with `kind` is a relationship).
  */
@@ -17,7 +18,7 @@ import { RESIDENT_ATTRIBUTES, type AttributeSpec } from '../rule-language/attrib
 import { closest } from '../rule-language/load-rules';
 import { checkEmailAddress } from './email-address';
 import { hasIsoDateShape, isIsoDate } from '../../foundation/tokyo-calendar';
-import { LOCALES, RELATIONSHIP_KINDS, RESIDENCE_STATUSES } from '../../store/vocabulary';
+import { LOCALES, PROXY_KINDS, PROXY_MODES, RELATIONSHIP_KINDS, RESIDENCE_STATUSES } from '../../store/vocabulary';
 import { REGISTER_RESIDENT_COLUMNS, type RegisterRelationship, type RegisterResident } from '../../store/register';
 
 /** One problem of one record: where (line of the file, or record number of a body), which field, why. */
@@ -48,7 +49,7 @@ export interface RecordChecks {
 // The register's columns as a file names them: the resident's id is `resident_id` there (`id` in the table).
 const [, ...columnsAfterId] = REGISTER_RESIDENT_COLUMNS;
 export const RESIDENT_FIELDS = ['resident_id', ...columnsAfterId] as const;
-export const RELATIONSHIP_FIELDS = ['kind', 'from_resident_id', 'to_resident_id', 'since', 'until'] as const;
+export const RELATIONSHIP_FIELDS = ['kind', 'from_resident_id', 'to_resident_id', 'since', 'until', 'proxy'] as const;
 const REQUIRED_RESIDENT_FIELDS = ['resident_id', 'household_id', 'family_name', 'given_name', 'birth_date', 'ward'] as const;
 
 /** Longest name, kana or address text. */
@@ -168,6 +169,7 @@ function relationshipSchema() {
     to_resident_id: required(idSchema),
     since: optionalDate,
     until: optionalDate,
+    proxy: z.preprocess((v) => (given(v) ? v : undefined), enumSchema(PROXY_MODES).optional()),
   });
 }
 
@@ -194,6 +196,8 @@ export function checkRecord(raw: RawRecord, checks: RecordChecks): { record: Reg
     const r = parsed.data;
     if (r.from_resident_id === r.to_resident_id) at('to_resident_id', 'is the same resident as from_resident_id');
     if (r.since && r.until && r.until < r.since) at('until', 'lies before since');
+    if (r.proxy && !(PROXY_KINDS as readonly string[]).includes(r.kind))
+      at('proxy', `only a ${PROXY_KINDS.join(' or ')} relationship makes a proxy for notices (rules address a child's guardians themselves)`);
     if (problems.length > 0) return { problems };
     return {
       record: {
@@ -205,6 +209,7 @@ export function checkRecord(raw: RawRecord, checks: RecordChecks): { record: Reg
           to_resident_id: r.to_resident_id,
           since: r.since ?? null,
           until: r.until ?? null,
+          ...(r.proxy ? { proxy_mode: r.proxy as NonNullable<RegisterRelationship['proxy_mode']> } : {}),
         },
       },
     };

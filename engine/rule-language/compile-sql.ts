@@ -343,7 +343,7 @@ function planTrigger(rule: Rule, ctx: PopulationContext): TriggerPlan | null {
 }
 
 /** relationshipInForce (evaluate-rule.ts) in SQL: the relationship `alias` holds on the date. */
-function relationshipInForceSql(alias: string, date: Fragment): Predicate {
+export function relationshipInForceSql(alias: string, date: Fragment): Predicate {
   const since = sql.ref(`${alias}.since`);
   const until = sql.ref(`${alias}.until`);
   return sql<SqlBool>`(${since} is null or ${since} <= ${date}) and (${until} is null or ${until} > ${date})`;
