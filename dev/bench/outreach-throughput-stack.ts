@@ -118,7 +118,10 @@ export async function startStack(options: { residents: number; poolSize: number 
     const eligible = (
       await sql<{ id: string }>`
         select r.id from residents r
+        -- Registered, as the bench rule asks: the engine checks the rule again before every send, and stops
+        -- the outreach of a resident who moved out (which would never count as a first notice here).
         where starts_with(r.id, ${OUTREACH_ID_PREFIX}) and r.email is not null and r.email_status = 'valid'
+          and r.residence_status = 'registered'
           and exists (select 1 from consents c where c.resident_id = r.id and c.purpose = ${BENCH_PURPOSE} and c.withdrawn_at is null)
         order by r.id`.execute(database.db)
     ).rows.map((r) => r.id);
