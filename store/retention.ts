@@ -63,14 +63,21 @@ export async function removeLetterContents(db: Kysely<Database>, deliveryIds: re
   return Number(result.numUpdatedRows);
 }
 
+/**
+ * What a removed bounce recipient becomes: the row's own id, not an empty string, because one report may bounce
+ * several recipients and (report_key, recipient) is unique.
+ */
+const REMOVED_RECIPIENT = sql<string>`'removed-' || id`;
+const REMOVED_RECIPIENT_PATTERN = 'removed-%';
+
 /** Bounces of these deliveries: the recipient address and the diagnostic (which quotes it) go; status, outcome and times stay. */
 export async function removeBounceAddresses(db: Kysely<Database>, deliveryIds: readonly number[]): Promise<number> {
   if (deliveryIds.length === 0) return 0;
   const result = await db
     .updateTable('email_bounces')
-    .set({ recipient: '', diagnostic: null })
+    .set({ recipient: REMOVED_RECIPIENT, diagnostic: null })
     .where('delivery_id', 'in', [...deliveryIds])
-    .where((eb) => eb.or([eb('recipient', '<>', ''), eb('diagnostic', 'is not', null)]))
+    .where((eb) => eb.or([eb('recipient', 'not like', REMOVED_RECIPIENT_PATTERN), eb('diagnostic', 'is not', null)]))
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
@@ -79,8 +86,8 @@ export async function removeBounceAddresses(db: Kysely<Database>, deliveryIds: r
 export async function removeUnmatchedBounceAddresses(db: Kysely<Database>, scope: RetentionScope): Promise<number> {
   let query = db
     .updateTable('email_bounces')
-    .set({ recipient: '', diagnostic: null })
-    .where((eb) => eb.or([eb('recipient', '<>', ''), eb('diagnostic', 'is not', null)]));
+    .set({ recipient: REMOVED_RECIPIENT, diagnostic: null })
+    .where((eb) => eb.or([eb('recipient', 'not like', REMOVED_RECIPIENT_PATTERN), eb('diagnostic', 'is not', null)]));
   query =
     scope.kind === 'resident'
       ? query.where('resident_id', '=', scope.residentId)

@@ -61,6 +61,33 @@ describe('quiet hours', () => {
     expect(deferred).toBeGreaterThanOrEqual(0);
     expect(actions.findIndex(([action]) => action === 'notice-sent')).toBeGreaterThan(deferred);
   });
+  it('holds a push due at 22:30 until 08:00 (a resident without email: the push is the first send)', async () => {
+    const engine = await engineWith({ NOTICE_QUIET_HOURS: '21:00-08:00', NOTICE_FATIGUE_MAX: '100' });
+    const msPerDay = 48_000;
+    const planClockOrigin = '2031-05-14T22:30:00+09:00';
+    const resident = await engine.addResident({ consents: ['child-benefits'], email: false, push: true });
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay, planClockOrigin }));
+
+    const sent = await waitFor(
+      'the push to be sent',
+      () =>
+        engine.db
+          .selectFrom('deliveries')
+          .select(['sent_at'])
+          .where('outreach_id', '=', outreachId)
+          .where('channel', '=', 'push')
+          .where('status', '=', 'sent')
+          .executeTakeFirst(),
+      120_000,
+    );
+    const { started_at } = await engine.db.selectFrom('outreach').select('started_at').where('id', '=', outreachId).executeTakeFirstOrThrow();
+    const { date, time } = tokyoWallClock(planInstant({ origin: new Date(planClockOrigin), realStart: started_at, msPerDay }, sent.sent_at!));
+    expect(date).toBe('2031-05-15');
+    expect(time >= '08:00' && time < '21:00', `sent at ${time} plan time`).toBe(true);
+    const deferred = (await auditOf(engine, outreachId)).filter((a) => a.action === 'send-deferred');
+    // Held at the plan's first send (the email step finds no address only once it may go), then the push at 08:00.
+    expect(deferred.map((a) => a.detail.reason)).toContain('quiet-hours');
+  });
 });
 
 describe('the fatigue cap', () => {

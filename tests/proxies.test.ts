@@ -36,7 +36,7 @@ it('records carers and legal representatives as proxies from the import, and cho
     resident_id: id(n),
     household_id: `PXH${tag}${n}`,
     family_name: '代理',
-    given_name: n,
+    given_name: `花子${n}`,
     birth_date: birth,
     locale: 'ja',
     ward: 'chuo',
