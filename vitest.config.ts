@@ -19,6 +19,7 @@ class HistoryScanLast extends BaseSequencer {
 const UNIT_TESTS = [
   'tests/dsn-parser-adversarial.test.ts',
   'tests/email-dsn.test.ts',
+  'tests/environment-settings.test.ts',
   'tests/email-policy.test.ts',
   'tests/letter-pdf.test.ts',
   'tests/lint-rules.test.ts',

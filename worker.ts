@@ -12,6 +12,7 @@ import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio
 import { createActivities, type ActivityDeps } from './activities';
 import { ConfigError, loadEngineConfig } from './config/engine-config';
 import { configuredOffices } from './config/offices';
+import { workflowBundleSetting } from './config/environment';
 import { createMailTransport } from './channels/email/email';
 import { NoticeRenderer } from './engine/notices/render-notice';
 import { PROJECT_ROOT } from './runtime/engine-context';
@@ -116,7 +117,7 @@ export async function runWorker(options: { log?: (line: string) => void } = {}):
     // A bad PRINT_CUTOFF should stop the worker now, not at its first letter.
     loadPrintConfig();
     // A pre-built bundle skips the webpack step at start (tests and containers build it once).
-    const bundlePath = process.env.OSHIRASE_WORKFLOW_BUNDLE;
+    const bundlePath = workflowBundleSetting();
     const { worker, close } = await createOutreachWorker({
       engine,
       ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),

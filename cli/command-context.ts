@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadEngineConfig } from '../config/engine-config';
 import { openEngineContext, type EngineContext } from '../runtime/engine-context';
 import { temporalConnectionSettings } from '../config/temporal-connection';
+import { commandLineUser } from '../config/environment';
 import { terminalProgressBar, type ProgressBar } from './progress-bar';
 
 /** What a command may use; the database and Temporal are opened only by commands that need them. */
@@ -40,7 +41,7 @@ export function createCommandContext(): CommandContext {
         bar = null;
       }
     },
-    actor: `cli:${process.env.USER ?? 'unknown'}`,
+    actor: `cli:${commandLineUser()}`,
     engine() {
       engine ??= openEngineContext();
       return engine;

@@ -11,7 +11,8 @@ import { startEngineService } from '../service/engine-service';
 import { runWorker } from '../worker';
 import { CLIENT_ROLES, createClient, listClients, revokeClient } from '../service/auth/calling-systems';
 import { readOrCreateLocalSecret } from '../config/secrets';
-import { loadEngineConfig } from '../config/engine-config';
+import { ConfigError, loadEngineConfig } from '../config/engine-config';
+import { logLevelSetting, processEnvironment } from '../config/environment';
 import { loadServiceConfig } from '../config/service-config';
 import type { ClientRole } from '../store/schema';
 import { defineCommand, requireOption, UsageError } from './cli-support';
@@ -36,7 +37,9 @@ export const SERVE = defineCommand<{ publicPort?: string; internalPort?: string 
     const publicPort = portOption(SERVE.name, 'public-port', opts.publicPort);
     const internalPort = portOption(SERVE.name, 'internal-port', opts.internalPort);
     // JSON lines on stdout; ids only — the service never logs names, addresses, emails or tokens.
-    const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'oshirase', pid: process.pid } });
+    const logLevel = logLevelSetting();
+    if ('problem' in logLevel) throw new ConfigError(logLevel.problem);
+    const logger = pino({ level: logLevel.level, base: { service: 'oshirase', pid: process.pid } });
     const engine = await createEngine({ warn: (message) => logger.warn(message) });
     try {
       const envConfig = loadServiceConfig();
@@ -80,7 +83,10 @@ export const WORKER = defineCommand({
 /** The pepper the service derives client secrets with: the same setting (or the same generated file) as `serve`. */
 function clientPepper(): string {
   const config = loadEngineConfig();
-  return readOrCreateLocalSecret(process.env, 'CLIENT_SECRET_PEPPER', { dataDir: config.dataDir, warn: (m) => process.stderr.write(`warning: ${m}\n`) });
+  return readOrCreateLocalSecret(processEnvironment(), 'CLIENT_SECRET_PEPPER', {
+    dataDir: config.dataDir,
+    warn: (m) => process.stderr.write(`warning: ${m}\n`),
+  });
 }
 
 export const CLIENTS_CREATE = defineCommand<{ name?: string; role?: string }>({
