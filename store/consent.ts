@@ -359,12 +359,18 @@ export async function recordContactPreferences(
   });
 }
 
-/** Takes a channel off the resident's wanted channels (every channel when they had no preference); false when it was off already. */
+/**
+ * Takes a channel off the resident's wanted channels (every channel when they had no preference), keeping letters when
+ * nothing else would remain; false when it was off already.
+ */
 export async function optOutOfChannel(db: Kysely<Database>, residentId: string, channel: Channel, recording: ConsentRecording): Promise<boolean> {
   return inTransaction(db, async (tx) => {
     const current = await contactPreferencesOf(tx, residentId);
     if (!current) return false;
-    const channels = (current.channels ?? [...CHANNELS]).filter((c) => c !== channel);
+    const remaining = (current.channels ?? [...CHANNELS]).filter((c) => c !== channel);
+    // Paper stays: a resident who turns off their only digital channel is still told by letter (an empty list
+    // would mean no notice at all, which an email unsubscribe never asked for).
+    const channels: Channel[] = remaining.length > 0 || channel === 'letter' ? remaining : ['letter'];
     const result = await recordContactPreferences(tx, residentId, { channels }, recording);
     return result?.changed ?? false;
   });

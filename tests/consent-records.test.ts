@@ -11,7 +11,7 @@ import { ConsentInputError, grantConsent } from '../engine/register/consent-reco
 import { newResponseToken } from '../engine/outreach/response-links';
 import { addDays, todayInTokyo } from '../foundation/tokyo-calendar';
 import { unsubscribeRoutes } from '../service/unsubscribe-routes';
-import { consentFor, consentRecordOf } from '../store/consent';
+import { consentFor, consentRecordOf, contactPreferencesOf, optOutOfChannel, recordContactPreferences } from '../store/consent';
 import { TestEngine, mailsTo, outreachIdOf, waitFor } from './support/test-engine';
 import { startTestService, tableCounts, type TestService } from './support/test-service';
 
@@ -84,6 +84,16 @@ describe('consent as a record', () => {
       /expiresOn: .* has passed/,
     );
     expect(await tableCounts(engine)).toEqual(before);
+  });
+});
+
+describe('opting out of a channel', () => {
+  it('keeps letters for a resident whose only channel was email', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'] });
+    await recordContactPreferences(engine.db, resident.id, { channels: ['email'] }, { channel: 'counter', recordedBy: 'staff:test' });
+    expect(await optOutOfChannel(engine.db, resident.id, 'email', { channel: 'link', recordedBy: 'resident' })).toBe(true);
+    expect((await contactPreferencesOf(engine.db, resident.id))?.channels).toEqual(['letter']);
+    expect(await optOutOfChannel(engine.db, resident.id, 'email', { channel: 'link', recordedBy: 'resident' })).toBe(false);
   });
 });
 
