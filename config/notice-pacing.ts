@@ -58,3 +58,10 @@ export function parseNoticePacing(env: NodeJS.ProcessEnv): { success: true; paci
   const e = parsed.data;
   return { success: true, pacing: { quietHours: e.NOTICE_QUIET_HOURS, cap: { max: e.NOTICE_FATIGUE_MAX, windowDays: e.NOTICE_FATIGUE_WINDOW_DAYS } } };
 }
+
+/**
+ * The settings that turn pacing off, for processes that measure or test something else: with plan days of
+ * seconds and a plan clock from the real start, quiet hours would make a benchmark figure or a test depend on
+ * the time of day it runs, and the fatigue cap on how many notices earlier runs sent.
+ */
+export const PACING_OFF_ENV = { NOTICE_QUIET_HOURS: 'none', NOTICE_FATIGUE_MAX: '100' } as const;

@@ -14,6 +14,7 @@ import { unsubscribeRoutes } from '../service/unsubscribe-routes';
 import { consentFor, consentRecordOf, contactPreferencesOf, optOutOfChannel, recordContactPreferences } from '../store/consent';
 import { TestEngine, mailsTo, outreachIdOf, waitFor } from './support/test-engine';
 import { startTestService, tableCounts, type TestService } from './support/test-service';
+import { daysAgoInTokyo } from './support/test-dates';
 
 const MS_PER_DAY = 60_000;
 
@@ -45,7 +46,7 @@ describe('consent as a record', () => {
     expect((await consentFor(engine.db, resident.id, 'child-benefits')).granted).toBe(true);
 
     // The resident answers "stop these notices" through a notice's link: a withdrawal in their own words.
-    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: MS_PER_DAY, occurredOn: addDays(todayInTokyo(), -3) }));
+    const outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: MS_PER_DAY, occurredOn: daysAgoInTokyo(3) }));
     await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'email' && d.status === 'sent'));
     await engine.client.workflow.getHandle(outreachId).signal('respond', { kind: 'stop', via: 'link' });
     await engine.result(outreachId);
@@ -100,7 +101,7 @@ describe('opting out of a channel', () => {
 describe('one-click unsubscribe (RFC 8058)', () => {
   it('carries both headers; POST to the header URL stops email (recorded through link), the next notice sends none; GET and forged tokens change nothing', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'] });
-    const first = outreachIdOf(await engine.sendBirth(resident, { msPerDay: MS_PER_DAY, occurredOn: addDays(todayInTokyo(), -3) }));
+    const first = outreachIdOf(await engine.sendBirth(resident, { msPerDay: MS_PER_DAY, occurredOn: daysAgoInTokyo(3) }));
     await waitFor('the email', async () => (await engine.ledger(first)).some((d) => d.channel === 'email' && d.status === 'sent'));
     await engine.client.workflow.getHandle(first).signal('respond', { kind: 'acknowledged', via: 'cli' });
     await engine.result(first);
@@ -135,7 +136,7 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     expect((await consentRecordOf(engine.db, resident.id)).history).toHaveLength(history.length);
 
     // The next notice: its email step is skipped (the plan moves on), nothing reaches the mailbox.
-    const second = outreachIdOf(await engine.sendBirth(resident, { msPerDay: MS_PER_DAY, occurredOn: addDays(todayInTokyo(), -2) }));
+    const second = outreachIdOf(await engine.sendBirth(resident, { msPerDay: MS_PER_DAY, occurredOn: daysAgoInTokyo(2) }));
     await waitFor('the email step skipped', async () => (await engine.ledger(second)).some((d) => d.channel === 'email' && d.status === 'skipped'));
     expect(await mailsTo(resident.email!, second)).toEqual([]);
     await engine.client.workflow.getHandle(second).signal('respond', { kind: 'acknowledged', via: 'cli' });

@@ -20,10 +20,3 @@ export function runBenchmark(main: () => Promise<void>): void {
     process.exit(1);
   });
 }
-
-/**
- * Benchmarks measure what the engine can carry, so its workers run without pacing: quiet hours would make a
- * figure depend on the time of day the run starts (a plan clock from the real start), the fatigue cap on how
- * the synthetic residents were drawn.
- */
-export const BENCH_PACING_OFF = { NOTICE_QUIET_HOURS: 'none', NOTICE_FATIGUE_MAX: '100' } as const;

@@ -256,10 +256,19 @@ async function summarize(s: {
   const emails = readdirSync(s.smtpDir)
     .filter((f) => f.endsWith('.eml'))
     .map((f) => readFileSync(join(s.smtpDir, f), 'utf8'));
-  const pushCount = (id: string) => {
-    const dir = join(s.pushDir, 'received', s.devices.get(id) ?? '-');
-    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).length : 0;
-  };
+  // Every push the receiver decrypted, by device: read once for the counts and the why-section check.
+  const receivedDir = join(s.pushDir, 'received');
+  const pushes = existsSync(receivedDir)
+    ? readdirSync(receivedDir).flatMap((device) =>
+        readdirSync(join(receivedDir, device))
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => ({
+            device,
+            body: (JSON.parse(readFileSync(join(receivedDir, device, f), 'utf8')) as { payload?: { body?: string } }).payload?.body ?? '',
+          })),
+      )
+    : [];
+  const pushCount = (id: string) => pushes.filter((p) => p.device === s.devices.get(id)).length;
   const rows: string[][] = [];
   let failures = 0;
   const checks: string[] = [];
@@ -302,13 +311,7 @@ async function summarize(s: {
   const headings = Object.values(WHY_HEADING);
   const purposes = Object.values(PURPOSE_LABELS).flatMap((words) => Object.values(words));
   const mailTexts = await Promise.all(emails.map(async (e) => (await simpleParser(e)).text ?? ''));
-  const pushBodies = existsSync(join(s.pushDir, 'received'))
-    ? readdirSync(join(s.pushDir, 'received')).flatMap((device) =>
-        readdirSync(join(s.pushDir, 'received', device))
-          .filter((f) => f.endsWith('.json'))
-          .map((f) => (JSON.parse(readFileSync(join(s.pushDir, 'received', device, f), 'utf8')) as { payload?: { body?: string } }).payload?.body ?? ''),
-      )
-    : [];
+  const pushBodies = pushes.map((p) => p.body);
   const letterBodies = (await db.selectFrom('letters').select('content').execute()).map((l) => JSON.stringify(l.content));
   const without = [
     ...mailTexts.filter((t) => !headings.some((h) => t.includes(h))).map(() => 'an email'),

@@ -18,16 +18,10 @@ import { registerPushSubscription } from '../../channels/push/push-enrolment';
 import type { Locale } from '../../store/schema';
 import { statusQuery, type OutreachProgress } from '../../engine/outreach/outreach-contract';
 import { DEFAULT_EVENT_DAYS_AGO, daysAgoInTokyo } from './test-dates';
+import { PACING_OFF_ENV } from '../../config/notice-pacing';
 
 /** The delivery token key of the tests' engines (a city sets its own secret DELIVERY_TOKEN_KEY). */
 export const TEST_DELIVERY_TOKEN_KEY = 'test-delivery-token-key-0123456789abcdef';
-
-/**
- * Pacing off for the tests that are not about it: with plan days of seconds and the plan clock starting at
- * the real start, quiet hours would make a test depend on the time of day it runs, and the fatigue cap on
- * how many notices an earlier test sent. tests/notice-pacing.test.ts turns them on with a fixed plan clock.
- */
-export const PACING_OFF = { NOTICE_QUIET_HOURS: 'none', NOTICE_FATIGUE_MAX: '100' } as const;
 
 let runtimeInstalled = false;
 function quietTemporalRuntime(): void {
@@ -82,7 +76,8 @@ export class TestEngine {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       ...receiverPushSettings(),
       DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY,
-      ...PACING_OFF,
+      // Pacing off for the tests that are not about it; tests/notice-pacing.test.ts turns it on with a fixed plan clock.
+      ...PACING_OFF_ENV,
       ...options.env,
     });
     const engine = new TestEngine(await createEngine({ config, temporalAddress: inject('temporalAddress') }));
@@ -124,7 +119,7 @@ export class TestEngine {
       OSHIRASE_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
       ...receiverPushSettings(),
       DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY,
-      ...PACING_OFF,
+      ...PACING_OFF_ENV,
     };
   }
 
