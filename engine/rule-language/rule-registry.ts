@@ -59,15 +59,29 @@ export async function registerRules(db: Kysely<Database>, rules: LoadedRule[], c
   if (conflicts.length > 0) throw new RuleVersionConflict(conflicts.join('\n'));
 }
 
-export async function getRuleVersion(db: Kysely<Database>, ruleId: string, version: number): Promise<Rule> {
-  const row = await db.selectFrom('rule_versions').select('definition').where('rule_id', '=', ruleId).where('version', '=', version).executeTakeFirst();
-  if (!row) throw new Error(`rule ${ruleId} version ${version} is not stored`);
-  return RuleSchema.parse(row.definition);
-}
-
 // Stored versions never change (registerRules refuses that), so a parsed
 // definition can be kept, per database, under (id, version).
 const parsedByDatabase = new WeakMap<Kysely<Database>, Map<string, Rule>>();
+const versionKey = (ruleId: string, version: number): string => `${ruleId}@${version}`;
+
+function parsedDefinitionsOf(db: Kysely<Database>): Map<string, Rule> {
+  let parsed = parsedByDatabase.get(db);
+  if (!parsed) parsedByDatabase.set(db, (parsed = new Map()));
+  return parsed;
+}
+
+/** One stored version (every send asks for its outreach's): read and parsed the first time only. */
+export async function getRuleVersion(db: Kysely<Database>, ruleId: string, version: number): Promise<Rule> {
+  const parsed = parsedDefinitionsOf(db);
+  const cached = parsed.get(versionKey(ruleId, version));
+  if (cached) return cached;
+  const row = await db.selectFrom('rule_versions').select('definition').where('rule_id', '=', ruleId).where('version', '=', version).executeTakeFirst();
+  if (!row) throw new Error(`rule ${ruleId} version ${version} is not stored`);
+  const rule = RuleSchema.parse(row.definition);
+  // A draft's stored definition is rewritten when it is published (its status); only then is it final.
+  if (rule.status !== 'draft') parsed.set(versionKey(ruleId, version), rule);
+  return rule;
+}
 
 /**
  * The rules in force: for each rule id, its latest stored version, if that
@@ -91,20 +105,17 @@ export async function publishedRules(db: Kysely<Database>): Promise<Rule[]> {
     .orderBy('v.rule_id')
     .execute();
   const published = latest.filter((r) => r.status === 'published');
-  let parsedDefinitions = parsedByDatabase.get(db);
-  if (!parsedDefinitions) parsedByDatabase.set(db, (parsedDefinitions = new Map()));
-  const key = (ruleId: string, version: number): string => `${ruleId}@${version}`;
-  const missing = published.filter((r) => !parsedDefinitions.has(key(r.rule_id, r.version)));
+  const parsed = parsedDefinitionsOf(db);
+  const missing = published.filter((r) => !parsed.has(versionKey(r.rule_id, r.version)));
   if (missing.length > 0) {
     const rows = await db
       .selectFrom('rule_versions')
       .select(['rule_id', 'version', 'definition'])
       .where((eb) => eb.or(missing.map((m) => eb.and([eb('rule_id', '=', m.rule_id), eb('version', '=', m.version)]))))
       .execute();
-    for (const row of rows) parsedDefinitions.set(key(row.rule_id, row.version), RuleSchema.parse(row.definition));
+    for (const row of rows) parsed.set(versionKey(row.rule_id, row.version), RuleSchema.parse(row.definition));
   }
-  const parsed = parsedDefinitions;
-  return published.map((r) => parsed.get(key(r.rule_id, r.version))!);
+  return published.map((r) => parsed.get(versionKey(r.rule_id, r.version))!);
 }
 
 /** Marks every version of a rule withdrawn; returns the active outreach the caller must stop. */
