@@ -14,6 +14,7 @@ import * as deliveryTokens from './migrations/0012-delivery-tokens';
 import * as consentRecords from './migrations/0013-consent-records';
 import * as registerIntake from './migrations/0014-register-intake';
 import * as relationshipProxyMode from './migrations/0015-relationship-proxy-mode';
+import * as mergedNotices from './migrations/0016-merged-notices';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0013-consent-records': consentRecords,
   '0014-register-intake': registerIntake,
   '0015-relationship-proxy-mode': relationshipProxyMode,
+  '0016-merged-notices': mergedNotices,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -180,6 +180,11 @@ export interface DeliveriesTable {
   smtp_answers: ColumnType<Record<string, unknown>[], string | undefined, string>;
   /** Email: the delivery token (channels/email/email.ts deliveryTokenFor), recorded before the first send; bounces are matched by it. */
   delivery_token: ColumnType<string | null, string | null | undefined, string | null>;
+  /**
+   * Merged notices: the ledger row of the send whose message carried this one (it settles with that row);
+   * null for a send that went out on its own or led a merged message.
+   */
+  bundled_into: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** One recipient of one delivery status notification (bounce) received; see channels/email/email-bounces. */
@@ -221,6 +226,8 @@ export interface CaseworkerTasksTable {
   note: string | null;
   /** The resident's ward when the task was opened: caseworkers see their wards' tasks. */
   ward: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Merged tasks: the task of the same kind and resident this one was merged into (listed and closed with it); null for a task of its own. */
+  merged_into: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface AuditLogTable {

@@ -46,10 +46,10 @@ describe('quiet hours (21:00–08:00 Tokyo by default)', () => {
 
 describe('the settings', () => {
   it('default to 21:00–08:00 and 3 notices in 7 days, take "none", and name a bad value', () => {
-    expect(parseNoticePacing({})).toEqual({ success: true, pacing: { quietHours: DEFAULT_QUIET_HOURS, cap: DEFAULT_FATIGUE_CAP } });
+    expect(parseNoticePacing({})).toEqual({ success: true, pacing: { quietHours: DEFAULT_QUIET_HOURS, cap: DEFAULT_FATIGUE_CAP, mergeWindowHours: 24 } });
     expect(parseNoticePacing({ NOTICE_QUIET_HOURS: 'none', NOTICE_FATIGUE_MAX: '5' })).toEqual({
       success: true,
-      pacing: { quietHours: null, cap: { max: 5, windowDays: 7 } },
+      pacing: { quietHours: null, cap: { max: 5, windowDays: 7 }, mergeWindowHours: 24 },
     });
     const bad = parseNoticePacing({ NOTICE_QUIET_HOURS: '25:00-08:00', NOTICE_FATIGUE_MAX: '0' });
     expect(bad.success).toBe(false);
