@@ -78,11 +78,14 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
       querystring: z
         .object({ status: z.enum(['open', 'closed', 'all']).default('open'), limit: z.coerce.number().int().min(1).max(1000).default(200) })
         .strict(),
+      description:
+        'One entry per task as the caseworker works it: tasks of the same kind opened for the same resident within the merge window ' +
+        '(NOTICE_MERGE_WINDOW_HOURS) are one task, listed under the first with `schemes` naming every outreach it covers.',
       response: { 200: z.object({ tasks: z.array(JsonObject) }), 400: ErrorBody },
     },
     handler: async (request) => {
       const tasks = await listCaseworkerTasks(db, { status: request.query.status, wards: wardFilter(callerOf(request)), limit: request.query.limit });
-      return { tasks: tasks.map((t) => ({ ...t })) };
+      return { tasks: tasks.map((t) => ({ ...t, schemes: t.schemes.map((s) => ({ ...s })) })) };
     },
   });
 
@@ -90,17 +93,30 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
     config: { access: { kind: 'protected', staff: ['caseworker'] } },
     schema: {
       summary: 'Close a follow-up task, with an optional note',
+      description:
+        'Closes the task with every task merged into it. The id of a merged task (one of `schemes`) closes the task it was merged into: ' +
+        '`leadTaskId` names it, `closedTaskIds` every task this call closed.',
       tags: ['casework'],
       params: z.object({ taskId: z.coerce.number().int().positive() }),
       body: z.object({ note: z.string().trim().max(2000).optional() }).strict(),
-      response: { 200: z.object({ taskId: z.number(), status: z.literal('closed'), alreadyClosed: z.boolean() }), 400: ErrorBody, 404: ErrorBody },
+      response: {
+        200: z.object({
+          taskId: z.number(),
+          status: z.literal('closed'),
+          alreadyClosed: z.boolean(),
+          leadTaskId: z.number(),
+          closedTaskIds: z.array(z.number()),
+        }),
+        400: ErrorBody,
+        404: ErrorBody,
+      },
     },
     handler: async (request) => {
       const caller = callerOf(request);
       const task = await findCaseworkerTask(db, request.params.taskId);
       if (!task || !wardVisible(caller, task.ward)) throw new HttpError(404, { error: 'no such task in your wards' });
       const closed = await closeCaseworkerTask(db, task, actorOf(caller), request.body.note || null);
-      return { taskId: task.id, status: 'closed' as const, alreadyClosed: !closed };
+      return { taskId: task.id, status: 'closed' as const, alreadyClosed: closed.closedTaskIds.length === 0, ...closed };
     },
   });
 

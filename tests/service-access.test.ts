@@ -310,8 +310,12 @@ describe('staff, signed in at the real OpenID provider', () => {
 
     const listed = await call('GET', '/api/v1/tasks?status=all', { Cookie: caseworker.cookie });
     expect(listed.status).toBe(200);
-    const tasks = ((await listed.json()) as { tasks: Array<{ id: number; ward: string }> }).tasks;
+    const tasks = ((await listed.json()) as { tasks: Array<{ id: number; ward: string; schemes: Array<{ taskId: number; outreachId: string }> }> }).tasks;
     expect(tasks.map((t) => t.id)).toContain(chuo.taskId);
+    // Each task names the schemes it covers (one here: the tests' engine does not merge tasks).
+    expect(tasks.find((t) => t.id === chuo.taskId)?.schemes).toEqual([
+      { taskId: chuo.taskId, outreachId: chuo.outreachId, ruleId: 'child-allowance', ruleVersion: expect.any(Number) },
+    ]);
     expect(tasks.map((t) => t.id)).not.toContain(kita.taskId);
     expect(new Set(tasks.map((t) => t.ward))).toEqual(new Set(['chuo']));
 
@@ -328,6 +332,7 @@ describe('staff, signed in at the real OpenID provider', () => {
 
     const closed = await call('POST', `/api/v1/tasks/${chuo.taskId}/close`, { Cookie: caseworker.cookie, 'x-csrf-token': caseworker.csrfToken });
     expect(closed.status).toBe(200);
+    expect(await closed.json()).toEqual({ taskId: chuo.taskId, status: 'closed', alreadyClosed: false, leadTaskId: chuo.taskId, closedTaskIds: [chuo.taskId] });
     const task = await engine.db.selectFrom('caseworker_tasks').selectAll().where('id', '=', chuo.taskId).executeTakeFirstOrThrow();
     expect(task.status).toBe('closed');
     expect(task.closed_by).toBe(`staff:${caseworker.subject}`);

@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { processEnvironment } from '../../config/environment';
 import { simpleParser } from 'mailparser';
 import { PURPOSE_LABELS, WHY_HEADING } from '../../engine/rule-language/why-you-got-this';
+import { listCaseworkerTasks } from '../../store/caseworker-tasks';
 
 export interface DemoOptions {
   /** Length of one plan day in the demo, in ms. */
@@ -280,7 +281,7 @@ async function summarize(s: {
     for (const o of outreach) {
       const deliveries = await db.selectFrom('deliveries').select(['channel', 'status']).where('outreach_id', '=', o.id).execute();
       const sent = (channel: string) => String(deliveries.filter((d) => d.channel === channel && d.status === 'sent').length);
-      const tasks = await db.selectFrom('caseworker_tasks').select('kind').where('outreach_id', '=', o.id).execute();
+      const tasks = await db.selectFrom('caseworker_tasks').select(['kind', 'merged_into']).where('outreach_id', '=', o.id).execute();
       rows.push([
         id,
         s.names.get(id) ?? '',
@@ -288,7 +289,7 @@ async function summarize(s: {
         sent('email'),
         sent('push'),
         sent('letter'),
-        tasks.map((t) => t.kind).join(', ') || '—',
+        tasks.map((t) => (t.merged_into === null ? t.kind : `${t.kind} (in #${t.merged_into})`)).join(', ') || '—',
         `${o.status}${o.response ? `: ${o.response}` : ''}`,
       ]);
     }
@@ -331,8 +332,11 @@ async function summarize(s: {
   out(table(['resident', 'name', 'rule', 'email', 'push', 'letter', 'task', 'outcome'], rows));
   out('');
   for (const c of checks) out(c);
-  const openTasks = await db.selectFrom('caseworker_tasks').select(['id', 'resident_id', 'kind']).where('status', '=', 'open').execute();
-  out(`Caseworker tasks open: ${openTasks.map((t) => `#${t.id} ${t.resident_id} (${t.kind})`).join(', ') || 'none'}`);
+  // As a caseworker sees them: tasks merged into another are one task with it, naming each scheme.
+  const openTasks = await listCaseworkerTasks(db, { status: 'open' });
+  out(
+    `Caseworker tasks open: ${openTasks.map((t) => `#${t.id} ${t.resident_id} (${t.kind}: ${t.schemes.map((s) => s.ruleId).join(', ')})`).join('; ') || 'none'}`,
+  );
   out(`Letters and the print manifest: ${s.outbox}`);
   out(`Emails (.eml): ${s.smtpDir}   Pushes (decrypted JSON): ${join(s.pushDir, 'received')}`);
   if (s.uiUrl) out(`Temporal UI was at ${s.uiUrl} (stopped with the demo; set TEMPORAL_ADDRESS to keep histories on your own server).`);
