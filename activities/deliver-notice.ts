@@ -1,9 +1,12 @@
 import type { ActivityDeps } from './activity-deps';
 import type { Channel } from '../store/schema';
 import { writeAudit } from '../store/audit';
+import { ApplicationFailure } from '@temporalio/activity';
 import { channelWanted, consentFor, consentGap } from '../store/consent';
 import {
   claimDelivery,
+  claimMergedDelivery,
+  idempotencyKeyFor,
   markDeliveryRehearsed,
   markDeliverySent,
   markDeliverySkipped,
@@ -13,16 +16,16 @@ import {
 import { checkStillApplies } from '../engine/outreach/still-applies';
 import { sendTiming, type PlanClock } from '../engine/outreach/send-timing';
 import type { StopReason } from '../engine/outreach/outreach-contract';
-import type { Resident } from '../store/schema';
-import { audienceOf } from '../engine/rule-language/why-you-got-this';
+import type { Delivery, Resident } from '../store/schema';
 import { getRuleVersion } from '../engine/rule-language/rule-registry';
-import { noticeVariables } from './notice-variables';
 import type { SendAttempt, SendRequest } from './send-attempt';
 import { sendEmailNotice } from './send-email-notice';
 import { sendPushNotice } from './send-push-notice';
 import { sendLetterNotice } from './send-letter-notice';
 import { rehearseNotice } from './rehearse-notice';
 import { addDays, todayInTokyo } from '../foundation/tokyo-calendar';
+import { activeHold } from './send-holds';
+import { carriedSchemes, findSendsToCarry, mergeWindowMs, schemeVariables } from './merge-notices';
 import type { NoticeVariant } from '../engine/notices/late-notice';
 import type { OutreachRef } from '../store/vocabulary';
 
@@ -65,10 +68,7 @@ export interface DeliverNoticeResult {
   stopReason?: StopReason;
 }
 
-/** The ledger key of one send: one outreach, one plan step, one channel. */
-export function idempotencyKeyFor(input: Pick<DeliverNoticeInput, 'outreachId' | 'stepIndex' | 'channel'>): string {
-  return `${input.outreachId}#${input.stepIndex}:${input.channel}`;
-}
+export { idempotencyKeyFor };
 
 export function makeDeliverNotice(deps: ActivityDeps) {
   const { db } = deps;
@@ -133,7 +133,7 @@ export function makeDeliverNotice(deps: ActivityDeps) {
       return { outcome: 'deferred', alreadyInLedger: false, resumeInMs: timing.realMs };
     }
 
-    const ledger = await claimDelivery(db, {
+    const claim = {
       idempotencyKey: key,
       outreachId: input.outreachId,
       residentId: input.residentId,
@@ -142,9 +142,16 @@ export function makeDeliverNotice(deps: ActivityDeps) {
       stepIndex: input.stepIndex,
       channel: input.channel,
       scheduledFor,
-    });
+    };
+    // One notice per recipient and moment: other outreach's sends due on this channel within the merge
+    // window go in this message (merge-notices.ts). A late-application notice goes on its own.
+    const merging = mergeWindowMs(deps, input.msPerDay) > 0 && input.variant === undefined;
+    const toCarry = merging ? await findSendsToCarry(deps, { ...input, msPerDay: input.msPerDay }) : [];
+    const claimed = merging ? await claimMergedDelivery(db, claim, toCarry.map((c) => c.claim)) : { lead: await claimDelivery(db, claim), carried: [] };
+    const ledger = claimed.lead;
     if (ledger.status === 'sent' || ledger.status === 'rehearsed') return { outcome: 'sent', alreadyInLedger: true };
     if (ledger.status === 'skipped') return { outcome: 'unreachable', alreadyInLedger: true };
+    if (ledger.bundled_into !== null) return carriedByAnother(input, ledger, audit);
 
     // The resident's contact preferences (an email unsubscribe takes email off them): not wanted is unreachable, the plan moves on.
     if (!channelWanted(resident, input.channel)) {
@@ -153,24 +160,20 @@ export function makeDeliverNotice(deps: ActivityDeps) {
       await audit(input, 'channel-unreachable', { channel: input.channel, reason, deliveryId: ledger.id });
       return { outcome: 'unreachable', alreadyInLedger: false };
     }
-    // Each attempt issues its own links (only their hashes are kept); links of earlier attempts stay valid.
-    const links = await deps.links.forNotice(input.outreachId, input.channel);
-    // The household member the outreach is about (a check-up's child), named in the notice.
-    const member =
-      outreach.member_id === null
-        ? null
-        : ((await db.selectFrom('residents').select('given_name').where('id', '=', outreach.member_id).executeTakeFirst()) ?? null);
-    const vars = noticeVariables(deps, rule, resident, links, outreach.trigger_date ?? todayInTokyo(outreach.started_at), {
-      member,
-      why: {
-        explanation: still.explanation,
-        consentGrantedOn: consent.grantedAt ? todayInTokyo(consent.grantedAt) : null,
-        // A late notice names no date (its tests check that no passed date appears anywhere): the shared form.
-        audience: input.variant === 'late' ? 'shared' : audienceOf(input.channel),
-      },
+    const vars = await schemeVariables(deps, {
+      rule,
+      outreach,
+      resident,
+      channel: input.channel,
+      consent,
+      explanation: still.explanation,
+      late: input.variant === 'late',
     });
+    const carried = await carriedSchemes(deps, resident, input.channel, claimed.carried);
+    const merged = carried.length > 0 ? { carried } : {};
+    const mergedDetail = carried.length > 0 ? { carries: carried.map((c) => ({ deliveryId: c.ledger.id, outreachId: c.ledger.outreach_id, ruleId: c.rule.id })) } : {};
 
-    const request = { deps, rule, resident, ledger, vars, msPerDay: input.msPerDay, ...(input.variant ? { variant: input.variant } : {}) };
+    const request = { deps, rule, resident, ledger, vars, msPerDay: input.msPerDay, ...(input.variant ? { variant: input.variant } : {}), ...merged };
     const variantDetail = input.variant ? { variant: input.variant } : {};
     const attempt = deps.config.testMode ? await rehearseNotice(input.channel, request) : await CHANNEL_SENDERS[input.channel](request);
     if (attempt.kind === 'unreachable') {
@@ -179,18 +182,56 @@ export function makeDeliverNotice(deps: ActivityDeps) {
       return { outcome: 'unreachable', alreadyInLedger: false };
     }
     const settle = deps.config.testMode ? markDeliveryRehearsed : markDeliverySent;
-    await settle(db, ledger.id, { providerRef: attempt.providerRef, detail: { scheduledFor, ...variantDetail, ...attempt.detail } });
+    await settle(db, ledger.id, { providerRef: attempt.providerRef, detail: { scheduledFor, ...variantDetail, ...mergedDetail, ...attempt.detail } });
     await audit(input, deps.config.testMode ? 'notice-rehearsed' : 'notice-sent', {
       channel: input.channel,
       deliveryId: ledger.id,
       locale: resident.locale,
       providerRef: attempt.providerRef,
       ...variantDetail,
+      ...mergedDetail,
       ...attempt.detail,
     });
+    for (const c of carried) {
+      await writeAudit(db, {
+        actor: 'engine',
+        action: deps.config.testMode ? 'notice-rehearsed' : 'notice-sent',
+        residentId: c.ledger.resident_id,
+        ruleId: c.rule.id,
+        ruleVersion: c.rule.version,
+        outreachId: c.ledger.outreach_id,
+        detail: { channel: input.channel, deliveryId: c.ledger.id, carriedBy: ledger.id, providerRef: attempt.providerRef },
+      });
+    }
     return { outcome: 'sent', alreadyInLedger: false };
   };
 }
+
+/**
+ * This send went out, or is going out, in another outreach's message (a merged notice). Still pending: the
+ * lead is being sent; the same step again soon, by when it will have settled. Failed or left out: the plan
+ * moves on as after a failed send.
+ */
+async function carriedByAnother(
+  input: DeliverNoticeInput,
+  ledger: Delivery,
+  audit: (input: DeliverNoticeInput, action: string, detail: Record<string, unknown>) => Promise<unknown>,
+): Promise<DeliverNoticeResult> {
+  if (ledger.status === 'pending') {
+    // Grows with the time the lead has taken: a lead retrying against a mail server that is down is not polled every second.
+    const resumeInMs = Math.min(CARRIED_WAIT_MAX_MS, Math.max(CARRIED_WAIT_MIN_MS, Date.now() - ledger.created_at.getTime()));
+    await audit(input, 'send-deferred', { channel: input.channel, reason: 'carried by a merged notice still being sent', carriedBy: ledger.bundled_into, resumeInMs });
+    return { outcome: 'deferred', alreadyInLedger: true, resumeInMs };
+  }
+  throw ApplicationFailure.create({
+    type: 'MergedNoticeFailed',
+    nonRetryable: true,
+    message: `the merged notice that carried this send was ${ledger.status === 'cancelled' ? 'sent without it' : 'not delivered'}`,
+  });
+}
+
+const CARRIED_WAIT_MIN_MS = 1_000;
+const CARRIED_WAIT_MAX_MS = 5 * 60_000;
 
 /** When this send may go: the recipient's quiet hours (theirs, else the city's) on the plan clock, and the fatigue cap. */
 async function pacing(deps: ActivityDeps, input: DeliverNoticeInput, resident: Resident, startedAt: Date) {
@@ -209,22 +250,6 @@ async function pacing(deps: ActivityDeps, input: DeliverNoticeInput, resident: R
     sentToRecipient: await noticesSentToResidentSince(deps.db, input.residentId, since),
     deadlineAt: input.deadlineAt === undefined ? null : new Date(input.deadlineAt),
   });
-}
-
-async function activeHold(deps: ActivityDeps, input: DeliverNoticeInput, purpose: string): Promise<{ source: string; until: Date } | null> {
-  const now = new Date();
-  const hold = await deps.db
-    .selectFrom('suppressions as s')
-    .innerJoin('residents as r', 'r.household_id', 's.household_id')
-    .select(['s.source_outreach_id', 's.until_at'])
-    .where('r.id', '=', input.residentId)
-    .where('s.from_at', '<=', now)
-    .where('s.until_at', '>', now)
-    .where('s.source_outreach_id', '!=', input.outreachId)
-    .where((eb) => eb.or([eb('s.purpose', '=', purpose), eb.and([eb('s.purpose', '=', '*'), eb('s.source_purpose', '!=', purpose)])]))
-    .orderBy('s.until_at', 'desc')
-    .executeTakeFirst();
-  return hold ? { source: hold.source_outreach_id, until: hold.until_at } : null;
 }
 
 const CHANNEL_SENDERS: Record<Channel, (request: SendRequest) => Promise<SendAttempt>> = {

@@ -4,7 +4,7 @@ import { buildPushMessage, type PushMessage } from '../channels/push/push-messag
 import { buildLetterMessage, letterSenderOf, type LetterMessage } from '../channels/letter/letter-message';
 import { letterReference } from '../channels/letter/letter-pdf';
 import { htmlLang } from '../store/vocabulary';
-import type { RenderedNotice } from '../engine/notices/render-notice';
+import type { RenderedLetter as RenderedLetterContent, RenderedNotice } from '../engine/notices/render-notice';
 import type { SendRequest } from './send-attempt';
 
 /**
@@ -17,10 +17,30 @@ import type { SendRequest } from './send-attempt';
 type Rendered<C extends RenderedNotice['channel']> = Extract<RenderedNotice, { channel: C }>;
 type Unreachable = { kind: 'unreachable'; reason: string };
 
-function render<C extends RenderedNotice['channel']>({ deps, rule, resident, vars, variant }: SendRequest, channel: C): Rendered<C> {
-  const rendered = deps.renderer.render(rule.templates, channel, resident.locale, vars, variant);
+function render<C extends RenderedNotice['channel']>({ deps, rule, resident, vars, variant, carried }: SendRequest, channel: C): Rendered<C> {
+  const rendered =
+    carried && carried.length > 0 && channel !== 'letter'
+      ? deps.renderer.renderMerged(channel as 'email' | 'push', resident.locale, [
+          { templateId: rule.templates, vars },
+          ...carried.map((c) => ({ templateId: c.rule.templates, vars: c.vars })),
+        ])
+      : deps.renderer.render(rule.templates, channel, resident.locale, vars, variant);
   if (rendered.channel !== channel) throw new Error('renderer returned the wrong channel');
   return rendered as Rendered<C>;
+}
+
+/**
+ * A merged push opens the lead scheme's page, which lists the others the push carried (`also`: their
+ * pages' tokens), so each is answered on its own from one tap.
+ */
+function withCarriedPages(url: string, carried: SendRequest['carried']): string {
+  if (!carried || carried.length === 0) return url;
+  const also = new URL(url);
+  for (const c of carried) {
+    const token = new URL(c.vars.links.open).pathname.split('/').pop();
+    if (token) also.searchParams.append('also', token);
+  }
+  return also.toString();
 }
 
 export interface EmailNoticeMessage {
@@ -63,6 +83,7 @@ export interface PushNoticeMessage {
 export async function pushNoticeMessage(request: SendRequest & { msPerDay?: number }, now: Date = new Date()): Promise<PushNoticeMessage> {
   const { deps, rule, resident, ledger } = request;
   const rendered = render(request, 'push');
+  rendered.content.url = withCarriedPages(rendered.content.url, request.carried);
   const outreach = await deps.db.selectFrom('outreach').select(['started_at', 'trigger_date']).where('id', '=', ledger.outreach_id).executeTakeFirstOrThrow();
   const message = buildPushMessage({
     content: rendered.content,
@@ -92,6 +113,12 @@ export function letterNoticeMessage(request: SendRequest): LetterNoticeMessage |
     locale: resident.locale,
     title: vars.notice.title,
     content: rendered.content,
+    // Merged notices: one envelope; each further scheme on its own pages, with its own answer code.
+    enclosed: (request.carried ?? []).map((c) => ({
+      title: c.vars.notice.title,
+      content: deps.renderer.render(c.rule.templates, 'letter', resident.locale, c.vars).content as RenderedLetterContent,
+      code: c.vars.links.code,
+    })),
   });
   return { kind: 'message', message, reference: letterReference(ledger.id), rendered };
 }

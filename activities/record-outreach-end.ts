@@ -2,7 +2,7 @@ import type { ActivityDeps } from './activity-deps';
 import { writeAudit } from '../store/audit';
 import { recordConsentWithdrawal } from '../store/consent';
 import { getRuleVersion } from '../engine/rule-language/rule-registry';
-import { cancelLettersOfOutreach } from '../channels/letter/print-cancel';
+import { cancelLettersOfOutreach, LETTER_CANCELLING_STATES } from '../channels/letter/print-cancel';
 import type { OutreachState, ResponseChannel, ResponseKind } from '../engine/outreach/outreach-contract';
 import type { OutreachRef } from '../store/vocabulary';
 
@@ -12,15 +12,6 @@ export interface OutreachEndInput extends OutreachRef {
   via: ResponseChannel | null;
 }
 
-// A plan that simply ran out (no response, deadline passed) keeps its letter: it is the last attempt to reach the resident.
-const LETTER_CANCELLING_STATES: ReadonlySet<OutreachEndInput['state']> = new Set([
-  'responded',
-  'consent-withdrawn',
-  'rule-withdrawn',
-  'moved-out',
-  'deceased',
-  'no-longer-applies',
-]);
 
 export function makeRecordOutreachEnd(deps: ActivityDeps) {
   return async function recordOutreachEnd(input: OutreachEndInput): Promise<void> {

@@ -1,7 +1,7 @@
 import type { ActivityDeps } from './activity-deps';
 import { writeAudit } from '../store/audit';
-import { markPendingDeliveryFailed } from '../store/delivery-ledger';
-import { idempotencyKeyFor, type DeliverNoticeInput } from './deliver-notice';
+import { idempotencyKeyFor, markPendingDeliveryFailed } from '../store/delivery-ledger';
+import type { DeliverNoticeInput } from './deliver-notice';
 
 export type SendFailureInput = Pick<DeliverNoticeInput, 'outreachId' | 'ruleId' | 'ruleVersion' | 'residentId' | 'stepIndex' | 'channel'> & { message: string };
 

@@ -3,6 +3,7 @@ import type { Delivery, Resident } from '../store/schema';
 import type { Rule } from '../engine/rule-language/rule-schema';
 import type { NoticeVariables } from '../engine/notices/render-notice';
 import type { NoticeVariant } from '../engine/notices/late-notice';
+import type { NoticeScheme } from './merge-notices';
 
 /**
  * What a channel did with one notice. `sent`: accepted (provider reference for
@@ -24,6 +25,8 @@ export interface SendRequest {
   variant?: NoticeVariant;
   /** The outreach's clock (plan days), for TTLs and holds. */
   msPerDay: number;
+  /** Merged notices: the other schemes this message carries after its own (merge-notices.ts); absent, a notice of its own. */
+  carried?: NoticeScheme[];
 }
 
 /** Parts rendered in a fallback locale (easy Japanese → Japanese), for the ledger and the audit log. */

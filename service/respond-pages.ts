@@ -30,6 +30,8 @@ interface Texts {
   badAnswerHeading: string;
   badAnswer: string;
   contact: string;
+  /** A merged notice: the other notices it carried, each answered on its own page. */
+  alsoHeading: string;
 }
 
 const TEXTS: Record<Locale, Texts> = {
@@ -59,6 +61,7 @@ const TEXTS: Record<Locale, Texts> = {
     badAnswerHeading: 'この回答は受け付けられません',
     badAnswer: '前のページに戻り、ボタンから回答を選んでください。',
     contact: 'お問い合わせ',
+    alsoHeading: 'このお知らせと一緒にお送りしたお知らせ（それぞれ回答できます）',
   },
   en: {
     kind: { acknowledged: 'I have read this', applied: 'I have applied', 'not-for-me': 'This does not apply to me', stop: 'Stop these notices' },
@@ -86,6 +89,7 @@ const TEXTS: Record<Locale, Texts> = {
     badAnswerHeading: 'This answer cannot be accepted',
     badAnswer: 'Please go back and choose an answer with one of the buttons.',
     contact: 'Contact',
+    alsoHeading: 'Sent to you together with this notice (answer each one on its own)',
   },
   'ja-easy': {
     kind: { acknowledged: 'よみました', applied: 'もうしこみました', 'not-for-me': 'わたしには かんけい ありません', stop: 'この おしらせは もう いりません' },
@@ -113,6 +117,7 @@ const TEXTS: Record<Locale, Texts> = {
     badAnswerHeading: 'この こたえは うけつけ できません',
     badAnswer: 'まえの ページに もどって、ボタンで こたえを えらんで ください。',
     contact: 'といあわせ',
+    alsoHeading: 'いっしょに おくった おしらせ（ひとつずつ こたえて ください）',
   },
 };
 
@@ -186,7 +191,7 @@ function frameParts(frame: PageFrame, heading: string, noticeTitle: string) {
  * primary button to send it, and the other answers as secondary buttons.
  * The form has no action, so it posts back to the very URL (token included).
  */
-export function renderConfirmPage(frame: PageFrame, noticeTitle: string, kind: ResponseKind): string {
+export function renderConfirmPage(frame: PageFrame, noticeTitle: string, kind: ResponseKind, alsoSent: readonly AlsoSentNotice[] = []): string {
   const { t, footer, pageTitle } = frameParts(frame, noticeTitle, noticeTitle);
   const button = (k: ResponseKind, cls: string) =>
     `<button type="submit" name="kind" value="${escapeHtml(k)}" class="${cls}"${k === 'stop' ? ' aria-describedby="stop-note"' : ''}>` +
@@ -205,8 +210,27 @@ export function renderConfirmPage(frame: PageFrame, noticeTitle: string, kind: R
     '</fieldset>',
     '</form>',
     `<p id="stop-note">${escapeHtml(t.stopNote)}</p>`,
+    ...alsoSentSection(t, alsoSent),
   ].join('\n');
   return layout(frame.locale, pageTitle, main, footer);
+}
+
+/** Another notice a merged push carried: its title and its own answer page (a path on this site). */
+export interface AlsoSentNotice {
+  title: string;
+  path: string;
+}
+
+function alsoSentSection(t: Texts, alsoSent: readonly AlsoSentNotice[]): string[] {
+  if (alsoSent.length === 0) return [];
+  return [
+    '<section aria-labelledby="also-sent">',
+    `<h2 id="also-sent">${escapeHtml(t.alsoHeading)}</h2>`,
+    '<ul>',
+    ...alsoSent.map((n) => `<li><a href="${escapeHtml(n.path)}">${escapeHtml(n.title)}</a></li>`),
+    '</ul>',
+    '</section>',
+  ];
 }
 
 export function renderThanksPage(frame: PageFrame, noticeTitle: string, kind: ResponseKind): string {
@@ -216,7 +240,13 @@ export function renderThanksPage(frame: PageFrame, noticeTitle: string, kind: Re
 }
 
 /** The outreach ended before this answer: say how (answered, closed, consent or rule withdrawn). */
-export function renderEndedPage(frame: PageFrame, noticeTitle: string, state: string, response: ResponseKind | null): string {
+export function renderEndedPage(
+  frame: PageFrame,
+  noticeTitle: string,
+  state: string,
+  response: ResponseKind | null,
+  alsoSent: readonly AlsoSentNotice[] = [],
+): string {
   const { t, header, footer, pageTitle } = frameParts(frame, TEXTS[frame.locale].endedHeading, noticeTitle);
   const how =
     response !== null
@@ -224,7 +254,7 @@ export function renderEndedPage(frame: PageFrame, noticeTitle: string, state: st
       : state === 'no-response' || state === 'consent-withdrawn' || state === 'rule-withdrawn'
         ? t.ended[state]
         : t.ended.other;
-  const main = `${header}\n<h1>${escapeHtml(t.endedHeading)}</h1>\n<p>${escapeHtml(how)}</p>`;
+  const main = [`${header}\n<h1>${escapeHtml(t.endedHeading)}</h1>\n<p>${escapeHtml(how)}</p>`, ...alsoSentSection(t, alsoSent)].join('\n');
   return layout(frame.locale, pageTitle, main, footer);
 }
 

@@ -18,6 +18,7 @@ import {
   renderLetterCodePage,
   renderNotFoundPage,
   renderThanksPage,
+  type AlsoSentNotice,
   type PageFrame,
 } from './respond-pages';
 import type { ServiceDeps } from './service-deps';
@@ -144,16 +145,39 @@ async function linkViewOrReply(
  * GET /respond/:token — shows the answer and asks for a confirming click.
  * Records nothing: mail scanners and link previews fetch these URLs too.
  */
-async function handleRespondGet(deps: RespondDeps, req: FastifyRequest, res: FastifyReply, token: string, via: Via): Promise<FastifyReply> {
+async function handleRespondGet(
+  deps: RespondDeps,
+  req: FastifyRequest,
+  res: FastifyReply,
+  token: string,
+  via: Via,
+  also: readonly string[] = [],
+): Promise<FastifyReply> {
   const found = await linkViewOrReply(deps, req, res, token, via);
   if ('reply' in found) return found.reply;
   const { view } = found;
   const state = view.answered ? 'responded' : view.status;
+  const alsoSent = await alsoSentWith(deps, view, also);
   if (wantsJson(req.raw)) {
-    return sendJson(res, 200, { title: view.title, kind: view.kind, state, response: view.response });
+    return sendJson(res, 200, { title: view.title, kind: view.kind, state, response: view.response, ...(alsoSent.length > 0 ? { alsoSent } : {}) });
   }
-  if (state !== 'active') return sendPage(res, 200, renderEndedPage(view.frame, view.title, state, view.response));
-  return sendPage(res, 200, renderConfirmPage(view.frame, view.title, view.kind));
+  if (state !== 'active') return sendPage(res, 200, renderEndedPage(view.frame, view.title, state, view.response, alsoSent));
+  return sendPage(res, 200, renderConfirmPage(view.frame, view.title, view.kind, alsoSent));
+}
+
+/**
+ * The other notices a merged push carried (`?also=<token>`, merge-notices.ts): each one's title and answer
+ * page. Only valid tokens of the same resident's outreach count; anything else is left out, silently — the
+ * list is a convenience beside the page, never a way to look a token up.
+ */
+async function alsoSentWith(deps: RespondDeps, view: LinkView, also: readonly string[]): Promise<AlsoSentNotice[]> {
+  const listed: AlsoSentNotice[] = [];
+  for (const token of also) {
+    const other = await loadLinkView(deps, token);
+    if (!other || other === 'expired' || other.residentId !== view.residentId || other.outreachId === view.outreachId) continue;
+    listed.push({ title: other.title, path: `/respond/${encodeURIComponent(token)}` });
+  }
+  return listed;
 }
 
 /** POST /respond/:token — the resident's confirmed answer (the link's own, or another chosen on the page). */
@@ -210,6 +234,14 @@ const AnswerForm = z.object({ kind: z.string().max(40).optional() });
 /** A response token (link) or a letter code as typed; anything else is simply not found. */
 const TokenParam = z.object({ token: z.string().min(1).max(200) });
 
+/** `?also=`: the pages of the other notices a merged push carried (at most four: a message carries at most five schemes). */
+const AlsoQuery = z.object({
+  also: z
+    .union([z.string().max(200), z.array(z.string().max(200)).max(4)])
+    .optional()
+    .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
+});
+
 /** `/r?code=…`: the code typed into the page behind the short address. */
 const CodeQuery = z.object({ code: z.string().max(200).optional() });
 
@@ -258,8 +290,8 @@ export async function respondRoutes(fastify: FastifyInstance, deps: ServiceDeps)
     ] as const) {
       app.get(`${prefix}/:token`, {
         config: { access: { kind: 'public' } },
-        schema: { params: TokenParam, hide: true },
-        handler: (request, reply) => handleRespondGet(deps, request, reply, request.params.token, via),
+        schema: { params: TokenParam, querystring: AlsoQuery, hide: true },
+        handler: (request, reply) => handleRespondGet(deps, request, reply, request.params.token, via, request.query.also),
       });
       app.post(`${prefix}/:token`, {
         config: { access: { kind: 'public' } },

@@ -14,6 +14,11 @@ import type { OutreachRef } from './vocabulary';
 /** Where a row sits: its id (and, for merges, the detail the caller last read). */
 type DeliveryRow = Pick<Delivery, 'id' | 'detail'>;
 
+/** The ledger key of one send: one outreach, one plan step, one channel. */
+export function idempotencyKeyFor(send: { outreachId: string; stepIndex: number; channel: Channel }): string {
+  return `${send.outreachId}#${send.stepIndex}:${send.channel}`;
+}
+
 export interface DeliveryClaim extends OutreachRef {
   idempotencyKey: string;
   stepIndex: number;
@@ -28,22 +33,65 @@ export interface DeliveryClaim extends OutreachRef {
  * attempt made (whatever its status), so a send already settled is never repeated.
  */
 export async function claimDelivery(db: Kysely<Database>, claim: DeliveryClaim): Promise<Delivery> {
-  await db
-    .insertInto('deliveries')
-    .values({
-      idempotency_key: claim.idempotencyKey,
-      outreach_id: claim.outreachId,
-      resident_id: claim.residentId,
-      rule_id: claim.ruleId,
-      rule_version: claim.ruleVersion,
-      step_index: claim.stepIndex,
-      channel: claim.channel,
-      status: 'pending',
-      detail: JSON.stringify({ scheduledFor: claim.scheduledFor }),
-    })
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .execute();
+  await db.insertInto('deliveries').values(newDeliveryRow(claim, null)).onConflict((oc) => oc.column('idempotency_key').doNothing()).execute();
   return db.selectFrom('deliveries').selectAll().where('idempotency_key', '=', claim.idempotencyKey).executeTakeFirstOrThrow();
+}
+
+/** A claimed send and the sends of other outreach its message carries (merged notices). */
+export interface ClaimedMessage {
+  lead: Delivery;
+  /** The rows of the other sends this message carries, in the order given; empty for a notice of its own. */
+  carried: Delivery[];
+}
+
+/**
+ * Claims one send together with sends of other outreach to the same recipient that its message will carry
+ * (merged notices, migration 0016). The lead row is claimed as claimDelivery does; each carried send's row
+ * is created pointing at the lead (`bundled_into`) — unless that send's own outreach claimed it first, in
+ * which case it goes on its own and is not carried. Serialised per recipient, so two sends due together
+ * never carry each other. A retry gets the message the first attempt claimed, whatever `carried` says now.
+ */
+export async function claimMergedDelivery(db: Kysely<Database>, lead: DeliveryClaim, carried: readonly DeliveryClaim[]): Promise<ClaimedMessage> {
+  return db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(hashtext(${'deliveries:' + lead.residentId}))`.execute(tx);
+    const existing = await tx.selectFrom('deliveries').selectAll().where('idempotency_key', '=', lead.idempotencyKey).executeTakeFirst();
+    const row = existing ?? (await tx.insertInto('deliveries').values(newDeliveryRow(lead, null)).returningAll().executeTakeFirstOrThrow());
+    if (!existing) {
+      for (const claim of carried) {
+        await tx
+          .insertInto('deliveries')
+          .values(newDeliveryRow(claim, row.id))
+          .onConflict((oc) => oc.column('idempotency_key').doNothing())
+          .execute();
+      }
+    }
+    return { lead: row, carried: await carriedDeliveries(tx, row.id) };
+  });
+}
+
+/** A carried send left out of its message (its own checks no longer pass): its outreach's own send finds out why. */
+export async function cancelCarriedDelivery(db: Kysely<Database>, deliveryId: number): Promise<void> {
+  await db.updateTable('deliveries').set({ status: 'cancelled' }).where('id', '=', deliveryId).where('status', '=', 'pending').execute();
+}
+
+/** The rows a merged message carries besides its lead, oldest first. */
+export async function carriedDeliveries(db: Kysely<Database>, leadId: number): Promise<Delivery[]> {
+  return db.selectFrom('deliveries').selectAll().where('bundled_into', '=', leadId).orderBy('id').execute();
+}
+
+function newDeliveryRow(claim: DeliveryClaim, bundledInto: number | null): Insertable<DeliveriesTable> {
+  return {
+    idempotency_key: claim.idempotencyKey,
+    outreach_id: claim.outreachId,
+    resident_id: claim.residentId,
+    rule_id: claim.ruleId,
+    rule_version: claim.ruleVersion,
+    step_index: claim.stepIndex,
+    channel: claim.channel,
+    status: 'pending',
+    detail: JSON.stringify({ scheduledFor: claim.scheduledFor }),
+    bundled_into: bundledInto,
+  };
 }
 
 export interface SettledSend {
@@ -64,25 +112,43 @@ export async function markDeliveryRehearsed(db: Kysely<Database>, deliveryId: nu
 }
 
 async function settle(db: Kysely<Database>, deliveryId: number, status: 'sent' | 'rehearsed', send: SettledSend): Promise<void> {
+  const sentAt = new Date();
   await db
     .updateTable('deliveries')
-    .set({ status, sent_at: new Date(), provider_ref: send.providerRef, detail: JSON.stringify(send.detail) })
+    .set({ status, sent_at: sentAt, provider_ref: send.providerRef, detail: JSON.stringify(send.detail) })
     .where('id', '=', deliveryId)
+    .execute();
+  // The sends a merged message carried went out with it; each keeps its own detail (its scheduledFor).
+  await db
+    .updateTable('deliveries')
+    .set({ status, sent_at: sentAt, provider_ref: send.providerRef })
+    .where('bundled_into', '=', deliveryId)
+    .where('status', '=', 'pending')
     .execute();
 }
 
-/** The resident has no working address on this channel: the row keeps its detail and adds why. */
+/** The resident has no working address on this channel: the row keeps its detail and adds why (so do the sends it carried). */
 export async function markDeliverySkipped(db: Kysely<Database>, delivery: DeliveryRow, detail: Record<string, unknown>): Promise<void> {
   await db
     .updateTable('deliveries')
     .set({ status: 'skipped', detail: JSON.stringify({ ...delivery.detail, ...detail }) })
     .where('id', '=', delivery.id)
     .execute();
+  await db
+    .updateTable('deliveries')
+    .set({ status: 'skipped', detail: sql<string>`detail || ${JSON.stringify({ reason: detail['reason'] ?? null, carriedBy: delivery.id })}::jsonb` })
+    .where('bundled_into', '=', delivery.id)
+    .where('status', '=', 'pending')
+    .execute();
 }
 
-/** The send failed for good (refused by the mail server, or its last attempt failed); the detail is left as it is. */
+/** The send failed for good (refused by the mail server, or its last attempt failed); the detail is left as it is. Carried sends fail with it. */
 export async function markDeliveryFailed(db: Kysely<Database>, deliveryId: number): Promise<void> {
-  await db.updateTable('deliveries').set({ status: 'failed' }).where('id', '=', deliveryId).execute();
+  await db
+    .updateTable('deliveries')
+    .set({ status: 'failed' })
+    .where((eb) => eb.or([eb('id', '=', deliveryId), eb.and([eb('bundled_into', '=', deliveryId), eb('status', '=', 'pending')])]))
+    .execute();
 }
 
 /**
@@ -97,6 +163,7 @@ export async function markPendingDeliveryFailed(db: Kysely<Database>, idempotenc
       .set({ status: 'failed', detail: JSON.stringify({ ...row.detail, failure }) })
       .where('id', '=', row.id)
       .execute();
+    await markDeliveryFailed(db, row.id);
   }
 }
 
@@ -144,7 +211,7 @@ export async function markDeliveryBounced(db: Kysely<Database>, deliveryId: numb
   await db
     .updateTable('deliveries')
     .set({ status: 'failed', detail: sql<string>`detail || jsonb_build_object('bounce', ${JSON.stringify(bounce)}::jsonb)` })
-    .where('id', '=', deliveryId)
+    .where((eb) => eb.or([eb('id', '=', deliveryId), eb('bundled_into', '=', deliveryId)]))
     .execute();
 }
 
@@ -211,7 +278,8 @@ export async function deleteDeliveriesOfOutreach(db: Kysely<Database>, outreachI
 
 /**
  * When notices reached a resident since an instant, across rules and channels (sent, or rehearsed in test
- * mode): what the fatigue cap counts. A read, beside the writes, so "what counts as sent" has one home.
+ * mode): what the fatigue cap counts — a merged message once, by its lead row. A read, beside the writes, so
+ * "what counts as sent" has one home.
  */
 export async function noticesSentToResidentSince(db: Kysely<Database>, residentId: string, since: Date): Promise<Date[]> {
   const rows = await db
@@ -219,6 +287,7 @@ export async function noticesSentToResidentSince(db: Kysely<Database>, residentI
     .select('sent_at')
     .where('resident_id', '=', residentId)
     .where('status', 'in', ['sent', 'rehearsed'])
+    .where('bundled_into', 'is', null)
     .where('sent_at', '>', since)
     .execute();
   return rows.flatMap((r) => (r.sent_at ? [r.sent_at] : []));

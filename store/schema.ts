@@ -291,6 +291,7 @@ export type Resident = Selectable<ResidentsTable>;
 export type NewResident = Insertable<ResidentsTable>;
 export type ResidentRelationship = Selectable<ResidentRelationshipsTable>;
 export type Delivery = Selectable<DeliveriesTable>;
+export type Outreach = Selectable<OutreachTable>;
 export type CaseworkerTask = Selectable<CaseworkerTasksTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
 

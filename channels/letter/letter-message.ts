@@ -16,6 +16,8 @@ export interface LetterMessageInput {
   locale: Locale;
   title: string;
   content: RenderedLetter;
+  /** Merged notices: further schemes in the same envelope, each with its own formatted answer code. */
+  enclosed?: ReadonlyArray<{ title: string; content: RenderedLetter; code: string }>;
 }
 
 /** The sender block of a letter: the rule's office as the notice's variables name it (section, address, phone, counter hours). */
@@ -39,6 +41,9 @@ export function buildLetterMessage(input: LetterMessageInput): LetterMessage {
     locale: input.locale,
     title: input.title,
     body: input.content.body,
+    ...(input.enclosed && input.enclosed.length > 0
+      ? { enclosed: input.enclosed.map((e) => ({ title: e.title, body: e.content.body, answer: letterAnswer(input.answer.baseUrl, e.code) })) }
+      : {}),
   };
 }
 

@@ -29,6 +29,8 @@ export interface LetterContent {
   title: string;
   body: string; // rendered template text; paragraphs separated by blank lines
   reference: string; // tracking reference printed small at the bottom, e.g. 'OSR-000123'
+  /** Merged notices: further schemes in the same envelope, each from a new page with its title, body and own answer block. */
+  enclosed?: ReadonlyArray<{ title: string; body: string; answer: LetterAnswerBlock }>;
 }
 
 const MM = 72 / 25.4;
@@ -222,13 +224,44 @@ function drawLetterBody(doc: Doc, letter: LetterContent, type: Typography): void
   const contentWidth = (L.page.width - L.margin.left - L.margin.right) * MM;
   const titleTop = Math.max(L.titleTop * MM, senderBottom + 8 * MM);
 
+  const enclosed = letter.enclosed ?? [];
+  const titles = [letter.title, ...enclosed.map((e) => e.title)];
+  drawScheme(doc, { title: letter.title, body: letter.body, ...(letter.answer ? { answer: letter.answer } : {}) }, letter.locale, type, titleTop, {
+    overview: enclosed.length > 0 ? ENCLOSED_LABELS[letter.locale](titles) : null,
+  });
+  for (const scheme of enclosed) {
+    doc.addPage();
+    drawScheme(doc, scheme, letter.locale, type, L.margin.top * MM, { overview: null });
+  }
+}
+
+/**
+ * One scheme's part of a letter: its title, its body and its answer block. A merged letter draws the lead
+ * scheme under the address and sender (with an overview of what the envelope holds), each further one
+ * from the top of a new page.
+ */
+function drawScheme(
+  doc: Doc,
+  scheme: { title: string; body: string; answer?: LetterAnswerBlock },
+  locale: LetterContent['locale'],
+  type: Typography,
+  titleTop: number,
+  options: { overview: string | null },
+): void {
+  const L = LETTER_LAYOUT_MM;
+  const contentLeft = L.margin.left * MM;
+  const contentWidth = (L.page.width - L.margin.left - L.margin.right) * MM;
   doc.font(FONT_BOLD).fontSize(type.title);
-  doc.text(letter.title, contentLeft, titleTop, { width: contentWidth, align: 'center', lineGap: type.title * 0.3 });
+  doc.text(scheme.title, contentLeft, titleTop, { width: contentWidth, align: 'center', lineGap: type.title * 0.3 });
   doc.y += 6 * MM;
 
   doc.font(FONT_REGULAR).fontSize(type.body);
-  const lineGap = type.body * (letter.locale === 'ja-easy' ? 0.8 : 0.6);
-  for (const paragraph of splitParagraphs(letter.body)) {
+  const lineGap = type.body * (locale === 'ja-easy' ? 0.8 : 0.6);
+  if (options.overview) {
+    doc.text(options.overview, contentLeft, doc.y, { width: contentWidth, lineGap });
+    doc.y += type.body * 0.8;
+  }
+  for (const paragraph of splitParagraphs(scheme.body)) {
     // Avoid a lone first line (often a heading like 【支給額】) stranded at the foot of a page.
     const lineHeight = doc.currentLineHeight(true) + lineGap;
     const keepTogether = Math.min(doc.heightOfString(paragraph, { width: contentWidth, lineGap }), 2 * lineHeight);
@@ -237,8 +270,15 @@ function drawLetterBody(doc: Doc, letter: LetterContent, type: Typography): void
     doc.text(paragraph, contentLeft, doc.y, { width: contentWidth, lineGap });
     doc.y += type.body * 0.8;
   }
-  if (letter.answer) drawAnswer(doc, letter.answer, letter.locale, type);
+  if (scheme.answer) drawAnswer(doc, scheme.answer, locale, type);
 }
+
+/** The overview a merged letter opens with: how many notices the envelope holds, and which. */
+const ENCLOSED_LABELS: Readonly<Record<Locale, (titles: readonly string[]) => string>> = {
+  ja: (titles) => `この封筒には、${titles.length}件のお知らせが入っています（${titles.join('、')}）。お知らせごとに回答コードがあり、それぞれ別々に回答できます。`,
+  en: (titles) => `This envelope holds ${titles.length} notices (${titles.join(', ')}). Each has its own answer code and can be answered separately.`,
+  'ja-easy': (titles) => `この ふうとうには、おしらせが ${titles.length}こ 入って います（${titles.join('、')}）。おしらせ ごとに こたえる コードが あります。`,
+};
 
 /** The QR code as vector squares (one rectangle per run of dark modules in a row), crisp at any print resolution. */
 function drawQrCode(doc: Doc, text: string, x: number, y: number, size: number): void {

@@ -46,16 +46,18 @@ export function printDayFor(now: Date, config: PrintConfig): string {
   return nextOfficeWorkingDay(earliest);
 }
 
+const LetterAnswerSchema = z.object({ code: z.string(), address: z.string(), url: z.string() });
 // The stored content is read back when the batch is rendered; a row written by another version must still parse.
 const StoredLetterContent = z.object({
   recipient: z.object({ postalCode: z.string(), address: z.string(), name: z.string() }),
   sender: z.object({ name: z.string(), department: z.string(), postalCode: z.string(), address: z.string(), phone: z.string(), hours: z.string().optional() }),
-  answer: z.object({ code: z.string(), address: z.string(), url: z.string() }).optional(),
+  answer: LetterAnswerSchema.optional(),
   issuedOn: z.iso.date(),
   locale: z.enum(LOCALES),
   title: z.string(),
   body: z.string(),
   reference: z.string(),
+  enclosed: z.array(z.object({ title: z.string(), body: z.string(), answer: LetterAnswerSchema })).optional(),
 }) satisfies z.ZodType<LetterContent>;
 
 export interface LetterToQueue {

@@ -86,19 +86,68 @@ function tooLate(letter: LetterStatus, batch: PrintBatchStatus): string {
 }
 
 /**
+ * The end states in which an outreach's letter must not go out if that can still be stopped: the resident
+ * answered or may no longer be contacted. A plan that simply ran out (no response, deadline passed) keeps
+ * its letter: it is the last attempt to reach the resident.
+ */
+export const LETTER_CANCELLING_STATES: ReadonlySet<string> = new Set([
+  'responded',
+  'consent-withdrawn',
+  'rule-withdrawn',
+  'moved-out',
+  'deceased',
+  'no-longer-applies',
+]);
+
+/**
  * When an outreach ends because the resident answered or may no longer be
  * contacted, its letter must not go out if that can still be stopped. Letters
  * already posted are left alone: they are the reason the resident answered.
+ * A merged letter (one envelope for several schemes) is cancelled only when no
+ * other scheme in it still wants it; until then it is kept, and the audit says why.
  */
 export async function cancelLettersOfOutreach(db: Kysely<Database>, outreachId: string, options: CancelOptions): Promise<CancelResult[]> {
   const letters = await db
-    .selectFrom('letters')
-    .select('reference')
-    .where('outreach_id', '=', outreachId)
-    .where('status', 'in', ['queued', 'printed'])
-    .orderBy('reference')
+    .selectFrom('letters as l')
+    .select(['l.reference', 'l.delivery_id'])
+    .where((eb) =>
+      eb.or([
+        eb('l.outreach_id', '=', outreachId),
+        eb(
+          'l.delivery_id',
+          'in',
+          eb.selectFrom('deliveries').select('bundled_into').where('outreach_id', '=', outreachId).where('bundled_into', 'is not', null).$narrowType<{ bundled_into: number }>(),
+        ),
+      ]),
+    )
+    .where('l.status', 'in', ['queued', 'printed'])
+    .orderBy('l.reference')
     .execute();
   const results: CancelResult[] = [];
-  for (const { reference } of letters) results.push(await cancelLetter(db, reference, options));
+  for (const { reference, delivery_id } of letters) {
+    const others = await db
+      .selectFrom('deliveries as d')
+      .innerJoin('outreach as o', 'o.id', 'd.outreach_id')
+      .select(['o.id', 'o.status', 'd.resident_id', 'd.rule_id', 'd.rule_version'])
+      .where((eb) => eb.or([eb('d.id', '=', delivery_id), eb('d.bundled_into', '=', delivery_id)]))
+      .where('d.status', 'in', ['sent', 'rehearsed', 'pending'])
+      .where('o.id', '!=', outreachId)
+      .execute();
+    const wanting = others.filter((o) => !LETTER_CANCELLING_STATES.has(o.status));
+    if (wanting.length > 0) {
+      const first = others[0]!;
+      await writeAudit(db, {
+        actor: options.actor ?? 'engine',
+        action: 'letter-kept',
+        residentId: first.resident_id,
+        ruleId: first.rule_id,
+        ruleVersion: first.rule_version,
+        outreachId,
+        detail: { channel: 'letter', reference, deliveryId: delivery_id, reason: options.reason, keptFor: wanting.map((o) => o.id) },
+      });
+      continue;
+    }
+    results.push(await cancelLetter(db, reference, options));
+  }
   return results;
 }

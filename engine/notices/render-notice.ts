@@ -81,8 +81,20 @@ export const CHANNEL_PARTS: Record<Channel, readonly string[]> = {
   push: ['push.title', 'push.body', 'push.link'],
   letter: ['body', 'letter'],
 };
+/**
+ * The layouts of a merged message (several schemes to one recipient at one moment, activities/merge-notices.ts):
+ * project layouts in `templates/_shared/<locale>/`, given `count`, `titles` and `notices` (each scheme's own
+ * variables and rendered body, numbered from 1). Letters need none: each scheme keeps its own letter pages.
+ */
+export const MERGED_PARTS = ['merged.email.subject', 'merged.email.html', 'merged.email.text', 'merged.push.title', 'merged.push.body'] as const;
 /** Parts that are HTML: their output is escaped, and unescaped output (`{{{x}}}`) is refused. */
-export const HTML_PARTS: readonly string[] = ['email.html'];
+export const HTML_PARTS: readonly string[] = ['email.html', 'merged.email.html'];
+
+/** One scheme of a merged message: its rule's template set and its own notice variables. */
+export interface MergedScheme {
+  templateId: string;
+  vars: NoticeVariables;
+}
 export const SHARED_SET = '_shared';
 
 export class TemplateError extends Error {}
@@ -159,6 +171,36 @@ export class NoticeRenderer {
       case 'letter':
         return { channel, content: { body: part('letter', body()).trim() }, fallbacks };
     }
+  }
+
+  /**
+   * The merged message of several schemes (the first leads: its greeting and city frame the message) on
+   * email or push. Each scheme's body comes from its own template set; the frame from MERGED_PARTS.
+   */
+  renderMerged(channel: 'email' | 'push', locale: Locale, schemes: readonly MergedScheme[]): RenderedNotice {
+    const lead = schemes[0];
+    if (!lead) throw new TemplateError('a merged notice needs at least one scheme');
+    const fallbacks: LocaleFallback[] = [];
+    const frame = (name: string, data: object) => this.renderPart(SHARED_SET, locale, name, data, fallbacks);
+    const titles = schemes.map((s) => s.vars.notice.title).join(locale === 'en' ? ', ' : '、');
+    const root = { resident: lead.vars.resident, city: lead.vars.city, count: schemes.length, titles };
+    if (channel === 'push') {
+      const why = { heading: lead.vars.why.heading, lines: ['', ...new Set(schemes.flatMap((s) => s.vars.why.lines.slice(1)))] };
+      const url = oneLine(this.renderPart(lead.templateId, locale, 'push.link', lead.vars, fallbacks));
+      return { channel, content: { title: oneLine(frame('merged.push.title', root)), body: pushBody(oneLine(frame('merged.push.body', root)), why), url }, fallbacks };
+    }
+    const notices = schemes.map((s, i) => {
+      const text = this.renderPart(s.templateId, locale, 'body', s.vars, fallbacks).trim();
+      const paragraphs = text
+        .split(/\n\s*\n/)
+        .map((p) => p.trim())
+        .filter(Boolean);
+      return { ...s.vars, number: i + 1, content: { body: text, paragraphs } };
+    });
+    const subject = oneLine(frame('merged.email.subject', root));
+    const html = frame('merged.email.html', { ...root, subject, notices });
+    const text = isolateLinks(frame('merged.email.text', { ...root, notices }).trim()) + '\n';
+    return { channel, content: { subject, html, text }, fallbacks };
   }
 
   /** Whether the set has a late-application notice for this locale on every channel given (late-notice.ts). */
