@@ -147,7 +147,13 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     // window go in this message (merge-notices.ts). A late-application notice goes on its own.
     const merging = mergeWindowMs(deps, input.msPerDay) > 0 && input.variant === undefined;
     const toCarry = merging ? await findSendsToCarry(deps, { ...input, msPerDay: input.msPerDay }) : [];
-    const claimed = merging ? await claimMergedDelivery(db, claim, toCarry.map((c) => c.claim)) : { lead: await claimDelivery(db, claim), carried: [] };
+    const claimed = merging
+      ? await claimMergedDelivery(
+          db,
+          claim,
+          toCarry.map((c) => c.claim),
+        )
+      : { lead: await claimDelivery(db, claim), carried: [] };
     const ledger = claimed.lead;
     if (ledger.status === 'sent' || ledger.status === 'rehearsed') return { outcome: 'sent', alreadyInLedger: true };
     if (ledger.status === 'skipped') return { outcome: 'unreachable', alreadyInLedger: true };
@@ -171,7 +177,8 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     });
     const carried = await carriedSchemes(deps, resident, input.channel, claimed.carried);
     const merged = carried.length > 0 ? { carried } : {};
-    const mergedDetail = carried.length > 0 ? { carries: carried.map((c) => ({ deliveryId: c.ledger.id, outreachId: c.ledger.outreach_id, ruleId: c.rule.id })) } : {};
+    const mergedDetail =
+      carried.length > 0 ? { carries: carried.map((c) => ({ deliveryId: c.ledger.id, outreachId: c.ledger.outreach_id, ruleId: c.rule.id })) } : {};
 
     const request = { deps, rule, resident, ledger, vars, msPerDay: input.msPerDay, ...(input.variant ? { variant: input.variant } : {}), ...merged };
     const variantDetail = input.variant ? { variant: input.variant } : {};
@@ -220,7 +227,12 @@ async function carriedByAnother(
   if (ledger.status === 'pending') {
     // Grows with the time the lead has taken: a lead retrying against a mail server that is down is not polled every second.
     const resumeInMs = Math.min(CARRIED_WAIT_MAX_MS, Math.max(CARRIED_WAIT_MIN_MS, Date.now() - ledger.created_at.getTime()));
-    await audit(input, 'send-deferred', { channel: input.channel, reason: 'carried by a merged notice still being sent', carriedBy: ledger.bundled_into, resumeInMs });
+    await audit(input, 'send-deferred', {
+      channel: input.channel,
+      reason: 'carried by a merged notice still being sent',
+      carriedBy: ledger.bundled_into,
+      resumeInMs,
+    });
     return { outcome: 'deferred', alreadyInLedger: true, resumeInMs };
   }
   throw ApplicationFailure.create({

@@ -156,7 +156,15 @@ export interface NoticeScheme {
  */
 export async function schemeVariables(
   deps: ActivityDeps,
-  scheme: { rule: Rule; outreach: Outreach; resident: Resident; channel: Channel; consent: ConsentState; explanation: RedactedExplanation | null; late: boolean },
+  scheme: {
+    rule: Rule;
+    outreach: Outreach;
+    resident: Resident;
+    channel: Channel;
+    consent: ConsentState;
+    explanation: RedactedExplanation | null;
+    late: boolean;
+  },
 ): Promise<NoticeVariables> {
   const { rule, outreach, resident, channel } = scheme;
   // Each attempt issues its own links (only their hashes are kept); links of earlier attempts stay valid.
@@ -189,7 +197,8 @@ export async function carriedSchemes(deps: ActivityDeps, resident: Resident, cha
     const outreach = await deps.db.selectFrom('outreach').selectAll().where('id', '=', ledger.outreach_id).executeTakeFirstOrThrow();
     const rule = await getRuleVersion(deps.db, ledger.rule_id, ledger.rule_version);
     const consent = await consentFor(deps.db, outreach.resident_id, rule.purpose, todayInTokyo());
-    const still = consentGap(consent, rule.purpose) === null && outreach.status === 'active' ? await checkStillApplies(deps.db, deps.parameters, rule, outreach) : null;
+    const still =
+      consentGap(consent, rule.purpose) === null && outreach.status === 'active' ? await checkStillApplies(deps.db, deps.parameters, rule, outreach) : null;
     if (!still || !still.applies) {
       await cancelCarriedDelivery(deps.db, ledger.id);
       continue;

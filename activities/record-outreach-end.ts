@@ -12,7 +12,6 @@ export interface OutreachEndInput extends OutreachRef {
   via: ResponseChannel | null;
 }
 
-
 export function makeRecordOutreachEnd(deps: ActivityDeps) {
   return async function recordOutreachEnd(input: OutreachEndInput): Promise<void> {
     const ids = { residentId: input.residentId, ruleId: input.ruleId, ruleVersion: input.ruleVersion, outreachId: input.outreachId };

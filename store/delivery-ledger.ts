@@ -33,7 +33,11 @@ export interface DeliveryClaim extends OutreachRef {
  * attempt made (whatever its status), so a send already settled is never repeated.
  */
 export async function claimDelivery(db: Kysely<Database>, claim: DeliveryClaim): Promise<Delivery> {
-  await db.insertInto('deliveries').values(newDeliveryRow(claim, null)).onConflict((oc) => oc.column('idempotency_key').doNothing()).execute();
+  await db
+    .insertInto('deliveries')
+    .values(newDeliveryRow(claim, null))
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .execute();
   return db.selectFrom('deliveries').selectAll().where('idempotency_key', '=', claim.idempotencyKey).executeTakeFirstOrThrow();
 }
 

@@ -130,7 +130,12 @@ describe('one notice per recipient and moment', () => {
     const letters = await engine.db.selectFrom('letters').selectAll().where('outreach_id', 'in', [allowance, subsidy]).execute();
     expect(letters).toHaveLength(1);
 
-    const rows = await engine.db.selectFrom('deliveries').selectAll().where('outreach_id', 'in', [allowance, subsidy]).where('channel', '=', 'letter').execute();
+    const rows = await engine.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('outreach_id', 'in', [allowance, subsidy])
+      .where('channel', '=', 'letter')
+      .execute();
     const lead = rows.find((r) => r.bundled_into === null)!;
     const pdf = join(workDir, 'merged-letter.pdf');
     await writeFile(pdf, await readFile((lead.detail as { pdfPath: string }).pdfPath));
@@ -148,7 +153,12 @@ describe('one notice per recipient and moment', () => {
 
 describe('when a send is due (the plan as the workflow follows it)', () => {
   it('counts a wait only after a send that reached the resident, and a deadline wait only once someone was reached', async () => {
-    const newest = await engine.db.selectFrom('rule_versions').select('version').where('rule_id', '=', 'child-allowance').orderBy('version', 'desc').executeTakeFirstOrThrow();
+    const newest = await engine.db
+      .selectFrom('rule_versions')
+      .select('version')
+      .where('rule_id', '=', 'child-allowance')
+      .orderBy('version', 'desc')
+      .executeTakeFirstOrThrow();
     const rule = await getRuleVersion(engine.db, 'child-allowance', newest.version);
     const started = new Date('2031-05-14T01:00:00Z');
     const outreach = { started_at: started, trigger_date: '2031-05-13' };
@@ -167,7 +177,9 @@ describe('when a send is due (the plan as the workflow follows it)', () => {
     const pushSent = { step_index: 2, status: 'sent' as const, sent_at: at(3 * day + 20), created_at: at(3 * day + 15) };
     expect(nextSendDue(rule, outreach, [emailSent, pushSent], day)).toMatchObject({ stepIndex: 4, dueAt: at((15 - 1 - 5) * day) });
     // Every send done: nothing left to carry. An outreach begun after its deadline: its late notice goes on its own.
-    expect(nextSendDue(rule, outreach, [emailSent, pushSent, { step_index: 4, status: 'sent', sent_at: at(9 * day), created_at: at(9 * day) }], day)).toBeNull();
+    expect(
+      nextSendDue(rule, outreach, [emailSent, pushSent, { step_index: 4, status: 'sent', sent_at: at(9 * day), created_at: at(9 * day) }], day),
+    ).toBeNull();
     expect(nextSendDue(rule, { started_at: started, trigger_date: '2031-04-01' }, [], day)).toBeNull();
   });
 });

@@ -219,9 +219,6 @@ function drawLetterBody(doc: Doc, letter: LetterContent, type: Typography): void
   const L = LETTER_LAYOUT_MM;
   drawRecipient(doc, letter, type);
   const senderBottom = drawSender(doc, letter, type);
-
-  const contentLeft = L.margin.left * MM;
-  const contentWidth = (L.page.width - L.margin.left - L.margin.right) * MM;
   const titleTop = Math.max(L.titleTop * MM, senderBottom + 8 * MM);
 
   const enclosed = letter.enclosed ?? [];
@@ -275,7 +272,8 @@ function drawScheme(
 
 /** The overview a merged letter opens with: how many notices the envelope holds, and which. */
 const ENCLOSED_LABELS: Readonly<Record<Locale, (titles: readonly string[]) => string>> = {
-  ja: (titles) => `この封筒には、${titles.length}件のお知らせが入っています（${titles.join('、')}）。お知らせごとに回答コードがあり、それぞれ別々に回答できます。`,
+  ja: (titles) =>
+    `この封筒には、${titles.length}件のお知らせが入っています（${titles.join('、')}）。お知らせごとに回答コードがあり、それぞれ別々に回答できます。`,
   en: (titles) => `This envelope holds ${titles.length} notices (${titles.join(', ')}). Each has its own answer code and can be answered separately.`,
   'ja-easy': (titles) => `この ふうとうには、おしらせが ${titles.length}こ 入って います（${titles.join('、')}）。おしらせ ごとに こたえる コードが あります。`,
 };

@@ -294,8 +294,30 @@ async function summarize(s: {
       ]);
     }
     if (r.key === '1001') {
-      const ok = outreach.length > 0 && received.email === outreach.length;
-      checks.push(`${ok ? '✓' : '✗'} ${id}: birth sent twice, ${received.email} email(s) received for ${outreach.length} rule(s) — one each`);
+      // One notice per recipient and moment: the birth's schemes arrive in one email, each answerable on its own;
+      // the duplicate event sends nothing more.
+      const mails = await Promise.all(emails.filter((e) => e.startsWith(`X-Envelope-To: ${r.resident.email}`)).map((e) => simpleParser(e)));
+      const firstMail = mails[0]?.text ?? '';
+      const titles = await Promise.all(
+        outreach.map(
+          async (o) => (await db.selectFrom('rule_versions').select('definition').where('rule_id', '=', o.rule_id).executeTakeFirstOrThrow()).definition,
+        ),
+      );
+      const listsEach = titles.every((d) => firstMail.includes((d as { title: { ja: string } }).title.ja));
+      const ok = outreach.length > 1 && received.email === 1 && listsEach;
+      checks.push(
+        `${ok ? '✓' : '✗'} ${id}: birth sent twice, ${outreach.length} rules matched → ${received.email} email received, ${listsEach ? 'listing every scheme with its own answer links' : 'NOT listing every scheme'} (merged notice)`,
+      );
+      if (!ok) failures += 1;
+    }
+    if (r.key === '1005') {
+      // Without digital channels: the birth's schemes arrive in one envelope, each with its own answer code.
+      const letters = await db.selectFrom('letters').select('content').where('resident_id', '=', id).execute();
+      const enclosed = letters.map((l) => ((l.content as { enclosed?: unknown[] }).enclosed ?? []).length + 1);
+      const ok = outreach.length > 1 && letters.length === 1 && enclosed[0] === outreach.length;
+      checks.push(
+        `${ok ? '✓' : '✗'} ${id} (no email, no smartphone): ${outreach.length} rules matched → ${letters.length} letter with ${enclosed[0] ?? 0} notices, each with its own answer code (merged letter)`,
+      );
       if (!ok) failures += 1;
     }
     if (!r.consents.includes('child-benefits') && r.turns65InDays === undefined) {

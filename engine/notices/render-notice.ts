@@ -187,7 +187,11 @@ export class NoticeRenderer {
     if (channel === 'push') {
       const why = { heading: lead.vars.why.heading, lines: ['', ...new Set(schemes.flatMap((s) => s.vars.why.lines.slice(1)))] };
       const url = oneLine(this.renderPart(lead.templateId, locale, 'push.link', lead.vars, fallbacks));
-      return { channel, content: { title: oneLine(frame('merged.push.title', root)), body: pushBody(oneLine(frame('merged.push.body', root)), why), url }, fallbacks };
+      return {
+        channel,
+        content: { title: oneLine(frame('merged.push.title', root)), body: pushBody(oneLine(frame('merged.push.body', root)), why), url },
+        fallbacks,
+      };
     }
     const notices = schemes.map((s, i) => {
       const text = this.renderPart(s.templateId, locale, 'body', s.vars, fallbacks).trim();
