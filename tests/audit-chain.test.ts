@@ -179,7 +179,7 @@ describe('a database of its own: concurrent writers, then tampering', () => {
             handle.db,
             { id: `audit-${run}-${i}`, type: 'birth', residentId, occurredOn: '2001-05-06', payload: {} },
             'test:intake',
-            [{ actor: 'test:intake', action: 'not-contacted', residentId, ruleId: 'child-allowance', ruleVersion: 1, detail: { reason: 'no consent' } }],
+            [{ actor: 'test:intake', action: 'not-contacted', residentId, ruleId: 'child-allowance', ruleVersion: 2, detail: { reason: 'no consent' } }],
             [],
           ),
         ),

@@ -87,7 +87,7 @@ describe('POST /events', () => {
     const result = (await response.json()) as IntakeResult;
     expect(result.duplicate).toBe(false);
     expect(result.matches).toContainEqual(
-      expect.objectContaining({ ruleId: 'child-allowance', ruleVersion: 1, result: expect.objectContaining({ decision: 'outreach', start: 'started' }) }),
+      expect.objectContaining({ ruleId: 'child-allowance', ruleVersion: 2, result: expect.objectContaining({ decision: 'outreach', start: 'started' }) }),
     );
     const outreachId = outreachIdOf(result);
     await waitFor('the email', async () => (await engine.ledger(outreachId)).some((d) => d.channel === 'email' && d.status === 'sent'));

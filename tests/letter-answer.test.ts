@@ -59,7 +59,7 @@ async function sendLetter(): Promise<{ outreachId: string; pdfPath: string }> {
     outreachId,
     residentId: resident.id,
     ruleId: 'child-allowance',
-    ruleVersion: 1,
+    ruleVersion: 2,
     stepIndex: 4,
     channel: 'letter',
     msPerDay: MS_PER_DAY,

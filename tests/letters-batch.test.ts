@@ -62,7 +62,7 @@ async function queue(now: Date, options: { postalCode?: string; body?: string } 
       outreach_id: outreachId,
       resident_id: resident.id,
       rule_id: 'child-allowance',
-      rule_version: 1,
+      rule_version: 2,
       step_index: 4,
       channel: 'letter',
       status: 'pending',

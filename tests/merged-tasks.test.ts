@@ -40,7 +40,7 @@ async function outreachOf(resident: TestResident, ruleId: string): Promise<Schem
     .insertInto('outreach')
     .values(outreachRow(outreachId, resident.id, { rule_id: ruleId, status: 'no-response' }))
     .execute();
-  return { outreachId, ruleId, ruleVersion: 1, residentId: resident.id };
+  return { outreachId, ruleId, ruleVersion: 2, residentId: resident.id };
 }
 
 const open = (scheme: Scheme, kind: TaskKind, mergeWindowMs?: number) =>
@@ -78,8 +78,8 @@ describe('merged caseworker tasks', () => {
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject({ id: first.taskId, kind: 'no-response', status: 'open', merged_into: null });
     expect(listed[0]!.schemes).toEqual([
-      { taskId: first.taskId, outreachId: allowance.outreachId, ruleId: 'child-allowance', ruleVersion: 1 },
-      { taskId: second.taskId, outreachId: medical.outreachId, ruleId: 'child-medical-subsidy', ruleVersion: 1 },
+      { taskId: first.taskId, outreachId: allowance.outreachId, ruleId: 'child-allowance', ruleVersion: 2 },
+      { taskId: second.taskId, outreachId: medical.outreachId, ruleId: 'child-medical-subsidy', ruleVersion: 2 },
     ]);
 
     // Each outreach still finds its own task; a repeat of the activity changes nothing.
@@ -236,7 +236,7 @@ describe('merged caseworker tasks', () => {
     const mine = lines.filter((l) => l.includes(resident.id));
     expect(mine).toHaveLength(1);
     expect(mine[0]).toContain(`#${lead.taskId}`);
-    expect(mine[0]).toContain(`child-allowance v1 (${allowance.outreachId})`);
-    expect(mine[0]).toContain(`child-medical-subsidy v1 (${medical.outreachId})`);
+    expect(mine[0]).toContain(`child-allowance v2 (${allowance.outreachId})`);
+    expect(mine[0]).toContain(`child-medical-subsidy v2 (${medical.outreachId})`);
   });
 });

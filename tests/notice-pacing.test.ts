@@ -104,7 +104,7 @@ describe('the fatigue cap', () => {
         outreach_id: key,
         resident_id: resident.id,
         rule_id: 'infant-checkup-4-months',
-        rule_version: 1,
+        rule_version: 2,
         step_index: 0,
         channel: 'email',
         status: 'sent',

@@ -62,7 +62,7 @@ function deps(): ActivityDeps {
 
 /** One send request of a child-allowance outreach for `resident` on `channel`, with its ledger row claimed. */
 async function requestFor(resident: TestResident, outreachId: string, channel: Channel): Promise<SendRequest> {
-  const rule = await getRuleVersion(engine.db, 'child-allowance', 1);
+  const rule = await getRuleVersion(engine.db, 'child-allowance', 2);
   const stepIndex = rule.outreach.findIndex((s) => 'send' in s && s.send === channel);
   const ledger = await claimDelivery(engine.db, {
     idempotencyKey: `${outreachId}#${stepIndex}:${channel}`,

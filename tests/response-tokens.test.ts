@@ -36,7 +36,7 @@ async function newOutreach(): Promise<string> {
   const id = `outreach:child-allowance:${resident.id}:${randomUUID()}`;
   await engine.db
     .insertInto('outreach')
-    .values({ id, rule_id: 'child-allowance', rule_version: 1, resident_id: resident.id, occurrence_key: randomUUID(), status: 'active', response: null })
+    .values({ id, rule_id: 'child-allowance', rule_version: 2, resident_id: resident.id, occurrence_key: randomUUID(), status: 'active', response: null })
     .execute();
   return id;
 }

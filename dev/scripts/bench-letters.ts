@@ -95,7 +95,7 @@ async function main(): Promise<void> {
         .values({
           id: outreachId,
           rule_id: 'child-allowance',
-          rule_version: 1,
+          rule_version: 2,
           resident_id: r.id,
           occurrence_key: 'bench',
           event_id: null,
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
         outreach_id: outreachId,
         resident_id: r.id,
         rule_id: 'child-allowance',
-        rule_version: 1,
+        rule_version: 2,
         step_index: 4,
         channel: 'letter',
         status: 'pending',

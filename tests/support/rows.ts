@@ -22,12 +22,12 @@ export function residentRow(id: string, overrides: Partial<NewResident> = {}): N
   };
 }
 
-/** An active outreach of child-allowance version 1 that no event started; `overrides` win. */
+/** An active outreach of child-allowance version 2 (the rules folder's) that no event started; `overrides` win. */
 export function outreachRow(id: string, residentId: string, overrides: Partial<Insertable<OutreachTable>> = {}): Insertable<OutreachTable> {
   return {
     id,
     rule_id: 'child-allowance',
-    rule_version: 1,
+    rule_version: 2,
     resident_id: residentId,
     occurrence_key: id,
     event_id: null,
