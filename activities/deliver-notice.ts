@@ -16,7 +16,11 @@ import {
 import { checkStillApplies } from '../engine/outreach/still-applies';
 import { sendTiming, type PlanClock } from '../engine/outreach/send-timing';
 import type { StopReason } from '../engine/outreach/outreach-contract';
-import type { Delivery, Resident } from '../store/schema';
+import type { Delivery, Outreach, Resident } from '../store/schema';
+import type { ConsentState } from '../store/consent';
+import type { Rule } from '../engine/rule-language/rule-schema';
+import type { RedactedExplanation } from '../engine/rule-language/redact-explanation';
+import { noticeRecipients, proxiesOf, type NoticeRecipient } from '../engine/outreach/notice-recipients';
 import { getRuleVersion } from '../engine/rule-language/rule-registry';
 import type { SendAttempt, SendRequest } from './send-attempt';
 import { sendEmailNotice } from './send-email-notice';
@@ -108,9 +112,16 @@ export function makeDeliverNotice(deps: ActivityDeps) {
       return { outcome: 'suppressed', alreadyInLedger: false, resumeInMs: Math.max(1, hold.until.getTime() - Date.now()) };
     }
 
-    // A retry after the send went out: nothing below may hold it back or stop it now.
-    const settled = await settledDeliveryStatus(db, key);
-    if (settled) return { outcome: settled === 'skipped' ? 'unreachable' : 'sent', alreadyInLedger: true };
+    // Who receives it: the resident, or their proxies (代理人) as the register records them today — instead of
+    // the resident, or in copy. Each recipient's send has its own ledger row.
+    const recipients = noticeRecipients(input.residentId, await proxiesOf(db, input.residentId, todayInTokyo()));
+    const keyOf = (r: NoticeRecipient) => idempotencyKeyFor({ ...input, proxyId: r.role === 'proxy' ? r.residentId : undefined });
+
+    // A retry after the sends went out: nothing below may hold them back or stop them now.
+    const settled = await Promise.all(recipients.map((r) => settledDeliveryStatus(db, keyOf(r))));
+    if (recipients.length > 0 && settled.every((s) => s !== null)) {
+      return { outcome: settled.some((s) => s !== 'skipped') ? 'sent' : 'unreachable', alreadyInLedger: true };
+    }
 
     // Still true? The resident may have left the register, or their facts no longer meet the rule.
     const still = await checkStillApplies(db, deps.parameters, rule, outreach);
@@ -126,92 +137,186 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     }
 
     const resident = await db.selectFrom('residents').selectAll().where('id', '=', input.residentId).executeTakeFirstOrThrow();
-    // Quiet hours and the fatigue cap: the same step, later.
-    const timing = await pacing(deps, input, resident, outreach.started_at);
-    if (timing.kind === 'wait') {
-      await audit(input, 'send-deferred', { channel: input.channel, reason: timing.reason, resumeInMs: timing.realMs, idempotencyKey: key });
-      return { outcome: 'deferred', alreadyInLedger: false, resumeInMs: timing.realMs };
+    const sends: RecipientSend[] = [];
+    for (const [i, recipient] of recipients.entries()) {
+      if (settled[i] !== null) {
+        sends.push({ recipient, row: resident, key: keyOf(recipient), done: settled[i] === 'skipped' ? 'unreachable' : 'sent' });
+        continue;
+      }
+      const row =
+        recipient.role === 'resident'
+          ? resident
+          : await db.selectFrom('residents').selectAll().where('id', '=', recipient.residentId).executeTakeFirstOrThrow();
+      sends.push({ recipient, row, key: keyOf(recipient), done: null });
     }
 
-    const claim = {
-      idempotencyKey: key,
-      outreachId: input.outreachId,
-      residentId: input.residentId,
-      ruleId: input.ruleId,
-      ruleVersion: input.ruleVersion,
-      stepIndex: input.stepIndex,
-      channel: input.channel,
-      scheduledFor,
-    };
-    // One notice per recipient and moment: other outreach's sends due on this channel within the merge
-    // window go in this message (merge-notices.ts). A late-application notice goes on its own.
-    const merging = mergeWindowMs(deps, input.msPerDay) > 0 && input.variant === undefined;
-    const toCarry = merging ? await findSendsToCarry(deps, { ...input, msPerDay: input.msPerDay }) : [];
-    const claimed = merging
-      ? await claimMergedDelivery(
-          db,
-          claim,
-          toCarry.map((c) => c.claim),
-        )
-      : { lead: await claimDelivery(db, claim), carried: [] };
-    const ledger = claimed.lead;
-    if (ledger.status === 'sent' || ledger.status === 'rehearsed') return { outcome: 'sent', alreadyInLedger: true };
-    if (ledger.status === 'skipped') return { outcome: 'unreachable', alreadyInLedger: true };
-    if (ledger.bundled_into !== null) return carriedByAnother(input, ledger, audit);
+    // Quiet hours and the fatigue cap, of every recipient still to be sent to: the same step, later.
+    let wait: { reason: string; realMs: number } | null = null;
+    for (const send of sends.filter((x) => x.done === null)) {
+      const timing = await pacing(deps, input, send.row, outreach.started_at);
+      if (timing.kind === 'wait' && (wait === null || timing.realMs > wait.realMs)) wait = { reason: timing.reason, realMs: timing.realMs };
+    }
+    if (wait) {
+      await audit(input, 'send-deferred', { channel: input.channel, reason: wait.reason, resumeInMs: wait.realMs, idempotencyKey: key });
+      return { outcome: 'deferred', alreadyInLedger: false, resumeInMs: wait.realMs };
+    }
 
-    // The resident's contact preferences (an email unsubscribe takes email off them): not wanted is unreachable, the plan moves on.
-    if (!channelWanted(resident, input.channel)) {
-      const reason = `the resident does not want notices by ${input.channel} (contact preferences)`;
-      await markDeliverySkipped(db, ledger, { scheduledFor, reason });
-      await audit(input, 'channel-unreachable', { channel: input.channel, reason, deliveryId: ledger.id });
-      return { outcome: 'unreachable', alreadyInLedger: false };
+    const outcomes: DeliverNoticeResult[] = [];
+    for (const send of sends) {
+      if (send.done) {
+        outcomes.push({ outcome: send.done, alreadyInLedger: true });
+        continue;
+      }
+      outcomes.push(
+        await sendToRecipient(deps, { input, rule, outreach, scheduledFor, consent, explanation: still.explanation, subject: resident }, send, audit),
+      );
     }
-    const vars = await schemeVariables(deps, {
-      rule,
-      outreach,
-      resident,
-      channel: input.channel,
-      consent,
-      explanation: still.explanation,
-      late: input.variant === 'late',
-    });
-    const carried = await carriedSchemes(deps, resident, input.channel, claimed.carried);
-    const merged = carried.length > 0 ? { carried } : {};
-    const mergedDetail =
-      carried.length > 0 ? { carries: carried.map((c) => ({ deliveryId: c.ledger.id, outreachId: c.ledger.outreach_id, ruleId: c.rule.id })) } : {};
-
-    const request = { deps, rule, resident, ledger, vars, msPerDay: input.msPerDay, ...(input.variant ? { variant: input.variant } : {}), ...merged };
-    const variantDetail = input.variant ? { variant: input.variant } : {};
-    const attempt = deps.config.testMode ? await rehearseNotice(input.channel, request) : await CHANNEL_SENDERS[input.channel](request);
-    if (attempt.kind === 'unreachable') {
-      await markDeliverySkipped(db, ledger, { scheduledFor, reason: attempt.reason, ...attempt.detail });
-      await audit(input, 'channel-unreachable', { channel: input.channel, reason: attempt.reason, deliveryId: ledger.id });
-      return { outcome: 'unreachable', alreadyInLedger: false };
-    }
-    const settle = deps.config.testMode ? markDeliveryRehearsed : markDeliverySent;
-    await settle(db, ledger.id, { providerRef: attempt.providerRef, detail: { scheduledFor, ...variantDetail, ...mergedDetail, ...attempt.detail } });
-    await audit(input, deps.config.testMode ? 'notice-rehearsed' : 'notice-sent', {
-      channel: input.channel,
-      deliveryId: ledger.id,
-      locale: resident.locale,
-      providerRef: attempt.providerRef,
-      ...variantDetail,
-      ...mergedDetail,
-      ...attempt.detail,
-    });
-    for (const c of carried) {
-      await writeAudit(db, {
-        actor: 'engine',
-        action: deps.config.testMode ? 'notice-rehearsed' : 'notice-sent',
-        residentId: c.ledger.resident_id,
-        ruleId: c.rule.id,
-        ruleVersion: c.rule.version,
-        outreachId: c.ledger.outreach_id,
-        detail: { channel: input.channel, deliveryId: c.ledger.id, carriedBy: ledger.id, providerRef: attempt.providerRef },
-      });
-    }
-    return { outcome: 'sent', alreadyInLedger: false };
+    return combinedOutcome(outcomes);
   };
+}
+
+/** One recipient of a send step: the resident or a proxy, their row (address, locale, preferences) and ledger key. */
+interface RecipientSend {
+  recipient: NoticeRecipient;
+  row: Resident;
+  key: string;
+  /** Settled by an earlier attempt. */
+  done: 'sent' | 'unreachable' | null;
+}
+
+interface StepContext {
+  input: DeliverNoticeInput;
+  rule: Rule;
+  outreach: Outreach;
+  scheduledFor: string;
+  /** The resident's consent for the rule's purpose (checked: granted). */
+  consent: ConsentState;
+  explanation: RedactedExplanation | null;
+  /** The resident the outreach is about. */
+  subject: Resident;
+}
+
+type AuditStep = (input: DeliverNoticeInput, action: string, detail: Record<string, unknown>) => Promise<unknown>;
+
+/**
+ * The send to one recipient: claim its ledger row (with the sends its message carries, for the resident's
+ * own), check their contact preferences (and a proxy's own consent), render in their language, send.
+ */
+async function sendToRecipient(deps: ActivityDeps, step: StepContext, send: RecipientSend, audit: AuditStep): Promise<DeliverNoticeResult> {
+  const { db } = deps;
+  const { input, rule, scheduledFor } = step;
+  const { recipient, row } = send;
+  const proxy = recipient.role === 'proxy' ? recipient : null;
+  const recipientDetail = proxy ? { recipient: proxy.residentId, relation: proxy.relation } : {};
+
+  // A proxy receives notices for the resident only with their own consent for the purpose.
+  if (proxy) {
+    const own = await consentFor(db, proxy.residentId, rule.purpose, todayInTokyo());
+    const gap = consentGap(own, rule.purpose);
+    if (gap !== null) {
+      await audit(input, 'send-blocked', { channel: input.channel, reason: `proxy: ${gap}`, idempotencyKey: send.key, ...recipientDetail });
+      return { outcome: 'unreachable', alreadyInLedger: false };
+    }
+  }
+
+  const claim = {
+    idempotencyKey: send.key,
+    outreachId: input.outreachId,
+    residentId: input.residentId,
+    ruleId: input.ruleId,
+    ruleVersion: input.ruleVersion,
+    stepIndex: input.stepIndex,
+    channel: input.channel,
+    scheduledFor,
+    ...(proxy ? { recipientId: proxy.residentId } : {}),
+  };
+  // One notice per recipient and moment: other outreach's sends due on this channel within the merge
+  // window go in this message (merge-notices.ts) — to a proxy, the resident's other sends to the same proxy.
+  // A late-application notice goes on its own.
+  const merging = mergeWindowMs(deps, input.msPerDay) > 0 && input.variant === undefined;
+  const toCarry = merging ? await findSendsToCarry(deps, { ...input, msPerDay: input.msPerDay, proxyId: proxy?.residentId }) : [];
+  const claimed = merging
+    ? await claimMergedDelivery(
+        db,
+        claim,
+        toCarry.map((c) => c.claim),
+      )
+    : { lead: await claimDelivery(db, claim), carried: [] };
+  const ledger = claimed.lead;
+  if (ledger.status === 'sent' || ledger.status === 'rehearsed') return { outcome: 'sent', alreadyInLedger: true };
+  if (ledger.status === 'skipped') return { outcome: 'unreachable', alreadyInLedger: true };
+  if (ledger.bundled_into !== null) return carriedByAnother(input, ledger, audit);
+
+  // The recipient's contact preferences (an email unsubscribe takes email off them): not wanted is unreachable, the plan moves on.
+  if (!channelWanted(row, input.channel)) {
+    const reason = `the ${proxy ? 'proxy' : 'resident'} does not want notices by ${input.channel} (contact preferences)`;
+    await markDeliverySkipped(db, ledger, { scheduledFor, reason });
+    await audit(input, 'channel-unreachable', { channel: input.channel, reason, deliveryId: ledger.id, ...recipientDetail });
+    return { outcome: 'unreachable', alreadyInLedger: false };
+  }
+  const schemeProxy = proxy ? { subject: step.subject, relation: proxy.relation } : undefined;
+  const vars = await schemeVariables(deps, {
+    rule,
+    outreach: step.outreach,
+    resident: row,
+    channel: input.channel,
+    consent: step.consent,
+    explanation: step.explanation,
+    late: input.variant === 'late',
+    ...(schemeProxy ? { proxy: schemeProxy } : {}),
+  });
+  const carried = await carriedSchemes(deps, row, input.channel, claimed.carried, schemeProxy);
+  const merged = carried.length > 0 ? { carried } : {};
+  const mergedDetail =
+    carried.length > 0 ? { carries: carried.map((c) => ({ deliveryId: c.ledger.id, outreachId: c.ledger.outreach_id, ruleId: c.rule.id })) } : {};
+
+  const request = { deps, rule, resident: row, ledger, vars, msPerDay: input.msPerDay, ...(input.variant ? { variant: input.variant } : {}), ...merged };
+  const variantDetail = input.variant ? { variant: input.variant } : {};
+  const attempt = deps.config.testMode ? await rehearseNotice(input.channel, request) : await CHANNEL_SENDERS[input.channel](request);
+  if (attempt.kind === 'unreachable') {
+    await markDeliverySkipped(db, ledger, { scheduledFor, reason: attempt.reason, ...attempt.detail });
+    await audit(input, 'channel-unreachable', { channel: input.channel, reason: attempt.reason, deliveryId: ledger.id, ...recipientDetail });
+    return { outcome: 'unreachable', alreadyInLedger: false };
+  }
+  const settle = deps.config.testMode ? markDeliveryRehearsed : markDeliverySent;
+  await settle(db, ledger.id, {
+    providerRef: attempt.providerRef,
+    detail: { scheduledFor, ...variantDetail, ...mergedDetail, ...recipientDetail, ...attempt.detail },
+  });
+  await audit(input, deps.config.testMode ? 'notice-rehearsed' : 'notice-sent', {
+    channel: input.channel,
+    deliveryId: ledger.id,
+    locale: row.locale,
+    providerRef: attempt.providerRef,
+    ...variantDetail,
+    ...mergedDetail,
+    ...recipientDetail,
+    ...attempt.detail,
+  });
+  for (const c of carried) {
+    await writeAudit(db, {
+      actor: 'engine',
+      action: deps.config.testMode ? 'notice-rehearsed' : 'notice-sent',
+      residentId: c.ledger.resident_id,
+      ruleId: c.rule.id,
+      ruleVersion: c.rule.version,
+      outreachId: c.ledger.outreach_id,
+      detail: { channel: input.channel, deliveryId: c.ledger.id, carriedBy: ledger.id, providerRef: attempt.providerRef },
+    });
+  }
+  return { outcome: 'sent', alreadyInLedger: false };
+}
+
+/**
+ * The step's outcome from its recipients': reached if anyone was (a proxy's copy counts), else still waiting
+ * for a merged message that carries it, else unreachable — the plan moves on.
+ */
+function combinedOutcome(outcomes: readonly DeliverNoticeResult[]): DeliverNoticeResult {
+  const alreadyInLedger = outcomes.length > 0 && outcomes.every((o) => o.alreadyInLedger);
+  if (outcomes.some((o) => o.outcome === 'sent')) return { outcome: 'sent', alreadyInLedger };
+  const waiting = outcomes.filter((o) => o.outcome === 'deferred');
+  if (waiting.length > 0) return { outcome: 'deferred', alreadyInLedger, resumeInMs: Math.min(...waiting.map((o) => o.resumeInMs ?? 1_000)) };
+  return { outcome: 'unreachable', alreadyInLedger };
 }
 
 /**
@@ -219,11 +324,7 @@ export function makeDeliverNotice(deps: ActivityDeps) {
  * lead is being sent; the same step again soon, by when it will have settled. Failed or left out: the plan
  * moves on as after a failed send.
  */
-async function carriedByAnother(
-  input: DeliverNoticeInput,
-  ledger: Delivery,
-  audit: (input: DeliverNoticeInput, action: string, detail: Record<string, unknown>) => Promise<unknown>,
-): Promise<DeliverNoticeResult> {
+async function carriedByAnother(input: DeliverNoticeInput, ledger: Delivery, audit: AuditStep): Promise<DeliverNoticeResult> {
   if (ledger.status === 'pending') {
     // Grows with the time the lead has taken: a lead retrying against a mail server that is down is not polled every second.
     const resumeInMs = Math.min(CARRIED_WAIT_MAX_MS, Math.max(CARRIED_WAIT_MIN_MS, Date.now() - ledger.created_at.getTime()));
@@ -253,13 +354,14 @@ async function pacing(deps: ActivityDeps, input: DeliverNoticeInput, resident: R
   const own =
     resident.quiet_hours_start !== null && resident.quiet_hours_end !== null ? { start: resident.quiet_hours_start, end: resident.quiet_hours_end } : null;
   const since = new Date(realNow.getTime() - settings.cap.windowDays * input.msPerDay);
+  // Counted for the recipient: a proxy's own notices and those they received for others.
   return sendTiming({
     channel: input.channel,
     clock,
     realNow,
     quietHours: own ?? settings.quietHours,
     cap: settings.cap,
-    sentToRecipient: await noticesSentToResidentSince(deps.db, input.residentId, since),
+    sentToRecipient: await noticesSentToResidentSince(deps.db, resident.id, since),
     deadlineAt: input.deadlineAt === undefined ? null : new Date(input.deadlineAt),
   });
 }

@@ -8,7 +8,7 @@ import { getRuleVersion } from '../engine/rule-language/rule-registry';
 import { audienceOf } from '../engine/rule-language/why-you-got-this';
 import type { NoticeVariables } from '../engine/notices/render-notice';
 import { addDays, daysBetween, todayInTokyo } from '../foundation/tokyo-calendar';
-import { noticeVariables } from './notice-variables';
+import { noticeVariables, personName } from './notice-variables';
 import { activeHold } from './send-holds';
 import type { RedactedExplanation } from '../engine/rule-language/redact-explanation';
 
@@ -35,6 +35,8 @@ interface LeadSend {
   outreachId: string;
   residentId: string;
   channel: Channel;
+  /** The lead goes to this proxy of the resident: it carries the sends of the resident's other outreach to the same proxy. */
+  proxyId?: string | undefined;
   /** The real length of a plan day (the window and the candidates' waits are counted in it). */
   msPerDay: number;
 }
@@ -65,14 +67,19 @@ export async function findSendsToCarry(deps: ActivityDeps, lead: LeadSend, now: 
   for (const outreach of others) {
     if (carried.length >= MAX_SCHEMES_PER_MESSAGE - 1) break;
     const rule = await getRuleVersion(db, outreach.rule_id, outreach.rule_version);
-    const rows = await db.selectFrom('deliveries').select(['step_index', 'status', 'sent_at', 'created_at']).where('outreach_id', '=', outreach.id).execute();
+    const rows = await db
+      .selectFrom('deliveries')
+      .select(['step_index', 'status', 'sent_at', 'created_at'])
+      .where('outreach_id', '=', outreach.id)
+      .where((eb) => (lead.proxyId === undefined ? eb('recipient_id', 'is', null) : eb('recipient_id', '=', lead.proxyId)))
+      .execute();
     const next = nextSendDue(rule, outreach, rows, lead.msPerDay);
     if (!next || next.channel !== lead.channel || next.dueAt.getTime() > now.getTime() + windowMs) continue;
-    if (!(await passesOwnChecks(deps, rule, outreach))) continue;
+    if (!(await passesOwnChecks(deps, rule, outreach, lead.proxyId))) continue;
     const scheduledFor = addDays(todayInTokyo(outreach.started_at), next.scheduledDay);
     carried.push({
       claim: {
-        idempotencyKey: idempotencyKeyFor({ outreachId: outreach.id, stepIndex: next.stepIndex, channel: next.channel }),
+        idempotencyKey: idempotencyKeyFor({ outreachId: outreach.id, stepIndex: next.stepIndex, channel: next.channel, proxyId: lead.proxyId }),
         outreachId: outreach.id,
         residentId: outreach.resident_id,
         ruleId: outreach.rule_id,
@@ -80,6 +87,7 @@ export async function findSendsToCarry(deps: ActivityDeps, lead: LeadSend, now: 
         stepIndex: next.stepIndex,
         channel: next.channel,
         scheduledFor,
+        ...(lead.proxyId === undefined ? {} : { recipientId: lead.proxyId }),
       },
     });
   }
@@ -135,12 +143,25 @@ export function nextSendDue(
   return null;
 }
 
-/** What the carried scheme's own send would check first: consent today, no other rule's hold, still true. */
-async function passesOwnChecks(deps: ActivityDeps, rule: Rule, outreach: Outreach): Promise<boolean> {
-  const consent = await consentFor(deps.db, outreach.resident_id, rule.purpose, todayInTokyo());
-  if (consentGap(consent, rule.purpose) !== null) return false;
+/** What the carried scheme's own send would check first: consent today (and its proxy's), no other rule's hold, still true. */
+async function passesOwnChecks(deps: ActivityDeps, rule: Rule, outreach: Outreach, proxyId: string | undefined): Promise<boolean> {
+  if (!(await consented(deps, outreach.resident_id, rule.purpose, proxyId))) return false;
   if (await activeHold(deps, { outreachId: outreach.id, residentId: outreach.resident_id }, rule.purpose)) return false;
   return (await checkStillApplies(deps.db, deps.parameters, rule, outreach)).applies;
+}
+
+/** A proxy's notice: the resident it is about, and the proxy's relation to them. */
+export interface SchemeProxy {
+  subject: Pick<Resident, 'family_name' | 'given_name'>;
+  relation: 'carer_of' | 'legal_representative_of';
+}
+
+/** Whether the resident — and the proxy a send goes to, if any — consent to the purpose today. */
+async function consented(deps: ActivityDeps, residentId: string, purpose: string, proxyId: string | undefined): Promise<boolean> {
+  for (const id of proxyId === undefined ? [residentId] : [residentId, proxyId]) {
+    if (consentGap(await consentFor(deps.db, id, purpose, todayInTokyo()), purpose) !== null) return false;
+  }
+  return true;
 }
 
 /** One scheme of a message: its rule, its ledger row and the variables its section is rendered with. */
@@ -159,16 +180,18 @@ export async function schemeVariables(
   scheme: {
     rule: Rule;
     outreach: Outreach;
+    /** Who the notice is addressed to: the outreach's resident, or their proxy. */
     resident: Resident;
     channel: Channel;
     consent: ConsentState;
     explanation: RedactedExplanation | null;
     late: boolean;
+    proxy?: SchemeProxy;
   },
 ): Promise<NoticeVariables> {
   const { rule, outreach, resident, channel } = scheme;
   // Each attempt issues its own links (only their hashes are kept); links of earlier attempts stay valid.
-  const links = await deps.links.forNotice(outreach.id, channel);
+  const links = await deps.links.forNotice(outreach.id, channel, scheme.proxy ? resident.id : undefined);
   // The household member the outreach is about (a check-up's child), named in the notice.
   const member =
     outreach.member_id === null
@@ -181,6 +204,7 @@ export async function schemeVariables(
       consentGrantedOn: scheme.consent.grantedAt ? todayInTokyo(scheme.consent.grantedAt) : null,
       // A late notice names no date (its tests check that no passed date appears anywhere): the shared form.
       audience: scheme.late ? 'shared' : audienceOf(channel),
+      ...(scheme.proxy ? { proxy: { name: personName(scheme.proxy.subject, resident.locale), relation: scheme.proxy.relation } } : {}),
     },
   });
 }
@@ -190,7 +214,13 @@ export async function schemeVariables(
  * what the first attempt claimed). A scheme whose own checks no longer pass is left out, and its row is
  * cancelled: its outreach's own send finds out why and acts on it.
  */
-export async function carriedSchemes(deps: ActivityDeps, resident: Resident, channel: Channel, carried: readonly Delivery[]): Promise<NoticeScheme[]> {
+export async function carriedSchemes(
+  deps: ActivityDeps,
+  resident: Resident,
+  channel: Channel,
+  carried: readonly Delivery[],
+  proxy?: SchemeProxy,
+): Promise<NoticeScheme[]> {
   const schemes: NoticeScheme[] = [];
   for (const ledger of carried) {
     if (ledger.status !== 'pending') continue;
@@ -203,7 +233,16 @@ export async function carriedSchemes(deps: ActivityDeps, resident: Resident, cha
       await cancelCarriedDelivery(deps.db, ledger.id);
       continue;
     }
-    const vars = await schemeVariables(deps, { rule, outreach, resident, channel, consent, explanation: still.explanation, late: false });
+    const vars = await schemeVariables(deps, {
+      rule,
+      outreach,
+      resident,
+      channel,
+      consent,
+      explanation: still.explanation,
+      late: false,
+      ...(proxy ? { proxy } : {}),
+    });
     schemes.push({ rule, ledger, vars });
   }
   return schemes;

@@ -28,7 +28,7 @@ export interface NoticeVariableOptions {
    * What the why-section tells: the match's explanation and the consent (the send has them); without it, the
    * scheme, the trigger and the purpose only (a preview, a rendering test). `audience` 'shared' for a push.
    */
-  why?: { explanation: WhyInput['explanation']; consentGrantedOn: string | null; audience: WhyAudience };
+  why?: { explanation: WhyInput['explanation']; consentGrantedOn: string | null; audience: WhyAudience; proxy?: WhyInput['proxy'] };
 }
 
 /**
@@ -46,7 +46,7 @@ export function noticeVariables(
   options: NoticeVariableOptions = {},
 ): NoticeVariables {
   const locale = resident.locale;
-  const name = locale === 'en' ? `${resident.given_name} ${resident.family_name}` : `${resident.family_name} ${resident.given_name}`;
+  const name = personName(resident, locale);
   // The rule's own office; a version stored before rules named one gets the default office.
   const office = (deps.offices ?? configuredOffices()).forRule(rule);
   const vars: NoticeVariables = {
@@ -75,6 +75,7 @@ export function noticeVariables(
         triggerDate,
         explanation: options.why?.explanation ?? null,
         consent: { purpose: rule.purpose as Purpose, grantedOn: options.why?.consentGrantedOn ?? null },
+        proxy: options.why?.proxy,
       },
       locale,
       options.why?.audience ?? 'private',
@@ -87,6 +88,11 @@ export function noticeVariables(
   if ('anniversary' in rule.trigger) vars.member = { givenName: options.member?.given_name ?? '' };
   if (rule.deadline) vars.deadline = noticeDate(addDays(triggerDate, rule.deadline.days), locale);
   return vars;
+}
+
+/** A person's name as a notice in this language writes it: given name first in English, family name first in Japanese. */
+export function personName(person: Pick<Resident, 'family_name' | 'given_name'>, locale: Locale): string {
+  return locale === 'en' ? `${person.given_name} ${person.family_name}` : `${person.family_name} ${person.given_name}`;
 }
 
 function noticeDate(iso: string, locale: Locale): NoticeDate {

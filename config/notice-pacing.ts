@@ -56,7 +56,11 @@ const PacingEnvSchema = z.object({
     }),
   NOTICE_FATIGUE_MAX: z.coerce.number().int().min(1).max(100).default(DEFAULT_FATIGUE_CAP.max),
   NOTICE_FATIGUE_WINDOW_DAYS: z.coerce.number().int().min(1).max(90).default(DEFAULT_FATIGUE_CAP.windowDays),
-  NOTICE_MERGE_WINDOW_HOURS: z.coerce.number().min(0).max(24 * 7).default(DEFAULT_MERGE_WINDOW_HOURS),
+  NOTICE_MERGE_WINDOW_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 7)
+    .default(DEFAULT_MERGE_WINDOW_HOURS),
 });
 
 /** The pacing settings of the environment; problems name the variable. */

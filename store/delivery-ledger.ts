@@ -14,9 +14,10 @@ import type { OutreachRef } from './vocabulary';
 /** Where a row sits: its id (and, for merges, the detail the caller last read). */
 type DeliveryRow = Pick<Delivery, 'id' | 'detail'>;
 
-/** The ledger key of one send: one outreach, one plan step, one channel. */
-export function idempotencyKeyFor(send: { outreachId: string; stepIndex: number; channel: Channel }): string {
-  return `${send.outreachId}#${send.stepIndex}:${send.channel}`;
+/** The ledger key of one send: one outreach, one plan step, one channel — and, for a proxy's send, the proxy. */
+export function idempotencyKeyFor(send: { outreachId: string; stepIndex: number; channel: Channel; proxyId?: string | undefined }): string {
+  const key = `${send.outreachId}#${send.stepIndex}:${send.channel}`;
+  return send.proxyId === undefined ? key : `${key}@${send.proxyId}`;
 }
 
 export interface DeliveryClaim extends OutreachRef {
@@ -25,6 +26,8 @@ export interface DeliveryClaim extends OutreachRef {
   channel: Channel;
   /** The plan day the send was meant for, as a date (YYYY-MM-DD). */
   scheduledFor: string;
+  /** A proxy's send (migration 0017): the proxy it goes to; absent for the outreach's resident. */
+  recipientId?: string;
 }
 
 /**
@@ -95,6 +98,7 @@ function newDeliveryRow(claim: DeliveryClaim, bundledInto: number | null): Inser
     status: 'pending',
     detail: JSON.stringify({ scheduledFor: claim.scheduledFor }),
     bundled_into: bundledInto,
+    recipient_id: claim.recipientId ?? null,
   };
 }
 
@@ -289,7 +293,8 @@ export async function noticesSentToResidentSince(db: Kysely<Database>, residentI
   const rows = await db
     .selectFrom('deliveries')
     .select('sent_at')
-    .where('resident_id', '=', residentId)
+    // What reached this resident: sends to them (not those to their proxy), and sends they got as someone's proxy.
+    .where((eb) => eb.or([eb.and([eb('resident_id', '=', residentId), eb('recipient_id', 'is', null)]), eb('recipient_id', '=', residentId)]))
     .where('status', 'in', ['sent', 'rehearsed'])
     .where('bundled_into', 'is', null)
     .where('sent_at', '>', since)

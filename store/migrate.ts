@@ -15,6 +15,7 @@ import * as consentRecords from './migrations/0013-consent-records';
 import * as registerIntake from './migrations/0014-register-intake';
 import * as relationshipProxyMode from './migrations/0015-relationship-proxy-mode';
 import * as mergedNotices from './migrations/0016-merged-notices';
+import * as proxyRecipients from './migrations/0017-proxy-recipients';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0014-register-intake': registerIntake,
   '0015-relationship-proxy-mode': relationshipProxyMode,
   '0016-merged-notices': mergedNotices,
+  '0017-proxy-recipients': proxyRecipients,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -41,7 +41,7 @@ export async function deliveriesToClear(db: Kysely<Database>, scope: RetentionSc
       left join letters l on l.delivery_id = d.id
      where d.id > ${afterId}
        and not (d.detail ? 'personalDataRemovedAt')
-       and ${outreachInScope(scope)}
+       and (${outreachInScope(scope)}${scope.kind === 'resident' ? sql` or d.recipient_id = ${scope.residentId}` : sql``})
      order by d.id
      limit ${limit}`.execute(db);
   return rows.map((r) => ({

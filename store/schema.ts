@@ -185,6 +185,8 @@ export interface DeliveriesTable {
    * null for a send that went out on its own or led a merged message.
    */
   bundled_into: ColumnType<number | null, number | null | undefined, number | null>;
+  /** A proxy's send: the proxy (a resident) whose contact data the row holds; null for a send to the outreach's resident. */
+  recipient_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** One recipient of one delivery status notification (bounce) received; see channels/email/email-bounces. */

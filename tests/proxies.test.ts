@@ -2,7 +2,7 @@
  * Proxies (代理人) in the register: a carer or legal representative recorded with a proxy mode
  * (`instead` or `copy`) through the register's import, refused on a guardianship, idempotent, and
  * who receives a notice due to the resident on a day (engine/outreach/notice-recipients.ts).
- * The send path does not use the choice yet (README, "Proxies").
+ * The sends themselves are tested in tests/proxy-notices.test.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';

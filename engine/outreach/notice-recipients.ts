@@ -3,10 +3,8 @@
  * them — a family carer (`carer_of`) or a legal representative (`legal_representative_of`) with a proxy mode
  * (migration 0015): `instead` of the resident, or a `copy` besides them.
  *
- * The model and the choice only: the send path (activities/deliver-notice.ts) does not use it yet — it still
- * sends to the outreach's resident. Wiring it in needs a ledger key per recipient (a copy is a second send of
- * the same step), the proxy's own consent, contact preferences, quiet hours and locale, and layouts that name
- * the person the notice is about and the proxy's relation (README, "Proxies").
+ * The send path (activities/deliver-notice.ts) asks this before every send step and sends to each recipient
+ * on their own ledger row, with their own consent, preferences and language (README, "Proxies").
  */
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/schema';

@@ -340,8 +340,11 @@ export async function markResponseTokenUsed(db: Kysely<Database>, keys: LinkKeyR
 // resident it stands for; it does not expire with the outreach (mail clients keep offering it), and
 // using it again changes nothing more.
 
-/** A new unsubscribe token for the resident of an outreach; null when the outreach is unknown. */
-export async function issueUnsubscribeToken(db: Kysely<Database>, keys: LinkKeyRing, outreachId: string): Promise<string | null> {
+/**
+ * A new unsubscribe token for the recipient of an outreach's email — its resident, or the proxy it went to
+ * (`recipientId`): the one who unsubscribes is the one who got the email. Null when the outreach is unknown.
+ */
+export async function issueUnsubscribeToken(db: Kysely<Database>, keys: LinkKeyRing, outreachId: string, recipientId?: string): Promise<string | null> {
   const token = newResponseToken();
   const [key] = keys;
   const inserted = await db
@@ -350,7 +353,12 @@ export async function issueUnsubscribeToken(db: Kysely<Database>, keys: LinkKeyR
     .expression((eb) =>
       eb
         .selectFrom('outreach')
-        .select((o) => [o.val(hashUnder(key, 'unsubscribe', token)).as('token_hash'), o.val(key.id).as('key_id'), 'resident_id', 'id'])
+        .select((o) => [
+          o.val(hashUnder(key, 'unsubscribe', token)).as('token_hash'),
+          o.val(key.id).as('key_id'),
+          recipientId === undefined ? o.ref('resident_id').as('resident_id') : o.val(recipientId).as('resident_id'),
+          'id',
+        ])
         .where('id', '=', outreachId),
     )
     .executeTakeFirst();
@@ -489,15 +497,16 @@ export class ResponseLinks {
   ) {}
 
   /**
-   * Issues what one notice prints: for email and push a token per answer;
+   * Issues what one notice prints: for email and push a token per answer (and, on email, the unsubscribe
+   * link of its recipient — `recipientId` for a proxy's copy);
    * for a letter one short code, printed as `<base>/r/<code>` for every link
    * (the page it opens offers every answer) and as the code itself.
    */
-  async forNotice(outreachId: string, channel: Channel): Promise<NoticeLinks> {
+  async forNotice(outreachId: string, channel: Channel, recipientId?: string): Promise<NoticeLinks> {
     if (channel === 'letter') return this.letterLinks(formatLetterCode(await issueLetterCode(this.db, this.keys, outreachId)));
     const links = this.tokenLinks(await issueResponseTokens(this.db, this.keys, outreachId));
     if (channel !== 'email') return links;
-    const unsubscribe = await issueUnsubscribeToken(this.db, this.keys, outreachId);
+    const unsubscribe = await issueUnsubscribeToken(this.db, this.keys, outreachId, recipientId);
     return unsubscribe ? { ...links, unsubscribe: this.unsubscribeUrl(unsubscribe) } : links;
   }
 

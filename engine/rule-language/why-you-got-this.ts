@@ -34,6 +34,11 @@ export interface WhyInput {
   consent: { purpose: Purpose; grantedOn: string | null };
   /** Where the resident sees and changes their consent, when the city has such a page. */
   consentUrl?: string | undefined;
+  /**
+   * A notice to a proxy (代理人): the person it is about (their name as the proxy's notice shows it) and how the
+   * proxy stands to them. The facts and the consent below are that person's.
+   */
+  proxy?: { name: string; relation: 'carer_of' | 'legal_representative_of' } | undefined;
 }
 
 export interface WhySection {
@@ -241,8 +246,28 @@ export const PURPOSE_LABELS: Readonly<Record<Purpose, Words>> = {
 };
 
 /** The why-section of one notice, in one locale, for one audience. */
+/** How a proxy stands to the person a notice is about, in words. */
+const PROXY_RELATION_WORDS: Readonly<Record<'carer_of' | 'legal_representative_of', Words>> = {
+  carer_of: { ja: '介護者', en: 'carer', 'ja-easy': 'かいごを する 人' },
+  legal_representative_of: { ja: '法定代理人', en: 'legal representative', 'ja-easy': 'ほうていだいりにん' },
+};
+/** A proxy's notice says whom it is about and why it reached the proxy; on a lock screen, without the name. */
+const PROXY_WORDS: Readonly<Record<WhyAudience, Words>> = {
+  private: {
+    ja: '{name}様についてのお知らせです。あなたが{name}様の{relation}（代理人）として登録されているため、あなたにお送りしています。以下の事実と同意は{name}様のものです。',
+    en: 'This notice is about {name}. It is sent to you because you are registered as their {relation} (proxy); the facts and the consent below are theirs.',
+    'ja-easy': '{name}さんに ついての おしらせです。あなたが {name}さんの {relation}として とどけられて いるので、あなたに おくって います。',
+  },
+  shared: {
+    ja: '代理人として登録されているあなたにお送りしています。',
+    en: 'Sent to you as a registered proxy.',
+    'ja-easy': 'だいりにんとして とどけられて いる あなたに おくって います。',
+  },
+};
+
 export function whyYouGotThis(input: WhyInput, locale: Locale, audience: WhyAudience): WhySection {
   const lines = [fill(SCHEME[locale], { title: input.title[locale] })];
+  if (input.proxy) lines.push(fill(PROXY_WORDS[audience][locale], { name: input.proxy.name, relation: PROXY_RELATION_WORDS[input.proxy.relation][locale] }));
   lines.push(triggerSentence(input, locale, audience));
   if (audience === 'private' && input.explanation) {
     const facts = heldConditions(input.explanation).map((leaf) => leafWords(leaf, locale));
