@@ -116,7 +116,12 @@ export async function cancelLettersOfOutreach(db: Kysely<Database>, outreachId: 
         eb(
           'l.delivery_id',
           'in',
-          eb.selectFrom('deliveries').select('bundled_into').where('outreach_id', '=', outreachId).where('bundled_into', 'is not', null).$narrowType<{ bundled_into: number }>(),
+          eb
+            .selectFrom('deliveries')
+            .select('bundled_into')
+            .where('outreach_id', '=', outreachId)
+            .where('bundled_into', 'is not', null)
+            .$narrowType<{ bundled_into: number }>(),
         ),
       ]),
     )
