@@ -1,6 +1,6 @@
 /**
  * When a notice may go out (engine/outreach/send-timing.ts): quiet hours on the plan clock, the fatigue
- * cap across rules, and a deadline that the cap never holds a notice past. Pure functions, fixed instants.
+ * cap across rules, and a deadline that neither holds a notice past. Pure functions, fixed instants.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -98,6 +98,17 @@ describe('the decision before a send', () => {
     expect(sendTiming({ ...base, channel: 'push' })).toEqual({ kind: 'wait', realMs: 9 * HOUR, reason: 'quiet-hours' });
     expect(sendTiming({ ...base, channel: 'email' })).toEqual({ kind: 'wait', realMs: 9 * HOUR, reason: 'quiet-hours' });
     expect(sendTiming({ ...base, channel: 'letter' })).toEqual({ kind: 'now' });
+  });
+
+  it('never holds a notice in quiet hours past its deadline: the last evening before it, the notice goes now', () => {
+    // Deadline at 06:00, seven hours away: waiting for 08:00 would pass it.
+    expect(sendTiming({ ...base, channel: 'push', deadlineAt: new Date(realNow.getTime() + 7 * HOUR) })).toEqual({ kind: 'now' });
+    // Deadline the day after: the night's quiet hours still hold.
+    expect(sendTiming({ ...base, channel: 'push', deadlineAt: new Date(realNow.getTime() + 30 * HOUR) })).toEqual({
+      kind: 'wait',
+      realMs: 9 * HOUR,
+      reason: 'quiet-hours',
+    });
   });
 
   it('holds the fourth notice of a week, but never past its deadline', () => {

@@ -83,19 +83,25 @@ export interface SendTimingInput {
   cap: FatigueCap;
   /** Real instants of the notices already sent to this recipient (any rule). */
   sentToRecipient: readonly Date[];
-  /** The real instant of the outreach's deadline, if it has one: the cap never holds a notice past it. */
+  /** The real instant of the outreach's deadline, if it has one: neither quiet hours nor the cap hold a notice past it. */
   deadlineAt: Date | null;
 }
 
-/** Whether a notice goes out now, or how long it waits and why. Quiet hours first: they hold for every notice. */
+/**
+ * Whether a notice goes out now, or how long it waits and why. Quiet hours first; then the cap. A deadline
+ * comes before both: a notice whose wait would reach its deadline goes out now — a notice in the evening is
+ * better than one that never comes, since after the deadline the plan sends nothing more.
+ */
 export function sendTiming(input: SendTimingInput): SendTiming {
+  const pastDeadline = (realMs: number) => input.deadlineAt !== null && input.realNow.getTime() + realMs >= input.deadlineAt.getTime();
   if (input.channel !== 'letter' && input.quietHours !== null) {
     const quietPlanMs = msUntilQuietHoursEnd(planInstant(input.clock, input.realNow), input.quietHours);
-    if (quietPlanMs > 0) return { kind: 'wait', realMs: realMsFor(quietPlanMs, input.clock.msPerDay), reason: 'quiet-hours' };
+    const quietMs = quietPlanMs > 0 ? realMsFor(quietPlanMs, input.clock.msPerDay) : 0;
+    if (quietMs > 0 && !pastDeadline(quietMs)) return { kind: 'wait', realMs: quietMs, reason: 'quiet-hours' };
   }
   const capMs = msUntilUnderCap(input.sentToRecipient, input.realNow, input.cap, input.clock.msPerDay);
   if (capMs === 0) return { kind: 'now' };
   // A deadline comes first: a notice that would wait past it goes out now, over the cap.
-  if (input.deadlineAt !== null && input.realNow.getTime() + capMs >= input.deadlineAt.getTime()) return { kind: 'now' };
+  if (pastDeadline(capMs)) return { kind: 'now' };
   return { kind: 'wait', realMs: capMs, reason: 'fatigue-cap' };
 }
