@@ -76,6 +76,9 @@ export function noticeVariables(
         explanation: options.why?.explanation ?? null,
         consent: { purpose: rule.purpose as Purpose, grantedOn: options.why?.consentGrantedOn ?? null },
         proxy: options.why?.proxy,
+        // The notice's own page shows the consent and takes its withdrawal ("stop these notices"); a push's
+        // shared form and a late notice carry no address (the push opens that page itself).
+        consentUrl: options.why?.audience === 'private' ? links.open : undefined,
       },
       locale,
       options.why?.audience ?? 'private',

@@ -32,6 +32,9 @@ interface Texts {
   contact: string;
   /** A merged notice: the other notices it carried, each answered on its own page. */
   alsoHeading: string;
+  consentHeading: string;
+  consentGranted(purpose: string, date: string | null): string;
+  consentChange: string;
 }
 
 const TEXTS: Record<Locale, Texts> = {
@@ -62,6 +65,9 @@ const TEXTS: Record<Locale, Texts> = {
     badAnswer: '前のページに戻り、ボタンから回答を選んでください。',
     contact: 'お問い合わせ',
     alsoHeading: 'このお知らせと一緒にお送りしたお知らせ（それぞれ回答できます）',
+    consentHeading: 'このお知らせのもとになっている同意',
+    consentGranted: (purpose, date) => `「${purpose}」のための情報の利用に${date ? `${date}に` : ''}同意いただいています。`,
+    consentChange: '同意を取り消すには、「今後このお知らせを受け取らない」と回答してください。ほかの目的の同意は変わりません。',
   },
   en: {
     kind: { acknowledged: 'I have read this', applied: 'I have applied', 'not-for-me': 'This does not apply to me', stop: 'Stop these notices' },
@@ -90,6 +96,9 @@ const TEXTS: Record<Locale, Texts> = {
     badAnswer: 'Please go back and choose an answer with one of the buttons.',
     contact: 'Contact',
     alsoHeading: 'Sent to you together with this notice (answer each one on its own)',
+    consentHeading: 'The consent this notice is based on',
+    consentGranted: (purpose, date) => `You consented${date ? ` on ${date}` : ''} to the use of your information for: ${purpose}.`,
+    consentChange: 'To withdraw it, answer “Stop these notices”. Your consent for other purposes does not change.',
   },
   'ja-easy': {
     kind: { acknowledged: 'よみました', applied: 'もうしこみました', 'not-for-me': 'わたしには かんけい ありません', stop: 'この おしらせは もう いりません' },
@@ -118,6 +127,9 @@ const TEXTS: Record<Locale, Texts> = {
     badAnswer: 'まえの ページに もどって、ボタンで こたえを えらんで ください。',
     contact: 'といあわせ',
     alsoHeading: 'いっしょに おくった おしらせ（ひとつずつ こたえて ください）',
+    consentHeading: 'この おしらせの もとに なった 同意',
+    consentGranted: (purpose, date) => `あなたは${date ? ` ${date}に` : ''}「${purpose}」のために 情報を 使って よいと 言いました。`,
+    consentChange: 'やめたい ときは、「この おしらせは もう いりません」を えらんで ください。',
   },
 };
 
@@ -191,7 +203,13 @@ function frameParts(frame: PageFrame, heading: string, noticeTitle: string) {
  * primary button to send it, and the other answers as secondary buttons.
  * The form has no action, so it posts back to the very URL (token included).
  */
-export function renderConfirmPage(frame: PageFrame, noticeTitle: string, kind: ResponseKind, alsoSent: readonly AlsoSentNotice[] = []): string {
+export function renderConfirmPage(
+  frame: PageFrame,
+  noticeTitle: string,
+  kind: ResponseKind,
+  alsoSent: readonly AlsoSentNotice[] = [],
+  consent: ConsentShown | null = null,
+): string {
   const { t, footer, pageTitle } = frameParts(frame, noticeTitle, noticeTitle);
   const button = (k: ResponseKind, cls: string) =>
     `<button type="submit" name="kind" value="${escapeHtml(k)}" class="${cls}"${k === 'stop' ? ' aria-describedby="stop-note"' : ''}>` +
@@ -210,9 +228,28 @@ export function renderConfirmPage(frame: PageFrame, noticeTitle: string, kind: R
     '</fieldset>',
     '</form>',
     `<p id="stop-note">${escapeHtml(t.stopNote)}</p>`,
+    ...consentSection(t, consent),
     ...alsoSentSection(t, alsoSent),
   ].join('\n');
   return layout(frame.locale, pageTitle, main, footer);
+}
+
+/** The consent a notice is based on, as its page shows it: the purpose's name and the day it was given (both in the page's language). */
+export interface ConsentShown {
+  purpose: string;
+  grantedOn: string | null;
+}
+
+/** Where the why-section of every notice points: the consent this notice used, and how to withdraw it. */
+function consentSection(t: Texts, consent: ConsentShown | null): string[] {
+  if (!consent) return [];
+  return [
+    '<section aria-labelledby="consent">',
+    `<h2 id="consent">${escapeHtml(t.consentHeading)}</h2>`,
+    `<p>${escapeHtml(t.consentGranted(consent.purpose, consent.grantedOn))}</p>`,
+    `<p>${escapeHtml(t.consentChange)}</p>`,
+    '</section>',
+  ];
 }
 
 /** Another notice a merged push carried: its title and its own answer page (a path on this site). */

@@ -8,6 +8,11 @@ import { RESPONSE_KINDS, type Locale, type OutreachRowStatus, type ResponseKind 
 import { respondToOutreach } from '../engine/outreach/respond-to-outreach';
 import { formatLetterCode, readLetterCode } from '../engine/outreach/response-links';
 import { getRuleVersion } from '../engine/rule-language/rule-registry';
+import { PURPOSE_LABELS } from '../engine/rule-language/why-you-got-this';
+import type { Purpose } from '../engine/rule-language/attribute-catalog';
+import { formatWarekiDate } from '../engine/notices/format-dates';
+import { consentFor } from '../store/consent';
+import { todayInTokyo } from '../foundation/tokyo-calendar';
 import type { EngineContext } from '../runtime/engine-context';
 import {
   PAGE_CSP,
@@ -19,6 +24,7 @@ import {
   renderNotFoundPage,
   renderThanksPage,
   type AlsoSentNotice,
+  type ConsentShown,
   type PageFrame,
 } from './respond-pages';
 import type { ServiceDeps } from './service-deps';
@@ -39,6 +45,8 @@ interface LinkView {
   response: ResponseKind | null;
   title: string;
   frame: PageFrame;
+  /** The resident's consent for the rule's purpose, as the page shows it; null when none is in force. */
+  consent: ConsentShown | null;
 }
 
 export function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
@@ -107,6 +115,7 @@ async function loadLinkView(deps: RespondDeps, token: string): Promise<LinkView 
   const { cityName } = deps.context.config;
   // The rule's office, as its notices named it (the default office for versions stored before rules named one).
   const office = configuredOffices().forRule(rule);
+  const consent = await consentFor(db, row.resident_id, rule.purpose, todayInTokyo());
   return {
     outreachId: row.id,
     residentId: row.resident_id,
@@ -120,6 +129,12 @@ async function loadLinkView(deps: RespondDeps, token: string): Promise<LinkView 
       cityName: locale === 'en' ? cityName.en : cityName.ja,
       office: { department: office.name[locale], phone: office.phone },
     },
+    consent: consent.granted
+      ? {
+          purpose: PURPOSE_LABELS[rule.purpose as Purpose][locale],
+          grantedOn: consent.grantedAt ? formatWarekiDate(todayInTokyo(consent.grantedAt), locale) : null,
+        }
+      : null,
   };
 }
 
@@ -162,7 +177,7 @@ async function handleRespondGet(
     return sendJson(res, 200, { title: view.title, kind: view.kind, state, response: view.response, ...(alsoSent.length > 0 ? { alsoSent } : {}) });
   }
   if (state !== 'active') return sendPage(res, 200, renderEndedPage(view.frame, view.title, state, view.response, alsoSent));
-  return sendPage(res, 200, renderConfirmPage(view.frame, view.title, view.kind, alsoSent));
+  return sendPage(res, 200, renderConfirmPage(view.frame, view.title, view.kind, alsoSent, view.consent));
 }
 
 /**

@@ -85,8 +85,13 @@ describe('one notice per recipient and moment', () => {
     const applyLinks = [...(mail.text ?? '').matchAll(/■ 申請しました\n(\S+)/g)].map((m) => m[1]!);
     expect(applyLinks).toHaveLength(2);
     expect(new Set(applyLinks).size).toBe(2);
-    // Two why-sections, one per scheme.
+    // Two why-sections, one per scheme, each pointing to its own page, where the consent it used is shown.
     expect((mail.text ?? '').split('このお知らせをお送りした理由').length - 1).toBe(2);
+    const consentLinks = [...(mail.text ?? '').matchAll(/同意の内容の確認・変更はこちら：\s*(\S+)/g)].map((m) => m[1]!);
+    expect(consentLinks).toHaveLength(2);
+    const consentPage = await (await fetch(`${svc.service.publicUrl}${new URL(consentLinks[0]!).pathname}`, { headers: { accept: 'text/html' } })).text();
+    expect(consentPage).toContain('このお知らせのもとになっている同意');
+    expect(consentPage).toContain('「児童手当・子ども医療費助成」のための情報の利用に');
 
     // The second scheme's "applied" link ends that outreach only: the other keeps running.
     const subsidyLink = applyLinks[1]!;
