@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './activity-deps';
+import { mergeWindowMs } from './merge-notices';
 import { openCaseworkerTask as openTask } from '../store/caseworker-tasks';
 import type { OutreachRef, TaskKind } from '../store/vocabulary';
 
@@ -11,7 +12,7 @@ export interface OpenTaskInput extends OutreachRef {
  * engine's plan day (0: tasks are never merged).
  */
 export function taskMergeWindowMs(deps: Pick<ActivityDeps, 'config'>): number {
-  return (deps.config.pacing.mergeWindowHours / 24) * deps.config.msPerDay;
+  return mergeWindowMs(deps, deps.config.msPerDay);
 }
 
 /**
