@@ -310,6 +310,14 @@ async function summarize(s: {
       );
       if (!ok) failures += 1;
     }
+    if (r.key === '1003') {
+      // Push only: the birth's schemes arrive in one push, whose page lists the other scheme to answer on its own.
+      const ok = outreach.length > 1 && received.push === 1;
+      checks.push(
+        `${ok ? '✓' : '✗'} ${id} (push only): ${outreach.length} rules matched → ${received.push} push (merged notice; the answer ended one scheme, the other went on)`,
+      );
+      if (!ok) failures += 1;
+    }
     if (r.key === '1005') {
       // Without digital channels: the birth's schemes arrive in one envelope, each with its own answer code.
       const letters = await db.selectFrom('letters').select('content').where('resident_id', '=', id).execute();
