@@ -11,7 +11,7 @@ import {
   markDeliverySent,
   markDeliverySkipped,
   noticesSentToResidentSince,
-  settledDeliveryStatus,
+  deliveryProgress,
 } from '../store/delivery-ledger';
 import { checkStillApplies } from '../engine/outreach/still-applies';
 import { sendTiming, type PlanClock } from '../engine/outreach/send-timing';
@@ -118,7 +118,8 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     const keyOf = (r: NoticeRecipient) => idempotencyKeyFor({ ...input, proxyId: r.role === 'proxy' ? r.residentId : undefined });
 
     // A retry after the sends went out: nothing below may hold them back or stop them now.
-    const settled = await Promise.all(recipients.map((r) => settledDeliveryStatus(db, keyOf(r))));
+    const progress = await Promise.all(recipients.map((r) => deliveryProgress(db, keyOf(r))));
+    const settled = progress.map((p) => (p === 'carried' ? null : p));
     if (recipients.length > 0 && settled.every((s) => s !== null)) {
       return { outcome: settled.some((s) => s !== 'skipped') ? 'sent' : 'unreachable', alreadyInLedger: true };
     }
@@ -150,9 +151,10 @@ export function makeDeliverNotice(deps: ActivityDeps) {
       sends.push({ recipient, row, key: keyOf(recipient), done: null });
     }
 
-    // Quiet hours and the fatigue cap, of every recipient still to be sent to: the same step, later.
+    // Quiet hours and the fatigue cap, of every recipient still to be sent to: the same step, later. A send
+    // another outreach's message already carries is not paced again (that message was).
     let wait: { reason: string; realMs: number } | null = null;
-    for (const send of sends.filter((x) => x.done === null)) {
+    for (const send of sends.filter((x, i) => x.done === null && progress[i] !== 'carried')) {
       const timing = await pacing(deps, input, send.row, outreach.started_at);
       if (timing.kind === 'wait' && (wait === null || timing.realMs > wait.realMs)) wait = { reason: timing.reason, realMs: timing.realMs };
     }

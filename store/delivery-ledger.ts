@@ -302,10 +302,16 @@ export async function noticesSentToResidentSince(db: Kysely<Database>, residentI
   return rows.flatMap((r) => (r.sent_at ? [r.sent_at] : []));
 }
 
-/** Whether one send is already settled (sent, rehearsed, skipped), without claiming it: a retry after the send skips the checks before it. */
-export async function settledDeliveryStatus(db: Kysely<Database>, idempotencyKey: string): Promise<'sent' | 'rehearsed' | 'skipped' | null> {
-  const row = await db.selectFrom('deliveries').select('status').where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
-  return row?.status === 'sent' || row?.status === 'rehearsed' || row?.status === 'skipped' ? row.status : null;
+/**
+ * Where one send stands, without claiming it: settled (sent, rehearsed, skipped) — a retry after the send
+ * skips the checks before it — or carried by another outreach's merged message still being sent; null
+ * otherwise (not claimed yet, or claimed and not settled).
+ */
+export async function deliveryProgress(db: Kysely<Database>, idempotencyKey: string): Promise<'sent' | 'rehearsed' | 'skipped' | 'carried' | null> {
+  const row = await db.selectFrom('deliveries').select(['status', 'bundled_into']).where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
+  if (!row) return null;
+  if (row.status === 'sent' || row.status === 'rehearsed' || row.status === 'skipped') return row.status;
+  return row.status === 'pending' && row.bundled_into !== null ? 'carried' : null;
 }
 
 /**
