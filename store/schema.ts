@@ -258,6 +258,26 @@ export interface SuppressionsTable {
   until_at: Timestamp;
 }
 
+/** Who recorded a grant: a benefit system (a calling system) or a caseworker. */
+export type GrantSource = 'benefit-system' | 'caseworker';
+
+/**
+ * Take-up (migration 0020): the benefit an outreach was about was granted. One row per outreach, written only
+ * by store/grants.ts. Ids and dates only, no contact data.
+ */
+export interface GrantsTable {
+  outreach_id: string;
+  granted_on: ColumnType<string, string, string>;
+  /** `client:<id>` or `staff:<subject>`. */
+  recorded_by: string;
+  source: GrantSource;
+  created_at: Timestamp;
+  /** When a later record changed the date; null while the first record stands. */
+  updated_at: NullableTimestamp;
+}
+
+export type Grant = Selectable<GrantsTable>;
+
 export interface EngineSettingsTable {
   key: string;
   value: ColumnType<unknown, string, string>;
@@ -287,6 +307,7 @@ export interface Database {
   response_tokens: ResponseTokensTable;
   api_clients: ApiClientsTable;
   api_client_request_ids: ApiClientRequestIdsTable;
+  grants: GrantsTable;
 }
 
 export type Resident = Selectable<ResidentsTable>;
@@ -349,7 +370,7 @@ export interface LettersTable {
 export type Letter = Selectable<LettersTable>;
 export type PrintBatch = Selectable<PrintBatchesTable>;
 
-export type ClientRole = 'event-source' | 'bounce-source' | 'print-vendor' | 'auditor';
+export type ClientRole = 'event-source' | 'bounce-source' | 'print-vendor' | 'auditor' | 'benefit-system';
 
 /** A calling system; its secret is derived from `salt` with a pepper kept outside the database. */
 export interface ApiClientsTable {

@@ -34,6 +34,7 @@ beforeAll(async () => {
     'bounce-source': await svc.client('bounce-source'),
     'print-vendor': await svc.client('print-vendor'),
     auditor: await svc.client('auditor'),
+    'benefit-system': await svc.client('benefit-system'),
   };
   openapi = (await (await fetch(`${svc.service.internalUrl}/api/v1/openapi.json`)).json()) as OpenApiDocument;
 });

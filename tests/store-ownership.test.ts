@@ -16,6 +16,7 @@ const OWNERS = {
   deliveries: 'store/delivery-ledger.ts',
   caseworker_tasks: 'store/caseworker-tasks.ts',
   resident_relationships: 'store/register.ts',
+  grants: 'store/grants.ts',
 } as const;
 type OwnedTable = keyof typeof OWNERS;
 

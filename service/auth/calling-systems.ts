@@ -15,7 +15,7 @@ import { sql, type Kysely } from 'kysely';
 import type { ApiClient, ClientRole, Database } from '../../store/schema';
 import { writeAudit } from '../../store/audit';
 
-export const CLIENT_ROLES: readonly ClientRole[] = ['event-source', 'bounce-source', 'print-vendor', 'auditor'];
+export const CLIENT_ROLES: readonly ClientRole[] = ['event-source', 'bounce-source', 'print-vendor', 'auditor', 'benefit-system'];
 
 const CLIENT_ID_PATTERN = /^cli_[A-Za-z0-9_-]{16,64}$/;
 
