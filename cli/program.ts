@@ -25,6 +25,7 @@ import { BOUNCE_COMMANDS } from './bounce-commands';
 import { LETTER_COMMANDS } from './letter-commands';
 import { AUDIT_COMMANDS } from './audit-commands';
 import { SERVICE_COMMANDS } from './service-commands';
+import { TAKEUP_COMMANDS } from './takeup-commands';
 
 /** Every command, in the order the overview lists them. */
 export const ALL_COMMANDS: readonly CliCommand[] = [
@@ -43,6 +44,7 @@ export const ALL_COMMANDS: readonly CliCommand[] = [
   ...LETTER_COMMANDS,
   ...AUDIT_COMMANDS,
   ...SERVICE_COMMANDS,
+  ...TAKEUP_COMMANDS,
 ];
 
 export function overview(): string {

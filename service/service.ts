@@ -23,6 +23,7 @@ import type { ServiceDeps } from './service-deps';
 import { systemRoutes } from './system-routes';
 import { caseworkRoutes } from './casework-routes';
 import { registerRoutes } from './register-routes';
+import { takeUpRoutes } from './takeup-routes';
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -134,6 +135,7 @@ export async function buildInternalApp(deps: ServiceDeps, options: ServiceOption
   await systemRoutes(app, deps);
   await caseworkRoutes(app, deps);
   await registerRoutes(app, deps);
+  await takeUpRoutes(app, deps);
   for (const routes of options.internalRoutes) await routes(app, deps);
   return app;
 }

@@ -78,6 +78,9 @@ const ROLE_TABLE: Record<string, ClientRole[]> = {
   'GET /api/v1/letters/batches': ['print-vendor', 'auditor'],
   'GET /api/v1/tasks': ['auditor'],
   'GET /api/v1/rules': ['auditor'],
+  'POST /api/v1/grants': ['benefit-system'],
+  'GET /api/v1/take-up': ['auditor'],
+  'GET /api/v1/take-up.csv': ['auditor'],
 };
 
 async function call(method: string, url: string, headers: Record<string, string> = {}): Promise<Response> {
