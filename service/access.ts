@@ -36,7 +36,12 @@ export interface StaffAuthenticator {
    * signed-out session; 'csrf' for a state-changing request whose CSRF token
    * does not match the session.
    */
-  authenticate(request: FastifyRequest): Promise<StaffCaller | null | 'expired' | 'csrf'>;
+  authenticate(request: FastifyRequest, options?: { csrfFromForm?: boolean }): Promise<StaffCaller | null | 'expired' | 'csrf'>;
+  /**
+   * An HTML form (the console) sends the CSRF token as its `_csrf` field, which can be read only once the body
+   * is: with `csrfFromForm`, `authenticate` leaves the token out, and this checks the field before validation.
+   */
+  formCsrfMatches?(request: FastifyRequest, token: string | undefined): boolean;
 }
 
 declare module 'fastify' {
@@ -59,6 +64,15 @@ export function securityOf(access: Access): Array<Record<string, string[]>> {
 }
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** A form post of a browser (no JavaScript to set a header): its CSRF token comes in the body's `_csrf` field. */
+function isFormPost(request: FastifyRequest): boolean {
+  const type = String(request.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  return STATE_CHANGING.has(request.method) && request.headers['x-csrf-token'] === undefined && type === 'application/x-www-form-urlencoded';
+}
 
 export interface AccessControlDeps {
   db: Kysely<Database>;
@@ -90,6 +104,9 @@ export function installAccessControl(app: FastifyInstance, deps: AccessControlDe
   });
   if (!deps) return;
 
+  // Requests whose staff CSRF token is still to be read from the form body (checked in preValidation).
+  const formCsrfPending = new WeakSet<FastifyRequest>();
+
   app.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config.access;
     if (!access || access.kind !== 'protected') return;
@@ -110,14 +127,24 @@ export function installAccessControl(app: FastifyInstance, deps: AccessControlDe
       request.caller = { kind: 'client', id: result.client.id, role: result.client.role };
       return;
     }
-    const staff = deps.staff ? await deps.staff.authenticate(request) : null;
+    const csrfFromForm = isFormPost(request) && typeof deps.staff?.formCsrfMatches === 'function';
+    const staff = deps.staff ? await deps.staff.authenticate(request, { csrfFromForm }) : null;
     if (staff === null) return refuse(reply, 401, 'unauthorized', 'sign in (staff) or send a bearer JWT (calling systems)');
     if (staff === 'expired') return refuse(reply, 401, 'unauthorized', 'the session has expired or was signed out: sign in again');
     if (staff === 'csrf') return refuse(reply, 403, 'forbidden', 'missing or wrong CSRF token (x-csrf-token)');
     if (!access.staff?.length || !access.staff.some((role) => staff.roles.includes(role))) {
       return refuse(reply, 403, 'forbidden', `this route needs one of the staff roles: ${(access.staff ?? []).join(', ') || '(none: calling systems only)'}`);
     }
+    if (csrfFromForm) formCsrfPending.add(request);
     request.caller = staff;
+  });
+
+  // After the body is parsed and before anything reads it: the form's `_csrf` field must be the session's token.
+  app.addHook('preValidation', async (request, reply) => {
+    if (!formCsrfPending.has(request)) return;
+    const body = request.body as Record<string, unknown> | null | undefined;
+    const token = body && typeof body === 'object' && typeof body._csrf === 'string' ? body._csrf : undefined;
+    if (!deps.staff?.formCsrfMatches?.(request, token)) return refuse(reply, 403, 'forbidden', 'missing or wrong CSRF token (the _csrf form field)');
   });
 }
 

@@ -110,10 +110,11 @@ export function requireStaff(roles: readonly StaffRole[] = []): preHandlerAsyncH
 /**
  * The access layer's view of staff sessions (service/access.ts): the staff member
  * behind the request's session cookie. It runs before the body is read, so the
- * CSRF token comes from the x-csrf-token header.
+ * CSRF token comes from the x-csrf-token header, or, for an HTML form post
+ * (`csrfFromForm`), from its `_csrf` field once the body is read (formCsrfMatches).
  */
 export const sessionAuthenticator: StaffAuthenticator = {
-  async authenticate(request) {
+  async authenticate(request, options = {}) {
     const auth = request.server.staffAuth;
     if (!auth) return null;
     const sessionId = request.cookies?.[auth.sessionCookie];
@@ -121,8 +122,14 @@ export const sessionAuthenticator: StaffAuthenticator = {
     const session = await auth.sessions.touch(sessionId);
     if (!session) return 'expired';
     const header = request.headers['x-csrf-token'];
-    if (!SAFE_METHODS.has(request.method) && !auth.sessions.csrfTokenMatches(sessionId, typeof header === 'string' ? header : undefined)) return 'csrf';
+    const checkHeader = !SAFE_METHODS.has(request.method) && !options.csrfFromForm;
+    if (checkHeader && !auth.sessions.csrfTokenMatches(sessionId, typeof header === 'string' ? header : undefined)) return 'csrf';
     return { kind: 'staff', subject: session.subject, name: session.name, roles: session.roles, wards: session.wards };
+  },
+  formCsrfMatches(request, token) {
+    const auth = request.server.staffAuth;
+    const sessionId = auth ? request.cookies?.[auth.sessionCookie] : undefined;
+    return !!auth && !!sessionId && auth.sessions.csrfTokenMatches(sessionId, token);
   },
 };
 
