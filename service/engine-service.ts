@@ -13,6 +13,7 @@ import { sessionAuthenticator, staffAuthPlugin } from './staff-auth';
 import { pushPublicRoutes, pushStaffRoutes } from './push-public-routes';
 import { respondRoutes } from './respond-routes';
 import { unsubscribeRoutes } from './unsubscribe-routes';
+import { consoleRoutes } from './console/console-routes';
 import { processEnvironment } from '../config/environment';
 import { outreachStartSettings } from '../engine/outreach/start-outreach';
 
@@ -53,6 +54,6 @@ export async function startEngineService(engine: Engine, options: EngineServiceO
     logger: options.logger,
     staff,
     publicRoutes: [respondRoutes, unsubscribeRoutes, pushPublicRoutes],
-    internalRoutes: [pushStaffRoutes],
+    internalRoutes: [pushStaffRoutes, consoleRoutes],
   });
 }

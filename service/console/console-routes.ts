@@ -1,0 +1,537 @@
+/**
+ * The staff console on the internal listener: server-rendered pages (Handlebars, one stylesheet, no
+ * script), Japanese first with English a click away (`?lang=en`, remembered in a cookie).
+ *
+ *   GET  /console                      who is signed in, their roles and wards, what they may use
+ *   GET  /console/tasks                the caseworker's queue (their wards only), filters
+ *   GET  /console/tasks/:id            one task, with the close form
+ *   POST /console/tasks/:id/close      closes it (CSRF token in the `_csrf` field)
+ *   GET  /console/residents/:id        a resident's timeline (their ward's staff only; others 404)
+ *   GET  /console/rules                the stored rule versions and their status
+ *   POST /console/sign-out             ends the session
+ *
+ * Every page needs a staff session: a browser without one is sent to /auth/login, which brings it
+ * back to the page it asked for. A resident or task outside the caller's wards is "not found", the
+ * same answer as one that does not exist. The pages read personal data; nothing here logs it.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Handlebars from 'handlebars';
+import { z } from 'zod';
+import { closeCaseworkerTask, findCaseworkerTask, listCaseworkerTasks, type ListedTask } from '../../store/caseworker-tasks';
+import { TASK_KINDS, type CaseworkerTask, type Database } from '../../store/schema';
+import { writeAudit } from '../../store/audit';
+import { STAFF_ROLES, type StaffRole } from '../../config/staff-roles';
+import { loadWards } from '../../config/wards';
+import { actorOf, callerOf, wardFilter, wardVisible, type Access, type StaffCaller } from '../access';
+import type { ServiceDeps } from '../service-deps';
+import { CONSOLE_LANGUAGES, CONSOLE_TEXT, labelOf, type ConsoleLanguage, type ConsoleText } from './console-text';
+import { residentOf, residentTimeline, ruleTitles, storedRuleVersions } from './console-data';
+import type { Kysely } from 'kysely';
+
+const VIEWS_DIR = new URL('./views/', import.meta.url);
+const STYLESHEET = readFileSync(fileURLToPath(new URL('./console.css', import.meta.url)), 'utf8');
+const LANGUAGE_COOKIE = 'oshirase_console_lang';
+
+/** A Handlebars of the console's own: its templates escape every value (`{{ }}`); only the rendered page body goes in raw. */
+const handlebars = Handlebars.create();
+const view = (name: string) => handlebars.compile(readFileSync(fileURLToPath(new URL(`${name}.hbs`, VIEWS_DIR)), 'utf8'), { strict: false });
+const VIEWS = {
+  layout: view('layout'),
+  home: view('home'),
+  tasks: view('tasks'),
+  task: view('task'),
+  resident: view('resident'),
+  rules: view('rules'),
+  error: view('error'),
+  signedOut: view('signed-out'),
+};
+
+/** Pages' own policy: the stylesheet of this origin, forms to this origin, nothing else (no script at all). */
+const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const CASEWORK: readonly StaffRole[] = ['caseworker', 'auditor'];
+const RULE_READERS: readonly StaffRole[] = ['policy-author', 'policy-approver', 'auditor', 'administrator'];
+
+const staffAccess = (roles: readonly StaffRole[]): { access: Access } => ({ access: { kind: 'protected', staff: roles } });
+
+const residentIdParam = z.object({
+  residentId: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9._-]+$/),
+});
+const taskIdParam = z.object({ taskId: z.coerce.number().int().positive().max(2_147_483_647) });
+const TaskFilters = z.object({
+  status: z.enum(['open', 'closed', 'all']).catch('open'),
+  kind: z.enum(TASK_KINDS).optional().catch(undefined),
+  rule: z
+    .string()
+    .max(200)
+    .regex(/^[a-z0-9-]+$/)
+    .optional()
+    .catch(undefined),
+});
+const CloseForm = z.object({ note: z.string().max(2000).optional() });
+
+/** Tokyo wall-clock time, as staff read it (YYYY-MM-DD HH:MM). */
+const TOKYO = new Intl.DateTimeFormat('sv-SE', {
+  timeZone: 'Asia/Tokyo',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
+function when(value: Date | string | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? String(value) : TOKYO.format(date);
+}
+
+/** The page language: `?lang=` (then remembered), else the cookie, else Japanese. */
+function languageOf(request: FastifyRequest, reply: FastifyReply): ConsoleLanguage {
+  const asked = (request.query as Record<string, unknown> | undefined)?.lang;
+  if (typeof asked === 'string' && (CONSOLE_LANGUAGES as readonly string[]).includes(asked)) {
+    reply.setCookie(LANGUAGE_COOKIE, asked, { path: '/console', httpOnly: true, sameSite: 'lax', maxAge: 365 * 24 * 3600 });
+    return asked as ConsoleLanguage;
+  }
+  const remembered = request.cookies?.[LANGUAGE_COOKIE];
+  return remembered === 'en' ? 'en' : 'ja';
+}
+
+/** The same page in the other language (its other query parameters kept). */
+function otherLanguageUrl(request: FastifyRequest, text: ConsoleText): string {
+  const url = new URL(request.url, 'http://console.invalid');
+  url.searchParams.set('lang', text.otherLanguage.lang);
+  return `${url.pathname}${url.search}`;
+}
+
+function sessionIdOf(request: FastifyRequest): string | undefined {
+  const auth = request.server.staffAuth;
+  return auth ? request.cookies?.[auth.sessionCookie] : undefined;
+}
+
+function csrfTokenOf(request: FastifyRequest): string | null {
+  const sessionId = sessionIdOf(request);
+  return sessionId ? request.server.staffAuth.sessions.csrfToken(sessionId) : null;
+}
+
+interface NavItem {
+  href: string;
+  label: string;
+  current: boolean;
+}
+
+function navFor(staff: StaffCaller | null, text: ConsoleText, current: string): NavItem[] {
+  if (!staff) return [];
+  const items: NavItem[] = [{ href: '/console', label: text.nav.home, current: current === 'home' }];
+  if (staff.roles.some((r) => CASEWORK.includes(r))) items.push({ href: '/console/tasks', label: text.nav.tasks, current: current === 'tasks' });
+  if (staff.roles.some((r) => RULE_READERS.includes(r))) items.push({ href: '/console/rules', label: text.nav.rules, current: current === 'rules' });
+  return items;
+}
+
+function staffOf(request: FastifyRequest): StaffCaller {
+  const caller = callerOf(request);
+  if (caller.kind !== 'staff') throw new Error('console routes admit staff only');
+  return caller;
+}
+
+interface PageOptions {
+  title: string;
+  section: string;
+  body: string;
+  status?: number;
+  staff?: StaffCaller | null;
+}
+
+function sendPage(request: FastifyRequest, reply: FastifyReply, text: ConsoleText, options: PageOptions): FastifyReply {
+  const staff = options.staff === undefined ? (request.caller?.kind === 'staff' ? request.caller : null) : options.staff;
+  const html = VIEWS.layout({
+    text,
+    title: options.title,
+    body: options.body,
+    staff,
+    nav: navFor(staff, text, options.section),
+    csrfToken: staff ? csrfTokenOf(request) : null,
+    otherLanguageUrl: otherLanguageUrl(request, text),
+  });
+  return reply
+    .code(options.status ?? 200)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', PAGE_CSP)
+    .header('cache-control', 'no-store')
+    .send(html);
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, text: ConsoleText, status: 403 | 404 | 500): FastifyReply {
+  const [heading, message] =
+    status === 404
+      ? [text.error.notFound, text.error.notFoundBody]
+      : status === 403
+        ? [text.error.forbidden, text.error.forbiddenBody]
+        : [text.error.failed, text.error.failedBody];
+  return sendPage(request, reply, text, { title: heading, section: 'error', status, body: VIEWS.error({ text, heading, message }) });
+}
+
+/** Whether the client reads HTML (a browser's navigation): it gets pages, redirects and HTML errors instead of JSON. */
+function wantsHtml(request: FastifyRequest): boolean {
+  return /\btext\/html\b/.test(String(request.headers.accept ?? ''));
+}
+
+export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps): Promise<void> {
+  const db: Kysely<Database> = deps.context.database.db;
+  const wards = loadWards();
+  const wardName = (id: string | null, lang: ConsoleLanguage) => (id === null ? '' : (wards.find((w) => w.id === id)?.name[lang] ?? id));
+
+  await fastify.register(
+    async (app) => {
+      await app.register(formbody, { bodyLimit: 8 * 1024 });
+
+      // The access layer answers a refused request in JSON (before any handler runs). A browser gets the sign-in
+      // page instead of a 401 (coming back here afterwards: /auth/login's returnTo takes same-site paths only),
+      // and a page instead of a 403 or 404.
+      app.addHook('onSend', async (request, reply, payload) => {
+        if (!wantsHtml(request)) return payload;
+        const type = String(reply.getHeader('content-type') ?? '');
+        if (!type.startsWith('application/json')) return payload;
+        const text = CONSOLE_TEXT[languageOf(request, reply)];
+        const status = reply.statusCode;
+        if (status === 401) {
+          const back = request.method === 'GET' ? request.url : '/console';
+          reply.removeHeader('www-authenticate');
+          reply
+            .code(303)
+            .header('location', `/auth/login?returnTo=${encodeURIComponent(back)}`)
+            .header('content-type', 'text/plain; charset=utf-8');
+          return '';
+        }
+        if (status === 403 || status === 404 || status >= 500) {
+          const [heading, message] =
+            status === 404
+              ? [text.error.notFound, text.error.notFoundBody]
+              : status === 403
+                ? [text.error.forbidden, text.error.forbiddenBody]
+                : [text.error.failed, text.error.failedBody];
+          const staff = request.caller?.kind === 'staff' ? request.caller : null;
+          reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', PAGE_CSP);
+          return VIEWS.layout({
+            text,
+            title: heading,
+            body: VIEWS.error({ text, heading, message }),
+            staff,
+            nav: navFor(staff, text, 'error'),
+            csrfToken: staff ? csrfTokenOf(request) : null,
+            otherLanguageUrl: otherLanguageUrl(request, text),
+          });
+        }
+        return payload;
+      });
+
+      app.get('/console.css', { config: { access: { kind: 'open' } }, schema: { hide: true } }, async (_request, reply) =>
+        reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(STYLESHEET),
+      );
+
+      app.get('/', { config: staffAccess(STAFF_ROLES), schema: { hide: true } }, async (request, reply) => {
+        const text = CONSOLE_TEXT[languageOf(request, reply)];
+        const lang = text.htmlLang as ConsoleLanguage;
+        const staff = staffOf(request);
+        const unrestricted = staff.roles.some((r) => r === 'auditor' || r === 'administrator');
+        const links = navFor(staff, text, '')
+          .filter((n) => n.href !== '/console')
+          .map((n) => ({ href: n.href, label: n.href === '/console/tasks' ? text.taskLinkText : text.rulesLinkText }));
+        const body = VIEWS.home({
+          text,
+          staff,
+          roles: staff.roles.map((r) => labelOf(text.roles, r)),
+          wards: staff.wards.map((w) => wardName(w, lang)),
+          wardsNote: unrestricted ? text.home.allWards : text.home.noWards,
+          links,
+        });
+        return sendPage(request, reply, text, { title: text.home.heading, section: 'home', body });
+      });
+
+      /** The view of a listed task: its schemes named by their rules' titles. */
+      function taskRow(
+        task: ListedTask | (CaseworkerTask & { schemes: ListedTask['schemes'] }),
+        text: ConsoleText,
+        titles: Map<string, { ja?: string; en?: string }>,
+      ) {
+        const lang = text.htmlLang as ConsoleLanguage;
+        const extra = task as unknown as Record<string, unknown>;
+        const due = extra.due_at ?? extra.due_on ?? null;
+        const assignee = extra.assigned_to ?? extra.assignee ?? null;
+        return {
+          id: task.id,
+          label: text.tasks.taskHeading(task.id),
+          residentId: task.resident_id,
+          schemes: task.schemes.map((s) => ({
+            ruleId: s.ruleId,
+            ruleVersion: s.ruleVersion,
+            title: titles.get(`${s.ruleId}@${s.ruleVersion}`)?.[lang] ?? s.ruleId,
+          })),
+          kind: labelOf(text.taskKinds, task.kind),
+          ward: wardName(task.ward, lang),
+          created: when(task.created_at),
+          createdIso: task.created_at instanceof Date ? task.created_at.toISOString() : String(task.created_at),
+          due: due instanceof Date || typeof due === 'string' ? when(due) : '',
+          assignee: typeof assignee === 'string' ? assignee : text.tasks.notAssigned,
+          statusKey: task.status,
+          status: task.status === 'open' ? text.tasks.open : text.tasks.closed,
+          closedLine: task.status === 'closed' && task.closed_by ? text.tasks.closedBy(task.closed_by, when(task.closed_at)) : '',
+          note: task.note ?? '',
+          hasDue: 'due_at' in extra || 'due_on' in extra,
+          hasAssignee: 'assigned_to' in extra || 'assignee' in extra,
+        };
+      }
+
+      app.get('/tasks', { config: staffAccess(CASEWORK), schema: { hide: true } }, async (request, reply) => {
+        const text = CONSOLE_TEXT[languageOf(request, reply)];
+        const lang = text.htmlLang as ConsoleLanguage;
+        const staff = staffOf(request);
+        const filters = TaskFilters.parse(request.query ?? {});
+        const all = await listCaseworkerTasks(db, { status: filters.status, wards: wardFilter(staff), limit: 1000 });
+        const tasks = all.filter((t) => (!filters.kind || t.kind === filters.kind) && (!filters.rule || t.schemes.some((s) => s.ruleId === filters.rule)));
+        const titles = await ruleTitles(
+          db,
+          all.flatMap((t) => t.schemes),
+        );
+        const names = await residentNames(
+          db,
+          tasks.map((t) => t.resident_id),
+        );
+        const rows = tasks.map((t) => ({ ...taskRow(t, text, titles), residentName: names.get(t.resident_id) ?? '' }));
+        const ruleIds = [...new Set(all.flatMap((t) => t.schemes.map((s) => s.ruleId)))].sort();
+        if (filters.rule && !ruleIds.includes(filters.rule)) ruleIds.push(filters.rule);
+        const titleOfRule = (id: string) => [...titles.entries()].find(([key]) => key.startsWith(`${id}@`))?.[1]?.[lang] ?? id;
+        const body = VIEWS.tasks({
+          text,
+          tasks: rows,
+          count: text.tasks.count(rows.length),
+          showDue: rows.some((r) => r.hasDue),
+          showAssignee: rows.some((r) => r.hasAssignee),
+          statusOptions: (['open', 'closed', 'all'] as const).map((value) => ({
+            value,
+            label: value === 'open' ? text.tasks.open : value === 'closed' ? text.tasks.closed : text.tasks.statusAll,
+            selected: filters.status === value,
+          })),
+          kindOptions: [
+            { value: '', label: text.tasks.any, selected: !filters.kind },
+            ...TASK_KINDS.map((k) => ({ value: k, label: labelOf(text.taskKinds, k), selected: filters.kind === k })),
+          ],
+          ruleOptions: [
+            { value: '', label: text.tasks.any, selected: !filters.rule },
+            ...ruleIds.map((id) => ({ value: id, label: titleOfRule(id), selected: filters.rule === id })),
+          ],
+        });
+        return sendPage(request, reply, text, { title: text.tasks.heading, section: 'tasks', body });
+      });
+
+      /** The task as the caller may see it (a merged task shows as its lead), or null: not found, or another ward's. */
+      async function visibleTask(staff: StaffCaller, taskId: number) {
+        const found = await findCaseworkerTask(db, taskId);
+        if (!found || !wardVisible(staff, found.ward)) return null;
+        const lead = found.merged_into === null ? found : await findCaseworkerTask(db, found.merged_into);
+        if (!lead || !wardVisible(staff, lead.ward)) return null;
+        const merged = await db
+          .selectFrom('caseworker_tasks')
+          .select(['id', 'outreach_id', 'rule_id', 'rule_version'])
+          .where('merged_into', '=', lead.id)
+          .orderBy('id')
+          .execute();
+        const schemes = [lead, ...merged].map((t) => ({ taskId: t.id, outreachId: t.outreach_id, ruleId: t.rule_id, ruleVersion: t.rule_version }));
+        return { ...lead, schemes };
+      }
+
+      app.get('/tasks/:taskId', { config: staffAccess(CASEWORK), schema: { hide: true } }, async (request, reply) => {
+        const text = CONSOLE_TEXT[languageOf(request, reply)];
+        const staff = staffOf(request);
+        const params = taskIdParam.safeParse(request.params);
+        const task = params.success ? await visibleTask(staff, params.data.taskId) : null;
+        if (!task) return sendError(request, reply, text, 404);
+        const titles = await ruleTitles(db, task.schemes);
+        const names = await residentNames(db, [task.resident_id]);
+        const closedNow = (request.query as Record<string, unknown>)?.closed === '1';
+        const body = VIEWS.task({
+          text,
+          heading: text.tasks.taskHeading(task.id),
+          task: { ...taskRow(task, text, titles), residentName: names.get(task.resident_id) ?? '' },
+          notice: closedNow && task.status === 'closed' ? text.tasks.closedNotice(task.id) : task.status === 'closed' ? text.tasks.alreadyClosed : '',
+          canClose: task.status === 'open' && staff.roles.includes('caseworker') && staff.wards.includes(task.ward ?? ''),
+          csrfToken: csrfTokenOf(request),
+        });
+        return sendPage(request, reply, text, { title: text.tasks.taskHeading(task.id), section: 'tasks', body });
+      });
+
+      app.post('/tasks/:taskId/close', { config: staffAccess(['caseworker']), schema: { hide: true } }, async (request, reply) => {
+        const text = CONSOLE_TEXT[languageOf(request, reply)];
+        const staff = staffOf(request);
+        const params = taskIdParam.safeParse(request.params);
+        const form = CloseForm.safeParse(request.body ?? {});
+        const found = params.success ? await findCaseworkerTask(db, params.data.taskId) : undefined;
+        // Closing is a caseworker's act in their own wards (auditors, who see every ward, only read).
+        if (!found || !staff.wards.includes(found.ward ?? '')) return sendError(request, reply, text, 404);
+        const note = form.success ? (form.data.note ?? '').trim() : '';
+        const closed = await closeCaseworkerTask(db, found, actorOf(staff), note === '' ? null : note);
+        return reply.code(303).header('location', `/console/tasks/${closed.leadTaskId}?closed=1`).send();
+      });
+
+      app.get('/residents/:residentId', { config: staffAccess(CASEWORK), schema: { hide: true } }, async (request, reply) => {
+        const text = CONSOLE_TEXT[languageOf(request, reply)];
+        const lang = text.htmlLang as ConsoleLanguage;
+        const staff = staffOf(request);
+        const params = residentIdParam.safeParse(request.params);
+        const resident = params.success ? await residentOf(db, params.data.residentId) : undefined;
+        if (!resident || !wardVisible(staff, resident.ward)) return sendError(request, reply, text, 404);
+        const timeline = await residentTimeline(db, resident.id);
+        const titles = await ruleTitles(db, [
+          ...timeline.outreach.map((o) => ({ ruleId: o.rule_id, ruleVersion: o.rule_version })),
+          ...timeline.tasks.map((t) => ({ ruleId: t.rule_id, ruleVersion: t.rule_version })),
+        ]);
+        const titleOf = (ruleId: string, version: number) => titles.get(`${ruleId}@${version}`)?.[lang] ?? ruleId;
+        const prefs = timeline.preferences;
+        const body = VIEWS.resident({
+          text,
+          heading: text.resident.heading(resident.id),
+          resident: {
+            name: `${resident.family_name} ${resident.given_name}`.trim(),
+            kana: [resident.family_name_kana, resident.given_name_kana].filter(Boolean).join(' '),
+            ward: wardName(resident.ward, lang),
+            residence: labelOf(text.residence, resident.residence_status),
+            locale: labelOf(text.locales, resident.locale),
+            channels: prefs?.channels ? prefs.channels.map((c) => labelOf(text.channels, c)).join('、') : text.resident.channelsAll,
+            quietHours: prefs?.quietHours ? `${prefs.quietHours.start}–${prefs.quietHours.end}` : text.resident.quietDefault,
+          },
+          events: timeline.events.map((e) => ({ type: e.type, occurred: e.occurred_on, received: when(e.received_at) })),
+          outreach: timeline.outreach.map((o) => {
+            const title = titleOf(o.rule_id, o.rule_version);
+            return {
+              title,
+              caption: text.resident.outreachCaption(title),
+              ruleId: o.rule_id,
+              ruleVersion: o.rule_version,
+              statusKey: o.status,
+              status: labelOf(text.outreachStatus, o.status),
+              answer: o.response ? labelOf(text.responses, o.response) : text.resident.noAnswer,
+              started: when(o.started_at),
+              ended: when(o.ended_at),
+              sends: timeline.deliveries
+                .filter((d) => d.outreach_id === o.id)
+                .map((d) => {
+                  const carries = timeline.carriedCount.get(d.id) ?? 0;
+                  return {
+                    id: d.id,
+                    step: d.step_index + 1,
+                    channel: labelOf(text.channels, d.channel),
+                    statusKey: d.status,
+                    status: labelOf(text.deliveryStatus, d.status),
+                    merge: d.bundled_into !== null ? text.resident.carriedBy(d.bundled_into) : carries > 0 ? text.resident.carries(carries) : '',
+                    to: d.recipient_id ? text.resident.toProxy(d.recipient_id) : text.resident.toResident,
+                    sentAt: when(d.sent_at),
+                  };
+                }),
+            };
+          }),
+          consentNow: timeline.consent.current.map((c) => ({ purpose: c.purpose, state: c.granted ? text.resident.inForce : text.resident.notInForce })),
+          consentHistory: timeline.consent.history.map((h) => ({
+            at: when(h.at),
+            purpose: h.purpose ?? '—',
+            action: labelOf(text.consentActions, h.action),
+            channel: labelOf(text.consentChannels, h.channel),
+            wording: h.wordingVersion ?? '—',
+            expires: h.expiresOn ?? '—',
+            recordedBy: h.recordedBy,
+          })),
+          relationships: timeline.relationships.map((r) => {
+            const outgoing = r.from_resident_id === resident.id;
+            return {
+              relation: `${labelOf(text.relationships, r.kind)}${outgoing ? ' →' : ' ←'}`,
+              otherId: outgoing ? r.to_resident_id : r.from_resident_id,
+              proxyMode: r.proxy_mode ?? '—',
+              since: r.since ?? '—',
+              until: r.until ?? '—',
+            };
+          }),
+          tasks: timeline.tasks.map((t) => ({
+            id: t.id,
+            label: text.tasks.taskHeading(t.id),
+            kind: labelOf(text.taskKinds, t.kind),
+            title: titleOf(t.rule_id, t.rule_version),
+            statusKey: t.status,
+            status: t.status === 'open' ? text.tasks.open : text.tasks.closed,
+            closedLine: t.status === 'closed' && t.closed_by ? text.tasks.closedBy(t.closed_by, when(t.closed_at)) : '',
+            created: when(t.created_at),
+            note: t.note ?? '',
+          })),
+          letters: timeline.letters.map((l) => ({
+            reference: l.reference,
+            statusKey: l.status,
+            status: labelOf(text.letterStatus, l.status),
+            batch: l.batch_id,
+            posted: when(l.posted_at),
+            returned: when(l.returned_at),
+            returnReason: l.return_reason ?? '',
+          })),
+        });
+        return sendPage(request, reply, text, { title: text.resident.heading(resident.id), section: 'resident', body });
+      });
+
+      app.get('/rules', { config: staffAccess(RULE_READERS), schema: { hide: true } }, async (request, reply) => {
+        const text = CONSOLE_TEXT[languageOf(request, reply)];
+        const lang = text.htmlLang as ConsoleLanguage;
+        const versions = await storedRuleVersions(db);
+        const latest = new Map<string, number>();
+        for (const v of versions) latest.set(v.rule_id, Math.max(latest.get(v.rule_id) ?? 0, v.version));
+        const body = VIEWS.rules({
+          text,
+          rules: versions.map((v) => ({
+            ruleId: v.rule_id,
+            title: v.title?.[lang] ?? v.rule_id,
+            purpose: v.purpose,
+            version: v.version,
+            statusKey: v.status,
+            status: labelOf(text.ruleStatus, v.status),
+            // The rules in force are each rule's latest version when it is published (rule-registry publishedRules).
+            inForce: v.status === 'published' && latest.get(v.rule_id) === v.version,
+            stored: when(v.published_at),
+          })),
+        });
+        return sendPage(request, reply, text, { title: text.rules.heading, section: 'rules', body });
+      });
+
+      app.post('/sign-out', { config: staffAccess(STAFF_ROLES), schema: { hide: true } }, async (request, reply) => {
+        const staff = staffOf(request);
+        const auth = request.server.staffAuth;
+        await auth.sessions.revoke(sessionIdOf(request)!);
+        await writeAudit(db, { actor: actorOf(staff), action: 'staff-signed-out', detail: { roles: staff.roles, from: 'console' } });
+        reply.clearCookie(auth.sessionCookie, { path: '/', httpOnly: true, sameSite: 'lax', secure: auth.sessionCookie.startsWith('__Host-') });
+        return reply.code(303).header('location', '/console/signed-out').send();
+      });
+
+      app.get('/signed-out', { config: { access: { kind: 'open' } }, schema: { hide: true } }, async (request, reply) => {
+        const text = CONSOLE_TEXT[languageOf(request, reply)];
+        const heading = text.htmlLang === 'ja' ? 'サインアウトしました' : 'You are signed out';
+        const signIn = text.htmlLang === 'ja' ? 'もう一度サインインする' : 'Sign in again';
+        return sendPage(request, reply, text, { title: heading, section: 'signed-out', staff: null, body: VIEWS.signedOut({ heading, signIn }) });
+      });
+
+      app.setNotFoundHandler(async (request, reply) => sendError(request, reply, CONSOLE_TEXT[languageOf(request, reply)], 404));
+    },
+    { prefix: '/console' },
+  );
+}
+
+/** Residents' names for the queue (one query for the page). */
+async function residentNames(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('residents')
+    .select(['id', 'family_name', 'given_name'])
+    .where('id', 'in', [...new Set(ids)])
+    .execute();
+  return new Map(rows.map((r) => [r.id, `${r.family_name} ${r.given_name}`.trim()]));
+}

@@ -1,0 +1,529 @@
+/**
+ * The console's words, Japanese first and English: one table per language, so a page never mixes them
+ * and a missing translation is a type error. Labels of the engine's enums (task kinds, statuses,
+ * channels) live here too: the console never shows a raw enum where a person reads it.
+ */
+import type { Channel, OutreachRowStatus, ResponseKind, TaskKind } from '../../store/schema';
+import type { ConsentAction, ConsentChannel, RelationshipKind } from '../../store/vocabulary';
+import type { StaffRole } from '../../config/staff-roles';
+
+export const CONSOLE_LANGUAGES = ['ja', 'en'] as const;
+export type ConsoleLanguage = (typeof CONSOLE_LANGUAGES)[number];
+
+export interface ConsoleText {
+  htmlLang: string;
+  consoleName: string;
+  skipToContent: string;
+  mainNav: string;
+  nav: { home: string; tasks: string; rules: string };
+  language: string;
+  otherLanguage: { lang: ConsoleLanguage; label: string };
+  signOut: string;
+  signedInAs: string;
+  home: { heading: string; roles: string; wards: string; noWards: string; allWards: string; whatYouCanUse: string; nothing: string };
+  taskLinkText: string;
+  rulesLinkText: string;
+  tasks: {
+    heading: string;
+    filters: string;
+    status: string;
+    statusAll: string;
+    kind: string;
+    rule: string;
+    any: string;
+    apply: string;
+    count: (n: number) => string;
+    none: string;
+    caption: string;
+    id: string;
+    resident: string;
+    schemes: string;
+    ward: string;
+    created: string;
+    due: string;
+    assignee: string;
+    notAssigned: string;
+    state: string;
+    open: string;
+    closed: string;
+    closedBy: (who: string, at: string) => string;
+    taskHeading: (id: number) => string;
+    close: string;
+    note: string;
+    noteHint: string;
+    closeButton: string;
+    closedNotice: (id: number) => string;
+    alreadyClosed: string;
+    timeline: string;
+    backToQueue: string;
+  };
+  resident: {
+    heading: (id: string) => string;
+    profile: string;
+    name: string;
+    ward: string;
+    residence: string;
+    locale: string;
+    channels: string;
+    channelsAll: string;
+    quietHours: string;
+    quietDefault: string;
+    events: string;
+    eventType: string;
+    occurred: string;
+    received: string;
+    outreach: string;
+    outreachCaption: (rule: string) => string;
+    rule: string;
+    version: string;
+    status: string;
+    started: string;
+    ended: string;
+    answer: string;
+    noAnswer: string;
+    notices: string;
+    step: string;
+    channel: string;
+    delivery: string;
+    sentAt: string;
+    to: string;
+    toResident: string;
+    toProxy: (id: string) => string;
+    carriedBy: (id: number) => string;
+    carries: (n: number) => string;
+    consent: string;
+    consentNow: string;
+    purpose: string;
+    inForce: string;
+    notInForce: string;
+    action: string;
+    via: string;
+    wording: string;
+    expires: string;
+    recordedBy: string;
+    at: string;
+    relationships: string;
+    relation: string;
+    other: string;
+    since: string;
+    until: string;
+    proxyMode: string;
+    tasks: string;
+    kind: string;
+    note: string;
+    letters: string;
+    reference: string;
+    batch: string;
+    posted: string;
+    returned: string;
+    returnReason: string;
+    none: string;
+  };
+  rules: {
+    heading: string;
+    intro: string;
+    caption: string;
+    ruleId: string;
+    title: string;
+    purpose: string;
+    version: string;
+    status: string;
+    stored: string;
+    inForce: string;
+    none: string;
+  };
+  error: { notFound: string; notFoundBody: string; forbidden: string; forbiddenBody: string; failed: string; failedBody: string; back: string };
+  roles: Record<StaffRole, string>;
+  taskKinds: Record<TaskKind, string>;
+  outreachStatus: Record<OutreachRowStatus, string>;
+  responses: Record<ResponseKind, string>;
+  channels: Record<Channel, string>;
+  deliveryStatus: Record<string, string>;
+  letterStatus: Record<string, string>;
+  ruleStatus: Record<string, string>;
+  consentActions: Record<ConsentAction, string>;
+  consentChannels: Record<ConsentChannel, string>;
+  relationships: Record<RelationshipKind, string>;
+  residence: Record<string, string>;
+  locales: Record<string, string>;
+  yes: string;
+  no: string;
+}
+
+const JA: ConsoleText = {
+  htmlLang: 'ja',
+  consoleName: 'おしらせ 職員コンソール',
+  skipToContent: '本文へ移動',
+  mainNav: 'メインメニュー',
+  nav: { home: 'ホーム', tasks: 'タスク一覧', rules: 'ルール' },
+  language: '表示言語',
+  otherLanguage: { lang: 'en', label: 'English' },
+  signOut: 'サインアウト',
+  signedInAs: 'サインイン中',
+  home: {
+    heading: 'ようこそ',
+    roles: '役割',
+    wards: '担当区',
+    noWards: '担当区はありません',
+    allWards: 'すべての区（閲覧のみ）',
+    whatYouCanUse: '使える機能',
+    nothing: 'この役割で使える画面はまだありません。',
+  },
+  taskLinkText: 'タスク一覧：担当区のフォローアップタスク',
+  rulesLinkText: 'ルール：保存されているルールと版',
+  tasks: {
+    heading: 'タスク一覧',
+    filters: '絞り込み',
+    status: '状態',
+    statusAll: 'すべて',
+    kind: '種類',
+    rule: '制度（ルール）',
+    any: '指定なし',
+    apply: '絞り込む',
+    count: (n) => `${n}件`,
+    none: '該当するタスクはありません。',
+    caption: 'フォローアップタスク（担当区のみ）',
+    id: '番号',
+    resident: '住民',
+    schemes: '制度',
+    ward: '区',
+    created: '作成日時',
+    due: '期限',
+    assignee: '担当者',
+    notAssigned: '未割当',
+    state: '状態',
+    open: '対応中',
+    closed: '完了',
+    closedBy: (who, at) => `${at}に${who}が完了`,
+    taskHeading: (id) => `タスク ${id}`,
+    close: 'このタスクを完了にする',
+    note: 'メモ（任意）',
+    noteHint: '対応の結果を書いてください。個人の事情は必要な範囲で。',
+    closeButton: '完了にする',
+    closedNotice: (id) => `タスク ${id} を完了にしました。`,
+    alreadyClosed: 'このタスクはすでに完了しています。',
+    timeline: '住民の経過を見る',
+    backToQueue: 'タスク一覧に戻る',
+  },
+  resident: {
+    heading: (id) => `住民 ${id} の経過`,
+    profile: '基本情報',
+    name: '氏名',
+    ward: '区',
+    residence: '住民登録',
+    locale: '言語',
+    channels: '希望する連絡手段',
+    channelsAll: '指定なし（すべて）',
+    quietHours: '連絡を控える時間',
+    quietDefault: '既定（21:00〜8:00）',
+    events: 'ライフイベント',
+    eventType: '種類',
+    occurred: '発生日',
+    received: '受信日時',
+    outreach: 'お知らせ',
+    outreachCaption: (rule) => `${rule} の送付`,
+    rule: '制度',
+    version: '版',
+    status: '状態',
+    started: '開始',
+    ended: '終了',
+    answer: '回答',
+    noAnswer: '回答なし',
+    notices: '送付',
+    step: '段階',
+    channel: '手段',
+    delivery: '配信状況',
+    sentAt: '送信日時',
+    to: '宛先',
+    toResident: '本人',
+    toProxy: (id) => `代理人 ${id}`,
+    carriedBy: (id) => `送付 #${id} にまとめて送付`,
+    carries: (n) => `ほか${n}件をまとめて送付`,
+    consent: '同意の記録',
+    consentNow: '現在の同意',
+    purpose: '目的',
+    inForce: '有効',
+    notInForce: '無効',
+    action: '内容',
+    via: '経路',
+    wording: '文言の版',
+    expires: '有効期限',
+    recordedBy: '記録者',
+    at: '日時',
+    relationships: '代理人・関係',
+    relation: '関係',
+    other: '相手',
+    since: '開始',
+    until: '終了',
+    proxyMode: '代理受取',
+    tasks: 'タスクとメモ',
+    kind: '種類',
+    note: 'メモ',
+    letters: '郵送物',
+    reference: '番号',
+    batch: '印刷日',
+    posted: '発送日時',
+    returned: '返戻日時',
+    returnReason: '返戻理由',
+    none: 'ありません。',
+  },
+  rules: {
+    heading: 'ルール',
+    intro: 'データベースに保存されているルールの版と状態です（閲覧のみ）。',
+    caption: '保存されているルールの版',
+    ruleId: 'ルールID',
+    title: '名称',
+    purpose: '目的',
+    version: '版',
+    status: '状態',
+    stored: '公開日時',
+    inForce: '運用中',
+    none: '保存されているルールはありません。',
+  },
+  error: {
+    notFound: 'ページが見つかりません',
+    notFoundBody: 'お探しのページはないか、担当区の外にあります。',
+    forbidden: 'この操作はできません',
+    forbiddenBody: 'この画面を使う役割がないか、フォームの有効期限が切れました。前のページに戻ってやり直してください。',
+    failed: 'エラーが発生しました',
+    failedBody: 'しばらくしてからもう一度お試しください。',
+    back: 'ホームに戻る',
+  },
+  roles: {
+    caseworker: 'ケースワーカー',
+    'policy-author': '施策担当（作成）',
+    'policy-approver': '施策担当（承認）',
+    auditor: '監査担当',
+    administrator: '管理者',
+  },
+  taskKinds: {
+    'no-response': '回答なし',
+    'deadline-passed': '期限切れ',
+    unreachable: '連絡先なし',
+    'asked-for-help': '支援の希望',
+    'letter-returned': '郵便の返戻',
+  },
+  outreachStatus: {
+    active: '送付中',
+    responded: '回答あり',
+    'no-response': '回答なしで終了',
+    'consent-withdrawn': '同意の取消しで終了',
+    'rule-withdrawn': 'ルールの取下げで終了',
+    'no-longer-applies': '対象外になり終了',
+    'deadline-passed': '期限切れで終了',
+    'moved-out': '転出で終了',
+    deceased: '死亡で終了',
+  },
+  responses: { acknowledged: '確認しました', applied: '申請しました', 'not-for-me': '当てはまらない', stop: '今後受け取らない' },
+  channels: { email: 'メール', push: 'プッシュ通知', letter: '郵便' },
+  deliveryStatus: {
+    pending: '送信待ち',
+    sent: '送信済み',
+    rehearsed: 'テスト送信（実際には未送信）',
+    skipped: '送らず',
+    failed: '失敗',
+    cancelled: '取消し',
+  },
+  letterStatus: { queued: '印刷待ち', cancelled: '取消し', printed: '印刷済み', posted: '発送済み', returned: '返戻' },
+  ruleStatus: { draft: '下書き', published: '公開', withdrawn: '取下げ' },
+  consentActions: { grant: '同意', change: '変更', withdraw: '取消し', preferences: '連絡方法の変更' },
+  consentChannels: { portal: 'ポータル', counter: '窓口', paper: '書面', proxy: '代理人', link: 'リンク', migrated: '移行' },
+  relationships: { guardian_of: '保護者', carer_of: '介護者', legal_representative_of: '法定代理人' },
+  residence: { registered: '登録中', 'moved-out': '転出', deceased: '死亡' },
+  locales: { ja: '日本語', en: '英語', 'ja-easy': 'やさしい日本語' },
+  yes: 'はい',
+  no: 'いいえ',
+};
+
+const EN: ConsoleText = {
+  htmlLang: 'en',
+  consoleName: 'Oshirase staff console',
+  skipToContent: 'Skip to content',
+  mainNav: 'Main menu',
+  nav: { home: 'Home', tasks: 'Tasks', rules: 'Rules' },
+  language: 'Language',
+  otherLanguage: { lang: 'ja', label: '日本語' },
+  signOut: 'Sign out',
+  signedInAs: 'Signed in as',
+  home: {
+    heading: 'Welcome',
+    roles: 'Roles',
+    wards: 'Wards',
+    noWards: 'No wards',
+    allWards: 'Every ward (read only)',
+    whatYouCanUse: 'What you can use',
+    nothing: 'There is no page for these roles yet.',
+  },
+  taskLinkText: "Tasks: your wards' follow-up tasks",
+  rulesLinkText: 'Rules: the stored rules and their versions',
+  tasks: {
+    heading: 'Tasks',
+    filters: 'Filters',
+    status: 'Status',
+    statusAll: 'All',
+    kind: 'Kind',
+    rule: 'Scheme (rule)',
+    any: 'Any',
+    apply: 'Apply',
+    count: (n) => `${n} ${n === 1 ? 'task' : 'tasks'}`,
+    none: 'No tasks match.',
+    caption: 'Follow-up tasks (your wards only)',
+    id: 'No.',
+    resident: 'Resident',
+    schemes: 'Schemes',
+    ward: 'Ward',
+    created: 'Created',
+    due: 'Due',
+    assignee: 'Assignee',
+    notAssigned: 'Not assigned',
+    state: 'Status',
+    open: 'Open',
+    closed: 'Closed',
+    closedBy: (who, at) => `Closed by ${who} at ${at}`,
+    taskHeading: (id) => `Task ${id}`,
+    close: 'Close this task',
+    note: 'Note (optional)',
+    noteHint: 'What was done. Personal circumstances only as far as needed.',
+    closeButton: 'Close task',
+    closedNotice: (id) => `Task ${id} is closed.`,
+    alreadyClosed: 'This task is closed already.',
+    timeline: "Open the resident's timeline",
+    backToQueue: 'Back to the tasks',
+  },
+  resident: {
+    heading: (id) => `Resident ${id}: timeline`,
+    profile: 'Profile',
+    name: 'Name',
+    ward: 'Ward',
+    residence: 'Residence',
+    locale: 'Language',
+    channels: 'Channels wanted',
+    channelsAll: 'No preference (all)',
+    quietHours: 'Quiet hours',
+    quietDefault: 'Default (21:00–08:00)',
+    events: 'Life events',
+    eventType: 'Type',
+    occurred: 'Occurred',
+    received: 'Received',
+    outreach: 'Outreach',
+    outreachCaption: (rule) => `Notices of ${rule}`,
+    rule: 'Scheme',
+    version: 'Version',
+    status: 'Status',
+    started: 'Started',
+    ended: 'Ended',
+    answer: 'Answer',
+    noAnswer: 'No answer',
+    notices: 'Notices',
+    step: 'Step',
+    channel: 'Channel',
+    delivery: 'Delivery',
+    sentAt: 'Sent',
+    to: 'To',
+    toResident: 'The resident',
+    toProxy: (id) => `Proxy ${id}`,
+    carriedBy: (id) => `Merged into send #${id}`,
+    carries: (n) => `Carried ${n} more`,
+    consent: 'Consent history',
+    consentNow: 'Consent now',
+    purpose: 'Purpose',
+    inForce: 'In force',
+    notInForce: 'Not in force',
+    action: 'Action',
+    via: 'Through',
+    wording: 'Wording version',
+    expires: 'Expires',
+    recordedBy: 'Recorded by',
+    at: 'When',
+    relationships: 'Proxies and relationships',
+    relation: 'Relation',
+    other: 'Other resident',
+    since: 'Since',
+    until: 'Until',
+    proxyMode: 'Receives notices',
+    tasks: 'Tasks and notes',
+    kind: 'Kind',
+    note: 'Note',
+    letters: 'Letters',
+    reference: 'Reference',
+    batch: 'Print date',
+    posted: 'Posted',
+    returned: 'Returned',
+    returnReason: 'Reason returned',
+    none: 'None.',
+  },
+  rules: {
+    heading: 'Rules',
+    intro: 'The rule versions stored in the database and their status (read only).',
+    caption: 'Stored rule versions',
+    ruleId: 'Rule id',
+    title: 'Title',
+    purpose: 'Purpose',
+    version: 'Version',
+    status: 'Status',
+    stored: 'Published',
+    inForce: 'In force',
+    none: 'No rule is stored.',
+  },
+  error: {
+    notFound: 'Page not found',
+    notFoundBody: 'The page does not exist or is outside your wards.',
+    forbidden: 'Not allowed',
+    forbiddenBody: 'Your roles do not include this page, or the form has expired. Go back and try again.',
+    failed: 'Something went wrong',
+    failedBody: 'Please try again in a moment.',
+    back: 'Back to the home page',
+  },
+  roles: {
+    caseworker: 'Caseworker',
+    'policy-author': 'Policy author',
+    'policy-approver': 'Policy approver',
+    auditor: 'Auditor',
+    administrator: 'Administrator',
+  },
+  taskKinds: {
+    'no-response': 'No response',
+    'deadline-passed': 'Deadline passed',
+    unreachable: 'Unreachable',
+    'asked-for-help': 'Asked for help',
+    'letter-returned': 'Letter returned',
+  },
+  outreachStatus: {
+    active: 'Running',
+    responded: 'Answered',
+    'no-response': 'Ended without an answer',
+    'consent-withdrawn': 'Ended: consent withdrawn',
+    'rule-withdrawn': 'Ended: rule withdrawn',
+    'no-longer-applies': 'Ended: no longer applies',
+    'deadline-passed': 'Ended: deadline passed',
+    'moved-out': 'Ended: moved out',
+    deceased: 'Ended: deceased',
+  },
+  responses: { acknowledged: 'Acknowledged', applied: 'Applied', 'not-for-me': 'Not for me', stop: 'Stop these notices' },
+  channels: { email: 'Email', push: 'Push', letter: 'Letter' },
+  deliveryStatus: {
+    pending: 'Pending',
+    sent: 'Sent',
+    rehearsed: 'Rehearsed (test mode, not sent)',
+    skipped: 'Not sent',
+    failed: 'Failed',
+    cancelled: 'Cancelled',
+  },
+  letterStatus: { queued: 'Queued', cancelled: 'Cancelled', printed: 'Printed', posted: 'Posted', returned: 'Returned' },
+  ruleStatus: { draft: 'Draft', published: 'Published', withdrawn: 'Withdrawn' },
+  consentActions: { grant: 'Granted', change: 'Changed', withdraw: 'Withdrawn', preferences: 'Contact preferences changed' },
+  consentChannels: { portal: 'Portal', counter: 'Counter', paper: 'Paper', proxy: 'Proxy', link: 'Link', migrated: 'Migrated' },
+  relationships: { guardian_of: 'Guardian', carer_of: 'Carer', legal_representative_of: 'Legal representative' },
+  residence: { registered: 'Registered', 'moved-out': 'Moved out', deceased: 'Deceased' },
+  locales: { ja: 'Japanese', en: 'English', 'ja-easy': 'Easy Japanese' },
+  yes: 'Yes',
+  no: 'No',
+};
+
+export const CONSOLE_TEXT: Record<ConsoleLanguage, ConsoleText> = { ja: JA, en: EN };
+
+/** A label for a value of an open vocabulary: the value itself when the table has none (a newer enum value). */
+export function labelOf(table: Record<string, string>, value: string | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  return table[value] ?? value;
+}

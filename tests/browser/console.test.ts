@@ -1,0 +1,342 @@
+/**
+ * The staff console in a real browser (headless Chromium driven by playwright-core) against the real
+ * service, database, Temporal worker and the local OpenID provider: staff sign in through the provider's
+ * own login form, a caseworker sees and closes their ward's tasks, another ward's caseworker gets "not
+ * found", a resident's timeline shows the notices an outreach sent, axe-core finds no WCAG 2.1 A/AA
+ * violation on any console page, and screenshots of the main pages are written at desktop and phone
+ * width to .oshirase/screenshots/ (for a person to look at; nothing compares them).
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { consoleRoutes } from '../../service/console/console-routes';
+import { openCaseworkerTask } from '../../store/caseworker-tasks';
+import { TestEngine, outreachIdOf, waitFor, type TestResident } from '../support/test-engine';
+import { startTestService, type TestService } from '../support/test-service';
+import { launchChromium, wcagViolations } from '../support/browser';
+import { outreachRow } from '../support/rows';
+
+/** A plan day far longer than the test: the outreach sends its first notice and waits, nothing more. */
+const MS_PER_DAY = 24 * 3_600_000;
+const SCREENSHOT_DIR = join(process.cwd(), '.oshirase', 'screenshots');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+const DEMO_STAFF = JSON.parse(readFileSync(new URL('../../config/demo-staff.json', import.meta.url), 'utf8')) as {
+  accounts: Array<{ username: string; password: string; sub: string }>;
+};
+function passwordOf(username: string): string {
+  const account = DEMO_STAFF.accounts.find((a) => a.username === username);
+  if (!account) throw new Error(`no demo account ${username}`);
+  return account.password;
+}
+
+let engine: TestEngine;
+let svc: TestService;
+let browser: Browser;
+let base: string;
+/** Resident of ward chuo with a birth's outreach (its first email sent) and a task. */
+let chuoResident: TestResident;
+let chuoOutreachId: string;
+let chuoTaskId: number;
+/** Resident of ward kita with a task. */
+let kitaResidentId: string;
+let kitaTaskId: number;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  // First, so a machine without Chromium fails at once with how to install it.
+  browser = await launchChromium();
+  engine = await TestEngine.start();
+  svc = await startTestService(engine, { msPerDay: MS_PER_DAY, staffSignIn: true, internalRoutes: [consoleRoutes] });
+  base = svc.service.internalUrl;
+
+  chuoResident = await engine.addResident({ consents: ['child-benefits'], email: true, postal: false });
+  const intake = await engine.sendBirth(chuoResident, { msPerDay: MS_PER_DAY });
+  chuoOutreachId = outreachIdOf(intake);
+  await waitFor('the first email of the chuo outreach in the ledger', async () => {
+    const sent = await engine.db
+      .selectFrom('deliveries')
+      .select('id')
+      .where('outreach_id', '=', chuoOutreachId)
+      .where('channel', '=', 'email')
+      .where('status', '=', 'sent')
+      .executeTakeFirst();
+    return sent ?? null;
+  });
+  const outreach = await engine.db.selectFrom('outreach').select(['rule_id', 'rule_version']).where('id', '=', chuoOutreachId).executeTakeFirstOrThrow();
+  chuoTaskId = (
+    await openCaseworkerTask(engine.db, {
+      outreachId: chuoOutreachId,
+      residentId: chuoResident.id,
+      ruleId: outreach.rule_id,
+      ruleVersion: outreach.rule_version,
+      kind: 'asked-for-help',
+      actor: 'test',
+    })
+  ).taskId;
+
+  const kita = await engine.addResident({ consents: ['child-benefits'], email: false, postal: false });
+  kitaResidentId = kita.id;
+  await engine.db.updateTable('residents').set({ ward: 'kita' }).where('id', '=', kita.id).execute();
+  const kitaOutreachId = `console-test:${randomUUID()}`;
+  await engine.db.insertInto('outreach').values(outreachRow(kitaOutreachId, kita.id)).execute();
+  kitaTaskId = (
+    await openCaseworkerTask(engine.db, {
+      outreachId: kitaOutreachId,
+      residentId: kita.id,
+      ruleId: 'child-allowance',
+      ruleVersion: 2,
+      kind: 'no-response',
+      actor: 'test',
+    })
+  ).taskId;
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close();
+  await svc?.close();
+  await engine?.stop({ terminateRunning: true });
+});
+
+/**
+ * A new browser profile (cookies and all) at the given size. bypassCSP lets the tests inject axe-core:
+ * the console's own policy allows no script.
+ */
+async function newPage(viewport = DESKTOP): Promise<Page> {
+  const context = await browser.newContext({ viewport, locale: 'ja-JP', bypassCSP: true });
+  contexts.push(context);
+  return context.newPage();
+}
+
+/**
+ * Opens a console page without a session: the service sends the browser to the provider's login form,
+ * which the test fills in as a person would; the browser comes back to the page it asked for.
+ */
+async function signInAt(page: Page, path: string, username: string): Promise<void> {
+  await page.goto(`${base}${path}`);
+  await page.getByLabel('User name').fill(username);
+  await page.getByLabel('Password').fill(passwordOf(username));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  // The provider may ask to confirm the grant once.
+  const continueButton = page.getByRole('button', { name: 'Continue' });
+  await page.waitForURL((url) => url.origin === base || url.pathname.includes('/interaction/'), { waitUntil: 'load' });
+  if (new URL(page.url()).origin !== base && (await continueButton.count()) > 0) await continueButton.click();
+  await page.waitForURL(`${base}${path}`);
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+describe('a caseworker of ward chuo', () => {
+  let page: Page;
+
+  it('signs in at the provider and lands on the task queue, which lists their ward’s tasks only', async () => {
+    page = await newPage();
+    await signInAt(page, '/console/tasks', 'caseworker-chuo');
+    await expect.poll(() => page.title()).toContain('タスク一覧');
+    expect(await page.locator(`tr[data-task-id="${chuoTaskId}"]`).count()).toBe(1);
+    expect(await page.locator(`tr[data-task-id="${kitaTaskId}"]`).count()).toBe(0);
+    const row = page.locator(`tr[data-task-id="${chuoTaskId}"]`);
+    expect(await row.textContent()).toContain('支援の希望');
+    expect(await row.textContent()).toContain('中央区');
+    // Every listed task is of the caseworker's ward.
+    const wards = await page.locator('tbody tr td:nth-child(5)').allTextContents();
+    expect(new Set(wards.map((w) => w.trim()))).toEqual(new Set(['中央区']));
+  });
+
+  it('filters the queue by kind', async () => {
+    await page.getByLabel('種類').selectOption('no-response');
+    await page.getByRole('button', { name: '絞り込む' }).click();
+    await page.waitForURL(/kind=no-response/);
+    expect(await page.locator(`tr[data-task-id="${chuoTaskId}"]`).count()).toBe(0);
+    await page.getByLabel('種類').selectOption('asked-for-help');
+    await page.getByRole('button', { name: '絞り込む' }).click();
+    await page.waitForURL(/kind=asked-for-help/);
+    expect(await page.locator(`tr[data-task-id="${chuoTaskId}"]`).count()).toBe(1);
+  });
+
+  it('shows the resident’s timeline with the outreach’s notices and delivery states', async () => {
+    await page.locator(`tr[data-task-id="${chuoTaskId}"]`).getByRole('link', { name: chuoResident.id }).click();
+    await page.waitForURL(`${base}/console/residents/${chuoResident.id}`);
+    const outreach = page.locator('article.outreach').filter({ hasText: 'child-allowance' });
+    expect(await outreach.count()).toBe(1);
+    const email = outreach.locator('tr[data-delivery-id]').filter({ hasText: 'メール' });
+    expect(await email.count()).toBe(1);
+    expect(await email.textContent()).toContain('送信済み');
+    // The birth itself, the consent it rests on and the task are on the same page.
+    expect(await page.locator('#events-heading + table').textContent()).toContain('birth');
+    expect(await page.locator('section[aria-labelledby="consent-heading"]').textContent()).toContain('child-benefits');
+    expect(await page.locator('section[aria-labelledby="tasks-heading"]').textContent()).toContain(`タスク ${chuoTaskId}`);
+  });
+
+  it('refuses a close form without its CSRF token, and changes nothing', async () => {
+    const cookies = await page.context().cookies(base);
+    const response = await fetch(`${base}/console/tasks/${chuoTaskId}/close`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; ') },
+      body: new URLSearchParams({ note: 'forged' }).toString(),
+      redirect: 'manual',
+    });
+    expect(response.status).toBe(403);
+    const task = await engine.db.selectFrom('caseworker_tasks').select(['status']).where('id', '=', chuoTaskId).executeTakeFirstOrThrow();
+    expect(task.status).toBe('open');
+  });
+
+  it('closes the task with a note through the form, and the task is closed in the database', async () => {
+    await page.goto(`${base}/console/tasks/${chuoTaskId}`);
+    await page.getByLabel('メモ（任意）').fill('電話で申請方法を案内した');
+    await page.getByRole('button', { name: '完了にする' }).click();
+    await page.waitForURL(`${base}/console/tasks/${chuoTaskId}?closed=1`);
+    expect(await page.getByRole('status').textContent()).toContain(`タスク ${chuoTaskId} を完了にしました。`);
+    const task = await engine.db.selectFrom('caseworker_tasks').selectAll().where('id', '=', chuoTaskId).executeTakeFirstOrThrow();
+    expect(task.status).toBe('closed');
+    expect(task.closed_by).toBe('staff:staff-0001');
+    expect(task.note).toBe('電話で申請方法を案内した');
+    const audit = await engine.db
+      .selectFrom('audit_log')
+      .select(['actor'])
+      .where('action', '=', 'task-closed')
+      .where('outreach_id', '=', chuoOutreachId)
+      .executeTakeFirstOrThrow();
+    expect(audit.actor).toBe('staff:staff-0001');
+  });
+
+  it('switches to English and keeps it on the next page', async () => {
+    await page.goto(`${base}/console/tasks?lang=en&status=all`);
+    expect(await page.locator('html').getAttribute('lang')).toBe('en');
+    expect(await page.locator('h1').textContent()).toBe('Tasks');
+    await page.getByRole('link', { name: 'Home' }).click();
+    await page.waitForURL(`${base}/console`);
+    expect(await page.locator('h1').textContent()).toBe('Welcome');
+    expect(await page.locator('main').textContent()).toContain('Chuo Ward');
+    await page.goto(`${base}/console?lang=ja`);
+    expect(await page.locator('html').getAttribute('lang')).toBe('ja');
+  });
+});
+
+describe('a caseworker of ward kita', () => {
+  it('gets "not found" for ward chuo’s task and resident, and sees their own task', async () => {
+    const page = await newPage();
+    await signInAt(page, '/console/tasks', 'caseworker-kita');
+    expect(await page.locator(`tr[data-task-id="${kitaTaskId}"]`).count()).toBe(1);
+    expect(await page.locator(`tr[data-task-id="${chuoTaskId}"]`).count()).toBe(0);
+    for (const path of [`/console/tasks/${chuoTaskId}`, `/console/residents/${chuoResident.id}`, '/console/residents/no-such-resident']) {
+      const response = await page.goto(`${base}${path}`);
+      expect(response?.status(), path).toBe(404);
+      expect(await page.locator('h1').textContent()).toBe('ページが見つかりません');
+      expect(await page.locator('main').textContent()).not.toContain(chuoResident.familyName);
+    }
+    const own = await page.goto(`${base}/console/residents/${kitaResidentId}`);
+    expect(own?.status()).toBe(200);
+  });
+
+  it('cannot close ward chuo’s task even with a valid form of their own session', async () => {
+    const page = await newPage();
+    await signInAt(page, `/console/tasks/${kitaTaskId}`, 'caseworker-kita');
+    const token = await page.locator('input[name="_csrf"]').first().inputValue();
+    const cookies = await page.context().cookies(base);
+    const response = await fetch(`${base}/console/tasks/${chuoTaskId}/close`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; '), accept: 'text/html' },
+      body: new URLSearchParams({ _csrf: token, note: 'not mine' }).toString(),
+      redirect: 'manual',
+    });
+    expect(response.status).toBe(404);
+    const task = await engine.db.selectFrom('caseworker_tasks').select(['note']).where('id', '=', chuoTaskId).executeTakeFirstOrThrow();
+    expect(task.note).toBe('電話で申請方法を案内した');
+  });
+});
+
+describe('roles', () => {
+  it('lets a policy author read the rules and not the tasks', async () => {
+    const page = await newPage();
+    await signInAt(page, '/console/rules', 'policy-author');
+    expect(await page.locator('h1').textContent()).toBe('ルール');
+    expect(await page.locator('tbody tr').filter({ hasText: 'child-allowance' }).count()).toBeGreaterThan(0);
+    const tasks = await page.goto(`${base}/console/tasks`);
+    expect(tasks?.status()).toBe(403);
+    expect(await page.locator('h1').textContent()).toBe('この操作はできません');
+  });
+});
+
+describe('accessibility and screenshots', () => {
+  it('has no WCAG 2.1 A/AA violation on any console page (axe-core), in Japanese and in English', async () => {
+    const caseworker = await newPage();
+    await signInAt(caseworker, '/console', 'caseworker-chuo');
+    const auditor = await newPage();
+    await signInAt(auditor, '/console/rules', 'auditor');
+    const pages: Array<[Page, string]> = [
+      [caseworker, '/console'],
+      [caseworker, '/console/tasks?status=all'],
+      [caseworker, `/console/tasks/${chuoTaskId}`],
+      [caseworker, `/console/residents/${chuoResident.id}`],
+      [caseworker, '/console/residents/no-such-resident'],
+      [auditor, '/console/rules'],
+      [auditor, '/console/tasks'],
+    ];
+    for (const lang of ['en', 'ja']) {
+      for (const [page, path] of pages) {
+        for (const viewport of [DESKTOP, PHONE]) {
+          await page.setViewportSize(viewport);
+          await page.goto(`${base}${path}${path.includes('?') ? '&' : '?'}lang=${lang}`);
+          const violations = await wcagViolations(page);
+          expect(violations, `${path} (${lang}, ${viewport.width}px)`).toEqual([]);
+        }
+      }
+    }
+    // An open task's close form, too (the chuo task is closed by now).
+    const open = await newPage();
+    await signInAt(open, `/console/tasks/${kitaTaskId}`, 'caseworker-kita');
+    expect(await open.locator('form.close-task').count()).toBe(1);
+    expect(await wcagViolations(open)).toEqual([]);
+    const signedOut = await newPage();
+    await signedOut.goto(`${base}/console/signed-out`);
+    expect(await wcagViolations(signedOut)).toEqual([]);
+  });
+
+  it('writes screenshots of the task queue, a resident timeline and the rules at desktop and phone width', async () => {
+    const caseworker = await newPage();
+    await signInAt(caseworker, '/console/tasks?status=all', 'caseworker-chuo');
+    const author = await newPage();
+    await signInAt(author, '/console/rules', 'policy-author');
+    const shots: Array<[Page, string, string]> = [
+      [caseworker, '/console/tasks?status=all', 'tasks'],
+      [caseworker, `/console/residents/${chuoResident.id}`, 'resident-timeline'],
+      [author, '/console/rules', 'rules'],
+    ];
+    for (const [page, path, name] of shots) {
+      for (const [size, viewport] of [
+        ['desktop', DESKTOP],
+        ['phone', PHONE],
+      ] as const) {
+        await page.setViewportSize(viewport);
+        await page.goto(`${base}${path}`);
+        // The Japanese font must be there before the picture is taken.
+        await page.evaluate(() => document.fonts.ready.then(() => undefined));
+        await screenshot(page, `${name}-${size}`);
+        // Nothing wider than the screen: no sideways scrolling at phone width.
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        expect(overflow, `${name} at ${size} width`).toBeLessThanOrEqual(0);
+      }
+    }
+  });
+
+  it('signs out from the console: the session ends and a console page asks to sign in again', async () => {
+    const page = await newPage();
+    await signInAt(page, '/console', 'caseworker-chuo');
+    await page.getByRole('button', { name: 'サインアウト' }).click();
+    await page.waitForURL(`${base}/console/signed-out`);
+    const response = await fetch(`${base}/console/tasks`, {
+      headers: { accept: 'text/html', cookie: (await page.context().cookies(base)).map((c) => `${c.name}=${c.value}`).join('; ') },
+      redirect: 'manual',
+    });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/auth/login?returnTo=%2Fconsole%2Ftasks');
+  });
+});
