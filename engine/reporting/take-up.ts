@@ -127,25 +127,37 @@ export async function takeUpFigures(db: Kysely<Database>, query: TakeUpQuery): P
          ${ruleFilter}
          ${wardFilter}
     ),
+    -- One row per outreach at most, from each table (joined by hash, not looked up per outreach).
     reached as (
-      select d.id, d.outreach_id, d.channel, coalesce(d.sent_at, d.created_at) as at
+      select d.outreach_id,
+             (array_agg(d.channel order by coalesce(d.sent_at, d.created_at), d.id))[1] as first_channel,
+             bool_or(d.channel = 'email') as by_email,
+             bool_or(d.channel = 'push') as by_push,
+             bool_or(d.channel = 'letter') as by_letter
         from deliveries d
         join scoped s on s.id = d.outreach_id
        where d.status in ('sent', 'rehearsed')
+       group by d.outreach_id
+    ),
+    applied_answers as (
+      select a.outreach_id, min(a.at) as at
+        from audit_log a
+        join scoped s on s.id = a.outreach_id and s.response = 'applied'
+       where a.action = 'response-received' and a.detail ->> 'response' = 'applied'
+       group by a.outreach_id
     ),
     per_outreach as (
       select s.*,
-             (select x.channel from reached x where x.outreach_id = s.id order by x.at, x.id limit 1) as first_channel,
-             exists (select 1 from reached x where x.outreach_id = s.id and x.channel = 'email') as by_email,
-             exists (select 1 from reached x where x.outreach_id = s.id and x.channel = 'push') as by_push,
-             exists (select 1 from reached x where x.outreach_id = s.id and x.channel = 'letter') as by_letter,
-             exists (select 1 from grants g where g.outreach_id = s.id) as granted,
-             case when s.response = 'applied' then coalesce(
-               (select min(a.at) from audit_log a
-                 where a.outreach_id = s.id and a.action = 'response-received' and a.detail ->> 'response' = 'applied'),
-               s.ended_at
-             ) end as applied_at
+             x.first_channel,
+             coalesce(x.by_email, false) as by_email,
+             coalesce(x.by_push, false) as by_push,
+             coalesce(x.by_letter, false) as by_letter,
+             g.outreach_id is not null as granted,
+             case when s.response = 'applied' then coalesce(aa.at, s.ended_at) end as applied_at
         from scoped s
+        left join reached x on x.outreach_id = s.id
+        left join grants g on g.outreach_id = s.id
+        left join applied_answers aa on aa.outreach_id = s.id
     )
     select to_char(trigger_on, 'YYYY-MM') as month,
            rule_id,
