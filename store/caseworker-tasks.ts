@@ -4,11 +4,11 @@
  * own queue and a caseworker sees only their wards.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { CaseworkerTask, Database } from './schema';
-import type { OutreachRef, TaskKind } from './vocabulary';
+import type { CaseworkerTask, CaseworkerTaskNote, Database } from './schema';
+import type { OutreachRef, TaskKind, TaskOutcome } from './vocabulary';
 import { writeAudit, writeAudits } from './audit';
 
-export type { TaskKind };
+export type { TaskKind, TaskOutcome };
 
 export interface OpenTaskRequest extends OutreachRef {
   kind: TaskKind;
@@ -20,6 +20,8 @@ export interface OpenTaskRequest extends OutreachRef {
    * resident created less than this long ago takes the new one in (`merged_into`), so the caseworker sees one task.
    */
   mergeWindowMs?: number;
+  /** When the task is due (engine/casework/task-due.ts); absent: no due date (it is never escalated). */
+  dueAt?: Date;
 }
 
 /**
@@ -70,6 +72,7 @@ async function insertTask(
       status: 'open',
       ward: sql<string | null>`(select ward from residents where id = ${request.residentId})`,
       merged_into: mergedInto,
+      due_at: request.dueAt ?? null,
     })
     .onConflict((oc) => oc.columns(['outreach_id', 'kind']).doNothing())
     .returning('id')
@@ -115,6 +118,18 @@ export interface TaskFilter {
   /** Only these wards (a caseworker's); undefined for every ward. */
   wards?: readonly string[];
   limit?: number;
+  /** Only tasks covering a scheme of this rule (the lead's own or one merged into it). */
+  ruleId?: string;
+  kind?: TaskKind;
+  /** Only open tasks past their due date (at `now`, default the database's clock). */
+  overdue?: boolean;
+  /** Only tasks assigned to this actor (`staff:<subject>`): "mine". */
+  assignedTo?: string;
+  /** Only tasks nobody took yet. */
+  unassigned?: boolean;
+  /** Only tasks escalated for being overdue (true), or never escalated (false). */
+  escalated?: boolean;
+  now?: Date;
 }
 
 /** One scheme a listed task covers: the outreach whose task it is (the lead's own or a task merged into it). */
@@ -131,11 +146,29 @@ export type ListedTask = CaseworkerTask & { schemes: TaskScheme[] };
 /** Lead tasks only: a task merged into another is one of the schemes of its lead, listed and closed with it. */
 export async function listCaseworkerTasks(db: Kysely<Database>, filter: TaskFilter): Promise<ListedTask[]> {
   if (filter.wards && filter.wards.length === 0) return [];
-  let query = db.selectFrom('caseworker_tasks').selectAll().where('merged_into', 'is', null);
-  if (filter.status !== 'all') query = query.where('status', '=', filter.status);
-  if (filter.wards) query = query.where('ward', 'in', [...filter.wards]);
+  let query = db.selectFrom('caseworker_tasks as t').selectAll('t').where('t.merged_into', 'is', null);
+  if (filter.status !== 'all') query = query.where('t.status', '=', filter.status);
+  if (filter.wards) query = query.where('t.ward', 'in', [...filter.wards]);
+  if (filter.kind) query = query.where('t.kind', '=', filter.kind);
+  if (filter.ruleId) {
+    const ruleId = filter.ruleId;
+    query = query.where((eb) =>
+      eb.or([
+        eb('t.rule_id', '=', ruleId),
+        eb.exists(eb.selectFrom('caseworker_tasks as m').select('m.id').whereRef('m.merged_into', '=', 't.id').where('m.rule_id', '=', ruleId)),
+      ]),
+    );
+  }
+  if (filter.overdue) {
+    query = query.where('t.status', '=', 'open').where('t.due_at', '<', filter.now ?? sql<Date>`now()`);
+  }
+  if (filter.assignedTo !== undefined) query = query.where('t.assigned_to', '=', filter.assignedTo);
+  if (filter.unassigned) query = query.where('t.assigned_to', 'is', null);
+  if (filter.escalated !== undefined) query = query.where('t.escalated_at', filter.escalated ? 'is not' : 'is', null);
   const leads = await query
-    .orderBy('id')
+    // The queue's order: what is due first; tasks without a due date (opened before due dates existed) last.
+    .orderBy(sql`t.due_at asc nulls last`)
+    .orderBy('t.id')
     .limit(filter.limit ?? 1000)
     .execute();
   if (leads.length === 0) return [];
@@ -171,9 +204,16 @@ export interface ClosedTask {
 /**
  * Closes an open task with a note, together with the tasks merged into it: one task as the caseworker sees it.
  * Closing a merged task by its own id closes its lead (and so the whole task). Each closed row is audited under
- * the staff member who closed it; a merged one names its lead (detail.mergedInto). The note is kept once, on the lead.
+ * the staff member who closed it; a merged one names its lead (detail.mergedInto). The note is kept once, on the lead;
+ * the outcome on every row (ids and the outcome in the audit, never the note's text).
  */
-export async function closeCaseworkerTask(db: Kysely<Database>, task: CaseworkerTask, actor: string, note: string | null): Promise<ClosedTask> {
+export async function closeCaseworkerTask(
+  db: Kysely<Database>,
+  task: CaseworkerTask,
+  actor: string,
+  note: string | null,
+  outcome: TaskOutcome | null = null,
+): Promise<ClosedTask> {
   return inTransaction(db, async (tx) => {
     // The lock openCaseworkerTask takes: no task merges into this lead while it closes.
     await lockResidentTasks(tx, task.resident_id);
@@ -182,14 +222,14 @@ export async function closeCaseworkerTask(db: Kysely<Database>, task: Caseworker
     const closedColumns = ['id', 'resident_id', 'rule_id', 'rule_version', 'outreach_id', 'kind'] as const;
     const lead = await tx
       .updateTable('caseworker_tasks')
-      .set({ status: 'closed', closed_at: closedAt, closed_by: actor, note })
+      .set({ status: 'closed', closed_at: closedAt, closed_by: actor, note, outcome })
       .where('id', '=', leadTaskId)
       .where('status', '=', 'open')
       .returning(closedColumns)
       .executeTakeFirst();
     const merged = await tx
       .updateTable('caseworker_tasks')
-      .set({ status: 'closed', closed_at: closedAt, closed_by: actor })
+      .set({ status: 'closed', closed_at: closedAt, closed_by: actor, outcome })
       .where('merged_into', '=', leadTaskId)
       .where('status', '=', 'open')
       .returning(closedColumns)
@@ -208,11 +248,136 @@ export async function closeCaseworkerTask(db: Kysely<Database>, task: Caseworker
         ruleId: row.rule_id,
         ruleVersion: row.rule_version,
         outreachId: row.outreach_id,
-        detail: { taskId: row.id, kind: row.kind, ...detail },
+        detail: { taskId: row.id, kind: row.kind, ...(outcome ? { outcome } : {}), ...detail },
       })),
     );
     return { leadTaskId, closedTaskIds: closed.map((c) => c.row.id) };
   });
+}
+
+/** What a change to a task found: the lead task it changed (a merged task's lead), or why it did not. */
+export type TaskChange =
+  { outcome: 'changed'; task: CaseworkerTask } | { outcome: 'closed'; task: CaseworkerTask } | { outcome: 'taken'; task: CaseworkerTask };
+
+/** The task as the caseworker works it: the task itself, or the lead it was merged into. */
+export async function leadTaskOf(db: Kysely<Database>, task: CaseworkerTask): Promise<CaseworkerTask> {
+  if (task.merged_into === null) return task;
+  return db.selectFrom('caseworker_tasks').selectAll().where('id', '=', task.merged_into).executeTakeFirstOrThrow();
+}
+
+/**
+ * Assigns an open task (its lead, for a merged one) to `assignee` (`staff:<subject>`), audited under `actor` with
+ * ids only. `onlyIfFree`: a claim, refused ('taken') when someone else holds it already. Closed tasks are not changed.
+ */
+export async function assignCaseworkerTask(
+  db: Kysely<Database>,
+  task: CaseworkerTask,
+  actor: string,
+  assignee: string,
+  options: { onlyIfFree?: boolean } = {},
+): Promise<TaskChange> {
+  return inTransaction(db, async (tx) => {
+    await lockResidentTasks(tx, task.resident_id);
+    const lead = await tx
+      .selectFrom('caseworker_tasks')
+      .selectAll()
+      .where('id', '=', task.merged_into ?? task.id)
+      .executeTakeFirstOrThrow();
+    if (lead.status !== 'open') return { outcome: 'closed', task: lead };
+    if (options.onlyIfFree && lead.assigned_to !== null && lead.assigned_to !== assignee) return { outcome: 'taken', task: lead };
+    if (lead.assigned_to === assignee) return { outcome: 'changed', task: lead };
+    const updated = await tx
+      .updateTable('caseworker_tasks')
+      .set({ assigned_to: assignee, assigned_at: new Date() })
+      .where('id', '=', lead.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await writeAudit(tx, {
+      actor,
+      action: options.onlyIfFree ? 'task-claimed' : 'task-assigned',
+      residentId: lead.resident_id,
+      ruleId: lead.rule_id,
+      ruleVersion: lead.rule_version,
+      outreachId: lead.outreach_id,
+      detail: { taskId: lead.id, kind: lead.kind, assignedTo: assignee, ...(lead.assigned_to !== null ? { previouslyAssignedTo: lead.assigned_to } : {}) },
+    });
+    return { outcome: 'changed', task: updated };
+  });
+}
+
+/** Adds a note to a task (its lead, for a merged one). The audit records that a note was written (its id), never its text. */
+export async function addTaskNote(db: Kysely<Database>, task: CaseworkerTask, author: string, text: string): Promise<{ noteId: number; taskId: number }> {
+  return inTransaction(db, async (tx) => {
+    const lead = await leadTaskOf(tx, task);
+    const note = await tx.insertInto('caseworker_task_notes').values({ task_id: lead.id, author, text }).returning('id').executeTakeFirstOrThrow();
+    await writeAudit(tx, {
+      actor: author,
+      action: 'task-note-added',
+      residentId: lead.resident_id,
+      ruleId: lead.rule_id,
+      ruleVersion: lead.rule_version,
+      outreachId: lead.outreach_id,
+      detail: { taskId: lead.id, kind: lead.kind, noteId: note.id },
+    });
+    return { noteId: note.id, taskId: lead.id };
+  });
+}
+
+/** The notes of a task (of its lead, for a merged one), oldest first. */
+export async function taskNotes(db: Kysely<Database>, task: CaseworkerTask): Promise<CaseworkerTaskNote[]> {
+  const lead = await leadTaskOf(db, task);
+  return db.selectFrom('caseworker_task_notes').selectAll().where('task_id', '=', lead.id).orderBy('id').execute();
+}
+
+/** The outreach an open lead task covers: its own and those of the open tasks merged into it (the lead's first). */
+export async function openSchemesOfTask(db: Kysely<Database>, task: CaseworkerTask): Promise<string[]> {
+  const leadId = task.merged_into ?? task.id;
+  const rows = await db
+    .selectFrom('caseworker_tasks')
+    .select(['id', 'outreach_id'])
+    .where((eb) => eb.or([eb('id', '=', leadId), eb('merged_into', '=', leadId)]))
+    .where('status', '=', 'open')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => r.outreach_id);
+}
+
+/**
+ * Marks an open task escalated: it is past its due date (its follow-up workflow calls this at the due time).
+ * Once only; the audit record (`task-escalated`, for the ward's supervisors) names the task, its ward and due date.
+ * Answers whether the task is still open, and whether this call escalated it.
+ */
+export async function escalateCaseworkerTask(db: Kysely<Database>, taskId: number, actor = 'engine'): Promise<{ open: boolean; escalated: boolean }> {
+  return inTransaction(db, async (tx) => {
+    const row = await tx
+      .updateTable('caseworker_tasks')
+      .set({ escalated_at: new Date() })
+      .where('id', '=', taskId)
+      .where('status', '=', 'open')
+      .where('escalated_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) {
+      const current = await tx.selectFrom('caseworker_tasks').select('status').where('id', '=', taskId).executeTakeFirst();
+      return { open: current?.status === 'open', escalated: false };
+    }
+    await writeAudit(tx, {
+      actor,
+      action: 'task-escalated',
+      residentId: row.resident_id,
+      ruleId: row.rule_id,
+      ruleVersion: row.rule_version,
+      outreachId: row.outreach_id,
+      detail: { taskId: row.id, kind: row.kind, ward: row.ward, dueAt: row.due_at?.toISOString() ?? null, assignedTo: row.assigned_to },
+    });
+    return { open: true, escalated: true };
+  });
+}
+
+/** Whether a task is open (false for a closed or unknown one). */
+export async function isCaseworkerTaskOpen(db: Kysely<Database>, taskId: number): Promise<boolean> {
+  const row = await db.selectFrom('caseworker_tasks').select('status').where('id', '=', taskId).executeTakeFirst();
+  return row?.status === 'open';
 }
 
 /**
@@ -223,12 +388,14 @@ export async function deleteCaseworkerTasksOfOutreach(db: Kysely<Database>, outr
   // A task that stays while the lead it was merged into goes becomes a task of its own (merged_into references the lead).
   await sql`update caseworker_tasks set merged_into = null
     where merged_into in (select id from caseworker_tasks where outreach_id in ${outreachIds}) and outreach_id not in ${outreachIds}`.execute(db);
+  await sql`delete from caseworker_task_notes where task_id in (select id from caseworker_tasks where outreach_id in ${outreachIds})`.execute(db);
   await sql`delete from caseworker_tasks where outreach_id in ${outreachIds}`.execute(db);
 }
 
 /**
- * Retention and erasure: the free-text notes caseworkers wrote when closing the tasks of these outreach
- * (they may name the resident) are removed; the task, its kind, who closed it and when stay.
+ * Retention and erasure: the free-text notes caseworkers wrote on the tasks of these outreach — the closing note
+ * and the notes written while working them (they may name the resident) — are removed; the task, its kind,
+ * outcome, who worked and closed it and when stay. Answers how many notes went.
  */
 export async function removeTaskNotesOfOutreach(db: Kysely<Database>, outreachIds: readonly string[]): Promise<number> {
   if (outreachIds.length === 0) return 0;
@@ -238,5 +405,14 @@ export async function removeTaskNotesOfOutreach(db: Kysely<Database>, outreachId
     .where('outreach_id', 'in', [...outreachIds])
     .where('note', 'is not', null)
     .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  const notes = await db
+    .deleteFrom('caseworker_task_notes')
+    .where('task_id', 'in', (eb) =>
+      eb
+        .selectFrom('caseworker_tasks')
+        .select('id')
+        .where('outreach_id', 'in', [...outreachIds]),
+    )
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) + Number(notes.numDeletedRows);
 }

@@ -16,6 +16,7 @@ import * as registerIntake from './migrations/0014-register-intake';
 import * as relationshipProxyMode from './migrations/0015-relationship-proxy-mode';
 import * as mergedNotices from './migrations/0016-merged-notices';
 import * as proxyRecipients from './migrations/0017-proxy-recipients';
+import * as taskHandling from './migrations/0018-task-handling';
 import * as grants from './migrations/0020-grants';
 import type { Database } from './schema';
 
@@ -38,7 +39,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '0015-relationship-proxy-mode': relationshipProxyMode,
   '0016-merged-notices': mergedNotices,
   '0017-proxy-recipients': proxyRecipients,
-  // 0018 and 0019 are reserved for work in progress: registered above this line, in order of their names.
+  '0018-task-handling': taskHandling,
+  // 0019 is reserved for work in progress: registered above this line, in order of their names.
   '0020-grants': grants,
 };
 

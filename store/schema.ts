@@ -13,12 +13,13 @@ import type {
   ResidenceStatus,
   ResponseKind,
   TaskKind,
+  TaskOutcome,
 } from './vocabulary';
 export type { ProxyMode, RelationshipKind, ResidenceStatus } from './vocabulary';
 
 // The vocabulary (channels, locales, answers, task kinds, outreach states) is written once in ./vocabulary.
-export { CHANNELS, LOCALES, RESPONSE_KINDS, TASK_KINDS } from './vocabulary';
-export type { Channel, Locale, OutreachRowStatus, ResponseKind, TaskKind } from './vocabulary';
+export { CHANNELS, LOCALES, RESPONSE_KINDS, TASK_KINDS, TASK_OUTCOMES } from './vocabulary';
+export type { Channel, Locale, OutreachRowStatus, ResponseKind, TaskKind, TaskOutcome } from './vocabulary';
 
 export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 export type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -230,6 +231,25 @@ export interface CaseworkerTasksTable {
   ward: ColumnType<string | null, string | null | undefined, string | null>;
   /** Merged tasks: the task of the same kind and resident this one was merged into (listed and closed with it); null for a task of its own. */
   merged_into: ColumnType<number | null, number | null | undefined, number | null>;
+  /** When the task is due (migration 0018): set when it opens, from the rule's follow-up or the default; null for tasks opened before. */
+  due_at: NullableTimestamp;
+  /** Who works the task (`staff:<subject>`, `cli:<user>`); null while nobody took it. */
+  assigned_to: ColumnType<string | null, string | null | undefined, string | null>;
+  assigned_at: NullableTimestamp;
+  /** How it was closed; null while open (and for tasks closed before outcomes existed). */
+  outcome: ColumnType<TaskOutcome | null, TaskOutcome | null | undefined, TaskOutcome | null>;
+  /** When it was escalated for being open past its due date (its follow-up workflow); null if never. */
+  escalated_at: NullableTimestamp;
+}
+
+/** Notes a caseworker writes while working a task (free text that may name the resident: retention and erasure remove them). */
+export interface CaseworkerTaskNotesTable {
+  id: Generated<number>;
+  task_id: number;
+  /** `staff:<subject>` or `cli:<user>`. */
+  author: string;
+  written_at: Generated<Date>;
+  text: string;
 }
 
 export interface AuditLogTable {
@@ -295,6 +315,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   push_subscriptions: PushSubscriptionsTable;
   caseworker_tasks: CaseworkerTasksTable;
+  caseworker_task_notes: CaseworkerTaskNotesTable;
   audit_log: AuditLogTable;
   engine_settings: EngineSettingsTable;
   suppressions: SuppressionsTable;
@@ -316,6 +337,7 @@ export type ResidentRelationship = Selectable<ResidentRelationshipsTable>;
 export type Delivery = Selectable<DeliveriesTable>;
 export type Outreach = Selectable<OutreachTable>;
 export type CaseworkerTask = Selectable<CaseworkerTasksTable>;
+export type CaseworkerTaskNote = Selectable<CaseworkerTaskNotesTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
 
 export type PostalStatus = 'unverified' | 'valid' | 'invalid';

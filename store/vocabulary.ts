@@ -34,6 +34,10 @@ export type ResponseKind = (typeof RESPONSE_KINDS)[number];
 export const TASK_KINDS = ['no-response', 'deadline-passed', 'unreachable', 'asked-for-help', 'letter-returned'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
+/** How a caseworker closed a task (caseworker_tasks.outcome; the check constraint of migration 0018 lists the same). */
+export const TASK_OUTCOMES = ['reached-by-phone', 'visited', 'applied-at-counter', 'not-eligible', 'could-not-reach'] as const;
+export type TaskOutcome = (typeof TASK_OUTCOMES)[number];
+
 /**
  * How an outreach ends: one list for the `outreach.status` column and the workflow's status query.
  * 'moved-out' and 'deceased': the register says the resident moved away or died, and the outreach ended then.
