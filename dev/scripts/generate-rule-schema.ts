@@ -97,6 +97,8 @@ const RULE_FIELDS: Record<keyof typeof RuleSchema.shape, string> = {
   suppresses: "Hold back other purposes' notices to the same household for some days (e.g. after a death): all-others, or a list of purposes.",
   outreach:
     'The outreach plan, step by step: send on a channel, wait, wait until a point before the deadline, open a caseworker task. It ends at once when the resident responds.',
+  followUp:
+    'How soon a caseworker follows up the tasks this outreach opens: { dueDays: <office working days, 1-60> }. Without it, 5 working days. A task still open at its due date is escalated.',
   templates: 'The template set: templates/<set>/<locale>/<part>.hbs, for the locales ja, en and ja-easy.',
   office:
     "The office named on the notices as the contact (section, phone, address, opening hours): an id of config/offices.yaml. Without it, the offices file's default.",

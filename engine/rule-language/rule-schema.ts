@@ -190,6 +190,15 @@ export const RuleSchema = z
       .strict()
       .optional(),
     outreach: z.array(PlanStepSchema).min(1),
+    /**
+     * The caseworker's follow-up of the tasks this rule's outreach opens: due `dueDays` office working days after
+     * the task opens (engine/casework/task-due.ts; absent: DEFAULT_TASK_DUE_DAYS). Optional, no default filled in,
+     * so the definitions of stored versions stay as they were.
+     */
+    followUp: z
+      .object({ dueDays: z.number().int().min(1).max(60) })
+      .strict()
+      .optional(),
     templates: slug,
     /**
      * The office named on the notices as the contact (an id of config/offices.yaml, checked by
