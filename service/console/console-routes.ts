@@ -8,6 +8,7 @@
  *   POST /console/tasks/:id/close      closes it (CSRF token in the `_csrf` field)
  *   GET  /console/residents/:id        a resident's timeline (their ward's staff only; others 404)
  *   GET  /console/rules                the stored rule versions and their status
+ *   GET  /console/take-up              take-up figures per rule (engine/reporting/take-up.ts), with the CSV link
  *   POST /console/sign-out             ends the session
  *
  * Every page needs a staff session: a browser without one is sent to /auth/login, which brings it
@@ -29,6 +30,9 @@ import { actorOf, callerOf, wardFilter, wardVisible, type Access, type StaffCall
 import type { ServiceDeps } from '../service-deps';
 import { CONSOLE_LANGUAGES, CONSOLE_TEXT, labelOf, type ConsoleLanguage, type ConsoleText } from './console-text';
 import { residentOf, residentTimeline, ruleTitles, storedRuleVersions } from './console-data';
+import { addMonths, takeUpFigures, takeUpQueryProblems, type TakeUpRow } from '../../engine/reporting/take-up';
+import { todayInTokyo } from '../../foundation/tokyo-calendar';
+import { LIFE_EVENTS, PURPOSES } from '../../engine/rule-language/attribute-catalog';
 import type { Kysely } from 'kysely';
 
 const VIEWS_DIR = new URL('./views/', import.meta.url);
@@ -45,6 +49,7 @@ const VIEWS = {
   task: view('task'),
   resident: view('resident'),
   rules: view('rules'),
+  takeUp: view('takeup'),
   error: view('error'),
   signedOut: view('signed-out'),
 };
@@ -54,6 +59,9 @@ const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-act
 
 const CASEWORK: readonly StaffRole[] = ['caseworker', 'auditor'];
 const RULE_READERS: readonly StaffRole[] = ['policy-author', 'policy-approver', 'auditor', 'administrator'];
+/** As GET /api/v1/take-up (service/takeup-routes.ts): every ward for these, a caseworker their own wards. */
+const TAKE_UP_ALL_WARDS: readonly StaffRole[] = ['policy-author', 'policy-approver', 'auditor', 'administrator'];
+const TAKE_UP_READERS: readonly StaffRole[] = ['caseworker', ...TAKE_UP_ALL_WARDS];
 
 const staffAccess = (roles: readonly StaffRole[]): { access: Access } => ({ access: { kind: 'protected', staff: roles } });
 
@@ -91,6 +99,22 @@ function when(value: Date | string | null | undefined): string {
   if (value === null || value === undefined) return '';
   const date = value instanceof Date ? value : new Date(value);
   return Number.isNaN(date.getTime()) ? String(value) : TOKYO.format(date);
+}
+
+/** A purpose's name in the page's language: the catalogue writes `日本語 (English)`. */
+function purposeLabel(id: string | null, lang: ConsoleLanguage): string {
+  if (id === null) return '—';
+  const described = (PURPOSES as Record<string, string>)[id];
+  const parts = described ? /^(.*?) \((.*)\)$/.exec(described) : null;
+  return parts ? (lang === 'ja' ? parts[1]! : parts[2]!) : id;
+}
+
+/** A life event's name in the page's language: the catalogue writes `届出名: what happened`. */
+function eventLabel(type: string, lang: ConsoleLanguage): string {
+  const described = (LIFE_EVENTS as Record<string, { description: string }>)[type]?.description;
+  const split = described ? described.indexOf(': ') : -1;
+  if (!described || split < 0) return type;
+  return lang === 'ja' ? described.slice(0, split) : described.slice(split + 2);
 }
 
 /** The page language: `?lang=` (then remembered), else the cookie, else Japanese. */
@@ -132,6 +156,7 @@ function navFor(staff: StaffCaller | null, text: ConsoleText, current: string): 
   const items: NavItem[] = [{ href: '/console', label: text.nav.home, current: current === 'home' }];
   if (staff.roles.some((r) => CASEWORK.includes(r))) items.push({ href: '/console/tasks', label: text.nav.tasks, current: current === 'tasks' });
   if (staff.roles.some((r) => RULE_READERS.includes(r))) items.push({ href: '/console/rules', label: text.nav.rules, current: current === 'rules' });
+  if (staff.roles.some((r) => TAKE_UP_READERS.includes(r))) items.push({ href: '/console/take-up', label: text.nav.takeUp, current: current === 'take-up' });
   return items;
 }
 
@@ -243,7 +268,10 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         const unrestricted = staff.roles.some((r) => r === 'auditor' || r === 'administrator');
         const links = navFor(staff, text, '')
           .filter((n) => n.href !== '/console')
-          .map((n) => ({ href: n.href, label: n.href === '/console/tasks' ? text.taskLinkText : text.rulesLinkText }));
+          .map((n) => ({
+            href: n.href,
+            label: n.href === '/console/tasks' ? text.taskLinkText : n.href === '/console/rules' ? text.rulesLinkText : text.takeUpLinkText,
+          }));
         const body = VIEWS.home({
           text,
           staff,
@@ -406,7 +434,7 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
             channels: prefs?.channels ? prefs.channels.map((c) => labelOf(text.channels, c)).join('、') : text.resident.channelsAll,
             quietHours: prefs?.quietHours ? `${prefs.quietHours.start}–${prefs.quietHours.end}` : text.resident.quietDefault,
           },
-          events: timeline.events.map((e) => ({ type: e.type, occurred: e.occurred_on, received: when(e.received_at) })),
+          events: timeline.events.map((e) => ({ type: eventLabel(e.type, lang), code: e.type, occurred: e.occurred_on, received: when(e.received_at) })),
           outreach: timeline.outreach.map((o) => {
             const title = titleOf(o.rule_id, o.rule_version);
             return {
@@ -436,10 +464,13 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
                 }),
             };
           }),
-          consentNow: timeline.consent.current.map((c) => ({ purpose: c.purpose, state: c.granted ? text.resident.inForce : text.resident.notInForce })),
+          consentNow: timeline.consent.current.map((c) => ({
+            purpose: purposeLabel(c.purpose, lang),
+            state: c.granted ? text.resident.inForce : text.resident.notInForce,
+          })),
           consentHistory: timeline.consent.history.map((h) => ({
             at: when(h.at),
-            purpose: h.purpose ?? '—',
+            purpose: purposeLabel(h.purpose, lang),
             action: labelOf(text.consentActions, h.action),
             channel: labelOf(text.consentChannels, h.channel),
             wording: h.wordingVersion ?? '—',
@@ -501,6 +532,64 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
           })),
         });
         return sendPage(request, reply, text, { title: text.rules.heading, section: 'rules', body });
+      });
+
+      app.get('/take-up', { config: staffAccess(TAKE_UP_READERS), schema: { hide: true } }, async (request, reply) => {
+        const text = CONSOLE_TEXT[languageOf(request, reply)];
+        const lang = text.htmlLang as ConsoleLanguage;
+        const staff = staffOf(request);
+        const query = (request.query ?? {}) as Record<string, unknown>;
+        const thisMonth = todayInTokyo().slice(0, 7);
+        const asked = (name: string, fallback: string) => (typeof query[name] === 'string' && query[name] !== '' ? String(query[name]).trim() : fallback);
+        const from = asked('from', addMonths(thisMonth, -11)).slice(0, 20);
+        const to = asked('to', thisMonth).slice(0, 20);
+        const rule = typeof query.rule === 'string' && /^[a-z0-9-]{1,200}$/.test(query.rule) ? query.rule : undefined;
+        const problems = takeUpQueryProblems({ from, to });
+        const wards = staff.roles.some((r) => TAKE_UP_ALL_WARDS.includes(r)) ? undefined : staff.wards;
+        const rows = problems.length === 0 ? await takeUpFigures(db, { from, to, ruleId: rule, wards }) : [];
+        // Versions come newest first: a rule is named by the title of its latest version.
+        const versions = await storedRuleVersions(db);
+        const ruleIds = [...new Set(versions.map((v) => v.rule_id))];
+        const titleOfRule = (id: string) => versions.find((v) => v.rule_id === id)?.title?.[lang] ?? id;
+        const byRule = new Map<string, TakeUpRow[]>();
+        for (const row of rows) byRule.set(row.ruleId, [...(byRule.get(row.ruleId) ?? []), row]);
+        const sum = (list: TakeUpRow[], key: 'matched' | 'notified' | 'answered' | 'applied' | 'granted') => list.reduce((n, r) => n + r[key], 0);
+        const csv = new URLSearchParams({ from, to, ...(rule ? { rule } : {}) });
+        const body = VIEWS.takeUp({
+          text,
+          from,
+          to,
+          problems,
+          csvUrl: problems.length === 0 && rows.length > 0 ? `/api/v1/take-up.csv?${csv.toString()}` : null,
+          ruleOptions: [
+            { value: '', label: text.takeUp.any, selected: !rule },
+            ...ruleIds.map((id) => ({ value: id, label: titleOfRule(id), selected: rule === id })),
+          ],
+          rules: [...byRule.entries()].map(([ruleId, list]) => ({
+            ruleId,
+            title: titleOfRule(ruleId),
+            caption: text.takeUp.caption(titleOfRule(ruleId)),
+            rows: list.map((r) => ({
+              month: r.month,
+              ward: wardName(r.ward, lang),
+              firstChannel: r.firstChannel === 'none' ? text.takeUp.noChannel : labelOf(text.channels, r.firstChannel),
+              matched: r.matched,
+              notified: r.notified,
+              answered: r.answered,
+              applied: r.applied,
+              granted: r.granted,
+              median: r.medianDaysToApplication === null ? '—' : text.takeUp.days(r.medianDaysToApplication),
+            })),
+            total: {
+              matched: sum(list, 'matched'),
+              notified: sum(list, 'notified'),
+              answered: sum(list, 'answered'),
+              applied: sum(list, 'applied'),
+              granted: sum(list, 'granted'),
+            },
+          })),
+        });
+        return sendPage(request, reply, text, { title: text.takeUp.heading, section: 'take-up', body });
       });
 
       app.post('/sign-out', { config: staffAccess(STAFF_ROLES), schema: { hide: true } }, async (request, reply) => {

@@ -15,7 +15,7 @@ export interface ConsoleText {
   consoleName: string;
   skipToContent: string;
   mainNav: string;
-  nav: { home: string; tasks: string; rules: string };
+  nav: { home: string; tasks: string; rules: string; takeUp: string };
   language: string;
   otherLanguage: { lang: ConsoleLanguage; label: string };
   signOut: string;
@@ -23,6 +23,34 @@ export interface ConsoleText {
   home: { heading: string; roles: string; wards: string; noWards: string; allWards: string; whatYouCanUse: string; nothing: string };
   taskLinkText: string;
   rulesLinkText: string;
+  takeUpLinkText: string;
+  takeUp: {
+    heading: string;
+    intro: string;
+    period: string;
+    from: string;
+    to: string;
+    monthHint: string;
+    rule: string;
+    any: string;
+    show: string;
+    csv: string;
+    problems: string;
+    none: string;
+    caption: (title: string) => string;
+    month: string;
+    ward: string;
+    firstChannel: string;
+    matched: string;
+    notified: string;
+    answered: string;
+    applied: string;
+    granted: string;
+    median: string;
+    total: string;
+    noChannel: string;
+    days: (n: number) => string;
+  };
   tasks: {
     heading: string;
     filters: string;
@@ -155,7 +183,7 @@ const JA: ConsoleText = {
   consoleName: 'おしらせ 職員コンソール',
   skipToContent: '本文へ移動',
   mainNav: 'メインメニュー',
-  nav: { home: 'ホーム', tasks: 'タスク一覧', rules: 'ルール' },
+  nav: { home: 'ホーム', tasks: 'タスク一覧', rules: 'ルール', takeUp: '効果検証' },
   language: '表示言語',
   otherLanguage: { lang: 'en', label: 'English' },
   signOut: 'サインアウト',
@@ -171,6 +199,34 @@ const JA: ConsoleText = {
   },
   taskLinkText: 'タスク一覧：担当区のフォローアップタスク',
   rulesLinkText: 'ルール：保存されているルールと版',
+  takeUpLinkText: '効果検証：お知らせから申請・給付までの件数',
+  takeUp: {
+    heading: '効果検証',
+    intro: '対象になった住民のうち、お知らせが届いた人、回答した人、申請した人、給付を受けた人の数です（発生月・区・最初に届いた手段ごと）。',
+    period: '期間と制度',
+    from: '開始月',
+    to: '終了月',
+    monthHint: '年-月（例：2026-04）',
+    rule: '制度（ルール）',
+    any: 'すべて',
+    show: '表示する',
+    csv: 'この表をCSVでダウンロード',
+    problems: '入力を確認してください',
+    none: 'この期間に該当する件数はありません。',
+    caption: (title) => `${title}の件数`,
+    month: '発生月',
+    ward: '区',
+    firstChannel: '最初に届いた手段',
+    matched: '対象',
+    notified: '通知済み',
+    answered: '回答',
+    applied: '申請',
+    granted: '給付',
+    median: '申請までの日数（中央値）',
+    total: '合計',
+    noChannel: '届かず',
+    days: (n) => `${n}日`,
+  },
   tasks: {
     heading: 'タスク一覧',
     filters: '絞り込み',
@@ -221,7 +277,7 @@ const JA: ConsoleText = {
     occurred: '発生日',
     received: '受信日時',
     outreach: 'お知らせ',
-    outreachCaption: (rule) => `${rule} の送付`,
+    outreachCaption: (rule) => `${rule}の送付`,
     rule: '制度',
     version: '版',
     status: '状態',
@@ -340,7 +396,7 @@ const EN: ConsoleText = {
   consoleName: 'Oshirase staff console',
   skipToContent: 'Skip to content',
   mainNav: 'Main menu',
-  nav: { home: 'Home', tasks: 'Tasks', rules: 'Rules' },
+  nav: { home: 'Home', tasks: 'Tasks', rules: 'Rules', takeUp: 'Take-up' },
   language: 'Language',
   otherLanguage: { lang: 'ja', label: '日本語' },
   signOut: 'Sign out',
@@ -356,6 +412,35 @@ const EN: ConsoleText = {
   },
   taskLinkText: "Tasks: your wards' follow-up tasks",
   rulesLinkText: 'Rules: the stored rules and their versions',
+  takeUpLinkText: 'Take-up: from notice to application and grant',
+  takeUp: {
+    heading: 'Take-up',
+    intro:
+      'Of the residents a rule matched: how many a notice reached, answered, applied and were granted (by trigger month, ward and the first channel that reached them).',
+    period: 'Period and scheme',
+    from: 'From month',
+    to: 'To month',
+    monthHint: 'Year-month (e.g. 2026-04)',
+    rule: 'Scheme (rule)',
+    any: 'All',
+    show: 'Show',
+    csv: 'Download this table as CSV',
+    problems: 'Please check the form',
+    none: 'No figures for this period.',
+    caption: (title) => `${title}: figures`,
+    month: 'Month',
+    ward: 'Ward',
+    firstChannel: 'First channel',
+    matched: 'Matched',
+    notified: 'Notified',
+    answered: 'Answered',
+    applied: 'Applied',
+    granted: 'Granted',
+    median: 'Median days to apply',
+    total: 'Total',
+    noChannel: 'Not reached',
+    days: (n) => `${n} ${n === 1 ? 'day' : 'days'}`,
+  },
   tasks: {
     heading: 'Tasks',
     filters: 'Filters',
