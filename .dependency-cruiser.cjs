@@ -21,10 +21,11 @@ function onlyFrom(name, comment, folder, allowed) {
 }
 
 /**
- * The engine's API (workflow names, inputs, signals, update, query) lives next to the outreach code but is workflow
- * code: workflows/ implements it and imports it, so it may import only what workflow code may.
+ * The engine's API (workflow names, inputs, signals, update, query) lives next to the code that uses it but is workflow
+ * code: workflows/ implements it and imports it, so it may import only what workflow code may. Two contracts: the
+ * outreach's and a caseworker task's follow-up.
  */
-const OUTREACH_CONTRACT = '^engine/outreach/outreach-contract\\.ts$';
+const WORKFLOW_CONTRACTS = ['^engine/outreach/outreach-contract\\.ts$', '^engine/casework/task-contract\\.ts$'];
 
 /** Workflow code may depend on these packages (resolved paths); the root of @temporalio/common is workflow-safe, its internal-non-workflow part is not. */
 const WORKFLOW_SAFE_PACKAGES = '(^|/)node_modules/@temporalio/(workflow/|common/(?!lib/internal-non-workflow/))';
@@ -37,11 +38,11 @@ module.exports = {
       comment:
         'Workflow code runs in a deterministic sandbox and is bundled on its own: it imports only other workflow code, ' +
         '@temporalio/workflow and @temporalio/common. Anything else only as `import type` (erased at compile time). ' +
-        'The outreach contract (engine/outreach/outreach-contract.ts) is workflow code too: workflows/ imports it, and it is held to the same rule.',
+        'The workflow contracts (engine/outreach/outreach-contract.ts, engine/casework/task-contract.ts) are workflow code too: workflows/ imports them, and they are held to the same rule.',
       severity: 'error',
-      from: { path: ['^workflows/', OUTREACH_CONTRACT] },
+      from: { path: ['^workflows/', ...WORKFLOW_CONTRACTS] },
       to: {
-        pathNot: ['^workflows/', OUTREACH_CONTRACT, WORKFLOW_SAFE_PACKAGES],
+        pathNot: ['^workflows/', ...WORKFLOW_CONTRACTS, WORKFLOW_SAFE_PACKAGES],
         dependencyTypesNot: ['type-only'],
       },
     },

@@ -7,9 +7,9 @@ import tseslint from 'typescript-eslint';
 /**
  * Workflow code runs in Temporal's deterministic sandbox and is bundled on its own: it may import
  * `@temporalio/workflow`, the root of `@temporalio/common` (workflow-safe; its `lib/internal-non-workflow`
- * and other deep paths are not), other files in `workflows/` and the outreach contract (engine/outreach/outreach-contract.ts:
- * the workflows' names, inputs, signals, update and query, which the rest of the engine imports too; it is workflow
- * code itself and is held to this rule). Anything else only as `import type`,
+ * and other deep paths are not), other files in `workflows/` and the workflow contracts (engine/outreach/outreach-contract.ts
+ * and engine/casework/task-contract.ts: the workflows' names, inputs, signals, update and query, which the rest of the
+ * engine imports too; they are workflow code themselves and are held to this rule). Anything else only as `import type`,
  * which is erased at compile time (as in temporalio/samples-typescript).
  * The regular expression matches every import source that is NOT one of those; a relative `./x` stays
  * inside `workflows/`. dependency-cruiser checks the same with resolved paths (rule `workflows-import-workflow-code-only`).
@@ -19,10 +19,10 @@ export const WORKFLOW_IMPORTS_RULE = [
   {
     patterns: [
       {
-        regex: '^(?!@temporalio/workflow(/|$)|@temporalio/common$|\\./|\\.\\./engine/outreach/outreach-contract$)',
+        regex: '^(?!@temporalio/workflow(/|$)|@temporalio/common$|\\./|\\.\\./engine/outreach/outreach-contract$|\\.\\./engine/casework/task-contract$)',
         allowTypeImports: true,
         message:
-          'workflows/ may import only @temporalio/workflow, @temporalio/common, other workflow files and the outreach contract; ' +
+          'workflows/ may import only @temporalio/workflow, @temporalio/common, other workflow files and the workflow contracts; ' +
           'use `import type` for anything else (workflow code runs in a deterministic sandbox).',
       },
     ],
@@ -62,9 +62,9 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    // The outreach contract is workflow code (workflows/ imports it): the same rule (its `./` imports are checked
+    // The workflow contracts are workflow code (workflows/ imports them): the same rule (its `./` imports are checked
     // on resolved paths by dependency-cruiser, which allows it workflow-safe packages and type-only imports only).
-    files: ['workflows/**/*.ts', 'engine/outreach/outreach-contract.ts'],
+    files: ['workflows/**/*.ts', 'engine/outreach/outreach-contract.ts', 'engine/casework/task-contract.ts'],
     rules: {
       'no-restricted-imports': 'off',
       '@typescript-eslint/no-restricted-imports': WORKFLOW_IMPORTS_RULE,

@@ -6,6 +6,7 @@ import { makeOpenCaseworkerTask } from './open-caseworker-task';
 import { makeRecordOutreachEnd } from './record-outreach-end';
 import { makeRecordSendFailure } from './record-send-failure';
 import { makeApplyRetentionPeriods } from './retention';
+import { makeEscalateCaseworkerTask, makeIsCaseworkerTaskOpen } from './task-follow-up';
 
 export type { ActivityDeps } from './activity-deps';
 
@@ -20,6 +21,8 @@ export function createActivities(deps: ActivityDeps) {
     planDailyEvaluation: makePlanDailyEvaluation(deps),
     evaluatePartition: makeEvaluatePartition(deps),
     applyRetentionPeriods: makeApplyRetentionPeriods(deps),
+    escalateCaseworkerTask: makeEscalateCaseworkerTask(deps),
+    isCaseworkerTaskOpen: makeIsCaseworkerTaskOpen(deps),
   };
 }
 

@@ -1,7 +1,10 @@
 import type { ActivityDeps } from './activity-deps';
 import { mergeWindowMs } from './merge-notices';
-import { openCaseworkerTask as openTask } from '../store/caseworker-tasks';
+import { findCaseworkerTask, openCaseworkerTask as openTask } from '../store/caseworker-tasks';
 import type { OutreachRef, TaskKind } from '../store/vocabulary';
+import { getRuleVersion } from '../engine/rule-language/rule-registry';
+import { taskDueAt, taskDueDays } from '../engine/casework/task-due';
+import { startTaskFollowUp } from '../engine/casework/task-follow-up';
 
 export interface OpenTaskInput extends OutreachRef {
   kind: Extract<TaskKind, 'no-response' | 'deadline-passed' | 'unreachable'>;
@@ -16,11 +19,35 @@ export function taskMergeWindowMs(deps: Pick<ActivityDeps, 'config'>): number {
 }
 
 /**
+ * Opens a task the engine's outreach needs, due when its rule's follow-up says (engine/casework/task-due.ts),
+ * and starts its follow-up workflow (`task:<taskId>`, idempotent), which escalates it if it is still open then.
+ * A task merged into a lead has no follow-up of its own: the lead's covers it. Repeating it (a retried activity)
+ * opens nothing twice and starts the follow-up of the task there is, if it had not started.
+ */
+export async function openTaskWithFollowUp(
+  deps: ActivityDeps,
+  request: OutreachRef & { kind: TaskKind },
+): Promise<{ taskId: number; created: boolean; mergedInto: number | null }> {
+  // A rule version not stored (test rows) gets the default: a due date is no decision about the resident.
+  const rule = await getRuleVersion(deps.db, request.ruleId, request.ruleVersion).catch(() => null);
+  const dueAt = taskDueAt(new Date(), taskDueDays(rule), deps.config.msPerDay);
+  const opened = await openTask(deps.db, { ...request, actor: 'engine', mergeWindowMs: taskMergeWindowMs(deps), dueAt });
+  if (opened.mergedInto === null) {
+    const task = await findCaseworkerTask(deps.db, opened.taskId);
+    if (task?.status === 'open' && task.due_at) {
+      // The stored due date, not this call's: a retry must not move it.
+      await startTaskFollowUp(deps.temporal, { taskId: task.id, dueAt: task.due_at.toISOString(), recheckMs: deps.config.msPerDay }, deps.taskQueue);
+    }
+  }
+  return opened;
+}
+
+/**
  * Opens the caseworker follow-up for an outreach; at most one task per outreach and kind. Within the merge
  * window it joins the resident's open task of the same kind (a birth's two schemes: one task, not two).
  */
 export function makeOpenCaseworkerTask(deps: ActivityDeps) {
   return async function openCaseworkerTask(input: OpenTaskInput): Promise<{ taskId: number; created: boolean; mergedInto: number | null }> {
-    return openTask(deps.db, { ...input, actor: 'engine', mergeWindowMs: taskMergeWindowMs(deps) });
+    return openTaskWithFollowUp(deps, input);
   };
 }

@@ -3,8 +3,7 @@ import type { PostageClass } from '../store/schema';
 import { describePostalProblems, postalAddressProblems, type PostalAddressProblem } from '../channels/letter/postal-address';
 import { loadPrintConfig, type PrintConfig } from '../config/print-config';
 import { queuedLetterFor, queueLetter } from '../channels/letter/print-batches';
-import { openCaseworkerTask } from '../store/caseworker-tasks';
-import { taskMergeWindowMs } from './open-caseworker-task';
+import { openTaskWithFollowUp } from './open-caseworker-task';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 import { letterNoticeMessage } from './notice-messages';
 
@@ -40,7 +39,7 @@ export async function sendLetterNotice(request: SendRequest): Promise<SendAttemp
       const reason = `postal address invalid: ${describePostalProblems(problems)}`;
       const ids = { residentId: resident.id, ruleId: ledger.rule_id, ruleVersion: ledger.rule_version, outreachId: ledger.outreach_id };
       await writeAudit(deps.db, { actor: 'engine', action: 'postal-address-invalid', ...ids, detail: { channel: 'letter', deliveryId: ledger.id, problems } });
-      await openCaseworkerTask(deps.db, { ...ids, kind: 'unreachable', actor: 'engine', mergeWindowMs: taskMergeWindowMs(deps) });
+      await openTaskWithFollowUp(deps, { ...ids, kind: 'unreachable' });
       return { kind: 'unreachable', reason, detail: { problems } };
     }
   }

@@ -13,8 +13,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { WorkflowHandle } from '@temporalio/client';
-import { TestEngine, outreachIdOf } from './support/test-engine';
+import { TestEngine, outreachIdOf, waitFor } from './support/test-engine';
 import { daysAgoInTokyo } from './support/test-dates';
+import { outreachRow } from './support/rows';
+import { findCaseworkerTask, openCaseworkerTask } from '../store/caseworker-tasks';
+import { startTaskFollowUp } from '../engine/casework/task-follow-up';
+import { closeTaskWithOutcome } from '../engine/casework/close-task';
+import { taskFollowUpWorkflowId } from '../engine/casework/task-contract';
 
 const HISTORIES = join(import.meta.dirname, 'fixtures', 'workflow-histories');
 const recorded = readdirSync(HISTORIES)
@@ -29,6 +34,8 @@ let history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 let outreachId: string;
 let lateHistory: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 let lateOutreachId: string;
+let taskHistory: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+let taskWorkflowId: string;
 
 beforeAll(async () => {
   engine = await TestEngine.start();
@@ -42,6 +49,26 @@ beforeAll(async () => {
   lateOutreachId = outreachIdOf(await engine.sendBirth(late, { msPerDay: 100, occurredOn: daysAgoInTokyo(20) }));
   await engine.result(lateOutreachId);
   lateHistory = await engine.client.workflow.getHandle(lateOutreachId).fetchHistory();
+  // And one caseworker task's follow-up: due at once, escalated, then closed (its whole path).
+  const owner = await engine.addResident({ consents: ['child-benefits'] });
+  const taskOutreach = `child-allowance:${owner.id}:replay`;
+  await engine.db
+    .insertInto('outreach')
+    .values(outreachRow(taskOutreach, owner.id, { status: 'no-response' }))
+    .execute();
+  const ids = { outreachId: taskOutreach, residentId: owner.id, ruleId: 'child-allowance', ruleVersion: 2 };
+  const { taskId } = await openCaseworkerTask(engine.db, { ...ids, kind: 'no-response', actor: 'engine', dueAt: new Date(Date.now() + 200) });
+  await startTaskFollowUp(engine.client, { taskId, dueAt: new Date(Date.now() + 200).toISOString(), recheckMs: 60_000 }, engine.taskQueue);
+  const escalated = await waitFor('the task escalated', async () => (await findCaseworkerTask(engine.db, taskId))?.escalated_at);
+  void escalated;
+  await closeTaskWithOutcome({ db: engine.db, temporal: engine.client }, (await findCaseworkerTask(engine.db, taskId))!, 'staff:replay', {
+    outcome: 'visited',
+    note: null,
+    via: 'console',
+  });
+  taskWorkflowId = taskFollowUpWorkflowId(taskId);
+  await engine.client.workflow.getHandle(taskWorkflowId).result();
+  taskHistory = await engine.client.workflow.getHandle(taskWorkflowId).fetchHistory();
 });
 afterAll(async () => {
   await engine?.stop();
@@ -72,6 +99,16 @@ describe('an outreach of the current code', () => {
     );
     expect(activities).toEqual(['openCaseworkerTask', 'deliverNotice', 'deliverNotice', 'deliverNotice', 'recordOutreachEnd']);
     await replay(lateHistory, lateOutreachId);
+  });
+
+  it('a caseworker task follow-up (escalated, then closed) replays under the current code', async () => {
+    const name = process.env.CAPTURE_WORKFLOW_HISTORY;
+    if (name) writeFileSync(join(HISTORIES, `${name}-task-follow-up.json`), `${historyToJSON(taskHistory)}\n`);
+    const activities = (taskHistory.events ?? []).flatMap((e) =>
+      e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
+    );
+    expect(activities).toEqual(['escalateCaseworkerTask']);
+    await replay(taskHistory, taskWorkflowId);
   });
 
   it('looks up its plan in a local activity: no activity task for it on the server', () => {
