@@ -9,12 +9,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { closeCaseworkerTask, findCaseworkerTask, listCaseworkerTasks } from '../store/caseworker-tasks';
-import { LOCALES, RESPONSE_KINDS } from '../store/schema';
+import { addTaskNote, assignCaseworkerTask, findCaseworkerTask, listCaseworkerTasks, taskNotes, type TaskChange } from '../store/caseworker-tasks';
+import { LOCALES, RESPONSE_KINDS, TASK_KINDS, TASK_OUTCOMES, type CaseworkerTask } from '../store/schema';
 import { consentRecordOf, contactPreferencesOf } from '../store/consent';
 import { CONSENT_ACTIONS, CONSENT_CHANNELS, RECORDABLE_CONSENT_CHANNELS } from '../store/vocabulary';
 import { ConsentInputError, changeContactPreferences, grantConsent, preferencesChangeSchema } from '../engine/register/consent-records';
 import { respondToOutreach } from '../engine/outreach/respond-to-outreach';
+import { closeTaskWithOutcome } from '../engine/casework/close-task';
 import { withdrawConsentAndStopOutreach } from '../engine/outreach/withdraw-consent';
 import { explainResident, UnknownResidentError } from '../engine/rule-language/explain-resident';
 import { publishedRules } from '../engine/rule-language/rule-registry';
@@ -70,35 +71,170 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
     return row;
   }
 
+  /** The task named in the path, or a 404 when the caller may not see it (or it does not exist: the same answer). */
+  async function visibleTask(caller: Caller, taskId: number): Promise<CaseworkerTask> {
+    const task = await findCaseworkerTask(db, taskId);
+    if (!task || !wardVisible(caller, task.ward)) throw new HttpError(404, { error: 'no such task in your wards' });
+    return task;
+  }
+
+  /** A change to a closed task is refused with 409 naming its state; one someone else holds, with who holds it. */
+  function changed(change: TaskChange): CaseworkerTask {
+    if (change.outcome === 'closed') throw new HttpError(409, { error: 'the task is closed', problems: [`task ${change.task.id} was closed`] });
+    if (change.outcome === 'taken') {
+      throw new HttpError(409, {
+        error: 'the task is taken',
+        problems: [`task ${change.task.id} is assigned to ${change.task.assigned_to}: assign it instead`],
+      });
+    }
+    return change.task;
+  }
+
+  const flag = z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional();
+  const taskIdParams = z.object({ taskId: z.coerce.number().int().positive() });
+  const taskBody = { 200: z.object({ task: JsonObject }), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+
   app.get(`${API_PREFIX}/tasks`, {
     config: { access: { kind: 'protected', staff: ['caseworker', 'auditor'], clients: ['auditor'] } },
     schema: {
-      summary: "Caseworker follow-up tasks (a caseworker's own wards only)",
+      summary: "Caseworker follow-up tasks (a caseworker's own wards only), the first due first",
       tags: ['casework'],
       querystring: z
-        .object({ status: z.enum(['open', 'closed', 'all']).default('open'), limit: z.coerce.number().int().min(1).max(1000).default(200) })
+        .object({
+          status: z.enum(['open', 'closed', 'all']).default('open'),
+          limit: z.coerce.number().int().min(1).max(1000).default(200),
+          rule: z
+            .string()
+            .regex(/^[a-z0-9-]{1,100}$/, 'a rule id')
+            .optional(),
+          kind: z.enum(TASK_KINDS).optional(),
+          overdue: flag,
+          mine: flag,
+          unassigned: flag,
+          escalated: flag,
+        })
         .strict(),
       description:
         'One entry per task as the caseworker works it: tasks of the same kind opened for the same resident within the merge window ' +
-        '(NOTICE_MERGE_WINDOW_HOURS) are one task, listed under the first with `schemes` naming every outreach it covers.',
+        '(NOTICE_MERGE_WINDOW_HOURS) are one task, listed under the first with `schemes` naming every outreach it covers. ' +
+        'Sorted by `due_at` (tasks without one last). Filters: `rule` (a scheme of that rule), `kind`, `overdue=true` (open past its due date), ' +
+        '`mine=true` (assigned to the caller), `unassigned=true`, `escalated=true|false`.',
       response: { 200: z.object({ tasks: z.array(JsonObject) }), 400: ErrorBody },
     },
     handler: async (request) => {
-      const tasks = await listCaseworkerTasks(db, { status: request.query.status, wards: wardFilter(callerOf(request)), limit: request.query.limit });
+      const caller = callerOf(request);
+      const q = request.query;
+      const tasks = await listCaseworkerTasks(db, {
+        status: q.status,
+        wards: wardFilter(caller),
+        limit: q.limit,
+        ...(q.rule ? { ruleId: q.rule } : {}),
+        ...(q.kind ? { kind: q.kind } : {}),
+        ...(q.overdue ? { overdue: true } : {}),
+        ...(q.mine ? { assignedTo: actorOf(caller) } : {}),
+        ...(q.unassigned ? { unassigned: true } : {}),
+        ...(q.escalated !== undefined ? { escalated: q.escalated } : {}),
+      });
       return { tasks: tasks.map((t) => ({ ...t, schemes: t.schemes.map((s) => ({ ...s })) })) };
+    },
+  });
+
+  app.post(`${API_PREFIX}/tasks/:taskId/claim`, {
+    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    schema: {
+      summary: 'Take a follow-up task: assign it to yourself',
+      description: 'Refused (409) when a colleague holds it already (assign it instead) or it is closed. A merged task is claimed through its lead.',
+      tags: ['casework'],
+      params: taskIdParams,
+      response: taskBody,
+    },
+    handler: async (request) => {
+      const caller = callerOf(request);
+      const task = await visibleTask(caller, request.params.taskId);
+      const actor = actorOf(caller);
+      return { task: { ...changed(await assignCaseworkerTask(db, task, actor, actor, { onlyIfFree: true })) } };
+    },
+  });
+
+  app.post(`${API_PREFIX}/tasks/:taskId/assign`, {
+    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    schema: {
+      summary: 'Assign a follow-up task to a colleague (their staff subject, as the ID token names them)',
+      description:
+        "Only a caseworker of the task's ward may assign it. Oshirase keeps no staff directory (people and their wards are the identity " +
+        "provider's), so the assignee is taken as named: the caller vouches that the colleague works the ward. A merged task is assigned through its lead.",
+      tags: ['casework'],
+      params: taskIdParams,
+      body: z
+        .object({
+          assignee: z
+            .string()
+            .trim()
+            .regex(/^(staff:)?[A-Za-z0-9._:@|+-]{1,200}$/, 'a staff subject (letters, digits and . _ : @ | + -)'),
+        })
+        .strict(),
+      response: taskBody,
+    },
+    handler: async (request) => {
+      const caller = callerOf(request);
+      const task = await visibleTask(caller, request.params.taskId);
+      const assignee = request.body.assignee.startsWith('staff:') ? request.body.assignee : `staff:${request.body.assignee}`;
+      return { task: { ...changed(await assignCaseworkerTask(db, task, actorOf(caller), assignee)) } };
+    },
+  });
+
+  app.post(`${API_PREFIX}/tasks/:taskId/notes`, {
+    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    schema: {
+      summary: 'Write a note on a follow-up task',
+      description:
+        'Notes are free text kept until the retention period of the outreach ends (or the resident is erased); the audit records only that one was written.',
+      tags: ['casework'],
+      params: taskIdParams,
+      body: z.object({ text: z.string().trim().min(1, 'write something').max(2000) }).strict(),
+      response: { 200: z.object({ noteId: z.number(), taskId: z.number() }), 400: ErrorBody, 404: ErrorBody },
+    },
+    handler: async (request) => {
+      const caller = callerOf(request);
+      const task = await visibleTask(caller, request.params.taskId);
+      return addTaskNote(db, task, actorOf(caller), request.body.text);
+    },
+  });
+
+  app.get(`${API_PREFIX}/tasks/:taskId/notes`, {
+    config: { access: { kind: 'protected', staff: ['caseworker', 'auditor'] } },
+    schema: {
+      summary: 'The notes of a follow-up task, oldest first',
+      tags: ['casework'],
+      params: taskIdParams,
+      response: {
+        200: z.object({ notes: z.array(z.object({ id: z.number(), author: z.string(), writtenAt: z.string(), text: z.string() })) }),
+        400: ErrorBody,
+        404: ErrorBody,
+      },
+    },
+    handler: async (request) => {
+      const task = await visibleTask(callerOf(request), request.params.taskId);
+      const notes = await taskNotes(db, task);
+      return { notes: notes.map((n) => ({ id: n.id, author: n.author, writtenAt: n.written_at.toISOString(), text: n.text })) };
     },
   });
 
   app.post(`${API_PREFIX}/tasks/:taskId/close`, {
     config: { access: { kind: 'protected', staff: ['caseworker'] } },
     schema: {
-      summary: 'Close a follow-up task, with an optional note',
+      summary: 'Close a follow-up task with its outcome and an optional note',
       description:
         'Closes the task with every task merged into it. The id of a merged task (one of `schemes`) closes the task it was merged into: ' +
-        '`leadTaskId` names it, `closedTaskIds` every task this call closed.',
+        '`leadTaskId` names it, `closedTaskIds` every task this call closed. `outcome` is required: ' +
+        `${TASK_OUTCOMES.join(', ')}. applied-at-counter also answers each outreach the task covers that still runs (response applied, via console), ` +
+        'which ends it; `responses` says what each made of it.',
       tags: ['casework'],
-      params: z.object({ taskId: z.coerce.number().int().positive() }),
-      body: z.object({ note: z.string().trim().max(2000).optional() }).strict(),
+      params: taskIdParams,
+      body: z.object({ outcome: z.enum(TASK_OUTCOMES), note: z.string().trim().max(2000).optional() }).strict(),
       response: {
         200: z.object({
           taskId: z.number(),
@@ -106,6 +242,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
           alreadyClosed: z.boolean(),
           leadTaskId: z.number(),
           closedTaskIds: z.array(z.number()),
+          responses: z.array(z.object({ outreachId: z.string(), outcome: z.string() })),
         }),
         400: ErrorBody,
         404: ErrorBody,
@@ -113,9 +250,12 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
     },
     handler: async (request) => {
       const caller = callerOf(request);
-      const task = await findCaseworkerTask(db, request.params.taskId);
-      if (!task || !wardVisible(caller, task.ward)) throw new HttpError(404, { error: 'no such task in your wards' });
-      const closed = await closeCaseworkerTask(db, task, actorOf(caller), request.body.note || null);
+      const task = await visibleTask(caller, request.params.taskId);
+      const closed = await closeTaskWithOutcome({ db, temporal: deps.temporal }, task, actorOf(caller), {
+        outcome: request.body.outcome,
+        note: request.body.note || null,
+        via: 'console',
+      });
       return { taskId: task.id, status: 'closed' as const, alreadyClosed: closed.closedTaskIds.length === 0, ...closed };
     },
   });

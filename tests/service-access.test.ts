@@ -83,12 +83,12 @@ const ROLE_TABLE: Record<string, ClientRole[]> = {
   'GET /api/v1/take-up.csv': ['auditor'],
 };
 
-async function call(method: string, url: string, headers: Record<string, string> = {}): Promise<Response> {
+async function call(method: string, url: string, headers: Record<string, string> = {}, body: Record<string, unknown> = {}): Promise<Response> {
   const hasBody = method !== 'GET' && method !== 'DELETE';
   return fetch(`${svc.service.internalUrl}${url}`, {
     method,
     headers: { ...(hasBody ? { 'Content-Type': 'application/json' } : {}), ...headers },
-    body: hasBody ? '{}' : undefined,
+    body: hasBody ? JSON.stringify(body) : undefined,
   });
 }
 
@@ -325,7 +325,12 @@ describe('staff, signed in at the real OpenID provider', () => {
 
     const before = await tableCounts(engine);
     // Another ward's task: not found, nothing changed.
-    const otherWard = await call('POST', `/api/v1/tasks/${kita.taskId}/close`, { Cookie: caseworker.cookie, 'x-csrf-token': caseworker.csrfToken });
+    const otherWard = await call(
+      'POST',
+      `/api/v1/tasks/${kita.taskId}/close`,
+      { Cookie: caseworker.cookie, 'x-csrf-token': caseworker.csrfToken },
+      { outcome: 'reached-by-phone' },
+    );
     expect(otherWard.status).toBe(404);
     // A cookie without the session's CSRF token: refused, nothing changed.
     const noCsrf = await call('POST', `/api/v1/tasks/${chuo.taskId}/close`, { Cookie: caseworker.cookie });
@@ -334,9 +339,21 @@ describe('staff, signed in at the real OpenID provider', () => {
     expect(wrongCsrf.status).toBe(403);
     expect(await tableCounts(engine)).toEqual(before);
 
-    const closed = await call('POST', `/api/v1/tasks/${chuo.taskId}/close`, { Cookie: caseworker.cookie, 'x-csrf-token': caseworker.csrfToken });
+    const closed = await call(
+      'POST',
+      `/api/v1/tasks/${chuo.taskId}/close`,
+      { Cookie: caseworker.cookie, 'x-csrf-token': caseworker.csrfToken },
+      { outcome: 'reached-by-phone' },
+    );
     expect(closed.status).toBe(200);
-    expect(await closed.json()).toEqual({ taskId: chuo.taskId, status: 'closed', alreadyClosed: false, leadTaskId: chuo.taskId, closedTaskIds: [chuo.taskId] });
+    expect(await closed.json()).toEqual({
+      taskId: chuo.taskId,
+      status: 'closed',
+      alreadyClosed: false,
+      leadTaskId: chuo.taskId,
+      closedTaskIds: [chuo.taskId],
+      responses: [],
+    });
     const task = await engine.db.selectFrom('caseworker_tasks').selectAll().where('id', '=', chuo.taskId).executeTakeFirstOrThrow();
     expect(task.status).toBe('closed');
     expect(task.closed_by).toBe(`staff:${caseworker.subject}`);
