@@ -4,7 +4,14 @@ import { loadRuleSet, projectRuleSetOptions, formatProblem, RuleValidationError,
 import { runExampleCases } from '../engine/rule-language/example-cases';
 import { explainResident } from '../engine/rule-language/explain-resident';
 import { describeEvaluation } from '../engine/rule-language/explain-text';
-import { getRuleVersion, publishedRules, registerRules, withdrawRule } from '../engine/rule-language/rule-registry';
+import {
+  approveRuleVersion,
+  publishedRules,
+  registerRules,
+  RuleApprovalError,
+  submitRuleVersion,
+  withdrawRule,
+} from '../engine/rule-language/rule-registry';
 import type { Rule } from '../engine/rule-language/rule-schema';
 import { todayInTokyo } from '../foundation/tokyo-calendar';
 import { stopSignal } from '../engine/outreach/outreach-contract';
@@ -198,32 +205,66 @@ async function rulesSimulateAction(
   return 0;
 }
 
-export const RULES_PUBLISH = defineCommand<Record<string, never>>({
-  name: 'rules publish',
-  summary: 'Validate a rule file and store it as a published, immutable version. New outreach uses it; running outreach keeps its own version.',
+export const RULES_SUBMIT = defineCommand<Record<string, never>>({
+  name: 'rules submit',
+  summary:
+    'Validate a rule file, store its version as a draft if it is new, and submit it for approval (policy author). Nothing is in force until a different person approves it.',
   usage: 'RULE_FILE',
   arguments: '[RULE_FILE]',
-  run: ({ args: positionals, opts: values }, ctx) => rulesPublishAction(positionals, values, ctx),
+  run: ({ args: positionals, opts: values }, ctx) => rulesSubmitAction(positionals, values, ctx),
 });
 
-async function rulesPublishAction(positionals: string[], values: Record<string, never>, ctx: CommandContext): Promise<number> {
-  const spec = RULES_PUBLISH;
+async function rulesSubmitAction(positionals: string[], values: Record<string, never>, ctx: CommandContext): Promise<number> {
+  const spec = RULES_SUBMIT;
   const file = positionals[0];
   if (!file) throw new UsageError(spec.name, 'RULE_FILE is required');
   const set = loadOrReport(ctx, [file]);
   if (!set) return 1;
-  const loaded = set.rules[0]!;
-  const published = { rule: { ...loaded.rule, status: 'published' as const }, file: relative(process.cwd(), file) || file };
+  const loaded = { ...set.rules[0]!, file: relative(process.cwd(), file) || file };
   const engine = await ctx.engine();
-  await registerRules(
-    engine.database.db,
-    [published],
-    { parameters: set.parameters, templatesDir: projectRuleSetOptions(PROJECT_ROOT).templatesDir },
-    ctx.actor,
+  const db = engine.database.db;
+  await registerRules(db, [loaded], { parameters: set.parameters, templatesDir: projectRuleSetOptions(PROJECT_ROOT).templatesDir }, ctx.actor);
+  return approvalStep(
+    ctx,
+    () => submitRuleVersion(db, loaded.rule.id, loaded.rule.version, ctx.actor),
+    `submitted ${loaded.rule.id} version ${loaded.rule.version} for approval; a different person with the approver role approves it (rules approve ${loaded.rule.id} --version ${loaded.rule.version})`,
   );
-  const stored = await getRuleVersion(engine.database.db, loaded.rule.id, loaded.rule.version);
-  ctx.print(`published ${stored.id} version ${stored.version} (${stored.purpose}); running outreach keeps the version it started with`);
-  return 0;
+}
+
+export const RULES_APPROVE = defineCommand<{ version?: string }>({
+  name: 'rules approve',
+  summary:
+    'Approve a submitted rule version, which publishes it (policy approver; not the person who submitted it). New outreach uses it; running outreach keeps its own version.',
+  usage: 'RULE_ID --version N',
+  arguments: '[RULE_ID]',
+  options: (cmd) => cmd.option('--version <n>', 'the submitted version to approve'),
+  run: ({ args: positionals, opts: values }, ctx) => rulesApproveAction(positionals, values, ctx),
+});
+
+async function rulesApproveAction(positionals: string[], values: { version?: string }, ctx: CommandContext): Promise<number> {
+  const spec = RULES_APPROVE;
+  const ruleId = positionals[0];
+  if (!ruleId) throw new UsageError(spec.name, 'RULE_ID is required');
+  const version = Number(values.version);
+  if (!values.version || !Number.isInteger(version) || version < 1) throw new UsageError(spec.name, '--version: a positive whole number is required');
+  const engine = await ctx.engine();
+  return approvalStep(
+    ctx,
+    () => approveRuleVersion(engine.database.db, ruleId, version, ctx.actor),
+    `approved and published ${ruleId} version ${version}; running outreach keeps the version it started with`,
+  );
+}
+
+/** One step of the four eyes; a refusal (not stored, wrong status, the same person) is one line and exit code 1. */
+async function approvalStep(ctx: CommandContext, step: () => Promise<void>, done: string): Promise<number> {
+  try {
+    await step();
+  } catch (error) {
+    if (!(error instanceof RuleApprovalError)) throw error;
+    ctx.err(`refused: ${error.message}`);
+    return 1;
+  }
+  return ctx.print(done);
 }
 
 export const RULES_WITHDRAW = defineCommand<Record<string, never>>({
@@ -250,7 +291,8 @@ export const rulesValidate = RULES_VALIDATE.invoke;
 export const rulesTest = RULES_TEST.invoke;
 export const rulesExplain = RULES_EXPLAIN.invoke;
 export const rulesSimulate = RULES_SIMULATE.invoke;
-export const rulesPublish = RULES_PUBLISH.invoke;
+export const rulesSubmit = RULES_SUBMIT.invoke;
+export const rulesApprove = RULES_APPROVE.invoke;
 export const rulesWithdraw = RULES_WITHDRAW.invoke;
 
-export const RULES_COMMANDS = [RULES_VALIDATE, RULES_TEST, RULES_EXPLAIN, RULES_SIMULATE, RULES_PUBLISH, RULES_WITHDRAW];
+export const RULES_COMMANDS = [RULES_VALIDATE, RULES_TEST, RULES_EXPLAIN, RULES_SIMULATE, RULES_SUBMIT, RULES_APPROVE, RULES_WITHDRAW];

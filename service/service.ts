@@ -24,6 +24,7 @@ import { systemRoutes } from './system-routes';
 import { caseworkRoutes } from './casework-routes';
 import { registerRoutes } from './register-routes';
 import { takeUpRoutes } from './takeup-routes';
+import { ruleRoutes } from './rule-routes';
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -136,6 +137,7 @@ export async function buildInternalApp(deps: ServiceDeps, options: ServiceOption
   await caseworkRoutes(app, deps);
   await registerRoutes(app, deps);
   await takeUpRoutes(app, deps);
+  await ruleRoutes(app, deps);
   for (const routes of options.internalRoutes) await routes(app, deps);
   return app;
 }

@@ -17,6 +17,7 @@ import * as relationshipProxyMode from './migrations/0015-relationship-proxy-mod
 import * as mergedNotices from './migrations/0016-merged-notices';
 import * as proxyRecipients from './migrations/0017-proxy-recipients';
 import * as taskHandling from './migrations/0018-task-handling';
+import * as ruleApproval from './migrations/0019-rule-approval';
 import * as grants from './migrations/0020-grants';
 import type { Database } from './schema';
 
@@ -40,7 +41,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0016-merged-notices': mergedNotices,
   '0017-proxy-recipients': proxyRecipients,
   '0018-task-handling': taskHandling,
-  // 0019 is reserved for work in progress: registered above this line, in order of their names.
+  '0019-rule-approval': ruleApproval,
   '0020-grants': grants,
 };
 

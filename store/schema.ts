@@ -137,10 +137,15 @@ export interface RuleVersionsTable {
   rule_id: string;
   version: number;
   purpose: string;
-  status: 'draft' | 'published' | 'withdrawn';
+  /** 'awaiting-approval': submitted by an author, waiting for a different person with the approver role (migration 0019). */
+  status: 'draft' | 'awaiting-approval' | 'published' | 'withdrawn';
   definition: ColumnType<unknown, string, string>;
   source_file: string;
-  published_at: Timestamp;
+  /** When it was published; null until then. */
+  published_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  submitted_by: ColumnType<string | null, string | null | undefined, string | null>;
+  submitted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  approved_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface OutreachTable {

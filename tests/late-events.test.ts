@@ -8,7 +8,6 @@ import { TEST_DELIVERY_TOKEN_KEY, TestEngine, mailsTo, outreachIdOf, pushesTo, w
 import { daysAgoInTokyo } from './support/test-dates';
 import { formatJapaneseEraDate, formatNoticeDate, formatWarekiDate } from '../engine/notices/format-dates';
 import { addDays, addOffset } from '../foundation/tokyo-calendar';
-import { registerRules } from '../engine/rule-language/rule-registry';
 import type { Rule } from '../engine/rule-language/rule-schema';
 import { createActivities } from '../activities';
 import { createMailTransport } from '../channels/email/email';
@@ -199,18 +198,10 @@ describe('the daily evaluation catching up on a day it missed', () => {
     const missedDay = daysAgoInTokyo(20);
     const withLate = probe('child-allowance', 'late-catch-up-probe');
     const withoutLate = probe('child-medical-subsidy', 'late-catch-up-probe-no-late');
-    await registerRules(
-      engine.db,
-      [
-        { rule: withLate, file: 'tests/late-catch-up-probe.yaml' },
-        { rule: withoutLate, file: 'tests/late-catch-up-probe-no-late.yaml' },
-      ],
-      {
-        parameters: engine.context.parameters,
-        templatesDir: engine.context.templatesDir,
-      },
-      'test',
-    );
+    await engine.publishRules([
+      { rule: withLate, file: 'tests/late-catch-up-probe.yaml' },
+      { rule: withoutLate, file: 'tests/late-catch-up-probe-no-late.yaml' },
+    ]);
     // Reached 41 on the missed day: the trigger date is that day, the deadline 5 days later (15 days ago).
     const resident: TestResident = await engine.addResident({ consents: ['elderly-care'], birthDate: addOffset(missedDay, { years: -41 }) });
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { TestEngine, outreachIdOf, pushesTo, waitFor, type TestResident } from './support/test-engine';
 import { registerPushSubscription } from '../channels/push/push-enrolment';
-import { registerRules, withdrawRule } from '../engine/rule-language/rule-registry';
+import { withdrawRule } from '../engine/rule-language/rule-registry';
 import type { Rule } from '../engine/rule-language/rule-schema';
 import { formatNoticeDate } from '../engine/notices/format-dates';
 import { addDays } from '../foundation/tokyo-calendar';
@@ -44,12 +44,7 @@ beforeAll(async () => {
   const childAllowance = engine.context.rules.find((r) => r.rule.id === 'child-allowance')?.rule;
   if (!childAllowance) throw new Error('rules/child-allowance.yaml not loaded');
   probe = { ...childAllowance, id: 'push-probe', purpose: 'child-health' };
-  await registerRules(
-    engine.db,
-    [{ rule: probe, file: 'tests/push-probe.yaml' }],
-    { parameters: engine.context.parameters, templatesDir: engine.context.templatesDir },
-    'test',
-  );
+  await engine.publishRules([{ rule: probe, file: 'tests/push-probe.yaml' }]);
 });
 afterAll(async () => {
   await withdrawRule(engine.db, 'push-probe', 'test').catch(() => {});

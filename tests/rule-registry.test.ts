@@ -7,7 +7,16 @@ import { openEngineContext, PROJECT_ROOT } from '../runtime/engine-context';
 import { openDatabase } from '../store/connect';
 import { migrateToLatest } from '../store/migrate';
 import { loadRuleSet, projectRuleSetOptions } from '../engine/rule-language/load-rules';
-import { getRuleVersion, publishedRules, registerRules, RuleVersionConflict } from '../engine/rule-language/rule-registry';
+import {
+  approveRuleVersion,
+  getRuleVersion,
+  publishedRules,
+  publishIntendedRules,
+  registerRules,
+  RuleApprovalError,
+  RuleVersionConflict,
+  submitRuleVersion,
+} from '../engine/rule-language/rule-registry';
 import type { Rule } from '../engine/rule-language/rule-schema';
 
 // The rule set of the working tree, as the engine loads it at start.
@@ -37,8 +46,11 @@ async function startEngine(pgliteDir: string): Promise<void> {
   await context.close();
 }
 
+/** Two people: the rule files go through the four eyes as staff would do it. */
+const REVIEWERS = { author: 'test:policy-author', approver: 'test:policy-approver' };
+
 describe('storing the rules folder', () => {
-  it('stores the published rule set once, and the engine starts again on the same database without storing anything twice', async () => {
+  it('stores the rule files once, as drafts, and the engine starts again on the same database without storing anything twice', async () => {
     const pgliteDir = tempDir('oshirase-rules-db-');
     await startEngine(pgliteDir);
     await startEngine(pgliteDir);
@@ -49,6 +61,10 @@ describe('storing the rules folder', () => {
       expect(stored.map((r) => [r.rule_id, r.version]).sort()).toEqual(workingTreeVersions);
       const storedAudits = await database.db.selectFrom('audit_log').select('rule_id').where('action', '=', 'rule-version-stored').execute();
       expect(storedAudits).toHaveLength(ruleSet.rules.length);
+      // A process start publishes nothing: every version is a draft until two people have looked at it.
+      expect(await publishedRules(database.db)).toEqual([]);
+      expect(new Set((await database.db.selectFrom('rule_versions').select('status').execute()).map((r) => r.status))).toEqual(new Set(['draft']));
+      await publishIntendedRules(database.db, ruleSet.rules, REVIEWERS);
       expect((await publishedRules(database.db)).map((r) => [r.id, r.version]).sort()).toEqual(workingTreeVersions);
     } finally {
       await database.close();
@@ -74,6 +90,7 @@ describe('storing the rules folder', () => {
               status: rule.status,
               definition: JSON.stringify({ ...before, version: 1 }),
               source_file: file,
+              published_at: new Date('2026-04-01T00:00:00Z'),
             };
           }),
         )
@@ -86,6 +103,9 @@ describe('storing the rules folder', () => {
 
     const database = await openDatabase({ pgliteDir });
     try {
+      // The new versions wait as drafts; what was published stays in force meanwhile — nothing stops.
+      expect((await publishedRules(database.db)).map((r) => [r.id, r.version]).sort()).toEqual(workingTreeVersions.map(([id]) => [id, 1]));
+      await publishIntendedRules(database.db, ruleSet.rules, REVIEWERS);
       expect((await publishedRules(database.db)).map((r) => [r.id, r.version]).sort()).toEqual(workingTreeVersions);
       // Outreach started under the earlier version keeps reading it, with the default office.
       const oldest = await getRuleVersion(database.db, 'child-allowance', 1);
@@ -121,8 +141,47 @@ describe('storing the rules folder', () => {
       // The same change under the next number is stored and becomes the published version; the earlier one stays as it was.
       const next = { ...edited, version: original.rule.version + 1 };
       await registerRules(database.db, [{ rule: next, file: original.file }], check, 'test');
+      await publishIntendedRules(database.db, [{ rule: next, file: original.file }], REVIEWERS);
       expect((await publishedRules(database.db)).find((r) => r.id === 'school-support')).toEqual(next);
       expect((await getRuleVersion(database.db, 'school-support', original.rule.version)).outreach).toEqual(original.rule.outreach);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('publishes only what an author submitted and a different person approved; the audit log names both', async () => {
+    const database = await openDatabase({ pgliteDir: tempDir('oshirase-rules-four-eyes-') });
+    try {
+      await migrateToLatest(database.db);
+      const rule = ruleSet.rules.find(({ rule }) => rule.id === 'school-support')!;
+      await registerRules(database.db, [rule], check, 'test');
+      const { id, version } = rule.rule;
+
+      // Nothing to approve before it is submitted; the author cannot approve their own submission.
+      await expect(approveRuleVersion(database.db, id, version, 'staff:approver')).rejects.toThrow(/only a submitted version can be approved/);
+      await submitRuleVersion(database.db, id, version, 'staff:author');
+      expect(await publishedRules(database.db)).toEqual([]);
+      await expect(submitRuleVersion(database.db, id, version, 'staff:author')).rejects.toThrow(/only a draft can be submitted/);
+      const own = approveRuleVersion(database.db, id, version, 'staff:author');
+      await expect(own).rejects.toThrow(RuleApprovalError);
+      await expect(own).rejects.toThrow('a different person must approve it (four eyes)');
+      // The database refuses it too, whoever writes.
+      await expect(
+        database.db.updateTable('rule_versions').set({ approved_by: 'staff:author' }).where('rule_id', '=', id).where('version', '=', version).execute(),
+      ).rejects.toThrow(/rule_versions_four_eyes/);
+
+      await approveRuleVersion(database.db, id, version, 'staff:approver');
+      expect((await publishedRules(database.db)).map((r) => [r.id, r.version])).toEqual([[id, version]]);
+      const row = await database.db.selectFrom('rule_versions').selectAll().where('rule_id', '=', id).where('version', '=', version).executeTakeFirstOrThrow();
+      expect([row.status, row.submitted_by, row.approved_by]).toEqual(['published', 'staff:author', 'staff:approver']);
+      expect(row.published_at).not.toBeNull();
+      const audit = await database.db.selectFrom('audit_log').select(['actor', 'action', 'detail']).where('rule_id', '=', id).orderBy('id').execute();
+      expect(audit.map((a) => [a.action, a.actor])).toEqual([
+        ['rule-version-stored', 'test'],
+        ['rule-submitted', 'staff:author'],
+        ['rule-published', 'staff:approver'],
+      ]);
+      expect(audit[2]!.detail).toEqual({ submittedBy: 'staff:author', approvedBy: 'staff:approver' });
     } finally {
       await database.close();
     }

@@ -29,13 +29,13 @@ afterAll(async () => {
 });
 
 it('keeps running outreach on its version when a new one is published, and withdrawing stops it', async () => {
-  await registerRules(engine.db, [{ rule: v1, file: 'tests/version-probe.yaml' }], check(), 'test');
+  await engine.publishRules([{ rule: v1, file: 'tests/version-probe.yaml' }]);
   const early = await engine.addResident({ consents: ['relocation'] });
   const earlyOutreach = outreachIdOf(await engine.sendEvent(early, { type: 'marriage', msPerDay: 2_000 }), 'version-probe');
   await waitFor('v1 email', async () => (await engine.ledger(earlyOutreach)).some((d) => d.status === 'sent'));
 
   // Version 2 sends a letter first. The outreach already running must not change.
-  await registerRules(engine.db, [{ rule: v2, file: 'tests/version-probe.yaml' }], check(), 'test');
+  await engine.publishRules([{ rule: v2, file: 'tests/version-probe.yaml' }]);
   expect((await publishedRules(engine.db)).find((r) => r.id === 'version-probe')?.version).toBe(2);
   const late = await engine.addResident({ consents: ['relocation'] });
   const lateOutreach = outreachIdOf(await engine.sendEvent(late, { type: 'marriage', msPerDay: 60_000 }), 'version-probe');

@@ -48,6 +48,7 @@ import { Client, type WorkflowClientInterceptor } from '@temporalio/client';
 import { loadEngineConfig } from '../../config/engine-config';
 import { PROJECT_ROOT, type EngineContext } from '../../runtime/engine-context';
 import { createEngine } from '../../runtime/create-engine';
+import { publishIntendedRules } from '../../engine/rule-language/rule-registry';
 import { generatePopulation } from '../population/generate-population';
 import { startService } from '../../service/service';
 import { loadServiceConfig } from '../../config/service-config';
@@ -502,6 +503,8 @@ async function main(): Promise<void> {
     const engine = await createEngine({ config, temporalAddress: temporal.address });
     cleanups.unshift(() => engine.close());
     const { context } = engine;
+    // Rule files are stored as drafts; the benchmark publishes them through the four eyes, as two bench people.
+    await publishIntendedRules(context.database.db, context.rules, { author: 'bench:policy-author', approver: 'bench:policy-approver' });
     const residents = await seed(context, residentsWanted);
     log(`${residents.length} consented registered residents; this run needs ${needed}`);
     if (residents.length < needed)

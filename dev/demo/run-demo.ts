@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadEngineConfig } from '../../config/engine-config';
+import { publishIntendedRules } from '../../engine/rule-language/rule-registry';
 import { createEngine } from '../../runtime/create-engine';
 import type { EngineContext } from '../../runtime/engine-context';
 import { startEngineService } from '../../service/engine-service';
@@ -31,6 +32,9 @@ export interface DemoOptions {
   dataDir: string;
   out: (line: string) => void;
 }
+
+/** The demo staff accounts (config/demo-staff.json) who submit and approve the rule files: an author and an approver. */
+const DEMO_RULE_REVIEWERS = { author: 'staff:staff-0003', approver: 'staff:staff-0004' } as const;
 
 /**
  * The whole flow on one machine: Temporal dev server, database, SMTP server,
@@ -104,6 +108,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     stops.push(() => engine.close());
     const { context } = engine;
     out(`Database: ${context.database.kind === 'pglite' ? `PGlite (embedded) in ${join(dataDir, 'pgdata')}` : 'PostgreSQL from DATABASE_URL'}`);
+    // A process start stores the rule files as drafts; nothing is in force until two people have looked at it.
+    const published = await publishIntendedRules(context.database.db, context.rules, DEMO_RULE_REVIEWERS);
+    out(
+      `Rules: ${context.rules.length} rule files stored as drafts; ${published} of them submitted by the policy author (${DEMO_RULE_REVIEWERS.author}) and approved by the policy approver (${DEMO_RULE_REVIEWERS.approver}) — four eyes — before any event`,
+    );
 
     const client = engine.temporal;
     const worker = await createOutreachWorker({ engine });

@@ -10,9 +10,10 @@ import { RuleValidationError } from './rule-problems';
 export class RuleVersionConflict extends Error {}
 
 /**
- * Stores each rule version once. A stored version is immutable: the same id and
- * version with a different definition is refused, so a running outreach always
- * reads the plan it started with.
+ * Stores each rule version once, as a draft: nothing is published by storing it (a process start stores the
+ * rule files' new versions this way), only by an author's submission and a different person's approval
+ * (submitRuleVersion, approveRuleVersion). A stored version is immutable: the same id and version with a
+ * different definition is refused, so a running outreach always reads the plan it started with.
  */
 export async function registerRules(db: Kysely<Database>, rules: LoadedRule[], check: RuleCheckContext, actor = 'rules-loader'): Promise<void> {
   // Nothing invalid is stored, whoever calls: the same checks as `oshirase rules validate`.
@@ -23,40 +24,124 @@ export async function registerRules(db: Kysely<Database>, rules: LoadedRule[], c
   if (problems.length > 0) throw new RuleValidationError(problems);
   const conflicts: string[] = [];
   for (const { rule, file } of rules) {
-    const definition = JSON.stringify(rule);
     const stored = await db
       .selectFrom('rule_versions')
-      .select(['definition', 'status'])
+      .select(['definition'])
       .where('rule_id', '=', rule.id)
       .where('version', '=', rule.version)
       .executeTakeFirst();
     if (stored) {
-      // jsonb does not keep key order, so compare values, not text.
-      const { status: _fileStatus, ...storedRest } = stored.definition as Rule;
-      const { status: _newStatus, ...newRest } = JSON.parse(definition) as Rule;
+      // jsonb does not keep key order, so compare values, not text; the status is the stored row's, not the file's.
+      const { status: _storedStatus, ...storedRest } = stored.definition as Rule;
+      const { status: _fileStatus, ...newRest } = JSON.parse(JSON.stringify(rule)) as Rule;
       if (!isDeepStrictEqual(storedRest, newRest)) {
         conflicts.push(
           `${file}: version: ${rule.id} version ${rule.version} is already stored with a different definition; give the change a new version number`,
         );
-      } else if (stored.status === 'draft' && rule.status === 'published') {
-        await db
-          .updateTable('rule_versions')
-          .set({ status: 'published', definition })
-          .where('rule_id', '=', rule.id)
-          .where('version', '=', rule.version)
-          .execute();
-        await writeAudit(db, { actor, action: 'rule-published', ruleId: rule.id, ruleVersion: rule.version, detail: { file } });
       }
       continue;
     }
+    const draft = JSON.stringify({ ...rule, status: 'draft' });
     await db
       .insertInto('rule_versions')
-      .values({ rule_id: rule.id, version: rule.version, purpose: rule.purpose, status: rule.status, definition, source_file: file })
+      .values({ rule_id: rule.id, version: rule.version, purpose: rule.purpose, status: 'draft', definition: draft, source_file: file, published_at: null })
       .onConflict((oc) => oc.columns(['rule_id', 'version']).doNothing())
       .execute();
-    await writeAudit(db, { actor, action: 'rule-version-stored', ruleId: rule.id, ruleVersion: rule.version, detail: { file, status: rule.status } });
+    await writeAudit(db, { actor, action: 'rule-version-stored', ruleId: rule.id, ruleVersion: rule.version, detail: { file, status: 'draft' } });
   }
   if (conflicts.length > 0) throw new RuleVersionConflict(conflicts.join('\n'));
+}
+
+/** Why a submission or an approval was refused, in words for the person who asked. */
+export class RuleApprovalError extends Error {
+  constructor(
+    readonly reason: 'not-found' | 'wrong-status' | 'same-person',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An author submits a stored draft for approval. */
+export async function submitRuleVersion(db: Kysely<Database>, ruleId: string, version: number, author: string): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const row = await tx
+      .selectFrom('rule_versions')
+      .select(['status'])
+      .where('rule_id', '=', ruleId)
+      .where('version', '=', version)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row) throw new RuleApprovalError('not-found', `rule ${ruleId} version ${version} is not stored`);
+    if (row.status !== 'draft')
+      throw new RuleApprovalError('wrong-status', `rule ${ruleId} version ${version} is ${row.status}; only a draft can be submitted`);
+    await tx
+      .updateTable('rule_versions')
+      .set({ status: 'awaiting-approval', submitted_by: author, submitted_at: new Date() })
+      .where('rule_id', '=', ruleId)
+      .where('version', '=', version)
+      .execute();
+    await writeAudit(tx, { actor: author, action: 'rule-submitted', ruleId, ruleVersion: version, detail: {} });
+  });
+}
+
+/**
+ * A person with the approver role approves a submitted version, which publishes it: new outreach use it from
+ * now on; running outreach keep the version they started with. The approver must not be its author.
+ */
+export async function approveRuleVersion(db: Kysely<Database>, ruleId: string, version: number, approver: string): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const row = await tx
+      .selectFrom('rule_versions')
+      .select(['status', 'submitted_by', 'definition'])
+      .where('rule_id', '=', ruleId)
+      .where('version', '=', version)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row) throw new RuleApprovalError('not-found', `rule ${ruleId} version ${version} is not stored`);
+    if (row.status !== 'awaiting-approval') {
+      throw new RuleApprovalError('wrong-status', `rule ${ruleId} version ${version} is ${row.status}; only a submitted version can be approved`);
+    }
+    if (row.submitted_by === approver) {
+      throw new RuleApprovalError(
+        'same-person',
+        `rule ${ruleId} version ${version} was submitted by ${approver}: a different person must approve it (four eyes)`,
+      );
+    }
+    const definition = JSON.stringify({ ...(row.definition as Rule), status: 'published' });
+    await tx
+      .updateTable('rule_versions')
+      .set({ status: 'published', approved_by: approver, published_at: new Date(), definition })
+      .where('rule_id', '=', ruleId)
+      .where('version', '=', version)
+      .execute();
+    await writeAudit(tx, {
+      actor: approver,
+      action: 'rule-published',
+      ruleId,
+      ruleVersion: version,
+      detail: { submittedBy: row.submitted_by, approvedBy: approver },
+    });
+  });
+}
+
+/**
+ * For development, the demo, tests and benchmarks: the versions of rule files that say `status: published`
+ * and are still drafts go through the same four eyes — submitted by `people.author`, approved by
+ * `people.approver`. Versions already past draft are left as they are. A city's staff do this one version
+ * at a time (`oshirase rules submit` / `rules approve`, or the API).
+ */
+export async function publishIntendedRules(db: Kysely<Database>, rules: readonly LoadedRule[], people: { author: string; approver: string }): Promise<number> {
+  let published = 0;
+  for (const { rule } of rules.filter((r) => r.rule.status === 'published')) {
+    const row = await db.selectFrom('rule_versions').select('status').where('rule_id', '=', rule.id).where('version', '=', rule.version).executeTakeFirst();
+    if (row?.status === 'draft') await submitRuleVersion(db, rule.id, rule.version, people.author);
+    if (row?.status === 'draft' || row?.status === 'awaiting-approval') {
+      await approveRuleVersion(db, rule.id, rule.version, people.approver);
+      published += 1;
+    }
+  }
+  return published;
 }
 
 // Stored versions never change (registerRules refuses that), so a parsed
@@ -84,27 +169,29 @@ export async function getRuleVersion(db: Kysely<Database>, ruleId: string, versi
 }
 
 /**
- * The rules in force: for each rule id, its latest stored version, if that
- * version is published. Reads only ids, versions and statuses on each call —
+ * The rules in force: for each rule id, its highest published version (a newer
+ * draft, or one awaiting approval, changes nothing until it is approved). Reads only ids, versions and statuses on each call —
  * publishing or withdrawing from another process shows at once — and fetches
  * and parses a definition only the first time its version is seen.
  */
 export async function publishedRules(db: Kysely<Database>): Promise<Rule[]> {
-  const latest = await db
+  // A newer draft or a version awaiting approval does not take the published one out of force.
+  const published = await db
     .selectFrom('rule_versions as v')
-    .select(['v.rule_id', 'v.version', 'v.status'])
+    .select(['v.rule_id', 'v.version'])
+    .where('v.status', '=', 'published')
     .where(({ eb, selectFrom }) =>
       eb(
         'v.version',
         '=',
         selectFrom('rule_versions as w')
           .select(({ fn }) => fn.max<number>('w.version').as('max'))
-          .whereRef('w.rule_id', '=', 'v.rule_id'),
+          .whereRef('w.rule_id', '=', 'v.rule_id')
+          .where('w.status', '=', 'published'),
       ),
     )
     .orderBy('v.rule_id')
     .execute();
-  const published = latest.filter((r) => r.status === 'published');
   const parsed = parsedDefinitionsOf(db);
   const missing = published.filter((r) => !parsed.has(versionKey(r.rule_id, r.version)));
   if (missing.length > 0) {

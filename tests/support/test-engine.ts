@@ -7,6 +7,8 @@ import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { messageIdFor } from '../../channels/email/email';
 import { loadEngineConfig } from '../../config/engine-config';
+import { publishIntendedRules, registerRules } from '../../engine/rule-language/rule-registry';
+import type { LoadedRule } from '../../engine/rule-language/load-rules';
 import type { EngineContext } from '../../runtime/engine-context';
 import { createEngine, type Engine } from '../../runtime/create-engine';
 import type { ActivityDeps } from '../../activities';
@@ -19,6 +21,9 @@ import type { Locale } from '../../store/schema';
 import { statusQuery, type OutreachProgress } from '../../engine/outreach/outreach-contract';
 import { DEFAULT_EVENT_DAYS_AGO, daysAgoInTokyo } from './test-dates';
 import { PACING_OFF_ENV } from '../../config/notice-pacing';
+
+/** Who submits and who approves the rule files for the tests' engines (two people: four eyes). */
+export const TEST_RULE_REVIEWERS = { author: 'test:policy-author', approver: 'test:policy-approver' } as const;
 
 /** The delivery token key of the tests' engines (a city sets its own secret DELIVERY_TOKEN_KEY). */
 export const TEST_DELIVERY_TOKEN_KEY = 'test-delivery-token-key-0123456789abcdef';
@@ -81,6 +86,8 @@ export class TestEngine {
       ...options.env,
     });
     const engine = new TestEngine(await createEngine({ config, temporalAddress: inject('temporalAddress') }));
+    // A process start stores the rule files as drafts; the suite publishes them through the same four eyes as staff.
+    await publishIntendedRules(engine.db, engine.context.rules, TEST_RULE_REVIEWERS);
     if (options.withWorker !== false) await engine.startWorker(options.activityDeps);
     return engine;
   }
@@ -95,6 +102,19 @@ export class TestEngine {
 
   get db() {
     return this.context.database.db;
+  }
+
+  /**
+   * Stores rule versions (validated, as drafts) and publishes them through the four eyes, submitted and
+   * approved by the suite's two reviewers: how a test puts a rule of its own in force.
+   */
+  async publishRules(rules: LoadedRule[]): Promise<void> {
+    await registerRules(this.db, rules, { parameters: this.context.parameters, templatesDir: this.context.templatesDir }, TEST_RULE_REVIEWERS.author);
+    await publishIntendedRules(
+      this.db,
+      rules.map((r) => ({ ...r, rule: { ...r.rule, status: 'published' as const } })),
+      TEST_RULE_REVIEWERS,
+    );
   }
 
   async startWorker(activityDeps: Partial<ActivityDeps> = {}): Promise<void> {
