@@ -1,10 +1,8 @@
 import type { ActivityDeps } from './activity-deps';
 import { mergeWindowMs } from './merge-notices';
-import { findCaseworkerTask, openCaseworkerTask as openTask } from '../store/caseworker-tasks';
+import { openCaseworkerTask as openTask } from '../store/caseworker-tasks';
 import type { OutreachRef, TaskKind } from '../store/vocabulary';
-import { getRuleVersion } from '../engine/rule-language/rule-registry';
-import { taskDueAt, taskDueDays } from '../engine/casework/task-due';
-import { startTaskFollowUp } from '../engine/casework/task-follow-up';
+import { followUpTask, taskDueAtForRule } from '../engine/casework/task-follow-up';
 
 export interface OpenTaskInput extends OutreachRef {
   kind: Extract<TaskKind, 'no-response' | 'deadline-passed' | 'unreachable'>;
@@ -28,17 +26,9 @@ export async function openTaskWithFollowUp(
   deps: ActivityDeps,
   request: OutreachRef & { kind: TaskKind },
 ): Promise<{ taskId: number; created: boolean; mergedInto: number | null }> {
-  // A rule version not stored (test rows) gets the default: a due date is no decision about the resident.
-  const rule = await getRuleVersion(deps.db, request.ruleId, request.ruleVersion).catch(() => null);
-  const dueAt = taskDueAt(new Date(), taskDueDays(rule), deps.config.msPerDay);
+  const dueAt = await taskDueAtForRule(deps.db, request, deps.config.msPerDay, new Date());
   const opened = await openTask(deps.db, { ...request, actor: 'engine', mergeWindowMs: taskMergeWindowMs(deps), dueAt });
-  if (opened.mergedInto === null) {
-    const task = await findCaseworkerTask(deps.db, opened.taskId);
-    if (task?.status === 'open' && task.due_at) {
-      // The stored due date, not this call's: a retry must not move it.
-      await startTaskFollowUp(deps.temporal, { taskId: task.id, dueAt: task.due_at.toISOString(), recheckMs: deps.config.msPerDay }, deps.taskQueue);
-    }
-  }
+  if (opened.mergedInto === null) await followUpTask({ ...deps, msPerDay: deps.config.msPerDay }, opened.taskId);
   return opened;
 }
 

@@ -5,6 +5,8 @@ import { cancelLetter } from '../channels/letter/print-cancel';
 import { loadPrintConfig, printOutboxDirOf, formatCutoff } from '../config/print-config';
 import { LetterOperationError } from '../channels/letter/print-ledger';
 import { recordReturnedLetter } from '../channels/letter/postal-returns';
+import { ensureTaskDueDate, followUpTask } from '../engine/casework/task-follow-up';
+import { loadEngineConfig } from '../config/engine-config';
 import { defineCommand, optionalDateOption, requireOption, UsageError } from './cli-support';
 import { table } from '../foundation/text-table';
 import type { CommandContext } from './command-context';
@@ -130,6 +132,13 @@ async function lettersReturnAction(positionals: string[], values: { reason?: str
   const reason = requireOption(spec.name, 'reason', values.reason);
   const engine = await ctx.engine();
   const result = await recordReturnedLetter(engine.database.db, reference, reason, { actor: ctx.actor }).catch((e: unknown) => asUsage(spec.name, e));
+  // The task's due date, and its escalation where Temporal is configured (without it, the task is never escalated).
+  const config = loadEngineConfig();
+  if (config.temporalAddress) {
+    await followUpTask({ db: engine.database.db, temporal: await ctx.temporal(), taskQueue: config.taskQueue, msPerDay: config.msPerDay }, result.taskId);
+  } else {
+    await ensureTaskDueDate(engine.database.db, result.taskId, config.msPerDay);
+  }
   return ctx.print(
     result.alreadyRecorded
       ? `${result.reference}: the return was already recorded (task ${result.taskId})`

@@ -13,6 +13,7 @@ import { BOUNCE_BODY_LIMIT_BYTES as BOUNCE_BODY_LIMIT, ingestBounce, InvalidBoun
 import { listBatches } from '../channels/letter/print-batches';
 import { LetterOperationError } from '../channels/letter/print-ledger';
 import { recordReturnedLetter, RETURN_REASON_MAX_LENGTH } from '../channels/letter/postal-returns';
+import { followUpTask } from '../engine/casework/task-follow-up';
 import { actorOf, callerOf } from './access';
 import { HttpError } from './http-error';
 import type { ServiceDeps } from './service-deps';
@@ -130,6 +131,8 @@ export async function systemRoutes(fastify: FastifyInstance, deps: ServiceDeps):
     handler: async (request, reply) => {
       try {
         const result = await recordReturnedLetter(db, request.body.reference, request.body.reason, { actor: actorOf(callerOf(request)) });
+        // The task's due date and escalation (idempotent: a return recorded again starts nothing new).
+        await followUpTask({ db, temporal: deps.temporal, taskQueue: deps.taskQueue, msPerDay: deps.msPerDay }, result.taskId);
         return reply
           .code(result.alreadyRecorded ? 200 : 201)
           .send({ reference: result.reference, status: 'returned', taskId: result.taskId, alreadyRecorded: result.alreadyRecorded });

@@ -374,6 +374,20 @@ export async function escalateCaseworkerTask(db: Kysely<Database>, taskId: numbe
   });
 }
 
+/** Sets the due date of a task that has none (a returned letter's, opened in its own transaction); answers the due date it has. */
+export async function setTaskDueDate(db: Kysely<Database>, taskId: number, dueAt: Date): Promise<Date | null> {
+  const set = await db
+    .updateTable('caseworker_tasks')
+    .set({ due_at: dueAt })
+    .where('id', '=', taskId)
+    .where('due_at', 'is', null)
+    .returning('due_at')
+    .executeTakeFirst();
+  if (set) return set.due_at;
+  const row = await db.selectFrom('caseworker_tasks').select('due_at').where('id', '=', taskId).executeTakeFirst();
+  return row?.due_at ?? null;
+}
+
 /** Whether a task is open (false for a closed or unknown one). */
 export async function isCaseworkerTaskOpen(db: Kysely<Database>, taskId: number): Promise<boolean> {
   const row = await db.selectFrom('caseworker_tasks').select('status').where('id', '=', taskId).executeTakeFirst();

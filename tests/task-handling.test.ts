@@ -11,6 +11,7 @@ import { makeOpenCaseworkerTask } from '../activities/open-caseworker-task';
 import { TASKS_CLAIM, TASKS_CLOSE, TASKS_LIST, TASKS_NOTE } from '../cli/task-commands';
 import { closeTaskWithOutcome } from '../engine/casework/close-task';
 import { taskFollowUpWorkflowId, type TaskFollowUpResult } from '../engine/casework/task-contract';
+import { followUpTask } from '../engine/casework/task-follow-up';
 import { DEFAULT_TASK_DUE_DAYS, taskDueAt } from '../engine/casework/task-due';
 import { findCaseworkerTask, openCaseworkerTask, removeTaskNotesOfOutreach } from '../store/caseworker-tasks';
 import { addDays, todayInTokyo } from '../foundation/tokyo-calendar';
@@ -113,6 +114,20 @@ describe('due dates', () => {
     expect(await engineTask(scheme)).toEqual({ taskId: opened.taskId, created: false, mergedInto: null });
     await closeTaskWithOutcome({ db: engine.db, temporal: engine.client }, task, 'staff:test', { outcome: 'could-not-reach', note: null, via: 'console' });
     expect(await followUpResult(opened.taskId)).toEqual({ taskId: opened.taskId, escalated: false });
+  });
+});
+
+describe('a task opened without a due date (a returned letter opens its own, in its transaction)', () => {
+  it('gets its due date from when it opened and a follow-up, once', async () => {
+    const { taskId } = await plainTask('chuo');
+    const deps = { db: engine.db, temporal: engine.client, taskQueue: engine.taskQueue, msPerDay: MS_PER_DAY };
+    expect(await followUpTask(deps, taskId)).toBe(true);
+    const task = (await findCaseworkerTask(engine.db, taskId))!;
+    expect(task.due_at!.getTime()).toBe(task.created_at.getTime() + DEFAULT_TASK_DUE_DAYS * MS_PER_DAY);
+    expect(await followUpTask(deps, taskId)).toBe(false);
+    expect((await findCaseworkerTask(engine.db, taskId))!.due_at).toEqual(task.due_at);
+    await closeTaskWithOutcome({ db: engine.db, temporal: engine.client }, task, 'staff:test', { outcome: 'visited', note: null, via: 'console' });
+    expect(await followUpResult(taskId)).toEqual({ taskId, escalated: false });
   });
 });
 

@@ -2,7 +2,8 @@
  * Returned mail: the post office sends a letter back (宛所不明, 転居先不明,
  * 受取拒否, …). The letter is recorded as returned, the resident's postal
  * address is flagged so no further letter is printed for it, and a caseworker
- * gets a 'letter-returned' task to find the resident another way.
+ * gets a 'letter-returned' task to find the resident another way. The caller starts the task's follow-up
+ * (engine/casework/task-follow-up.ts followUpTask: its due date and escalation) once this transaction committed.
  */
 import { findTaskOfOutreach, openCaseworkerTask } from '../../store/caseworker-tasks';
 import type { Kysely } from 'kysely';
