@@ -58,7 +58,7 @@ beforeAll(async () => {
     .execute();
   const ids = { outreachId: taskOutreach, residentId: owner.id, ruleId: 'child-allowance', ruleVersion: 2 };
   const { taskId } = await openCaseworkerTask(engine.db, { ...ids, kind: 'no-response', actor: 'engine', dueAt: new Date(Date.now() + 200) });
-  await startTaskFollowUp(engine.client, { taskId, dueAt: new Date(Date.now() + 200).toISOString(), recheckMs: 60_000 }, engine.taskQueue);
+  await startTaskFollowUp(engine.client, { taskId, dueAtMs: Date.now() + 200, recheckMs: 60_000 }, engine.taskQueue);
   const escalated = await waitFor('the task escalated', async () => (await findCaseworkerTask(engine.db, taskId))?.escalated_at);
   void escalated;
   await closeTaskWithOutcome({ db: engine.db, temporal: engine.client }, (await findCaseworkerTask(engine.db, taskId))!, 'staff:replay', {

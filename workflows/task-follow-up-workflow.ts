@@ -20,7 +20,7 @@ export async function taskFollowUpWorkflow(input: TaskFollowUpInput): Promise<Ta
   setHandler(taskClosedSignal, () => {
     closed = true;
   });
-  const untilDue = Date.parse(input.dueAt) - Date.now();
+  const untilDue = input.dueAtMs - Date.now();
   if (untilDue > 0) await condition(() => closed, untilDue);
   if (closed) return { taskId: input.taskId, escalated: false };
   // The activity escalates only a task still open in the record: one closed without a signal reaching us ends here.

@@ -12,8 +12,11 @@ import { defineSignal } from '@temporalio/workflow';
 export interface TaskFollowUpInput {
   /** The lead task (merged tasks follow their lead). */
   taskId: number;
-  /** When the task is due (ISO 8601); at that instant an open task is escalated. */
-  dueAt: string;
+  /**
+   * When the task is due, in ms since the epoch; at that instant an open task is escalated. A number, not a
+   * date string: histories must not carry calendar dates that could be taken for a resident's (the history scan).
+   */
+  dueAtMs: number;
   /** After escalating, how often (ms) the workflow checks the record in case a close's signal never came: one plan day. */
   recheckMs: number;
 }

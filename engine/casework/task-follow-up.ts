@@ -77,5 +77,5 @@ export async function followUpTask(deps: FollowUpDeps, taskId: number): Promise<
   const dueAt = await ensureTaskDueDate(deps.db, taskId, deps.msPerDay);
   if (!dueAt) return false;
   // The stored due date, not one computed now: a repeat must not move it.
-  return startTaskFollowUp(deps.temporal, { taskId, dueAt: dueAt.toISOString(), recheckMs: deps.msPerDay }, deps.taskQueue);
+  return startTaskFollowUp(deps.temporal, { taskId, dueAtMs: dueAt.getTime(), recheckMs: deps.msPerDay }, deps.taskQueue);
 }
