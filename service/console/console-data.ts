@@ -90,5 +90,17 @@ export async function residentTimeline(db: Kysely<Database>, residentId: string)
         .execute()
     : [];
   const carriedCount = new Map(carried.map((c) => [c.bundled_into!, Number(c.n)]));
-  return { events, outreach, deliveries, tasks, letters, relationships, consent, preferences, carriedCount };
+  const notes = tasks.length
+    ? await db
+        .selectFrom('caseworker_task_notes')
+        .select(['task_id', 'author', 'written_at', 'text'])
+        .where(
+          'task_id',
+          'in',
+          tasks.map((t) => t.id),
+        )
+        .orderBy('id')
+        .execute()
+    : [];
+  return { events, outreach, deliveries, tasks, notes, letters, relationships, consent, preferences, carriedCount };
 }

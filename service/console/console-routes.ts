@@ -5,7 +5,10 @@
  *   GET  /console                      who is signed in, their roles and wards, what they may use
  *   GET  /console/tasks                the caseworker's queue (their wards only), filters
  *   GET  /console/tasks/:id            one task, with the close form
- *   POST /console/tasks/:id/close      closes it (CSRF token in the `_csrf` field)
+ *   POST /console/tasks/:id/claim      takes it (unless a colleague holds it)
+ *   POST /console/tasks/:id/notes      adds a note
+ *   POST /console/tasks/:id/close      closes it with an outcome and an optional note
+ *                                      (every form carries the session's CSRF token in `_csrf`)
  *   GET  /console/residents/:id        a resident's timeline (their ward's staff only; others 404)
  *   GET  /console/rules                the stored rule versions and their status
  *   GET  /console/take-up              take-up figures per rule (engine/reporting/take-up.ts), with the CSV link
@@ -21,8 +24,17 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Handlebars from 'handlebars';
 import { z } from 'zod';
-import { closeCaseworkerTask, findCaseworkerTask, listCaseworkerTasks, type ListedTask } from '../../store/caseworker-tasks';
-import { TASK_KINDS, type CaseworkerTask, type Database } from '../../store/schema';
+import {
+  addTaskNote,
+  assignCaseworkerTask,
+  closeCaseworkerTask,
+  findCaseworkerTask,
+  listCaseworkerTasks,
+  taskNotes,
+  type ListedTask,
+} from '../../store/caseworker-tasks';
+import { TASK_OUTCOMES } from '../../store/vocabulary';
+import { TASK_KINDS, type Database } from '../../store/schema';
 import { writeAudit } from '../../store/audit';
 import { STAFF_ROLES, type StaffRole } from '../../config/staff-roles';
 import { loadWards } from '../../config/wards';
@@ -75,6 +87,8 @@ const residentIdParam = z.object({
 const taskIdParam = z.object({ taskId: z.coerce.number().int().positive().max(2_147_483_647) });
 const TaskFilters = z.object({
   status: z.enum(['open', 'closed', 'all']).catch('open'),
+  holder: z.enum(['mine', 'unassigned']).optional().catch(undefined),
+  overdue: z.literal('1').optional().catch(undefined),
   kind: z.enum(TASK_KINDS).optional().catch(undefined),
   rule: z
     .string()
@@ -83,7 +97,10 @@ const TaskFilters = z.object({
     .optional()
     .catch(undefined),
 });
-const CloseForm = z.object({ note: z.string().max(2000).optional() });
+const CloseForm = z.object({ note: z.string().max(2000).optional(), outcome: z.enum(TASK_OUTCOMES) });
+const NoteForm = z.object({ text: z.string().trim().min(1).max(2000) });
+/** What a task page says after a form sent the browser back to it (?done=…). */
+type Done = 'closed' | 'claimed' | 'taken' | 'noted' | 'note-empty' | 'outcome-missing';
 
 /** Tokyo wall-clock time, as staff read it (YYYY-MM-DD HH:MM). */
 const TOKYO = new Intl.DateTimeFormat('sv-SE', {
@@ -284,15 +301,8 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
       });
 
       /** The view of a listed task: its schemes named by their rules' titles. */
-      function taskRow(
-        task: ListedTask | (CaseworkerTask & { schemes: ListedTask['schemes'] }),
-        text: ConsoleText,
-        titles: Map<string, { ja?: string; en?: string }>,
-      ) {
+      function taskRow(task: ListedTask, text: ConsoleText, titles: Map<string, { ja?: string; en?: string }>, staff: StaffCaller, now: Date) {
         const lang = text.htmlLang as ConsoleLanguage;
-        const extra = task as unknown as Record<string, unknown>;
-        const due = extra.due_at ?? extra.due_on ?? null;
-        const assignee = extra.assigned_to ?? extra.assignee ?? null;
         return {
           id: task.id,
           label: text.tasks.taskHeading(task.id),
@@ -305,15 +315,17 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
           kind: labelOf(text.taskKinds, task.kind),
           ward: wardName(task.ward, lang),
           created: when(task.created_at),
-          createdIso: task.created_at instanceof Date ? task.created_at.toISOString() : String(task.created_at),
-          due: due instanceof Date || typeof due === 'string' ? when(due) : '',
-          assignee: typeof assignee === 'string' ? assignee : text.tasks.notAssigned,
+          createdIso: task.created_at.toISOString(),
+          due: task.due_at ? when(task.due_at) : '—',
+          // Said in words next to the date: the queue never tells "overdue" by colour alone.
+          overdue: task.status === 'open' && task.due_at !== null && task.due_at < now,
+          escalated: task.escalated_at !== null,
+          assignee: task.assigned_to === null ? text.tasks.notAssigned : task.assigned_to === actorOf(staff) ? text.tasks.assignedToYou : task.assigned_to,
           statusKey: task.status,
           status: task.status === 'open' ? text.tasks.open : text.tasks.closed,
+          outcome: task.outcome ? labelOf(text.outcomes, task.outcome) : '',
           closedLine: task.status === 'closed' && task.closed_by ? text.tasks.closedBy(task.closed_by, when(task.closed_at)) : '',
           note: task.note ?? '',
-          hasDue: 'due_at' in extra || 'due_on' in extra,
-          hasAssignee: 'assigned_to' in extra || 'assignee' in extra,
         };
       }
 
@@ -322,26 +334,33 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         const lang = text.htmlLang as ConsoleLanguage;
         const staff = staffOf(request);
         const filters = TaskFilters.parse(request.query ?? {});
-        const all = await listCaseworkerTasks(db, { status: filters.status, wards: wardFilter(staff), limit: 1000 });
-        const tasks = all.filter((t) => (!filters.kind || t.kind === filters.kind) && (!filters.rule || t.schemes.some((s) => s.ruleId === filters.rule)));
+        const now = new Date();
+        const tasks = await listCaseworkerTasks(db, {
+          status: filters.status,
+          wards: wardFilter(staff),
+          limit: 500,
+          ...(filters.kind ? { kind: filters.kind } : {}),
+          ...(filters.rule ? { ruleId: filters.rule } : {}),
+          ...(filters.overdue ? { overdue: true, now } : {}),
+          ...(filters.holder === 'mine' ? { assignedTo: actorOf(staff) } : filters.holder === 'unassigned' ? { unassigned: true } : {}),
+        });
+        // The scheme filter offers every stored rule (a filter that empties the queue must still be undone).
+        const versions = await storedRuleVersions(db);
         const titles = await ruleTitles(
           db,
-          all.flatMap((t) => t.schemes),
+          tasks.flatMap((t) => t.schemes),
         );
         const names = await residentNames(
           db,
           tasks.map((t) => t.resident_id),
         );
-        const rows = tasks.map((t) => ({ ...taskRow(t, text, titles), residentName: names.get(t.resident_id) ?? '' }));
-        const ruleIds = [...new Set(all.flatMap((t) => t.schemes.map((s) => s.ruleId)))].sort();
-        if (filters.rule && !ruleIds.includes(filters.rule)) ruleIds.push(filters.rule);
-        const titleOfRule = (id: string) => [...titles.entries()].find(([key]) => key.startsWith(`${id}@`))?.[1]?.[lang] ?? id;
+        const rows = tasks.map((t) => ({ ...taskRow(t, text, titles, staff, now), residentName: names.get(t.resident_id) ?? '' }));
+        const ruleIds = [...new Set(versions.map((v) => v.rule_id))];
+        const titleOfRule = (id: string) => versions.find((v) => v.rule_id === id)?.title?.[lang] ?? id;
         const body = VIEWS.tasks({
           text,
           tasks: rows,
           count: text.tasks.count(rows.length),
-          showDue: rows.some((r) => r.hasDue),
-          showAssignee: rows.some((r) => r.hasAssignee),
           statusOptions: (['open', 'closed', 'all'] as const).map((value) => ({
             value,
             label: value === 'open' ? text.tasks.open : value === 'closed' ? text.tasks.closed : text.tasks.statusAll,
@@ -381,31 +400,84 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         const params = taskIdParam.safeParse(request.params);
         const task = params.success ? await visibleTask(staff, params.data.taskId) : null;
         if (!task) return sendError(request, reply, text, 404);
-        const titles = await ruleTitles(db, task.schemes);
-        const names = await residentNames(db, [task.resident_id]);
-        const closedNow = (request.query as Record<string, unknown>)?.closed === '1';
+        const [titles, names, notes] = await Promise.all([ruleTitles(db, task.schemes), residentNames(db, [task.resident_id]), taskNotes(db, task)]);
+        const done = (request.query as Record<string, unknown>)?.done;
+        const row = taskRow(task, text, titles, staff, new Date());
+        // Acting on a task is a caseworker's, in their own wards; an auditor (every ward) only reads.
+        const canWrite = staff.roles.includes('caseworker') && staff.wards.includes(task.ward ?? '');
+        const open = task.status === 'open';
+        const notice =
+          done === 'closed' && !open
+            ? text.tasks.closedNotice(task.id)
+            : done === 'claimed'
+              ? text.tasks.claimedNotice
+              : done === 'noted'
+                ? text.tasks.notedNotice
+                : !open
+                  ? text.tasks.alreadyClosed
+                  : '';
+        const problem =
+          done === 'taken'
+            ? text.tasks.takenNotice(row.assignee)
+            : done === 'note-empty'
+              ? text.tasks.noteEmpty
+              : done === 'outcome-missing'
+                ? text.tasks.chooseOutcome
+                : '';
         const body = VIEWS.task({
           text,
           heading: text.tasks.taskHeading(task.id),
-          task: { ...taskRow(task, text, titles), residentName: names.get(task.resident_id) ?? '' },
-          notice: closedNow && task.status === 'closed' ? text.tasks.closedNotice(task.id) : task.status === 'closed' ? text.tasks.alreadyClosed : '',
-          canClose: task.status === 'open' && staff.roles.includes('caseworker') && staff.wards.includes(task.ward ?? ''),
+          task: { ...row, residentName: names.get(task.resident_id) ?? '' },
+          notice,
+          problem,
+          notes: notes.map((n) => ({
+            by: text.tasks.noteBy(n.author === actorOf(staff) ? text.tasks.assignedToYou : n.author, when(n.written_at)),
+            text: n.text,
+          })),
+          canWrite,
+          canClaim: canWrite && open && task.assigned_to !== actorOf(staff),
+          canClose: canWrite && open,
+          outcomeOptions: TASK_OUTCOMES.map((value) => ({ value, label: labelOf(text.outcomes, value) })),
           csrfToken: csrfTokenOf(request),
         });
         return sendPage(request, reply, text, { title: text.tasks.taskHeading(task.id), section: 'tasks', body });
       });
 
-      app.post('/tasks/:taskId/close', { config: staffAccess(['caseworker']), schema: { hide: true } }, async (request, reply) => {
-        const text = CONSOLE_TEXT[languageOf(request, reply)];
-        const staff = staffOf(request);
-        const params = taskIdParam.safeParse(request.params);
-        const form = CloseForm.safeParse(request.body ?? {});
+      /** The task a form acts on: a caseworker's own ward only (anything else is "not found"). */
+      async function writableTask(staff: StaffCaller, rawParams: unknown) {
+        const params = taskIdParam.safeParse(rawParams);
         const found = params.success ? await findCaseworkerTask(db, params.data.taskId) : undefined;
-        // Closing is a caseworker's act in their own wards (auditors, who see every ward, only read).
-        if (!found || !staff.wards.includes(found.ward ?? '')) return sendError(request, reply, text, 404);
-        const note = form.success ? (form.data.note ?? '').trim() : '';
-        const closed = await closeCaseworkerTask(db, found, actorOf(staff), note === '' ? null : note);
-        return reply.code(303).header('location', `/console/tasks/${closed.leadTaskId}?closed=1`).send();
+        return found && staff.wards.includes(found.ward ?? '') ? found : null;
+      }
+      const backTo = (reply: FastifyReply, taskId: number, done: Done) => reply.code(303).header('location', `/console/tasks/${taskId}?done=${done}`).send();
+
+      app.post('/tasks/:taskId/claim', { config: staffAccess(['caseworker']), schema: { hide: true } }, async (request, reply) => {
+        const staff = staffOf(request);
+        const task = await writableTask(staff, request.params);
+        if (!task) return sendError(request, reply, CONSOLE_TEXT[languageOf(request, reply)], 404);
+        const change = await assignCaseworkerTask(db, task, actorOf(staff), actorOf(staff), { onlyIfFree: true });
+        return backTo(reply, change.task.id, change.outcome === 'taken' ? 'taken' : change.outcome === 'closed' ? 'closed' : 'claimed');
+      });
+
+      app.post('/tasks/:taskId/notes', { config: staffAccess(['caseworker']), schema: { hide: true } }, async (request, reply) => {
+        const staff = staffOf(request);
+        const task = await writableTask(staff, request.params);
+        if (!task) return sendError(request, reply, CONSOLE_TEXT[languageOf(request, reply)], 404);
+        const form = NoteForm.safeParse(request.body ?? {});
+        if (!form.success) return backTo(reply, task.merged_into ?? task.id, 'note-empty');
+        const added = await addTaskNote(db, task, actorOf(staff), form.data.text);
+        return backTo(reply, added.taskId, 'noted');
+      });
+
+      app.post('/tasks/:taskId/close', { config: staffAccess(['caseworker']), schema: { hide: true } }, async (request, reply) => {
+        const staff = staffOf(request);
+        const task = await writableTask(staff, request.params);
+        if (!task) return sendError(request, reply, CONSOLE_TEXT[languageOf(request, reply)], 404);
+        const form = CloseForm.safeParse(request.body ?? {});
+        if (!form.success) return backTo(reply, task.merged_into ?? task.id, 'outcome-missing');
+        const note = (form.data.note ?? '').trim();
+        const closed = await closeCaseworkerTask(db, task, actorOf(staff), note === '' ? null : note, form.data.outcome);
+        return backTo(reply, closed.leadTaskId, 'closed');
       });
 
       app.get('/residents/:residentId', { config: staffAccess(CASEWORK), schema: { hide: true } }, async (request, reply) => {
@@ -497,6 +569,8 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
             closedLine: t.status === 'closed' && t.closed_by ? text.tasks.closedBy(t.closed_by, when(t.closed_at)) : '',
             created: when(t.created_at),
             note: t.note ?? '',
+            outcome: t.outcome ? labelOf(text.outcomes, t.outcome) : '',
+            notes: timeline.notes.filter((n) => n.task_id === t.id).map((n) => ({ by: text.tasks.noteBy(n.author, when(n.written_at)), text: n.text })),
           })),
           letters: timeline.letters.map((l) => ({
             reference: l.reference,

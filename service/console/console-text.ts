@@ -4,7 +4,7 @@
  * channels) live here too: the console never shows a raw enum where a person reads it.
  */
 import type { Channel, OutreachRowStatus, ResponseKind, TaskKind } from '../../store/schema';
-import type { ConsentAction, ConsentChannel, RelationshipKind } from '../../store/vocabulary';
+import type { ConsentAction, ConsentChannel, RelationshipKind, TaskOutcome } from '../../store/vocabulary';
 import type { StaffRole } from '../../config/staff-roles';
 
 export const CONSOLE_LANGUAGES = ['ja', 'en'] as const;
@@ -80,6 +80,26 @@ export interface ConsoleText {
     note: string;
     noteHint: string;
     closeButton: string;
+    outcome: string;
+    chooseOutcome: string;
+    holder: string;
+    mine: string;
+    assignedToYou: string;
+    unassignedOnly: string;
+    overdueOnly: string;
+    overdue: string;
+    escalated: string;
+    claim: string;
+    claimedNotice: string;
+    takenNotice: (who: string) => string;
+    notes: string;
+    noNotes: string;
+    addNote: string;
+    noteText: string;
+    addNoteButton: string;
+    notedNotice: string;
+    noteEmpty: string;
+    noteBy: (who: string, at: string) => string;
     closedNotice: (id: number) => string;
     alreadyClosed: string;
     timeline: string;
@@ -163,6 +183,7 @@ export interface ConsoleText {
   error: { notFound: string; notFoundBody: string; forbidden: string; forbiddenBody: string; failed: string; failedBody: string; back: string };
   roles: Record<StaffRole, string>;
   taskKinds: Record<TaskKind, string>;
+  outcomes: Record<TaskOutcome, string>;
   outreachStatus: Record<OutreachRowStatus, string>;
   responses: Record<ResponseKind, string>;
   channels: Record<Channel, string>;
@@ -254,8 +275,28 @@ const JA: ConsoleText = {
     taskHeading: (id) => `タスク ${id}`,
     close: 'このタスクを完了にする',
     note: 'メモ（任意）',
-    noteHint: '対応の結果を書いてください。個人の事情は必要な範囲で。',
+    noteHint: '対応の内容を書いてください。個人の事情は必要な範囲で。',
     closeButton: '完了にする',
+    outcome: '対応の結果',
+    chooseOutcome: '選んでください',
+    holder: '担当',
+    mine: '自分の担当',
+    assignedToYou: 'あなた',
+    unassignedOnly: '未割当',
+    overdueOnly: '期限切れのみ',
+    overdue: '期限切れ',
+    escalated: '上長へ報告済み',
+    claim: 'このタスクを引き受ける',
+    claimedNotice: 'このタスクを引き受けました。',
+    takenNotice: (who) => `このタスクはすでに ${who} が担当しています。`,
+    notes: 'メモ',
+    noNotes: 'メモはありません。',
+    addNote: 'メモを追加する',
+    noteText: 'メモ',
+    addNoteButton: 'メモを追加',
+    notedNotice: 'メモを追加しました。',
+    noteEmpty: 'メモが空です。',
+    noteBy: (who, at) => `${at} ${who}`,
     closedNotice: (id) => `タスク ${id} を完了にしました。`,
     alreadyClosed: 'このタスクはすでに完了しています。',
     timeline: '住民の経過を見る',
@@ -351,6 +392,13 @@ const JA: ConsoleText = {
     'policy-approver': '施策担当（承認）',
     auditor: '監査担当',
     administrator: '管理者',
+  },
+  outcomes: {
+    'reached-by-phone': '電話で連絡がついた',
+    visited: '訪問した',
+    'applied-at-counter': '窓口で申請した',
+    'not-eligible': '対象外だった',
+    'could-not-reach': '連絡がつかなかった',
   },
   taskKinds: {
     'no-response': '回答なし',
@@ -470,6 +518,26 @@ const EN: ConsoleText = {
     note: 'Note (optional)',
     noteHint: 'What was done. Personal circumstances only as far as needed.',
     closeButton: 'Close task',
+    outcome: 'Outcome',
+    chooseOutcome: 'Choose one',
+    holder: 'Held by',
+    mine: 'Mine',
+    assignedToYou: 'You',
+    unassignedOnly: 'Unassigned',
+    overdueOnly: 'Overdue only',
+    overdue: 'Overdue',
+    escalated: 'Escalated',
+    claim: 'Take this task',
+    claimedNotice: 'You hold this task now.',
+    takenNotice: (who) => `${who} holds this task already.`,
+    notes: 'Notes',
+    noNotes: 'No notes.',
+    addNote: 'Add a note',
+    noteText: 'Note',
+    addNoteButton: 'Add note',
+    notedNotice: 'The note is added.',
+    noteEmpty: 'The note is empty.',
+    noteBy: (who, at) => `${at} ${who}`,
     closedNotice: (id) => `Task ${id} is closed.`,
     alreadyClosed: 'This task is closed already.',
     timeline: "Open the resident's timeline",
@@ -565,6 +633,13 @@ const EN: ConsoleText = {
     'policy-approver': 'Policy approver',
     auditor: 'Auditor',
     administrator: 'Administrator',
+  },
+  outcomes: {
+    'reached-by-phone': 'Reached by phone',
+    visited: 'Visited',
+    'applied-at-counter': 'Applied at the counter',
+    'not-eligible': 'Not eligible',
+    'could-not-reach': 'Could not reach',
   },
   taskKinds: {
     'no-response': 'No response',

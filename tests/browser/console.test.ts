@@ -75,6 +75,8 @@ beforeAll(async () => {
       ruleVersion: outreach.rule_version,
       kind: 'asked-for-help',
       actor: 'test',
+      // Due a day ago: overdue whenever the test runs.
+      dueAt: new Date(Date.now() - 24 * 3_600_000),
     })
   ).taskId;
 
@@ -150,6 +152,18 @@ describe('a caseworker of ward chuo', () => {
     expect(new Set(wards.map((w) => w.trim()))).toEqual(new Set(['中央区']));
   });
 
+  it('marks an overdue task in words and filters the overdue ones', async () => {
+    const row = page.locator(`tr[data-task-id="${chuoTaskId}"]`);
+    expect(await row.locator('.badge-overdue').textContent()).toBe('期限切れ');
+    await page.getByLabel('期限切れのみ').check();
+    await page.getByRole('button', { name: '絞り込む' }).click();
+    await page.waitForURL(/overdue=1/);
+    expect(await page.locator(`tr[data-task-id="${chuoTaskId}"]`).count()).toBe(1);
+    await page.getByLabel('期限切れのみ').uncheck();
+    await page.getByRole('button', { name: '絞り込む' }).click();
+    await page.waitForURL((url) => !url.search.includes('overdue'));
+  });
+
   it('filters the queue by kind', async () => {
     await page.getByLabel('種類').selectOption('no-response');
     await page.getByRole('button', { name: '絞り込む' }).click();
@@ -188,23 +202,49 @@ describe('a caseworker of ward chuo', () => {
     expect(task.status).toBe('open');
   });
 
-  it('closes the task with a note through the form, and the task is closed in the database', async () => {
+  it('takes the task and adds a note; the queue lists it under "mine"', async () => {
     await page.goto(`${base}/console/tasks/${chuoTaskId}`);
+    await page.getByRole('button', { name: 'このタスクを引き受ける' }).click();
+    await page.waitForURL(`${base}/console/tasks/${chuoTaskId}?done=claimed`);
+    expect(await page.getByRole('status').textContent()).toBe('このタスクを引き受けました。');
+    await page.getByRole('textbox', { name: 'メモ', exact: true }).fill('不在。夕方にかけ直す');
+    await page.getByRole('button', { name: 'メモを追加' }).click();
+    await page.waitForURL(`${base}/console/tasks/${chuoTaskId}?done=noted`);
+    expect(await page.locator('ol.notes').textContent()).toContain('不在。夕方にかけ直す');
+    const task = await engine.db.selectFrom('caseworker_tasks').select(['assigned_to']).where('id', '=', chuoTaskId).executeTakeFirstOrThrow();
+    expect(task.assigned_to).toBe('staff:staff-0001');
+    const notes = await engine.db.selectFrom('caseworker_task_notes').select(['author', 'text']).where('task_id', '=', chuoTaskId).execute();
+    expect(notes).toEqual([{ author: 'staff:staff-0001', text: '不在。夕方にかけ直す' }]);
+    await page.goto(`${base}/console/tasks?holder=mine`);
+    expect(await page.locator(`tr[data-task-id="${chuoTaskId}"]`).count()).toBe(1);
+    expect(await page.locator(`tr[data-task-id="${chuoTaskId}"]`).textContent()).toContain('あなた');
+  });
+
+  it('closes the task with an outcome and a note through the form, and the task is closed in the database', async () => {
+    await page.goto(`${base}/console/tasks/${chuoTaskId}`);
+    await page.getByLabel('対応の結果').selectOption('reached-by-phone');
     await page.getByLabel('メモ（任意）').fill('電話で申請方法を案内した');
     await page.getByRole('button', { name: '完了にする' }).click();
-    await page.waitForURL(`${base}/console/tasks/${chuoTaskId}?closed=1`);
+    await page.waitForURL(`${base}/console/tasks/${chuoTaskId}?done=closed`);
     expect(await page.getByRole('status').textContent()).toContain(`タスク ${chuoTaskId} を完了にしました。`);
     const task = await engine.db.selectFrom('caseworker_tasks').selectAll().where('id', '=', chuoTaskId).executeTakeFirstOrThrow();
     expect(task.status).toBe('closed');
     expect(task.closed_by).toBe('staff:staff-0001');
     expect(task.note).toBe('電話で申請方法を案内した');
+    expect(task.outcome).toBe('reached-by-phone');
     const audit = await engine.db
       .selectFrom('audit_log')
-      .select(['actor'])
+      .select(['actor', 'detail'])
       .where('action', '=', 'task-closed')
       .where('outreach_id', '=', chuoOutreachId)
       .executeTakeFirstOrThrow();
     expect(audit.actor).toBe('staff:staff-0001');
+    expect(audit.detail.outcome).toBe('reached-by-phone');
+    // The timeline shows the outcome, the closing note and the note written before.
+    await page.goto(`${base}/console/residents/${chuoResident.id}`);
+    const tasks = await page.locator('section[aria-labelledby="tasks-heading"]').textContent();
+    expect(tasks).toContain('電話で連絡がついた');
+    expect(tasks).toContain('不在。夕方にかけ直す');
   });
 
   it('switches to English and keeps it on the next page', async () => {
@@ -244,7 +284,7 @@ describe('a caseworker of ward kita', () => {
     const response = await fetch(`${base}/console/tasks/${chuoTaskId}/close`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; '), accept: 'text/html' },
-      body: new URLSearchParams({ _csrf: token, note: 'not mine' }).toString(),
+      body: new URLSearchParams({ _csrf: token, note: 'not mine', outcome: 'visited' }).toString(),
       redirect: 'manual',
     });
     expect(response.status).toBe(404);
@@ -354,9 +394,12 @@ describe('accessibility and screenshots', () => {
     await signInAt(caseworker, '/console/tasks?status=all', 'caseworker-chuo');
     const author = await newPage();
     await signInAt(author, '/console/rules', 'policy-author');
+    const kita = await newPage();
+    await signInAt(kita, `/console/tasks/${kitaTaskId}`, 'caseworker-kita');
     const shots: Array<[Page, string, string]> = [
       [caseworker, '/console/tasks?status=all', 'tasks'],
       [caseworker, `/console/residents/${chuoResident.id}`, 'resident-timeline'],
+      [kita, `/console/tasks/${kitaTaskId}`, 'task'],
       [author, '/console/rules', 'rules'],
       [author, `/console/take-up?from=${await chuoTriggerMonth()}&to=${await chuoTriggerMonth()}`, 'take-up'],
     ];
