@@ -26,7 +26,17 @@ export async function ruleTitles(db: Kysely<Database>, pairs: ReadonlyArray<{ ru
 export async function storedRuleVersions(db: Kysely<Database>) {
   return db
     .selectFrom('rule_versions')
-    .select(['rule_id', 'version', 'purpose', 'status', 'published_at', sql<Titles | null>`definition -> 'title'`.as('title')])
+    .select([
+      'rule_id',
+      'version',
+      'purpose',
+      'status',
+      'published_at',
+      'submitted_by',
+      'submitted_at',
+      'approved_by',
+      sql<Titles | null>`definition -> 'title'`.as('title'),
+    ])
     .orderBy('rule_id')
     .orderBy('version', 'desc')
     .execute();

@@ -590,19 +590,21 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         const lang = text.htmlLang as ConsoleLanguage;
         const versions = await storedRuleVersions(db);
         const latest = new Map<string, number>();
-        for (const v of versions) latest.set(v.rule_id, Math.max(latest.get(v.rule_id) ?? 0, v.version));
+        for (const v of versions) if (v.status === 'published') latest.set(v.rule_id, Math.max(latest.get(v.rule_id) ?? 0, v.version));
         const body = VIEWS.rules({
           text,
           rules: versions.map((v) => ({
             ruleId: v.rule_id,
             title: v.title?.[lang] ?? v.rule_id,
-            purpose: v.purpose,
+            purpose: purposeLabel(v.purpose, lang),
             version: v.version,
             statusKey: v.status,
             status: labelOf(text.ruleStatus, v.status),
-            // The rules in force are each rule's latest version when it is published (rule-registry publishedRules).
+            // In force: each rule's highest published version; a newer draft changes nothing (rule-registry publishedRules).
             inForce: v.status === 'published' && latest.get(v.rule_id) === v.version,
-            stored: when(v.published_at),
+            stored: when(v.published_at) || '—',
+            submitted: v.submitted_by ? `${v.submitted_by} ${when(v.submitted_at)}` : '—',
+            approvedBy: v.approved_by ?? '—',
           })),
         });
         return sendPage(request, reply, text, { title: text.rules.heading, section: 'rules', body });

@@ -177,6 +177,8 @@ export interface ConsoleText {
     version: string;
     status: string;
     stored: string;
+    submitted: string;
+    approvedBy: string;
     inForce: string;
     none: string;
   };
@@ -366,7 +368,7 @@ const JA: ConsoleText = {
   },
   rules: {
     heading: 'ルール',
-    intro: 'データベースに保存されているルールの版と状態です（閲覧のみ）。',
+    intro: 'データベースに保存されているルールの版と状態です（閲覧のみ）。公開には、作成者の提出と別の職員の承認が必要です。',
     caption: '保存されているルールの版',
     ruleId: 'ルールID',
     title: '名称',
@@ -374,6 +376,8 @@ const JA: ConsoleText = {
     version: '版',
     status: '状態',
     stored: '公開日時',
+    submitted: '提出',
+    approvedBy: '承認者',
     inForce: '運用中',
     none: '保存されているルールはありません。',
   },
@@ -429,7 +433,7 @@ const JA: ConsoleText = {
     cancelled: '取消し',
   },
   letterStatus: { queued: '印刷待ち', cancelled: '取消し', printed: '印刷済み', posted: '発送済み', returned: '返戻' },
-  ruleStatus: { draft: '下書き', published: '公開', withdrawn: '取下げ' },
+  ruleStatus: { draft: '下書き', 'awaiting-approval': '承認待ち', published: '公開', withdrawn: '取下げ' },
   consentActions: { grant: '同意', change: '変更', withdraw: '取消し', preferences: '連絡方法の変更' },
   consentChannels: { portal: 'ポータル', counter: '窓口', paper: '書面', proxy: '代理人', link: 'リンク', migrated: '移行' },
   relationships: { guardian_of: '保護者', carer_of: '介護者', legal_representative_of: '法定代理人' },
@@ -607,7 +611,8 @@ const EN: ConsoleText = {
   },
   rules: {
     heading: 'Rules',
-    intro: 'The rule versions stored in the database and their status (read only).',
+    intro:
+      'The rule versions stored in the database and their status (read only). A version is published when its author submits it and another person approves it.',
     caption: 'Stored rule versions',
     ruleId: 'Rule id',
     title: 'Title',
@@ -615,6 +620,8 @@ const EN: ConsoleText = {
     version: 'Version',
     status: 'Status',
     stored: 'Published',
+    submitted: 'Submitted',
+    approvedBy: 'Approved by',
     inForce: 'In force',
     none: 'No rule is stored.',
   },
@@ -670,7 +677,7 @@ const EN: ConsoleText = {
     cancelled: 'Cancelled',
   },
   letterStatus: { queued: 'Queued', cancelled: 'Cancelled', printed: 'Printed', posted: 'Posted', returned: 'Returned' },
-  ruleStatus: { draft: 'Draft', published: 'Published', withdrawn: 'Withdrawn' },
+  ruleStatus: { draft: 'Draft', 'awaiting-approval': 'Awaiting approval', published: 'Published', withdrawn: 'Withdrawn' },
   consentActions: { grant: 'Granted', change: 'Changed', withdraw: 'Withdrawn', preferences: 'Contact preferences changed' },
   consentChannels: { portal: 'Portal', counter: 'Counter', paper: 'Paper', proxy: 'Proxy', link: 'Link', migrated: 'Migrated' },
   relationships: { guardian_of: 'Guardian', carer_of: 'Carer', legal_representative_of: 'Legal representative' },

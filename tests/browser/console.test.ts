@@ -298,7 +298,10 @@ describe('roles', () => {
     const page = await newPage();
     await signInAt(page, '/console/rules', 'policy-author');
     expect(await page.locator('h1').textContent()).toBe('ルール');
-    expect(await page.locator('tbody tr').filter({ hasText: 'child-allowance' }).count()).toBeGreaterThan(0);
+    const childAllowance = page.locator('tbody tr').filter({ hasText: 'child-allowance' });
+    expect(await childAllowance.count()).toBeGreaterThan(0);
+    // Exactly one version of a rule is in force, and it says so in words.
+    expect(await childAllowance.filter({ hasText: '運用中' }).count()).toBe(1);
     const tasks = await page.goto(`${base}/console/tasks`);
     expect(tasks?.status()).toBe(403);
     expect(await page.locator('h1').textContent()).toBe('この操作はできません');
