@@ -293,6 +293,25 @@ describe('a caseworker of ward kita', () => {
   });
 });
 
+describe('keyboard', () => {
+  it('starts with a skip link that is shown on focus and moves to the content; focus is outlined', async () => {
+    const page = await newPage();
+    await signInAt(page, '/console/tasks', 'caseworker-chuo');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.className)).toBe('skip-link');
+    const box = await page.locator('.skip-link').boundingBox();
+    expect(box!.y).toBeGreaterThanOrEqual(0);
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const element = document.activeElement as HTMLElement;
+      return { id: element.id, outline: getComputedStyle(element).outlineStyle, width: getComputedStyle(element).outlineWidth };
+    });
+    expect(focused).toEqual({ id: 'filter-status', outline: 'solid', width: '3px' });
+  });
+});
+
 describe('roles', () => {
   it('lets a policy author read the rules and not the tasks', async () => {
     const page = await newPage();
