@@ -230,6 +230,11 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
   const wards = loadWards();
   const wardName = (id: string | null, lang: ConsoleLanguage) => (id === null ? '' : (wards.find((w) => w.id === id)?.name[lang] ?? id));
 
+  // The internal listener's root is the console: /auth/login without returnTo lands here after sign-in.
+  fastify.get('/', { config: { access: { kind: 'open' } }, schema: { hide: true } }, async (_request, reply) =>
+    reply.code(302).header('location', '/console').send(),
+  );
+
   await fastify.register(
     async (app) => {
       await app.register(formbody, { bodyLimit: 8 * 1024 });

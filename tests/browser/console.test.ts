@@ -119,7 +119,7 @@ async function newPage(viewport = DESKTOP): Promise<Page> {
  * Opens a console page without a session: the service sends the browser to the provider's login form,
  * which the test fills in as a person would; the browser comes back to the page it asked for.
  */
-async function signInAt(page: Page, path: string, username: string): Promise<void> {
+async function signInAt(page: Page, path: string, username: string, landOn = path): Promise<void> {
   await page.goto(`${base}${path}`);
   await page.getByLabel('User name').fill(username);
   await page.getByLabel('Password').fill(passwordOf(username));
@@ -128,7 +128,7 @@ async function signInAt(page: Page, path: string, username: string): Promise<voi
   const continueButton = page.getByRole('button', { name: 'Continue' });
   await page.waitForURL((url) => url.origin === base || url.pathname.includes('/interaction/'), { waitUntil: 'load' });
   if (new URL(page.url()).origin !== base && (await continueButton.count()) > 0) await continueButton.click();
-  await page.waitForURL(`${base}${path}`);
+  await page.waitForURL(`${base}${landOn}`);
 }
 
 async function screenshot(page: Page, name: string): Promise<void> {
@@ -313,6 +313,15 @@ describe('keyboard', () => {
 });
 
 describe('roles', () => {
+  it('brings an administrator who signs in at /auth/login to the console home, with the pages of their role', async () => {
+    const page = await newPage();
+    await signInAt(page, '/auth/login', 'administrator', '/console');
+    expect(await page.locator('h1').textContent()).toBe('ようこそ');
+    expect(await page.locator('main').textContent()).toContain('管理者');
+    const nav = await page.getByRole('navigation', { name: 'メインメニュー' }).getByRole('link').allTextContents();
+    expect(nav).toEqual(['ホーム', 'ルール', '効果検証']);
+  });
+
   it('lets a policy author read the rules and not the tasks', async () => {
     const page = await newPage();
     await signInAt(page, '/console/rules', 'policy-author');
