@@ -404,6 +404,9 @@ describe('accessibility and screenshots', () => {
           await page.goto(`${base}${path}${path.includes('?') ? '&' : '?'}lang=${lang}`);
           const violations = await wcagViolations(page);
           expect(violations, `${path} (${lang}, ${viewport.width}px)`).toEqual([]);
+          // Nothing wider than the screen at either size: no sideways scrolling.
+          const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+          expect(overflow, `${path} (${lang}, ${viewport.width}px) overflows`).toBeLessThanOrEqual(0);
         }
       }
     }
