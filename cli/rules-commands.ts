@@ -4,14 +4,7 @@ import { loadRuleSet, projectRuleSetOptions, formatProblem, RuleValidationError,
 import { runExampleCases } from '../engine/rule-language/example-cases';
 import { explainResident } from '../engine/rule-language/explain-resident';
 import { describeEvaluation } from '../engine/rule-language/explain-text';
-import {
-  approveRuleVersion,
-  publishedRules,
-  registerRules,
-  RuleApprovalError,
-  submitRuleVersion,
-  withdrawRule,
-} from '../engine/rule-language/rule-registry';
+import { approveRuleVersion, publishedRules, registerRules, RuleApprovalError, submitRuleVersion, withdrawRule } from '../engine/rule-language/rule-registry';
 import type { Rule } from '../engine/rule-language/rule-schema';
 import { todayInTokyo } from '../foundation/tokyo-calendar';
 import { stopSignal } from '../engine/outreach/outreach-contract';

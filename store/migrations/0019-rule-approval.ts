@@ -13,8 +13,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('submitted_at', 'timestamptz')
     .addColumn('approved_by', 'text')
     .execute();
-  await db.schema.alterTable('rule_versions').alterColumn('published_at', (c) => c.dropNotNull()).execute();
-  await db.schema.alterTable('rule_versions').alterColumn('published_at', (c) => c.dropDefault()).execute();
+  await db.schema
+    .alterTable('rule_versions')
+    .alterColumn('published_at', (c) => c.dropNotNull())
+    .execute();
+  await db.schema
+    .alterTable('rule_versions')
+    .alterColumn('published_at', (c) => c.dropDefault())
+    .execute();
   await sql`update rule_versions set published_at = null where status = 'draft'`.execute(db);
   await db.schema
     .alterTable('rule_versions')
@@ -30,6 +36,9 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('rule_versions').dropConstraint('rule_versions_four_eyes').execute();
   await db.schema.alterTable('rule_versions').dropConstraint('rule_versions_status').execute();
   await sql`update rule_versions set published_at = now() where published_at is null`.execute(db);
-  await db.schema.alterTable('rule_versions').alterColumn('published_at', (c) => c.setNotNull()).execute();
+  await db.schema
+    .alterTable('rule_versions')
+    .alterColumn('published_at', (c) => c.setNotNull())
+    .execute();
   await db.schema.alterTable('rule_versions').dropColumn('approved_by').dropColumn('submitted_at').dropColumn('submitted_by').execute();
 }
