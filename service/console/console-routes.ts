@@ -24,15 +24,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Handlebars from 'handlebars';
 import { z } from 'zod';
-import {
-  addTaskNote,
-  assignCaseworkerTask,
-  closeCaseworkerTask,
-  findCaseworkerTask,
-  listCaseworkerTasks,
-  taskNotes,
-  type ListedTask,
-} from '../../store/caseworker-tasks';
+import { addTaskNote, assignCaseworkerTask, findCaseworkerTask, listCaseworkerTasks, taskNotes, type ListedTask } from '../../store/caseworker-tasks';
 import { TASK_OUTCOMES } from '../../store/vocabulary';
 import { TASK_KINDS, type Database } from '../../store/schema';
 import { writeAudit } from '../../store/audit';
@@ -40,6 +32,7 @@ import { STAFF_ROLES, type StaffRole } from '../../config/staff-roles';
 import { loadWards } from '../../config/wards';
 import { actorOf, callerOf, wardFilter, wardVisible, type Access, type StaffCaller } from '../access';
 import type { ServiceDeps } from '../service-deps';
+import { closeTaskWithOutcome } from '../../engine/casework/close-task';
 import { CONSOLE_LANGUAGES, CONSOLE_TEXT, labelOf, type ConsoleLanguage, type ConsoleText } from './console-text';
 import { residentOf, residentTimeline, ruleTitles, storedRuleVersions } from './console-data';
 import { addMonths, takeUpFigures, takeUpQueryProblems, type TakeUpRow } from '../../engine/reporting/take-up';
@@ -481,7 +474,12 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         const form = CloseForm.safeParse(request.body ?? {});
         if (!form.success) return backTo(reply, task.merged_into ?? task.id, 'outcome-missing');
         const note = (form.data.note ?? '').trim();
-        const closed = await closeCaseworkerTask(db, task, actorOf(staff), note === '' ? null : note, form.data.outcome);
+        // "Applied at the counter" answers the outreach the task covers (applied, via console) before it closes.
+        const closed = await closeTaskWithOutcome({ db, temporal: deps.temporal }, task, actorOf(staff), {
+          outcome: form.data.outcome,
+          note: note === '' ? null : note,
+          via: 'console',
+        });
         return backTo(reply, closed.leadTaskId, 'closed');
       });
 

@@ -220,18 +220,18 @@ describe('a caseworker of ward chuo', () => {
     expect(await page.locator(`tr[data-task-id="${chuoTaskId}"]`).textContent()).toContain('あなた');
   });
 
-  it('closes the task with an outcome and a note through the form, and the task is closed in the database', async () => {
+  it('closes the task "applied at the counter" through the form: the task is closed and the outreach has ended with that answer', async () => {
     await page.goto(`${base}/console/tasks/${chuoTaskId}`);
-    await page.getByLabel('対応の結果').selectOption('reached-by-phone');
-    await page.getByLabel('メモ（任意）').fill('電話で申請方法を案内した');
+    await page.getByLabel('対応の結果').selectOption('applied-at-counter');
+    await page.getByLabel('メモ（任意）').fill('窓口で申請書を受け付けた');
     await page.getByRole('button', { name: '完了にする' }).click();
     await page.waitForURL(`${base}/console/tasks/${chuoTaskId}?done=closed`);
     expect(await page.getByRole('status').textContent()).toContain(`タスク ${chuoTaskId} を完了にしました。`);
     const task = await engine.db.selectFrom('caseworker_tasks').selectAll().where('id', '=', chuoTaskId).executeTakeFirstOrThrow();
     expect(task.status).toBe('closed');
     expect(task.closed_by).toBe('staff:staff-0001');
-    expect(task.note).toBe('電話で申請方法を案内した');
-    expect(task.outcome).toBe('reached-by-phone');
+    expect(task.note).toBe('窓口で申請書を受け付けた');
+    expect(task.outcome).toBe('applied-at-counter');
     const audit = await engine.db
       .selectFrom('audit_log')
       .select(['actor', 'detail'])
@@ -239,11 +239,16 @@ describe('a caseworker of ward chuo', () => {
       .where('outreach_id', '=', chuoOutreachId)
       .executeTakeFirstOrThrow();
     expect(audit.actor).toBe('staff:staff-0001');
-    expect(audit.detail.outcome).toBe('reached-by-phone');
+    expect(audit.detail.outcome).toBe('applied-at-counter');
+    // The outreach's workflow took the answer from the console and ended.
+    const ended = await engine.result(chuoOutreachId);
+    expect([ended.state, ended.response]).toEqual(['responded', 'applied']);
+    const answered = await engine.db.selectFrom('outreach').select(['status', 'response']).where('id', '=', chuoOutreachId).executeTakeFirstOrThrow();
+    expect(answered).toEqual({ status: 'responded', response: 'applied' });
     // The timeline shows the outcome, the closing note and the note written before.
     await page.goto(`${base}/console/residents/${chuoResident.id}`);
     const tasks = await page.locator('section[aria-labelledby="tasks-heading"]').textContent();
-    expect(tasks).toContain('電話で連絡がついた');
+    expect(tasks).toContain('窓口で申請した');
     expect(tasks).toContain('不在。夕方にかけ直す');
   });
 
@@ -289,7 +294,7 @@ describe('a caseworker of ward kita', () => {
     });
     expect(response.status).toBe(404);
     const task = await engine.db.selectFrom('caseworker_tasks').select(['note']).where('id', '=', chuoTaskId).executeTakeFirstOrThrow();
-    expect(task.note).toBe('電話で申請方法を案内した');
+    expect(task.note).toBe('窓口で申請書を受け付けた');
   });
 });
 
