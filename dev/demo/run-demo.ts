@@ -31,6 +31,11 @@ export interface DemoOptions {
   msPerDay: number;
   dataDir: string;
   out: (line: string) => void;
+  /**
+   * After the summary, keep the service, the worker and Temporal running (until the returned promise of
+   * `untilStopped` resolves, e.g. on Ctrl-C), so staff can sign in to the console and look at what happened.
+   */
+  stay?: { untilStopped: () => Promise<void> };
 }
 
 /** The demo staff accounts (config/demo-staff.json) who submit and approve the rule files: an author and an approver. */
@@ -138,9 +143,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     out(
       `Service (as oshirase serve): public listener ${service.publicUrl} (response links), internal ${service.internalUrl} (/api/v1, OpenAPI at /api/v1/openapi.json)`,
     );
-    out(
-      `Staff sign-in: ${service.internalUrl}/auth/login (caseworker-chuo / demo-chuo-2026; the other accounts in config/demo-staff.json), then ${service.internalUrl}/api/v1/tasks`,
-    );
+    const consoleHelp = staffConsoleLines(service.internalUrl);
+    for (const line of consoleHelp) out(line);
     // The registry is a calling system: its own client id and secret, a signed JWT on every request.
     const registry = await createClient(context.database.db, engine.clientSecretPepper, {
       name: 'demo resident registry',
@@ -235,7 +239,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await Promise.all(responders);
     await narrator.stop();
 
-    return await summarize({
+    const failures = await summarize({
       db: context.database.db,
       out,
       names,
@@ -246,9 +250,25 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       uiUrl: temporal.uiUrl,
       outbox: join(dataDir, 'print-outbox'),
     });
+    if (options.stay) {
+      out('');
+      out('The demo keeps running for the staff console (Ctrl-C ends it):');
+      for (const line of consoleHelp) out(line);
+      await options.stay.untilStopped();
+    }
+    return failures;
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
   }
+}
+
+/** Where staff sign in to the console, and the demo accounts of config/demo-staff.json for each kind of staff user. */
+function staffConsoleLines(internalUrl: string): string[] {
+  return [
+    `Staff console: ${internalUrl}/console (sign-in through the local OpenID provider; accounts in config/demo-staff.json):`,
+    '  caseworker of 中央区: caseworker-chuo / demo-chuo-2026 · caseworker of 北区: caseworker-kita / demo-kita-2026',
+    '  policy author: policy-author / demo-author-2026 · policy approver: policy-approver / demo-approver-2026 · auditor: auditor / demo-auditor-2026',
+  ];
 }
 
 async function summarize(s: {
