@@ -372,6 +372,11 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
             { value: '', label: text.tasks.any, selected: !filters.rule },
             ...ruleIds.map((id) => ({ value: id, label: titleOfRule(id), selected: filters.rule === id })),
           ],
+          holderOptions: [
+            { value: '', label: text.tasks.any, selected: !filters.holder },
+            { value: 'mine', label: text.tasks.mine, selected: filters.holder === 'mine' },
+            { value: 'unassigned', label: text.tasks.unassignedOnly, selected: filters.holder === 'unassigned' },
+          ],
         });
         return sendPage(request, reply, text, { title: text.tasks.heading, section: 'tasks', body });
       });

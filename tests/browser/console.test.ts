@@ -215,7 +215,11 @@ describe('a caseworker of ward chuo', () => {
     expect(task.assigned_to).toBe('staff:staff-0001');
     const notes = await engine.db.selectFrom('caseworker_task_notes').select(['author', 'text']).where('task_id', '=', chuoTaskId).execute();
     expect(notes).toEqual([{ author: 'staff:staff-0001', text: '不在。夕方にかけ直す' }]);
-    await page.goto(`${base}/console/tasks?holder=mine`);
+    // The holder filter, as a caseworker uses it: choose "mine" and apply.
+    await page.goto(`${base}/console/tasks`);
+    await page.getByLabel('担当', { exact: true }).selectOption('mine');
+    await page.getByRole('button', { name: '絞り込む' }).click();
+    await page.waitForURL(/[?&]holder=mine/);
     expect(await page.locator(`tr[data-task-id="${chuoTaskId}"]`).count()).toBe(1);
     expect(await page.locator(`tr[data-task-id="${chuoTaskId}"]`).textContent()).toContain('あなた');
   });
