@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { consoleRoutes } from '../../service/console/console-routes';
 import { openCaseworkerTask } from '../../store/caseworker-tasks';
-import { TestEngine, outreachIdOf, waitFor, type TestResident } from '../support/test-engine';
+import { TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from '../support/test-engine';
+import { respondRoutes } from '../../service/respond-routes';
 import { startTestService, type TestService } from '../support/test-service';
 import { launchChromium, wcagViolations } from '../support/browser';
 import { outreachRow } from '../support/rows';
@@ -40,6 +41,8 @@ let base: string;
 /** Resident of ward chuo with a birth's outreach (its first email sent) and a task. */
 let chuoResident: TestResident;
 let chuoOutreachId: string;
+/** The birth's other outreach (child medical subsidy): the resident answers its email themselves. */
+let chuoSubsidyOutreachId: string;
 let chuoTaskId: number;
 /** Resident of ward kita with a task. */
 let kitaResidentId: string;
@@ -50,12 +53,13 @@ beforeAll(async () => {
   // First, so a machine without Chromium fails at once with how to install it.
   browser = await launchChromium();
   engine = await TestEngine.start();
-  svc = await startTestService(engine, { msPerDay: MS_PER_DAY, staffSignIn: true, internalRoutes: [consoleRoutes] });
+  svc = await startTestService(engine, { msPerDay: MS_PER_DAY, staffSignIn: true, internalRoutes: [consoleRoutes], publicRoutes: [respondRoutes] });
   base = svc.service.internalUrl;
 
   chuoResident = await engine.addResident({ consents: ['child-benefits'], email: true, postal: false });
   const intake = await engine.sendBirth(chuoResident, { msPerDay: MS_PER_DAY });
   chuoOutreachId = outreachIdOf(intake);
+  chuoSubsidyOutreachId = outreachIdOf(intake, 'child-medical-subsidy');
   await waitFor('the first email of the chuo outreach in the ledger', async () => {
     const sent = await engine.db
       .selectFrom('deliveries')
@@ -474,5 +478,30 @@ describe('accessibility and screenshots', () => {
     });
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('/auth/login?returnTo=%2Fconsole%2Ftasks');
+  });
+});
+
+describe('a resident answering from their email', () => {
+  it('opens the link of the email the SMTP server received, answers, and the outreach stops; the caseworker sees the answer on the timeline', async () => {
+    const [mail] = await waitFor('the child medical subsidy email in the SMTP server', async () => {
+      const received = await mailsTo(chuoResident.email!, chuoSubsidyOutreachId);
+      return received.length > 0 ? received : undefined;
+    });
+    const link = /■ 確認しました\n(\S+)/.exec(mail!.text ?? '')?.[1];
+    expect(link, 'the acknowledge link of the email').toBeTruthy();
+    // The link as the resident's phone opens it (on this test's public listener, whose port differs from PUBLIC_BASE_URL's).
+    const phone = await newPage(PHONE);
+    await phone.goto(`${svc.service.publicUrl}${new URL(link!).pathname}`);
+    await phone.getByRole('button', { name: '「確認しました」と回答する' }).click();
+    await expect.poll(() => phone.locator('h1').textContent()).toBe('ご回答ありがとうございました');
+    const ended = await engine.result(chuoSubsidyOutreachId);
+    expect([ended.state, ended.response]).toEqual(['responded', 'acknowledged']);
+
+    const staff = await newPage();
+    await signInAt(staff, `/console/residents/${chuoResident.id}`, 'caseworker-chuo');
+    const outreach = staff.locator('article.outreach').filter({ hasText: 'child-medical-subsidy' });
+    const text = await outreach.textContent();
+    expect(text).toContain('回答あり');
+    expect(text).toContain('確認しました');
   });
 });
