@@ -32,6 +32,7 @@ import { STAFF_ROLES, type StaffRole } from '../../config/staff-roles';
 import { loadWards } from '../../config/wards';
 import { actorOf, callerOf, wardFilter, wardVisible, type Access, type StaffCaller } from '../access';
 import type { ServiceDeps } from '../service-deps';
+import { approveRuleVersion, RuleApprovalError, submitRuleVersion } from '../../engine/rule-language/rule-registry';
 import { closeTaskWithOutcome } from '../../engine/casework/close-task';
 import { CONSOLE_LANGUAGES, CONSOLE_TEXT, labelOf, type ConsoleLanguage, type ConsoleText } from './console-text';
 import { residentOf, residentTimeline, ruleTitles, storedRuleVersions } from './console-data';
@@ -599,9 +600,27 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         const versions = await storedRuleVersions(db);
         const latest = new Map<string, number>();
         for (const v of versions) if (v.status === 'published') latest.set(v.rule_id, Math.max(latest.get(v.rule_id) ?? 0, v.version));
+        const staff = staffOf(request);
+        const query = (request.query ?? {}) as Record<string, unknown>;
+        const named = typeof query.rule === 'string' && /^[a-z0-9-]{1,100}$/.test(query.rule) ? query.rule : '';
+        const namedVersion = typeof query.version === 'string' && /^\d{1,6}$/.test(query.version) ? Number(query.version) : 0;
+        const notice =
+          named && query.done === 'submitted'
+            ? text.rules.submittedNotice(named, namedVersion)
+            : named && query.done === 'approved'
+              ? text.rules.approvedNotice(named, namedVersion)
+              : '';
+        const problem = typeof query.problem === 'string' ? query.problem.slice(0, 300) : '';
+        const author = staff.roles.includes('policy-author');
+        const approver = staff.roles.includes('policy-approver');
         const body = VIEWS.rules({
           text,
+          notice,
+          problem,
+          csrfToken: csrfTokenOf(request),
           rules: versions.map((v) => ({
+            canSubmit: author && v.status === 'draft',
+            canApprove: approver && v.status === 'awaiting-approval',
             ruleId: v.rule_id,
             title: v.title?.[lang] ?? v.rule_id,
             purpose: purposeLabel(v.purpose, lang),
@@ -617,6 +636,38 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         });
         return sendPage(request, reply, text, { title: text.rules.heading, section: 'rules', body });
       });
+
+      // Four eyes from the console: an author submits a draft, a different approver approves it (rule-registry.ts
+      // refuses the same person; the page says why). Each comes back to the rules page with what happened.
+      const ruleStep = z.object({
+        ruleId: z
+          .string()
+          .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/)
+          .max(100),
+        version: z.coerce.number().int().min(1).max(999_999),
+      });
+      const backToRules = (reply: FastifyReply, query: Record<string, string>) =>
+        reply
+          .code(303)
+          .header('location', `/console/rules?${new URLSearchParams(query).toString()}`)
+          .send();
+      for (const [step, roles, act, done] of [
+        ['submit', ['policy-author'], submitRuleVersion, 'submitted'],
+        ['approve', ['policy-approver'], approveRuleVersion, 'approved'],
+      ] as const) {
+        app.post(`/rules/:ruleId/:version/${step}`, { config: staffAccess(roles), schema: { hide: true } }, async (request, reply) => {
+          const params = ruleStep.safeParse(request.params);
+          if (!params.success) return sendError(request, reply, CONSOLE_TEXT[languageOf(request, reply)], 404);
+          const { ruleId, version } = params.data;
+          try {
+            await act(db, ruleId, version, actorOf(staffOf(request)));
+          } catch (error) {
+            if (!(error instanceof RuleApprovalError)) throw error;
+            return backToRules(reply, { problem: error.message });
+          }
+          return backToRules(reply, { done, rule: ruleId, version: String(version) });
+        });
+      }
 
       app.get('/take-up', { config: staffAccess(TAKE_UP_READERS), schema: { hide: true } }, async (request, reply) => {
         const text = CONSOLE_TEXT[languageOf(request, reply)];

@@ -181,6 +181,11 @@ export interface ConsoleText {
     approvedBy: string;
     inForce: string;
     none: string;
+    action: string;
+    submit: string;
+    approve: string;
+    submittedNotice: (id: string, version: number) => string;
+    approvedNotice: (id: string, version: number) => string;
   };
   error: { notFound: string; notFoundBody: string; forbidden: string; forbiddenBody: string; failed: string; failedBody: string; back: string };
   roles: Record<StaffRole, string>;
@@ -368,7 +373,7 @@ const JA: ConsoleText = {
   },
   rules: {
     heading: 'ルール',
-    intro: 'データベースに保存されているルールの版と状態です（閲覧のみ）。公開には、作成者の提出と別の職員の承認が必要です。',
+    intro: 'データベースに保存されているルールの版と状態です。公開には、作成者の提出と別の職員の承認が必要です（作成者は提出、承認者は承認ができます）。',
     caption: '保存されているルールの版',
     ruleId: 'ルールID',
     title: '名称',
@@ -380,6 +385,11 @@ const JA: ConsoleText = {
     approvedBy: '承認者',
     inForce: '運用中',
     none: '保存されているルールはありません。',
+    action: '操作',
+    submit: '承認を依頼する',
+    approve: '承認して公開する',
+    submittedNotice: (id, version) => `${id} 第${version}版の承認を依頼しました。別の承認者が承認すると公開されます。`,
+    approvedNotice: (id, version) => `${id} 第${version}版を承認し、公開しました。新しいお知らせからこの版が使われます。`,
   },
   error: {
     notFound: 'ページが見つかりません',
@@ -612,7 +622,7 @@ const EN: ConsoleText = {
   rules: {
     heading: 'Rules',
     intro:
-      'The rule versions stored in the database and their status (read only). A version is published when its author submits it and another person approves it.',
+      'The rule versions stored in the database and their status. A version is published when its author submits it and another person approves it (authors submit, approvers approve).',
     caption: 'Stored rule versions',
     ruleId: 'Rule id',
     title: 'Title',
@@ -624,6 +634,11 @@ const EN: ConsoleText = {
     approvedBy: 'Approved by',
     inForce: 'In force',
     none: 'No rule is stored.',
+    action: 'Action',
+    submit: 'Submit for approval',
+    approve: 'Approve and publish',
+    submittedNotice: (id, version) => `Submitted ${id} version ${version} for approval. It is published when another approver approves it.`,
+    approvedNotice: (id, version) => `Approved and published ${id} version ${version}. New outreach uses it from now on.`,
   },
   error: {
     notFound: 'Page not found',

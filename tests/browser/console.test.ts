@@ -15,6 +15,7 @@ import { consoleRoutes } from '../../service/console/console-routes';
 import { openCaseworkerTask } from '../../store/caseworker-tasks';
 import { TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from '../support/test-engine';
 import { respondRoutes } from '../../service/respond-routes';
+import { publishedRules, registerRules } from '../../engine/rule-language/rule-registry';
 import { startTestService, type TestService } from '../support/test-service';
 import { launchChromium, wcagViolations } from '../support/browser';
 import { outreachRow } from '../support/rows';
@@ -503,5 +504,54 @@ describe('a resident answering from their email', () => {
     const text = await outreach.textContent();
     expect(text).toContain('回答あり');
     expect(text).toContain('確認しました');
+  });
+});
+
+describe('four eyes on a rule, in the console', () => {
+  it('an author submits a draft but cannot publish it; an approver publishes it; the audit log names both', async () => {
+    // A draft as a process start stores a new rule file.
+    const base_ = engine.context.rules.find((r) => r.rule.id === 'school-support')!;
+    const id = `console-probe-${randomUUID().slice(0, 8)}`;
+    const rule = { ...base_.rule, id };
+    await registerRules(
+      engine.db,
+      [{ rule, file: `tests/${id}.yaml` }],
+      { parameters: engine.context.parameters, templatesDir: engine.context.templatesDir },
+      'test',
+    );
+    const inForce = async () => (await publishedRules(engine.db)).some((r) => r.id === id);
+
+    const author = await newPage();
+    await signInAt(author, '/console/rules', 'policy-author');
+    const submit = author.getByRole('button', { name: `承認を依頼する: ${id} ${rule.version}` });
+    expect(await author.getByRole('button', { name: `承認して公開する: ${id} ${rule.version}` }).count()).toBe(0);
+    await submit.click();
+    await author.waitForURL(/done=submitted/);
+    expect(await author.getByRole('status').textContent()).toContain(`${id} 第${rule.version}版の承認を依頼しました`);
+    expect(await inForce()).toBe(false);
+    // The author's own session cannot approve, even with a valid form.
+    const cookies = await author.context().cookies(base);
+    const csrf = await author.locator('input[name="_csrf"]').first().getAttribute('value');
+    const refused = await fetch(`${base}/console/rules/${id}/${rule.version}/approve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; ') },
+      body: new URLSearchParams({ _csrf: csrf ?? '' }).toString(),
+      redirect: 'manual',
+    });
+    expect(refused.status).toBe(403);
+    expect(await inForce()).toBe(false);
+
+    const approver = await newPage();
+    await signInAt(approver, '/console/rules', 'policy-approver');
+    await approver.getByRole('button', { name: `承認して公開する: ${id} ${rule.version}` }).click();
+    await approver.waitForURL(/done=approved/);
+    expect(await approver.getByRole('status').textContent()).toContain(`${id} 第${rule.version}版を承認し、公開しました`);
+    expect(await inForce()).toBe(true);
+    const audit = await engine.db.selectFrom('audit_log').select(['action', 'actor']).where('rule_id', '=', id).orderBy('id').execute();
+    expect(audit.map((a) => [a.action, a.actor])).toEqual([
+      ['rule-version-stored', 'test'],
+      ['rule-submitted', 'staff:staff-0003'],
+      ['rule-published', 'staff:staff-0004'],
+    ]);
   });
 });
