@@ -13,7 +13,7 @@ import { loadEngineConfig } from '../config/engine-config';
 import { PROJECT_ROOT } from '../runtime/engine-context';
 import { defineCommand, optionalDateOption, UsageError } from './cli-support';
 import type { CommandContext } from './command-context';
-import { simulateRule, printSimulation } from './simulate-rule';
+import { simulateRule, printSimulation } from '../engine/rule-language/simulate-rule';
 
 const dateArg = (command: string, value: string | undefined): string => optionalDateOption(command, value) ?? todayInTokyo();
 

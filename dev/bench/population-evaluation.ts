@@ -90,7 +90,7 @@ function seconds(since: number): number {
   return (performance.now() - since) / 1000;
 }
 
-/** The simulated event of an event rule (as cli/simulate-rule.ts supposes it), null for date rules. */
+/** The simulated event of an event rule (as engine/rule-language/simulate-rule.ts supposes it), null for date rules. */
 function supposedEvent(rule: Rule, on: string): EventFacts | null {
   return 'event' in rule.trigger ? { id: 'simulated', type: rule.trigger.event, date: on, payload: {} } : null;
 }

@@ -28,7 +28,7 @@ if (!Number.isInteger(letterCount) || letterCount < 1 || letterCount > 100_000) 
   process.exit(2);
 }
 
-const PRINT: PrintConfig = { cutoff: { hour: 15, minute: 0 } };
+const PRINT: PrintConfig = { cutoff: { hour: 15, minute: 0 }, postageYen: 110 };
 const DAY = '2031-01-06';
 const CITY = ['おしらせ市', 'Oshirase City'];
 

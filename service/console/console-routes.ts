@@ -32,7 +32,10 @@ import { STAFF_ROLES, type StaffRole } from '../../config/staff-roles';
 import { loadWards } from '../../config/wards';
 import { actorOf, callerOf, wardFilter, wardVisible, type Access, type StaffCaller } from '../access';
 import type { ServiceDeps } from '../service-deps';
-import { approveRuleVersion, RuleApprovalError, submitRuleVersion } from '../../engine/rule-language/rule-registry';
+import { approveRuleVersion, getRuleVersion, publishedRules, RuleApprovalError, submitRuleVersion } from '../../engine/rule-language/rule-registry';
+import { differenceOf, simulateRule } from '../../engine/rule-language/simulate-rule';
+import { loadPrintConfig } from '../../config/print-config';
+import { diffLines } from 'diff';
 import { closeTaskWithOutcome } from '../../engine/casework/close-task';
 import { CONSOLE_LANGUAGES, CONSOLE_TEXT, labelOf, type ConsoleLanguage, type ConsoleText } from './console-text';
 import { residentOf, residentTimeline, ruleTitles, storedRuleVersions } from './console-data';
@@ -55,6 +58,7 @@ const VIEWS = {
   task: view('task'),
   resident: view('resident'),
   rules: view('rules'),
+  simulation: view('simulation'),
   takeUp: view('takeup'),
   error: view('error'),
   signedOut: view('signed-out'),
@@ -637,8 +641,7 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         return sendPage(request, reply, text, { title: text.rules.heading, section: 'rules', body });
       });
 
-      // Four eyes from the console: an author submits a draft, a different approver approves it (rule-registry.ts
-      // refuses the same person; the page says why). Each comes back to the rules page with what happened.
+      /** A stored rule version named in a path. */
       const ruleStep = z.object({
         ruleId: z
           .string()
@@ -646,6 +649,98 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
           .max(100),
         version: z.coerce.number().int().min(1).max(999_999),
       });
+
+      // What a version would reach before anyone publishes it: by ward, first channel and language, the letters
+      // and their postage, and who gains or loses a notice against the version in force, with the definitions' diff.
+      app.get('/rules/:ruleId/:version/simulation', { config: staffAccess(RULE_READERS), schema: { hide: true } }, async (request, reply) => {
+        const text = CONSOLE_TEXT[languageOf(request, reply)];
+        const lang = text.htmlLang as ConsoleLanguage;
+        const params = ruleStep.safeParse(request.params);
+        const stored = params.success
+          ? await db
+              .selectFrom('rule_versions')
+              .select('rule_id')
+              .where('rule_id', '=', params.data.ruleId)
+              .where('version', '=', params.data.version)
+              .executeTakeFirst()
+          : undefined;
+        if (!params.success || !stored) return sendError(request, reply, text, 404);
+        const { ruleId, version } = params.data;
+        const query = (request.query ?? {}) as Record<string, unknown>;
+        const asked = typeof query.date === 'string' ? query.date : '';
+        const valid = /^\d{4}-\d{2}-\d{2}$/.test(asked) && !Number.isNaN(Date.parse(`${asked}T00:00:00Z`));
+        const on = valid ? asked : todayInTokyo();
+        const rule = await getRuleVersion(db, ruleId, version);
+        const options = { on, sample: 0, partitions: 4, keepIds: true };
+        const result = await simulateRule(db, deps.context.parameters, rule, options);
+        const inForce = (await publishedRules(db)).find((r) => r.id === ruleId);
+        const compared = inForce && inForce.version !== version ? await simulateRule(db, deps.context.parameters, inForce, options) : null;
+        const difference = compared ? await differenceOf(db, result, compared) : null;
+        const postage = loadPrintConfig().postageYen;
+        const count = (n: number) => n.toLocaleString(lang === 'en' ? 'en' : 'ja');
+        const sorted = (counts: Record<string, number>, label: (key: string) => string) =>
+          Object.entries(counts)
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([key, n]) => ({ label: label(key), count: count(n) }));
+        const byWardText = (counts: Record<string, number>) =>
+          sorted(counts, (w) => wardName(w, lang))
+            .map((r) => `${r.label} ${r.count}`)
+            .join(lang === 'en' ? ', ' : '、');
+        // The definitions as stored, keys sorted, without the status (the approval rewrites it) and the version number.
+        const canonical = (r: unknown) =>
+          JSON.stringify(
+            r,
+            (_k, v: unknown) =>
+              v && typeof v === 'object' && !Array.isArray(v)
+                ? Object.fromEntries(
+                    Object.entries(v)
+                      .filter(([k]) => k !== 'status' && k !== 'version')
+                      .sort(([a], [b]) => (a < b ? -1 : 1)),
+                  )
+                : v,
+            2,
+          );
+        const changes = inForce && compared ? diffLines(canonical(inForce), canonical(rule)).filter((part) => part.added || part.removed) : [];
+        const body = VIEWS.simulation({
+          text,
+          heading: text.simulation.heading(ruleId, version),
+          action: `/console/rules/${ruleId}/${version}/simulation`,
+          on,
+          problem: asked !== '' && !valid ? `${text.simulation.date}: YYYY-MM-DD` : '',
+          matched: result.matched,
+          summary: text.simulation.summary(result.matched, result.consentedPopulation, result.population, result.notEvaluated),
+          groups: [
+            { caption: text.simulation.byWard, rows: sorted(result.byWard, (w) => wardName(w, lang)) },
+            {
+              caption: text.simulation.byFirstChannel,
+              rows: sorted(result.byFirstChannel, (c) => (c === 'unreachable' ? text.simulation.unreachable : labelOf(text.channels, c))),
+            },
+            { caption: text.simulation.byLocale, rows: sorted(result.byLocale, (l) => text.locales[l] ?? l) },
+          ],
+          lettersAtOnce: text.simulation.lettersAtOnce(result.letters.atOnce, result.letters.atOnce * postage),
+          lettersAtMost: text.simulation.lettersAtMost(result.letters.atMost, result.letters.atMost * postage),
+          differenceHeading: inForce && inForce.version !== version ? text.simulation.difference(inForce.version) : text.simulation.difference(version),
+          differenceNote: !inForce ? text.simulation.noneInForce : inForce.version === version ? text.simulation.sameAsInForce : '',
+          difference: difference && {
+            gains: difference.gains,
+            losses: difference.losses,
+            gainsText: text.simulation.gains(difference.gains),
+            lossesText: text.simulation.losses(difference.losses),
+            gainsByWard: byWardText(difference.gainsByWard),
+            lossesByWard: byWardText(difference.lossesByWard),
+          },
+          diffLines: changes.flatMap((part) =>
+            part.value
+              .replace(/\n$/, '')
+              .split('\n')
+              .map((line) => ({ kind: part.added ? 'added' : 'removed', sign: part.added ? '+' : '−', text: line })),
+          ),
+        });
+        return sendPage(request, reply, text, { title: text.simulation.heading(ruleId, version), section: 'rules', body });
+      });
+
+      // Four eyes from the console: an author submits a draft, a different approver approves it (rule-registry.ts
+      // refuses the same person; the page says why). Each comes back to the rules page with what happened.
       const backToRules = (reply: FastifyReply, query: Record<string, string>) =>
         reply
           .code(303)

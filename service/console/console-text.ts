@@ -186,6 +186,31 @@ export interface ConsoleText {
     approve: string;
     submittedNotice: (id: string, version: number) => string;
     approvedNotice: (id: string, version: number) => string;
+    simulate: string;
+  };
+  simulation: {
+    heading: (id: string, version: number) => string;
+    intro: string;
+    date: string;
+    run: string;
+    summary: (matched: number, consented: number, population: number, notEvaluated: number) => string;
+    byWard: string;
+    byFirstChannel: string;
+    byLocale: string;
+    group: string;
+    residents: string;
+    letters: string;
+    lettersAtOnce: (n: number, yen: number) => string;
+    lettersAtMost: (n: number, yen: number) => string;
+    difference: (inForce: number) => string;
+    noneInForce: string;
+    sameAsInForce: string;
+    gains: (n: number) => string;
+    losses: (n: number) => string;
+    definitionDiff: string;
+    noDefinitionChange: string;
+    unreachable: string;
+    nobody: string;
   };
   error: { notFound: string; notFoundBody: string; forbidden: string; forbiddenBody: string; failed: string; failedBody: string; back: string };
   roles: Record<StaffRole, string>;
@@ -390,6 +415,32 @@ const JA: ConsoleText = {
     approve: '承認して公開する',
     submittedNotice: (id, version) => `${id} 第${version}版の承認を依頼しました。別の承認者が承認すると公開されます。`,
     approvedNotice: (id, version) => `${id} 第${version}版を承認し、公開しました。新しいお知らせからこの版が使われます。`,
+    simulate: '試算',
+  },
+  simulation: {
+    heading: (id, version) => `${id} 第${version}版の試算`,
+    intro: 'この版を公開した場合に、指定日に誰に届くかを試算します。何も送信しません。同意のない住民は評価せず、人数だけを数えます。',
+    date: '基準日',
+    run: '試算する',
+    summary: (matched, consented, population, notEvaluated) =>
+      `${population.toLocaleString('ja')}人のうち、同意のある${consented.toLocaleString('ja')}人を評価し、${matched.toLocaleString('ja')}人にお知らせが届きます（同意のない${notEvaluated.toLocaleString('ja')}人は評価していません）。`,
+    byWard: '区別',
+    byFirstChannel: '最初に届く手段',
+    byLocale: '言語別',
+    group: '区分',
+    residents: '人数',
+    letters: '郵送の見込み',
+    lettersAtOnce: (n, yen) => `すぐに郵送：${n.toLocaleString('ja')}通（郵送料 ${yen.toLocaleString('ja')}円）— デジタルの手段で届かない人`,
+    lettersAtMost: (n, yen) => `最大：${n.toLocaleString('ja')}通（郵送料 ${yen.toLocaleString('ja')}円）— 郵送の段階までだれも回答しなかった場合`,
+    difference: (inForce) => `運用中の第${inForce}版との違い`,
+    noneInForce: 'このルールに運用中の版はありません。公開すると、上の人数がすべて新たな対象になります。',
+    sameAsInForce: 'この版が運用中の版です。',
+    gains: (n) => `新たに届く人：${n.toLocaleString('ja')}人`,
+    losses: (n) => `届かなくなる人：${n.toLocaleString('ja')}人`,
+    definitionDiff: 'ルール定義の差分（− 運用中の版、＋ この版）',
+    noDefinitionChange: '定義の違いはありません。',
+    unreachable: '届く手段なし',
+    nobody: '該当する人はいません。',
   },
   error: {
     notFound: 'ページが見つかりません',
@@ -639,6 +690,32 @@ const EN: ConsoleText = {
     approve: 'Approve and publish',
     submittedNotice: (id, version) => `Submitted ${id} version ${version} for approval. It is published when another approver approves it.`,
     approvedNotice: (id, version) => `Approved and published ${id} version ${version}. New outreach uses it from now on.`,
+    simulate: 'Simulate',
+  },
+  simulation: {
+    heading: (id, version) => `Simulation of ${id} version ${version}`,
+    intro: 'Who this version would reach on the given day if it were published. Nothing is sent. Residents without consent are counted, never evaluated.',
+    date: 'Day',
+    run: 'Simulate',
+    summary: (matched, consented, population, notEvaluated) =>
+      `Of ${population.toLocaleString('en')} residents, the ${consented.toLocaleString('en')} who consented were evaluated; ${matched.toLocaleString('en')} would be notified (${notEvaluated.toLocaleString('en')} without consent were not evaluated).`,
+    byWard: 'By ward',
+    byFirstChannel: 'By first channel',
+    byLocale: 'By language',
+    group: 'Group',
+    residents: 'Residents',
+    letters: 'Letters to expect',
+    lettersAtOnce: (n, yen) => `At once: ${n.toLocaleString('en')} letters (postage ¥${yen.toLocaleString('en')}) — residents no digital channel reaches`,
+    lettersAtMost: (n, yen) => `At most: ${n.toLocaleString('en')} letters (postage ¥${yen.toLocaleString('en')}) — if nobody answers before the letter step`,
+    difference: (inForce) => `Difference from version ${inForce}, in force`,
+    noneInForce: 'No version of this rule is in force: publishing it makes everyone above newly notified.',
+    sameAsInForce: 'This is the version in force.',
+    gains: (n) => `Newly notified: ${n.toLocaleString('en')}`,
+    losses: (n) => `No longer notified: ${n.toLocaleString('en')}`,
+    definitionDiff: 'Difference of the rule definitions (− in force, + this version)',
+    noDefinitionChange: 'The definitions do not differ.',
+    unreachable: 'No channel',
+    nobody: 'Nobody.',
   },
   error: {
     notFound: 'Page not found',

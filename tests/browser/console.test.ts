@@ -48,6 +48,8 @@ let chuoTaskId: number;
 /** Resident of ward kita with a task. */
 let kitaResidentId: string;
 let kitaTaskId: number;
+/** A rule of the simulation test: version 1 published, version 2 a draft. */
+let simulationProbe = '';
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
@@ -394,6 +396,48 @@ describe('take-up', () => {
   });
 });
 
+describe('simulating a rule version before it is published', () => {
+  it('shows reach by ward, first channel and language, the letters and their postage, and who would lose a notice against the version in force, with the diff', async () => {
+    const allowance = engine.context.rules.find((r) => r.rule.id === 'child-allowance')!.rule;
+    simulationProbe = `simulation-probe-${randomUUID().slice(0, 8)}`;
+    const v1 = { ...allowance, id: simulationProbe, version: 1 };
+    await engine.publishRules([{ rule: v1, file: `tests/${simulationProbe}.yaml` }]);
+    // Version 2 reaches only residents who have moved out: every registered resident v1 reaches loses the notice.
+    const v2 = {
+      ...v1,
+      version: 2,
+      conditions: { all: [{ attribute: 'residence_status' as const, equals: 'moved-out' }] },
+    };
+    await registerRules(
+      engine.db,
+      [{ rule: v2 as typeof v1, file: `tests/${simulationProbe}.yaml` }],
+      { parameters: engine.context.parameters, templatesDir: engine.context.templatesDir },
+      'test',
+    );
+
+    const author = await newPage();
+    await signInAt(author, '/console/rules', 'policy-author');
+    await author.getByRole('link', { name: `試算: ${simulationProbe} 2` }).click();
+    await author.waitForURL(`${base}/console/rules/${simulationProbe}/2/simulation`);
+    expect(await author.locator('h1').textContent()).toBe(`${simulationProbe} 第2版の試算`);
+    expect(await author.locator('table caption').allTextContents()).toEqual(['区別', '最初に届く手段', '言語別']);
+    expect(await author.locator('ul').filter({ hasText: 'すぐに郵送' }).textContent()).toMatch(/郵送料 [\d,]+円/);
+    expect(await author.locator('h2').filter({ hasText: '運用中の第1版との違い' }).count()).toBe(1);
+    const losses = Number(await author.locator('[data-losses]').getAttribute('data-losses'));
+    // The chuo resident (registered, consented, with an email) is reached by version 1 and not by version 2.
+    expect(losses).toBeGreaterThanOrEqual(1);
+    expect(Number(await author.locator('[data-gains]').getAttribute('data-gains'))).toBe(0);
+    const diff = await author.locator('pre.diff').textContent();
+    expect(diff).toContain('+');
+    expect(diff).toContain('moved-out');
+    // Another day, asked through the form.
+    await author.getByLabel('基準日').first().fill('2031-06-01');
+    await author.getByRole('button', { name: '試算する' }).click();
+    await author.waitForURL(/date=2031-06-01/);
+    expect(await author.locator('h1').textContent()).toBe(`${simulationProbe} 第2版の試算`);
+  });
+});
+
 describe('accessibility and screenshots', () => {
   it('has no WCAG 2.1 A/AA violation on any console page (axe-core), in Japanese and in English', async () => {
     const caseworker = await newPage();
@@ -410,6 +454,7 @@ describe('accessibility and screenshots', () => {
       [auditor, '/console/tasks'],
       [auditor, `/console/take-up?from=${await chuoTriggerMonth()}&to=${await chuoTriggerMonth()}`],
       [auditor, '/console/take-up?from=2026-13&to=2026-01'],
+      [auditor, `/console/rules/${simulationProbe}/2/simulation`],
     ];
     for (const lang of ['en', 'ja']) {
       for (const [page, path] of pages) {
@@ -449,6 +494,7 @@ describe('accessibility and screenshots', () => {
       [caseworker, `/console/residents/${chuoResident.id}`, 'resident-timeline'],
       [kita, `/console/tasks/${kitaTaskId}`, 'task'],
       [author, '/console/rules', 'rules'],
+      [author, `/console/rules/${simulationProbe}/2/simulation`, 'rule-simulation'],
       [author, `/console/take-up?from=${await chuoTriggerMonth()}&to=${await chuoTriggerMonth()}`, 'take-up'],
     ];
     for (const [page, path, name] of shots) {
