@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishedRules, registerRules, submitRuleVersion } from '../engine/rule-language/rule-registry';
+import { publishedRules, registerRules, submitRuleVersion, withdrawRule } from '../engine/rule-language/rule-registry';
 import { rulesApprove } from '../cli/rules-commands';
 import { TestEngine } from './support/test-engine';
 import { startTestService, type TestService } from './support/test-service';
@@ -19,7 +19,11 @@ beforeAll(async () => {
   engine = await TestEngine.start({ withWorker: false });
   svc = await startTestService(engine, { msPerDay: 60_000, staffSignIn: true });
 }, 60_000);
+/** Rules this file stores of its own: withdrawn at the end, so nothing after it (one database) matches them. */
+const probeRules: string[] = [];
+
 afterAll(async () => {
+  for (const id of probeRules) await withdrawRule(engine.db, id, 'test').catch(() => undefined);
   await svc?.close();
   await engine?.stop();
 });
@@ -28,6 +32,7 @@ afterAll(async () => {
 async function storedDraft(): Promise<{ id: string; version: number }> {
   const base = engine.context.rules.find((r) => r.rule.id === 'school-support')!;
   const id = `four-eyes-probe-${randomUUID().slice(0, 8)}`;
+  probeRules.push(id);
   const rule = { ...base.rule, id, status: 'published' as const };
   await registerRules(
     engine.db,

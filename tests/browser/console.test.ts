@@ -15,7 +15,7 @@ import { consoleRoutes } from '../../service/console/console-routes';
 import { openCaseworkerTask } from '../../store/caseworker-tasks';
 import { TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from '../support/test-engine';
 import { respondRoutes } from '../../service/respond-routes';
-import { publishedRules, registerRules } from '../../engine/rule-language/rule-registry';
+import { publishedRules, registerRules, withdrawRule } from '../../engine/rule-language/rule-registry';
 import { startTestService, type TestService } from '../support/test-service';
 import { launchChromium, wcagViolations } from '../support/browser';
 import { outreachRow } from '../support/rows';
@@ -50,6 +50,8 @@ let kitaResidentId: string;
 let kitaTaskId: number;
 /** A rule of the simulation test: version 1 published, version 2 a draft. */
 let simulationProbe = '';
+/** Rules this file stores and publishes of its own: withdrawn at the end. */
+const probeRules: string[] = [];
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
@@ -106,6 +108,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The rules this file published must not match anything in the files that run after it (one database).
+  for (const id of probeRules) await withdrawRule(engine.db, id, 'test').catch(() => undefined);
   for (const context of contexts) await context.close().catch(() => undefined);
   await browser?.close();
   await svc?.close();
@@ -400,6 +404,7 @@ describe('simulating a rule version before it is published', () => {
   it('shows reach by ward, first channel and language, the letters and their postage, and who would lose a notice against the version in force, with the diff', async () => {
     const allowance = engine.context.rules.find((r) => r.rule.id === 'child-allowance')!.rule;
     simulationProbe = `simulation-probe-${randomUUID().slice(0, 8)}`;
+    probeRules.push(simulationProbe);
     const v1 = { ...allowance, id: simulationProbe, version: 1 };
     await engine.publishRules([{ rule: v1, file: `tests/${simulationProbe}.yaml` }]);
     // Version 2 reaches only residents who have moved out: every registered resident v1 reaches loses the notice.
@@ -558,6 +563,7 @@ describe('four eyes on a rule, in the console', () => {
     // A draft as a process start stores a new rule file.
     const base_ = engine.context.rules.find((r) => r.rule.id === 'school-support')!;
     const id = `console-probe-${randomUUID().slice(0, 8)}`;
+    probeRules.push(id);
     const rule = { ...base_.rule, id };
     await registerRules(
       engine.db,
