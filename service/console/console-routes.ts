@@ -673,7 +673,15 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         const rule = await getRuleVersion(db, ruleId, version);
         const options = { on, sample: 0, partitions: 4, keepIds: true };
         const result = await simulateRule(db, deps.context.parameters, rule, options);
-        const inForce = (await publishedRules(db)).find((r) => r.id === ruleId);
+        // Compared with the version in force, or with another stored version of the same rule (?against=N).
+        const versions = (await db.selectFrom('rule_versions').select('version').where('rule_id', '=', ruleId).orderBy('version').execute()).map(
+          (v) => v.version,
+        );
+        const againstAsked = typeof query.against === 'string' && /^\d{1,6}$/.test(query.against) ? Number(query.against) : null;
+        const inForce =
+          againstAsked !== null && versions.includes(againstAsked)
+            ? await getRuleVersion(db, ruleId, againstAsked)
+            : (await publishedRules(db)).find((r) => r.id === ruleId);
         const compared = inForce && inForce.version !== version ? await simulateRule(db, deps.context.parameters, inForce, options) : null;
         const difference = compared ? await differenceOf(db, result, compared) : null;
         const postage = loadPrintConfig().postageYen;
@@ -719,7 +727,13 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
           ],
           lettersAtOnce: text.simulation.lettersAtOnce(result.letters.atOnce, result.letters.atOnce * postage),
           lettersAtMost: text.simulation.lettersAtMost(result.letters.atMost, result.letters.atMost * postage),
-          differenceHeading: inForce && inForce.version !== version ? text.simulation.difference(inForce.version) : text.simulation.difference(version),
+          differenceHeading:
+            inForce && inForce.version !== version
+              ? againstAsked === inForce.version
+                ? text.simulation.differenceFrom(inForce.version)
+                : text.simulation.difference(inForce.version)
+              : text.simulation.difference(version),
+          againstOptions: versions.filter((v) => v !== version).map((v) => ({ value: String(v), label: String(v), selected: inForce?.version === v })),
           differenceNote: !inForce ? text.simulation.noneInForce : inForce.version === version ? text.simulation.sameAsInForce : '',
           difference: difference && {
             gains: difference.gains,

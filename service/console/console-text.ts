@@ -203,6 +203,9 @@ export interface ConsoleText {
     lettersAtOnce: (n: number, yen: number) => string;
     lettersAtMost: (n: number, yen: number) => string;
     difference: (inForce: number) => string;
+    differenceFrom: (other: number) => string;
+    against: string;
+    settings: string;
     noneInForce: string;
     sameAsInForce: string;
     gains: (n: number) => string;
@@ -433,11 +436,14 @@ const JA: ConsoleText = {
     lettersAtOnce: (n, yen) => `すぐに郵送：${n.toLocaleString('ja')}通（郵送料 ${yen.toLocaleString('ja')}円）— デジタルの手段で届かない人`,
     lettersAtMost: (n, yen) => `最大：${n.toLocaleString('ja')}通（郵送料 ${yen.toLocaleString('ja')}円）— 郵送の段階までだれも回答しなかった場合`,
     difference: (inForce) => `運用中の第${inForce}版との違い`,
+    differenceFrom: (other) => `第${other}版との違い`,
+    against: '比べる版',
+    settings: '試算の条件',
     noneInForce: 'このルールに運用中の版はありません。公開すると、上の人数がすべて新たな対象になります。',
     sameAsInForce: 'この版が運用中の版です。',
     gains: (n) => `新たに届く人：${n.toLocaleString('ja')}人`,
     losses: (n) => `届かなくなる人：${n.toLocaleString('ja')}人`,
-    definitionDiff: 'ルール定義の差分（− 運用中の版、＋ この版）',
+    definitionDiff: 'ルール定義の差分（− 比べる版、＋ この版）',
     noDefinitionChange: '定義の違いはありません。',
     unreachable: '届く手段なし',
     nobody: '該当する人はいません。',
@@ -708,11 +714,14 @@ const EN: ConsoleText = {
     lettersAtOnce: (n, yen) => `At once: ${n.toLocaleString('en')} letters (postage ¥${yen.toLocaleString('en')}) — residents no digital channel reaches`,
     lettersAtMost: (n, yen) => `At most: ${n.toLocaleString('en')} letters (postage ¥${yen.toLocaleString('en')}) — if nobody answers before the letter step`,
     difference: (inForce) => `Difference from version ${inForce}, in force`,
+    differenceFrom: (other) => `Difference from version ${other}`,
+    against: 'Compare with version',
+    settings: 'Simulation settings',
     noneInForce: 'No version of this rule is in force: publishing it makes everyone above newly notified.',
     sameAsInForce: 'This is the version in force.',
     gains: (n) => `Newly notified: ${n.toLocaleString('en')}`,
     losses: (n) => `No longer notified: ${n.toLocaleString('en')}`,
-    definitionDiff: 'Difference of the rule definitions (− in force, + this version)',
+    definitionDiff: 'Difference of the rule definitions (− the version compared with, + this version)',
     noDefinitionChange: 'The definitions do not differ.',
     unreachable: 'No channel',
     nobody: 'Nobody.',

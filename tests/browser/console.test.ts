@@ -436,10 +436,27 @@ describe('simulating a rule version before it is published', () => {
     expect(diff).toContain('+');
     expect(diff).toContain('moved-out');
     // Another day, asked through the form.
-    await author.getByLabel('基準日').first().fill('2031-06-01');
+    await author.getByLabel('基準日').fill('2031-06-01');
     await author.getByRole('button', { name: '試算する' }).click();
     await author.waitForURL(/date=2031-06-01/);
     expect(await author.locator('h1').textContent()).toBe(`${simulationProbe} 第2版の試算`);
+
+    // A third version, compared with the second (not the one in force): the diff between any two versions.
+    const v3 = { ...v2, version: 3, conditions: { all: [{ attribute: 'residence_status' as const, equals: 'deceased' }] } };
+    await registerRules(
+      engine.db,
+      [{ rule: v3 as typeof v1, file: `tests/${simulationProbe}.yaml` }],
+      { parameters: engine.context.parameters, templatesDir: engine.context.templatesDir },
+      'test',
+    );
+    await author.goto(`${base}/console/rules/${simulationProbe}/3/simulation`);
+    await author.getByLabel('比べる版').selectOption('2');
+    await author.getByRole('button', { name: '試算する' }).click();
+    await author.waitForURL(/against=2/);
+    expect(await author.locator('h2').filter({ hasText: '第2版との違い' }).count()).toBe(1);
+    const between = await author.locator('pre.diff').textContent();
+    expect(between).toMatch(/− .*moved-out/);
+    expect(between).toMatch(/\+ .*deceased/);
   });
 });
 
