@@ -72,8 +72,6 @@ export interface DeliverNoticeResult {
   stopReason?: StopReason;
 }
 
-export { idempotencyKeyFor };
-
 export function makeDeliverNotice(deps: ActivityDeps) {
   const { db } = deps;
   const audit = (input: DeliverNoticeInput, action: string, detail: Record<string, unknown>) =>

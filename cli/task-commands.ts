@@ -12,7 +12,15 @@ import { defineCommand, UsageError } from './cli-support';
 import type { CommandContext } from './command-context';
 import { table } from '../foundation/text-table';
 import { loadEngineConfig } from '../config/engine-config';
-import { addTaskNote, assignCaseworkerTask, findCaseworkerTask, listCaseworkerTasks, type TaskChange } from '../store/caseworker-tasks';
+import {
+  addTaskNote,
+  assignCaseworkerTask,
+  findCaseworkerTask,
+  STAFF_SUBJECT,
+  staffActorOf,
+  listCaseworkerTasks,
+  type TaskChange,
+} from '../store/caseworker-tasks';
 import { TASK_OUTCOMES, type CaseworkerTask, type TaskOutcome } from '../store/schema';
 import { closeTaskWithOutcome } from '../engine/casework/close-task';
 
@@ -99,15 +107,11 @@ export const TASKS_ASSIGN = defineCommand<{ to?: string }>({
   arguments: '[TASK_ID]',
   options: (cmd) => cmd.option('--to <subject>', 'the staff subject to assign it to'),
   async run({ args, opts }, ctx) {
-    const subject = z
-      .string()
-      .trim()
-      .regex(/^(staff:)?[A-Za-z0-9._:@|+-]{1,200}$/)
-      .safeParse(opts.to);
+    const subject = z.string().trim().regex(STAFF_SUBJECT).safeParse(opts.to);
     if (!subject.success) throw new UsageError(TASKS_ASSIGN.name, '--to must be a staff subject (letters, digits and . _ : @ | + -)');
     const task = await taskArgument(TASKS_ASSIGN.name, args, ctx);
     if (!task) return 1;
-    const assignee = subject.data.startsWith('staff:') ? subject.data : `staff:${subject.data}`;
+    const assignee = staffActorOf(subject.data);
     const change = await assignCaseworkerTask((await ctx.engine()).database.db, task, ctx.actor, assignee);
     return reportChange(ctx, change, `is assigned to ${assignee}`);
   },

@@ -9,7 +9,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { addTaskNote, assignCaseworkerTask, findCaseworkerTask, listCaseworkerTasks, taskNotes, type TaskChange } from '../store/caseworker-tasks';
+import {
+  addTaskNote,
+  assignCaseworkerTask,
+  STAFF_SUBJECT,
+  staffActorOf,
+  findCaseworkerTask,
+  listCaseworkerTasks,
+  taskNotes,
+  type TaskChange,
+} from '../store/caseworker-tasks';
 import { LOCALES, RESPONSE_KINDS, TASK_KINDS, TASK_OUTCOMES, type CaseworkerTask } from '../store/schema';
 import { consentRecordOf, contactPreferencesOf } from '../store/consent';
 import { CONSENT_ACTIONS, CONSENT_CHANNELS, RECORDABLE_CONSENT_CHANNELS } from '../store/vocabulary';
@@ -170,10 +179,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
       params: taskIdParams,
       body: z
         .object({
-          assignee: z
-            .string()
-            .trim()
-            .regex(/^(staff:)?[A-Za-z0-9._:@|+-]{1,200}$/, 'a staff subject (letters, digits and . _ : @ | + -)'),
+          assignee: z.string().trim().regex(STAFF_SUBJECT, 'a staff subject (letters, digits and . _ : @ | + -)'),
         })
         .strict(),
       response: taskBody,
@@ -181,8 +187,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
     handler: async (request) => {
       const caller = callerOf(request);
       const task = await visibleTask(caller, request.params.taskId);
-      const assignee = request.body.assignee.startsWith('staff:') ? request.body.assignee : `staff:${request.body.assignee}`;
-      return { task: { ...changed(await assignCaseworkerTask(db, task, actorOf(caller), assignee)) } };
+      return { task: { ...changed(await assignCaseworkerTask(db, task, actorOf(caller), staffActorOf(request.body.assignee))) } };
     },
   });
 

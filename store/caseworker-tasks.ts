@@ -265,6 +265,14 @@ export async function leadTaskOf(db: Kysely<Database>, task: CaseworkerTask): Pr
   return db.selectFrom('caseworker_tasks').selectAll().where('id', '=', task.merged_into).executeTakeFirstOrThrow();
 }
 
+/** A staff subject as the ID token names it, optionally written `staff:<subject>` (an assignee given by a person). */
+export const STAFF_SUBJECT = /^(staff:)?[A-Za-z0-9._:@|+-]{1,200}$/;
+
+/** The actor a staff subject stands for in tasks and the audit log: `staff:<subject>`. */
+export function staffActorOf(subject: string): string {
+  return subject.startsWith('staff:') ? subject : `staff:${subject}`;
+}
+
 /**
  * Assigns an open task (its lead, for a merged one) to `assignee` (`staff:<subject>`), audited under `actor` with
  * ids only. `onlyIfFree`: a claim, refused ('taken') when someone else holds it already. Closed tasks are not changed.

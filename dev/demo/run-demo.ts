@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadEngineConfig } from '../../config/engine-config';
-import { publishIntendedRules } from '../../engine/rule-language/rule-registry';
+import { getRuleVersion, publishIntendedRules } from '../../engine/rule-language/rule-registry';
 import { createEngine } from '../../runtime/create-engine';
 import type { EngineContext } from '../../runtime/engine-context';
 import { startEngineService } from '../../service/engine-service';
@@ -304,7 +304,12 @@ async function summarize(s: {
   const checks: string[] = [];
   for (const r of DEMO_RESIDENTS) {
     const id = s.idOf(r);
-    const outreach = await db.selectFrom('outreach').select(['id', 'rule_id', 'status', 'response']).where('resident_id', '=', id).orderBy('rule_id').execute();
+    const outreach = await db
+      .selectFrom('outreach')
+      .select(['id', 'rule_id', 'rule_version', 'status', 'response'])
+      .where('resident_id', '=', id)
+      .orderBy('rule_id')
+      .execute();
     const received = { email: r.resident.email ? emails.filter((e) => e.startsWith(`X-Envelope-To: ${r.resident.email}`)).length : 0, push: pushCount(id) };
     if (outreach.length === 0) rows.push([id, s.names.get(id) ?? '', '—', '', '', '', '', 'not contacted']);
     for (const o of outreach) {
@@ -327,12 +332,8 @@ async function summarize(s: {
       // the duplicate event sends nothing more.
       const mails = await Promise.all(emails.filter((e) => e.startsWith(`X-Envelope-To: ${r.resident.email}`)).map((e) => simpleParser(e)));
       const firstMail = mails[0]?.text ?? '';
-      const titles = await Promise.all(
-        outreach.map(
-          async (o) => (await db.selectFrom('rule_versions').select('definition').where('rule_id', '=', o.rule_id).executeTakeFirstOrThrow()).definition,
-        ),
-      );
-      const listsEach = titles.every((d) => firstMail.includes((d as { title: { ja: string } }).title.ja));
+      const rules = await Promise.all(outreach.map((o) => getRuleVersion(db, o.rule_id, o.rule_version)));
+      const listsEach = rules.every((rule) => firstMail.includes(rule.title.ja));
       const ok = outreach.length > 1 && received.email === 1 && listsEach;
       checks.push(
         `${ok ? '✓' : '✗'} ${id}: birth sent twice, ${outreach.length} rules matched → ${received.email} email received, ${listsEach ? 'listing every scheme with its own answer links' : 'NOT listing every scheme'} (merged notice)`,

@@ -208,13 +208,17 @@ function sendPage(request: FastifyRequest, reply: FastifyReply, text: ConsoleTex
     .send(html);
 }
 
+/** The heading and the sentence of an error page: not found, forbidden, or anything else failed. */
+function errorTexts(text: ConsoleText, status: number): [string, string] {
+  return status === 404
+    ? [text.error.notFound, text.error.notFoundBody]
+    : status === 403
+      ? [text.error.forbidden, text.error.forbiddenBody]
+      : [text.error.failed, text.error.failedBody];
+}
+
 function sendError(request: FastifyRequest, reply: FastifyReply, text: ConsoleText, status: 403 | 404 | 500): FastifyReply {
-  const [heading, message] =
-    status === 404
-      ? [text.error.notFound, text.error.notFoundBody]
-      : status === 403
-        ? [text.error.forbidden, text.error.forbiddenBody]
-        : [text.error.failed, text.error.failedBody];
+  const [heading, message] = errorTexts(text, status);
   return sendPage(request, reply, text, { title: heading, section: 'error', status, body: VIEWS.error({ text, heading, message }) });
 }
 
@@ -256,12 +260,7 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
           return '';
         }
         if (status === 403 || status === 404 || status >= 500) {
-          const [heading, message] =
-            status === 404
-              ? [text.error.notFound, text.error.notFoundBody]
-              : status === 403
-                ? [text.error.forbidden, text.error.forbiddenBody]
-                : [text.error.failed, text.error.failedBody];
+          const [heading, message] = errorTexts(text, status);
           const staff = request.caller?.kind === 'staff' ? request.caller : null;
           reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', PAGE_CSP);
           return VIEWS.layout({
