@@ -34,6 +34,7 @@ const UNIT_TESTS = [
   'tests/templates-check.test.ts',
   'tests/templates-check-mistakes.test.ts',
   'tests/templates-rendering.test.ts',
+  'tests/temporal-connection.test.ts',
   'tests/send-timing.test.ts',
   'tests/why-you-got-this.test.ts',
 ];
@@ -61,7 +62,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['tests/**/*.test.ts'],
-          exclude: UNIT_TESTS,
+          // tests/cluster/ runs on a real Temporal cluster, through its own config (vitest.cluster.config.ts).
+          exclude: [...UNIT_TESTS, 'tests/cluster/**'],
           // Temporal's native bridge does not survive worker threads; forks it is.
           pool: 'forks',
           // Two cores, one Temporal server and one database for everything: one file at a time.
