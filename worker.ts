@@ -45,7 +45,6 @@ export function createWorkerDeps(engine: Pick<Engine, 'context' | 'temporal'>, o
     renderer: new NoticeRenderer(context.templatesDir),
     vapid: context.vapid,
     links: context.links,
-    parameters: context.parameters,
     // Activities that start outreach (the daily evaluation) use the engine's client.
     temporal: engine.temporal,
     taskQueue: context.config.taskQueue,

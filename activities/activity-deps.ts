@@ -6,7 +6,6 @@ import type { NoticeRenderer } from '../engine/notices/render-notice';
 import type { MailTransport } from '../channels/email/email';
 import type { VapidKeys } from '../channels/push/web-push';
 import type { ResponseLinks } from '../engine/outreach/response-links';
-import type { ParameterSet } from '../engine/rule-language/parameters';
 import type { OfficeDirectory } from '../config/offices';
 
 /** What the activities need from the outside world; the worker builds it once. */
@@ -17,7 +16,6 @@ export interface ActivityDeps {
   mail: MailTransport;
   vapid: VapidKeys;
   links: ResponseLinks;
-  parameters: ParameterSet;
   /** For activities that start outreach themselves (the daily evaluation). */
   temporal: Client;
   taskQueue: string;

@@ -6,6 +6,7 @@ import { planPartitions, type IdRange } from '../engine/rule-language/partitions
 import { getRuleVersion, publishedRules } from '../engine/rule-language/rule-registry';
 import { isEffective } from '../engine/rule-language/evaluate-rule';
 import { outreachStartSettings, startOutreach } from '../engine/outreach/start-outreach';
+import { publishedParameters } from '../engine/rule-language/parameter-registry';
 import { todayInTokyo } from '../foundation/tokyo-calendar';
 
 export interface DailyPlan {
@@ -52,7 +53,7 @@ export function makeEvaluatePartition(deps: ActivityDeps) {
     rules: Array<{ ruleId: string; ruleVersion: number }>;
   }): Promise<PartitionResult> {
     const result: PartitionResult = { matched: 0, withoutConsent: 0, started: 0, alreadyStarted: 0 };
-    const ctx = { on: input.date, parameters: deps.parameters, event: null };
+    const ctx = { on: input.date, parameters: await publishedParameters(deps.db), event: null };
     const rules: Array<{ rule: Rule; ctx: PopulationContext }> = [];
     for (const { ruleId, ruleVersion } of input.rules) rules.push({ rule: await getRuleVersion(deps.db, ruleId, ruleVersion), ctx });
     // The rules that hold for everyone on the day share one pass over the partition.

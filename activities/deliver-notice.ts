@@ -31,6 +31,7 @@ import { addDays, todayInTokyo } from '../foundation/tokyo-calendar';
 import { activeHold } from './send-holds';
 import { carriedSchemes, findSendsToCarry, mergeWindowMs, schemeVariables } from './merge-notices';
 import type { NoticeVariant } from '../engine/notices/late-notice';
+import { publishedParameters } from '../engine/rule-language/parameter-registry';
 import type { OutreachRef } from '../store/vocabulary';
 
 export interface DeliverNoticeInput extends OutreachRef {
@@ -123,7 +124,7 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     }
 
     // Still true? The resident may have left the register, or their facts no longer meet the rule.
-    const still = await checkStillApplies(db, deps.parameters, rule, outreach);
+    const still = await checkStillApplies(db, await publishedParameters(db), rule, outreach);
     if (!still.applies) {
       const stopReason: StopReason = still.reason === 'left-the-register' && still.status !== 'unknown' ? still.status : 'no-longer-applies';
       await audit(input, 'send-stopped', {

@@ -10,6 +10,7 @@ import type { NoticeVariables } from '../engine/notices/render-notice';
 import { addDays, daysBetween, todayInTokyo } from '../foundation/tokyo-calendar';
 import { noticeVariables, personName } from './notice-variables';
 import { activeHold } from './send-holds';
+import { publishedParameters } from '../engine/rule-language/parameter-registry';
 import type { RedactedExplanation } from '../engine/rule-language/redact-explanation';
 
 /**
@@ -147,7 +148,7 @@ export function nextSendDue(
 async function passesOwnChecks(deps: ActivityDeps, rule: Rule, outreach: Outreach, proxyId: string | undefined): Promise<boolean> {
   if (!(await consented(deps, outreach.resident_id, rule.purpose, proxyId))) return false;
   if (await activeHold(deps, { outreachId: outreach.id, residentId: outreach.resident_id }, rule.purpose)) return false;
-  return (await checkStillApplies(deps.db, deps.parameters, rule, outreach)).applies;
+  return (await checkStillApplies(deps.db, await publishedParameters(deps.db), rule, outreach)).applies;
 }
 
 /** A proxy's notice: the resident it is about, and the proxy's relation to them. */
@@ -197,7 +198,7 @@ export async function schemeVariables(
     outreach.member_id === null
       ? null
       : ((await deps.db.selectFrom('residents').select('given_name').where('id', '=', outreach.member_id).executeTakeFirst()) ?? null);
-  return noticeVariables(deps, rule, resident, links, outreach.trigger_date ?? todayInTokyo(outreach.started_at), {
+  return noticeVariables({ ...deps, parameters: await publishedParameters(deps.db) }, rule, resident, links, outreach.trigger_date ?? todayInTokyo(outreach.started_at), {
     member,
     why: {
       explanation: scheme.explanation,
@@ -228,7 +229,7 @@ export async function carriedSchemes(
     const rule = await getRuleVersion(deps.db, ledger.rule_id, ledger.rule_version);
     const consent = await consentFor(deps.db, outreach.resident_id, rule.purpose, todayInTokyo());
     const still =
-      consentGap(consent, rule.purpose) === null && outreach.status === 'active' ? await checkStillApplies(deps.db, deps.parameters, rule, outreach) : null;
+      consentGap(consent, rule.purpose) === null && outreach.status === 'active' ? await checkStillApplies(deps.db, await publishedParameters(deps.db), rule, outreach) : null;
     if (!still || !still.applies) {
       await cancelCarriedDelivery(deps.db, ledger.id);
       continue;

@@ -8,13 +8,14 @@ import { honorificName } from '../engine/notices/template-helpers';
 import type { NoticeLinks } from '../engine/outreach/response-links';
 import { configuredOffices } from '../config/offices';
 import { whyYouGotThis, type WhyAudience, type WhyInput } from '../engine/rule-language/why-you-got-this';
+import type { ParameterSet } from '../engine/rule-language/parameters';
 import type { Purpose } from '../engine/rule-language/attribute-catalog';
 
 /**
  * What building the variables reads: the activity deps, or the same parts of an engine context
  * (`templates preview`). `offices`: default the configured ones (config/offices.ts).
  */
-export type NoticeVariableSources = Pick<ActivityDeps, 'config' | 'parameters'> & Partial<Pick<ActivityDeps, 'offices'>>;
+export type NoticeVariableSources = Pick<ActivityDeps, 'config'> & Partial<Pick<ActivityDeps, 'offices'>> & { parameters: ParameterSet };
 
 export interface NoticeVariableOptions {
   /** The day whose parameter values apply (default the trigger date, as the rule's conditions read them). */

@@ -4,7 +4,10 @@ import { loadRuleSet, projectRuleSetOptions, formatProblem, RuleValidationError,
 import { runExampleCases } from '../engine/rule-language/example-cases';
 import { explainResident } from '../engine/rule-language/explain-resident';
 import { describeEvaluation } from '../engine/rule-language/explain-text';
-import { approveRuleVersion, publishedRules, registerRules, RuleApprovalError, submitRuleVersion, withdrawRule } from '../engine/rule-language/rule-registry';
+import { approveRuleVersion, publishedRules, registerRules, submitRuleVersion, withdrawRule } from '../engine/rule-language/rule-registry';
+import { ApprovalError } from '../engine/rule-language/four-eyes';
+import { approveParameterVersion, submitParameterVersion } from '../engine/rule-language/parameter-registry';
+import { ParameterSchema } from '../engine/rule-language/parameters';
 import type { Rule } from '../engine/rule-language/rule-schema';
 import { todayInTokyo } from '../foundation/tokyo-calendar';
 import { stopSignal } from '../engine/outreach/outreach-contract';
@@ -235,11 +238,7 @@ export const RULES_APPROVE = defineCommand<{ version?: string }>({
 });
 
 async function rulesApproveAction(positionals: string[], values: { version?: string }, ctx: CommandContext): Promise<number> {
-  const spec = RULES_APPROVE;
-  const ruleId = positionals[0];
-  if (!ruleId) throw new UsageError(spec.name, 'RULE_ID is required');
-  const version = Number(values.version);
-  if (!values.version || !Number.isInteger(version) || version < 1) throw new UsageError(spec.name, '--version: a positive whole number is required');
+  const { id: ruleId, version } = idAndVersion(RULES_APPROVE, 'RULE_ID', positionals, values);
   const engine = await ctx.engine();
   return approvalStep(
     ctx,
@@ -248,12 +247,96 @@ async function rulesApproveAction(positionals: string[], values: { version?: str
   );
 }
 
+export const PARAMETERS_LIST = defineCommand<{ json?: boolean }>({
+  name: 'parameters list',
+  summary: 'Every stored version of every parameter: its status, who submitted and who approved it, and its dated values. Starting the engine stores a changed parameter file as a new draft.',
+  usage: '[--json]',
+  options: (cmd) => cmd.option('--json', 'print JSON'),
+  run: ({ opts: values }, ctx) => parametersListAction(values, ctx),
+});
+
+async function parametersListAction(values: { json?: boolean }, ctx: CommandContext): Promise<number> {
+  const engine = await ctx.engine();
+  const rows = await engine.database.db
+    .selectFrom('parameter_versions')
+    .select(['parameter_id', 'version', 'status', 'submitted_by', 'approved_by', 'definition'])
+    .orderBy('parameter_id')
+    .orderBy('version')
+    .execute();
+  const listed = rows.map((r) => ({
+    id: r.parameter_id,
+    version: r.version,
+    status: r.status,
+    submittedBy: r.submitted_by,
+    approvedBy: r.approved_by,
+    values: ParameterSchema.parse(r.definition).values,
+  }));
+  if (values.json) return ctx.print(JSON.stringify(listed, null, 2));
+  if (listed.length === 0) return ctx.print('no parameter is stored');
+  for (const p of listed) {
+    const who = [p.submittedBy && `submitted by ${p.submittedBy}`, p.approvedBy && `approved by ${p.approvedBy}`].filter(Boolean).join(', ');
+    const dated = Object.entries(p.values)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([since, value]) => `${since}: ${String(value)}`)
+      .join('; ');
+    ctx.print(`${p.id} version ${p.version} ${p.status}${who ? ` (${who})` : ''} — ${dated}`);
+  }
+  return 0;
+}
+
+/** `ID --version N`: the arguments of a step of the four eyes on a stored version. */
+function idAndVersion(spec: { name: string }, idName: string, positionals: string[], values: { version?: string }): { id: string; version: number } {
+  const id = positionals[0];
+  if (!id) throw new UsageError(spec.name, `${idName} is required`);
+  const version = Number(values.version);
+  if (!values.version || !Number.isInteger(version) || version < 1) throw new UsageError(spec.name, '--version: a positive whole number is required');
+  return { id, version };
+}
+
+export const PARAMETERS_SUBMIT = defineCommand<{ version?: string }>({
+  name: 'parameters submit',
+  summary: 'Submit a stored draft version of a parameter for approval (policy author). Its values count for nothing until a different person approves it.',
+  usage: 'PARAMETER_ID --version N',
+  arguments: '[PARAMETER_ID]',
+  options: (cmd) => cmd.option('--version <n>', 'the draft version to submit (parameters list shows it)'),
+  run: ({ args: positionals, opts: values }, ctx) => parametersSubmitAction(positionals, values, ctx),
+});
+
+async function parametersSubmitAction(positionals: string[], values: { version?: string }, ctx: CommandContext): Promise<number> {
+  const { id, version } = idAndVersion(PARAMETERS_SUBMIT, 'PARAMETER_ID', positionals, values);
+  const engine = await ctx.engine();
+  return approvalStep(
+    ctx,
+    () => submitParameterVersion(engine.database.db, id, version, ctx.actor),
+    `submitted ${id} version ${version} for approval; a different person with the approver role approves it (parameters approve ${id} --version ${version})`,
+  );
+}
+
+export const PARAMETERS_APPROVE = defineCommand<{ version?: string }>({
+  name: 'parameters approve',
+  summary: 'Approve a submitted parameter version, which puts its values in force (policy approver; not the person who submitted it).',
+  usage: 'PARAMETER_ID --version N',
+  arguments: '[PARAMETER_ID]',
+  options: (cmd) => cmd.option('--version <n>', 'the submitted version to approve'),
+  run: ({ args: positionals, opts: values }, ctx) => parametersApproveAction(positionals, values, ctx),
+});
+
+async function parametersApproveAction(positionals: string[], values: { version?: string }, ctx: CommandContext): Promise<number> {
+  const { id, version } = idAndVersion(PARAMETERS_APPROVE, 'PARAMETER_ID', positionals, values);
+  const engine = await ctx.engine();
+  return approvalStep(
+    ctx,
+    () => approveParameterVersion(engine.database.db, id, version, ctx.actor),
+    `approved ${id} version ${version}; evaluation reads its values from now on`,
+  );
+}
+
 /** One step of the four eyes; a refusal (not stored, wrong status, the same person) is one line and exit code 1. */
 async function approvalStep(ctx: CommandContext, step: () => Promise<void>, done: string): Promise<number> {
   try {
     await step();
   } catch (error) {
-    if (!(error instanceof RuleApprovalError)) throw error;
+    if (!(error instanceof ApprovalError)) throw error;
     ctx.err(`refused: ${error.message}`);
     return 1;
   }
@@ -287,5 +370,8 @@ export const rulesSimulate = RULES_SIMULATE.invoke;
 export const rulesSubmit = RULES_SUBMIT.invoke;
 export const rulesApprove = RULES_APPROVE.invoke;
 export const rulesWithdraw = RULES_WITHDRAW.invoke;
+export const parametersList = PARAMETERS_LIST.invoke;
+export const parametersSubmit = PARAMETERS_SUBMIT.invoke;
+export const parametersApprove = PARAMETERS_APPROVE.invoke;
 
-export const RULES_COMMANDS = [RULES_VALIDATE, RULES_TEST, RULES_EXPLAIN, RULES_SIMULATE, RULES_SUBMIT, RULES_APPROVE, RULES_WITHDRAW];
+export const RULES_COMMANDS = [RULES_VALIDATE, RULES_TEST, RULES_EXPLAIN, RULES_SIMULATE, RULES_SUBMIT, RULES_APPROVE, RULES_WITHDRAW, PARAMETERS_LIST, PARAMETERS_SUBMIT, PARAMETERS_APPROVE];

@@ -6,6 +6,7 @@ import { migrateToLatest } from '../store/migrate';
 import { loadRuleSet, projectRuleSetOptions, type LoadedRule } from '../engine/rule-language/load-rules';
 import type { ParameterSet } from '../engine/rule-language/parameters';
 import { registerRules } from '../engine/rule-language/rule-registry';
+import { registerParameters } from '../engine/rule-language/parameter-registry';
 import type { VapidKeys } from '../channels/push/web-push';
 import { dropStoredVapidPrivateKey, installationVapidKeys, resolveVapidKeys, vapidEnvironment } from '../channels/push/push-config';
 import { letterAddressProblem, loadLinkKeys, ResponseLinks } from '../engine/outreach/response-links';
@@ -52,6 +53,8 @@ export async function openEngineContext(options: EngineContextOptions = {}): Pro
   const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: options.pgliteDir ?? join(config.dataDir, 'pgdata') });
   try {
     await migrateToLatest(database.db);
+    // Parameters first: a rule version is approved only once the parameters it reads are in force.
+    await registerParameters(database.db, parameters);
     await registerRules(database.db, rules, { parameters, templatesDir });
     // Secrets come from the environment or files it names, never from the
     // database; where none is configured, one is generated into the data

@@ -36,6 +36,7 @@ import { actorOf, callerOf, wardFilter, wardVisible, type Caller } from './acces
 import { HttpError } from './http-error';
 import { API_PREFIX, ErrorBody, JsonObject } from './system-routes';
 import type { ServiceDeps } from './service-deps';
+import { publishedParameters } from '../engine/rule-language/parameter-registry';
 
 const residentIdParam = z
   .string()
@@ -473,7 +474,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
       const rule = (await publishedRules(db)).find((r) => r.id === request.params.ruleId);
       if (!rule) throw new HttpError(404, { error: `no published rule ${request.params.ruleId}` });
       try {
-        const explanation = await explainResident(db, deps.context.parameters, rule, resident.id, {
+        const explanation = await explainResident(db, await publishedParameters(db), rule, resident.id, {
           on: request.query.date ?? todayInTokyo(),
           eventId: request.query.event,
         });

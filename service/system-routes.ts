@@ -63,7 +63,6 @@ export async function systemRoutes(fastify: FastifyInstance, deps: ServiceDeps):
           {
             db,
             temporal: deps.temporal,
-            parameters: deps.context.parameters,
             taskQueue: deps.taskQueue,
             msPerDay: deps.msPerDay,
             planClockOrigin: deps.planClockOrigin,

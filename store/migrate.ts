@@ -19,6 +19,7 @@ import * as proxyRecipients from './migrations/0017-proxy-recipients';
 import * as taskHandling from './migrations/0018-task-handling';
 import * as ruleApproval from './migrations/0019-rule-approval';
 import * as grants from './migrations/0020-grants';
+import * as parameterApproval from './migrations/0021-parameter-approval';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -43,6 +44,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0018-task-handling': taskHandling,
   '0019-rule-approval': ruleApproval,
   '0020-grants': grants,
+  '0021-parameter-approval': parameterApproval,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

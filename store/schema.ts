@@ -148,6 +148,20 @@ export interface RuleVersionsTable {
   approved_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
+/** A stored version of a parameter (migration 0021): drafts from the files, put in force by four eyes like rules. */
+export interface ParameterVersionsTable {
+  parameter_id: string;
+  version: number;
+  status: 'draft' | 'awaiting-approval' | 'published';
+  definition: ColumnType<unknown, string, string>;
+  source_file: string;
+  created_at: ColumnType<Date, never, never>;
+  published_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  submitted_by: ColumnType<string | null, string | null | undefined, string | null>;
+  submitted_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  approved_by: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
 export interface OutreachTable {
   id: string;
   rule_id: string;
@@ -316,6 +330,7 @@ export interface Database {
   unsubscribe_tokens: UnsubscribeTokensTable;
   life_events: LifeEventsTable;
   rule_versions: RuleVersionsTable;
+  parameter_versions: ParameterVersionsTable;
   outreach: OutreachTable;
   deliveries: DeliveriesTable;
   push_subscriptions: PushSubscriptionsTable;

@@ -146,7 +146,7 @@ describe('outreach for a birth', () => {
         ],
       },
     });
-    const deps = { db: engine.db, parameters: engine.context.parameters, taskQueue: engine.taskQueue, msPerDay: 60_000 };
+    const deps = { db: engine.db, taskQueue: engine.taskQueue, msPerDay: 60_000 };
     const started = async () =>
       (await engine.audit(resident.id))
         .filter((a) => a.action === 'outreach-started')

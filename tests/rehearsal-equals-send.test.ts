@@ -27,6 +27,7 @@ import type { Channel } from '../store/schema';
 import { NoticeRenderer } from '../engine/notices/render-notice';
 import { getRuleVersion } from '../engine/rule-language/rule-registry';
 import { todayInTokyo } from '../foundation/tokyo-calendar';
+import { publishedParameters } from '../engine/rule-language/parameter-registry';
 
 const DAY_MS = 86_400_000;
 
@@ -52,7 +53,6 @@ function deps(): ActivityDeps {
     mail,
     vapid: context.vapid,
     links: context.links,
-    parameters: context.parameters,
     temporal: engine.client,
     taskQueue: engine.taskQueue,
     printOutboxDir: join(context.config.dataDir, 'print-outbox'),
@@ -77,7 +77,7 @@ async function requestFor(resident: TestResident, outreachId: string, channel: C
   const row = await engine.db.selectFrom('residents').selectAll().where('id', '=', resident.id).executeTakeFirstOrThrow();
   const d = deps();
   // Links of a supposed outreach: the same for both sends, so both carry the same text.
-  const vars = noticeVariables(d, rule, row, engine.context.links.preview(channel), daysAgoInTokyo(3));
+  const vars = noticeVariables({ ...d, parameters: await publishedParameters(engine.db) }, rule, row, engine.context.links.preview(channel), daysAgoInTokyo(3));
   return { deps: d, rule, resident: row, ledger, vars, msPerDay: DAY_MS };
 }
 

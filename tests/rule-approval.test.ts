@@ -7,7 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishedRules, registerRules, submitRuleVersion, withdrawRule } from '../engine/rule-language/rule-registry';
-import { rulesApprove } from '../cli/rules-commands';
+import { parametersApprove, parametersList, parametersSubmit, rulesApprove } from '../cli/rules-commands';
+import { publishedParameters, registerParameters } from '../engine/rule-language/parameter-registry';
+import { ParameterSet } from '../engine/rule-language/parameters';
 import { TestEngine } from './support/test-engine';
 import { startTestService, type TestService } from './support/test-service';
 import { capturingContext } from './support/command-context';
@@ -21,9 +23,12 @@ beforeAll(async () => {
 }, 60_000);
 /** Rules this file stores of its own: withdrawn at the end, so nothing after it (one database) matches them. */
 const probeRules: string[] = [];
+/** Parameters this file stores of its own (no rule reads them): removed at the end. */
+const probeParameters: string[] = [];
 
 afterAll(async () => {
   for (const id of probeRules) await withdrawRule(engine.db, id, 'test').catch(() => undefined);
+  if (probeParameters.length > 0) await engine.db.deleteFrom('parameter_versions').where('parameter_id', 'in', probeParameters).execute();
   await svc?.close();
   await engine?.stop();
 });
@@ -41,6 +46,15 @@ async function storedDraft(): Promise<{ id: string; version: number }> {
     'test',
   );
   return { id, version: rule.version };
+}
+
+/** A parameter of this test's own, stored as a process start stores a parameter file: a draft (version 1). */
+async function storedParameterDraft(): Promise<string> {
+  const id = `four_eyes_probe.limit_${randomUUID().slice(0, 8)}`;
+  probeParameters.push(id);
+  const parameter = { id, description: 'A probe threshold', type: 'integer' as const, values: { '2024-04-01': 3, '2027-04-01': 5 } };
+  await registerParameters(engine.db, new ParameterSet([parameter], new Map([[id, `parameters/${id}.yaml`]])), 'test');
+  return id;
 }
 
 const post = (url: string, who: { cookie: string; csrfToken: string }) =>
@@ -86,6 +100,47 @@ describe('four eyes on rules', () => {
       headers: { Cookie: author.cookie },
     });
     expect(noCsrf.status).toBe(403);
+  });
+
+  it('puts a parameter version in force only when an author submits it and an approver approves it; through the API and the CLI', async () => {
+    const id = await storedParameterDraft();
+    const [author, approver, caseworker] = [await svc.signIn('policy-author'), await svc.signIn('policy-approver'), await svc.signIn('caseworker-chuo')];
+    const versionUrl = `/api/v1/parameters/${id}/versions/1`;
+    const inForce = async () => (await publishedParameters(engine.db)).has(id);
+    expect((await post(`${versionUrl}/submission`, caseworker)).status).toBe(403);
+    expect((await post(`${versionUrl}/submission`, approver)).status).toBe(403);
+    expect((await post(`${versionUrl}/approval`, author)).status).toBe(403);
+    expect((await post(`${versionUrl}/approval`, approver)).status).toBe(409);
+    expect((await post(`/api/v1/parameters/${id}/versions/9/submission`, author)).status).toBe(404);
+    expect((await post(`${versionUrl}/submission`, author)).status).toBe(200);
+    expect(await inForce()).toBe(false);
+    const approved = await post(`${versionUrl}/approval`, approver);
+    expect(await approved.json()).toEqual({ parameterId: id, version: 1, status: 'published' });
+    expect((await publishedParameters(engine.db)).valueOn(id, '2027-05-01')).toEqual({ value: 5, since: '2027-04-01' });
+    const listed = await fetch(`${svc.service.internalUrl}/api/v1/parameters/${id}/versions`, { headers: { Cookie: caseworker.cookie } });
+    expect(listed.status).toBe(403);
+    const versions = await fetch(`${svc.service.internalUrl}/api/v1/parameters/${id}/versions`, { headers: { Cookie: author.cookie } });
+    expect(((await versions.json()) as { versions: unknown[] }).versions).toMatchObject([
+      { version: 1, status: 'published', values: { '2024-04-01': 3, '2027-04-01': 5 }, submittedBy: `staff:${author.subject}`, approvedBy: `staff:${approver.subject}` },
+    ]);
+
+    // A changed file is a second draft; through the CLI the same person cannot submit and approve it.
+    const changed = { id, description: 'A probe threshold', type: 'integer' as const, values: { '2024-04-01': 3, '2027-04-01': 6 } };
+    await registerParameters(engine.db, new ParameterSet([changed]), 'test');
+    const same = capturingContext({ engine: async () => engine.context, actor: 'cli:same-person' });
+    expect(await parametersSubmit([id, '--version', '2'], same.ctx)).toBe(0);
+    expect(await parametersApprove([id, '--version', '2'], same.ctx)).toBe(1);
+    expect(same.err.join('\n')).toMatch(/^refused: .*a different person must approve it \(four eyes\)$/);
+    expect((await publishedParameters(engine.db)).valueOn(id, '2027-05-01')?.value).toBe(5);
+    const other = capturingContext({ engine: async () => engine.context, actor: 'cli:approver' });
+    expect(await parametersApprove([id, '--version', '2'], other.ctx)).toBe(0);
+    expect((await publishedParameters(engine.db)).valueOn(id, '2027-05-01')?.value).toBe(6);
+    const list = capturingContext({ engine: async () => engine.context, actor: 'cli:reader' });
+    expect(await parametersList([], list.ctx)).toBe(0);
+    expect(list.out.filter((line) => line.startsWith(id))).toEqual([
+      `${id} version 1 published (submitted by staff:${author.subject}, approved by staff:${approver.subject}) — 2024-04-01: 3; 2027-04-01: 5`,
+      `${id} version 2 published (submitted by cli:same-person, approved by cli:approver) — 2024-04-01: 3; 2027-04-01: 6`,
+    ]);
   });
 
   it('the CLI refuses an approval by the person who submitted, as one line without a stack trace', async () => {

@@ -13,10 +13,11 @@ import {
   publishedRules,
   publishIntendedRules,
   registerRules,
-  RuleApprovalError,
   RuleVersionConflict,
   submitRuleVersion,
 } from '../engine/rule-language/rule-registry';
+import { ApprovalError } from '../engine/rule-language/four-eyes';
+import { publishIntendedParameters, registerParameters } from '../engine/rule-language/parameter-registry';
 import type { Rule } from '../engine/rule-language/rule-schema';
 
 // The rule set of the working tree, as the engine loads it at start.
@@ -64,6 +65,7 @@ describe('storing the rules folder', () => {
       // A process start publishes nothing: every version is a draft until two people have looked at it.
       expect(await publishedRules(database.db)).toEqual([]);
       expect(new Set((await database.db.selectFrom('rule_versions').select('status').execute()).map((r) => r.status))).toEqual(new Set(['draft']));
+      await publishIntendedParameters(database.db, ruleSet.parameters, REVIEWERS);
       await publishIntendedRules(database.db, ruleSet.rules, REVIEWERS);
       expect((await publishedRules(database.db)).map((r) => [r.id, r.version]).sort()).toEqual(workingTreeVersions);
     } finally {
@@ -119,6 +121,9 @@ describe('storing the rules folder', () => {
     const database = await openDatabase({ pgliteDir: tempDir('oshirase-rules-edit-') });
     try {
       await migrateToLatest(database.db);
+      // school-support reads a parameter: it is approved first, or the rule could not be published.
+      await registerParameters(database.db, ruleSet.parameters);
+      await publishIntendedParameters(database.db, ruleSet.parameters, REVIEWERS);
       const original = ruleSet.rules.find(({ rule }) => rule.id === 'school-support')!;
       await registerRules(database.db, [original], check, 'test');
 
@@ -153,7 +158,8 @@ describe('storing the rules folder', () => {
     const database = await openDatabase({ pgliteDir: tempDir('oshirase-rules-four-eyes-') });
     try {
       await migrateToLatest(database.db);
-      const rule = ruleSet.rules.find(({ rule }) => rule.id === 'school-support')!;
+      // A rule that reads no parameter (tests/parameter-approval.test.ts: one that does waits for its parameters).
+      const rule = ruleSet.rules.find(({ rule }) => rule.id === 'child-allowance')!;
       await registerRules(database.db, [rule], check, 'test');
       const { id, version } = rule.rule;
 
@@ -163,7 +169,7 @@ describe('storing the rules folder', () => {
       expect(await publishedRules(database.db)).toEqual([]);
       await expect(submitRuleVersion(database.db, id, version, 'staff:author')).rejects.toThrow(/only a draft can be submitted/);
       const own = approveRuleVersion(database.db, id, version, 'staff:author');
-      await expect(own).rejects.toThrow(RuleApprovalError);
+      await expect(own).rejects.toThrow(ApprovalError);
       await expect(own).rejects.toThrow('a different person must approve it (four eyes)');
       // The database refuses it too, whoever writes.
       await expect(

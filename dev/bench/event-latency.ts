@@ -49,6 +49,7 @@ import { loadEngineConfig } from '../../config/engine-config';
 import { PROJECT_ROOT, type EngineContext } from '../../runtime/engine-context';
 import { createEngine } from '../../runtime/create-engine';
 import { publishIntendedRules } from '../../engine/rule-language/rule-registry';
+import { publishIntendedParameters } from '../../engine/rule-language/parameter-registry';
 import { generatePopulation } from '../population/generate-population';
 import { startService } from '../../service/service';
 import { loadServiceConfig } from '../../config/service-config';
@@ -504,7 +505,9 @@ async function main(): Promise<void> {
     cleanups.unshift(() => engine.close());
     const { context } = engine;
     // Rule files are stored as drafts; the benchmark publishes them through the four eyes, as two bench people.
-    await publishIntendedRules(context.database.db, context.rules, { author: 'bench:policy-author', approver: 'bench:policy-approver' });
+    const benchReviewers = { author: 'bench:policy-author', approver: 'bench:policy-approver' };
+    await publishIntendedParameters(context.database.db, context.parameters, benchReviewers);
+    await publishIntendedRules(context.database.db, context.rules, benchReviewers);
     const residents = await seed(context, residentsWanted);
     log(`${residents.length} consented registered residents; this run needs ${needed}`);
     if (residents.length < needed)

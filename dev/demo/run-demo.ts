@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadEngineConfig } from '../../config/engine-config';
 import { getRuleVersion, publishIntendedRules } from '../../engine/rule-language/rule-registry';
+import { publishIntendedParameters } from '../../engine/rule-language/parameter-registry';
 import { createEngine } from '../../runtime/create-engine';
 import type { EngineContext } from '../../runtime/engine-context';
 import { startEngineService } from '../../service/engine-service';
@@ -114,6 +115,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const { context } = engine;
     out(`Database: ${context.database.kind === 'pglite' ? `PGlite (embedded) in ${join(dataDir, 'pgdata')}` : 'PostgreSQL from DATABASE_URL'}`);
     // A process start stores the rule files as drafts; nothing is in force until two people have looked at it.
+    await publishIntendedParameters(context.database.db, context.parameters, DEMO_RULE_REVIEWERS);
     const published = await publishIntendedRules(context.database.db, context.rules, DEMO_RULE_REVIEWERS);
     out(
       `Rules: ${context.rules.length} rule files stored as drafts; ${published} of them submitted by the policy author (${DEMO_RULE_REVIEWERS.author}) and approved by the policy approver (${DEMO_RULE_REVIEWERS.approver}) — four eyes — before any event`,

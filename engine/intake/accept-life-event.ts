@@ -4,8 +4,8 @@ import type { Database } from '../../store/schema';
 import { writeAudits, type AuditRecord } from '../../store/audit';
 import { consentGap, consentsOf } from '../../store/consent';
 import { loadResidentFacts } from '../rule-language/resident-facts';
-import type { ParameterSet } from '../rule-language/parameters';
 import { publishedRules } from '../rule-language/rule-registry';
+import { publishedParameters } from '../rule-language/parameter-registry';
 import { evaluateRule, isEffective } from '../rule-language/evaluate-rule';
 import { redactedOrNull, type RedactedExplanation } from '../rule-language/redact-explanation';
 import { todayInTokyo } from '../../foundation/tokyo-calendar';
@@ -20,7 +20,6 @@ import { EventConflictError, InvalidInputError, type LifeEvent } from './life-ev
 export interface IntakeDeps {
   db: Kysely<Database>;
   temporal: Client;
-  parameters: ParameterSet;
   taskQueue: string;
   msPerDay: number;
   /** The plan instant each outreach's plan clock starts at (tests and the demo); absent, its real start. */
@@ -74,7 +73,12 @@ type Decided =
  */
 export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source: string): Promise<IntakeResult> {
   const { db } = deps;
-  const [factsById, rules, consent] = await Promise.all([loadResidentFacts(db, [event.residentId]), publishedRules(db), consentsOf(db, event.residentId)]);
+  const [factsById, rules, parameters, consent] = await Promise.all([
+    loadResidentFacts(db, [event.residentId]),
+    publishedRules(db),
+    publishedParameters(db),
+    consentsOf(db, event.residentId),
+  ]);
   const facts = factsById.get(event.residentId);
   if (!facts) throw new InvalidInputError(source, [`residentId: no resident ${event.residentId} in the register`]);
 
@@ -106,7 +110,7 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
       });
       continue;
     }
-    const evaluation = evaluateRule(rule, facts, { on, parameters: deps.parameters, event: eventFacts });
+    const evaluation = evaluateRule(rule, facts, { on, parameters, event: eventFacts });
     const occurrence = evaluation.occurrences[0]!;
     const explanation = redactedOrNull(occurrence.explanation, rule.conditions);
     if (!evaluation.matched) {

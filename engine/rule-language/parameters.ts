@@ -30,8 +30,16 @@ export type ParameterValue = number | string | boolean;
 export class ParameterSet {
   private readonly byId = new Map<string, { parameter: Parameter; dates: string[] }>();
 
-  constructor(parameters: Parameter[]) {
+  /** `sources`: the file each parameter was read from, when it was read from one (stored with its version). */
+  constructor(
+    parameters: Parameter[],
+    private readonly sources: ReadonlyMap<string, string> = new Map(),
+  ) {
     for (const p of parameters) this.byId.set(p.id, { parameter: p, dates: Object.keys(p.values).sort() });
+  }
+
+  sourceOf(id: string): string | undefined {
+    return this.sources.get(id);
   }
 
   has(id: string): boolean {
@@ -70,6 +78,25 @@ export class ParameterSet {
   }
 }
 
+/** A dated value added, changed or removed between two versions of a parameter (what an approver is asked to agree to). */
+export type ValueChange =
+  | { kind: 'added'; since: string; value: ParameterValue }
+  | { kind: 'changed'; since: string; from: ParameterValue; to: ParameterValue }
+  | { kind: 'removed'; since: string; value: ParameterValue };
+
+export function valueChanges(from: Parameter['values'], to: Parameter['values']): ValueChange[] {
+  const dates = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort();
+  const changes: ValueChange[] = [];
+  for (const since of dates) {
+    const before = from[since];
+    const after = to[since];
+    if (before === undefined && after !== undefined) changes.push({ kind: 'added', since, value: after });
+    else if (before !== undefined && after === undefined) changes.push({ kind: 'removed', since, value: before });
+    else if (before !== undefined && after !== undefined && before !== after) changes.push({ kind: 'changed', since, from: before, to: after });
+  }
+  return changes;
+}
+
 /** Loads `parameters/*.yaml`; problems name file, line, column and field. */
 export function loadParameters(dir: string): { parameters: ParameterSet; problems: RuleProblem[] } {
   const problems: RuleProblem[] = [];
@@ -77,6 +104,7 @@ export function loadParameters(dir: string): { parameters: ParameterSet; problem
   if (!existsSync(dir)) return { parameters: new ParameterSet([]), problems };
   /** Where each parameter was defined first, for a second definition to name it. */
   const definedAt = new Map<string, string>();
+  const sources = new Map<string, string>();
   for (const name of readdirSync(dir)
     .filter((f) => /\.ya?ml$/i.test(f))
     .sort()) {
@@ -161,6 +189,7 @@ export function loadParameters(dir: string): { parameters: ParameterSet; problem
       });
     else definedAt.set(p.id, `${file}:${here.line}`);
     parameters.push(p);
+    sources.set(p.id, file);
   }
-  return { parameters: new ParameterSet(parameters), problems };
+  return { parameters: new ParameterSet(parameters, sources), problems };
 }

@@ -6,6 +6,8 @@ import { RuleSchema, type Rule } from './rule-schema';
 import type { LoadedRule } from './load-rules';
 import { checkRule, type RuleCheckContext } from './validate-rule';
 import { RuleValidationError } from './rule-problems';
+import { approveVersion, submitVersion } from './four-eyes';
+import { requireParametersInForce } from './parameter-registry';
 
 export class RuleVersionConflict extends Error {}
 
@@ -52,76 +54,20 @@ export async function registerRules(db: Kysely<Database>, rules: LoadedRule[], c
   if (conflicts.length > 0) throw new RuleVersionConflict(conflicts.join('\n'));
 }
 
-/** Why a submission or an approval was refused, in words for the person who asked. */
-export class RuleApprovalError extends Error {
-  constructor(
-    readonly reason: 'not-found' | 'wrong-status' | 'same-person',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** An author submits a stored draft for approval. */
 export async function submitRuleVersion(db: Kysely<Database>, ruleId: string, version: number, author: string): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    const row = await tx
-      .selectFrom('rule_versions')
-      .select(['status'])
-      .where('rule_id', '=', ruleId)
-      .where('version', '=', version)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!row) throw new RuleApprovalError('not-found', `rule ${ruleId} version ${version} is not stored`);
-    if (row.status !== 'draft')
-      throw new RuleApprovalError('wrong-status', `rule ${ruleId} version ${version} is ${row.status}; only a draft can be submitted`);
-    await tx
-      .updateTable('rule_versions')
-      .set({ status: 'awaiting-approval', submitted_by: author, submitted_at: new Date() })
-      .where('rule_id', '=', ruleId)
-      .where('version', '=', version)
-      .execute();
-    await writeAudit(tx, { actor: author, action: 'rule-submitted', ruleId, ruleVersion: version, detail: {} });
-  });
+  await submitVersion(db, 'rule', ruleId, version, author);
 }
 
 /**
  * A person with the approver role approves a submitted version, which publishes it: new outreach use it from
- * now on; running outreach keep the version they started with. The approver must not be its author.
+ * now on; running outreach keep the version they started with. The approver must not be its author, and every
+ * parameter the rule reads must have a version in force.
  */
 export async function approveRuleVersion(db: Kysely<Database>, ruleId: string, version: number, approver: string): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    const row = await tx
-      .selectFrom('rule_versions')
-      .select(['status', 'submitted_by', 'definition'])
-      .where('rule_id', '=', ruleId)
-      .where('version', '=', version)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!row) throw new RuleApprovalError('not-found', `rule ${ruleId} version ${version} is not stored`);
-    if (row.status !== 'awaiting-approval') {
-      throw new RuleApprovalError('wrong-status', `rule ${ruleId} version ${version} is ${row.status}; only a submitted version can be approved`);
-    }
-    if (row.submitted_by === approver) {
-      throw new RuleApprovalError(
-        'same-person',
-        `rule ${ruleId} version ${version} was submitted by ${approver}: a different person must approve it (four eyes)`,
-      );
-    }
-    const definition = JSON.stringify({ ...(row.definition as Rule), status: 'published' });
-    await tx
-      .updateTable('rule_versions')
-      .set({ status: 'published', approved_by: approver, published_at: new Date(), definition })
-      .where('rule_id', '=', ruleId)
-      .where('version', '=', version)
-      .execute();
-    await writeAudit(tx, {
-      actor: approver,
-      action: 'rule-published',
-      ruleId,
-      ruleVersion: version,
-      detail: { submittedBy: row.submitted_by, approvedBy: approver },
-    });
+  await approveVersion(db, 'rule', ruleId, version, approver, {
+    ready: (tx, definition) => requireParametersInForce(tx, definition as Rule, version),
+    publishedDefinition: (definition) => ({ ...(definition as Rule), status: 'published' }),
   });
 }
 

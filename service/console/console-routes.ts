@@ -32,7 +32,9 @@ import { STAFF_ROLES, type StaffRole } from '../../config/staff-roles';
 import { loadWards } from '../../config/wards';
 import { actorOf, callerOf, wardFilter, wardVisible, type Access, type StaffCaller } from '../access';
 import type { ServiceDeps } from '../service-deps';
-import { approveRuleVersion, getRuleVersion, publishedRules, RuleApprovalError, submitRuleVersion } from '../../engine/rule-language/rule-registry';
+import { approveRuleVersion, getRuleVersion, publishedRules, submitRuleVersion } from '../../engine/rule-language/rule-registry';
+import { ApprovalError } from '../../engine/rule-language/four-eyes';
+import { publishedParameters } from '../../engine/rule-language/parameter-registry';
 import { differenceOf, simulateRule } from '../../engine/rule-language/simulate-rule';
 import { loadPrintConfig } from '../../config/print-config';
 import { diffLines } from 'diff';
@@ -671,7 +673,9 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         const on = valid ? asked : todayInTokyo();
         const rule = await getRuleVersion(db, ruleId, version);
         const options = { on, sample: 0, partitions: 4, keepIds: true };
-        const result = await simulateRule(db, deps.context.parameters, rule, options);
+        // Simulated with the parameters in force, as the rule would be evaluated once published.
+        const parameters = await publishedParameters(db);
+        const result = await simulateRule(db, parameters, rule, options);
         // Compared with the version in force, or with another stored version of the same rule (?against=N).
         const versions = (await db.selectFrom('rule_versions').select('version').where('rule_id', '=', ruleId).orderBy('version').execute()).map(
           (v) => v.version,
@@ -681,7 +685,7 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
           againstAsked !== null && versions.includes(againstAsked)
             ? await getRuleVersion(db, ruleId, againstAsked)
             : (await publishedRules(db)).find((r) => r.id === ruleId);
-        const compared = inForce && inForce.version !== version ? await simulateRule(db, deps.context.parameters, inForce, options) : null;
+        const compared = inForce && inForce.version !== version ? await simulateRule(db, parameters, inForce, options) : null;
         const difference = compared ? await differenceOf(db, result, compared) : null;
         const postage = loadPrintConfig().postageYen;
         const count = (n: number) => n.toLocaleString(lang === 'en' ? 'en' : 'ja');
@@ -770,7 +774,7 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
           try {
             await act(db, ruleId, version, actorOf(staffOf(request)));
           } catch (error) {
-            if (!(error instanceof RuleApprovalError)) throw error;
+            if (!(error instanceof ApprovalError)) throw error;
             return backToRules(reply, { problem: error.message });
           }
           return backToRules(reply, { done, rule: ruleId, version: String(version) });

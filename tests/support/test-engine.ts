@@ -8,6 +8,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { messageIdFor } from '../../channels/email/email';
 import { loadEngineConfig } from '../../config/engine-config';
 import { publishIntendedRules, registerRules } from '../../engine/rule-language/rule-registry';
+import { publishIntendedParameters } from '../../engine/rule-language/parameter-registry';
 import type { LoadedRule } from '../../engine/rule-language/load-rules';
 import type { EngineContext } from '../../runtime/engine-context';
 import { createEngine, type Engine } from '../../runtime/create-engine';
@@ -87,6 +88,7 @@ export class TestEngine {
     });
     const engine = new TestEngine(await createEngine({ config, temporalAddress: inject('temporalAddress') }));
     // A process start stores the rule files as drafts; the suite publishes them through the same four eyes as staff.
+    await publishIntendedParameters(engine.db, engine.context.parameters, TEST_RULE_REVIEWERS);
     await publishIntendedRules(engine.db, engine.context.rules, TEST_RULE_REVIEWERS);
     if (options.withWorker !== false) await engine.startWorker(options.activityDeps);
     return engine;
@@ -236,7 +238,6 @@ export class TestEngine {
       {
         db: this.db,
         temporal: this.client,
-        parameters: this.context.parameters,
         taskQueue: this.taskQueue,
         msPerDay: options.msPerDay,
         ...(options.planClockOrigin ? { planClockOrigin: options.planClockOrigin } : {}),
