@@ -104,6 +104,11 @@ export class DemoNarrator {
 
   private describeSend(head: string, who: string, residentId: string, d: Record<string, unknown>): string[] {
     const channel = String(d.channel);
+    if (d.carriedBy !== undefined) {
+      // A merged notice: this scheme went out inside the message of another ledger row, already told as it was sent
+      // (its record names no device, file or letter of its own).
+      return [`${head} ${channel.toUpperCase()} for ${who}: carried in the same message (ledger row ${String(d.carriedBy)})`];
+    }
     if (channel === 'email') {
       const file = this.findEmail(String(d.providerRef));
       if (file) this.files.push({ residentId, kind: 'email', path: file });

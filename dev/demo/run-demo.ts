@@ -33,10 +33,26 @@ export interface DemoOptions {
   dataDir: string;
   out: (line: string) => void;
   /**
+   * The settings the demo reads (DATABASE_URL, TEMPORAL_ADDRESS, OSHIRASE_TASK_QUEUE…); the process's
+   * environment by default. A test gives its own database and Temporal server here.
+   */
+  env?: NodeJS.ProcessEnv;
+  /**
    * After the summary, keep the service, the worker and Temporal running (until the returned promise of
    * `untilStopped` resolves, e.g. on Ctrl-C), so staff can sign in to the console and look at what happened.
+   * It is told where the console is and what the run produced (a browser test signs in there).
    */
-  stay?: { untilStopped: () => Promise<void> };
+  stay?: { untilStopped: (running: DemoRunning) => Promise<void> };
+}
+
+/** What a finished demo run leaves for the console: where it serves, whom it seeded, how its checks went. */
+export interface DemoRunning {
+  /** The internal listener (console, /api/v1, staff sign-in). */
+  internalUrl: string;
+  /** The register ids of the demo's residents (with the run's suffix on a shared database). */
+  residentIds: string[];
+  /** The number of the summary's checks that failed. */
+  failures: number;
 }
 
 /** The demo staff accounts (config/demo-staff.json) who submit and approve the rule files: an author and an approver. */
@@ -50,7 +66,8 @@ const DEMO_RULE_REVIEWERS = { author: 'staff:staff-0003', approver: 'staff:staff
 export async function runDemo(options: DemoOptions): Promise<number> {
   const { out, msPerDay } = options;
   const dataDir = resolve(options.dataDir);
-  const env = loadEngineConfig();
+  const processEnv = options.env ?? processEnvironment();
+  const env = loadEngineConfig(processEnv);
   if (!env.databaseUrl) rmSync(dataDir, { recursive: true, force: true });
   ensurePrivateDir(dataDir);
   const stops: Array<() => Promise<void>> = [];
@@ -95,7 +112,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     stops.push(() => oidc.stop());
     out(`OpenID provider (own process): ${oidc.url}, demo staff accounts from config/demo-staff.json`);
     const demoEnv: NodeJS.ProcessEnv = {
-      ...processEnvironment(),
+      ...processEnv,
       OSHIRASE_DATA_DIR: dataDir,
       SMTP_URL: smtp.url,
       OSHIRASE_MS_PER_DAY: String(msPerDay),
@@ -256,7 +273,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       out('');
       out('The demo keeps running for the staff console (Ctrl-C ends it):');
       for (const line of consoleHelp) out(line);
-      await options.stay.untilStopped();
+      await options.stay.untilStopped({ internalUrl: service.internalUrl, residentIds: DEMO_RESIDENTS.map(idOf), failures });
     }
     return failures;
   } finally {

@@ -1,0 +1,367 @@
+/**
+ * The take-up page after the demo (issue 13, browser test 4): the demo's own scenario (dev/demo/run-demo.ts —
+ * its residents, the registry's birth events, the daily evaluation, the residents who answer) runs against
+ * the suite's Temporal server and PostgreSQL; then an auditor signs in to the console the demo serves, and
+ * the take-up page and the CSV downloaded through the browser show exactly the figures worked out here from
+ * the database with SQL of this file's own (not the take-up query). axe-core checks the page; screenshots at
+ * desktop and phone width go to .oshirase/screenshots/ (take-up-after-demo-*.png).
+ *
+ * The demo gets a database of its own on the suite's PostgreSQL server: the take-up page counts every
+ * outreach of a month in every ward, the other test files use the same wards and recent months, and the
+ * demo's daily evaluation would evaluate their residents too. In its own database, everything the page
+ * counts is the demo's. Nothing depends on the day the test runs: the demo's dates follow its day, and the
+ * months asked for are the demo's outreach's months, read from the database; every check is on the final
+ * state, after the demo has waited for all its workflows.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import pg from 'pg';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { sql } from 'kysely';
+import { Client, Connection } from '@temporalio/client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { runDemo, type DemoRunning } from '../../dev/demo/run-demo';
+import { DEMO_RESIDENTS } from '../../dev/demo/demo-population';
+import { publishedRules } from '../../engine/rule-language/rule-registry';
+import { openDatabase, type DatabaseHandle } from '../../store/connect';
+import { loadWards } from '../../config/wards';
+import { CONSOLE_TEXT } from '../../service/console/console-text';
+import { TAKE_UP_CSV_COLUMNS } from '../../engine/reporting/take-up';
+import { launchChromium, wcagViolations } from '../support/browser';
+
+/** One plan day of the demo: twice `npm start`'s, so a loaded machine still answers before the next step. */
+const MS_PER_DAY = 2_000;
+const SCREENSHOT_DIR = join(process.cwd(), '.oshirase', 'screenshots');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const TASK_QUEUE = `takeup-demo-${randomUUID()}`;
+
+const DEMO_STAFF = JSON.parse(readFileSync(new URL('../../config/demo-staff.json', import.meta.url), 'utf8')) as {
+  accounts: Array<{ username: string; password: string }>;
+};
+
+let serverUrl: string;
+let demoDatabase: string;
+let demoDatabaseUrl: string;
+let dataDir: string;
+let db: DatabaseHandle;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+let running: DemoRunning;
+let demoDone: Promise<number> | null = null;
+let release: () => void = () => {};
+const demoLines: string[] = [];
+
+/** The figures of one row of the page and the CSV: trigger month, rule, ward, first channel. */
+interface Expected {
+  month: string;
+  ruleId: string;
+  ward: string;
+  firstChannel: string;
+  matched: number;
+  notified: number;
+  email: number;
+  push: number;
+  letter: number;
+  answered: number;
+  applied: number;
+  granted: number;
+  median: number | null;
+}
+
+let expected: Expected[];
+let months: { from: string; to: string };
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  // A database of the demo's own next to the suite's (same server, same user), dropped afterwards.
+  const suiteUrl = new URL(inject('databaseUrl'));
+  demoDatabase = `${suiteUrl.pathname.slice(1)}_demo`;
+  serverUrl = suiteUrl.toString();
+  await adminQuery(`DROP DATABASE IF EXISTS ${demoDatabase} WITH (FORCE)`);
+  await adminQuery(`CREATE DATABASE ${demoDatabase}`);
+  const demoUrl = new URL(serverUrl);
+  demoUrl.pathname = `/${demoDatabase}`;
+  demoDatabaseUrl = demoUrl.toString();
+  dataDir = mkdtempSync(join(tmpdir(), 'oshirase-takeup-demo-'));
+
+  // The demo as `oshirase demo --stay` runs it, on the suite's Temporal server, in its own task queue; it tells
+  // the test where its console is once its summary is written, and keeps serving until the test lets it go.
+  const ready = new Promise<DemoRunning>((resolve, reject) => {
+    demoDone = runDemo({
+      msPerDay: MS_PER_DAY,
+      dataDir,
+      out: (line) => void demoLines.push(line),
+      env: { ...process.env, DATABASE_URL: demoDatabaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), OSHIRASE_TASK_QUEUE: TASK_QUEUE },
+      stay: {
+        untilStopped: (r) => {
+          resolve(r);
+          return new Promise<void>((done) => (release = done));
+        },
+      },
+    });
+    demoDone.then(
+      () => reject(new Error(`the demo ended before serving:\n${demoLines.join('\n')}`)),
+      (error: unknown) => reject(error instanceof Error ? new Error(`${error.message}\n${demoLines.join('\n')}`, { cause: error }) : error),
+    );
+  });
+  running = await ready;
+  db = await openDatabase({ databaseUrl: demoDatabaseUrl, poolSize: 2 });
+  expected = await figuresFromTheDatabase();
+  // The demo's trigger months (its births three days before its day, a 65th birthday twelve days after it).
+  const demoMonths = expected.map((e) => e.month).sort();
+  months = { from: demoMonths[0]!, to: demoMonths.at(-1)! };
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+}, 300_000);
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close();
+  release();
+  await demoDone?.catch(() => undefined);
+  await db?.close();
+  // Caseworker tasks' follow-up workflows wait for weeks of plan time: end them, the demo's worker is gone.
+  await terminateRunning().catch(() => undefined);
+  if (demoDatabase) await adminQuery(`DROP DATABASE IF EXISTS ${demoDatabase} WITH (FORCE)`).catch(() => undefined);
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+}, 120_000);
+
+async function adminQuery(text: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(text);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function terminateRunning(): Promise<void> {
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  try {
+    const client = new Client({ connection });
+    for await (const w of client.workflow.list({ query: `TaskQueue = '${TASK_QUEUE}' AND ExecutionStatus = 'Running'` })) {
+      await client.workflow
+        .getHandle(w.workflowId)
+        .terminate('test finished')
+        .catch(() => undefined);
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * The take-up figures worked out from the database here, one outreach at a time and then counted in
+ * TypeScript — on purpose not through engine/reporting/take-up.ts, whose answer the page shows. As its
+ * definition says: the trigger month (trigger date, else the event's date, else the start day in Tokyo);
+ * the ward in the register; the first channel whose ledger row went out; the answer; a grant; the days from
+ * the trigger date to the application (the applied answer's audit record, else the outreach's end).
+ */
+async function figuresFromTheDatabase(): Promise<Expected[]> {
+  const { rows } = await sql<{
+    id: string;
+    rule_id: string;
+    ward: string;
+    resident_id: string;
+    month: string;
+    response: string | null;
+    granted: boolean;
+    first_channel: string | null;
+    channels: string[] | string;
+    application_days: number | null;
+  }>`
+    select o.id, o.rule_id, r.ward, o.resident_id, o.response,
+           to_char(t.trigger_on, 'YYYY-MM') as month,
+           exists (select 1 from grants g where g.outreach_id = o.id) as granted,
+           (select d.channel from deliveries d
+             where d.outreach_id = o.id and d.status in ('sent', 'rehearsed')
+             order by coalesce(d.sent_at, d.created_at), d.id limit 1) as first_channel,
+           array(select distinct d.channel::text from deliveries d
+                  where d.outreach_id = o.id and d.status in ('sent', 'rehearsed')) as channels,
+           case when o.response = 'applied' then
+             ((coalesce((select min(a.at) from audit_log a
+                          where a.outreach_id = o.id and a.action = 'response-received' and a.detail ->> 'response' = 'applied'),
+                        o.ended_at) at time zone 'Asia/Tokyo')::date - t.trigger_on)
+           end as application_days
+      from outreach o
+      join residents r on r.id = o.resident_id
+      left join life_events e on e.id = o.event_id
+      cross join lateral (select coalesce(o.trigger_date, e.occurred_on, (o.started_at at time zone 'Asia/Tokyo')::date) as trigger_on) t
+  `.execute(db.db);
+  // Everything in this database is the demo's: its residents, nobody else's.
+  expect(new Set(rows.map((r) => r.resident_id)).size).toBeGreaterThan(0);
+  for (const r of rows) expect(running.residentIds, `outreach ${r.id} of a resident the demo did not seed`).toContain(r.resident_id);
+
+  const groups = new Map<
+    string,
+    { rows: typeof rows; key: Omit<Expected, 'matched' | 'notified' | 'email' | 'push' | 'letter' | 'answered' | 'applied' | 'granted' | 'median'> }
+  >();
+  for (const row of rows) {
+    const key = { month: row.month, ruleId: row.rule_id, ward: row.ward, firstChannel: row.first_channel ?? 'none' };
+    const id = JSON.stringify(key);
+    groups.set(id, { key, rows: [...(groups.get(id)?.rows ?? []), row] });
+  }
+  const channelsOf = (r: (typeof rows)[number]) =>
+    Array.isArray(r.channels) ? r.channels : String(r.channels).replace(/[{}]/g, '').split(',').filter(Boolean);
+  return [...groups.values()].map(({ key, rows: list }) => {
+    const days = list.flatMap((r) => (r.application_days === null ? [] : [Number(r.application_days)])).sort((a, b) => a - b);
+    const middle = Math.floor(days.length / 2);
+    return {
+      ...key,
+      matched: list.length,
+      notified: list.filter((r) => r.first_channel !== null).length,
+      email: list.filter((r) => channelsOf(r).includes('email')).length,
+      push: list.filter((r) => channelsOf(r).includes('push')).length,
+      letter: list.filter((r) => channelsOf(r).includes('letter')).length,
+      answered: list.filter((r) => r.response !== null).length,
+      applied: list.filter((r) => r.response === 'applied').length,
+      granted: list.filter((r) => r.granted).length,
+      median: days.length === 0 ? null : days.length % 2 === 1 ? days[middle]! : (days[middle - 1]! + days[middle]!) / 2,
+    };
+  });
+}
+
+async function newPage(viewport = DESKTOP): Promise<Page> {
+  // bypassCSP lets the test inject axe-core (the console's policy allows no script); downloads are accepted.
+  const context = await browser.newContext({ viewport, locale: 'ja-JP', bypassCSP: true, acceptDownloads: true });
+  contexts.push(context);
+  return context.newPage();
+}
+
+/** Opens a console page without a session and signs in at the demo's OpenID provider's form, as a person would. */
+async function signInAt(page: Page, path: string, username: string): Promise<void> {
+  const base = running.internalUrl;
+  const account = DEMO_STAFF.accounts.find((a) => a.username === username);
+  if (!account) throw new Error(`no demo account ${username}`);
+  await page.goto(`${base}${path}`);
+  await page.getByLabel('User name').fill(username);
+  await page.getByLabel('Password').fill(account.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  // The provider may ask to confirm the grant once.
+  await page.waitForURL((url) => url.origin === base || url.pathname.includes('/interaction/'), { waitUntil: 'load' });
+  const continueButton = page.getByRole('button', { name: 'Continue' });
+  if (new URL(page.url()).origin !== base && (await continueButton.count()) > 0) await continueButton.click();
+  await page.waitForURL(`${base}${path}`);
+}
+
+const WARDS = loadWards();
+const ja = CONSOLE_TEXT.ja;
+const wardLabel = (id: string) => WARDS.find((w) => w.id === id)?.name.ja ?? id;
+const channelLabel = (c: string) => (c === 'none' ? ja.takeUp.noChannel : ja.channels[c as keyof typeof ja.channels]);
+/**
+ * Rows compared as sorted lists of their fields: the page and the CSV order rules and wards by the database's
+ * collation, which is not this file's to know; the order is not what this test is about.
+ */
+const sorted = (rows: string[][]): string[][] => [...rows].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+
+describe('the take-up page after the demo', () => {
+  let page: Page;
+
+  it('ran the demo’s scenario: every check of its summary held, and the database holds its stories', async () => {
+    expect(running.failures, demoLines.join('\n')).toBe(0);
+    // The stories of dev/demo/demo-population.ts, as the figures must count them, for each rule a birth triggers:
+    // every parent who consented and still lives here is matched, in their ward, first reached on the first
+    // channel they have (email, else push, else a letter); the one who moved out and the one without consent are not.
+    const birthRules = (await publishedRules(db.db)).filter((r) => 'event' in r.trigger && r.trigger.event === 'birth').map((r) => r.id);
+    expect(birthRules.length).toBeGreaterThan(0);
+    const parents = DEMO_RESIDENTS.filter(
+      (r) => r.turns65InDays === undefined && r.consents.includes('child-benefits') && r.resident.residence_status === 'registered',
+    );
+    const storyKey = (ward: string, channel: string) => `${ward} ${channel}`;
+    const story = new Map<string, number>();
+    for (const p of parents) {
+      const key = storyKey(p.resident.ward, p.resident.email ? 'email' : p.push ? 'push' : 'letter');
+      story.set(key, (story.get(key) ?? 0) + 1);
+    }
+    for (const ruleId of birthRules) {
+      const counted = new Map<string, number>();
+      for (const e of expected.filter((x) => x.ruleId === ruleId)) {
+        counted.set(storyKey(e.ward, e.firstChannel), (counted.get(storyKey(e.ward, e.firstChannel)) ?? 0) + e.matched);
+      }
+      expect(Object.fromEntries(counted), `${ruleId}: matched by ward and first channel`).toEqual(Object.fromEntries(story));
+    }
+    // The residents who answer did: every answer is counted, "I have applied" among the applications.
+    const births = expected.filter((e) => birthRules.includes(e.ruleId));
+    const answering = parents.filter((p) => p.responds);
+    expect(births.reduce((n, e) => n + e.answered, 0)).toBeGreaterThanOrEqual(answering.length);
+    expect(births.reduce((n, e) => n + e.applied, 0)).toBeGreaterThanOrEqual(answering.filter((p) => /applied/i.test(p.responds!.click)).length);
+    // The daily evaluation's resident (no event) is counted too, in their ward.
+    for (const r of DEMO_RESIDENTS.filter((d) => d.turns65InDays !== undefined)) {
+      expect(expected.filter((e) => e.ward === r.resident.ward && !birthRules.includes(e.ruleId)).reduce((n, e) => n + e.matched, 0)).toBeGreaterThan(0);
+    }
+  });
+
+  it('shows an auditor, per rule, the rows and totals worked out from the database', async () => {
+    page = await newPage();
+    const path = `/console/take-up?from=${months.from}&to=${months.to}`;
+    await signInAt(page, path, 'auditor');
+    expect(await page.locator('h1').textContent()).toBe('効果検証');
+
+    const ruleIds = [...new Set(expected.map((e) => e.ruleId))].sort();
+    const tables = page.locator('table[data-rule-id]');
+    expect((await tables.evaluateAll((ts) => ts.map((t) => t.getAttribute('data-rule-id')))).sort()).toEqual(ruleIds);
+    for (const ruleId of ruleIds) {
+      const table = page.locator(`table[data-rule-id="${ruleId}"]`);
+      const shown = await table
+        .locator('tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th, td')].map((c) => c.textContent?.trim() ?? '')));
+      const mine = expected.filter((e) => e.ruleId === ruleId);
+      expect(sorted(shown), `rows of ${ruleId}`).toEqual(
+        sorted(
+          mine.map((e) => [
+            e.month,
+            wardLabel(e.ward),
+            channelLabel(e.firstChannel),
+            ...[e.matched, e.notified, e.answered, e.applied, e.granted].map(String),
+            e.median === null ? '—' : ja.takeUp.days(e.median),
+          ]),
+        ),
+      );
+      const total = await table.locator('tfoot td').allTextContents();
+      const sum = (k: 'matched' | 'notified' | 'answered' | 'applied' | 'granted') => String(mine.reduce((n, e) => n + e[k], 0));
+      expect(
+        total.map((t) => t.trim()),
+        `total of ${ruleId}`,
+      ).toEqual([sum('matched'), sum('notified'), sum('answered'), sum('applied'), sum('granted'), '']);
+    }
+  });
+
+  it('downloads the CSV through the browser, and every row matches the database', async () => {
+    const link = page.getByRole('link', { name: 'この表をCSVでダウンロード' });
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    expect(download.suggestedFilename()).toBe(`take-up-${months.from}-${months.to}.csv`);
+    const file = await download.path();
+    // RFC 4180 with CRLF line ends, as the route promises: parsed strictly, as a spreadsheet would read it.
+    const [header, ...rows] = parseCsv(readFileSync(file, 'utf8'), { record_delimiter: '\r\n' }) as string[][];
+    expect(header).toEqual([...TAKE_UP_CSV_COLUMNS]);
+    const want = expected.map((e) =>
+      [e.month, e.ruleId, e.ward, e.firstChannel, e.matched, e.notified, e.email, e.push, e.letter, e.answered, e.applied, e.granted, e.median ?? ''].map(
+        String,
+      ),
+    );
+    expect(sorted(rows)).toEqual(sorted(want));
+  });
+
+  it('has no WCAG 2.1 A/AA violation (axe-core) at desktop and phone width, and writes its screenshots', async () => {
+    const path = `/console/take-up?from=${months.from}&to=${months.to}`;
+    for (const [size, viewport] of [
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ] as const) {
+      await page.setViewportSize(viewport);
+      for (const lang of ['en', 'ja']) {
+        await page.goto(`${running.internalUrl}${path}&lang=${lang}`);
+        expect(await wcagViolations(page), `${lang} at ${size} width`).toEqual([]);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        expect(overflow, `${lang} at ${size} width overflows`).toBeLessThanOrEqual(0);
+      }
+      // The Japanese font must be there before the picture is taken (the page is in Japanese now).
+      await page.evaluate(() => document.fonts.ready.then(() => undefined));
+      await page.screenshot({ path: join(SCREENSHOT_DIR, `take-up-after-demo-${size}.png`), fullPage: true });
+    }
+  });
+});
