@@ -28,6 +28,13 @@ export const clusterOptionsSchema = z.object({
   databases: z.object({ temporal: databaseName, visibility: databaseName }).default({ temporal: 'temporal', visibility: 'temporal_visibility' }),
   /** The frontend's port; 0 takes a free one. A restart on the same databases may take any port. */
   port: z.number().int().min(0).max(65_535).default(0),
+  /**
+   * The other services' gRPC and membership ports, seven of them (history, matching, worker, then the four
+   * membership ports); free ones when absent. A restart passes the ports of the run it replaces: the
+   * restarted members then have the addresses the dead ones had, and the ring settles at once instead of
+   * waiting for the dead members to time out.
+   */
+  servicePorts: z.array(z.number().int().min(1).max(32_767)).length(7).optional(),
   /** Where every service listens (and what the cluster's members call each other). */
   host: z.string().min(1).default('127.0.0.1'),
   namespace: z.string().min(1).default('default'),
@@ -54,9 +61,11 @@ export interface TemporalCluster {
   namespace: string;
   databases: { temporal: string; visibility: string };
   pid: number;
+  /** The ports besides the frontend's, for a restart that takes the same (`servicePorts`). */
+  servicePorts: number[];
   /** SIGTERM, then SIGKILL after `graceMs` (default 15 s): the server drains its services first. */
   stop(graceMs?: number): Promise<void>;
-  /** SIGKILL at once: what a crashed host does (the fault suite). Start it again on the same databases to recover. */
+  /** SIGKILL at once: what a crashed host does (the fault suite). Start it again on the same databases, port and `servicePorts` to recover. */
   kill(): Promise<void>;
   /** Resolves when the server exits, for whatever reason. */
   exited: Promise<number | null>;
@@ -84,7 +93,7 @@ export async function startTemporalCluster(input: ClusterOptions = {}): Promise<
   log(`schema up to date in ${options.databases.temporal} and ${options.databases.visibility}`);
 
   const port = options.port || (await freePortBelowSmallint(options.host));
-  const otherPorts: number[] = [];
+  const otherPorts: number[] = [...(options.servicePorts ?? [])];
   while (otherPorts.length < 7) {
     const candidate = await freePortBelowSmallint(options.host);
     if (candidate !== port && !otherPorts.includes(candidate)) otherPorts.push(candidate);
@@ -139,6 +148,7 @@ export async function startTemporalCluster(input: ClusterOptions = {}): Promise<
     namespace: options.namespace,
     databases: options.databases,
     pid: child.pid!,
+    servicePorts: otherPorts,
     stop: (graceMs = 15_000) => stopServer(child, graceMs),
     kill: () => stopServer(child, 0),
     exited,
