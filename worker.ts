@@ -18,6 +18,8 @@ import { NoticeRenderer } from './engine/notices/render-notice';
 import { PROJECT_ROOT } from './runtime/engine-context';
 import { createEngine, type Engine } from './runtime/create-engine';
 import { loadPrintConfig, printOutboxDirOf } from './config/print-config';
+import { startOutboxSweeper } from './engine/outreach/outbox-sweeper';
+import { outreachStartSettings } from './engine/outreach/start-outreach';
 
 export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
 
@@ -127,8 +129,14 @@ export async function runWorker(options: { log?: (line: string) => void } = {}):
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // Outreach stored but never started (a process died between the event's commit and the start) are started here.
+    const sweeper = startOutboxSweeper(
+      { db: context.database.db, temporal: engine.temporal, ...outreachStartSettings(context.config) },
+      { ...context.config.outbox, report: log },
+    );
     log(`WORKER_READY ${address} ${context.config.taskQueue}`);
     await worker.run();
+    await sweeper.stop();
     await close();
     log(JSON.stringify({ level: 'info', msg: 'worker stopped' }));
   } finally {

@@ -40,6 +40,12 @@ const EnvSchema = z.object({
    * worker with 10,000 waiting outreach reach 1.6 GiB (BENCHMARKS.md, benchmark 4).
    */
   OSHIRASE_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(1000),
+  /**
+   * The outbox sweeper (worker process): how often it looks for outreach stored but never started, and how
+   * old such a row must be first (a start in flight is not a lost one). 0 seconds between sweeps: off.
+   */
+  OUTBOX_SWEEP_SECONDS: z.coerce.number().int().min(0).max(3600).default(20),
+  OUTBOX_GRACE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
   /** Rehearsal: render and record every notice, send nothing (a per-environment switch). */
   OSHIRASE_TEST_MODE: z.enum(['true', 'false', '1', '0', '']).default('false'),
 });
@@ -64,6 +70,7 @@ export interface EngineConfig {
   cityName: { ja: string; en: string };
   testMode: boolean;
   maxCachedWorkflows: number;
+  outbox: { sweepSeconds: number; graceSeconds: number };
   /** SMTP servers in priority order, pools, rates, timeouts, circuit breaker. */
   email: EmailConfig;
   /** Allowed push services and addresses, devices per resident, enrolment link lifetime. */
@@ -118,5 +125,6 @@ export function loadEngineConfig(env: NodeJS.ProcessEnv = process.env): EngineCo
     pacing: pacing.pacing,
     retention: retention.retention,
     maxCachedWorkflows: e.OSHIRASE_MAX_CACHED_WORKFLOWS,
+    outbox: { sweepSeconds: e.OUTBOX_SWEEP_SECONDS, graceSeconds: e.OUTBOX_GRACE_SECONDS },
   };
 }

@@ -20,6 +20,7 @@ import * as taskHandling from './migrations/0018-task-handling';
 import * as ruleApproval from './migrations/0019-rule-approval';
 import * as grants from './migrations/0020-grants';
 import * as parameterApproval from './migrations/0021-parameter-approval';
+import * as outreachOutbox from './migrations/0024-outreach-outbox';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -45,6 +46,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0019-rule-approval': ruleApproval,
   '0020-grants': grants,
   '0021-parameter-approval': parameterApproval,
+  '0024-outreach-outbox': outreachOutbox,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -175,6 +175,8 @@ export interface OutreachTable {
   response: ResponseKind | null;
   started_at: Timestamp;
   ended_at: NullableTimestamp;
+  /** Stored but its workflow not yet known to be started (migration 0024): the outbox sweeper's work. */
+  workflow_pending: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 /** 'rehearsed': rendered and recorded in test mode; nothing left the machine. */

@@ -9,7 +9,7 @@ import { publishedParameters } from '../rule-language/parameter-registry';
 import { evaluateRule, isEffective } from '../rule-language/evaluate-rule';
 import { redactedOrNull, type RedactedExplanation } from '../rule-language/redact-explanation';
 import { todayInTokyo } from '../../foundation/tokyo-calendar';
-import { launchOutreach, type StartOutcome, type StartOutreachRequest } from '../outreach/start-outreach';
+import { launchOutreach, workflowsStarted, type StartOutcome, type StartOutreachRequest } from '../outreach/start-outreach';
 import { outreachIdFor } from '../outreach/outreach-ids';
 import { recordLifeEvent } from './record-life-event';
 import { applyLifeEventToRegister, changesRegister, statusEndsOf } from './life-event-register';
@@ -175,6 +175,10 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
   // of the event would find them 'already-started' and record nothing.
   const started = settled.flatMap((r) => (r.status === 'fulfilled' && r.value.audit ? [r.value.audit] : []));
   await writeAudits(db, started);
+  await workflowsStarted(
+    db,
+    settled.flatMap((r) => (r.status === 'fulfilled' && r.value.result.decision === 'outreach' ? [r.value.result.outreachId] : [])),
+  );
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   // A resident who moved out or died is told nothing more: their running outreach ends with that reason

@@ -62,10 +62,11 @@ export async function recordLifeEvent(
       order by a.ordinality
     ),
     ou as (
-      insert into outreach (id, rule_id, rule_version, resident_id, occurrence_key, event_id, trigger_date, member_id, status)
-      select o.id, o.rule_id, o.rule_version, o.resident_id, o.occurrence_key, o.event_id, o.trigger_date, o.member_id, 'active'
+      insert into outreach (id, rule_id, rule_version, resident_id, occurrence_key, event_id, trigger_date, member_id, status, workflow_pending)
+      select o.id, o.rule_id, o.rule_version, o.resident_id, o.occurrence_key, o.event_id, o.trigger_date, o.member_id, 'active', o.workflow_pending
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        as o(id text, rule_id text, rule_version int, resident_id text, occurrence_key text, event_id text, trigger_date date, member_id text)
+        as o(id text, rule_id text, rule_version int, resident_id text, occurrence_key text, event_id text, trigger_date date, member_id text,
+             workflow_pending boolean)
       where exists (select 1 from ev) or (select same from same)
       on conflict (id) do nothing
       returning id, rule_version

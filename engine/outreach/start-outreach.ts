@@ -69,7 +69,15 @@ export function outreachColumns(request: StartOutreachRequest) {
     event_id: request.eventId,
     trigger_date: request.triggerDate,
     member_id: request.memberId,
+    // In the outbox until its workflow is known to be started (workflowsStarted); the sweeper starts what stays.
+    workflow_pending: true,
   };
+}
+
+/** Takes outreach out of the outbox: Temporal has their workflows (started now, or already started). */
+export async function workflowsStarted(db: Kysely<Database>, outreachIds: readonly string[]): Promise<void> {
+  if (outreachIds.length === 0) return;
+  await db.updateTable('outreach').set({ workflow_pending: false }).where('id', 'in', outreachIds).where('workflow_pending', '=', true).execute();
 }
 
 /**
@@ -139,5 +147,6 @@ export async function startOutreach(deps: StartOutreachDeps, request: StartOutre
   const recorded = await recordOutreach(deps.db, request);
   const { outcome, audit } = await launchOutreach(deps, request, recorded);
   if (audit) await writeAudit(deps.db, audit);
+  await workflowsStarted(deps.db, [recorded.outreachId]);
   return { outreachId: recorded.outreachId, outcome };
 }
