@@ -20,6 +20,7 @@ import type { Kysely } from 'kysely';
 import * as oidc from 'openid-client';
 import { z } from 'zod';
 import { writeAudit } from '../store/audit';
+import { recordStaffSignIn } from '../store/staff-directory';
 import type { Database } from '../store/schema';
 import type { StaffAuthConfig } from '../config/staff-auth-config';
 import { mapStaffClaims, STAFF_ROLES, type StaffRole } from '../config/staff-roles';
@@ -267,6 +268,8 @@ const staffAuthPlugin: FastifyPluginAsync<StaffAuthOptions> = async (app, option
       if (previous) await sessions.revoke(previous);
       const identity: StaffIdentity = { subject, name: mapped.name || subject, roles: mapped.roles, wards: mapped.wards };
       const { sessionId } = await sessions.create(identity);
+      // Remembered beyond the session: the console offers a task's ward colleagues from this (store/staff-directory.ts).
+      await recordStaffSignIn(db, identity, options.now?.() ?? new Date());
       await writeAudit(db, { actor: staffActor(identity), action: 'staff-signed-in', detail: { roles: identity.roles } });
       reply.setCookie(sessionCookie, sessionId, { ...cookieOptions, maxAge: Math.floor(config.timeouts.absoluteMs / 1000) });
       return reply.header('cache-control', 'no-store').redirect(started.login.returnTo, 303);

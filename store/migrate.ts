@@ -20,6 +20,7 @@ import * as taskHandling from './migrations/0018-task-handling';
 import * as ruleApproval from './migrations/0019-rule-approval';
 import * as grants from './migrations/0020-grants';
 import * as parameterApproval from './migrations/0021-parameter-approval';
+import * as staffMembers from './migrations/0022-staff-members';
 import * as outreachOutbox from './migrations/0024-outreach-outbox';
 import type { Database } from './schema';
 
@@ -46,6 +47,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0019-rule-approval': ruleApproval,
   '0020-grants': grants,
   '0021-parameter-approval': parameterApproval,
+  '0022-staff-members': staffMembers,
   '0024-outreach-outbox': outreachOutbox,
 };
 

@@ -347,6 +347,7 @@ export interface Database {
   push_enrolments: PushEnrolmentsTable;
   staff_sessions: StaffSessionsTable;
   staff_login_states: StaffLoginStatesTable;
+  staff_members: StaffMembersTable;
   response_tokens: ResponseTokensTable;
   api_clients: ApiClientsTable;
   api_client_request_ids: ApiClientRequestIdsTable;
@@ -462,6 +463,17 @@ export interface StaffSessionsTable {
   /** Absolute end of the session; the idle limit runs from last_seen_at. */
   expires_at: Timestamp;
   revoked_at: NullableTimestamp;
+}
+
+/** A staff member as their last sign-in described them (migration 0022): the console's list of colleagues. */
+export interface StaffMembersTable {
+  /** The IdP's `sub`. */
+  subject: string;
+  display_name: string;
+  roles: ColumnType<string[], string, string>;
+  wards: ColumnType<string[], string, string>;
+  first_seen_at: ColumnType<Date, Date | undefined, never>;
+  last_signed_in_at: ColumnType<Date, Date | undefined, Date>;
 }
 
 /** A sign-in in progress (single use, minutes long); the browser's sign-in cookie holds the verifier and nonce. */

@@ -402,13 +402,14 @@ describe('staff, signed in at the real OpenID provider', () => {
     const event = await call('POST', '/api/v1/events', { Cookie: caseworker.cookie, 'x-csrf-token': caseworker.csrfToken });
     expect(event.status).toBe(403);
     const sessionsAfter = await tableCounts(engine);
-    // Sign-ins add a session and an audit record each; nothing else changed.
-    expect({ ...sessionsAfter, audit_log: 0, staff_sessions: 0, staff_logins: 0, audit_chain_head: 0 }).toEqual({
+    // Sign-ins add a session and an audit record each, and a first one the staff member; nothing else changed.
+    expect({ ...sessionsAfter, audit_log: 0, staff_sessions: 0, staff_logins: 0, audit_chain_head: 0, staff_members: 0 }).toEqual({
       ...before,
       audit_log: 0,
       staff_sessions: 0,
       staff_logins: 0,
       audit_chain_head: 0,
+      staff_members: 0,
     });
   });
 
@@ -483,13 +484,14 @@ describe('erasure', () => {
       expect(refused.status, account).toBe(403);
     }
     const after = await tableCounts(engine);
-    // Sign-ins add a session and an audit record each; nothing else changed.
-    expect({ ...after, audit_log: 0, staff_sessions: 0, staff_logins: 0, audit_chain_head: 0 }).toEqual({
+    // Sign-ins add a session and an audit record each, and a first one the staff member; nothing else changed.
+    expect({ ...after, audit_log: 0, staff_sessions: 0, staff_logins: 0, audit_chain_head: 0, staff_members: 0 }).toEqual({
       ...before,
       audit_log: 0,
       staff_sessions: 0,
       staff_logins: 0,
       audit_chain_head: 0,
+      staff_members: 0,
     });
     const row = await engine.db.selectFrom('residents').select(['family_name', 'email']).where('id', '=', resident.id).executeTakeFirstOrThrow();
     expect(row).toEqual({ family_name: resident.familyName, email: resident.email });
