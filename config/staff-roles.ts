@@ -4,8 +4,19 @@ import { readYamlConfig } from './wards';
 import { staffRoleMappingFileSetting } from './environment';
 
 /** The roles of the engine (DESIGN.md, "Who may do what"). */
-export const STAFF_ROLES = ['caseworker', 'policy-author', 'policy-approver', 'auditor', 'administrator'] as const;
+export const STAFF_ROLES = ['caseworker', 'supervisor', 'policy-author', 'policy-approver', 'auditor', 'administrator'] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];
+
+/**
+ * The roles that work a ward's tasks and residents, in their own wards only. A supervisor does everything a
+ * caseworker does and is who an overdue task is escalated to: one list, so no ward route forgets either.
+ */
+export const WARD_WORK_ROLES = ['caseworker', 'supervisor'] as const satisfies readonly StaffRole[];
+
+/** Whether someone with these roles and wards works `ward` (a caseworker or supervisor of it). */
+export function worksWard(staff: { roles: readonly StaffRole[]; wards: readonly string[] }, ward: string | null | undefined): boolean {
+  return typeof ward === 'string' && staff.wards.includes(ward) && staff.roles.some((r) => (WARD_WORK_ROLES as readonly StaffRole[]).includes(r));
+}
 
 export const DEFAULT_STAFF_ROLE_MAPPING_FILE = fileURLToPath(new URL('./staff-roles.yaml', import.meta.url));
 

@@ -19,6 +19,7 @@ import {
   taskNotes,
   type TaskChange,
 } from '../store/caseworker-tasks';
+import { staffMemberOf, worksWardAsRecorded } from '../store/staff-directory';
 import { LOCALES, RESPONSE_KINDS, TASK_KINDS, TASK_OUTCOMES, type CaseworkerTask } from '../store/schema';
 import { consentRecordOf, contactPreferencesOf } from '../store/consent';
 import { CONSENT_ACTIONS, CONSENT_CHANNELS, RECORDABLE_CONSENT_CHANNELS } from '../store/vocabulary';
@@ -33,6 +34,7 @@ import { PURPOSE_IDS } from '../engine/rule-language/attribute-catalog';
 import { todayInTokyo } from '../foundation/tokyo-calendar';
 import { formatIssues } from '../foundation/zod-issues';
 import { actorOf, callerOf, wardFilter, wardVisible, type Caller } from './access';
+import { WARD_WORK_ROLES } from '../config/staff-roles';
 import { HttpError } from './http-error';
 import { API_PREFIX, ErrorBody, JsonObject } from './system-routes';
 import type { ServiceDeps } from './service-deps';
@@ -108,7 +110,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
   const taskBody = { 200: z.object({ task: JsonObject }), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 
   app.get(`${API_PREFIX}/tasks`, {
-    config: { access: { kind: 'protected', staff: ['caseworker', 'auditor'], clients: ['auditor'] } },
+    config: { access: { kind: 'protected', staff: [...WARD_WORK_ROLES, 'auditor'], clients: ['auditor'] } },
     schema: {
       summary: "Caseworker follow-up tasks (a caseworker's own wards only), the first due first",
       tags: ['casework'],
@@ -153,7 +155,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
   });
 
   app.post(`${API_PREFIX}/tasks/:taskId/claim`, {
-    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    config: { access: { kind: 'protected', staff: WARD_WORK_ROLES } },
     schema: {
       summary: 'Take a follow-up task: assign it to yourself',
       description: 'Refused (409) when a colleague holds it already (assign it instead) or it is closed. A merged task is claimed through its lead.',
@@ -170,12 +172,13 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
   });
 
   app.post(`${API_PREFIX}/tasks/:taskId/assign`, {
-    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    config: { access: { kind: 'protected', staff: WARD_WORK_ROLES } },
     schema: {
       summary: 'Assign a follow-up task to a colleague (their staff subject, as the ID token names them)',
       description:
-        "Only a caseworker of the task's ward may assign it. Oshirase keeps no staff directory (people and their wards are the identity " +
-        "provider's), so the assignee is taken as named: the caller vouches that the colleague works the ward. A merged task is assigned through its lead.",
+        "Only a caseworker or supervisor of the task's ward may assign it. Who works which ward is the identity provider's to say; Oshirase " +
+        'remembers what it said at each sign-in (the staff directory). An assignee it knows to work other wards only is refused (400); one who ' +
+        'never signed in here is taken as named: the caller vouches that the colleague works the ward. A merged task is assigned through its lead.',
       tags: ['casework'],
       params: taskIdParams,
       body: z
@@ -188,12 +191,20 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
     handler: async (request) => {
       const caller = callerOf(request);
       const task = await visibleTask(caller, request.params.taskId);
-      return { task: { ...changed(await assignCaseworkerTask(db, task, actorOf(caller), staffActorOf(request.body.assignee))) } };
+      const assignee = staffActorOf(request.body.assignee);
+      const known = await staffMemberOf(db, assignee.slice('staff:'.length));
+      if (known && !worksWardAsRecorded(known, task.ward)) {
+        throw new HttpError(400, {
+          error: 'not a colleague of the ward',
+          problems: [`assignee: ${assignee} is not a caseworker or supervisor of ward ${task.ward ?? '(none)'} (as of their last sign-in)`],
+        });
+      }
+      return { task: { ...changed(await assignCaseworkerTask(db, task, actorOf(caller), assignee)) } };
     },
   });
 
   app.post(`${API_PREFIX}/tasks/:taskId/notes`, {
-    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    config: { access: { kind: 'protected', staff: WARD_WORK_ROLES } },
     schema: {
       summary: 'Write a note on a follow-up task',
       description:
@@ -211,7 +222,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
   });
 
   app.get(`${API_PREFIX}/tasks/:taskId/notes`, {
-    config: { access: { kind: 'protected', staff: ['caseworker', 'auditor'] } },
+    config: { access: { kind: 'protected', staff: [...WARD_WORK_ROLES, 'auditor'] } },
     schema: {
       summary: 'The notes of a follow-up task, oldest first',
       tags: ['casework'],
@@ -230,7 +241,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
   });
 
   app.post(`${API_PREFIX}/tasks/:taskId/close`, {
-    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    config: { access: { kind: 'protected', staff: WARD_WORK_ROLES } },
     schema: {
       summary: 'Close a follow-up task with its outcome and an optional note',
       description:
@@ -267,7 +278,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
   });
 
   app.get(`${API_PREFIX}/residents/:residentId/outreach`, {
-    config: { access: { kind: 'protected', staff: ['caseworker', 'auditor'] } },
+    config: { access: { kind: 'protected', staff: [...WARD_WORK_ROLES, 'auditor'] } },
     schema: {
       summary: "A resident's outreach with each send in the ledger",
       tags: ['casework'],
@@ -294,7 +305,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
   });
 
   app.post(`${API_PREFIX}/outreach/:outreachId/responses`, {
-    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    config: { access: { kind: 'protected', staff: WARD_WORK_ROLES } },
     schema: {
       summary: "Record a resident's answer given at the counter or by phone; ends the outreach",
       tags: ['casework'],
@@ -316,7 +327,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
   const recordableChannel = z.enum(RECORDABLE_CONSENT_CHANNELS);
 
   app.post(`${API_PREFIX}/residents/:residentId/consents/:purpose/withdrawal`, {
-    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    config: { access: { kind: 'protected', staff: WARD_WORK_ROLES } },
     schema: {
       summary: "Record a resident's withdrawal of consent for a purpose; their running outreach for it ends at once",
       description: 'The body may name how the withdrawal reached the city (`channel`, default counter); it is kept in the consent history.',
@@ -340,7 +351,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
   });
 
   app.post(`${API_PREFIX}/residents/:residentId/consents/:purpose`, {
-    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    config: { access: { kind: 'protected', staff: WARD_WORK_ROLES } },
     schema: {
       summary: "Record a resident's consent to a purpose (or a change of it: another wording version or expiry)",
       description:
@@ -370,7 +381,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
   });
 
   app.get(`${API_PREFIX}/residents/:residentId/consents`, {
-    config: { access: { kind: 'protected', staff: ['caseworker', 'auditor'] } },
+    config: { access: { kind: 'protected', staff: [...WARD_WORK_ROLES, 'auditor'] } },
     schema: {
       summary: "A resident's consent history (oldest first), the consent in force per purpose today, and their contact preferences",
       tags: ['casework'],
@@ -422,7 +433,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
   });
 
   app.put(`${API_PREFIX}/residents/:residentId/preferences`, {
-    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    config: { access: { kind: 'protected', staff: WARD_WORK_ROLES } },
     schema: {
       summary: "Record a change of a resident's contact preferences: channels wanted in order, locale, quiet hours (HH:MM-HH:MM Tokyo time, or none)",
       tags: ['casework'],
@@ -447,7 +458,9 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
   });
 
   app.get(`${API_PREFIX}/rules`, {
-    config: { access: { kind: 'protected', staff: ['policy-author', 'policy-approver', 'auditor', 'administrator', 'caseworker'], clients: ['auditor'] } },
+    config: {
+      access: { kind: 'protected', staff: ['policy-author', 'policy-approver', 'auditor', 'administrator', ...WARD_WORK_ROLES], clients: ['auditor'] },
+    },
     schema: {
       summary: 'The published rule versions',
       tags: ['rules'],
@@ -459,7 +472,7 @@ export async function caseworkRoutes(fastify: FastifyInstance, deps: ServiceDeps
   });
 
   app.get(`${API_PREFIX}/rules/:ruleId/explain/:residentId`, {
-    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    config: { access: { kind: 'protected', staff: WARD_WORK_ROLES } },
     schema: {
       summary: 'Why a published rule matches a resident or not (a caseworker of their ward only)',
       description: 'Attribute values are shown only for a purpose the resident consented to.',

@@ -31,6 +31,7 @@ import {
   renewPushSubscription,
 } from '../channels/push/push-enrolment';
 import { actorOf, callerOf, wardVisible } from './access';
+import { WARD_WORK_ROLES } from '../config/staff-roles';
 import { HttpError } from './http-error';
 import type { ServiceDeps } from './service-deps';
 
@@ -283,7 +284,7 @@ export async function pushStaffRoutes(fastify: FastifyInstance, deps: ServiceDep
   const { config } = deps.context;
 
   app.post('/api/v1/residents/:residentId/push-enrolments', {
-    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    config: { access: { kind: 'protected', staff: WARD_WORK_ROLES } },
     schema: {
       summary: 'Issues a single-use push enrolment link for a resident of your ward (at the counter)',
       description: 'The token is in the URL fragment, so it reaches no server log or Referer. Give the link to the resident only.',

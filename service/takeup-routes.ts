@@ -19,6 +19,7 @@ import { isoDate } from '../engine/rule-language/rule-schema';
 import { FIRST_CHANNELS, MONTH_PATTERN, takeUpCsv, takeUpFigures, takeUpQueryProblems, type TakeUpQuery } from '../engine/reporting/take-up';
 import { todayInTokyo } from '../foundation/tokyo-calendar';
 import { actorOf, callerOf, wardVisible, type Caller, type StaffRole } from './access';
+import { WARD_WORK_ROLES } from '../config/staff-roles';
 import { HttpError } from './http-error';
 import { API_PREFIX, ErrorBody } from './system-routes';
 import type { ServiceDeps } from './service-deps';
@@ -86,7 +87,7 @@ const TakeUpQuerystring = z
 
 /** Staff roles that read every ward's figures; a caseworker reads their own wards'. */
 const ALL_WARDS_ROLES: readonly StaffRole[] = ['policy-author', 'policy-approver', 'auditor', 'administrator'];
-const TAKE_UP_ACCESS = { kind: 'protected', staff: ['caseworker', ...ALL_WARDS_ROLES], clients: ['auditor'] } as const;
+const TAKE_UP_ACCESS = { kind: 'protected', staff: [...WARD_WORK_ROLES, ...ALL_WARDS_ROLES], clients: ['auditor'] } as const;
 
 export async function takeUpRoutes(fastify: FastifyInstance, deps: ServiceDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -143,7 +144,7 @@ export async function takeUpRoutes(fastify: FastifyInstance, deps: ServiceDeps):
   });
 
   app.post(`${API_PREFIX}/outreach/:outreachId/grant`, {
-    config: { access: { kind: 'protected', staff: ['caseworker'] } },
+    config: { access: { kind: 'protected', staff: WARD_WORK_ROLES } },
     schema: {
       summary: 'Record that the scheme of an outreach of your wards was granted',
       description: 'As `POST /api/v1/grants`, by a caseworker: 201 recorded, 200 `unchanged` or `updated`.',

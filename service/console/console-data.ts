@@ -42,6 +42,16 @@ export async function storedRuleVersions(db: Kysely<Database>) {
     .execute();
 }
 
+/** Every stored parameter version, newest first per parameter (the rules page's second table). */
+export async function storedParameterVersions(db: Kysely<Database>) {
+  return db
+    .selectFrom('parameter_versions')
+    .select(['parameter_id', 'version', 'status', 'definition', 'published_at', 'submitted_by', 'submitted_at', 'approved_by'])
+    .orderBy('parameter_id')
+    .orderBy('version', 'desc')
+    .execute();
+}
+
 export async function residentOf(db: Kysely<Database>, residentId: string) {
   return db
     .selectFrom('residents')
@@ -113,4 +123,19 @@ export async function residentTimeline(db: Kysely<Database>, residentId: string)
         .execute()
     : [];
   return { events, outreach, deliveries, tasks, notes, letters, relationships, consent, preferences, carriedCount };
+}
+
+/** The audit record of a task's escalation (store/caseworker-tasks.ts escalateCaseworkerTask): when, and who held it then. */
+export async function escalationOf(db: Kysely<Database>, task: { id: number; outreach_id: string }) {
+  const row = await db
+    .selectFrom('audit_log')
+    .select(['at', 'actor', 'detail'])
+    .where('outreach_id', '=', task.outreach_id)
+    .where('action', '=', 'task-escalated')
+    .where(sql<boolean>`detail ->> 'taskId' = ${String(task.id)}`)
+    .orderBy('id')
+    .executeTakeFirst();
+  if (!row) return null;
+  const heldBy = row.detail.assignedTo;
+  return { at: row.at, actor: row.actor, heldBy: typeof heldBy === 'string' ? heldBy : null };
 }

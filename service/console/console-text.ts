@@ -20,7 +20,17 @@ export interface ConsoleText {
   otherLanguage: { lang: ConsoleLanguage; label: string };
   signOut: string;
   signedInAs: string;
-  home: { heading: string; roles: string; wards: string; noWards: string; allWards: string; whatYouCanUse: string; nothing: string };
+  home: {
+    heading: string;
+    roles: string;
+    wards: string;
+    noWards: string;
+    allWards: string;
+    whatYouCanUse: string;
+    nothing: string;
+    escalated: string;
+    escalatedWaiting: (n: number) => string;
+  };
   taskLinkText: string;
   rulesLinkText: string;
   takeUpLinkText: string;
@@ -104,6 +114,24 @@ export interface ConsoleText {
     alreadyClosed: string;
     timeline: string;
     backToQueue: string;
+    escalatedOnly: string;
+    escalatedHeading: string;
+    escalatedIntro: string;
+    escalatedCaption: string;
+    noEscalated: string;
+    queueHeading: string;
+    escalation: string;
+    escalatedBecause: (at: string, due: string) => string;
+    heldThen: (who: string) => string;
+    assign: string;
+    assignTo: string;
+    assignHint: string;
+    assignButton: string;
+    chooseColleague: string;
+    noColleagues: string;
+    colleague: (name: string, roles: string[]) => string;
+    assignedNotice: (who: string) => string;
+    notAColleague: (who: string, ward: string) => string;
   };
   resident: {
     heading: (id: string) => string;
@@ -188,6 +216,22 @@ export interface ConsoleText {
     approvedNotice: (id: string, version: number) => string;
     simulate: string;
   };
+  parameters: {
+    heading: string;
+    intro: string;
+    caption: string;
+    parameterId: string;
+    description: string;
+    values: string;
+    change: string;
+    sameValues: string;
+    added: (since: string, value: string) => string;
+    changed: (since: string, from: string, to: string) => string;
+    removed: (since: string) => string;
+    none: string;
+    submittedNotice: (id: string, version: number) => string;
+    approvedNotice: (id: string, version: number) => string;
+  };
   simulation: {
     heading: (id: string, version: number) => string;
     intro: string;
@@ -252,6 +296,8 @@ const JA: ConsoleText = {
     allWards: 'すべての区（閲覧のみ）',
     whatYouCanUse: '使える機能',
     nothing: 'この役割で使える画面はまだありません。',
+    escalated: '上長への報告',
+    escalatedWaiting: (n) => `期限を過ぎて上長へ報告されたタスク：${n}件`,
   },
   taskLinkText: 'タスク一覧：担当区のフォローアップタスク',
   rulesLinkText: 'ルール：保存されているルールと版',
@@ -336,6 +382,24 @@ const JA: ConsoleText = {
     alreadyClosed: 'このタスクはすでに完了しています。',
     timeline: '住民の経過を見る',
     backToQueue: 'タスク一覧に戻る',
+    escalatedOnly: '上長へ報告済みのみ',
+    escalatedHeading: '上長へ報告されたタスク',
+    escalatedIntro: '期限までに完了しなかったため、上長へ報告されたタスクです。下の一覧にも表示されます。',
+    escalatedCaption: '上長へ報告されたタスク（担当区のみ、対応中）',
+    noEscalated: '上長へ報告されたタスクはありません。',
+    queueHeading: '担当区のタスク',
+    escalation: '上長への報告',
+    escalatedBecause: (at, due) => `${at}に上長へ報告：期限（${due}）までに完了しなかったため。`,
+    heldThen: (who) => `そのときの担当者：${who}`,
+    assign: '同じ区の職員に割り当てる',
+    assignTo: '割り当てる相手',
+    assignHint: 'この区のケースワーカーと上長のうち、このサービスにサインインしたことのある職員です。',
+    assignButton: '割り当てる',
+    chooseColleague: '割り当てる相手を選んでください。',
+    noColleagues: '割り当てられる同じ区の職員はまだいません（一度サインインすると表示されます）。',
+    colleague: (name, roles) => (roles.length ? `${name}：${roles.join('・')}` : name),
+    assignedNotice: (who) => `このタスクを ${who} に割り当てました。`,
+    notAColleague: (who, ward) => `${who} は${ward}のケースワーカー・上長ではないため、このタスクを割り当てられません。`,
   },
   resident: {
     heading: (id) => `住民 ${id} の経過`,
@@ -420,6 +484,23 @@ const JA: ConsoleText = {
     approvedNotice: (id, version) => `${id} 第${version}版を承認し、公開しました。新しいお知らせからこの版が使われます。`,
     simulate: '試算',
   },
+  parameters: {
+    heading: 'パラメータ（年度ごとの基準額・基準値）',
+    intro:
+      'ルールが読む基準額や所得段階の上限など、年度ごとに変わる値です。ファイルを変更すると新しい下書きの版として保存され、作成者の提出と別の職員の承認で運用に入ります。それまでは運用中の版の値が使われます。',
+    caption: '保存されているパラメータの版',
+    parameterId: 'パラメータID',
+    description: '説明',
+    values: '値（適用開始日：値）',
+    change: '運用中の版からの変更',
+    sameValues: '変更なし',
+    added: (since, value) => `追加 ${since}：${value}`,
+    changed: (since, from, to) => `変更 ${since}：${from} → ${to}`,
+    removed: (since) => `削除 ${since}`,
+    none: '保存されているパラメータはありません。',
+    submittedNotice: (id, version) => `パラメータ ${id} 第${version}版の承認を依頼しました。別の承認者が承認すると運用に入ります。`,
+    approvedNotice: (id, version) => `パラメータ ${id} 第${version}版を承認しました。これからの判定はこの版の値を使います。`,
+  },
   simulation: {
     heading: (id, version) => `${id} 第${version}版の試算`,
     intro: 'この版を公開した場合に、指定日に誰に届くかを試算します。何も送信しません。同意のない住民は評価せず、人数だけを数えます。',
@@ -459,6 +540,7 @@ const JA: ConsoleText = {
   },
   roles: {
     caseworker: 'ケースワーカー',
+    supervisor: '上長（スーパーバイザー）',
     'policy-author': '施策担当（作成）',
     'policy-approver': '施策担当（承認）',
     auditor: '監査担当',
@@ -528,6 +610,8 @@ const EN: ConsoleText = {
     allWards: 'Every ward (read only)',
     whatYouCanUse: 'What you can use',
     nothing: 'There is no page for these roles yet.',
+    escalated: 'Escalated to you',
+    escalatedWaiting: (n) => `Tasks escalated for being overdue: ${n}`,
   },
   taskLinkText: "Tasks: your wards' follow-up tasks",
   rulesLinkText: 'Rules: the stored rules and their versions',
@@ -613,6 +697,24 @@ const EN: ConsoleText = {
     alreadyClosed: 'This task is closed already.',
     timeline: "Open the resident's timeline",
     backToQueue: 'Back to the tasks',
+    escalatedOnly: 'Escalated only',
+    escalatedHeading: 'Escalated tasks',
+    escalatedIntro: 'These tasks were still open at their due date and were escalated to the ward’s supervisors. They stay in the queue below too.',
+    escalatedCaption: 'Escalated tasks (your wards only, open)',
+    noEscalated: 'No task is escalated.',
+    queueHeading: 'Tasks of your wards',
+    escalation: 'Escalation',
+    escalatedBecause: (at, due) => `Escalated at ${at}: still open at its due date (${due}).`,
+    heldThen: (who) => `Held by then: ${who}`,
+    assign: 'Assign to a colleague of this ward',
+    assignTo: 'Colleague',
+    assignHint: 'Caseworkers and supervisors of this ward who have signed in to this service.',
+    assignButton: 'Assign',
+    chooseColleague: 'Choose the colleague to assign the task to.',
+    noColleagues: 'No colleague of this ward to assign to yet (staff appear once they have signed in).',
+    colleague: (name, roles) => (roles.length ? `${name} — ${roles.join(', ')}` : name),
+    assignedNotice: (who) => `The task is assigned to ${who}.`,
+    notAColleague: (who, ward) => `${who} is not a caseworker or supervisor of ${ward}: the task cannot be assigned to them.`,
   },
   resident: {
     heading: (id) => `Resident ${id}: timeline`,
@@ -698,6 +800,23 @@ const EN: ConsoleText = {
     approvedNotice: (id, version) => `Approved and published ${id} version ${version}. New outreach uses it from now on.`,
     simulate: 'Simulate',
   },
+  parameters: {
+    heading: 'Parameters (amounts and thresholds by fiscal year)',
+    intro:
+      'Values that change by fiscal year, such as an amount or the highest income bracket that qualifies, read by the rules. A changed file is stored as a new draft version and comes into force when its author submits it and another person approves it; until then the version in force keeps applying.',
+    caption: 'Stored parameter versions',
+    parameterId: 'Parameter id',
+    description: 'Description',
+    values: 'Values (from date: value)',
+    change: 'Change from the version in force',
+    sameValues: 'No change',
+    added: (since, value) => `added ${since}: ${value}`,
+    changed: (since, from, to) => `changed ${since}: ${from} → ${to}`,
+    removed: (since) => `removed ${since}`,
+    none: 'No parameter is stored.',
+    submittedNotice: (id, version) => `Submitted parameter ${id} version ${version} for approval. It comes into force when another approver approves it.`,
+    approvedNotice: (id, version) => `Approved parameter ${id} version ${version}. Evaluation uses its values from now on.`,
+  },
   simulation: {
     heading: (id, version) => `Simulation of ${id} version ${version}`,
     intro: 'Who this version would reach on the given day if it were published. Nothing is sent. Residents without consent are counted, never evaluated.',
@@ -737,6 +856,7 @@ const EN: ConsoleText = {
   },
   roles: {
     caseworker: 'Caseworker',
+    supervisor: 'Supervisor',
     'policy-author': 'Policy author',
     'policy-approver': 'Policy approver',
     auditor: 'Auditor',

@@ -131,5 +131,6 @@ const DEMO_STAFF_PASSWORDS = {
   'policy-approver': 'demo-approver-2026',
   auditor: 'demo-auditor-2026',
   administrator: 'demo-admin-2026',
+  'supervisor-chuo': 'demo-supervisor-chuo-2026',
 } as const;
 export type DemoStaff = keyof typeof DEMO_STAFF_PASSWORDS;
