@@ -1,7 +1,7 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadEngineConfig } from '../config/engine-config';
 import { openEngineContext, type EngineContext } from '../runtime/engine-context';
-import { temporalConnectionSettings } from '../config/temporal-connection';
+import { connectTemporalClient, temporalSetup } from '../runtime/temporal-client';
 import { commandLineUser } from '../config/environment';
 import { terminalProgressBar, type ProgressBar } from './progress-bar';
 
@@ -20,7 +20,7 @@ export interface CommandContext {
 
 export function createCommandContext(): CommandContext {
   let engine: Promise<EngineContext> | null = null;
-  let connection: Promise<{ connection: Connection; namespace: string }> | null = null;
+  let connection: Promise<{ connection: Connection; client: Client }> | null = null;
   let bar: { label: string; bar: ProgressBar } | null = null;
   return {
     print(text) {
@@ -47,16 +47,15 @@ export function createCommandContext(): CommandContext {
       return engine;
     },
     temporal() {
-      // The same connection settings as the worker and the service (TLS, mTLS, API key, namespace).
+      // The same connection settings and payload codec as the worker and the service (TLS, mTLS, API key, namespace).
       connection ??= (async () => {
         const config = loadEngineConfig();
         if (!config.temporalAddress) {
           throw new ConfigError('TEMPORAL_ADDRESS is not set: point it at a Temporal frontend (host:port), e.g. one started by `temporal server start-dev`');
         }
-        const settings = temporalConnectionSettings(undefined, config.temporalAddress);
-        return { connection: await Connection.connect(settings.options), namespace: settings.namespace };
+        return connectTemporalClient(temporalSetup({ address: config.temporalAddress, dataDir: config.dataDir }));
       })();
-      return connection.then(({ connection: c, namespace }) => new Client({ connection: c, namespace }));
+      return connection.then(({ client }) => client);
     },
     async close() {
       bar?.bar.stop();

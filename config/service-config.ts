@@ -28,6 +28,26 @@ const ServiceEnvSchema = z.object({
   PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(120),
   /** How far a calling system's JWT `iat` may be from the server's clock. */
   CLIENT_JWT_MAX_AGE_SECONDS: z.coerce.number().int().min(5).max(300).default(30),
+  /** Origins of Temporal's Web UI that may call the codec endpoint from the browser (comma-separated, e.g. https://temporal-ui.city.example). */
+  TEMPORAL_UI_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value, context) => {
+      const origins = value
+        .split(',')
+        .map((o) => o.trim())
+        .filter((o) => o !== '');
+      for (const origin of origins) {
+        let parsed: URL | null = null;
+        try {
+          parsed = new URL(origin);
+        } catch {
+          // reported below
+        }
+        if (!parsed || parsed.origin !== origin) context.addIssue({ code: 'custom', message: `${origin} is not an origin (scheme://host[:port], no path)` });
+      }
+      return origins;
+    }),
 });
 
 export interface ServiceConfig {
@@ -37,6 +57,8 @@ export interface ServiceConfig {
   keepAliveTimeoutMs: number;
   publicRateLimitPerMinute: number;
   clientJwtMaxAgeSeconds: number;
+  /** TEMPORAL_UI_ORIGINS: who may call the codec endpoint from a browser. */
+  temporalUiOrigins: string[];
 }
 
 export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
@@ -50,5 +72,6 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     publicRateLimitPerMinute: e.PUBLIC_RATE_LIMIT_PER_MINUTE,
     clientJwtMaxAgeSeconds: e.CLIENT_JWT_MAX_AGE_SECONDS,
+    temporalUiOrigins: e.TEMPORAL_UI_ORIGINS,
   };
 }

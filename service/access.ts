@@ -21,7 +21,19 @@ import type { StaffRole } from '../config/staff-roles';
 
 export type { StaffRole };
 
-export type Access = { kind: 'public' } | { kind: 'open' } | { kind: 'protected'; clients?: readonly ClientRole[]; staff?: readonly StaffRole[] };
+export type Access =
+  | { kind: 'public' }
+  | { kind: 'open' }
+  | {
+      kind: 'protected';
+      clients?: readonly ClientRole[];
+      staff?: readonly StaffRole[];
+      /**
+       * `not-state-changing`: a POST that changes nothing (the codec endpoint for Temporal's Web UI, which cannot
+       * send the session's CSRF token); staff reach it with the session cookie alone.
+       */
+      csrf?: 'not-state-changing';
+    };
 
 export type Caller =
   { kind: 'client'; id: string; role: ClientRole } | { kind: 'staff'; subject: string; roles: readonly StaffRole[]; wards: readonly string[]; name: string };
@@ -128,14 +140,16 @@ export function installAccessControl(app: FastifyInstance, deps: AccessControlDe
       return;
     }
     const csrfFromForm = isFormPost(request) && typeof deps.staff?.formCsrfMatches === 'function';
-    const staff = deps.staff ? await deps.staff.authenticate(request, { csrfFromForm }) : null;
+    const noCsrf = access.csrf === 'not-state-changing';
+    // `csrfFromForm` leaves the header check out; the form check below runs only for a form post that needs it.
+    const staff = deps.staff ? await deps.staff.authenticate(request, { csrfFromForm: csrfFromForm || noCsrf }) : null;
     if (staff === null) return refuse(reply, 401, 'unauthorized', 'sign in (staff) or send a bearer JWT (calling systems)');
     if (staff === 'expired') return refuse(reply, 401, 'unauthorized', 'the session has expired or was signed out: sign in again');
     if (staff === 'csrf') return refuse(reply, 403, 'forbidden', 'missing or wrong CSRF token (x-csrf-token)');
     if (!access.staff?.length || !access.staff.some((role) => staff.roles.includes(role))) {
       return refuse(reply, 403, 'forbidden', `this route needs one of the staff roles: ${(access.staff ?? []).join(', ') || '(none: calling systems only)'}`);
     }
-    if (csrfFromForm) formCsrfPending.add(request);
+    if (csrfFromForm && !noCsrf) formCsrfPending.add(request);
     request.caller = staff;
   });
 

@@ -4,7 +4,8 @@
  * - public (meant to face the internet): the pages behind residents' response
  *   links and letter codes, push enrolment and the push scripts. Rate-limited.
  * - internal (meant for the city network): `/api/v1/…` for calling systems and
- *   staff, staff sign-in, `/api/v1/openapi.json`.
+ *   staff, staff sign-in, `/api/v1/openapi.json`, the codec endpoint for
+ *   Temporal's Web UI (`/codec/decode`, `/codec/encode`).
  *
  * Both answer `/healthz` (the process is alive) and `/readyz` (the database and
  * Temporal answer).
@@ -25,6 +26,8 @@ import { caseworkRoutes } from './casework-routes';
 import { registerRoutes } from './register-routes';
 import { takeUpRoutes } from './takeup-routes';
 import { ruleRoutes } from './rule-routes';
+import { metricsRoutes } from './metrics-routes';
+import { codecRoutes } from './codec-routes';
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -126,6 +129,7 @@ export async function buildInternalApp(deps: ServiceDeps, options: ServiceOption
     transform: jsonSchemaTransform,
   });
   await healthRoutes(app, deps);
+  await metricsRoutes(app);
   app.get(OPENAPI_PATH, {
     config: { access: { kind: 'open' } },
     schema: { summary: 'This document', tags: ['meta'] },
@@ -138,6 +142,8 @@ export async function buildInternalApp(deps: ServiceDeps, options: ServiceOption
   await registerRoutes(app, deps);
   await takeUpRoutes(app, deps);
   await ruleRoutes(app, deps);
+  // The codecs of the service's own client: the endpoint reads exactly what this engine writes.
+  await codecRoutes(app, { codecs: deps.temporal.options.loadedDataConverter.payloadCodecs, allowedOrigins: options.config.temporalUiOrigins });
   for (const routes of options.internalRoutes) await routes(app, deps);
   return app;
 }

@@ -361,7 +361,8 @@ describe('provider failover', () => {
         DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY,
       }),
     );
-    const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+    // The engine's connection settings: they carry its payload codec, so this worker reads what its client encrypted.
+    const connection = await NativeConnection.connect(failover.engine.temporalSettings.options);
     const w = await Worker.create({
       connection,
       taskQueue: failover.taskQueue,

@@ -20,14 +20,27 @@ import { findCaseworkerTask, openCaseworkerTask } from '../store/caseworker-task
 import { startTaskFollowUp } from '../engine/casework/task-follow-up';
 import { closeTaskWithOutcome } from '../engine/casework/close-task';
 import { taskFollowUpWorkflowId } from '../engine/casework/task-contract';
+import type { PayloadKeyRing } from '../config/payload-keys';
+import { encryptingDataConverter } from '../runtime/temporal-client';
 
 const HISTORIES = join(import.meta.dirname, 'fixtures', 'workflow-histories');
 const recorded = readdirSync(HISTORIES)
   .filter((f) => f.endsWith('.json'))
   .sort();
 
+/**
+ * The payload key of this file's engine, fixed (a test key, no secret): histories captured from it are encrypted
+ * under it and replay with it later. Histories recorded before payloads were encrypted are plain, and the codec
+ * passes plain payloads through.
+ */
+const REPLAY_PAYLOAD_KEYS: PayloadKeyRing = [{ id: 'replay-fixtures', key: Buffer.from('oshirase-replay-fixtures-key-32b', 'utf8') }];
+
 const replay = (history: unknown, workflowId: string) =>
-  Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, history, workflowId);
+  Worker.runReplayHistory(
+    { workflowBundle: { codePath: inject('workflowBundlePath') }, dataConverter: encryptingDataConverter(REPLAY_PAYLOAD_KEYS).dataConverter },
+    history,
+    workflowId,
+  );
 
 let engine: TestEngine;
 let history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
@@ -38,7 +51,7 @@ let taskHistory: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 let taskWorkflowId: string;
 
 beforeAll(async () => {
-  engine = await TestEngine.start();
+  engine = await TestEngine.start({ payloadKeys: REPLAY_PAYLOAD_KEYS });
   // One complete outreach of the current code: email, push, letter, deadline task (a plan day is 100 ms).
   const resident = await engine.addResident({ consents: ['child-benefits'], push: true });
   outreachId = outreachIdOf(await engine.sendBirth(resident, { msPerDay: 100 }));

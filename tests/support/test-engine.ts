@@ -22,6 +22,7 @@ import type { Locale } from '../../store/schema';
 import { statusQuery, type OutreachProgress } from '../../engine/outreach/outreach-contract';
 import { DEFAULT_EVENT_DAYS_AGO, daysAgoInTokyo } from './test-dates';
 import { PACING_OFF_ENV } from '../../config/notice-pacing';
+import type { PayloadKeyRing } from '../../config/payload-keys';
 
 /** Who submits and who approves the rule files for the tests' engines (two people: four eyes). */
 export const TEST_RULE_REVIEWERS = { author: 'test:policy-author', approver: 'test:policy-approver' } as const;
@@ -71,7 +72,14 @@ export class TestEngine {
    * replaces single dependencies of this engine's worker (a failing mail transport, say).
    */
   static async start(
-    options: { withWorker?: boolean; testMode?: boolean; activityDeps?: Partial<ActivityDeps>; env?: Record<string, string> } = {},
+    options: {
+      withWorker?: boolean;
+      testMode?: boolean;
+      activityDeps?: Partial<ActivityDeps>;
+      env?: Record<string, string>;
+      /** Payload keys instead of the one generated into the engine's data folder (tests of key rotation). */
+      payloadKeys?: PayloadKeyRing;
+    } = {},
   ): Promise<TestEngine> {
     quietTemporalRuntime();
     const config = loadEngineConfig({
@@ -86,7 +94,9 @@ export class TestEngine {
       ...PACING_OFF_ENV,
       ...options.env,
     });
-    const engine = new TestEngine(await createEngine({ config, temporalAddress: inject('temporalAddress') }));
+    const engine = new TestEngine(
+      await createEngine({ config, temporalAddress: inject('temporalAddress'), ...(options.payloadKeys ? { payloadKeys: options.payloadKeys } : {}) }),
+    );
     // A process start stores the rule files as drafts; the suite publishes them through the same four eyes as staff.
     await publishIntendedParameters(engine.db, engine.context.parameters, TEST_RULE_REVIEWERS);
     await publishIntendedRules(engine.db, engine.context.rules, TEST_RULE_REVIEWERS);
