@@ -94,6 +94,30 @@ const DATA_VARIABLES = new Set(['index', 'first', 'last', 'key', 'locale']);
 
 const at = (node: { loc: hbs.AST.SourceLocation }): TemplatePosition => ({ line: node.loc.start.line, column: node.loc.start.column + 1 });
 
+/** How deep blocks may nest in a notice template: far more than any notice needs, far less than Handlebars' recursion survives. */
+export const MAX_TEMPLATE_BLOCK_DEPTH = 32;
+
+/**
+ * Refuses blocks ({{#…}}, {{^…}}) nested deeper than MAX_TEMPLATE_BLOCK_DEPTH before Handlebars parses them: its
+ * parser and compiler recurse once per level, and a few thousand levels overflow the stack ("Maximum call stack
+ * size exceeded", which says nothing of where or why). Throws an error located like Handlebars' own.
+ */
+function tooDeepBlocks(source: string): void {
+  let depth = 0;
+  for (const match of source.matchAll(/\{\{~?(\{?)([#^/]|!--|!)/g)) {
+    const kind = match[2];
+    if (kind === '!' || kind === '!--') continue;
+    depth += kind === '/' ? -1 : 1;
+    if (depth > MAX_TEMPLATE_BLOCK_DEPTH) {
+      const before = source.slice(0, match.index).split('\n');
+      throw Object.assign(new Error(`blocks nested deeper than ${MAX_TEMPLATE_BLOCK_DEPTH} levels ({{#…}} inside {{#…}}); a notice needs a few`), {
+        lineNumber: before.length,
+        column: before[before.length - 1]!.length,
+      });
+    }
+  }
+}
+
 /**
  * Everything validation needs to know about a template, read from its syntax
  * tree: the variables it reads (with where), the helpers it calls and with
@@ -291,6 +315,7 @@ export function analyzeTemplate(source: string): TemplateAnalysis {
         break;
     }
   };
+  tooDeepBlocks(source);
   visit(Handlebars.parse(source), []);
   return result;
 }

@@ -354,6 +354,8 @@ export function parseRuleFile(file: string, text: string, ctx: RuleCheckContext)
   const raw = scanYamlText(text);
   if (raw.tooDeep) {
     const parsedSoFar = new LineCounter();
+    // The first line starts at 0; without it every line would be counted one short (the first as line 0).
+    parsedSoFar.addNewLine(0);
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) parsedSoFar.addNewLine(i + 1);
     const pos = parsedSoFar.linePos(raw.tooDeep.offset);
     return {

@@ -316,7 +316,9 @@ function handlebarsErrorText(error: unknown): string {
   const expecting = /Expecting (.*), got '([^']*)'/.exec(message);
   if (expecting && /'CLOSE'/.test(expecting[1]!)) return 'a {{ is not closed with }}';
   if (expecting) return `expected ${expecting[1]!.replace(/'/g, '').split(', ').slice(0, 4).join(' or ')}, found ${expecting[2]}`;
-  return message.split('\n')[0]!.replace(/ - \d+:\d+$/, '');
+  const first = message.split('\n')[0]!.replace(/ - \d+:\d+$/, '');
+  // Handlebars quotes the template's own text (a block's name, the excerpt it stopped at): never a whole pasted page.
+  return first.length > 200 ? `${first.slice(0, 120)} … ${first.slice(-40)}` : first;
 }
 
 /** The variables a rule's notices can use: the base set, plus what its trigger and deadline provide (noticeVariableCatalog). */
