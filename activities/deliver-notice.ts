@@ -33,6 +33,7 @@ import { carriedSchemes, findSendsToCarry, mergeWindowMs, schemeVariables } from
 import type { NoticeVariant } from '../engine/notices/late-notice';
 import { publishedParameters } from '../engine/rule-language/parameter-registry';
 import type { OutreachRef } from '../store/vocabulary';
+import { noticesSent, secondsSince, sendDuration } from '../foundation/metrics';
 
 export interface DeliverNoticeInput extends OutreachRef {
   stepIndex: number;
@@ -273,7 +274,9 @@ async function sendToRecipient(deps: ActivityDeps, step: StepContext, send: Reci
 
   const request = { deps, rule, resident: row, ledger, vars, msPerDay: input.msPerDay, ...(input.variant ? { variant: input.variant } : {}), ...merged };
   const variantDetail = input.variant ? { variant: input.variant } : {};
-  const attempt = deps.config.testMode ? await rehearseNotice(input.channel, request) : await CHANNEL_SENDERS[input.channel](request);
+  const attempt = await measuredSend(input.channel, deps.config.testMode, () =>
+    deps.config.testMode ? rehearseNotice(input.channel, request) : CHANNEL_SENDERS[input.channel](request),
+  );
   if (attempt.kind === 'unreachable') {
     await markDeliverySkipped(db, ledger, { scheduledFor, reason: attempt.reason, ...attempt.detail });
     await audit(input, 'channel-unreachable', { channel: input.channel, reason: attempt.reason, deliveryId: ledger.id, ...recipientDetail });
@@ -306,6 +309,23 @@ async function sendToRecipient(deps: ActivityDeps, step: StepContext, send: Reci
     });
   }
   return { outcome: 'sent', alreadyInLedger: false };
+}
+
+/**
+ * One channel send, counted and timed by channel and outcome (oshirase_notices_total, oshirase_send_duration_seconds).
+ * A send that throws is `failed` here and retried by Temporal; its retry is counted again, as what it is.
+ */
+async function measuredSend(channel: Channel, testMode: boolean, send: () => Promise<SendAttempt>): Promise<SendAttempt> {
+  const started = performance.now();
+  let outcome = 'failed';
+  try {
+    const attempt = await send();
+    outcome = attempt.kind === 'unreachable' ? 'skipped' : testMode ? 'rehearsed' : 'sent';
+    return attempt;
+  } finally {
+    noticesSent.inc({ channel, outcome });
+    sendDuration.observe({ channel, outcome }, secondsSince(started));
+  }
 }
 
 /**

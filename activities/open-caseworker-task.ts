@@ -3,6 +3,7 @@ import { mergeWindowMs } from './merge-notices';
 import { openCaseworkerTask as openTask } from '../store/caseworker-tasks';
 import type { OutreachRef, TaskKind } from '../store/vocabulary';
 import { followUpTask, taskDueAtForRule } from '../engine/casework/task-follow-up';
+import { caseworkerTasksOpened } from '../foundation/metrics';
 
 export interface OpenTaskInput extends OutreachRef {
   kind: Extract<TaskKind, 'no-response' | 'deadline-passed' | 'unreachable'>;
@@ -29,6 +30,8 @@ export async function openTaskWithFollowUp(
   const dueAt = await taskDueAtForRule(deps.db, request, deps.config.msPerDay, new Date());
   const opened = await openTask(deps.db, { ...request, actor: 'engine', mergeWindowMs: taskMergeWindowMs(deps), dueAt });
   if (opened.mergedInto === null) await followUpTask({ ...deps, msPerDay: deps.config.msPerDay }, opened.taskId);
+  // A retried activity finds its task there (created false): counted once.
+  if (opened.created) caseworkerTasksOpened.inc({ kind: request.kind });
   return opened;
 }
 

@@ -5,6 +5,7 @@ import { getRuleVersion } from '../engine/rule-language/rule-registry';
 import { cancelLettersOfOutreach, LETTER_CANCELLING_STATES } from '../channels/letter/print-cancel';
 import type { OutreachState, ResponseChannel, ResponseKind } from '../engine/outreach/outreach-contract';
 import type { OutreachRef } from '../store/vocabulary';
+import { outreachEnded } from '../foundation/metrics';
 
 export interface OutreachEndInput extends OutreachRef {
   state: Exclude<OutreachState, 'running'>;
@@ -43,5 +44,6 @@ export function makeRecordOutreachEnd(deps: ActivityDeps) {
       ...ids,
       detail: { state: input.state, response: input.response, via: input.via },
     });
+    outreachEnded.inc({ rule: input.ruleId, state: input.state });
   };
 }

@@ -6,6 +6,7 @@ import { queuedLetterFor, queueLetter } from '../channels/letter/print-batches';
 import { openTaskWithFollowUp } from './open-caseworker-task';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 import { letterNoticeMessage } from './notice-messages';
+import { lettersQueued } from '../foundation/metrics';
 
 let printConfig: PrintConfig | undefined;
 
@@ -27,7 +28,8 @@ export async function sendLetterNotice(request: SendRequest): Promise<SendAttemp
   printConfig ??= loadPrintConfig();
 
   // A retried activity whose letter is already queued must not be judged again on an address changed since.
-  if (!(await queuedLetterFor(deps.db, ledger.id))) {
+  const alreadyQueued = Boolean(await queuedLetterFor(deps.db, ledger.id));
+  if (!alreadyQueued) {
     const problems: PostalAddressProblem[] =
       resident.postal_status === 'invalid'
         ? [{ field: 'address', problem: 'a letter to this address came back; a caseworker has to confirm or correct it' }]
@@ -60,6 +62,7 @@ export async function sendLetterNotice(request: SendRequest): Promise<SendAttemp
     },
     { outboxDir: deps.printOutboxDir, print: printConfig },
   );
+  if (!alreadyQueued) lettersQueued.inc();
   return {
     kind: 'sent',
     providerRef: queued.reference,

@@ -4,7 +4,6 @@
  *   oshirase worker
  *   oshirase clients create --name NAME --role ROLE | clients list | clients revoke ID
  */
-import { pino } from 'pino';
 import { z } from 'zod';
 import { createEngine } from '../runtime/create-engine';
 import { startEngineService } from '../service/engine-service';
@@ -17,6 +16,7 @@ import { loadServiceConfig } from '../config/service-config';
 import type { ClientRole } from '../store/schema';
 import { defineCommand, requireOption, UsageError } from './cli-support';
 import { table } from '../foundation/text-table';
+import { createEngineLogger } from '../foundation/logging';
 
 const portOption = (command: string, flag: string, value: string | undefined): number | undefined => {
   if (value === undefined) return undefined;
@@ -36,10 +36,11 @@ export const SERVE = defineCommand<{ publicPort?: string; internalPort?: string 
   async run({ opts }) {
     const publicPort = portOption(SERVE.name, 'public-port', opts.publicPort);
     const internalPort = portOption(SERVE.name, 'internal-port', opts.internalPort);
-    // JSON lines on stdout; ids only — the service never logs names, addresses, emails or tokens.
+    // JSON lines on stdout with the worker's fields (foundation/logging.ts); ids only — the service never logs
+    // names, addresses, emails or tokens, and credentials in headers, cookies and query strings are censored.
     const logLevel = logLevelSetting();
     if ('problem' in logLevel) throw new ConfigError(logLevel.problem);
-    const logger = pino({ level: logLevel.level, base: { service: 'oshirase', pid: process.pid } });
+    const logger = createEngineLogger({ component: 'service', level: logLevel.level });
     const engine = await createEngine({ warn: (message) => logger.warn(message) });
     try {
       const envConfig = loadServiceConfig();

@@ -9,15 +9,28 @@ import cookie from '@fastify/cookie';
 import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { actorOf, installAccessControl, type AccessControlDeps } from './access';
 import { HttpError } from './http-error';
+import { httpRequests } from '../foundation/metrics';
 
 export type ServiceApp = FastifyInstance;
 
-/** Paths whose last segment is a resident's credential (a response token, a letter code): never logged. */
-const CREDENTIAL_PATHS = /^(\/respond\/|\/r\/)[^/?]*/;
+/** Paths whose last segment is a resident's credential (a response token, a letter code, an unsubscribe token): never logged. */
+const CREDENTIAL_PATHS = /^(\/respond\/|\/r\/|\/unsubscribe\/)[^/?]*/;
 
-/** The request as logged: method, route and the path without credentials or query (a query may carry ids). */
-function loggedUrl(url: string): string {
-  const path = url.split('?')[0] ?? '/';
+/** Route parameters that are a credential or name a resident: logged as `…`, whatever the route. */
+const UNLOGGED_PARAMS = new Set(['token', 'residentId']);
+
+/**
+ * The request as logged: the path without its query (a query may carry a token or ids), built from the
+ * route's pattern where there is one, with the parameters that are credentials or resident ids left out.
+ */
+function loggedUrl(request: FastifyRequest): string {
+  const pattern = request.routeOptions.url;
+  const params = request.params;
+  if (pattern && params && typeof params === 'object') {
+    const values = params as Record<string, unknown>;
+    return pattern.replace(/:([A-Za-z0-9_]+)/g, (_match, name: string) => (UNLOGGED_PARAMS.has(name) ? '…' : encodeURIComponent(String(values[name] ?? ''))));
+  }
+  const path = request.url.split('?')[0] ?? '/';
   return path.replace(CREDENTIAL_PATHS, '$1…');
 }
 
@@ -61,10 +74,15 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
 
   // One line per request, after the answer: ids and outcome only — no bodies, headers or query strings.
   app.addHook('onResponse', async (request: FastifyRequest, reply) => {
+    // The route's pattern, never the path: a path may hold a token or a resident id.
+    httpRequests.observe(
+      { listener: options.listener, method: request.method, route: request.routeOptions.url ?? '(no route)', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
     request.log.info(
       {
         method: request.method,
-        url: loggedUrl(request.url),
+        url: loggedUrl(request),
         route: request.routeOptions.url,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
@@ -83,7 +101,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
       request.log.info(
         {
           method: request.method,
-          url: loggedUrl(request.url),
+          url: loggedUrl(request),
           route: request.routeOptions.url,
           ms: Math.round(reply.elapsedTime),
           caller: request.caller ? actorOf(request.caller) : undefined,
