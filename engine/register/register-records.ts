@@ -18,6 +18,7 @@ import { RESIDENT_ATTRIBUTES, type AttributeSpec } from '../rule-language/attrib
 import { closest } from '../rule-language/load-rules';
 import { checkEmailAddress } from './email-address';
 import { hasIsoDateShape, isIsoDate } from '../../foundation/tokyo-calendar';
+import { shownFieldName } from '../../foundation/zod-issues';
 import { LOCALES, PROXY_KINDS, PROXY_MODES, RELATIONSHIP_KINDS, RESIDENCE_STATUSES } from '../../store/vocabulary';
 import { REGISTER_RESIDENT_COLUMNS, type RegisterRelationship, type RegisterResident } from '../../store/register';
 
@@ -173,7 +174,7 @@ function relationshipSchema() {
   });
 }
 
-const issueField = (issue: z.core.$ZodIssue): string => issue.path.map(String).join('.') || '(record)';
+const issueField = (issue: z.core.$ZodIssue): string => issue.path.map(shownFieldName).join('.') || '(record)';
 const issueReason = (issue: z.core.$ZodIssue): string => (issue.code === 'invalid_type' && issue.input === undefined ? 'missing (required)' : issue.message);
 
 /**
@@ -187,7 +188,7 @@ export function checkRecord(raw: RawRecord, checks: RecordChecks): { record: Reg
   const problems: RecordProblem[] = [];
   const at = (field: string, reason: string) => problems.push({ line: raw.line, field, reason });
   for (const key of Object.keys(raw.fields)) {
-    if (!known.includes(key)) at(key, `not a field of a ${isRelationship ? 'relationship' : 'resident'} record${suggestion(key, known)}`);
+    if (!known.includes(key)) at(shownFieldName(key), `not a field of a ${isRelationship ? 'relationship' : 'resident'} record${suggestion(key, known)}`);
   }
   if (isRelationship) {
     const parsed = relationshipSchema().safeParse(raw.fields);
