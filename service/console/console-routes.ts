@@ -6,6 +6,7 @@
  *   GET  /console/tasks                the caseworker's queue (their wards only), filters
  *   GET  /console/tasks/:id            one task, with the close form
  *   POST /console/tasks/:id/claim      takes it (unless a colleague holds it)
+ *   POST /console/tasks/:id/assign     gives it to a caseworker or supervisor of its ward (store/staff-directory.ts)
  *   POST /console/tasks/:id/notes      adds a note
  *   POST /console/tasks/:id/close      closes it with an outcome and an optional note
  *                                      (every form carries the session's CSRF token in `_csrf`)
@@ -24,27 +25,39 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Handlebars from 'handlebars';
 import { z } from 'zod';
-import { addTaskNote, assignCaseworkerTask, findCaseworkerTask, listCaseworkerTasks, taskNotes, type ListedTask } from '../../store/caseworker-tasks';
+import {
+  addTaskNote,
+  assignCaseworkerTask,
+  findCaseworkerTask,
+  listCaseworkerTasks,
+  STAFF_SUBJECT,
+  staffActorOf,
+  taskNotes,
+  type ListedTask,
+} from '../../store/caseworker-tasks';
 import { TASK_OUTCOMES } from '../../store/vocabulary';
 import { TASK_KINDS, type Database } from '../../store/schema';
 import { writeAudit } from '../../store/audit';
-import { STAFF_ROLES, type StaffRole } from '../../config/staff-roles';
+import { STAFF_ROLES, WARD_WORK_ROLES, worksWard, type StaffRole } from '../../config/staff-roles';
+import { staffMemberOf, staffNames, wardColleagues, worksWardAsRecorded } from '../../store/staff-directory';
 import { loadWards } from '../../config/wards';
 import { actorOf, callerOf, wardFilter, wardVisible, type Access, type StaffCaller } from '../access';
 import type { ServiceDeps } from '../service-deps';
 import { approveRuleVersion, getRuleVersion, publishedRules, submitRuleVersion } from '../../engine/rule-language/rule-registry';
 import { ApprovalError } from '../../engine/rule-language/four-eyes';
-import { publishedParameters } from '../../engine/rule-language/parameter-registry';
 import { differenceOf, simulateRule } from '../../engine/rule-language/simulate-rule';
 import { loadPrintConfig } from '../../config/print-config';
 import { diffLines } from 'diff';
 import { closeTaskWithOutcome } from '../../engine/casework/close-task';
 import { CONSOLE_LANGUAGES, CONSOLE_TEXT, labelOf, type ConsoleLanguage, type ConsoleText } from './console-text';
-import { residentOf, residentTimeline, ruleTitles, storedRuleVersions } from './console-data';
-import { addMonths, takeUpFigures, takeUpQueryProblems, type TakeUpRow } from '../../engine/reporting/take-up';
+import { escalationOf, residentOf, residentTimeline, ruleTitles, storedParameterVersions, storedRuleVersions } from './console-data';
+import { addMonths, takeUpFigures, takeUpQueryProblems } from '../../engine/reporting/take-up';
+import { takeUpSections } from './take-up-charts';
 import { todayInTokyo } from '../../foundation/tokyo-calendar';
 import { LIFE_EVENTS, PURPOSES } from '../../engine/rule-language/attribute-catalog';
 import type { Kysely } from 'kysely';
+import { approveParameterVersion, publishedParameters, submitParameterVersion } from '../../engine/rule-language/parameter-registry';
+import { ParameterSchema, valueChanges, type ValueChange } from '../../engine/rule-language/parameters';
 
 const VIEWS_DIR = new URL('./views/', import.meta.url);
 const STYLESHEET = readFileSync(fileURLToPath(new URL('./console.css', import.meta.url)), 'utf8');
@@ -53,6 +66,10 @@ const LANGUAGE_COOKIE = 'oshirase_console_lang';
 /** A Handlebars of the console's own: its templates escape every value (`{{ }}`); only the rendered page body goes in raw. */
 const handlebars = Handlebars.create();
 const view = (name: string) => handlebars.compile(readFileSync(fileURLToPath(new URL(`${name}.hbs`, VIEWS_DIR)), 'utf8'), { strict: false });
+// One table of tasks for the queue and, for a supervisor, the escalated tasks above it.
+handlebars.registerPartial('taskTable', readFileSync(fileURLToPath(new URL('task-table.hbs', VIEWS_DIR)), 'utf8'));
+// A take-up group's charts, for all rules together and for each rule.
+handlebars.registerPartial('takeUpCharts', readFileSync(fileURLToPath(new URL('take-up-charts.hbs', VIEWS_DIR)), 'utf8'));
 const VIEWS = {
   layout: view('layout'),
   home: view('home'),
@@ -69,11 +86,14 @@ const VIEWS = {
 /** Pages' own policy: the stylesheet of this origin, forms to this origin, nothing else (no script at all). */
 const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-const CASEWORK: readonly StaffRole[] = ['caseworker', 'auditor'];
+/** Ward work (caseworkers and supervisors, their wards) and auditors (every ward, read only). */
+const CASEWORK: readonly StaffRole[] = [...WARD_WORK_ROLES, 'auditor'];
 const RULE_READERS: readonly StaffRole[] = ['policy-author', 'policy-approver', 'auditor', 'administrator'];
 /** As GET /api/v1/take-up (service/takeup-routes.ts): every ward for these, a caseworker their own wards. */
 const TAKE_UP_ALL_WARDS: readonly StaffRole[] = ['policy-author', 'policy-approver', 'auditor', 'administrator'];
-const TAKE_UP_READERS: readonly StaffRole[] = ['caseworker', ...TAKE_UP_ALL_WARDS];
+const TAKE_UP_READERS: readonly StaffRole[] = [...WARD_WORK_ROLES, ...TAKE_UP_ALL_WARDS];
+/** Who sees the escalated tasks apart: the supervisors they are escalated to, and auditors. */
+const ESCALATION_READERS: readonly StaffRole[] = ['supervisor', 'auditor'];
 
 const staffAccess = (roles: readonly StaffRole[]): { access: Access } => ({ access: { kind: 'protected', staff: roles } });
 
@@ -89,6 +109,7 @@ const TaskFilters = z.object({
   status: z.enum(['open', 'closed', 'all']).catch('open'),
   holder: z.enum(['mine', 'unassigned']).optional().catch(undefined),
   overdue: z.literal('1').optional().catch(undefined),
+  escalated: z.literal('1').optional().catch(undefined),
   kind: z.enum(TASK_KINDS).optional().catch(undefined),
   rule: z
     .string()
@@ -99,8 +120,10 @@ const TaskFilters = z.object({
 });
 const CloseForm = z.object({ note: z.string().max(2000).optional(), outcome: z.enum(TASK_OUTCOMES) });
 const NoteForm = z.object({ text: z.string().trim().min(1).max(2000) });
+/** The assign form: a colleague's subject, as the select offers it (checked against the ward's colleagues). */
+const AssignForm = z.object({ assignee: z.string().trim().regex(STAFF_SUBJECT) });
 /** What a task page says after a form sent the browser back to it (?done=…). */
-type Done = 'closed' | 'claimed' | 'taken' | 'noted' | 'note-empty' | 'outcome-missing';
+type Done = 'closed' | 'claimed' | 'taken' | 'noted' | 'note-empty' | 'outcome-missing' | 'assigned' | 'colleague-missing';
 
 /** Tokyo wall-clock time, as staff read it (YYYY-MM-DD HH:MM). */
 const TOKYO = new Intl.DateTimeFormat('sv-SE', {
@@ -135,6 +158,46 @@ function eventLabel(type: string, lang: ConsoleLanguage): string {
 }
 
 /** The page language: `?lang=` (then remembered), else the cookie, else Japanese. */
+/**
+ * The parameters table of the rules page: each stored version with its dated values and, for a version not in
+ * force, what it changes against the version in force (what the approver agrees to).
+ */
+function parameterRows(versions: Awaited<ReturnType<typeof storedParameterVersions>>, text: ConsoleText, may: { author: boolean; approver: boolean }) {
+  const inForce = new Map<string, { version: number; values: Record<string, string | number | boolean> }>();
+  for (const v of versions) {
+    if (v.status !== 'published' || (inForce.get(v.parameter_id)?.version ?? 0) > v.version) continue;
+    inForce.set(v.parameter_id, { version: v.version, values: ParameterSchema.parse(v.definition).values });
+  }
+  const describe = (c: ValueChange): string =>
+    c.kind === 'added'
+      ? text.parameters.added(c.since, String(c.value))
+      : c.kind === 'changed'
+        ? text.parameters.changed(c.since, String(c.from), String(c.to))
+        : text.parameters.removed(c.since);
+  return versions.map((v) => {
+    const definition = ParameterSchema.parse(v.definition);
+    const current = inForce.get(v.parameter_id);
+    const isInForce = current?.version === v.version;
+    const changes = isInForce ? [] : valueChanges(current?.values ?? {}, definition.values).map(describe);
+    return {
+      parameterId: v.parameter_id,
+      description: definition.description,
+      version: v.version,
+      statusKey: v.status,
+      status: labelOf(text.ruleStatus, v.status),
+      inForce: isInForce,
+      values: Object.entries(definition.values)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([since, value]) => `${since}: ${String(value)}${definition.unit ? ` (${definition.unit})` : ''}`),
+      changes: isInForce ? [] : changes.length > 0 ? changes : [text.parameters.sameValues],
+      submitted: v.submitted_by ? `${v.submitted_by} ${when(v.submitted_at)}` : '—',
+      approvedBy: v.approved_by ?? '—',
+      canSubmit: may.author && v.status === 'draft',
+      canApprove: may.approver && v.status === 'awaiting-approval',
+    };
+  });
+}
+
 function languageOf(request: FastifyRequest, reply: FastifyReply): ConsoleLanguage {
   const asked = (request.query as Record<string, unknown> | undefined)?.lang;
   if (typeof asked === 'string' && (CONSOLE_LANGUAGES as readonly string[]).includes(asked)) {
@@ -293,9 +356,14 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
             href: n.href,
             label: n.href === '/console/tasks' ? text.taskLinkText : n.href === '/console/rules' ? text.rulesLinkText : text.takeUpLinkText,
           }));
+        // A supervisor's home leads with what was escalated to them: the open escalated tasks of their wards.
+        const escalated = staff.roles.includes('supervisor')
+          ? (await listCaseworkerTasks(db, { status: 'open', wards: wardFilter(staff), escalated: true, limit: 1000 })).length
+          : null;
         const body = VIEWS.home({
           text,
           staff,
+          escalated: escalated === null ? null : { href: '/console/tasks?escalated=1', label: text.home.escalatedWaiting(escalated) },
           roles: staff.roles.map((r) => labelOf(text.roles, r)),
           wards: staff.wards.map((w) => wardName(w, lang)),
           wardsNote: unrestricted ? text.home.allWards : text.home.noWards,
@@ -304,8 +372,28 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         return sendPage(request, reply, text, { title: text.home.heading, section: 'home', body });
       });
 
+      /** Who holds a task, as staff read it: you, a colleague by the name they signed in with, or the actor as recorded. */
+      function holderLabel(actor: string | null, text: ConsoleText, staff: StaffCaller, holders: Map<string, string>): string {
+        if (actor === null) return text.tasks.notAssigned;
+        if (actor === actorOf(staff)) return text.tasks.assignedToYou;
+        return (actor.startsWith('staff:') ? holders.get(actor.slice('staff:'.length)) : undefined) ?? actor;
+      }
+      /** The display names of the staff holding these tasks (those the directory knows). */
+      const holderNames = (tasks: ReadonlyArray<{ assigned_to: string | null }>) =>
+        staffNames(
+          db,
+          tasks.flatMap((t) => (t.assigned_to?.startsWith('staff:') ? [t.assigned_to.slice('staff:'.length)] : [])),
+        );
+
       /** The view of a listed task: its schemes named by their rules' titles. */
-      function taskRow(task: ListedTask, text: ConsoleText, titles: Map<string, { ja?: string; en?: string }>, staff: StaffCaller, now: Date) {
+      function taskRow(
+        task: ListedTask,
+        text: ConsoleText,
+        titles: Map<string, { ja?: string; en?: string }>,
+        staff: StaffCaller,
+        now: Date,
+        holders: Map<string, string> = new Map(),
+      ) {
         const lang = text.htmlLang as ConsoleLanguage;
         return {
           id: task.id,
@@ -324,7 +412,7 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
           // Said in words next to the date: the queue never tells "overdue" by colour alone.
           overdue: task.status === 'open' && task.due_at !== null && task.due_at < now,
           escalated: task.escalated_at !== null,
-          assignee: task.assigned_to === null ? text.tasks.notAssigned : task.assigned_to === actorOf(staff) ? text.tasks.assignedToYou : task.assigned_to,
+          assignee: holderLabel(task.assigned_to, text, staff, holders),
           statusKey: task.status,
           status: task.status === 'open' ? text.tasks.open : text.tasks.closed,
           outcome: task.outcome ? labelOf(text.outcomes, task.outcome) : '',
@@ -346,25 +434,38 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
           ...(filters.kind ? { kind: filters.kind } : {}),
           ...(filters.rule ? { ruleId: filters.rule } : {}),
           ...(filters.overdue ? { overdue: true, now } : {}),
+          ...(filters.escalated ? { escalated: true } : {}),
           ...(filters.holder === 'mine' ? { assignedTo: actorOf(staff) } : filters.holder === 'unassigned' ? { unassigned: true } : {}),
         });
+        // A supervisor sees what was escalated to them first, apart; those tasks stay in the ward's queue below too.
+        const escalatedFirst =
+          staff.roles.includes('supervisor') && !filters.escalated
+            ? await listCaseworkerTasks(db, { status: 'open', wards: wardFilter(staff), escalated: true, limit: 500 })
+            : null;
         // The scheme filter offers every stored rule (a filter that empties the queue must still be undone).
         const versions = await storedRuleVersions(db);
+        const shown = [...tasks, ...(escalatedFirst ?? [])];
         const titles = await ruleTitles(
           db,
-          tasks.flatMap((t) => t.schemes),
+          shown.flatMap((t) => t.schemes),
         );
         const names = await residentNames(
           db,
-          tasks.map((t) => t.resident_id),
+          shown.map((t) => t.resident_id),
         );
-        const rows = tasks.map((t) => ({ ...taskRow(t, text, titles, staff, now), residentName: names.get(t.resident_id) ?? '' }));
+        const holders = await holderNames(shown);
+        const rowOf = (t: ListedTask) => ({ ...taskRow(t, text, titles, staff, now, holders), residentName: names.get(t.resident_id) ?? '' });
+        const rows = tasks.map(rowOf);
         const ruleIds = [...new Set(versions.map((v) => v.rule_id))];
         const titleOfRule = (id: string) => versions.find((v) => v.rule_id === id)?.title?.[lang] ?? id;
         const body = VIEWS.tasks({
           text,
           tasks: rows,
           count: text.tasks.count(rows.length),
+          escalatedFirst: escalatedFirst && { tasks: escalatedFirst.map(rowOf), count: text.tasks.count(escalatedFirst.length) },
+          overdueOnly: filters.overdue === '1',
+          escalatedOnly: filters.escalated === '1',
+          offerEscalated: staff.roles.some((r) => ESCALATION_READERS.includes(r)) || filters.escalated === '1',
           statusOptions: (['open', 'closed', 'all'] as const).map((value) => ({
             value,
             label: value === 'open' ? text.tasks.open : value === 'closed' ? text.tasks.closed : text.tasks.statusAll,
@@ -403,17 +504,29 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         return { ...lead, schemes };
       }
 
-      app.get('/tasks/:taskId', { config: staffAccess(CASEWORK), schema: { hide: true } }, async (request, reply) => {
+      type ShownTask = NonNullable<Awaited<ReturnType<typeof visibleTask>>>;
+
+      /** A task's page: its facts and escalation, its notes, and the forms its ward's staff may use. */
+      async function sendTaskPage(
+        request: FastifyRequest,
+        reply: FastifyReply,
+        staff: StaffCaller,
+        task: ShownTask,
+        options: { done?: unknown; problem?: string; status?: number } = {},
+      ): Promise<FastifyReply> {
         const text = CONSOLE_TEXT[languageOf(request, reply)];
-        const staff = staffOf(request);
-        const params = taskIdParam.safeParse(request.params);
-        const task = params.success ? await visibleTask(staff, params.data.taskId) : null;
-        if (!task) return sendError(request, reply, text, 404);
-        const [titles, names, notes] = await Promise.all([ruleTitles(db, task.schemes), residentNames(db, [task.resident_id]), taskNotes(db, task)]);
-        const done = (request.query as Record<string, unknown>)?.done;
-        const row = taskRow(task, text, titles, staff, new Date());
-        // Acting on a task is a caseworker's, in their own wards; an auditor (every ward) only reads.
-        const canWrite = staff.roles.includes('caseworker') && staff.wards.includes(task.ward ?? '');
+        const lang = text.htmlLang as ConsoleLanguage;
+        const [titles, names, notes, escalation] = await Promise.all([
+          ruleTitles(db, task.schemes),
+          residentNames(db, [task.resident_id]),
+          taskNotes(db, task),
+          task.escalated_at ? escalationOf(db, task) : null,
+        ]);
+        const holders = await holderNames([task, ...notes.map((n) => ({ assigned_to: n.author })), { assigned_to: escalation?.heldBy ?? null }]);
+        const done = options.done;
+        const row = taskRow(task, text, titles, staff, new Date(), holders);
+        // Acting on a task is ward work (a caseworker or supervisor of its ward); an auditor (every ward) only reads.
+        const canWrite = worksWard(staff, task.ward);
         const open = task.status === 'open';
         const notice =
           done === 'closed' && !open
@@ -422,45 +535,75 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
               ? text.tasks.claimedNotice
               : done === 'noted'
                 ? text.tasks.notedNotice
-                : !open
-                  ? text.tasks.alreadyClosed
-                  : '';
+                : done === 'assigned' && open
+                  ? text.tasks.assignedNotice(row.assignee)
+                  : !open
+                    ? text.tasks.alreadyClosed
+                    : '';
         const problem =
-          done === 'taken'
+          options.problem ??
+          (done === 'taken'
             ? text.tasks.takenNotice(row.assignee)
             : done === 'note-empty'
               ? text.tasks.noteEmpty
               : done === 'outcome-missing'
                 ? text.tasks.chooseOutcome
-                : '';
+                : done === 'colleague-missing'
+                  ? text.tasks.chooseColleague
+                  : '');
+        // The colleagues it can go to: the ward's caseworkers and supervisors seen at sign-in, but the caller and the holder.
+        const colleagues = canWrite && open ? (await wardColleagues(db, task.ward!)).filter((c) => staffActorOf(c.subject) !== actorOf(staff)) : [];
         const body = VIEWS.task({
           text,
           heading: text.tasks.taskHeading(task.id),
           task: { ...row, residentName: names.get(task.resident_id) ?? '' },
+          escalation: task.escalated_at && {
+            because: text.tasks.escalatedBecause(when(task.escalated_at), row.due),
+            heldThen: escalation ? text.tasks.heldThen(holderLabel(escalation.heldBy, text, staff, holders)) : '',
+          },
           notice,
           problem,
           notes: notes.map((n) => ({
-            by: text.tasks.noteBy(n.author === actorOf(staff) ? text.tasks.assignedToYou : n.author, when(n.written_at)),
+            by: text.tasks.noteBy(holderLabel(n.author, text, staff, holders), when(n.written_at)),
             text: n.text,
           })),
           canWrite,
           canClaim: canWrite && open && task.assigned_to !== actorOf(staff),
           canClose: canWrite && open,
+          canAssign: canWrite && open,
+          colleagueOptions: colleagues
+            .filter((c) => staffActorOf(c.subject) !== task.assigned_to)
+            .map((c) => ({
+              value: c.subject,
+              label: text.tasks.colleague(
+                c.name,
+                c.roles.filter((r) => (WARD_WORK_ROLES as readonly string[]).includes(r)).map((r) => labelOf(text.roles, r)),
+              ),
+            })),
+          wardName: wardName(task.ward, lang),
           outcomeOptions: TASK_OUTCOMES.map((value) => ({ value, label: labelOf(text.outcomes, value) })),
           csrfToken: csrfTokenOf(request),
         });
-        return sendPage(request, reply, text, { title: text.tasks.taskHeading(task.id), section: 'tasks', body });
+        return sendPage(request, reply, text, { title: text.tasks.taskHeading(task.id), section: 'tasks', body, status: options.status });
+      }
+
+      app.get('/tasks/:taskId', { config: staffAccess(CASEWORK), schema: { hide: true } }, async (request, reply) => {
+        const staff = staffOf(request);
+        const params = taskIdParam.safeParse(request.params);
+        const task = params.success ? await visibleTask(staff, params.data.taskId) : null;
+        if (!task) return sendError(request, reply, CONSOLE_TEXT[languageOf(request, reply)], 404);
+        return sendTaskPage(request, reply, staff, task, { done: (request.query as Record<string, unknown>)?.done });
       });
 
-      /** The task a form acts on: a caseworker's own ward only (anything else is "not found"). */
+      /** The task a form acts on: one of a ward the caller works (caseworker or supervisor); anything else is "not found". */
       async function writableTask(staff: StaffCaller, rawParams: unknown) {
         const params = taskIdParam.safeParse(rawParams);
         const found = params.success ? await findCaseworkerTask(db, params.data.taskId) : undefined;
-        return found && staff.wards.includes(found.ward ?? '') ? found : null;
+        return found && worksWard(staff, found.ward) ? found : null;
       }
       const backTo = (reply: FastifyReply, taskId: number, done: Done) => reply.code(303).header('location', `/console/tasks/${taskId}?done=${done}`).send();
 
-      app.post('/tasks/:taskId/claim', { config: staffAccess(['caseworker']), schema: { hide: true } }, async (request, reply) => {
+      app.post('/tasks/:taskId/claim', { config: staffAccess(WARD_WORK_ROLES), schema: { hide: true } }, async (request, reply) => {
         const staff = staffOf(request);
         const task = await writableTask(staff, request.params);
         if (!task) return sendError(request, reply, CONSOLE_TEXT[languageOf(request, reply)], 404);
@@ -468,7 +611,27 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         return backTo(reply, change.task.id, change.outcome === 'taken' ? 'taken' : change.outcome === 'closed' ? 'closed' : 'claimed');
       });
 
-      app.post('/tasks/:taskId/notes', { config: staffAccess(['caseworker']), schema: { hide: true } }, async (request, reply) => {
+      // Gives the task to a colleague: a caseworker or supervisor of the task's ward as the staff directory knows them
+      // (store/staff-directory.ts). Anyone else — of another ward, or never seen here — is refused with 400 and why.
+      app.post('/tasks/:taskId/assign', { config: staffAccess(WARD_WORK_ROLES), schema: { hide: true } }, async (request, reply) => {
+        const staff = staffOf(request);
+        const task = await writableTask(staff, request.params);
+        if (!task) return sendError(request, reply, CONSOLE_TEXT[languageOf(request, reply)], 404);
+        const form = AssignForm.safeParse(request.body ?? {});
+        if (!form.success) return backTo(reply, task.merged_into ?? task.id, 'colleague-missing');
+        const subject = staffActorOf(form.data.assignee).slice('staff:'.length);
+        const member = await staffMemberOf(db, subject);
+        if (!member || !worksWardAsRecorded(member, task.ward)) {
+          const text = CONSOLE_TEXT[languageOf(request, reply)];
+          const shown = (await visibleTask(staff, task.id))!;
+          const problem = text.tasks.notAColleague(member?.name ?? subject, wardName(task.ward, text.htmlLang as ConsoleLanguage));
+          return sendTaskPage(request, reply, staff, shown, { problem, status: 400 });
+        }
+        const change = await assignCaseworkerTask(db, task, actorOf(staff), staffActorOf(subject));
+        return backTo(reply, change.task.id, change.outcome === 'closed' ? 'closed' : 'assigned');
+      });
+
+      app.post('/tasks/:taskId/notes', { config: staffAccess(WARD_WORK_ROLES), schema: { hide: true } }, async (request, reply) => {
         const staff = staffOf(request);
         const task = await writableTask(staff, request.params);
         if (!task) return sendError(request, reply, CONSOLE_TEXT[languageOf(request, reply)], 404);
@@ -478,7 +641,7 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         return backTo(reply, added.taskId, 'noted');
       });
 
-      app.post('/tasks/:taskId/close', { config: staffAccess(['caseworker']), schema: { hide: true } }, async (request, reply) => {
+      app.post('/tasks/:taskId/close', { config: staffAccess(WARD_WORK_ROLES), schema: { hide: true } }, async (request, reply) => {
         const staff = staffOf(request);
         const task = await writableTask(staff, request.params);
         if (!task) return sendError(request, reply, CONSOLE_TEXT[languageOf(request, reply)], 404);
@@ -609,12 +772,17 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         const query = (request.query ?? {}) as Record<string, unknown>;
         const named = typeof query.rule === 'string' && /^[a-z0-9-]{1,100}$/.test(query.rule) ? query.rule : '';
         const namedVersion = typeof query.version === 'string' && /^\d{1,6}$/.test(query.version) ? Number(query.version) : 0;
+        const namedParameter = typeof query.parameter === 'string' && /^[a-z0-9_.]{1,100}$/.test(query.parameter) ? query.parameter : '';
         const notice =
           named && query.done === 'submitted'
             ? text.rules.submittedNotice(named, namedVersion)
             : named && query.done === 'approved'
               ? text.rules.approvedNotice(named, namedVersion)
-              : '';
+              : namedParameter && query.done === 'submitted'
+                ? text.parameters.submittedNotice(namedParameter, namedVersion)
+                : namedParameter && query.done === 'approved'
+                  ? text.parameters.approvedNotice(namedParameter, namedVersion)
+                  : '';
         const problem = typeof query.problem === 'string' ? query.problem.slice(0, 300) : '';
         const author = staff.roles.includes('policy-author');
         const approver = staff.roles.includes('policy-approver');
@@ -638,6 +806,7 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
             submitted: v.submitted_by ? `${v.submitted_by} ${when(v.submitted_at)}` : '—',
             approvedBy: v.approved_by ?? '—',
           })),
+          parameters: parameterRows(await storedParameterVersions(db), text, { author, approver }),
         });
         return sendPage(request, reply, text, { title: text.rules.heading, section: 'rules', body });
       });
@@ -763,6 +932,31 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
           .code(303)
           .header('location', `/console/rules?${new URLSearchParams(query).toString()}`)
           .send();
+      /** A stored parameter version named in a path. */
+      const parameterStep = z.object({
+        parameterId: z
+          .string()
+          .regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/)
+          .max(100),
+        version: z.coerce.number().int().min(1).max(999_999),
+      });
+      for (const [step, roles, act, done] of [
+        ['submit', ['policy-author'], submitParameterVersion, 'submitted'],
+        ['approve', ['policy-approver'], approveParameterVersion, 'approved'],
+      ] as const) {
+        app.post(`/parameters/:parameterId/:version/${step}`, { config: staffAccess(roles), schema: { hide: true } }, async (request, reply) => {
+          const params = parameterStep.safeParse(request.params);
+          if (!params.success) return sendError(request, reply, CONSOLE_TEXT[languageOf(request, reply)], 404);
+          const { parameterId, version } = params.data;
+          try {
+            await act(db, parameterId, version, actorOf(staffOf(request)));
+          } catch (error) {
+            if (!(error instanceof ApprovalError)) throw error;
+            return backToRules(reply, { problem: error.message });
+          }
+          return backToRules(reply, { done, parameter: parameterId, version: String(version) });
+        });
+      }
       for (const [step, roles, act, done] of [
         ['submit', ['policy-author'], submitRuleVersion, 'submitted'],
         ['approve', ['policy-approver'], approveRuleVersion, 'approved'],
@@ -798,9 +992,6 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
         const versions = await storedRuleVersions(db);
         const ruleIds = [...new Set(versions.map((v) => v.rule_id))];
         const titleOfRule = (id: string) => versions.find((v) => v.rule_id === id)?.title?.[lang] ?? id;
-        const byRule = new Map<string, TakeUpRow[]>();
-        for (const row of rows) byRule.set(row.ruleId, [...(byRule.get(row.ruleId) ?? []), row]);
-        const sum = (list: TakeUpRow[], key: 'matched' | 'notified' | 'answered' | 'applied' | 'granted') => list.reduce((n, r) => n + r[key], 0);
         const csv = new URLSearchParams({ from, to, ...(rule ? { rule } : {}) });
         const body = VIEWS.takeUp({
           text,
@@ -812,29 +1003,8 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
             { value: '', label: text.takeUp.any, selected: !rule },
             ...ruleIds.map((id) => ({ value: id, label: titleOfRule(id), selected: rule === id })),
           ],
-          rules: [...byRule.entries()].map(([ruleId, list]) => ({
-            ruleId,
-            title: titleOfRule(ruleId),
-            caption: text.takeUp.caption(titleOfRule(ruleId)),
-            rows: list.map((r) => ({
-              month: r.month,
-              ward: wardName(r.ward, lang),
-              firstChannel: r.firstChannel === 'none' ? text.takeUp.noChannel : labelOf(text.channels, r.firstChannel),
-              matched: r.matched,
-              notified: r.notified,
-              answered: r.answered,
-              applied: r.applied,
-              granted: r.granted,
-              median: r.medianDaysToApplication === null ? '—' : text.takeUp.days(r.medianDaysToApplication),
-            })),
-            total: {
-              matched: sum(list, 'matched'),
-              notified: sum(list, 'notified'),
-              answered: sum(list, 'answered'),
-              applied: sum(list, 'applied'),
-              granted: sum(list, 'granted'),
-            },
-          })),
+          // All rules together and each rule: charts over their tables (service/console/take-up-charts.ts).
+          ...takeUpSections(rows, { text, lang, titleOfRule, wardName }),
         });
         return sendPage(request, reply, text, { title: text.takeUp.heading, section: 'take-up', body });
       });

@@ -256,6 +256,9 @@ const channelLabel = (c: string) => (c === 'none' ? ja.takeUp.noChannel : ja.cha
  * Rows compared as sorted lists of their fields: the page and the CSV order rules and wards by the database's
  * collation, which is not this file's to know; the order is not what this test is about.
  */
+/** The counted figures, in the order of the page's columns (the totals' order too). */
+const FIGURES = ['matched', 'notified', 'email', 'push', 'letter', 'answered', 'applied', 'granted'] as const;
+type Figure = (typeof FIGURES)[number];
 const sorted = (rows: string[][]): string[][] => [...rows].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
 
 describe('the take-up page after the demo', () => {
@@ -316,18 +319,92 @@ describe('the take-up page after the demo', () => {
             e.month,
             wardLabel(e.ward),
             channelLabel(e.firstChannel),
-            ...[e.matched, e.notified, e.answered, e.applied, e.granted].map(String),
+            ...[e.matched, e.notified, e.email, e.push, e.letter, e.answered, e.applied, e.granted].map(String),
             e.median === null ? '—' : ja.takeUp.days(e.median),
           ]),
         ),
       );
       const total = await table.locator('tfoot td').allTextContents();
-      const sum = (k: 'matched' | 'notified' | 'answered' | 'applied' | 'granted') => String(mine.reduce((n, e) => n + e[k], 0));
+      const sum = (k: Figure) => String(mine.reduce((n, e) => n + e[k], 0));
       expect(
         total.map((t) => t.trim()),
         `total of ${ruleId}`,
-      ).toEqual([sum('matched'), sum('notified'), sum('answered'), sum('applied'), sum('granted'), '']);
+      ).toEqual([...FIGURES.map(sum), '']);
     }
+  });
+
+  it('draws, over each table, the funnel and the channels as charts that say their figures in text', async () => {
+    const ruleIds = [...new Set(expected.map((e) => e.ruleId))];
+    const groups = [
+      ...ruleIds.map((ruleId) => ({
+        section: page.locator('section.take-up-rule', { has: page.locator(`table[data-rule-id="${ruleId}"]`) }),
+        rows: expected.filter((e) => e.ruleId === ruleId),
+      })),
+      // All rules together, over the table of each rule's totals (the demo has several rules).
+      { section: page.locator('section.take-up-rule', { has: page.locator('table[data-overall]') }), rows: expected },
+    ];
+    expect(ruleIds.length).toBeGreaterThan(1);
+    for (const { section, rows } of groups) {
+      const count = (k: Figure) => rows.reduce((n, e) => n + e[k], 0);
+      const matched = count('matched');
+      const said = (k: Figure) => `${count(k)}件（${Math.round((count(k) / matched) * 100)}%）`;
+      const charts = section.locator('svg[role="img"]');
+      expect(await charts.count()).toBe(2);
+      // Each bar: its label and its count with the share of the matched, as text in the drawing.
+      const bars = (chart: number) =>
+        charts
+          .nth(chart)
+          .locator('g.bar')
+          .evaluateAll((gs) => gs.map((g) => [...g.querySelectorAll('text')].map((t) => t.textContent ?? '')));
+      expect(await bars(0)).toEqual((['matched', 'notified', 'answered', 'applied', 'granted'] as const).map((k) => [ja.takeUp[k], said(k)]));
+      expect(await bars(1)).toEqual((['email', 'push', 'letter'] as const).map((k) => [ja.channels[k], said(k)]));
+      // Bars as long as their share of the matched (the matched bar's track is the full length).
+      const lengths = await charts
+        .nth(0)
+        .locator('g.bar')
+        .evaluateAll((gs) =>
+          gs.map((g) => ({
+            bar: Number(g.querySelector('rect.value')?.getAttribute('width') ?? 0),
+            track: Number(g.querySelector('rect.track')?.getAttribute('width')),
+          })),
+        );
+      for (const [i, k] of (['matched', 'notified', 'answered', 'applied', 'granted'] as const).entries()) {
+        expect(lengths[i]!.bar / lengths[i]!.track, `${k} bar`).toBeCloseTo(count(k) / matched, 2);
+      }
+      // One image each to assistive technology, named by its title and description, which say the figures.
+      const names = await charts.evaluateAll((svgs) =>
+        svgs.map((svg) =>
+          (svg.getAttribute('aria-labelledby') ?? '')
+            .split(' ')
+            .map((id) => document.getElementById(id)?.textContent ?? '')
+            .join(' '),
+        ),
+      );
+      expect(names[0]).toContain(
+        `対象${matched}件のうち、通知済み${said('notified')}、回答${said('answered')}、申請${said('applied')}、給付${said('granted')}。`,
+      );
+      expect(names[1]).toContain(`対象${matched}件のうち、メール${said('email')}、プッシュ通知${said('push')}、郵便${said('letter')}。`);
+    }
+    // The table of all rules: each rule's totals and the grand total, notified by channel included.
+    const overall = page.locator('table[data-overall]');
+    const shownTotal = (await overall.locator('tfoot td').allTextContents()).map((t) => t.trim());
+    expect(shownTotal).toEqual(FIGURES.map((k) => String(expected.reduce((n, e) => n + e[k], 0))));
+    expect(await overall.locator('tbody tr').count()).toBe(ruleIds.length);
+  });
+
+  it('is whole without JavaScript: the charts are in the page as served', async () => {
+    const context = await browser.newContext({ viewport: PHONE, locale: 'ja-JP', javaScriptEnabled: false });
+    contexts.push(context);
+    await context.addCookies(await page.context().cookies());
+    const plain = await context.newPage();
+    await plain.goto(`${running.internalUrl}/console/take-up?from=${months.from}&to=${months.to}`);
+    expect(await plain.locator('script').count()).toBe(0);
+    const chart = plain.locator('svg[role="img"]').first();
+    const box = await chart.boundingBox();
+    // As wide as the phone's column, no wider; its texts drawn.
+    expect(box!.width).toBeGreaterThan(300);
+    expect(box!.width).toBeLessThanOrEqual(PHONE.width);
+    expect(await chart.locator('text').first().isVisible()).toBe(true);
   });
 
   it('downloads the CSV through the browser, and every row matches the database', async () => {
