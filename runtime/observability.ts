@@ -54,10 +54,11 @@ async function freeLoopbackPort(): Promise<number> {
  * Prometheus exporter on a loopback port whose text is appended to this process's metrics (one scrape target
  * for both). Must run before the process's first NativeConnection; once per process.
  */
-export async function installWorkerRuntime(options: { logger: Logger; sdkMetrics: boolean }): Promise<void> {
+export async function installWorkerRuntime(options: { logger: Logger | { temporal: TemporalLogger }; sdkMetrics: boolean }): Promise<void> {
   const bindAddress = options.sdkMetrics ? `127.0.0.1:${await freeLoopbackPort()}` : null;
   Runtime.install({
-    logger: temporalLogger(options.logger),
+    // The demo keeps the SDK's own quiet logger (its narrative is the output); a process logs through the engine's.
+    logger: 'temporal' in options.logger ? options.logger.temporal : temporalLogger(options.logger),
     ...(bindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } } : {}),
   });
   if (bindAddress) {

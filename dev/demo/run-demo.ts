@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
+import { installWorkerRuntime } from '../../runtime/observability';
 import { loadEngineConfig } from '../../config/engine-config';
 import { getRuleVersion, publishIntendedRules } from '../../engine/rule-language/rule-registry';
 import { publishIntendedParameters } from '../../engine/rule-language/parameter-registry';
@@ -71,7 +72,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   if (!env.databaseUrl) rmSync(dataDir, { recursive: true, force: true });
   ensurePrivateDir(dataDir);
   const stops: Array<() => Promise<void>> = [];
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // The worker runs in this process: the SDK's worker metrics join the engine's on the internal /metrics.
+  await installWorkerRuntime({ logger: { temporal: new DefaultLogger('WARN') }, sdkMetrics: true });
 
   try {
     out('Oshirase demo — 児童手当 (child allowance) notices after a birth');
