@@ -81,6 +81,7 @@ const ROLE_TABLE: Record<string, ClientRole[]> = {
   'POST /api/v1/grants': ['benefit-system'],
   'GET /api/v1/take-up': ['auditor'],
   'GET /api/v1/take-up.csv': ['auditor'],
+  'GET /metrics': ['auditor'],
 };
 
 async function call(method: string, url: string, headers: Record<string, string> = {}, body: Record<string, unknown> = {}): Promise<Response> {
