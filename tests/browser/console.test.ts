@@ -461,6 +461,7 @@ describe('simulating a rule version before it is published', () => {
 });
 
 describe('accessibility and screenshots', () => {
+  // Every console page loaded and checked with axe-core, in two languages: on a loaded machine more than the suite's 120 s.
   it('has no WCAG 2.1 A/AA violation on any console page (axe-core), in Japanese and in English', async () => {
     const caseworker = await newPage();
     await signInAt(caseworker, '/console', 'caseworker-chuo');
@@ -502,7 +503,7 @@ describe('accessibility and screenshots', () => {
     // The check bites: a control without a label, low contrast, a page without a title or a language are found.
     await signedOut.setContent('<html><body><main><input><p style="color:#aaa;background:#fff">faint</p></main></body></html>');
     expect((await wcagViolations(signedOut)).map((v) => v.id).sort()).toEqual(['color-contrast', 'document-title', 'html-has-lang', 'label']);
-  });
+  }, 600_000);
 
   it('writes screenshots of the task queue, a resident timeline and the rules at desktop and phone width', async () => {
     const caseworker = await newPage();
