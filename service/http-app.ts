@@ -3,7 +3,7 @@
  * structured JSON logs that carry no personal data, security headers, one
  * error shape (`{ error, problems? }`), and the access checks of service/access.ts.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -68,6 +68,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     logController: new LogController({ disableRequestLogging: true }),
     // Routes are exact; `/events/` is not `/events`.
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    // A path with a broken percent escape (%ZZ, %C0%AF) is refused before routing, so neither a route nor the
+    // error handler below sees it: without this, fastify answers in its own shape ({ code, message, statusCode }).
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      if (error.code === 'FST_ERR_BAD_URL')
+        void reply.code(400).send({ error: 'invalid URL', problems: ['(url): a percent escape (%XX) that is not UTF-8 text'] });
+      else void reply.code(error.statusCode ?? 400).send({ error: 'invalid request', problems: ['(request): not accepted here'] });
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
