@@ -100,11 +100,14 @@ export function buildProgram(ctx: CommandContext): Program {
   return { program, commands, ran };
 }
 
-/** Runs `oshirase ARGV…` and returns the exit code; the error, if any, is one line on stderr. */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs `oshirase ARGV…` and returns the exit code; the error, if any, is one line on stderr.
+ * `context` is made on first use (tests hand in their own: tests/fuzz-cli.test.ts).
+ */
+export async function main(argv: string[], context: () => CommandContext = createCommandContext): Promise<number> {
   const [first, second] = argv;
   if (!first || first === '--help' || first === '-h' || first === 'help') return print(overview());
-  const ctx = createCommandContext();
+  const ctx = context();
   const { program, commands, ran } = buildProgram(ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
