@@ -20,6 +20,9 @@ const UNIT_TESTS = [
   'tests/dsn-parser-adversarial.test.ts',
   'tests/email-dsn.test.ts',
   'tests/environment-settings.test.ts',
+  'tests/fuzz-cli.test.ts',
+  'tests/fuzz-files.test.ts',
+  'tests/fuzz-inputs.test.ts',
   'tests/email-policy.test.ts',
   'tests/letter-pdf.test.ts',
   'tests/lint-rules.test.ts',
@@ -30,6 +33,7 @@ const UNIT_TESTS = [
   'tests/rule-json-schema.test.ts',
   'tests/rule-offices.test.ts',
   'tests/store-ownership.test.ts',
+  'tests/take-up-charts.test.ts',
   'tests/templates-accessibility.test.ts',
   'tests/templates-check.test.ts',
   'tests/templates-check-mistakes.test.ts',
@@ -63,7 +67,7 @@ export default defineConfig({
           name: 'integration',
           include: ['tests/**/*.test.ts'],
           // tests/cluster/ runs on a real Temporal cluster, through its own config (vitest.cluster.config.ts).
-          exclude: [...UNIT_TESTS, 'tests/cluster/**'],
+          exclude: [...UNIT_TESTS, 'tests/cluster/**', 'tests/faults/**'],
           // Temporal's native bridge does not survive worker threads; forks it is.
           pool: 'forks',
           // Two cores, one Temporal server and one database for everything: one file at a time.

@@ -15,7 +15,7 @@ import {
 } from '../store/delivery-ledger';
 import { checkStillApplies } from '../engine/outreach/still-applies';
 import { sendTiming, type PlanClock } from '../engine/outreach/send-timing';
-import type { StopReason } from '../engine/outreach/outreach-contract';
+import { statusQuery, type StopReason } from '../engine/outreach/outreach-contract';
 import type { Delivery, Outreach, Resident } from '../store/schema';
 import type { ConsentState } from '../store/consent';
 import type { Rule } from '../engine/rule-language/rule-schema';
@@ -23,7 +23,7 @@ import type { RedactedExplanation } from '../engine/rule-language/redact-explana
 import { noticeRecipients, proxiesOf, type NoticeRecipient } from '../engine/outreach/notice-recipients';
 import { getRuleVersion } from '../engine/rule-language/rule-registry';
 import type { SendAttempt, SendRequest } from './send-attempt';
-import { sendEmailNotice } from './send-email-notice';
+import { currentActivity, sendEmailNotice } from './send-email-notice';
 import { sendPushNotice } from './send-push-notice';
 import { sendLetterNotice } from './send-letter-notice';
 import { rehearseNotice } from './rehearse-notice';
@@ -74,6 +74,12 @@ export interface DeliverNoticeResult {
   stopReason?: StopReason;
 }
 
+/** Whether the outreach's workflow holds an answer (asked of the workflow itself: it has the answer first). */
+async function answeredMeanwhile(deps: ActivityDeps, outreachId: string): Promise<boolean> {
+  const status = await deps.temporal.workflow.getHandle(outreachId).query(statusQuery);
+  return status.response !== null;
+}
+
 export function makeDeliverNotice(deps: ActivityDeps) {
   const { db } = deps;
   const audit = (input: DeliverNoticeInput, action: string, detail: Record<string, unknown>) =>
@@ -122,6 +128,14 @@ export function makeDeliverNotice(deps: ActivityDeps) {
     const settled = progress.map((p) => (p === 'carried' ? null : p));
     if (recipients.length > 0 && settled.every((s) => s !== null)) {
       return { outcome: settled.some((s) => s !== 'skipped') ? 'sent' : 'unreachable', alreadyInLedger: true };
+    }
+
+    // A retry (the first attempt failed: SMTP deferred, the push service down) of an outreach the resident
+    // answered meanwhile sends nothing: the workflow holds the answer but is waiting on this very activity.
+    // Deferring hands the step back, and the workflow's wait ends at once because the outreach has ended.
+    if ((currentActivity()?.attempt ?? 1) > 1 && (await answeredMeanwhile(deps, input.outreachId))) {
+      await audit(input, 'send-stopped', { channel: input.channel, reason: 'answered while the send was retried', idempotencyKey: key });
+      return { outcome: 'deferred', alreadyInLedger: false, resumeInMs: 1 };
     }
 
     // Still true? The resident may have left the register, or their facts no longer meet the rule.

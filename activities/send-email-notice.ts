@@ -99,7 +99,7 @@ function historySafe(message: string): string {
  * or its start-to-close timeout is near (a retry must not overlap a send still in flight);
  * null when called outside an activity (scripts, tests).
  */
-function currentActivity(): { attempt: number; maximumAttempts: number | null; signal: AbortSignal } | null {
+export function currentActivity(): { attempt: number; maximumAttempts: number | null; signal: AbortSignal } | null {
   let context: Context;
   try {
     context = Context.current();

@@ -2,7 +2,8 @@
 // the Web Push channel can be exercised end to end without the internet:
 //   node --import tsx dev/local-services/push-receiver.ts --port 0 --dir <folder>
 // It checks VAPID (RFC 8292), decrypts payloads (RFC 8291) and stores them as
-// JSON files; tests can also queue failure responses per device.
+// JSON files; tests can also queue failure responses per device, or make every push fail for a while
+// (POST /control/outage {"status": 500, "seconds": 60}).
 import { createECDH, randomBytes, randomUUID, type ECDH } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -57,6 +58,8 @@ const controlSchema = z.strictObject({
     .max(100),
 });
 
+const outageSchema = z.strictObject({ status: z.int().min(400).max(599), seconds: z.int().min(1).max(3600) });
+
 const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
 const URGENCIES = new Set(['very-low', 'low', 'normal', 'high']);
@@ -76,6 +79,8 @@ class HttpError extends Error {
 export class PushReceiver {
   private readonly devices = new Map<string, Device>();
   private readonly injected = new Map<string, InjectedResponse[]>();
+  /** An outage of the whole push service: every push answered with `status` until `until` (ms since epoch). */
+  private outage: { status: number; until: number } | null = null;
   private readonly server: http.Server;
   private origin = '';
 
@@ -121,6 +126,7 @@ export class PushReceiver {
     if (route === 'POST /control' && segments[1] === 'next-responses' && segments.length === 2) {
       return this.queueResponses(req, res);
     }
+    if (route === 'POST /control' && segments[1] === 'outage' && segments.length === 2) return this.startOutage(req, res);
     const knownPrefix = ['devices', 'push', 'received', 'control'].includes(segments[0] ?? '');
     throw new HttpError(knownPrefix ? 405 : 404, knownPrefix ? 'method: not allowed' : 'path: not found');
   }
@@ -169,6 +175,10 @@ export class PushReceiver {
     const topic = header(req, 'topic') ?? null;
     if (topic !== null && !TOPIC.test(topic)) throw new HttpError(400, 'topic: at most 32 base64url characters');
 
+    if (this.outage && Date.now() < this.outage.until) {
+      sendJson(res, this.outage.status, { error: `outage: ${this.outage.status}` });
+      return;
+    }
     const injected = this.injected.get(deviceId)?.shift();
     if (injected) {
       const headers: Record<string, string> = injected.retryAfter === undefined ? {} : { 'Retry-After': String(injected.retryAfter) };
@@ -233,6 +243,20 @@ export class PushReceiver {
     queue.push(...parsed.data.responses);
     this.injected.set(parsed.data.deviceId, queue);
     sendJson(res, 200, { deviceId: parsed.data.deviceId, queued: queue.length });
+  }
+
+  /** `POST /control/outage {"status": 500, "seconds": 60}`: the service fails every push for a while (the fault suite). */
+  private async startOutage(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let json: unknown;
+    try {
+      json = JSON.parse((await readBody(req, MAX_CONTROL_BODY)).toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'body: not JSON');
+    }
+    const parsed = outageSchema.safeParse(json);
+    if (!parsed.success) throw new HttpError(400, formatIssues(parsed.error.issues.slice(0, 1), 'body')[0] ?? 'body: invalid');
+    this.outage = { status: parsed.data.status, until: Date.now() + parsed.data.seconds * 1000 };
+    sendJson(res, 200, { status: parsed.data.status, until: new Date(this.outage.until).toISOString() });
   }
 
   private device(deviceId: string): Device {

@@ -151,6 +151,12 @@ const server = new SMTPServer({
   },
 });
 
+// A client that vanishes mid-session (a worker SIGKILLed in the fault suite) resets its socket; a real
+// server logs that and goes on serving. Without this handler the 'error' event would end the process.
+server.on('error', (error: Error) => {
+  process.stderr.write(`smtp-sink: connection error: ${error.message}\n`);
+});
+
 server.server.on('connection', (socket: Socket) => {
   const clientPort = socket.remotePort;
   if (clientPort === undefined) return;

@@ -34,6 +34,7 @@ export async function recordLifeEvent(
   source: string,
   decisions: AuditRecord[],
   outreach: StartOutreachRequest[],
+  concurrentRepeat = false,
 ): Promise<RecordEventOutcome> {
   const received: AuditRecord = { actor: source, action: 'event-received', residentId: event.residentId, detail: { eventId: event.id, type: event.type } };
   const audits = [received, ...decisions].map(auditColumns);
@@ -84,7 +85,13 @@ export async function recordLifeEvent(
       ), '[]'::json) as versions
   `.execute(db);
   const row = result.rows[0]!;
-  if (!row.inserted && !row.same_as_stored) return { kind: 'conflict', differs: await differingFields(db, event) };
+  if (!row.inserted && !row.same_as_stored) {
+    const differs = await differingFields(db, event);
+    // The same event, stored by a concurrent request after this statement took its snapshot: `same` could not
+    // see it (the insert waited for it, then did nothing). Not a conflict: once more, and it is a duplicate.
+    if (differs.length === 0 && !concurrentRepeat) return recordLifeEvent(db, event, source, decisions, outreach, true);
+    return { kind: 'conflict', differs: differs.length > 0 ? differs : ['payload'] };
+  }
   const versions = new Map(row.versions.map((v) => [v.id, v.rule_version]));
   const missing = rows.filter((r) => !versions.has(r.id)).map((r) => r.id);
   if (missing.length > 0) {
@@ -108,5 +115,5 @@ async function differingFields(db: Kysely<Database>, event: LifeEvent): Promise<
   for (const field of fields) {
     if (JSON.stringify(before[field]) !== JSON.stringify(event.payload[field])) differs.push(`payload.${field}`);
   }
-  return differs.length > 0 ? differs : ['payload'];
+  return differs;
 }

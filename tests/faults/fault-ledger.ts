@@ -1,0 +1,107 @@
+/**
+ * What a fault run is judged by, the Jepsen way: what the engine acknowledged against what arrived.
+ * Arrivals are counted where they arrive — the messages the SMTP server stored (by Message-ID, which
+ * derives from the ledger key, so a second send of one notice carries the same id), the pushes the
+ * receiver decrypted (by tag, the ledger key) and the lines of the print manifests — never ledger rows.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { simpleParser } from 'mailparser';
+import { TEST_DELIVERY_TOKEN_KEY, type TestEngine } from '../support/test-engine';
+import { messageIdFor } from '../../channels/email/email';
+
+export interface FaultFigures {
+  fault: string;
+  /** Outreach the run started. */
+  outreach: number;
+  /** Outreach that reached an end state (answered, deadline passed, stopped). */
+  ended: number;
+  /** Deliveries the ledger records as handed over (sent). */
+  expected: number;
+  /** Distinct deliveries that arrived. */
+  made: number;
+  /** Arrivals beyond the first of the same delivery. */
+  duplicates: number;
+  /** Outreach that never ended, plus deliveries acknowledged that never arrived. */
+  losses: number;
+}
+
+/** Prints one line per fault (the suite's report) and answers the figures for the test to judge. */
+export function report(figures: FaultFigures): FaultFigures {
+  const { fault, ...rest } = figures;
+  process.stderr.write(
+    `FAULT ${fault}: ${Object.entries(rest)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}\n`,
+  );
+  return figures;
+}
+
+/** Counts the acknowledged and arrived deliveries of the given outreach. */
+export async function countDeliveries(
+  engine: TestEngine,
+  fault: string,
+  outreachIds: string[],
+  devices: string[],
+  options: { smtpDir?: string } = {},
+): Promise<FaultFigures> {
+  const rows = await engine.db
+    .selectFrom('deliveries')
+    .select(['idempotency_key', 'channel', 'status', 'detail', 'outreach_id'])
+    .where('outreach_id', 'in', outreachIds)
+    .execute();
+  const outreach = await engine.db.selectFrom('outreach').select(['id', 'status']).where('id', 'in', outreachIds).execute();
+  const sent = rows.filter((r) => r.status === 'sent');
+
+  // Email: every stored message, grouped by Message-ID.
+  // Every email row of the run, acknowledged or not: a message that arrived for a row never marked sent still arrived.
+  const wanted = new Set(rows.filter((r) => r.channel === 'email').map((r) => messageIdFor(r.idempotency_key, TEST_DELIVERY_TOKEN_KEY)));
+  const mailSeen = new Map<string, number>();
+  const dir = options.smtpDir ?? inject('smtpDir');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.eml'))) {
+    const mail = await simpleParser(readFileSync(join(dir, file)));
+    const id = mail.messageId ?? '';
+    if (wanted.has(id)) mailSeen.set(id, (mailSeen.get(id) ?? 0) + 1);
+  }
+  // Push: every decrypted push of the run's devices, grouped by tag (the ledger key).
+  const pushSeen = new Map<string, number>();
+  for (const device of devices) {
+    const received = (await (await fetch(`${inject('pushReceiverUrl')}/received/${device}`)).json()) as Array<{ payload: { tag: string } }>;
+    for (const p of received) pushSeen.set(p.payload.tag, (pushSeen.get(p.payload.tag) ?? 0) + 1);
+  }
+  // Letters: the manifest lines naming each letter's key.
+  const letterSeen = new Map<string, number>();
+  for (const r of sent.filter((r) => r.channel === 'letter')) {
+    const manifest = (r.detail as { manifestPath?: string }).manifestPath;
+    const lines = manifest
+      ? readFileSync(manifest, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes(r.idempotency_key)).length
+      : 0;
+    letterSeen.set(r.idempotency_key, lines);
+  }
+
+  const arrived = (r: (typeof sent)[number]): number =>
+    r.channel === 'email'
+      ? (mailSeen.get(messageIdFor(r.idempotency_key, TEST_DELIVERY_TOKEN_KEY)) ?? 0)
+      : r.channel === 'push'
+        ? (pushSeen.get(r.idempotency_key) ?? 0)
+        : (letterSeen.get(r.idempotency_key) ?? 0);
+  const extra = (seen: Map<string, number>) => [...seen.values()].reduce((sum, n) => sum + Math.max(0, n - 1), 0);
+  const made =
+    mailSeen.size +
+    [...pushSeen.keys()].filter((tag) => outreachIds.some((o) => tag.startsWith(`${o}#`))).length +
+    [...letterSeen.values()].filter((n) => n > 0).length;
+  const neverArrived = sent.filter((r) => arrived(r) === 0).length;
+  const ended = outreach.filter((o) => o.status !== 'active').length;
+  return {
+    fault,
+    outreach: outreachIds.length,
+    ended,
+    expected: sent.length,
+    made,
+    duplicates: extra(mailSeen) + extra(pushSeen) + extra(letterSeen),
+    losses: outreachIds.length - ended + neverArrived,
+  };
+}
