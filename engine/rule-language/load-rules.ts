@@ -399,7 +399,13 @@ export function parseRuleFile(file: string, text: string, ctx: RuleCheckContext)
   const { issues, templateProblems } = checkRule(rule, ctx);
   const problems = withFullWidthHints(issues.map((i) => at(i.path, i.path.join('.'), i.message)));
   if (basename(file).replace(/\.ya?ml$/i, '') !== rule.id) problems.push(at(['id'], 'id', `the file of rule ${rule.id} must be named ${rule.id}.yaml`));
-  const inTemplates = templateProblems.map((p) => ({ ...p, file: relative(process.cwd(), p.file) || p.file }));
+  // A template's problems quote its text (a variable, a block's name): never a whole pasted page.
+  const inTemplates = templateProblems.map((p) => ({
+    ...p,
+    file: relative(process.cwd(), p.file) || p.file,
+    field: shorten(p.field, 120),
+    message: p.message.length > 600 ? `${p.message.slice(0, 400)} … ${p.message.slice(-150)}` : p.message,
+  }));
   return { rule: problems.length + inTemplates.length === 0 ? rule : null, problems: [...problems, ...inTemplates] };
 }
 

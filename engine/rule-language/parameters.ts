@@ -4,7 +4,7 @@ import { LineCounter, isNode, isMap, isScalar } from 'yaml';
 import { z } from 'zod';
 import { isoDate } from './rule-schema';
 import type { RuleProblem } from './rule-problems';
-import { describeNotAMap, fullWidthLineHint, readYamlDocument, scanYamlText } from './author-messages';
+import { describeNotAMap, fullWidthLineHint, readYamlDocument, scanYamlText, shorten } from './author-messages';
 import { readSourceFile } from '../../foundation/read-text-file';
 
 /**
@@ -120,7 +120,9 @@ export function loadParameters(dir: string): { parameters: ParameterSet; problem
     };
     const hinted = (p: RuleProblem): RuleProblem => {
       const hint = fullWidthLineHint(lines[p.line - 1] ?? '');
-      return hint ? { ...p, message: hint } : p;
+      // A message quotes what it found (an unknown key, a value): never a whole pasted page.
+      const message = hint ?? (p.message.length > 600 ? `${p.message.slice(0, 400)} … ${p.message.slice(-150)}` : p.message);
+      return { ...p, field: shorten(p.field, 120), message };
     };
     // A parameter file does not nest: anything deep is a mistake, refused before the parser recurses.
     const raw = scanYamlText(text, 16);
@@ -174,7 +176,7 @@ export function loadParameters(dir: string): { parameters: ParameterSet; problem
       if (wrong) {
         const item = isMap(values) ? values.items.find((i) => isScalar(i.key) && String(i.key.value) === date) : undefined;
         const offset = item && isNode(item.value) ? item.value.range?.[0] : undefined;
-        problems.push({ file, ...at(offset), field: `values.${date}`, message: `${JSON.stringify(value)} is not a ${p.type}` });
+        problems.push({ file, ...at(offset), field: `values.${date}`, message: `${shorten(JSON.stringify(value), 80)} is not a ${p.type}` });
       }
     }
     const idNode = doc.get('id', true);

@@ -35,8 +35,16 @@ const slug = z
 // Only a date written YYYY-MM-DD can fail to be a calendar date: one mistake, one message.
 export const isoDate = isoDateSchema({ shape: 'a date written YYYY-MM-DD', notADate: 'not a calendar date' });
 
+/**
+ * The parts of a span of calendar time, each bounded by 150 years: a life's length is the longest span a rule
+ * needs, and an offset of 273,761 years would make no date (JavaScript's dates end in the year 275,760).
+ */
+const offsetYears = z.number().int().min(-150).max(150);
+const offsetMonths = z.number().int().min(-1_800).max(1_800);
+const offsetDays = z.number().int().min(-54_800).max(54_800);
+
 /** A span of calendar time; negative numbers count backwards. */
-export const OffsetSchema = z.object({ years: z.number().int().optional(), months: z.number().int().optional(), days: z.number().int().optional() }).strict();
+export const OffsetSchema = z.object({ years: offsetYears.optional(), months: offsetMonths.optional(), days: offsetDays.optional() }).strict();
 export type Offset = z.infer<typeof OffsetSchema>;
 
 /** A value in a condition: a literal, a parameter in force on the trigger date, or a date relative to today or to the trigger. */
@@ -45,9 +53,7 @@ export const ValueSchema = z.union([
   z.number(),
   z.boolean(),
   z.object({ parameter: z.string().min(1) }).strict(),
-  z
-    .object({ date: z.enum(['today', 'trigger']), years: z.number().int().optional(), months: z.number().int().optional(), days: z.number().int().optional() })
-    .strict(),
+  z.object({ date: z.enum(['today', 'trigger']), years: offsetYears.optional(), months: offsetMonths.optional(), days: offsetDays.optional() }).strict(),
 ]);
 export type Value = z.infer<typeof ValueSchema>;
 
