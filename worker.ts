@@ -47,6 +47,7 @@ export function createWorkerDeps(engine: Pick<Engine, 'context' | 'temporal'>, o
     renderer: new NoticeRenderer(context.templatesDir),
     vapid: context.vapid,
     links: context.links,
+    outreachIdKey: context.outreachIdKey,
     // Activities that start outreach (the daily evaluation) use the engine's client.
     temporal: engine.temporal,
     taskQueue: context.config.taskQueue,

@@ -63,7 +63,7 @@ export function makeEvaluatePartition(deps: ActivityDeps) {
       result.matched += consented[i]!.length;
       for (const row of consented[i]!) {
         const started = await startOutreach(
-          { db: deps.db, temporal: deps.temporal, ...outreachStartSettings(deps.config), taskQueue: deps.taskQueue },
+          { db: deps.db, temporal: deps.temporal, ...outreachStartSettings(deps.config), taskQueue: deps.taskQueue, outreachIdKey: deps.outreachIdKey },
           {
             ruleId: rule.id,
             ruleVersion: rule.version,

@@ -54,7 +54,7 @@ export const EVENTS_SEND = defineCommand<EventsSendOptions>({
     const temporal = await ctx.temporal();
     const context = await ctx.engine();
     const result = await acceptLifeEvent(
-      { db: context.database.db, temporal, ...outreachStartSettings(context.config) },
+      { db: context.database.db, temporal, ...outreachStartSettings(context.config), outreachIdKey: context.outreachIdKey },
       event,
       'cli',
     );

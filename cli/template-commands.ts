@@ -361,7 +361,7 @@ async function templatesPreviewAction(
 
   const trigger = await previewTriggerDate(ctx, rule, resident.id, date);
   // A supposed outreach: its links look like real ones but are stored nowhere, so a preview can never respond for a resident.
-  const outreachId = outreachIdFor(rule.id, resident.id, `preview-${trigger.date}`);
+  const outreachId = outreachIdFor(engine.outreachIdKey, rule.id, resident.id, `preview-${trigger.date}`);
   const stepIndex = rule.outreach.findIndex((s) => 'send' in s && s.send === channel.data);
   const idempotencyKey = `${outreachId}#${Math.max(0, stepIndex)}:${channel.data}`;
   const sources = { config: engine.config, parameters: engine.parameters };

@@ -74,7 +74,7 @@ export function parsePayloadKeys(value: string, name = PAYLOAD_KEYS_VARIABLE): P
   return [first!, ...rest];
 }
 
-/** A new PAYLOAD_KEYS entry with a fresh key, in the form parsePayloadKeys reads (`oshirase` prints one for operators). */
+/** A new PAYLOAD_KEYS entry with a fresh key, in the form parsePayloadKeys reads. */
 export function newPayloadKey(id = `k${new Date().toISOString().slice(0, 10).replaceAll('-', '')}`): string {
   if (!KEY_ID.test(id)) throw new ConfigError(`${PAYLOAD_KEYS_VARIABLE}: a key id is 1-32 letters, digits, - or _`);
   return `${id}:${randomBytes(PAYLOAD_KEY_BYTES).toString('base64')}`;

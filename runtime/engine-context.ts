@@ -11,6 +11,7 @@ import type { VapidKeys } from '../channels/push/web-push';
 import { dropStoredVapidPrivateKey, installationVapidKeys, resolveVapidKeys, vapidEnvironment } from '../channels/push/push-config';
 import { letterAddressProblem, loadLinkKeys, ResponseLinks } from '../engine/outreach/response-links';
 import { processEnvironment } from '../config/environment';
+import { loadOutreachIdKey, type OutreachIdKey } from '../engine/outreach/outreach-ids';
 
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..');
 
@@ -21,6 +22,8 @@ export interface EngineContext {
   rules: LoadedRule[];
   parameters: ParameterSet;
   links: ResponseLinks;
+  /** Makes the opaque outreach (workflow) ids of new outreach (engine/outreach/outreach-ids.ts). */
+  outreachIdKey: OutreachIdKey;
   vapid: VapidKeys;
   rulesDir: string;
   templatesDir: string;
@@ -69,6 +72,7 @@ export async function openEngineContext(options: EngineContextOptions = {}): Pro
     );
     if (source === 'environment') await dropStoredVapidPrivateKey(database.db);
     const linkKeys = await loadLinkKeys(database.db, env, { dataDir: config.dataDir, graceDays: config.responseLinkGraceDays, warn });
+    const outreachIdKey = loadOutreachIdKey(env, { dataDir: config.dataDir, warn });
     const addressProblem = letterAddressProblem(config.publicBaseUrl);
     if (addressProblem) warn(addressProblem);
     return {
@@ -77,6 +81,7 @@ export async function openEngineContext(options: EngineContextOptions = {}): Pro
       rules,
       parameters,
       links: new ResponseLinks(database.db, linkKeys, config.publicBaseUrl, config.responseLinkGraceDays),
+      outreachIdKey,
       vapid,
       rulesDir,
       templatesDir,

@@ -65,6 +65,7 @@ export async function systemRoutes(fastify: FastifyInstance, deps: ServiceDeps):
             temporal: deps.temporal,
             taskQueue: deps.taskQueue,
             msPerDay: deps.msPerDay,
+            outreachIdKey: deps.context.outreachIdKey,
             planClockOrigin: deps.planClockOrigin,
             now,
           },

@@ -5,6 +5,7 @@
  * within seconds happened without it. Temporal retries a failed send after 2 s
  * (deliverNotice's retry policy), so each retry test takes a few seconds.
  */
+import { outreachIdFor } from '../engine/outreach/outreach-ids';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -440,7 +441,7 @@ describe('retries exhausted', () => {
       .orderBy('version', 'desc')
       .executeTakeFirstOrThrow();
     // An outreach as beginOutreach records it; its attempts run here, in a mocked activity context, not in a workflow.
-    const outreachId = `outreach:child-allowance:${resident.id}:exhausted`;
+    const outreachId = outreachIdFor(engine.context.outreachIdKey, 'child-allowance', resident.id, 'exhausted');
     await engine.db
       .insertInto('outreach')
       .values({

@@ -39,7 +39,9 @@ function clientThatNeverStarts(): Client {
 }
 
 const pendingOf = async (ids: string[]) =>
-  (await engine.db.selectFrom('outreach').select(['id', 'workflow_pending']).where('id', 'in', ids).execute()).filter((r) => r.workflow_pending).map((r) => r.id);
+  (await engine.db.selectFrom('outreach').select(['id', 'workflow_pending']).where('id', 'in', ids).execute())
+    .filter((r) => r.workflow_pending)
+    .map((r) => r.id);
 
 /** Makes rows older than any grace period, as if the crash had been minutes ago. */
 const age = (ids: string[]) =>
@@ -59,7 +61,7 @@ describe('the outbox sweeper', () => {
   it('starts the outreach a crash between the commit and the start left behind, and only those past the grace period', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'] });
     const event = parseLifeEvent('test', { id: `birth-${randomUUID()}`, type: 'birth', residentId: resident.id, occurredOn: daysAgoInTokyo(3) });
-    const deps = { db: engine.db, taskQueue: engine.taskQueue, msPerDay: 60_000 };
+    const deps = { db: engine.db, taskQueue: engine.taskQueue, msPerDay: 60_000, outreachIdKey: engine.context.outreachIdKey };
     await expect(acceptLifeEvent({ ...deps, temporal: clientThatNeverStarts() }, event, 'test')).rejects.toThrow(/injected/);
     const stored = (await engine.db.selectFrom('outreach').select('id').where('event_id', '=', event.id).execute()).map((r) => r.id);
     expect(stored.length).toBeGreaterThanOrEqual(2);
@@ -75,9 +77,12 @@ describe('the outbox sweeper', () => {
     expect(await pendingOf(stored)).toEqual([]);
     for (const id of stored) expect(await workflowsOf(id)).toBe(1);
     const audit = await engine.audit(resident.id);
-    expect(audit.filter((a) => a.action === 'outreach-started').map((a) => [a.outreach_id, (a.detail as { recoveredBy?: string }).recoveredBy]).sort()).toEqual(
-      [...stored].sort().map((id) => [id, 'outbox-sweeper']),
-    );
+    expect(
+      audit
+        .filter((a) => a.action === 'outreach-started')
+        .map((a) => [a.outreach_id, (a.detail as { recoveredBy?: string }).recoveredBy])
+        .sort(),
+    ).toEqual([...stored].sort().map((id) => [id, 'outbox-sweeper']));
 
     // A second sweep finds nothing of them; the event's repeat finds them started.
     await sweepPendingOutreach({ ...deps, temporal: engine.client }, { graceSeconds: 60 });

@@ -139,14 +139,15 @@ describe('outreach for a birth', () => {
         workflow: [
           {
             async startWithDetails(input, next) {
-              if (input.options.workflowId.startsWith('outreach:child-medical-subsidy:')) throw new Error('injected: the server did not answer');
+              const [outreach] = input.options.args as [{ ruleId: string }];
+              if (outreach.ruleId === 'child-medical-subsidy') throw new Error('injected: the server did not answer');
               return next(input);
             },
           },
         ],
       },
     });
-    const deps = { db: engine.db, taskQueue: engine.taskQueue, msPerDay: 60_000 };
+    const deps = { db: engine.db, taskQueue: engine.taskQueue, msPerDay: 60_000, outreachIdKey: engine.context.outreachIdKey };
     const started = async () =>
       (await engine.audit(resident.id))
         .filter((a) => a.action === 'outreach-started')

@@ -118,7 +118,7 @@ describe('an outreach under encryption', () => {
     await engine?.stop({ terminateRunning: true });
   });
 
-  it('survives a key rotation while it runs, and its payloads read without the codec name nobody', async () => {
+  it('survives a key rotation while it runs, and its history read without the codec names nobody', async () => {
     // Plan days long enough that the outreach is still waiting when its worker is replaced.
     const msPerDay = 3_000;
     const bundle = { codePath: inject('workflowBundlePath') };
@@ -154,12 +154,14 @@ describe('an outreach under encryption', () => {
     const history = await plain.workflow.getHandle(outreachId).fetchHistory();
     const keyIds = new Set<string>();
     const pieces: string[] = [];
-    // Every byte field of the history (the payloads), read as UTF-8 (a Buffer would otherwise turn into numbers).
+    // Every string (the workflow id among them) and every byte field (the payloads) of the history, bytes read as
+    // UTF-8 (a Buffer would otherwise turn into numbers).
     const walk = (value: unknown, key: string): void => {
       if (value instanceof Uint8Array) {
         if (key === KEY_ID_METADATA) keyIds.add(text(value));
         pieces.push(text(value));
-      } else if (Array.isArray(value)) for (const v of value) walk(v, key);
+      } else if (typeof value === 'string') pieces.push(value);
+      else if (Array.isArray(value)) for (const v of value) walk(v, key);
       else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, k);
     };
     walk(history, '');
@@ -168,6 +170,14 @@ describe('an outreach under encryption', () => {
     for (const clear of [resident.id, resident.familyName, resident.email!, 'child-allowance', 'child-benefits']) {
       expect(raw, `${clear} in the raw history`).not.toContain(clear);
     }
+
+    // The workflow id is opaque: Temporal's visibility store lists it in clear.
+    expect(outreachId).toMatch(/^o-[a-z2-7]{26}$/);
+    const listed: unknown[] = [];
+    for await (const execution of plain.workflow.list({ query: `TaskQueue = '${engine.taskQueue}'` })) listed.push(execution);
+    expect(listed.length).toBeGreaterThanOrEqual(1);
+    const visible = JSON.stringify(listed);
+    for (const clear of [resident.id, resident.familyName, 'child-allowance']) expect(visible, `${clear} in the visibility store`).not.toContain(clear);
 
     // The old key alone cannot read what the new key wrote: a clear error naming the key id.
     await expect(engine.client.workflow.getHandle(outreachId).result()).rejects.toThrow(/key id "key-b"/);

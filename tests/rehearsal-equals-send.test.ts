@@ -53,6 +53,7 @@ function deps(): ActivityDeps {
     mail,
     vapid: context.vapid,
     links: context.links,
+    outreachIdKey: context.outreachIdKey,
     temporal: engine.client,
     taskQueue: engine.taskQueue,
     printOutboxDir: join(context.config.dataDir, 'print-outbox'),

@@ -17,6 +17,7 @@ import { loadEngineConfig } from '../config/engine-config';
 import { addResident } from '../engine/register/residents';
 import { UnknownResidentError } from '../engine/rule-language/explain-resident';
 import { openEngineContext, type EngineContext } from '../runtime/engine-context';
+import { outreachIdFor } from '../engine/outreach/outreach-ids';
 import { capturingContext } from './support/command-context';
 
 let engine: EngineContext;
@@ -82,7 +83,7 @@ describe('oshirase templates preview', () => {
     const stored = await engine.database.db
       .selectFrom('response_tokens')
       .select('token_hash')
-      .where('outreach_id', '=', `outreach:child-allowance:${residentId}:preview-2026-11-20`)
+      .where('outreach_id', '=', outreachIdFor(engine.outreachIdKey, 'child-allowance', residentId, 'preview-2026-11-20'))
       .execute();
     expect(stored).toEqual([]);
     expect(out.join('\n')).toContain('they do nothing');

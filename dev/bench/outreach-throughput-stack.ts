@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { openDatabase, type DatabaseHandle } from '../../store/connect';
 import type { Database } from '../../store/schema';
@@ -28,6 +28,8 @@ import { loadEngineConfig } from '../../config/engine-config';
 import { WORKFLOWS_PATH } from '../../worker';
 import { BENCH_REFERENCE_DATE, DEFAULT_SERVER_URL, databaseUrl } from './prepare-population';
 import { PACING_OFF_ENV } from '../../config/notice-pacing';
+import { connectTemporalClient, temporalSetup } from '../../runtime/temporal-client';
+import { newOutreachIdKey } from '../../engine/outreach/outreach-ids';
 
 export const OUTREACH_DATABASE = 'oshirase_bench_outreach';
 export const OUTREACH_ID_PREFIX = 'Q';
@@ -144,9 +146,9 @@ export async function startStack(options: { residents: number; poolSize: number 
     log('starting the Temporal dev server (headless)');
     const temporal = await startDevServer({ withUi: false, log });
     stops.push(() => temporal.stop());
-    const connection = await Connection.connect({ address: temporal.address });
+    // The workers' payload key (generated into their data folder here, first): the bench's starts are encrypted as the engine's are.
+    const { connection, client } = await connectTemporalClient(temporalSetup({ env: {}, address: temporal.address, dataDir: join(dataDir, 'worker') }));
     stops.push(() => connection.close());
-    const client = new Client({ connection });
 
     const smtp = await spawnService('dev/local-services/smtp-sink.ts', ['--port', '0', '--dir', smtpDir], 'SMTP_SINK_READY');
     stops.push(() => smtp.stop());
@@ -219,7 +221,8 @@ export async function runConcurrently(count: number, concurrency: number, task: 
 /** Starts `count` outreach workflows of the bench rule, residents taken round-robin from the eligible ones. */
 export function outreachStarter(stack: BenchStack, tag: string, msPerDay: number): (index: number) => Promise<void> {
   const triggerDate = todayInTokyo();
-  const deps = { db: stack.database.db, temporal: stack.client, taskQueue: OUTREACH_TASK_QUEUE, msPerDay };
+  // Any key will do: the ids only have to be opaque, and a run's starts are told apart by their occurrence keys.
+  const deps = { db: stack.database.db, temporal: stack.client, taskQueue: OUTREACH_TASK_QUEUE, msPerDay, outreachIdKey: newOutreachIdKey() };
   return async (i) => {
     const result = await startOutreach(deps, {
       ruleId: BENCH_RULE_ID,

@@ -9,8 +9,8 @@ import { publishedParameters } from '../rule-language/parameter-registry';
 import { evaluateRule, isEffective } from '../rule-language/evaluate-rule';
 import { redactedOrNull, type RedactedExplanation } from '../rule-language/redact-explanation';
 import { todayInTokyo } from '../../foundation/tokyo-calendar';
-import { launchOutreach, workflowsStarted, type StartOutcome, type StartOutreachRequest } from '../outreach/start-outreach';
-import { outreachIdFor } from '../outreach/outreach-ids';
+import { launchOutreach, outreachColumns, workflowsStarted, type StartOutcome, type StartOutreachRequest } from '../outreach/start-outreach';
+import type { OutreachIdKey } from '../outreach/outreach-ids';
 import { recordLifeEvent } from './record-life-event';
 import { applyLifeEventToRegister, changesRegister, statusEndsOf } from './life-event-register';
 import { endOutreachOnStatus } from '../register/register-changes';
@@ -22,6 +22,8 @@ export interface IntakeDeps {
   temporal: Client;
   taskQueue: string;
   msPerDay: number;
+  /** Makes the opaque ids of the outreach the event starts (engine/outreach/outreach-ids.ts). */
+  outreachIdKey: OutreachIdKey;
   /** The plan instant each outreach's plan clock starts at (tests and the demo); absent, its real start. */
   planClockOrigin?: string;
   /** The evaluation date; today in Asia/Tokyo (of `now`) unless a test or a replay says otherwise. */
@@ -139,15 +141,16 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
 
   const decisions = decided.flatMap((d) => (d.decision === 'outreach' ? [] : [d.audit]));
   const requests = decided.flatMap((d) => (d.decision === 'outreach' ? [d.request] : []));
+  const rows = requests.map((r) => outreachColumns(deps.outreachIdKey, r));
   // An event that changes the register (a birth with its child, a move-out, a death) changes it in the
   // transaction that stores the event: both or neither. Others keep the single statement.
   const outcome = changesRegister(event)
     ? await db.transaction().execute(async (tx) => {
-        const recorded = await recordLifeEvent(tx, event, source, decisions, requests);
+        const recorded = await recordLifeEvent(tx, event, source, decisions, rows);
         if (recorded.kind === 'new') await applyLifeEventToRegister(tx, event, source);
         return recorded;
       })
-    : await recordLifeEvent(db, event, source, decisions, requests);
+    : await recordLifeEvent(db, event, source, decisions, rows);
   // A correction under the same id is refused, never dropped: the registry sends it under a new id (README, "Life events").
   if (outcome.kind === 'conflict')
     throw new EventConflictError(
@@ -164,10 +167,11 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
         const result: MatchDecision = d.decision === 'no-consent' ? { decision: 'no-consent', purpose: d.rule.purpose } : { decision: 'conditions-not-met' };
         return { ...base, result, audit: null };
       }
-      const outreachId = outreachIdFor(d.request.ruleId, d.request.residentId, d.request.occurrenceKey);
-      const ruleVersion = outcome.versions.get(outreachId);
-      if (ruleVersion === undefined) throw new Error(`outreach ${outreachId} was not stored`);
-      const { outcome: start, audit } = await launchOutreach(startDeps, d.request, { outreachId, ruleVersion });
+      // The stored row's id: the one made now, or the one a row of the same occurrence was stored under before.
+      const recorded = outcome.recorded.get(outreachColumns(deps.outreachIdKey, d.request).id);
+      if (recorded === undefined) throw new Error(`an outreach of rule ${d.request.ruleId} was not stored`);
+      const { outreachId } = recorded;
+      const { outcome: start, audit } = await launchOutreach(startDeps, d.request, recorded);
       return { ...base, result: { decision: 'outreach', outreachId, start }, audit };
     }),
   );

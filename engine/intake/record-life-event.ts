@@ -1,14 +1,14 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/schema';
 import { auditColumns, type AuditRecord } from '../../store/audit';
-import { outreachColumns, type StartOutreachRequest } from '../outreach/start-outreach';
+import type { OutreachColumns, RecordedOutreach } from '../outreach/start-outreach';
 import type { LifeEvent } from './life-event-schema';
 
 export type RecordEventOutcome =
   /** Stored now, with its decision audits and outreach rows. */
-  | { kind: 'new'; versions: Map<string, number> }
+  | { kind: 'new'; recorded: Map<string, RecordedOutreach> }
   /** Stored before with the same type, resident, date and payload: no audit is written again; missing outreach rows are added. */
-  | { kind: 'duplicate'; versions: Map<string, number> }
+  | { kind: 'duplicate'; recorded: Map<string, RecordedOutreach> }
   /**
    * The id was used before for a different event (a correction, or a reused
    * id): nothing was written. `differs` names the fields that differ
@@ -16,29 +16,40 @@ export type RecordEventOutcome =
    */
   | { kind: 'conflict'; differs: string[] };
 
+interface StoredOutreach {
+  id: string;
+  rule_id: string;
+  resident_id: string;
+  occurrence_key: string;
+  rule_version: number;
+}
+
 interface Row {
   inserted: boolean;
   same_as_stored: boolean;
-  versions: Array<{ id: string; rule_version: number }>;
+  stored: StoredOutreach[];
 }
+
+const occurrenceOf = (o: { rule_id: string; resident_id: string; occurrence_key: string }) => JSON.stringify([o.rule_id, o.resident_id, o.occurrence_key]);
 
 /**
  * Stores a life event, the audit records of its decisions and the outreach
  * rows it starts, in one statement: one round trip and one commit for the
- * whole event on the intake's hot path, and all or nothing. Returns, for each
- * outreach id, the rule version its row holds (an older row keeps its own).
+ * whole event on the intake's hot path, and all or nothing. Returns, for the
+ * id each of `rows` was made with, the stored row's id and rule version: a
+ * row stored before for the same (rule, resident, occurrence) keeps its own
+ * (an id made before ids were opaque, an older rule version).
  */
 export async function recordLifeEvent(
   db: Kysely<Database>,
   event: LifeEvent,
   source: string,
   decisions: AuditRecord[],
-  outreach: StartOutreachRequest[],
+  rows: OutreachColumns[],
   concurrentRepeat = false,
 ): Promise<RecordEventOutcome> {
   const received: AuditRecord = { actor: source, action: 'event-received', residentId: event.residentId, detail: { eventId: event.id, type: event.type } };
   const audits = [received, ...decisions].map(auditColumns);
-  const rows = outreach.map(outreachColumns);
   // Rows a concurrent statement inserts are not in this statement's snapshot;
   // `versions` then lacks them and they are read again below.
   const result = await sql<Row>`
@@ -69,36 +80,50 @@ export async function recordLifeEvent(
         as o(id text, rule_id text, rule_version int, resident_id text, occurrence_key text, event_id text, trigger_date date, member_id text,
              workflow_pending boolean)
       where exists (select 1 from ev) or (select same from same)
-      on conflict (id) do nothing
-      returning id, rule_version
+      on conflict do nothing
+      returning id, rule_id, resident_id, occurrence_key, rule_version
     )
     select
       exists (select 1 from ev) as inserted,
       (select same from same) as same_as_stored,
       coalesce((
-        select json_agg(json_build_object('id', v.id, 'rule_version', v.rule_version))
+        select json_agg(json_build_object('id', v.id, 'rule_id', v.rule_id, 'resident_id', v.resident_id, 'occurrence_key', v.occurrence_key,
+                                          'rule_version', v.rule_version))
         from (
-          select id, rule_version from ou
+          select id, rule_id, resident_id, occurrence_key, rule_version from ou
           union all
-          select id, rule_version from outreach where id in (select jsonb_array_elements_text(${JSON.stringify(rows.map((r) => r.id))}::jsonb))
+          select s.id, s.rule_id, s.resident_id, s.occurrence_key, s.rule_version from outreach s
+          where (s.rule_id, s.resident_id, s.occurrence_key) in (
+            select k.rule_id, k.resident_id, k.occurrence_key
+            from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as k(rule_id text, resident_id text, occurrence_key text)
+          )
         ) v
-      ), '[]'::json) as versions
+      ), '[]'::json) as stored
   `.execute(db);
   const row = result.rows[0]!;
   if (!row.inserted && !row.same_as_stored) {
     const differs = await differingFields(db, event);
     // The same event, stored by a concurrent request after this statement took its snapshot: `same` could not
     // see it (the insert waited for it, then did nothing). Not a conflict: once more, and it is a duplicate.
-    if (differs.length === 0 && !concurrentRepeat) return recordLifeEvent(db, event, source, decisions, outreach, true);
+    if (differs.length === 0 && !concurrentRepeat) return recordLifeEvent(db, event, source, decisions, rows, true);
     return { kind: 'conflict', differs: differs.length > 0 ? differs : ['payload'] };
   }
-  const versions = new Map(row.versions.map((v) => [v.id, v.rule_version]));
-  const missing = rows.filter((r) => !versions.has(r.id)).map((r) => r.id);
-  if (missing.length > 0) {
-    const stored = await db.selectFrom('outreach').select(['id', 'rule_version']).where('id', 'in', missing).execute();
-    for (const s of stored) versions.set(s.id, s.rule_version);
+  const byOccurrence = new Map(row.stored.map((s) => [occurrenceOf(s), s]));
+  const recorded = new Map<string, RecordedOutreach>();
+  for (const r of rows) {
+    let stored = byOccurrence.get(occurrenceOf(r));
+    if (!stored) {
+      stored = await db
+        .selectFrom('outreach')
+        .select(['id', 'rule_id', 'resident_id', 'occurrence_key', 'rule_version'])
+        .where('rule_id', '=', r.rule_id)
+        .where('resident_id', '=', r.resident_id)
+        .where('occurrence_key', '=', r.occurrence_key)
+        .executeTakeFirst();
+    }
+    if (stored) recorded.set(r.id, { outreachId: stored.id, ruleVersion: stored.rule_version });
   }
-  return { kind: row.inserted ? 'new' : 'duplicate', versions };
+  return { kind: row.inserted ? 'new' : 'duplicate', recorded };
 }
 
 /** Which fields of the stored event with this id differ from `event`: names only, the values are the resident's. */

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { EngineConfig } from '../../config/engine-config';
 import type { Database } from '../../store/schema';
 import { writeAudit, type AuditRecord } from '../../store/audit';
-import { outreachIdFor } from './outreach-ids';
+import { outreachIdFor, type OutreachIdKey } from './outreach-ids';
 import type { OutreachInput } from './outreach-contract';
 import { startOutreachWorkflow } from './workflow-starts';
 import type { RedactedExplanation } from '../rule-language/redact-explanation';
@@ -58,10 +58,10 @@ export interface RecordedOutreach {
   ruleVersion: number;
 }
 
-/** The outreach row a request stores (its id comes from rule, resident and occurrence). */
-export function outreachColumns(request: StartOutreachRequest) {
+/** The outreach row a request stores (its id comes from rule, resident and occurrence, under the installation's key). */
+export function outreachColumns(key: OutreachIdKey, request: StartOutreachRequest) {
   return {
-    id: outreachIdFor(request.ruleId, request.residentId, request.occurrenceKey),
+    id: outreachIdFor(key, request.ruleId, request.residentId, request.occurrenceKey),
     rule_id: request.ruleId,
     rule_version: request.ruleVersion,
     resident_id: request.residentId,
@@ -80,22 +80,32 @@ export async function workflowsStarted(db: Kysely<Database>, outreachIds: readon
   await db.updateTable('outreach').set({ workflow_pending: false }).where('id', 'in', outreachIds).where('workflow_pending', '=', true).execute();
 }
 
+/** The type of one stored outreach row as outreachColumns makes it. */
+export type OutreachColumns = ReturnType<typeof outreachColumns>;
+
 /**
- * Stores the outreach row (once: its id comes from rule, resident and
- * occurrence). May run inside the caller's transaction; the workflow must be
- * started only after that transaction commits, since its activities read the row.
+ * Stores the outreach row (once per rule, resident and occurrence: the row's unique key). May run inside the
+ * caller's transaction; the workflow must be started only after that transaction commits, since its
+ * activities read the row.
  */
-export async function recordOutreach(db: Kysely<Database>, request: StartOutreachRequest): Promise<RecordedOutreach> {
-  const row = outreachColumns(request);
-  const outreachId = row.id;
+export async function recordOutreach(db: Kysely<Database>, key: OutreachIdKey, request: StartOutreachRequest): Promise<RecordedOutreach> {
+  const row = outreachColumns(key, request);
   await db
     .insertInto('outreach')
     .values({ ...row, status: 'active' })
-    .onConflict((oc) => oc.column('id').doNothing())
+    // Either unique key: the same id, or the same (rule, resident, occurrence) stored under another id.
+    .onConflict((oc) => oc.doNothing())
     .execute();
-  // The row, not this call, fixes the rule version: a duplicate never moves an outreach to a newer version.
-  const stored = await db.selectFrom('outreach').select(['rule_version']).where('id', '=', outreachId).executeTakeFirstOrThrow();
-  return { outreachId, ruleVersion: stored.rule_version };
+  // The row, not this call, fixes the id and the rule version: a duplicate maps onto the stored row (an id made
+  // before ids were opaque, or under an earlier key, included) and never moves it to a newer version.
+  const stored = await db
+    .selectFrom('outreach')
+    .select(['id', 'rule_version'])
+    .where('rule_id', '=', request.ruleId)
+    .where('resident_id', '=', request.residentId)
+    .where('occurrence_key', '=', request.occurrenceKey)
+    .executeTakeFirstOrThrow();
+  return { outreachId: stored.id, ruleVersion: stored.rule_version };
 }
 
 /**
@@ -142,9 +152,12 @@ export async function launchOutreach(
   };
 }
 
-/** Records and starts one outreach, idempotently. */
-export async function startOutreach(deps: StartOutreachDeps, request: StartOutreachRequest): Promise<{ outreachId: string; outcome: StartOutcome }> {
-  const recorded = await recordOutreach(deps.db, request);
+/** Records and starts one outreach, idempotently; `outreachIdKey` makes its id if it is not stored yet (outreach-ids.ts). */
+export async function startOutreach(
+  deps: StartOutreachDeps & { outreachIdKey: OutreachIdKey },
+  request: StartOutreachRequest,
+): Promise<{ outreachId: string; outcome: StartOutcome }> {
+  const recorded = await recordOutreach(deps.db, deps.outreachIdKey, request);
   const { outcome, audit } = await launchOutreach(deps, request, recorded);
   if (audit) await writeAudit(deps.db, audit);
   await workflowsStarted(deps.db, [recorded.outreachId]);

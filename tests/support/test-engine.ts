@@ -250,6 +250,7 @@ export class TestEngine {
         temporal: this.client,
         taskQueue: this.taskQueue,
         msPerDay: options.msPerDay,
+        outreachIdKey: this.context.outreachIdKey,
         ...(options.planClockOrigin ? { planClockOrigin: options.planClockOrigin } : {}),
       },
       event,
