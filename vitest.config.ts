@@ -17,6 +17,7 @@ class HistoryScanLast extends BaseSequencer {
  * it keeps to that; everything else is the integration project.
  */
 const UNIT_TESTS = [
+  'tests/database-errors.test.ts',
   'tests/dsn-parser-adversarial.test.ts',
   'tests/email-dsn.test.ts',
   'tests/environment-settings.test.ts',

@@ -24,6 +24,7 @@ import { noticeRecipients, proxiesOf, type NoticeRecipient } from '../engine/out
 import { getRuleVersion } from '../engine/rule-language/rule-registry';
 import type { SendAttempt, SendRequest } from './send-attempt';
 import { currentActivity, sendEmailNotice } from './send-email-notice';
+import { whileDatabaseReturns } from '../store/database-errors';
 import { sendPushNotice } from './send-push-notice';
 import { sendLetterNotice } from './send-letter-notice';
 import { rehearseNotice } from './rehearse-notice';
@@ -297,10 +298,17 @@ async function sendToRecipient(deps: ActivityDeps, step: StepContext, send: Reci
     return { outcome: 'unreachable', alreadyInLedger: false };
   }
   const settle = deps.config.testMode ? markDeliveryRehearsed : markDeliverySent;
-  await settle(db, ledger.id, {
-    providerRef: attempt.providerRef,
-    detail: { scheduledFor, ...variantDetail, ...mergedDetail, ...recipientDetail, ...attempt.detail },
-  });
+  // The message is out. Were recording it to fail, the activity's retry would send it again (at least once):
+  // a database that is away (a restart, a failover) is waited for here instead, up to a minute, so only a
+  // crash of this process in that window can still repeat a send.
+  await whileDatabaseReturns(
+    () =>
+      settle(db, ledger.id, {
+        providerRef: attempt.providerRef,
+        detail: { scheduledFor, ...variantDetail, ...mergedDetail, ...recipientDetail, ...attempt.detail },
+      }),
+    60_000,
+  );
   await audit(input, deps.config.testMode ? 'notice-rehearsed' : 'notice-sent', {
     channel: input.channel,
     deliveryId: ledger.id,

@@ -10,6 +10,7 @@ import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompi
 import { actorOf, installAccessControl, type AccessControlDeps } from './access';
 import { HttpError } from './http-error';
 import { httpRequests } from '../foundation/metrics';
+import { isDatabaseUnavailable } from '../store/database-errors';
 
 export type ServiceApp = FastifyInstance;
 
@@ -177,6 +178,11 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
                 ]
               : [error.message, null];
       return reply.code(status).send(problem ? { error: message, problems: [problem] } : { error: message });
+    }
+    // The database is away (restarting, failing over): the caller should try again shortly, not see a failure.
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: { type: error.name, code: error.code } }, 'database unavailable');
+      return reply.code(503).header('Retry-After', '5').send({ error: 'the service is briefly unavailable; try again shortly' });
     }
     // The message may quote data (a database error names values): log the kind and where, not the text.
     request.log.error({ err: { type: error.name, code: error.code, stack: (error.stack ?? '').split('\n').slice(1, 8).join('\n') } }, 'request failed');

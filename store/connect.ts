@@ -21,6 +21,12 @@ export interface DatabaseHandle {
 export async function openDatabase(options: { databaseUrl?: string; pgliteDir?: string; poolSize?: number }): Promise<DatabaseHandle> {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // An idle connection the server drops (a restart, a failover) is reported here; without a listener Node
+    // would end the process. The pool discards it and opens a new one when asked; queries in flight fail and
+    // are retried by their callers (activities by Temporal, the intake's caller after its 503).
+    pool.on('error', (error: Error & { code?: string }) => {
+      process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'database connection lost', code: error.code ?? null })}\n`);
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
