@@ -12,7 +12,10 @@ import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio
 import { createActivities, type ActivityDeps } from './activities';
 import { ConfigError, loadEngineConfig } from './config/engine-config';
 import { configuredOffices } from './config/offices';
-import { workflowBundleSetting } from './config/environment';
+import { logLevelSetting, workflowBundleSetting } from './config/environment';
+import { loadWorkerMetricsConfig } from './config/metrics-config';
+import { createEngineLogger, type Logger } from './foundation/logging';
+import { installWorkerRuntime, instrumentActivities, startMetricsServer } from './runtime/observability';
 import { createMailTransport } from './channels/email/email';
 import { NoticeRenderer } from './engine/notices/render-notice';
 import { PROJECT_ROOT } from './runtime/engine-context';
@@ -83,7 +86,8 @@ export async function createOutreachWorker(options: OutreachWorkerOptions): Prom
       connection,
       namespace: engine.temporalSettings.namespace,
       taskQueue,
-      activities: createActivities(deps),
+      // Each attempt counted and timed by activity and outcome (oshirase_activity_executions_total).
+      activities: instrumentActivities(createActivities(deps)),
       // Waiting outreach needs no cache; the cap bounds the worker's memory (BENCHMARKS.md, benchmark 4).
       maxCachedWorkflows: context.config.maxCachedWorkflows,
       ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
@@ -108,12 +112,20 @@ export async function createOutreachWorker(options: OutreachWorkerOptions): Prom
  * stops polling, lets the activities in flight finish (up to Temporal's
  * shutdown grace), and exits. `npm run worker` and `oshirase worker`.
  */
-export async function runWorker(options: { log?: (line: string) => void } = {}): Promise<void> {
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+export async function runWorker(options: { logger?: Logger } = {}): Promise<void> {
+  const logLevel = logLevelSetting();
+  if ('problem' in logLevel) throw new ConfigError(logLevel.problem);
+  const metricsSettings = loadWorkerMetricsConfig();
+  if ('problem' in metricsSettings) throw new ConfigError(metricsSettings.problem);
+  const metricsConfig = metricsSettings.config;
+  // JSON lines on stdout with the service's fields (foundation/logging.ts): ids only, never a name or an address.
+  const logger = options.logger ?? createEngineLogger({ component: 'worker', level: logLevel.level });
   const config = loadEngineConfig();
   const address = config.temporalAddress;
   if (!address) throw new ConfigError('TEMPORAL_ADDRESS is not set (host:port of the Temporal frontend, e.g. 127.0.0.1:7233)');
-  const engine = await createEngine({ config });
+  // Before the first native connection: the SDK's own logs through the same logger, its metrics beside the engine's.
+  await installWorkerRuntime({ logger, sdkMetrics: metricsConfig.port !== null && metricsConfig.sdkMetrics });
+  const engine = await createEngine({ config, warn: (message) => logger.warn(message) });
   const { context } = engine;
   try {
     // A bad PRINT_CUTOFF should stop the worker now, not at its first letter.
@@ -125,21 +137,32 @@ export async function runWorker(options: { log?: (line: string) => void } = {}):
       ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
     });
     const stop = (signal: string) => {
-      log(JSON.stringify({ level: 'info', msg: 'worker shutting down', signal }));
+      logger.info({ signal }, 'worker shutting down');
       worker.shutdown();
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    const sweepLog = logger.child({ source: 'outbox-sweeper' });
     // Outreach stored but never started (a process died between the event's commit and the start) are started here.
     const sweeper = startOutboxSweeper(
       { db: context.database.db, temporal: engine.temporal, ...outreachStartSettings(context.config) },
-      { ...context.config.outbox, report: log },
+      {
+        ...context.config.outbox,
+        report: (entry) => {
+          if (entry.level === 'error') sweepLog.error({ error: entry.error }, entry.msg);
+          else sweepLog.warn({ ...entry.result }, entry.msg);
+        },
+      },
     );
-    log(`WORKER_READY ${address} ${context.config.taskQueue}`);
+    // WORKER_METRICS_PORT: this process's metrics (and the SDK's) for Prometheus; off unless set.
+    const metricsServer = metricsConfig.port === null ? null : await startMetricsServer({ host: metricsConfig.host, port: metricsConfig.port });
+    logger.info({ taskQueue: context.config.taskQueue, metrics: metricsServer?.url ?? null }, 'worker ready');
+    process.stdout.write(`WORKER_READY ${address} ${context.config.taskQueue}${metricsServer ? ` ${metricsServer.url}` : ''}\n`);
     await worker.run();
     await sweeper.stop();
+    await metricsServer?.close();
     await close();
-    log(JSON.stringify({ level: 'info', msg: 'worker stopped' }));
+    logger.info('worker stopped');
   } finally {
     await engine.close();
   }

@@ -16,6 +16,8 @@ import { recordReturnedLetter, RETURN_REASON_MAX_LENGTH } from '../channels/lett
 import { followUpTask } from '../engine/casework/task-follow-up';
 import { actorOf, callerOf } from './access';
 import { HttpError } from './http-error';
+import { intakeDuration, lifeEventsReceived, noticesSent } from '../foundation/metrics';
+import { LIFE_EVENT_TYPES } from '../engine/rule-language/attribute-catalog';
 import type { ServiceDeps } from './service-deps';
 
 export const API_PREFIX = '/api/v1';
@@ -30,6 +32,24 @@ const BounceAnswer = z.object({ reportKey: z.string(), recipients: z.array(z.obj
 const LetterReturnAnswer = z.object({ reference: z.string(), status: z.literal('returned'), taskId: z.number().int(), alreadyRecorded: z.boolean() });
 const BOUNCE_MEDIA_TYPES = ['message/rfc822', 'message/global'];
 const LETTER_STATUS_OF: Record<LetterOperationError['kind'], number> = { 'not-found': 404, conflict: 409, 'not-due': 409, invalid: 400 };
+
+/** The outcome of an intake the handler settled (accepted or duplicate); others are read from the status code. */
+const intakeOutcomes = new WeakMap<object, 'accepted' | 'duplicate'>();
+
+function intakeOutcomeOf(status: number): string {
+  if (status === 400) return 'invalid';
+  if (status === 401 || status === 403) return 'refused';
+  if (status === 409) return 'conflict';
+  if (status === 422) return 'not-accepted';
+  if (status === 413 || status === 415) return 'invalid';
+  return status >= 500 ? 'failed' : 'other';
+}
+
+/** The event type as a metric label: one of the catalog's types, or `(invalid)` — never a caller's text. */
+function eventTypeLabel(body: unknown): string {
+  const type = body && typeof body === 'object' ? (body as { type?: unknown }).type : undefined;
+  return typeof type === 'string' && (LIFE_EVENT_TYPES as readonly string[]).includes(type) ? type : '(invalid)';
+}
 
 export async function systemRoutes(fastify: FastifyInstance, deps: ServiceDeps): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -53,6 +73,12 @@ export async function systemRoutes(fastify: FastifyInstance, deps: ServiceDeps):
       const problems = boundedInputProblems(request.body);
       if (problems.length > 0) throw new HttpError(400, { error: 'invalid request body', problems });
     },
+    // Counted once the answer is written, whatever refused it (access, schema, the intake): by type and outcome.
+    onResponse: async (request, reply) => {
+      const outcome = intakeOutcomes.get(request) ?? intakeOutcomeOf(reply.statusCode);
+      lifeEventsReceived.inc({ type: eventTypeLabel(request.body), outcome });
+      intakeDuration.observe({ outcome }, reply.elapsedTime / 1000);
+    },
     handler: async (request, reply) => {
       const caller = callerOf(request);
       const source = actorOf(caller);
@@ -72,6 +98,7 @@ export async function systemRoutes(fastify: FastifyInstance, deps: ServiceDeps):
           event,
           source,
         );
+        intakeOutcomes.set(request, result.duplicate ? 'duplicate' : 'accepted');
         return reply.code(202).send({ eventId: result.eventId, duplicate: result.duplicate, matches: result.matches.map((m) => ({ ...m })) });
       } catch (error) {
         // A correction under the same id, or an id reused: nothing was written.
@@ -103,6 +130,9 @@ export async function systemRoutes(fastify: FastifyInstance, deps: ServiceDeps):
         if (!Buffer.isBuffer(raw) || raw.length === 0) throw new HttpError(400, { error: 'invalid bounce', problems: ['(body): empty'] });
         try {
           const result = await ingestBounce(db, raw, { actor: actorOf(callerOf(request)) });
+          // A notice the engine sent that did not arrive (a report seen before is not counted again).
+          for (const r of result.recipients)
+            if (r.outcome === 'address-invalid' || r.outcome === 'delivery-failed') noticesSent.inc({ channel: 'email', outcome: 'bounced' });
           return reply
             .code(200)
             .send({ reportKey: result.reportKey, recipients: result.recipients.map((r) => ({ recipient: r.recipient, outcome: r.outcome })) });

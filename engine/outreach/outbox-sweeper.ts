@@ -1,7 +1,7 @@
-import { sql, type Kysely } from 'kysely';
-import type { Database } from '../../store/schema';
+import { sql } from 'kysely';
 import { writeAudits, type AuditRecord } from '../../store/audit';
 import { launchOutreach, workflowsStarted, type StartOutreachDeps, type StartOutreachRequest } from './start-outreach';
+import { outboxRows, outboxSweeps } from '../../foundation/metrics';
 
 /**
  * The outbox sweeper: an outreach row is committed (with its life event) before its workflow is started, so a
@@ -59,13 +59,17 @@ export async function sweepPendingOutreach(deps: StartOutreachDeps, options: { g
   return result;
 }
 
+/** What a sweep reports to the process's log: counts and the first line of an error, no ids of residents. */
+export type SweepReport = { level: 'warn'; msg: 'outbox sweep'; result: SweepResult } | { level: 'error'; msg: 'outbox sweep failed'; error: string };
+
 /**
  * Runs the sweeper every `sweepSeconds` until stopped (the worker process; `OUTBOX_SWEEP_SECONDS`, 0 = off).
- * A failed sweep (the database or Temporal away) is reported and tried again at the next tick.
+ * A failed sweep (the database or Temporal away) is reported and tried again at the next tick. Every sweep
+ * is counted (oshirase_outbox_sweeps_total, oshirase_outbox_rows_total); one that found rows is also reported.
  */
 export function startOutboxSweeper(
   deps: StartOutreachDeps,
-  options: { sweepSeconds: number; graceSeconds: number; report: (line: string) => void },
+  options: { sweepSeconds: number; graceSeconds: number; report: (entry: SweepReport) => void },
 ): { stop(): Promise<void> } {
   if (options.sweepSeconds <= 0) return { stop: async () => {} };
   // One sweep at a time: a tick that finds the last one still running is skipped.
@@ -75,12 +79,16 @@ export function startOutboxSweeper(
     running = sweepPendingOutreach(deps, { graceSeconds: options.graceSeconds })
       .then(
         (r) => {
-          if (r.started + r.alreadyStarted + r.ended > 0) options.report(JSON.stringify({ level: 'warn', msg: 'outbox sweep', ...r }));
+          outboxSweeps.inc({ result: 'ok' });
+          outboxRows.inc({ outcome: 'started' }, r.started);
+          outboxRows.inc({ outcome: 'already-started' }, r.alreadyStarted);
+          outboxRows.inc({ outcome: 'ended' }, r.ended);
+          if (r.started + r.alreadyStarted + r.ended > 0) options.report({ level: 'warn', msg: 'outbox sweep', result: r });
         },
-        (error: unknown) =>
-          options.report(
-            JSON.stringify({ level: 'error', msg: 'outbox sweep failed', error: error instanceof Error ? error.message.split('\n')[0] : String(error) }),
-          ),
+        (error: unknown) => {
+          outboxSweeps.inc({ result: 'failed' });
+          options.report({ level: 'error', msg: 'outbox sweep failed', error: error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error) });
+        },
       )
       .finally(() => {
         running = null;

@@ -7,6 +7,7 @@ import { outreachIdFor, type OutreachIdKey } from './outreach-ids';
 import type { OutreachInput } from './outreach-contract';
 import { startOutreachWorkflow } from './workflow-starts';
 import type { RedactedExplanation } from '../rule-language/redact-explanation';
+import { outreachStarted } from '../../foundation/metrics';
 
 export interface StartOutreachRequest {
   ruleId: string;
@@ -138,6 +139,7 @@ export async function launchOutreach(
     if (error instanceof WorkflowExecutionAlreadyStartedError) return { outcome: 'already-started', audit: null };
     throw error;
   }
+  outreachStarted.inc({ rule: request.ruleId });
   return {
     outcome: 'started',
     audit: {
