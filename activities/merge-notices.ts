@@ -198,16 +198,23 @@ export async function schemeVariables(
     outreach.member_id === null
       ? null
       : ((await deps.db.selectFrom('residents').select('given_name').where('id', '=', outreach.member_id).executeTakeFirst()) ?? null);
-  return noticeVariables({ ...deps, parameters: await publishedParameters(deps.db) }, rule, resident, links, outreach.trigger_date ?? todayInTokyo(outreach.started_at), {
-    member,
-    why: {
-      explanation: scheme.explanation,
-      consentGrantedOn: scheme.consent.grantedAt ? todayInTokyo(scheme.consent.grantedAt) : null,
-      // A late notice names no date (its tests check that no passed date appears anywhere): the shared form.
-      audience: scheme.late ? 'shared' : audienceOf(channel),
-      ...(scheme.proxy ? { proxy: { name: personName(scheme.proxy.subject, resident.locale), relation: scheme.proxy.relation } } : {}),
+  return noticeVariables(
+    { ...deps, parameters: await publishedParameters(deps.db) },
+    rule,
+    resident,
+    links,
+    outreach.trigger_date ?? todayInTokyo(outreach.started_at),
+    {
+      member,
+      why: {
+        explanation: scheme.explanation,
+        consentGrantedOn: scheme.consent.grantedAt ? todayInTokyo(scheme.consent.grantedAt) : null,
+        // A late notice names no date (its tests check that no passed date appears anywhere): the shared form.
+        audience: scheme.late ? 'shared' : audienceOf(channel),
+        ...(scheme.proxy ? { proxy: { name: personName(scheme.proxy.subject, resident.locale), relation: scheme.proxy.relation } } : {}),
+      },
     },
-  });
+  );
 }
 
 /**
@@ -229,7 +236,9 @@ export async function carriedSchemes(
     const rule = await getRuleVersion(deps.db, ledger.rule_id, ledger.rule_version);
     const consent = await consentFor(deps.db, outreach.resident_id, rule.purpose, todayInTokyo());
     const still =
-      consentGap(consent, rule.purpose) === null && outreach.status === 'active' ? await checkStillApplies(deps.db, await publishedParameters(deps.db), rule, outreach) : null;
+      consentGap(consent, rule.purpose) === null && outreach.status === 'active'
+        ? await checkStillApplies(deps.db, await publishedParameters(deps.db), rule, outreach)
+        : null;
     if (!still || !still.applies) {
       await cancelCarriedDelivery(deps.db, ledger.id);
       continue;

@@ -249,7 +249,8 @@ async function rulesApproveAction(positionals: string[], values: { version?: str
 
 export const PARAMETERS_LIST = defineCommand<{ json?: boolean }>({
   name: 'parameters list',
-  summary: 'Every stored version of every parameter: its status, who submitted and who approved it, and its dated values. Starting the engine stores a changed parameter file as a new draft.',
+  summary:
+    'Every stored version of every parameter: its status, who submitted and who approved it, and its dated values. Starting the engine stores a changed parameter file as a new draft.',
   usage: '[--json]',
   options: (cmd) => cmd.option('--json', 'print JSON'),
   run: ({ opts: values }, ctx) => parametersListAction(values, ctx),
@@ -374,4 +375,15 @@ export const parametersList = PARAMETERS_LIST.invoke;
 export const parametersSubmit = PARAMETERS_SUBMIT.invoke;
 export const parametersApprove = PARAMETERS_APPROVE.invoke;
 
-export const RULES_COMMANDS = [RULES_VALIDATE, RULES_TEST, RULES_EXPLAIN, RULES_SIMULATE, RULES_SUBMIT, RULES_APPROVE, RULES_WITHDRAW, PARAMETERS_LIST, PARAMETERS_SUBMIT, PARAMETERS_APPROVE];
+export const RULES_COMMANDS = [
+  RULES_VALIDATE,
+  RULES_TEST,
+  RULES_EXPLAIN,
+  RULES_SIMULATE,
+  RULES_SUBMIT,
+  RULES_APPROVE,
+  RULES_WITHDRAW,
+  PARAMETERS_LIST,
+  PARAMETERS_SUBMIT,
+  PARAMETERS_APPROVE,
+];

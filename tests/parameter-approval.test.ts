@@ -133,7 +133,9 @@ describe('parameters under four eyes', () => {
       await submitParameterVersion(db, LIMIT, 1, 'staff:author');
       await approveParameterVersion(db, LIMIT, 1, 'staff:approver');
       await approveRuleVersion(db, 'school-support', version, 'staff:approver');
-      expect((await db.selectFrom('rule_versions').select('status').where('rule_id', '=', 'school-support').executeTakeFirstOrThrow()).status).toBe('published');
+      expect((await db.selectFrom('rule_versions').select('status').where('rule_id', '=', 'school-support').executeTakeFirstOrThrow()).status).toBe(
+        'published',
+      );
     } finally {
       await database.close();
     }
@@ -149,7 +151,9 @@ describe('parameters under four eyes', () => {
       await registerParameters(db, ruleSet.parameters);
       expect((await publishedParameters(db)).valueOn(LIMIT, '2026-04-01')?.value).toBe(4);
       const adopted = await db.selectFrom('audit_log').select(['action', 'detail']).where('action', '=', 'parameter-adopted').execute();
-      expect(adopted).toEqual([{ action: 'parameter-adopted', detail: expect.objectContaining({ parameterId: LIMIT, parameterVersion: 1, status: 'published' }) }]);
+      expect(adopted).toEqual([
+        { action: 'parameter-adopted', detail: expect.objectContaining({ parameterId: LIMIT, parameterVersion: 1, status: 'published' }) },
+      ]);
     } finally {
       await database.close();
     }

@@ -121,7 +121,13 @@ describe('four eyes on rules', () => {
     expect(listed.status).toBe(403);
     const versions = await fetch(`${svc.service.internalUrl}/api/v1/parameters/${id}/versions`, { headers: { Cookie: author.cookie } });
     expect(((await versions.json()) as { versions: unknown[] }).versions).toMatchObject([
-      { version: 1, status: 'published', values: { '2024-04-01': 3, '2027-04-01': 5 }, submittedBy: `staff:${author.subject}`, approvedBy: `staff:${approver.subject}` },
+      {
+        version: 1,
+        status: 'published',
+        values: { '2024-04-01': 3, '2027-04-01': 5 },
+        submittedBy: `staff:${author.subject}`,
+        approvedBy: `staff:${approver.subject}`,
+      },
     ]);
 
     // A changed file is a second draft; through the CLI the same person cannot submit and approve it.

@@ -99,7 +99,13 @@ export async function approveParameterVersion(db: Kysely<Database>, parameterId:
 export async function requireParametersInForce(tx: Kysely<Database>, rule: Rule, ruleVersion: number): Promise<void> {
   const needed = parametersReadBy(rule);
   if (needed.length === 0) return;
-  const inForce = await tx.selectFrom('parameter_versions').select('parameter_id').distinct().where('status', '=', 'published').where('parameter_id', 'in', needed).execute();
+  const inForce = await tx
+    .selectFrom('parameter_versions')
+    .select('parameter_id')
+    .distinct()
+    .where('status', '=', 'published')
+    .where('parameter_id', 'in', needed)
+    .execute();
   const missing = needed.filter((id) => !inForce.some((r) => r.parameter_id === id));
   if (missing.length > 0) {
     throw new ApprovalError(
@@ -118,7 +124,12 @@ export async function publishIntendedParameters(db: Kysely<Database>, parameters
   let published = 0;
   for (const id of parameters.ids()) {
     const wanted = JSON.parse(JSON.stringify(parameters.get(id))) as unknown;
-    const rows = await db.selectFrom('parameter_versions').select(['version', 'status', 'definition']).where('parameter_id', '=', id).orderBy('version', 'desc').execute();
+    const rows = await db
+      .selectFrom('parameter_versions')
+      .select(['version', 'status', 'definition'])
+      .where('parameter_id', '=', id)
+      .orderBy('version', 'desc')
+      .execute();
     const row = rows.find((r) => isDeepStrictEqual(r.definition, wanted));
     if (!row || row.status === 'published') continue;
     if (row.status === 'draft') await submitParameterVersion(db, id, row.version, people.author);
