@@ -154,8 +154,9 @@ describe('generated command lines', () => {
         expect(printed, shown).not.toMatch(/^\s+at /m);
         if (code !== 0) {
           const first = stderr.split('\n')[0] ?? '';
-          // `oshirase COMMAND: why`, or (rules validate, templates check) the located problems of the files, one a line.
-          expect(first, shown).toMatch(/^oshirase( [^:]+)?: \S|^[^\n]*:\d+:\d+: \S/);
+          // `oshirase COMMAND: why`, or (rules validate, templates check, residents import) the problems of the files
+          // named, each `FILE[:LINE:COLUMN]: why`, one a line.
+          expect(first, shown).toMatch(/^oshirase( [^:]+)?: \S|^\S[^\n]*?: \S/);
         }
         expect(prototypeIsClean()).toBe(true);
       }),
