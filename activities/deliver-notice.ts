@@ -2,6 +2,7 @@ import type { ActivityDeps } from './activity-deps';
 import type { Channel } from '../store/schema';
 import { writeAudit } from '../store/audit';
 import { ApplicationFailure } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { channelWanted, consentFor, consentGap } from '../store/consent';
 import {
   claimDelivery,
@@ -77,8 +78,14 @@ export interface DeliverNoticeResult {
 
 /** Whether the outreach's workflow holds an answer (asked of the workflow itself: it has the answer first). */
 async function answeredMeanwhile(deps: ActivityDeps, outreachId: string): Promise<boolean> {
-  const status = await deps.temporal.workflow.getHandle(outreachId).query(statusQuery);
-  return status.response !== null;
+  try {
+    const status = await deps.temporal.workflow.getHandle(outreachId).query(statusQuery);
+    return status.response !== null;
+  } catch (error) {
+    // No workflow holds this outreach (a send run by hand, a script): nobody can have answered it there.
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
 }
 
 export function makeDeliverNotice(deps: ActivityDeps) {
