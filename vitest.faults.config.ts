@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The fault suite (`npm run test:faults`, and the last part of `npm test`): tests/faults/, each fault
+ * The fault suite (`npm run test:faults`; not yet in `npm test`, see README): tests/faults/, each fault
  * against real processes — worker processes SIGKILLed, the Temporal server killed on its PostgreSQL store —
  * on the real cluster (tests/cluster/global-setup.ts) with the suite's SMTP server and push receiver. Each
  * file prints one `FAULT <name>: outreach=… ended=… expected=… made=… duplicates=… losses=…` line.
