@@ -17,7 +17,7 @@ import { TestEngine, mailsTo, outreachIdOf, waitFor, type TestResident } from '.
 import { respondRoutes } from '../../service/respond-routes';
 import { publishedRules, registerRules, withdrawRule } from '../../engine/rule-language/rule-registry';
 import { startTestService, type TestService } from '../support/test-service';
-import { launchChromium, wcagViolations } from '../support/browser';
+import { launchChromium, signInToConsole, wcagViolations } from '../support/browser';
 import { outreachRow } from '../support/rows';
 
 /** A plan day far longer than the test: the outreach sends its first notice and waits, nothing more. */
@@ -126,20 +126,9 @@ async function newPage(viewport = DESKTOP): Promise<Page> {
   return context.newPage();
 }
 
-/**
- * Opens a console page without a session: the service sends the browser to the provider's login form,
- * which the test fills in as a person would; the browser comes back to the page it asked for.
- */
+/** Signs a demo account in on this file's service (tests/support/browser.ts). */
 async function signInAt(page: Page, path: string, username: string, landOn = path): Promise<void> {
-  await page.goto(`${base}${path}`);
-  await page.getByLabel('User name').fill(username);
-  await page.getByLabel('Password').fill(passwordOf(username));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  // The provider may ask to confirm the grant once.
-  const continueButton = page.getByRole('button', { name: 'Continue' });
-  await page.waitForURL((url) => url.origin === base || url.pathname.includes('/interaction/'), { waitUntil: 'load' });
-  if (new URL(page.url()).origin !== base && (await continueButton.count()) > 0) await continueButton.click();
-  await page.waitForURL(`${base}${landOn}`);
+  await signInToConsole(page, { base, username, password: passwordOf(username) }, path, landOn);
 }
 
 async function screenshot(page: Page, name: string): Promise<void> {

@@ -17,7 +17,7 @@ import { consoleRoutes } from '../../service/console/console-routes';
 import { escalateCaseworkerTask, findCaseworkerTask, openCaseworkerTask } from '../../store/caseworker-tasks';
 import { TestEngine } from '../support/test-engine';
 import { startTestService, type TestService } from '../support/test-service';
-import { launchChromium, wcagViolations } from '../support/browser';
+import { launchChromium, signInToConsole, wcagViolations } from '../support/browser';
 import { outreachRow } from '../support/rows';
 
 const MS_PER_DAY = 24 * 3_600_000;
@@ -95,16 +95,9 @@ async function newPage(viewport = DESKTOP): Promise<Page> {
   return context.newPage();
 }
 
-/** Opens a console page without a session and signs in at the provider's form, as console.test.ts does. */
+/** Signs a demo account in on this file's service (tests/support/browser.ts). */
 async function signInAt(page: Page, path: string, username: string): Promise<void> {
-  await page.goto(`${base}${path}`);
-  await page.getByLabel('User name').fill(username);
-  await page.getByLabel('Password').fill(passwordOf(username));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  const continueButton = page.getByRole('button', { name: 'Continue' });
-  await page.waitForURL((url) => url.origin === base || url.pathname.includes('/interaction/'), { waitUntil: 'load' });
-  if (new URL(page.url()).origin !== base && (await continueButton.count()) > 0) await continueButton.click();
-  await page.waitForURL(`${base}${path}`);
+  await signInToConsole(page, { base, username, password: passwordOf(username) }, path);
 }
 
 /** No WCAG 2.1 A/AA violation and nothing wider than the screen, in both languages and at both sizes. */

@@ -30,7 +30,7 @@ import { openDatabase, type DatabaseHandle } from '../../store/connect';
 import { loadWards } from '../../config/wards';
 import { CONSOLE_TEXT } from '../../service/console/console-text';
 import { TAKE_UP_CSV_COLUMNS } from '../../engine/reporting/take-up';
-import { launchChromium, wcagViolations } from '../support/browser';
+import { launchChromium, signInToConsole, wcagViolations } from '../support/browser';
 
 /** One plan day of the demo: twice `npm start`'s, so a loaded machine still answers before the next step. */
 const MS_PER_DAY = 2_000;
@@ -232,20 +232,11 @@ async function newPage(viewport = DESKTOP): Promise<Page> {
   return context.newPage();
 }
 
-/** Opens a console page without a session and signs in at the demo's OpenID provider's form, as a person would. */
+/** Signs a demo account in at the demo's OpenID provider (tests/support/browser.ts). */
 async function signInAt(page: Page, path: string, username: string): Promise<void> {
-  const base = running.internalUrl;
   const account = DEMO_STAFF.accounts.find((a) => a.username === username);
   if (!account) throw new Error(`no demo account ${username}`);
-  await page.goto(`${base}${path}`);
-  await page.getByLabel('User name').fill(username);
-  await page.getByLabel('Password').fill(account.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  // The provider may ask to confirm the grant once.
-  await page.waitForURL((url) => url.origin === base || url.pathname.includes('/interaction/'), { waitUntil: 'load' });
-  const continueButton = page.getByRole('button', { name: 'Continue' });
-  if (new URL(page.url()).origin !== base && (await continueButton.count()) > 0) await continueButton.click();
-  await page.waitForURL(`${base}${path}`);
+  await signInToConsole(page, { base: running.internalUrl, username, password: account.password }, path);
 }
 
 const WARDS = loadWards();

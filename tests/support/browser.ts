@@ -58,3 +58,20 @@ export async function wcagViolations(page: Page): Promise<AxeViolation[]> {
     nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
   }));
 }
+
+/**
+ * Opens a console page without a session: the service sends the browser to the OpenID provider's login form,
+ * which is filled in as a person would; the browser comes back to `landOn` (the page it asked for by default).
+ */
+export async function signInToConsole(page: Page, account: { base: string; username: string; password: string }, path: string, landOn = path): Promise<void> {
+  const { base } = account;
+  await page.goto(`${base}${path}`);
+  await page.getByLabel('User name').fill(account.username);
+  await page.getByLabel('Password').fill(account.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  // The provider may ask to confirm the grant once.
+  const continueButton = page.getByRole('button', { name: 'Continue' });
+  await page.waitForURL((url) => url.origin === base || url.pathname.includes('/interaction/'), { waitUntil: 'load' });
+  if (new URL(page.url()).origin !== base && (await continueButton.count()) > 0) await continueButton.click();
+  await page.waitForURL(`${base}${landOn}`);
+}
