@@ -5,7 +5,10 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { channelWanted, consentFor, consentGap } from '../store/consent';
 import {
+  beginHandover,
   claimDelivery,
+  endHandover,
+  markDeliveryUnconfirmed,
   claimMergedDelivery,
   idempotencyKeyFor,
   markDeliveryRehearsed,
@@ -270,6 +273,7 @@ async function sendToRecipient(deps: ActivityDeps, step: StepContext, send: Reci
   if (ledger.status === 'sent' || ledger.status === 'rehearsed') return { outcome: 'sent', alreadyInLedger: true };
   if (ledger.status === 'skipped') return { outcome: 'unreachable', alreadyInLedger: true };
   if (ledger.bundled_into !== null) return carriedByAnother(input, ledger, audit);
+  if (ledger.handover_attempt !== null) return settleUnconfirmed(db, input, ledger, recipientDetail, audit);
 
   // The recipient's contact preferences (an email unsubscribe takes email off them): not wanted is unreachable, the plan moves on.
   if (!channelWanted(row, input.channel)) {
@@ -294,20 +298,45 @@ async function sendToRecipient(deps: ActivityDeps, step: StepContext, send: Reci
   const mergedDetail =
     carried.length > 0 ? { carries: carried.map((c) => ({ deliveryId: c.ledger.id, outreachId: c.ledger.outreach_id, ruleId: c.rule.id })) } : {};
 
-  const request = { deps, rule, resident: row, ledger, vars, msPerDay: input.msPerDay, ...(input.variant ? { variant: input.variant } : {}), ...merged };
+  let handedOver = false;
+  const handingOver = async () => {
+    if (handedOver) return;
+    await beginHandover(db, ledger.id, currentActivity()?.attempt ?? 1);
+    handedOver = true;
+  };
+  const request = {
+    deps,
+    rule,
+    resident: row,
+    ledger,
+    vars,
+    msPerDay: input.msPerDay,
+    handingOver,
+    ...(input.variant ? { variant: input.variant } : {}),
+    ...merged,
+  };
   const variantDetail = input.variant ? { variant: input.variant } : {};
-  const attempt = await measuredSend(input.channel, deps.config.testMode, () =>
-    deps.config.testMode ? rehearseNotice(input.channel, request) : CHANNEL_SENDERS[input.channel](request),
-  );
+  let attempt: SendAttempt;
+  try {
+    attempt = await measuredSend(input.channel, deps.config.testMode, () =>
+      deps.config.testMode ? rehearseNotice(input.channel, request) : CHANNEL_SENDERS[input.channel](request),
+    );
+  } catch (error) {
+    // The channel answered, and not with a send (a temporary failure, a refusal): the retry may hand it over
+    // again. Were this update to fail too, the mark stays and the retry settles the send as unconfirmed —
+    // never twice, at worst once too few; the error that ended the send is the one to report.
+    if (handedOver) await endHandover(db, ledger.id).catch(() => undefined);
+    throw error;
+  }
   if (attempt.kind === 'unreachable') {
     await markDeliverySkipped(db, ledger, { scheduledFor, reason: attempt.reason, ...attempt.detail });
     await audit(input, 'channel-unreachable', { channel: input.channel, reason: attempt.reason, deliveryId: ledger.id, ...recipientDetail });
     return { outcome: 'unreachable', alreadyInLedger: false };
   }
   const settle = deps.config.testMode ? markDeliveryRehearsed : markDeliverySent;
-  // The message is out. Were recording it to fail, the activity's retry would send it again (at least once):
-  // a database that is away (a restart, a failover) is waited for here instead, up to a minute, so only a
-  // crash of this process in that window can still repeat a send.
+  // The message is out. Were recording it to fail, the retry would find the hand-over mark and settle the
+  // send as unconfirmed (never sending it again): a database that is away (a restart, a failover) is waited
+  // for here instead, up to a minute, so that the ledger can say the channel took it.
   await whileDatabaseReturns(
     () =>
       settle(db, ledger.id, {
@@ -338,6 +367,25 @@ async function sendToRecipient(deps: ActivityDeps, step: StepContext, send: Reci
     });
   }
   return { outcome: 'sent', alreadyInLedger: false };
+}
+
+/**
+ * An earlier attempt handed this send to its channel and stopped before recording the answer (its worker
+ * died, or the database stayed away longer than the send waits for it). The message may have gone: it is
+ * not sent again. The plan goes on as after a send; the ledger and the audit say it is unconfirmed.
+ */
+async function settleUnconfirmed(
+  db: ActivityDeps['db'],
+  input: DeliverNoticeInput,
+  ledger: Delivery,
+  recipientDetail: Record<string, unknown>,
+  audit: AuditStep,
+): Promise<DeliverNoticeResult> {
+  const reason = `attempt ${ledger.handover_attempt} handed the notice over and stopped before recording the answer; not sent again`;
+  await markDeliveryUnconfirmed(db, ledger, { attempt: ledger.handover_attempt, reason });
+  await audit(input, 'notice-send-unconfirmed', { channel: input.channel, deliveryId: ledger.id, reason, ...recipientDetail });
+  noticesSent.inc({ channel: input.channel, outcome: 'unconfirmed' });
+  return { outcome: 'sent', alreadyInLedger: true };
 }
 
 /**

@@ -27,6 +27,12 @@ export interface SendRequest {
   msPerDay: number;
   /** Merged notices: the other schemes this message carries after its own (merge-notices.ts); absent, a notice of its own. */
   carried?: NoticeScheme[];
+  /**
+   * Called by a channel whose hand-over cannot be undone (email, push) immediately before it hands the
+   * notice over, once or more; it marks the ledger row (delivery-ledger.ts beginHandover). Absent outside
+   * deliverNotice (scripts, tests).
+   */
+  handingOver?: () => Promise<void>;
 }
 
 /** Parts rendered in a fallback locale (easy Japanese → Japanese), for the ledger and the audit log. */

@@ -25,6 +25,7 @@ export async function sendEmailNotice(request: SendRequest): Promise<SendAttempt
   // row even if the send's outcome never reached the ledger, and after the key is rotated.
   if (ledger.delivery_token === null) await recordDeliveryToken(deps.db, ledger.id, built.token);
 
+  await request.handingOver?.();
   const result = await deps.mail.sendMessage(message, activity ? { signal: activity.signal } : {});
 
   // Every attempt's answers are appended: the ledger shows the 452, then the 250 of the retry.

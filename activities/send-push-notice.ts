@@ -88,6 +88,7 @@ export async function sendPushNotice(request: PushSendRequest): Promise<SendAtte
       continue;
     }
     let result: PushSendResult;
+    await request.handingOver?.();
     try {
       result = await sendPush(check.endpoint, { p256dh: sub.p256dh, auth: sub.auth }, notice, deps.vapid, policy);
     } catch (error) {

@@ -47,7 +47,7 @@ export const outreachEnded = new Counter({
 
 export const noticesSent = new Counter({
   name: 'oshirase_notices_total',
-  help: 'Notices by channel and outcome: sent (accepted by the SMTP server or push service, or queued for print), rehearsed (test mode), skipped (unreachable on the channel), failed (an attempt that threw; Temporal retries it), bounced (a bounce report matched a sent email)',
+  help: 'Notices by channel and outcome: sent (accepted by the SMTP server or push service, or queued for print), rehearsed (test mode), skipped (unreachable on the channel), failed (an attempt that threw; Temporal retries it), unconfirmed (an attempt handed it over and stopped before recording the answer; not sent again), bounced (a bounce report matched a sent email)',
   labelNames: ['channel', 'outcome'] as const,
   registers: [metricsRegistry],
 });

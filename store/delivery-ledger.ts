@@ -114,6 +114,46 @@ export async function markDeliverySent(db: Kysely<Database>, deliveryId: number,
   await settle(db, deliveryId, 'sent', send);
 }
 
+/**
+ * Email and push are handed over at most once: this marks the row, just before the hand-over, with the
+ * activity attempt making it. The channel's answer clears the mark (settled, skipped, or endHandover for
+ * an answer that leaves the row pending, such as a temporary failure). A retry that finds the mark still
+ * set knows that an earlier attempt handed the send over and never recorded what the channel said.
+ */
+export async function beginHandover(db: Kysely<Database>, deliveryId: number, attempt: number): Promise<void> {
+  await db.updateTable('deliveries').set({ handover_attempt: attempt }).where('id', '=', deliveryId).where('status', '=', 'pending').execute();
+}
+
+/** The channel answered without settling the send (a temporary failure): the next attempt may hand it over again. */
+export async function endHandover(db: Kysely<Database>, deliveryId: number): Promise<void> {
+  await db.updateTable('deliveries').set({ handover_attempt: null }).where('id', '=', deliveryId).where('status', '=', 'pending').execute();
+}
+
+/**
+ * The attempt that handed this send over stopped before recording the channel's answer: the message may
+ * have gone, so it is not sent again (at most once, as a duplicate notice costs the resident's trust and
+ * a lost one is covered by the plan's next channel). Recorded as sent — the plan goes on as after a send,
+ * and the fatigue cap counts it — with no provider reference and `unconfirmed` in the detail; the row
+ * keeps `handover_attempt`, which tells it from a confirmed send. The sends it carried settle with it.
+ */
+export async function markDeliveryUnconfirmed(db: Kysely<Database>, delivery: DeliveryRow, unconfirmed: Record<string, unknown>): Promise<void> {
+  const sentAt = new Date();
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .updateTable('deliveries')
+      .set({ status: 'sent', sent_at: sentAt, provider_ref: null, detail: JSON.stringify({ ...delivery.detail, unconfirmed }) })
+      .where('id', '=', delivery.id)
+      .where('status', '=', 'pending')
+      .execute();
+    await tx
+      .updateTable('deliveries')
+      .set({ status: 'sent', sent_at: sentAt, provider_ref: null })
+      .where('bundled_into', '=', delivery.id)
+      .where('status', '=', 'pending')
+      .execute();
+  });
+}
+
 /** Test mode: the notice was rendered and recorded; nothing left the machine. */
 export async function markDeliveryRehearsed(db: Kysely<Database>, deliveryId: number, send: SettledSend): Promise<void> {
   await settle(db, deliveryId, 'rehearsed', send);
@@ -123,7 +163,7 @@ async function settle(db: Kysely<Database>, deliveryId: number, status: 'sent' |
   const sentAt = new Date();
   await db
     .updateTable('deliveries')
-    .set({ status, sent_at: sentAt, provider_ref: send.providerRef, detail: JSON.stringify(send.detail) })
+    .set({ status, sent_at: sentAt, provider_ref: send.providerRef, detail: JSON.stringify(send.detail), handover_attempt: null })
     .where('id', '=', deliveryId)
     .execute();
   // The sends a merged message carried went out with it; each keeps its own detail (its scheduledFor).
@@ -139,7 +179,7 @@ async function settle(db: Kysely<Database>, deliveryId: number, status: 'sent' |
 export async function markDeliverySkipped(db: Kysely<Database>, delivery: DeliveryRow, detail: Record<string, unknown>): Promise<void> {
   await db
     .updateTable('deliveries')
-    .set({ status: 'skipped', detail: JSON.stringify({ ...delivery.detail, ...detail }) })
+    .set({ status: 'skipped', detail: JSON.stringify({ ...delivery.detail, ...detail }), handover_attempt: null })
     .where('id', '=', delivery.id)
     .execute();
   await db

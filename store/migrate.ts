@@ -22,6 +22,7 @@ import * as grants from './migrations/0020-grants';
 import * as parameterApproval from './migrations/0021-parameter-approval';
 import * as staffMembers from './migrations/0022-staff-members';
 import * as outreachOutbox from './migrations/0024-outreach-outbox';
+import * as deliveryHandover from './migrations/0025-delivery-handover';
 import type { Database } from './schema';
 
 // Listed statically: a bundled or compiled build has no migrations folder to scan.
@@ -49,6 +50,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0021-parameter-approval': parameterApproval,
   '0022-staff-members': staffMembers,
   '0024-outreach-outbox': outreachOutbox,
+  '0025-delivery-handover': deliveryHandover,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -209,6 +209,13 @@ export interface DeliveriesTable {
   bundled_into: ColumnType<number | null, number | null | undefined, number | null>;
   /** A proxy's send: the proxy (a resident) whose contact data the row holds; null for a send to the outreach's resident. */
   recipient_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /**
+   * Email and push (migration 0025): the activity attempt that is handing the send to its channel, set just
+   * before the hand-over and cleared with the channel's answer. Still set on a pending row: that attempt
+   * never recorded the answer, and the send is settled as sent, unconfirmed (never sent again). Kept on
+   * such a row, to tell it from a confirmed send.
+   */
+  handover_attempt: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** One recipient of one delivery status notification (bounce) received; see channels/email/email-bounces. */

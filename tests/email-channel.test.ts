@@ -430,48 +430,54 @@ describe('provider failover', () => {
   });
 });
 
+/** An outreach as beginOutreach records it, whose send attempts a test runs in a mocked activity context (no workflow). */
+async function outreachForMockedAttempts(resident: TestResident, occurrence: string) {
+  const rule = await engine.db
+    .selectFrom('rule_versions')
+    .select(['rule_id', 'version'])
+    .where('rule_id', '=', 'child-allowance')
+    .where('status', '=', 'published')
+    .orderBy('version', 'desc')
+    .executeTakeFirstOrThrow();
+  const outreachId = outreachIdFor(engine.context.outreachIdKey, 'child-allowance', resident.id, occurrence);
+  await engine.db
+    .insertInto('outreach')
+    .values({
+      id: outreachId,
+      rule_id: rule.rule_id,
+      rule_version: rule.version,
+      resident_id: resident.id,
+      occurrence_key: occurrence,
+      event_id: null,
+      status: 'active',
+      response: null,
+    })
+    .execute();
+  const input = {
+    outreachId,
+    ruleId: rule.rule_id,
+    ruleVersion: rule.version,
+    residentId: resident.id,
+    stepIndex: 0,
+    channel: 'email' as const,
+    msPerDay: DAY_MS,
+    scheduledDay: 0,
+  };
+  return { outreachId, input };
+}
+
 describe('retries exhausted', () => {
   it('the last attempt Temporal allows marks the ledger row failed and audits it; earlier ones leave it pending', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'] });
-    const rule = await engine.db
-      .selectFrom('rule_versions')
-      .select(['rule_id', 'version'])
-      .where('rule_id', '=', 'child-allowance')
-      .where('status', '=', 'published')
-      .orderBy('version', 'desc')
-      .executeTakeFirstOrThrow();
-    // An outreach as beginOutreach records it; its attempts run here, in a mocked activity context, not in a workflow.
-    const outreachId = outreachIdFor(engine.context.outreachIdKey, 'child-allowance', resident.id, 'exhausted');
-    await engine.db
-      .insertInto('outreach')
-      .values({
-        id: outreachId,
-        rule_id: rule.rule_id,
-        rule_version: rule.version,
-        resident_id: resident.id,
-        occurrence_key: 'exhausted',
-        event_id: null,
-        status: 'active',
-        response: null,
-      })
-      .execute();
+    const { outreachId, input } = await outreachForMockedAttempts(resident, 'exhausted');
     const mail = createMailTransport(loadEmailConfig({ SMTP_URL: inject('smtpUrl'), DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY }));
     const deliverNotice = makeDeliverNotice(depsFor(engine, mail));
-    const input = {
-      outreachId,
-      ruleId: rule.rule_id,
-      ruleVersion: rule.version,
-      residentId: resident.id,
-      stepIndex: 0,
-      channel: 'email' as const,
-      msPerDay: DAY_MS,
-      scheduledDay: 0,
-    };
     const attempt = (n: number) => new MockActivityEnvironment({ attempt: n, retryPolicy: { maximumAttempts: 8 } }).run(deliverNotice, input);
     await queueAnswers(controlUrl, resident.email, ['defer-452', 'defer-452']);
     try {
       await expect(attempt(7)).rejects.toMatchObject({ type: 'EmailTemporaryFailure', nonRetryable: false });
-      expect((await engine.ledger(outreachId))[0]!.status).toBe('pending');
+      // The server answered (452): the row is pending and free for the next attempt to hand over again.
+      expect((await engine.ledger(outreachId))[0]).toMatchObject({ status: 'pending', handover_attempt: null });
       await expect(attempt(8)).rejects.toMatchObject({ type: 'EmailTemporaryFailure', nonRetryable: false });
       const [row] = await engine.ledger(outreachId);
       expect(row!.status).toBe('failed');
@@ -482,6 +488,40 @@ describe('retries exhausted', () => {
       const failed = (await engine.audit(resident.id)).filter((a) => a.action === 'email-send-failed');
       expect(failed).toHaveLength(1);
       expect(failed[0]!.detail).toMatchObject({ attempts: 8, deliveryId: row!.id });
+    } finally {
+      mail.close();
+    }
+  });
+});
+
+describe('an attempt that stops after handing the message over', () => {
+  it('is not sent again: the retry settles the send as sent, unconfirmed, and the plan goes on', async () => {
+    const resident = await engine.addResident({ consents: ['child-benefits'] });
+    const { outreachId, input } = await outreachForMockedAttempts(resident, 'cut-off');
+    const mail = createMailTransport(loadEmailConfig({ SMTP_URL: inject('smtpUrl'), DELIVERY_TOKEN_KEY: TEST_DELIVERY_TOKEN_KEY }));
+    // The first attempt's process stops right after the SMTP server took the message: it never runs another
+    // line (a SIGKILL, as the fault suite does to whole workers). Here its send simply never returns.
+    const stopsAfterHandover = Object.create(mail) as MailTransport;
+    stopsAfterHandover.sendMessage = async (message, options) => {
+      await mail.sendMessage(message, options);
+      return new Promise<never>(() => undefined);
+    };
+    try {
+      const first = new MockActivityEnvironment({ attempt: 1, retryPolicy: { maximumAttempts: 8 } });
+      void first.run(makeDeliverNotice(depsFor(engine, stopsAfterHandover)), input);
+      await waitFor('the message at the SMTP server', async () => (await mailsTo(resident.email!, outreachId)).length === 1);
+      expect((await engine.ledger(outreachId))[0]).toMatchObject({ status: 'pending', handover_attempt: 1 });
+
+      const retry = new MockActivityEnvironment({ attempt: 2, retryPolicy: { maximumAttempts: 8 } });
+      await expect(retry.run(makeDeliverNotice(depsFor(engine, mail)), input)).resolves.toEqual({ outcome: 'sent', alreadyInLedger: true });
+      const [row] = await engine.ledger(outreachId);
+      expect(row).toMatchObject({ status: 'sent', provider_ref: null, handover_attempt: 1 });
+      expect(row!.detail).toMatchObject({ unconfirmed: { attempt: 1 } });
+      const unconfirmed = (await engine.audit(resident.id)).filter((a) => a.action === 'notice-send-unconfirmed');
+      expect(unconfirmed).toHaveLength(1);
+      expect(unconfirmed[0]!.detail).toMatchObject({ channel: 'email', deliveryId: row!.id });
+      // Still one message: the retry handed nothing over.
+      expect(await mailsTo(resident.email!, outreachId)).toHaveLength(1);
     } finally {
       mail.close();
     }

@@ -17,7 +17,7 @@ import { writeAudit } from '../../store/audit';
 import { recordBatchLettersPosted, recordBatchLettersPrinted } from '../../store/delivery-ledger';
 import { addDays, isIsoDate, isOfficeWorkingDay, nextOfficeWorkingDay, todayInTokyo, tokyoInstant } from '../../foundation/tokyo-calendar';
 import { renderLetter, renderLetterBatchPdf, type LetterContent } from './letter-pdf';
-import { addToPrintOutbox, csvField, MANIFEST_FILE, writeFileAtomic, writeStreamAtomic } from './print-outbox';
+import { addToPrintOutbox, csvField, MANIFEST_FILE, writeFileAtomic, writeStreamAtomic, type OutboxLetter } from './print-outbox';
 import type { PrintConfig } from '../../config/print-config';
 import { auditBatchLetters, LetterOperationError } from './print-ledger';
 
@@ -174,7 +174,7 @@ export async function queueLetter(db: Kysely<Database>, letter: LetterToQueue, o
     if (outcome === 'batch-closed') continue;
     if (outcome === 'raced') return (await queuedLetterFor(db, letter.deliveryId))!;
     // After the commit: if the worker dies before this, the retried activity finds the row and ensureProof writes it.
-    await addToPrintOutbox(queueDir(options.outboxDir), {
+    await addProofToQueueFolder(db, options.outboxDir, {
       deliveryKey: letter.deliveryKey,
       reference: letter.reference,
       postalCode: letter.content.recipient.postalCode,
@@ -204,13 +204,27 @@ async function ensureProof(db: Kysely<Database>, deliveryId: number, deliveryKey
     return;
   const content = StoredLetterContent.parse(row.content);
   const { pdf } = await renderLetter(content);
-  await addToPrintOutbox(queueDir(outboxDir), {
+  await addProofToQueueFolder(db, outboxDir, {
     deliveryKey,
     reference: content.reference,
     postalCode: content.recipient.postalCode,
     postageClass: row.postage_class,
     pdf,
     issuedOn: row.batch_id,
+  });
+}
+
+/**
+ * Writes a letter's proof into the queue folder of its print day. Every worker process reads, checks and
+ * rewrites that day's manifest; without a lock across processes two of them read the same manifest and the
+ * second rename drops the first one's line (seen with two workers: a queued letter missing from the
+ * manifest). A PostgreSQL advisory lock per print day, held for the write, orders them — across hosts
+ * too, where workers share the outbox. A worker that dies holding it releases it with its connection.
+ */
+export async function addProofToQueueFolder(db: Kysely<Database>, outboxDir: string, letter: OutboxLetter): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(hashtext(${`print-queue:${letter.issuedOn}`}))`.execute(tx);
+    await addToPrintOutbox(queueDir(outboxDir), letter);
   });
 }
 

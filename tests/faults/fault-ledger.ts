@@ -17,24 +17,43 @@ export interface FaultFigures {
   outreach: number;
   /** Outreach that reached an end state (answered, deadline passed, stopped). */
   ended: number;
-  /** Deliveries the ledger records as handed over (sent). */
+  /** Deliveries the ledger records as accepted by their channel (sent, confirmed). */
   expected: number;
+  /**
+   * Deliveries handed over by an attempt that stopped before recording the answer (sent, unconfirmed):
+   * never sent again, so each may have arrived once or not at all — neither is a duplicate or a loss.
+   */
+  unconfirmed: number;
   /** Distinct deliveries that arrived. */
   made: number;
   /** Arrivals beyond the first of the same delivery. */
   duplicates: number;
   /** Outreach that never ended, plus deliveries acknowledged that never arrived. */
   losses: number;
+  /** What the duplicates and losses were, named (not printed on the figures' line). */
+  findings?: FaultFinding[];
+}
+
+/** A delivery that arrived more than once, or was acknowledged and never arrived: what the report names. */
+export interface FaultFinding {
+  kind: 'duplicate' | 'loss';
+  idempotencyKey: string;
+  channel: string;
+  ledgerStatus: string;
+  arrivals: number;
 }
 
 /** Prints one line per fault (the suite's report) and answers the figures for the test to judge. */
 export function report(figures: FaultFigures): FaultFigures {
-  const { fault, ...rest } = figures;
+  const { fault, findings = [], ...rest } = figures;
   process.stderr.write(
     `FAULT ${fault}: ${Object.entries(rest)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ')}\n`,
   );
+  for (const f of findings) {
+    process.stderr.write(`  ${f.kind} ${f.idempotencyKey} (${f.channel}): ledger ${f.ledgerStatus}, arrived ${f.arrivals} times\n`);
+  }
   return figures;
 }
 
@@ -52,7 +71,8 @@ export async function countDeliveries(
     .where('outreach_id', 'in', outreachIds)
     .execute();
   const outreach = await engine.db.selectFrom('outreach').select(['id', 'status']).where('id', 'in', outreachIds).execute();
-  const sent = rows.filter((r) => r.status === 'sent');
+  const isUnconfirmed = (r: (typeof rows)[number]) => r.status === 'sent' && 'unconfirmed' in r.detail;
+  const sent = rows.filter((r) => r.status === 'sent' && !isUnconfirmed(r));
 
   // Email: every stored message, grouped by Message-ID.
   // Every email row of the run, acknowledged or not: a message that arrived for a row never marked sent still arrived.
@@ -72,7 +92,7 @@ export async function countDeliveries(
   }
   // Letters: the manifest lines naming each letter's key.
   const letterSeen = new Map<string, number>();
-  for (const r of sent.filter((r) => r.channel === 'letter')) {
+  for (const r of rows.filter((r) => r.channel === 'letter' && r.status === 'sent')) {
     const manifest = (r.detail as { manifestPath?: string }).manifestPath;
     const lines = manifest
       ? readFileSync(manifest, 'utf8')
@@ -82,26 +102,36 @@ export async function countDeliveries(
     letterSeen.set(r.idempotency_key, lines);
   }
 
-  const arrived = (r: (typeof sent)[number]): number =>
-    r.channel === 'email'
-      ? (mailSeen.get(messageIdFor(r.idempotency_key, TEST_DELIVERY_TOKEN_KEY)) ?? 0)
-      : r.channel === 'push'
-        ? (pushSeen.get(r.idempotency_key) ?? 0)
-        : (letterSeen.get(r.idempotency_key) ?? 0);
   const extra = (seen: Map<string, number>) => [...seen.values()].reduce((sum, n) => sum + Math.max(0, n - 1), 0);
   const made =
     mailSeen.size +
     [...pushSeen.keys()].filter((tag) => outreachIds.some((o) => tag.startsWith(`${o}#`))).length +
     [...letterSeen.values()].filter((n) => n > 0).length;
-  const neverArrived = sent.filter((r) => arrived(r) === 0).length;
+  const arrivalsOf = (r: (typeof rows)[number]): number =>
+    r.channel === 'email'
+      ? (mailSeen.get(messageIdFor(r.idempotency_key, TEST_DELIVERY_TOKEN_KEY)) ?? 0)
+      : r.channel === 'push'
+        ? (pushSeen.get(r.idempotency_key) ?? 0)
+        : (letterSeen.get(r.idempotency_key) ?? 0);
+  const neverArrived = sent.filter((r) => arrivalsOf(r) === 0);
+  const finding = (kind: FaultFinding['kind'], r: (typeof rows)[number]): FaultFinding => ({
+    kind,
+    idempotencyKey: r.idempotency_key,
+    channel: r.channel,
+    ledgerStatus: r.status,
+    arrivals: arrivalsOf(r),
+  });
+  const findings = [...rows.filter((r) => arrivalsOf(r) > 1).map((r) => finding('duplicate', r)), ...neverArrived.map((r) => finding('loss', r))];
   const ended = outreach.filter((o) => o.status !== 'active').length;
   return {
     fault,
     outreach: outreachIds.length,
     ended,
     expected: sent.length,
+    unconfirmed: rows.filter(isUnconfirmed).length,
     made,
     duplicates: extra(mailSeen) + extra(pushSeen) + extra(letterSeen),
-    losses: outreachIds.length - ended + neverArrived,
+    losses: outreachIds.length - ended + neverArrived.length,
+    findings,
   };
 }
