@@ -298,11 +298,18 @@ async function sendToRecipient(deps: ActivityDeps, step: StepContext, send: Reci
   const mergedDetail =
     carried.length > 0 ? { carries: carried.map((c) => ({ deliveryId: c.ledger.id, outreachId: c.ledger.outreach_id, ruleId: c.rule.id })) } : {};
 
+  // At most once on email and push (delivery-ledger.ts beginHandover): the channel marks the row just before
+  // it hands the notice over, and clears the mark only on an answer that says the notice was not taken.
   let handedOver = false;
   const handingOver = async () => {
     if (handedOver) return;
     await beginHandover(db, ledger.id, currentActivity()?.attempt ?? 1);
     handedOver = true;
+  };
+  const notTaken = async () => {
+    if (!handedOver) return;
+    await endHandover(db, ledger.id);
+    handedOver = false;
   };
   const request = {
     deps,
@@ -312,22 +319,14 @@ async function sendToRecipient(deps: ActivityDeps, step: StepContext, send: Reci
     vars,
     msPerDay: input.msPerDay,
     handingOver,
+    notTaken,
     ...(input.variant ? { variant: input.variant } : {}),
     ...merged,
   };
   const variantDetail = input.variant ? { variant: input.variant } : {};
-  let attempt: SendAttempt;
-  try {
-    attempt = await measuredSend(input.channel, deps.config.testMode, () =>
-      deps.config.testMode ? rehearseNotice(input.channel, request) : CHANNEL_SENDERS[input.channel](request),
-    );
-  } catch (error) {
-    // The channel answered, and not with a send (a temporary failure, a refusal): the retry may hand it over
-    // again. Were this update to fail too, the mark stays and the retry settles the send as unconfirmed —
-    // never twice, at worst once too few; the error that ended the send is the one to report.
-    if (handedOver) await endHandover(db, ledger.id).catch(() => undefined);
-    throw error;
-  }
+  const attempt = await measuredSend(input.channel, deps.config.testMode, () =>
+    deps.config.testMode ? rehearseNotice(input.channel, request) : CHANNEL_SENDERS[input.channel](request),
+  );
   if (attempt.kind === 'unreachable') {
     await markDeliverySkipped(db, ledger, { scheduledFor, reason: attempt.reason, ...attempt.detail });
     await audit(input, 'channel-unreachable', { channel: input.channel, reason: attempt.reason, deliveryId: ledger.id, ...recipientDetail });

@@ -33,6 +33,13 @@ export interface SendRequest {
    * deliverNotice (scripts, tests).
    */
   handingOver?: () => Promise<void>;
+  /**
+   * Called by such a channel when it answered that it did not take the notice (an SMTP 4xx or 5xx, a push
+   * service's failure on every device): the mark is cleared, so that a retry may hand it over again. Any
+   * other way out of a hand-over (the process dies, the database fails after the channel took it) leaves
+   * the mark, and the retry settles the send as unconfirmed instead of sending it twice.
+   */
+  notTaken?: () => Promise<void>;
 }
 
 /** Parts rendered in a fallback locale (easy Japanese → Japanese), for the ledger and the audit log. */

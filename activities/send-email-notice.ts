@@ -4,6 +4,7 @@ import { markDeliveryFailed, recordDeliveryToken, recordSmtpAnswers } from '../s
 import { describeAnswer, withoutAddresses } from '../channels/email/email-answers';
 import { markEmailAddressInvalid } from '../channels/email/email-bounces';
 import { emailNoticeMessage } from './notice-messages';
+import { whileDatabaseReturns } from '../store/database-errors';
 import { fallbackDetail, type SendAttempt, type SendRequest } from './send-attempt';
 
 /**
@@ -28,9 +29,12 @@ export async function sendEmailNotice(request: SendRequest): Promise<SendAttempt
   await request.handingOver?.();
   const result = await deps.mail.sendMessage(message, activity ? { signal: activity.signal } : {});
 
-  // Every attempt's answers are appended: the ledger shows the 452, then the 250 of the retry.
+  // Every attempt's answers are appended: the ledger shows the 452, then the 250 of the retry. A database
+  // away for a moment (a restart) is waited for: failing here after a 250 would leave the send unconfirmed.
   const recorded = result.answers.map((a) => ({ ...a, attempt: activity?.attempt ?? 1 }));
-  await recordSmtpAnswers(deps.db, ledger.id, recorded, result.kind === 'sent' ? result.transport : null);
+  await whileDatabaseReturns(() => recordSmtpAnswers(deps.db, ledger.id, recorded, result.kind === 'sent' ? result.transport : null), 60_000);
+  // No transport took it (a 4xx, a 5xx refusing the message, a dropped connection): the retry may send it.
+  if (result.kind === 'temporary' || result.kind === 'rejected') await request.notTaken?.();
 
   const audit = (action: string, detail: Record<string, unknown>) =>
     writeAudit(deps.db, {

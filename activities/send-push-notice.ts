@@ -135,6 +135,8 @@ export async function sendPushNotice(request: PushSendRequest): Promise<SendAtte
   if (temporary.length > 0) {
     // The ledger row stays pending; keep this attempt's outcomes for the attempt that settles it.
     await mergeDeliveryDetail(deps.db, ledger, { [ATTEMPTS_KEY]: [...earlier, thisAttempt] });
+    // No device took it: the retry may send it again.
+    await request.notTaken?.();
     throw temporaryFailure(temporary, policy, attempt, retryPolicy);
   }
 
