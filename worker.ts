@@ -15,7 +15,7 @@ import { configuredOffices } from './config/offices';
 import { logLevelSetting, workflowBundleSetting } from './config/environment';
 import { loadWorkerMetricsConfig } from './config/metrics-config';
 import { createEngineLogger, type Logger } from './foundation/logging';
-import { installWorkerRuntime, instrumentActivities, startMetricsServer } from './runtime/observability';
+import { countOutreachStates, installWorkerRuntime, instrumentActivities, startMetricsServer } from './runtime/observability';
 import { createMailTransport } from './channels/email/email';
 import { NoticeRenderer } from './engine/notices/render-notice';
 import { PROJECT_ROOT } from './runtime/engine-context';
@@ -127,6 +127,8 @@ export async function runWorker(options: { logger?: Logger } = {}): Promise<void
   await installWorkerRuntime({ logger, sdkMetrics: metricsConfig.port !== null && metricsConfig.sdkMetrics });
   const engine = await createEngine({ config, warn: (message) => logger.warn(message) });
   const { context } = engine;
+  // The metrics port answers the outreach by state from this worker's database (oshirase_outreach).
+  const stopCountingOutreach = countOutreachStates(context.database.db);
   try {
     // A bad PRINT_CUTOFF should stop the worker now, not at its first letter.
     loadPrintConfig();
@@ -164,6 +166,7 @@ export async function runWorker(options: { logger?: Logger } = {}): Promise<void
     await close();
     logger.info('worker stopped');
   } finally {
+    stopCountingOutreach();
     await engine.close();
   }
 }

@@ -8,6 +8,7 @@ import { isEffective } from '../engine/rule-language/evaluate-rule';
 import { outreachStartSettings, startOutreach } from '../engine/outreach/start-outreach';
 import { publishedParameters } from '../engine/rule-language/parameter-registry';
 import { todayInTokyo } from '../foundation/tokyo-calendar';
+import { ruleEvaluationDuration, secondsSince } from '../foundation/metrics';
 
 export interface DailyPlan {
   date: string;
@@ -57,7 +58,9 @@ export function makeEvaluatePartition(deps: ActivityDeps) {
     const rules: Array<{ rule: Rule; ctx: PopulationContext }> = [];
     for (const { ruleId, ruleVersion } of input.rules) rules.push({ rule: await getRuleVersion(deps.db, ruleId, ruleVersion), ctx });
     // The rules that hold for everyone on the day share one pass over the partition.
+    const evaluationStarted = performance.now();
     const consented = await matchPopulationTogether(deps.db, rules, { ...input.range, requireConsent: true });
+    ruleEvaluationDuration.observe({ path: 'daily' }, secondsSince(evaluationStarted));
     heartbeat();
     for (const [i, { rule }] of rules.entries()) {
       result.matched += consented[i]!.length;

@@ -3,12 +3,14 @@
  *   oshirase serve [--public-port P] [--internal-port Q]
  *   oshirase worker
  *   oshirase clients create --name NAME --role ROLE | clients list | clients revoke ID
+ *   oshirase clients token CLIENT_ID --secret-file FILE
  */
 import { z } from 'zod';
 import { createEngine } from '../runtime/create-engine';
 import { startEngineService } from '../service/engine-service';
 import { runWorker } from '../worker';
-import { CLIENT_ROLES, createClient, listClients, revokeClient } from '../service/auth/calling-systems';
+import { CLIENT_ID_PATTERN, CLIENT_ROLES, createClient, listClients, revokeClient, signClientToken } from '../service/auth/calling-systems';
+import { readTextFile } from '../foundation/read-text-file';
 import { readOrCreateLocalSecret } from '../config/secrets';
 import { ConfigError, loadEngineConfig } from '../config/engine-config';
 import { logLevelSetting, processEnvironment } from '../config/environment';
@@ -147,4 +149,34 @@ export const CLIENTS_REVOKE = defineCommand({
   },
 });
 
-export const SERVICE_COMMANDS = [SERVE, WORKER, CLIENTS_CREATE, CLIENTS_LIST, CLIENTS_REVOKE];
+/** A secret as `clients create` prints it: base64url, one line. */
+const CLIENT_SECRET_PATTERN = /^[A-Za-z0-9_-]{16,256}$/;
+
+export const CLIENTS_TOKEN = defineCommand<{ secretFile?: string }>({
+  name: 'clients token',
+  summary: "Print one freshly signed request token of a calling system (its client id and secret; valid 30 seconds), for curl's Authorization: Bearer.",
+  usage: 'CLIENT_ID --secret-file FILE',
+  arguments: '[CLIENT_ID]',
+  options: (cmd) => cmd.option('--secret-file <file>', "a file holding the client's secret (as `clients create` printed it), readable by you only"),
+  async run({ args, opts }, ctx) {
+    const spec = CLIENTS_TOKEN;
+    const id = args[0];
+    if (!id) throw new UsageError(spec.name, 'CLIENT_ID is required');
+    if (!CLIENT_ID_PATTERN.test(id)) throw new UsageError(spec.name, `CLIENT_ID: "${id}" is not a client id (cli_ and 16 to 64 letters, digits, - or _)`);
+    const file = requireOption(spec.name, 'secret-file', opts.secretFile);
+    const read = readTextFile(file);
+    if (!read.ok) throw new UsageError(spec.name, `--secret-file: ${file}: ${read.problem.message}`);
+    const secret = read.text.trim();
+    // Never the file's text in the message: it may be the secret with a typo.
+    if (!CLIENT_SECRET_PATTERN.test(secret)) {
+      throw new UsageError(
+        spec.name,
+        `--secret-file: ${file} does not hold a client secret (one line of letters, digits, - and _, as \`clients create\` printed it)`,
+      );
+    }
+    // Signed here, no database: the service checks it against the client's row when it arrives.
+    return ctx.print(await signClientToken(id, secret));
+  },
+});
+
+export const SERVICE_COMMANDS = [SERVE, WORKER, CLIENTS_CREATE, CLIENTS_LIST, CLIENTS_REVOKE, CLIENTS_TOKEN];

@@ -7,7 +7,7 @@
  * names and route patterns — each a small, closed set the engine itself defines. Never a resident id, name,
  * address, email, token or URL path (a path may hold a token or a resident id; the route pattern does not).
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const metricsRegistry = new Registry();
 // The process's own: CPU, memory, event-loop lag, handles, GC.
@@ -115,6 +115,71 @@ export const httpRequests = new Histogram({
   buckets: LATENCY_BUCKETS,
   registers: [metricsRegistry],
 });
+
+/** Seconds: one event's rules over its resident take milliseconds; a partition's or a simulation's query, seconds to minutes. */
+const EVALUATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
+
+export const ruleEvaluationDuration = new Histogram({
+  name: 'oshirase_rule_evaluation_duration_seconds',
+  help: "Time one evaluation pass took, by path: event (a life event's rules over its resident, in memory), daily (the date-driven rules over one partition of residents, in PostgreSQL), simulation (one rule over one partition, sending nothing)",
+  labelNames: ['path'] as const,
+  buckets: EVALUATION_BUCKETS,
+  registers: [metricsRegistry],
+});
+
+export const printBatchLetters = new Histogram({
+  name: 'oshirase_print_batch_letters',
+  help: 'Letters in each print batch closed by this process (a print day with nothing queued closes with 0; a batch found already closed is not counted again)',
+  buckets: [0, 1, 5, 10, 50, 100, 500, 1000, 5000, 10000],
+  registers: [metricsRegistry],
+});
+
+/** How many outreach rows are in each state (`outreach.status`): asked of the database at each scrape. */
+export type OutreachStateCounts = () => Promise<Array<{ state: string; count: number }>>;
+
+/** The sources registered, the newest last; the gauge reads the newest (one database per process). */
+const outreachStateSources: OutreachStateCounts[] = [];
+/** A scrape waits at most this long for the count: a slow database leaves the gauge out, never the scrape. */
+const OUTREACH_STATE_TIMEOUT_MS = 2_000;
+
+export const outreachByState = new Gauge({
+  name: 'oshirase_outreach',
+  help: 'Outreach by state: active, or how it ended (responded, no-response, deadline-passed, …); counted in the database at each scrape by a process that has one, left out of a scrape when the count fails',
+  labelNames: ['state'] as const,
+  registers: [metricsRegistry],
+  async collect() {
+    // Last scrape's figures never stand in for this one's: a count that fails leaves the gauge without series.
+    this.reset();
+    const source = outreachStateSources.at(-1);
+    if (!source) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const counts = await Promise.race([
+        source(),
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error('outreach count timed out')), OUTREACH_STATE_TIMEOUT_MS);
+        }),
+      ]);
+      for (const { state, count } of counts) this.set({ state }, count);
+    } catch {
+      this.reset();
+    } finally {
+      clearTimeout(timer);
+    }
+  },
+});
+
+/**
+ * Makes `oshirase_outreach` count with `source` (the service and the worker register their database's once);
+ * returns what unregisters it, for when that database closes.
+ */
+export function setOutreachStateSource(source: OutreachStateCounts): () => void {
+  outreachStateSources.push(source);
+  return () => {
+    const index = outreachStateSources.lastIndexOf(source);
+    if (index >= 0) outreachStateSources.splice(index, 1);
+  };
+}
 
 /** Seconds since `startedAt` (a `performance.now()` reading): what the histograms take. */
 export function secondsSince(startedAt: number): number {

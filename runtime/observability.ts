@@ -8,7 +8,18 @@ import type { AddressInfo } from 'node:net';
 import { Runtime } from '@temporalio/worker';
 import type { Logger as TemporalLogger, LogLevel as TemporalLogLevel, LogMetadata } from '@temporalio/common';
 import type { Logger } from '../foundation/logging';
-import { activityDuration, activityExecutions, addMetricsSource, METRICS_CONTENT_TYPE, metricsText, secondsSince } from '../foundation/metrics';
+import type { Kysely } from 'kysely';
+import {
+  activityDuration,
+  activityExecutions,
+  addMetricsSource,
+  METRICS_CONTENT_TYPE,
+  metricsText,
+  secondsSince,
+  setOutreachStateSource,
+} from '../foundation/metrics';
+import type { Database } from '../store/schema';
+import { OUTREACH_ROW_STATUSES } from '../store/vocabulary';
 
 /** The Temporal SDK's log metadata that is an id or a setting; anything else it attaches is left out. */
 const SDK_META_KEYS = ['sdkComponent', 'taskQueue', 'namespace', 'workflowId', 'runId', 'workflowType', 'activityId', 'activityType', 'attempt', 'isLocal'];
@@ -124,4 +135,22 @@ export function instrumentActivities<T extends Record<string, (...args: never[])
     };
   }
   return wrapped as T;
+}
+
+/**
+ * Counts outreach by state for `oshirase_outreach` in `db` at each scrape (one grouped count; every state shows,
+ * 0 when none is in it). The service and the worker call this once with their database; the function returned
+ * stops it, before that database closes.
+ */
+export function countOutreachStates(db: Kysely<Database>): () => void {
+  return setOutreachStateSource(async () => {
+    const rows = await db
+      .selectFrom('outreach')
+      .select(({ fn }) => ['status', fn.countAll<string>().as('n')])
+      .groupBy('status')
+      .execute();
+    const counts = new Map<string, number>(OUTREACH_ROW_STATUSES.map((state) => [state, 0]));
+    for (const row of rows) counts.set(row.status, Number(row.n));
+    return [...counts].map(([state, count]) => ({ state, count }));
+  });
 }

@@ -28,6 +28,7 @@ import { takeUpRoutes } from './takeup-routes';
 import { ruleRoutes } from './rule-routes';
 import { metricsRoutes } from './metrics-routes';
 import { codecRoutes } from './codec-routes';
+import { countOutreachStates } from '../runtime/observability';
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -181,10 +182,13 @@ function urlOf(app: FastifyInstance): string {
 export async function startService(deps: ServiceDeps, options: ServiceOptions): Promise<RunningService> {
   const internalApp = await buildInternalApp(deps, options);
   const publicApp = await buildPublicApp(deps, options);
+  // GET /metrics answers the outreach by state from this service's database (oshirase_outreach), until it closes.
+  const stopCountingOutreach = countOutreachStates(deps.context.database.db);
   try {
     await internalApp.listen({ port: options.config.internal.port, host: options.config.internal.host });
     await publicApp.listen({ port: options.config.public.port, host: options.config.public.host });
   } catch (error) {
+    stopCountingOutreach();
     await Promise.allSettled([internalApp.close(), publicApp.close()]);
     throw error;
   }
@@ -194,6 +198,7 @@ export async function startService(deps: ServiceDeps, options: ServiceOptions): 
     publicApp,
     internalApp,
     close: async () => {
+      stopCountingOutreach();
       await Promise.all([publicApp.close(), internalApp.close()]);
     },
   };

@@ -6,8 +6,24 @@
  * read as absolute values.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../activities';
+import { closeBatch } from '../channels/letter/print-batches';
+import { loadPrintConfig } from '../config/print-config';
+import { setOutreachStateSource } from '../foundation/metrics';
+import { publishedRules } from '../engine/rule-language/rule-registry';
+import { publishedParameters } from '../engine/rule-language/parameter-registry';
+import { simulateRule } from '../engine/rule-language/simulate-rule';
+import { OUTREACH_ROW_STATUSES } from '../store/vocabulary';
+import { writePrivateFile } from '../foundation/private-files';
+import { CLIENTS_TOKEN } from '../cli/service-commands';
+import { UsageError } from '../cli/cli-support';
+import { capturingContext } from './support/command-context';
 import { createEngineLogger } from '../foundation/logging';
 import { startMetricsServer } from '../runtime/observability';
 import { spawnService, type RunningService } from '../dev/local-services/spawn-service';
@@ -112,6 +128,40 @@ describe('GET /metrics on the internal listener', () => {
     expect((await fetch(`${svc.service.publicUrl}/metrics`)).status).toBe(404);
   });
 
+  it('answers a token signed by `oshirase clients token` from the secret file, which needs no database', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oshirase-metrics-token-'));
+    try {
+      const secretFile = writePrivateFile(dir, 'auditor-secret', `${auditorClient.secret}\n`);
+      const { ctx, out } = capturingContext({ what: 'clients token' });
+      expect(await CLIENTS_TOKEN.invoke([auditorClient.id, '--secret-file', secretFile], ctx)).toBe(0);
+      expect(out).toHaveLength(1);
+      expect((await fetch(metricsUrl(), { headers: { Authorization: `Bearer ${out[0]}` } })).status).toBe(200);
+
+      // Each mistake names the argument; the file's text is never shown.
+      const refusal = (argv: string[]) =>
+        CLIENTS_TOKEN.invoke(argv, capturingContext().ctx).then(
+          () => null,
+          (error: unknown) => error,
+        );
+      const wrongFile = writePrivateFile(dir, 'not-a-secret', 'not a secret at all\n');
+      for (const [argv, says] of [
+        [['--secret-file', secretFile], /^CLIENT_ID is required$/],
+        [['someone', '--secret-file', secretFile], /^CLIENT_ID: "someone" is not a client id/],
+        [[auditorClient.id], /^--secret-file is required$/],
+        [[auditorClient.id, '--secret-file', join(dir, 'missing')], /^--secret-file: .*missing: no such file$/],
+        [[auditorClient.id, '--secret-file', dir], /^--secret-file: .*: is a folder, not a file$/],
+        [[auditorClient.id, '--secret-file', wrongFile], /^--secret-file: .*not-a-secret does not hold a client secret/],
+      ] as const) {
+        const error = await refusal([...argv]);
+        expect(error, argv.join(' ')).toBeInstanceOf(UsageError);
+        expect((error as UsageError).message).toMatch(says);
+        expect((error as UsageError).message).not.toContain('not a secret at all');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('counts an accepted life event, the outreach it started and its email, with no resident in any label', async () => {
     const resident = await engine.addResident({ consents: ['child-benefits'] });
     residents.push(resident);
@@ -142,6 +192,10 @@ describe('GET /metrics on the internal listener', () => {
     expect(
       delta('oshirase_http_request_duration_seconds_count', { listener: 'internal', method: 'POST', route: '/api/v1/events', status: '202' }),
     ).toBeGreaterThanOrEqual(1);
+    // The event's rules were evaluated once for it (the refused one reached no rule).
+    expect(delta('oshirase_rule_evaluation_duration_seconds_count', { path: 'event' })).toBe(1);
+    // Its outreach waits after the email: active, counted in the database at the scrape.
+    expect(valueOf(after, 'oshirase_outreach', { state: 'active' })).toBeGreaterThanOrEqual(1);
 
     // No label value names a resident: not their id, email or name, nor anything shaped like an email.
     const values = after
@@ -155,6 +209,71 @@ describe('GET /metrics on the internal listener', () => {
       }
     }
     expect(values.filter((v) => v.includes('@'))).toEqual([]);
+  });
+});
+
+describe('the series of the rules, the print batches and the outreach states', () => {
+  it('times the daily evaluation of a partition and a simulation, each under its path', async () => {
+    const before = await scrape();
+    // The date-driven rules over a range of ids no resident has: the pass runs, and starts nothing.
+    const rules = (await publishedRules(engine.db)).filter((r) => !('event' in r.trigger));
+    expect(rules.length).toBeGreaterThan(0);
+    const { deps, close } = engine.activityDeps();
+    const { evaluatePartition } = createActivities(deps);
+    const range = { fromId: 'zz-metrics-none', toId: 'zz-metrics-none~' };
+    const daily = await new MockActivityEnvironment()
+      .run(evaluatePartition, { date: '2030-04-01', range, rules: rules.map((r) => ({ ruleId: r.id, ruleVersion: r.version })) })
+      .finally(close);
+    expect(daily).toMatchObject({ matched: 0, started: 0 });
+    // A simulation sends nothing; one partition, one pass.
+    const rule = (await publishedRules(engine.db)).find((r) => r.id === 'child-allowance')!;
+    await simulateRule(engine.db, await publishedParameters(engine.db), rule, { on: '2030-04-01', sample: 0, partitions: 1 });
+
+    const after = await scrape();
+    const delta = (labels: Record<string, string>) =>
+      valueOf(after, 'oshirase_rule_evaluation_duration_seconds_count', labels) - valueOf(before, 'oshirase_rule_evaluation_duration_seconds_count', labels);
+    expect(delta({ path: 'daily' })).toBe(1);
+    expect(delta({ path: 'simulation' })).toBe(1);
+    expect(after).toContain('# TYPE oshirase_rule_evaluation_duration_seconds histogram');
+  });
+
+  it('observes the letters of a batch it closes, once: a batch found closed is not counted again', async () => {
+    const outboxDir = mkdtempSync(join(tmpdir(), 'oshirase-metrics-print-'));
+    try {
+      const print = loadPrintConfig({ PRINT_CUTOFF: '15:00' });
+      // A print day long past, that no other test uses: nothing was queued for it, so it closes with 0 letters.
+      const day = '2001-02-05';
+      const now = new Date('2001-02-05T07:00:00Z');
+      const before = await scrape();
+      expect((await closeBatch(engine.db, day, { outboxDir, print, now })).alreadyClosed).toBe(false);
+      const closed = await scrape();
+      expect((await closeBatch(engine.db, day, { outboxDir, print, now })).alreadyClosed).toBe(true);
+      const again = await scrape();
+      expect(valueOf(closed, 'oshirase_print_batch_letters_count') - valueOf(before, 'oshirase_print_batch_letters_count')).toBe(1);
+      expect(valueOf(closed, 'oshirase_print_batch_letters_sum') - valueOf(before, 'oshirase_print_batch_letters_sum')).toBe(0);
+      expect(valueOf(closed, 'oshirase_print_batch_letters_bucket', { le: '0' }) - valueOf(before, 'oshirase_print_batch_letters_bucket', { le: '0' })).toBe(1);
+      expect(valueOf(again, 'oshirase_print_batch_letters_count')).toBe(valueOf(closed, 'oshirase_print_batch_letters_count'));
+    } finally {
+      rmSync(outboxDir, { recursive: true, force: true });
+    }
+  });
+
+  it('shows the outreach in every state at each scrape, and leaves the gauge out (not the scrape) when the count fails', async () => {
+    const text = await scrape();
+    expect(text).toContain('# TYPE oshirase_outreach gauge');
+    for (const state of OUTREACH_ROW_STATUSES) expect(text, state).toMatch(new RegExp(`^oshirase_outreach\\{state="${state}"\\} \\d+$`, 'm'));
+
+    // A database that does not answer: the newest source is the one counted, and it throws.
+    const stop = setOutreachStateSource(() => Promise.reject(new Error('connection refused')));
+    try {
+      const without = await scrape();
+      expect(without).not.toMatch(/^oshirase_outreach\{/m);
+      expect(without).toContain('# TYPE oshirase_notices_total counter');
+      expect(without).toContain('process_cpu_seconds_total');
+    } finally {
+      stop();
+    }
+    expect(await scrape()).toMatch(/^oshirase_outreach\{state="active"\} \d+$/m);
   });
 });
 
@@ -222,6 +341,8 @@ describe('the worker process', () => {
     expect(text).toContain('# TYPE oshirase_notices_total counter');
     expect(text).toContain('process_resident_memory_bytes');
     expect(text).toMatch(/^temporal_\w+/m);
+    // The worker has a database: it counts the outreach by state too.
+    expect(text).toMatch(/^oshirase_outreach\{state="active"\} \d+$/m);
     expect((await fetch(url.replace(/\/metrics$/, '/other'))).status).toBe(404);
 
     const json = output.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { makePrivateDir } from '../../foundation/private-files';
+import { printBatchLetters } from '../../foundation/metrics';
 import { dirname, join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
@@ -300,7 +301,11 @@ export async function closeBatch(db: Kysely<Database>, date: string, options: Pr
     await tx.updateTable('print_batches').set({ status: 'closing' }).where('id', '=', date).execute();
     return { batch, claimed: true, alreadyClosed: false };
   });
-  if (!claim.claimed) return closedBatch(claim.batch, claim.alreadyClosed);
+  if (!claim.claimed) {
+    // Closed here with nothing queued: a print day of 0 letters. One found closed was counted by whoever closed it.
+    if (!claim.alreadyClosed) printBatchLetters.observe(0);
+    return closedBatch(claim.batch, claim.alreadyClosed);
+  }
 
   const rows = await db
     .selectFrom('letters as l')
@@ -385,6 +390,7 @@ export async function closeBatch(db: Kysely<Database>, date: string, options: Pr
     });
     return closed;
   });
+  printBatchLetters.observe(rows.length);
   return closedBatch(batch, false);
 }
 

@@ -164,14 +164,22 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     out(
       `Service (as oshirase serve): public listener ${service.publicUrl} (response links), internal ${service.internalUrl} (/api/v1, OpenAPI at /api/v1/openapi.json)`,
     );
-    const consoleHelp = staffConsoleLines(service.internalUrl);
-    for (const line of consoleHelp) out(line);
     // The registry is a calling system: its own client id and secret, a signed JWT on every request.
     const registry = await createClient(context.database.db, engine.clientSecretPepper, {
       name: 'demo resident registry',
       role: 'event-source',
       actor: 'demo',
     });
+    // So is whatever scrapes GET /metrics: an auditor calling system whose secret stays in a private file, and the
+    // command line signs each scrape's token from it (`oshirase clients token`).
+    const scraper = await createClient(context.database.db, engine.clientSecretPepper, {
+      name: 'demo metrics scraper',
+      role: 'auditor',
+      actor: 'demo',
+    });
+    const scraperSecretFile = writePrivateFile(join(dataDir, 'secrets'), 'demo-metrics-client-secret', scraper.secret);
+    const consoleHelp = [...staffConsoleLines(service.internalUrl), metricsLine(service.internalUrl, scraper.id, scraperSecretFile)];
+    for (const line of consoleHelp) out(line);
     out(`Resident registry: calling system ${registry.id} (role event-source), signing each POST /api/v1/events`);
     const sendEvent = async (body: Record<string, unknown>): Promise<IntakeResult> => {
       const response = await fetch(`${service.internalUrl}/api/v1/events`, {
@@ -290,6 +298,17 @@ function staffConsoleLines(internalUrl: string): string[] {
     '  caseworker of 中央区: caseworker-chuo / demo-chuo-2026 · caseworker of 北区: caseworker-kita / demo-kita-2026',
     '  policy author: policy-author / demo-author-2026 · policy approver: policy-approver / demo-approver-2026 · auditor: auditor / demo-auditor-2026',
   ];
+}
+
+/** How to read the metrics as the auditor's calling system: one shell command, a fresh token signed from the secret file. */
+function metricsLine(internalUrl: string, clientId: string, secretFile: string): string {
+  const token = `bin/oshirase clients token ${clientId} --secret-file ${shellQuoted(secretFile)}`;
+  return `Metrics (auditor calling system ${clientId}): curl -s -H "Authorization: Bearer $(${token})" ${internalUrl}/metrics`;
+}
+
+/** A path as one shell word: single quotes, unless it is made of characters no shell treats specially. */
+function shellQuoted(text: string): string {
+  return /^[A-Za-z0-9_./:=+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 async function summarize(s: {

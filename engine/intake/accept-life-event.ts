@@ -9,6 +9,7 @@ import { publishedParameters } from '../rule-language/parameter-registry';
 import { evaluateRule, isEffective } from '../rule-language/evaluate-rule';
 import { redactedOrNull, type RedactedExplanation } from '../rule-language/redact-explanation';
 import { todayInTokyo } from '../../foundation/tokyo-calendar';
+import { ruleEvaluationDuration, secondsSince } from '../../foundation/metrics';
 import { launchOutreach, outreachColumns, workflowsStarted, type StartOutcome, type StartOutreachRequest } from '../outreach/start-outreach';
 import type { OutreachIdKey } from '../outreach/outreach-ids';
 import { recordLifeEvent } from './record-life-event';
@@ -87,6 +88,8 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
   const on = deps.today?.() ?? todayInTokyo(deps.now?.());
   const eventFacts = { id: event.id, type: event.type, date: event.occurredOn, payload: event.payload };
   const decided: Decided[] = [];
+  // The evaluation pass alone (consent, effective dates, conditions): loading and storing are the intake's own time.
+  const evaluationStarted = performance.now();
   for (const rule of rules) {
     if (!('event' in rule.trigger) || rule.trigger.event !== event.type) continue;
     const ids = { residentId: facts.id, ruleId: rule.id, ruleVersion: rule.version };
@@ -138,6 +141,8 @@ export async function acceptLifeEvent(deps: IntakeDeps, event: LifeEvent, source
       },
     });
   }
+
+  ruleEvaluationDuration.observe({ path: 'event' }, secondsSince(evaluationStarted));
 
   const decisions = decided.flatMap((d) => (d.decision === 'outreach' ? [] : [d.audit]));
   const requests = decided.flatMap((d) => (d.decision === 'outreach' ? [d.request] : []));

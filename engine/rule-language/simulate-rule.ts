@@ -7,6 +7,7 @@ import { explainResident, type ResidentExplanation } from './explain-resident';
 import { describeEvaluation } from './explain-text';
 import { planPartitions } from './partitions';
 import { table } from '../../foundation/text-table';
+import { ruleEvaluationDuration, secondsSince } from '../../foundation/metrics';
 import { consentInForceSql } from '../../store/consent';
 
 export interface SimulationResult {
@@ -102,7 +103,9 @@ export async function simulateRule(
   const sampleIds: string[] = [];
   options.onProgress?.(0, ranges.length, `simulating ${rule.id}`);
   for (const [index, range] of ranges.entries()) {
+    const evaluationStarted = performance.now();
     const rows = await matchPopulation(db, rule, { on: options.on, parameters, event }, { fromId: range.fromId, toId: range.toId, requireConsent: true });
+    ruleEvaluationDuration.observe({ path: 'simulation' }, secondsSince(evaluationStarted));
     const ids = [...new Set(rows.map((r) => r.resident_id))];
     result.matched += ids.length;
     result.matchedIds?.push(...ids);

@@ -17,7 +17,8 @@ import { writeAudit } from '../../store/audit';
 
 export const CLIENT_ROLES: readonly ClientRole[] = ['event-source', 'bounce-source', 'print-vendor', 'auditor', 'benefit-system'];
 
-const CLIENT_ID_PATTERN = /^cli_[A-Za-z0-9_-]{16,64}$/;
+/** A client id as `createClient` makes one: what a request token's `iss` must look like before any lookup. */
+export const CLIENT_ID_PATTERN = /^cli_[A-Za-z0-9_-]{16,64}$/;
 
 export interface CreatedClient {
   id: string;

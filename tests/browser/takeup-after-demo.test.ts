@@ -13,6 +13,7 @@
  * months asked for are the demo's outreach's months, read from the database; every check is on the final
  * state, after the demo has waited for all its workflows.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -431,5 +432,65 @@ describe('the take-up page after the demo', () => {
       await page.evaluate(() => document.fonts.ready.then(() => undefined));
       await page.screenshot({ path: join(SCREENSHOT_DIR, `take-up-after-demo-${size}.png`), fullPage: true });
     }
+  });
+});
+
+/** The value of one series (name and exact labels, in the order prom-client writes them) in a scrape; null when absent. */
+function seriesValue(text: string, series: string): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? null : Number(line.slice(series.length + 1));
+}
+
+/** Runs one shell command line as a person would paste it, from the project's folder (where bin/oshirase is). */
+function shell(command: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('bash', ['-c', command], { cwd: process.cwd(), timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('the metrics after the demo (issue 14)', () => {
+  it('the command the demo prints shows notices by channel and outcome, the outreach by state and the SDK’s worker metrics', async () => {
+    const which = await shell('command -v curl');
+    expect(which.code, 'curl is not installed on this machine: the demo’s metrics command needs it').toBe(0);
+    const line = demoLines.filter((l) => l.startsWith('Metrics (auditor calling system ')).at(-1);
+    expect(line, `no metrics line in the demo's output:\n${demoLines.join('\n')}`).toBeDefined();
+    const command = /: (curl .*)$/.exec(line!)?.[1];
+    expect(command).toMatch(
+      /^curl -s -H "Authorization: Bearer \$\(bin\/oshirase clients token cli_\S+ --secret-file \S+\)" http:\/\/127\.0\.0\.1:\d+\/metrics$/,
+    );
+
+    // Exactly what a person would paste: the token is signed from the secret file by the command line.
+    const scrape = await shell(command!);
+    expect(scrape.code, scrape.stderr).toBe(0);
+    const text = scrape.stdout;
+    expect(text, 'the scrape was refused or empty').toContain('# TYPE oshirase_notices_total counter');
+    // The demo reaches residents by email, push and letter (dev/demo/demo-population.ts): each is counted as sent.
+    for (const channel of ['email', 'push', 'letter']) {
+      const series = `oshirase_notices_total{channel="${channel}",outcome="sent"}`;
+      expect(text).toContain(series);
+      expect(seriesValue(text, series), series).toBeGreaterThan(0);
+    }
+    // The outreach by state, counted in the demo's database at this scrape: every row of it, in its state.
+    const rows = await db.db
+      .selectFrom('outreach')
+      .select(({ fn }) => ['status', fn.countAll<string>().as('n')])
+      .groupBy('status')
+      .execute();
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(seriesValue(text, `oshirase_outreach{state="${row.status}"}`), row.status).toBe(Number(row.n));
+    // The rules were evaluated for the registry's births and by the daily evaluation.
+    expect(seriesValue(text, 'oshirase_rule_evaluation_duration_seconds_count{path="event"}')).toBeGreaterThan(0);
+    expect(seriesValue(text, 'oshirase_rule_evaluation_duration_seconds_count{path="daily"}')).toBeGreaterThan(0);
+    // The Temporal SDK's worker metrics (the demo's worker runs in its process), appended to the same text.
+    const sdk = [...new Set([...text.matchAll(/^(temporal_[a-z0-9_]+)/gm)].map((m) => m[1]!))];
+    expect(sdk.length, 'no Temporal SDK series in the scrape').toBeGreaterThan(0);
+    expect(sdk).toEqual(
+      expect.arrayContaining(['temporal_workflow_completed_total', 'temporal_activity_execution_latency_count', 'temporal_worker_task_slots_available']),
+    );
+    // The demo's workflows ran to their end on that worker.
+    const completed = [...text.matchAll(/^temporal_workflow_completed_total\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(completed).toBeGreaterThan(0);
   });
 });
