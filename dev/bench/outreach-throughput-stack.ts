@@ -1,9 +1,10 @@
 /**
  * The components the outreach benchmarks (outreach-throughput.ts, worker-memory.ts)
- * run against, started by the benchmark itself on loopback: one headless Temporal
- * dev server, the PostgreSQL database `oshirase_bench_outreach` (created, migrated,
- * seeded with a synthetic population once and reused), the SMTP sink as its own
- * process, the workflow bundles, and workers as their own processes.
+ * run against, started by the benchmark itself on loopback: one Temporal server (the
+ * headless dev server, or a real cluster on PostgreSQL on databases of the benchmark's
+ * own), the PostgreSQL database `oshirase_bench_outreach` (created, migrated, seeded
+ * with a synthetic population once and reused), the SMTP sink as its own process, the
+ * workflow bundles, and workers as their own processes.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,9 @@ import type { Database } from '../../store/schema';
 import { migrateToLatest } from '../../store/migrate';
 import { generatePopulation } from '../population/generate-population';
 import { spawnService, type RunningService } from '../local-services/spawn-service';
-import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { startDevServer } from '../temporal/dev-server';
+import { startTemporalCluster } from '../temporal/temporal-cluster';
+import { findTemporalServer, TEMPORAL_SERVER_VERSION } from '../temporal/temporal-server';
 import { startOutreach } from '../../engine/outreach/start-outreach';
 import { loadRuleSet, projectRuleSetOptions } from '../../engine/rule-language/load-rules';
 import { todayInTokyo } from '../../foundation/tokyo-calendar';
@@ -64,8 +67,96 @@ export function workerCacheSize(): { heapLimitMiB: number; maxCachedWorkflows: n
   };
 }
 
+/** The Temporal servers a benchmark can run against: the CLI's dev server (SQLite, in memory) or a real cluster. */
+export const BENCH_SERVERS = ['dev', 'cluster'] as const;
+export type BenchServer = (typeof BENCH_SERVERS)[number];
+
+export const BENCH_SERVER_NAMES: Record<BenchServer, string> = {
+  dev: 'Temporal dev server (temporal server start-dev, SQLite in memory)',
+  cluster: `Temporal server ${TEMPORAL_SERVER_VERSION}, one process, PostgreSQL persistence and visibility`,
+};
+
+/**
+ * The cluster's two databases, the benchmark's own (never the `temporal` an operator's cluster may use):
+ * dropped before the cluster starts, so every run starts from an empty store, and after it stops.
+ */
+export const BENCH_CLUSTER_DATABASES = { temporal: 'temporal_bench', visibility: 'temporal_visibility_bench' } as const;
+
+/** Why the cluster cannot run here (its binaries are not built), or null when it can. */
+export function clusterUnavailable(): string | null {
+  const found = findTemporalServer({ build: false });
+  return found.binaries ? null : found.note;
+}
+
+export interface BenchTemporal {
+  server: BenchServer;
+  address: string;
+  stop(): Promise<void>;
+}
+
+async function dropClusterDatabases(serverUrl: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    for (const name of Object.values(BENCH_CLUSTER_DATABASES)) await admin.query(`drop database if exists ${name} with (force)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * The cluster's PostgreSQL connections, as counted in pg_stat_activity while the benchmark ran: up to 34 to
+ * its store and 13 to visibility, more than the maxConns of 20 and 10 in
+ * dev/temporal/cluster-config/oshirase.yaml (the server keeps more than one pool per store).
+ */
+export const CLUSTER_CONNECTIONS = 50;
+/** The outreach worker's pool (store/connect.ts's default). */
+const WORKER_POOL_SIZE = 10;
+
+/**
+ * The cluster stores into the same PostgreSQL as the engine: with the benchmark's pool and the worker's,
+ * a server with the default max_connections (100) that other clients also use can run out, and a
+ * failure then looks like the cluster's. Said before it starts.
+ */
+async function warnOfConnections(db: Kysely<Database>, poolSize: number): Promise<void> {
+  const r = await sql<{ max: number; used: number }>`
+    select current_setting('max_connections')::int as max, (select count(*)::int from pg_stat_activity) as used`.execute(db);
+  const { max, used } = r.rows[0]!;
+  const needed = poolSize + WORKER_POOL_SIZE + CLUSTER_CONNECTIONS;
+  if (max - used < needed) {
+    log(`PostgreSQL: ${max - used} of ${max} connections free, the cluster's part may open up to ${needed}; raise max_connections or lower --concurrency`);
+  }
+}
+
+async function startBenchTemporal(server: BenchServer, serverUrl: string): Promise<BenchTemporal> {
+  if (server === 'dev') {
+    log('starting the Temporal dev server (headless)');
+    const dev = await startDevServer({ withUi: false, log });
+    return { server, address: dev.address, stop: () => dev.stop() };
+  }
+  const unavailable = clusterUnavailable();
+  // Building takes 10-20 minutes from nothing: a benchmark does not start one on its own.
+  if (unavailable) throw new Error(`no Temporal cluster: ${unavailable}`);
+  log(`starting a Temporal cluster on ${BENCH_CLUSTER_DATABASES.temporal} and ${BENCH_CLUSTER_DATABASES.visibility}`);
+  await dropClusterDatabases(serverUrl);
+  try {
+    const cluster = await startTemporalCluster({ postgresUrl: serverUrl, databases: BENCH_CLUSTER_DATABASES, build: false, log });
+    return {
+      server,
+      address: cluster.address,
+      stop: async () => {
+        await cluster.stop();
+        await dropClusterDatabases(serverUrl);
+      },
+    };
+  } catch (error) {
+    await dropClusterDatabases(serverUrl).catch(() => {});
+    throw error;
+  }
+}
+
 export interface BenchStack {
-  temporal: DevServer;
+  temporal: BenchTemporal;
   client: Client;
   databaseUrl: string;
   database: DatabaseHandle;
@@ -105,7 +196,19 @@ async function seedPopulation(db: Kysely<Database>, residents: number): Promise<
   await sql`vacuum analyze`.execute(db);
 }
 
-export async function startStack(options: { residents: number; poolSize: number }): Promise<BenchStack> {
+/**
+ * Outreach rows an earlier run left in the outbox (`workflow_pending`): an interrupted run, or the
+ * previous server's part of this one. Their server is gone; the worker's outbox sweeper would start them
+ * on this one, and their emails would count as this run's first notices. Taken out of the outbox here.
+ */
+async function settleStaleOutbox(db: Kysely<Database>): Promise<void> {
+  const settled = await sql`
+    update outreach set workflow_pending = false
+    where workflow_pending and starts_with(resident_id, ${OUTREACH_ID_PREFIX})`.execute(db);
+  if (Number(settled.numAffectedRows ?? 0) > 0) log(`took ${settled.numAffectedRows} outreach of an earlier run out of the outbox`);
+}
+
+export async function startStack(options: { residents: number; poolSize: number; server?: BenchServer }): Promise<BenchStack> {
   const serverUrl = process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
   await ensureDatabase(serverUrl);
   const url = databaseUrl(serverUrl, OUTREACH_DATABASE);
@@ -117,6 +220,7 @@ export async function startStack(options: { residents: number; poolSize: number 
   try {
     await migrateToLatest(database.db);
     await seedPopulation(database.db, options.residents);
+    await settleStaleOutbox(database.db);
     const eligible = (
       await sql<{ id: string }>`
         select r.id from residents r
@@ -143,8 +247,8 @@ export async function startStack(options: { residents: number; poolSize: number 
       (await bundleWorkflowCode({ workflowsPath: join(PROJECT_ROOT, 'dev', 'bench', 'noop-workflow.ts'), logger: silentLogger })).code,
     );
 
-    log('starting the Temporal dev server (headless)');
-    const temporal = await startDevServer({ withUi: false, log });
+    if (options.server === 'cluster') await warnOfConnections(database.db, options.poolSize);
+    const temporal = await startBenchTemporal(options.server ?? 'dev', serverUrl);
     stops.push(() => temporal.stop());
     // The workers' payload key (generated into their data folder here, first): the bench's starts are encrypted as the engine's are.
     const { connection, client } = await connectTemporalClient(temporalSetup({ env: {}, address: temporal.address, dataDir: join(dataDir, 'worker') }));
@@ -211,7 +315,13 @@ export async function runConcurrently(count: number, concurrency: number, task: 
     for (;;) {
       const i = next++;
       if (i >= count) return;
-      await task(i);
+      try {
+        await task(i);
+      } catch (error) {
+        // The other lanes stop taking tasks: the caller stops the stack they would start them on.
+        next = count;
+        throw error;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));

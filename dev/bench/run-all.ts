@@ -20,6 +20,7 @@ const BENCHMARKS = [
   // 15 s a rate and 1,000 workflows a run (the scripts' defaults are 20 s and 2,000) keep the whole
   // suite well inside half an hour on 2 cores.
   { name: '2. life-event path latency', script: 'dev/bench/event-latency.ts', args: ['--seconds', '15'] },
+  // Both Temporal servers, the dev server then a real cluster (its own databases), in the same run.
   { name: '3. outreach throughput', script: 'dev/bench/outreach-throughput.ts', args: ['--outreach', '1000'] },
   { name: '4. worker memory with waiting outreach', script: 'dev/bench/worker-memory.ts', args: [] },
 ];
