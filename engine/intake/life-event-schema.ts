@@ -3,7 +3,7 @@ import { LIFE_EVENTS, LIFE_EVENT_TYPES, type AttributeSpec, type LifeEventType, 
 import { closest } from '../rule-language/load-rules';
 import { daysBetween, hasIsoDateShape, isIsoDate, isoDateSchema, todayInTokyo } from '../../foundation/tokyo-calendar';
 import { DEFAULT_LIFE_EVENT_LIMITS, type LifeEventLimits } from '../../config/life-event-limits';
-import { formatIssues } from '../../foundation/zod-issues';
+import { formatIssues, shownFieldName } from '../../foundation/zod-issues';
 
 /** A life event as the engine keeps it: the catalog's fields of its type only (engine/rule-language/attribute-catalog.ts). */
 export interface LifeEvent {
@@ -236,31 +236,32 @@ function stringProblem(value: string): string | null {
  */
 export function boundedInputProblems(input: unknown, maxDepth = MAX_EVENT_DEPTH): string[] {
   const problems = new Map<string, string>();
-  const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value: input, depth: 0, path: '' }];
-  const fieldPath = (parent: string, key: string) => (parent ? `${parent}.${key}` : key);
+  const stack: Array<{ value: unknown; depth: number; path: string[] }> = [{ value: input, depth: 0, path: [] }];
+  // Shown as every problem shows a field (foundation/zod-issues.ts): a key that would not read as a name is quoted, a long one cut.
+  const shown = (path: readonly string[]) => path.map(shownFieldName).join('.') || '(body)';
   while (stack.length > 0) {
     const { value, depth, path } = stack.pop()!;
-    const top = path.split('.')[0] || '(body)';
     if (typeof value === 'string') {
       const problem = stringProblem(value);
-      if (problem && !problems.has(path || '(body)')) problems.set(path || '(body)', problem);
+      if (problem && !problems.has(shown(path))) problems.set(shown(path), problem);
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
     if (depth >= maxDepth) {
+      const top = shown(path.slice(0, 1));
       if (!problems.has(top))
         problems.set(top, `nested deeper than ${maxDepth} levels (the limit is ${maxDepth}; the catalog's payload fields are plain values)`);
       continue;
     }
     // Paths stay short: past the second level a problem is reported at the second level.
-    const childPath = (key: string) => (depth < 2 ? fieldPath(path, key) : path);
+    const childPath = (key: string) => (depth < 2 ? [...path, key] : path);
     if (Array.isArray(value)) {
       value.forEach((item, i) => stack.push({ value: item, depth: depth + 1, path: childPath(String(i)) }));
       continue;
     }
     for (const [key, item] of Object.entries(value)) {
       const keyProblem = stringProblem(key);
-      if (keyProblem && !problems.has(path || '(body)')) problems.set(path || '(body)', `a field name ${keyProblem}`);
+      if (keyProblem && !problems.has(shown(path))) problems.set(shown(path), `a field name ${keyProblem}`);
       stack.push({ value: item, depth: depth + 1, path: childPath(keyProblem ? '(field)' : key) });
     }
   }
