@@ -24,9 +24,15 @@ export async function openDatabase(options: { databaseUrl?: string; pgliteDir?: 
     // An idle connection the server drops (a restart, a failover) is reported here; without a listener Node
     // would end the process. The pool discards it and opens a new one when asked; queries in flight fail and
     // are retried by their callers (activities by Temporal, the intake's caller after its 503).
-    pool.on('error', (error: Error & { code?: string }) => {
+    const connectionLost = (error: Error & { code?: string }) => {
       process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'database connection lost', code: error.code ?? null })}\n`);
-    });
+    };
+    pool.on('error', connectionLost);
+    // The pool listens only to idle connections. One checked out between two statements (inside a transaction,
+    // or held while a file is written under an advisory lock) that the server terminates emits 'error' on the
+    // client itself, which would end the process just the same (seen in the fault suite's database restart).
+    // Its statement in progress, or its next one, still fails, and the pool discards the connection on release.
+    pool.on('connect', (client) => client.on('error', connectionLost));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
