@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The fault suite (`npm run test:faults`; not yet in `npm test`, see README): tests/faults/, each fault
- * against real processes — worker processes SIGKILLed, the Temporal server killed on its PostgreSQL store —
- * on the real cluster (tests/cluster/global-setup.ts) with the suite's SMTP server and push receiver. Each
- * file prints one `FAULT <name>: outreach=… ended=… expected=… made=… duplicates=… losses=…` line.
+ * The fault suite (`npm run test:faults`, the last part of `npm test`; the script then runs the fuzz files
+ * at 10,000 inputs per target): tests/faults/, each fault against real processes — worker processes
+ * SIGKILLed, the Temporal server killed on its PostgreSQL store, PostgreSQL restarted — on the real cluster
+ * (tests/cluster/global-setup.ts) with the suite's SMTP server and push receiver. Each file prints one
+ * `FAULT <name>: outreach=… ended=… expected=… unconfirmed=… made=… duplicates=… losses=…` line.
  */
 export default defineConfig({
   test: {
