@@ -78,7 +78,7 @@ export async function residentTimeline(db: Kysely<Database>, residentId: string)
       .execute(),
     db
       .selectFrom('deliveries')
-      .select(['id', 'outreach_id', 'step_index', 'channel', 'status', 'sent_at', 'created_at', 'bundled_into', 'recipient_id'])
+      .select(['id', 'outreach_id', 'step_index', 'channel', 'status', 'sent_at', 'created_at', 'bundled_into', 'recipient_id', 'handover_attempt'])
       .where('resident_id', '=', residentId)
       .orderBy('step_index')
       .orderBy('id')

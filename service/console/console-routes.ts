@@ -705,7 +705,8 @@ export async function consoleRoutes(fastify: FastifyInstance, deps: ServiceDeps)
                     step: d.step_index + 1,
                     channel: labelOf(text.channels, d.channel),
                     statusKey: d.status,
-                    status: labelOf(text.deliveryStatus, d.status),
+                    // Sent by an attempt that stopped before the channel's answer was recorded (never sent again).
+                    status: labelOf(text.deliveryStatus, d.status === 'sent' && d.handover_attempt !== null ? 'sent-unconfirmed' : d.status),
                     merge: d.bundled_into !== null ? text.resident.carriedBy(d.bundled_into) : carries > 0 ? text.resident.carries(carries) : '',
                     to: d.recipient_id ? text.resident.toProxy(d.recipient_id) : text.resident.toResident,
                     sentAt: when(d.sent_at),

@@ -576,6 +576,7 @@ const JA: ConsoleText = {
   deliveryStatus: {
     pending: '送信待ち',
     sent: '送信済み',
+    'sent-unconfirmed': '送信済み（到達未確認：送信中に処理が止まったため、再送していません）',
     rehearsed: 'テスト送信（実際には未送信）',
     skipped: '送らず',
     failed: '失敗',
@@ -892,6 +893,7 @@ const EN: ConsoleText = {
   deliveryStatus: {
     pending: 'Pending',
     sent: 'Sent',
+    'sent-unconfirmed': 'Sent, unconfirmed (the sending process stopped before the answer; not sent again)',
     rehearsed: 'Rehearsed (test mode, not sent)',
     skipped: 'Not sent',
     failed: 'Failed',

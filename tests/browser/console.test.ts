@@ -183,6 +183,14 @@ describe('a caseworker of ward chuo', () => {
     const email = outreach.locator('tr[data-delivery-id]').filter({ hasText: 'メール' });
     expect(await email.count()).toBe(1);
     expect(await email.textContent()).toContain('送信済み');
+    expect(await email.textContent()).not.toContain('到達未確認');
+    // A send whose attempt stopped between the hand-over and the answer says so (it was not sent again).
+    const deliveryId = Number(await email.getAttribute('data-delivery-id'));
+    await engine.db.updateTable('deliveries').set({ handover_attempt: 1 }).where('id', '=', deliveryId).execute();
+    await page.reload();
+    expect(await outreach.locator(`tr[data-delivery-id="${deliveryId}"]`).textContent()).toContain('送信済み（到達未確認');
+    await engine.db.updateTable('deliveries').set({ handover_attempt: null }).where('id', '=', deliveryId).execute();
+    await page.reload();
     // The birth itself, the consent it rests on and the task are on the same page.
     expect(await page.locator('#events-heading + table').textContent()).toContain('birth');
     expect(await page.locator('section[aria-labelledby="consent-heading"]').textContent()).toContain('児童手当・子ども医療費助成');
