@@ -2,7 +2,8 @@
  * `npm run bench`: the four benchmarks of BENCHMARKS.md in turn, each as its
  * own process so one cannot warm or disturb the next, each with the arguments
  * BENCHMARKS.md reports; each prints its table and writes JSON under
- * dev/bench/results/. Under half an hour on 2 cores once the populations exist
+ * dev/bench/results/. About 37 minutes on 2 cores once the populations exist (27.7
+ * before benchmark 3 measured the real cluster too; issue 15 brings it back under 30)
  * (`npm run bench:population -- --residents N` for 10000, 100000 and 1000000;
  * benchmark 1 makes a missing one itself, 1–2 minutes for a million).
  *
@@ -18,7 +19,7 @@ import { PROJECT_ROOT } from '../../runtime/engine-context';
 const BENCHMARKS = [
   { name: '1. population evaluation', script: 'dev/bench/population-evaluation.ts', args: ['--sizes', '10000,100000,1000000', '--runs', '3'] },
   // 15 s a rate and 1,000 workflows a run (the scripts' defaults are 20 s and 2,000) keep the whole
-  // suite well inside half an hour on 2 cores.
+  // suite short enough to run at once on 2 cores.
   { name: '2. life-event path latency', script: 'dev/bench/event-latency.ts', args: ['--seconds', '15'] },
   // Both Temporal servers, the dev server then a real cluster (its own databases), in the same run.
   { name: '3. outreach throughput', script: 'dev/bench/outreach-throughput.ts', args: ['--outreach', '1000'] },
