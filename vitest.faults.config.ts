@@ -1,8 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The fault suite (`npm run test:faults`, the last part of `npm test`; the script then runs the fuzz files
- * at 10,000 inputs per target): tests/faults/, each fault against real processes — worker processes
+ * The fault suite (`npm run test:faults`, the last part of `npm test`): tests/faults/, each fault against real processes — worker processes
  * SIGKILLed, the Temporal server killed on its PostgreSQL store, PostgreSQL restarted — on the real cluster
  * (tests/cluster/global-setup.ts) with the suite's SMTP server and push receiver. Each file prints one
  * `FAULT <name>: outreach=… ended=… expected=… unconfirmed=… made=… duplicates=… losses=…` line.

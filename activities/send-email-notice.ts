@@ -26,8 +26,11 @@ export async function sendEmailNotice(request: SendRequest): Promise<SendAttempt
   // row even if the send's outcome never reached the ledger, and after the key is rotated.
   if (ledger.delivery_token === null) await recordDeliveryToken(deps.db, ledger.id, built.token);
 
-  await request.handingOver?.();
-  const result = await deps.mail.sendMessage(message, activity ? { signal: activity.signal } : {});
+  // The ledger row is marked as handed over once a connection is free for the message (email.ts).
+  const result = await deps.mail.sendMessage(message, {
+    ...(activity ? { signal: activity.signal } : {}),
+    ...(request.handingOver ? { handingOver: request.handingOver } : {}),
+  });
 
   // Every attempt's answers are appended: the ledger shows the 452, then the 250 of the retry. A database
   // away for a moment (a restart) is waited for: failing here after a 250 would leave the send unconfirmed.

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type { RenderedEmail } from '../../engine/notices/render-notice';
 import { CircuitBreaker } from './email-breaker';
+import { SendSlots } from './send-slots';
 import { classifyAccepted, classifyFailure, type SmtpAnswer } from './email-answers';
 import { loadEmailConfig, resolveDeliveryTokenKey, type EmailConfig } from '../../config/email-config';
 import { checkEmailAddress, InvalidEmailAddressError } from '../../engine/register/email-address';
@@ -61,6 +62,8 @@ interface PooledTransport {
   name: string;
   mailer: Transporter;
   breaker: CircuitBreaker;
+  /** The pool's connections, as slots a send waits for before it is handed over (send-slots.ts). */
+  slots: SendSlots;
 }
 
 /**
@@ -80,6 +83,7 @@ export class MailTransport {
     this.transports = config.transports.map((t) => ({
       name: t.name,
       breaker: new CircuitBreaker(config.breaker, now),
+      slots: new SendSlots(config.pool.maxConnections),
       // Options given next to `url` are defaults; query parameters of the URL (e.g. ?maxConnections=2) override them.
       mailer: nodemailer.createTransport({
         url: t.url,
@@ -117,8 +121,11 @@ export class MailTransport {
     return this.sendMessage(message, options);
   }
 
-  /** Tries the transports in order, skipping paused ones, until one gives an answer that is not temporary. */
-  async sendMessage(message: SendMailOptions, options: { signal?: AbortSignal } = {}): Promise<EmailSendResult> {
+  /**
+   * Tries the transports in order, skipping paused ones, until one gives an answer that is not temporary.
+   * `handingOver` is called once a transport has a connection free for the message, just before it is sent.
+   */
+  async sendMessage(message: SendMailOptions, options: { signal?: AbortSignal; handingOver?: () => Promise<void> } = {}): Promise<EmailSendResult> {
     // The last line of defence: callers check addresses before (see email-address.ts); nodemailer would split a list.
     const recipient = checkEmailAddress(typeof message.to === 'string' ? message.to : '');
     if (!recipient.ok) throw new InvalidEmailAddressError('to', recipient.reason);
@@ -128,7 +135,12 @@ export class MailTransport {
     for (const transport of this.transports) {
       if (options.signal?.aborted) break;
       if (!transport.breaker.allowRequest()) continue;
-      const answer = await this.sendWith(transport, message, options.signal);
+      const answer = await transport.slots.run(options.signal, async () => {
+        await options.handingOver?.();
+        return this.sendWith(transport, message, options.signal);
+      });
+      // Cancelled while it waited for a connection: nothing was handed over (the answer below says so).
+      if (answer === null) break;
       answers.push(answer);
       if (answer.outcome === 'temporary') {
         transport.breaker.recordTemporaryFailure();
