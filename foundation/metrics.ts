@@ -162,7 +162,7 @@ export const outreachByState = new Gauge({
       ]);
       for (const { state, count } of counts) this.set({ state }, count);
     } catch {
-      this.reset();
+      // Nothing was set (reset above): this scrape has no oshirase_outreach series.
     } finally {
       clearTimeout(timer);
     }

@@ -92,13 +92,12 @@ export async function countDeliveries(
   }
   // Letters: the manifest lines naming each letter's key.
   const letterSeen = new Map<string, number>();
+  // One manifest a print day, shared by its letters: each read once.
+  const manifests = new Map<string, string[]>();
+  const manifestLines = (path: string) => manifests.get(path) ?? manifests.set(path, readFileSync(path, 'utf8').split('\n')).get(path)!;
   for (const r of rows.filter((r) => r.channel === 'letter' && r.status === 'sent')) {
     const manifest = (r.detail as { manifestPath?: string }).manifestPath;
-    const lines = manifest
-      ? readFileSync(manifest, 'utf8')
-          .split('\n')
-          .filter((l) => l.includes(r.idempotency_key)).length
-      : 0;
+    const lines = manifest ? manifestLines(manifest).filter((l) => l.includes(r.idempotency_key)).length : 0;
     letterSeen.set(r.idempotency_key, lines);
   }
 
